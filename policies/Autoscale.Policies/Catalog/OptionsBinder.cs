@@ -1,0 +1,146 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Autoscale.Policies.Catalog;
+
+/// <summary>
+/// Binds a JSON object onto an options class: each member names a public settable (or init)
+/// property, matched without regard to case. Unknown members and values of the wrong type are
+/// errors that name the JSON path, so a typo never silently becomes a default.
+/// </summary>
+public static class OptionsBinder
+{
+    private static readonly JsonSerializerOptions ValueOptions = new()
+    {
+        PropertyNameCaseInsensitive = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        NumberHandling = JsonNumberHandling.Strict,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    /// <summary>
+    /// Creates an options object of <paramref name="optionsType"/> with defaults, then sets each member
+    /// of <paramref name="json"/> (which may be undefined or null: all defaults).
+    /// </summary>
+    /// <param name="optionsType">A class with a public parameterless constructor.</param>
+    /// <param name="json">The JSON object of options.</param>
+    /// <param name="path">Where the object sits in its document, for messages (<c>candidates[0].options</c>).</param>
+    /// <exception cref="OptionsBindingException">A member is unknown or its value has the wrong type.</exception>
+    public static object Bind(Type optionsType, JsonElement json, string path)
+    {
+        var options = Activator.CreateInstance(optionsType)
+            ?? throw new OptionsBindingException(path, $"cannot create {optionsType.Name}");
+        if (json.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return options;
+        }
+
+        if (json.ValueKind != JsonValueKind.Object)
+        {
+            throw new OptionsBindingException(path, $"must be an object, not {Describe(json.ValueKind)}");
+        }
+
+        var properties = Settable(optionsType);
+        foreach (var member in json.EnumerateObject())
+        {
+            var memberPath = $"{path}.{member.Name}";
+            if (!properties.TryGetValue(member.Name, out var property))
+            {
+                var known = string.Join(", ", properties.Values.Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).Order(StringComparer.Ordinal));
+                throw new OptionsBindingException(memberPath, $"unknown option for {optionsType.Name} (known: {known})");
+            }
+
+            property.SetValue(options, ReadValue(member.Value, property.PropertyType, memberPath));
+        }
+
+        return options;
+    }
+
+    /// <summary>Reads one JSON value as <paramref name="type"/>, naming the path and the expected type when it does not fit.</summary>
+    public static object? ReadValue(JsonElement value, Type type, string path)
+    {
+        try
+        {
+            var result = value.Deserialize(type, ValueOptions);
+            if (result is null && type.IsValueType && Nullable.GetUnderlyingType(type) is null)
+            {
+                throw new OptionsBindingException(path, $"must be {Describe(type)}, not null");
+            }
+
+            return result;
+        }
+        catch (JsonException e)
+        {
+            var detail = e.Path is { Length: > 1 } inner ? $" (at {inner.TrimStart('$')})" : "";
+            throw new OptionsBindingException(path, $"must be {Describe(type)}, not {Describe(value)}{detail}");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsBindingException(path, e.Message);
+        }
+    }
+
+    private static Dictionary<string, PropertyInfo> Settable(Type type)
+    {
+        var result = new Dictionary<string, PropertyInfo>(StringComparer.OrdinalIgnoreCase);
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.SetMethod is { IsPublic: true } && property.GetIndexParameters().Length == 0)
+            {
+                result[property.Name] = property;
+            }
+        }
+
+        return result;
+    }
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => $"the string \"{value.GetString()}\"",
+        JsonValueKind.Number => $"the number {value.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
+        _ => Describe(value.ValueKind),
+    };
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
+
+    private static string Describe(Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        return t == typeof(int) || t == typeof(long) ? "an integer"
+            : t == typeof(double) || t == typeof(float) || t == typeof(decimal) ? "a number"
+            : t == typeof(bool) ? "a boolean"
+            : t == typeof(string) ? "a string"
+            : t.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(t).Select(JsonNamingPolicy.CamelCase.ConvertName))}"
+            : t.IsArray || (t.IsGenericType && typeof(System.Collections.IEnumerable).IsAssignableFrom(t)) ? "a list"
+            : $"a {t.Name} object";
+    }
+}
+
+/// <summary>An options object could not be bound: <see cref="Path"/> says where, the message says what.</summary>
+public sealed class OptionsBindingException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public OptionsBindingException(string path, string problem)
+        : base($"{path}: {problem}")
+    {
+        Path = path;
+        Problem = problem;
+    }
+
+    /// <summary>The JSON path of the offending value.</summary>
+    public string Path { get; }
+
+    /// <summary>What is wrong with it.</summary>
+    public string Problem { get; }
+}

@@ -1,0 +1,99 @@
+namespace Autoscale.Backtesting.Engine;
+
+/// <summary>What one candidate did over one replay: SLO risk, dollars and the fleet.</summary>
+/// <remarks>Immutable; safe to share between threads.</remarks>
+public sealed record CandidateResult
+{
+    /// <summary>The candidate's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Why the candidate failed (its policy threw), or null when it ran to the end.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Whether the candidate failed; its other figures are then not meaningful.</summary>
+    public bool Failed => Error is not null;
+
+    /// <summary>The policy's name.</summary>
+    public string Policy { get; init; } = "";
+
+    /// <summary>Requests that arrived.</summary>
+    public long Requests { get; init; }
+
+    /// <summary>Requests that started service.</summary>
+    public long Served { get; init; }
+
+    /// <summary>Late requests: served after waiting more than maxWait, or still queued at the end and older than maxWait.</summary>
+    public long Late { get; init; }
+
+    /// <summary>Requests that left after the client timeout.</summary>
+    public long Dropped { get; init; }
+
+    /// <summary>Requests still queued after the last tick.</summary>
+    public long QueuedAtEnd { get; init; }
+
+    /// <summary>Late plus dropped.</summary>
+    public long Violations => Late + Dropped;
+
+    /// <summary>Violations as a percentage of requests (0 when there were none).</summary>
+    public double ViolationPercent => Requests == 0 ? 0 : 100.0 * Violations / Requests;
+
+    /// <summary>Whether the share of requests on time reaches the SLO target.</summary>
+    public bool MeetsSlo { get; init; }
+
+    /// <summary>Median wait before service, seconds (nearest rank, whole ticks).</summary>
+    public double WaitP50Seconds { get; init; }
+
+    /// <summary>95th percentile wait, seconds.</summary>
+    public double WaitP95Seconds { get; init; }
+
+    /// <summary>99th percentile wait, seconds.</summary>
+    public double WaitP99Seconds { get; init; }
+
+    /// <summary>Longest wait, seconds.</summary>
+    public double WaitMaxSeconds { get; init; }
+
+    /// <summary>Violations in the worst minute of the trace (minutes counted from its start).</summary>
+    public long WorstMinuteViolations { get; init; }
+
+    /// <summary>Start of the worst minute, seconds from the start of the trace.</summary>
+    public double WorstMinuteStartSeconds { get; init; }
+
+    /// <summary>Total replica-seconds billed, from each load's start to its release.</summary>
+    public double ReplicaSeconds { get; init; }
+
+    /// <summary>Replica-seconds of ready capacity left unused.</summary>
+    public double IdleReplicaSeconds { get; init; }
+
+    /// <summary>Replica-seconds spent loading (billed, not serving).</summary>
+    public double LoadingReplicaSeconds { get; init; }
+
+    /// <summary>Total dollars billed.</summary>
+    public double Dollars { get; init; }
+
+    /// <summary>Dollars of ready capacity left unused.</summary>
+    public double IdleDollars { get; init; }
+
+    /// <summary>Dollars paid for replicas while they loaded.</summary>
+    public double LoadingDollars { get; init; }
+
+    /// <summary>Dollars plus violations at the configured price per violation.</summary>
+    public double CostDollars { get; init; }
+
+    /// <summary>Loads started after tick 0.</summary>
+    public long ColdStarts { get; init; }
+
+    /// <summary>The largest ready + loading count.</summary>
+    public int PeakReplicas { get; init; }
+
+    /// <summary>Ready replicas after the last tick.</summary>
+    public int EndReplicas { get; init; }
+
+    /// <summary>Ticks replayed.</summary>
+    public long Ticks { get; init; }
+
+    /// <summary>Rank in the backtest (1 is best); 0 before ranking.</summary>
+    public int Rank { get; init; }
+
+    /// <summary>Whether no other candidate is at least as good on both violation percentage and dollars and better on one.</summary>
+    public bool OnParetoFront { get; init; }
+}

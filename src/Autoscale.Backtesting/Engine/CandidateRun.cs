@@ -1,0 +1,367 @@
+using NodaTime;
+
+namespace Autoscale.Backtesting.Engine;
+
+/// <summary>
+/// One candidate's replay, advanced one tick at a time with exactly the semantics of DESIGN.md
+/// ("A replay, tick by tick"). Feed it the arrivals of each tick in order (in chunks of any size,
+/// so a trace can stream by row group), then call <see cref="Complete"/>.
+/// </summary>
+/// <remarks>
+/// The per-tick path allocates nothing: the queue is a ring of (tick, count) buckets, loads are a
+/// sorted array, the history the signal needs is a small ring. Not thread-safe; one run per thread.
+/// </remarks>
+public sealed class CandidateRun
+{
+    private readonly CandidateSpec _spec;
+    private readonly ReplaySettings _settings;
+    private readonly IScalingPolicy _policy;
+    private readonly Instant _start;
+    private readonly long _tickNanos;
+    private readonly double _tickSeconds;
+    private readonly double _capacity;
+    private readonly double _capacityPerTick;
+    private readonly long _lateAfterTicks;
+    private readonly long _dropAfterTicks;
+    private readonly int _decisionEvery;
+    private readonly int _metricsDelay;
+    private readonly Duration _interval;
+
+    private readonly RequestQueue _queue = new();
+    private readonly WaitHistogram _waits = new();
+    private readonly FleetLoads _loads = new();
+
+    // History for the signal: cumulative arrivals/served before tick t and the queue at the start of t.
+    private readonly long[] _historyArrivals;
+    private readonly long[] _historyServed;
+    private readonly long[] _historyQueue;
+
+    private long _tick;
+    private int _ready;
+    private double _carry;
+    private long _requests;
+    private long _served;
+    private long _late;
+    private long _dropped;
+    private long _coldStarts;
+    private long _startOrdinal;
+    private int _peak;
+    private double _replicaSeconds;
+    private double _loadingSeconds;
+    private double _idleSeconds;
+    private long _minute;
+    private long _minuteViolations;
+    private long _worstMinute;
+    private long _worstMinuteViolations = -1;
+    private bool _completed;
+
+    /// <summary>Starts a run of <paramref name="spec"/> on a trace that begins at <paramref name="start"/>.</summary>
+    public CandidateRun(CandidateSpec spec, ReplaySettings settings, Instant start)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(settings);
+        InvalidOptionsException.ThrowIfAny(settings.Validate());
+        if (spec.DecisionIntervalTicks < 1)
+        {
+            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
+        }
+
+        if (spec.MetricsDelayTicks < 0)
+        {
+            throw new InvalidOptionsException([$"metricsDelaySeconds ({spec.MetricsDelayTicks} ticks) must be >= 0"]);
+        }
+
+        _spec = spec;
+        _settings = settings;
+        _policy = spec.PolicyFactory();
+        _start = start;
+        _tickNanos = settings.Tick.ToInt64Nanoseconds();
+        _tickSeconds = settings.TickSeconds;
+        _capacity = settings.Replica.CapacityRps;
+        _capacityPerTick = _capacity * _tickSeconds;
+        _lateAfterTicks = WholeTicksWithin(settings.Slo.MaxWaitSeconds);
+        _dropAfterTicks = settings.Slo.ClientTimeoutSeconds is { } timeout ? WholeTicksWithin(timeout) : long.MaxValue;
+        _decisionEvery = spec.DecisionIntervalTicks;
+        _metricsDelay = spec.MetricsDelayTicks;
+        _interval = settings.Tick * _decisionEvery;
+        var historyLength = _decisionEvery + _metricsDelay + 1;
+        _historyArrivals = new long[historyLength];
+        _historyServed = new long[historyLength];
+        _historyQueue = new long[historyLength];
+    }
+
+    /// <summary>Ticks replayed so far.</summary>
+    public long Tick => _tick;
+
+    /// <summary>Ready replicas now.</summary>
+    public int ReadyReplicas => _ready;
+
+    /// <summary>Loading replicas now.</summary>
+    public int LoadingReplicas => _loads.Count;
+
+    /// <summary>Requests waiting now.</summary>
+    public long QueueDepth => _queue.Depth;
+
+    /// <summary>The decision the policy gave at the last decision tick.</summary>
+    public ScalingDecision LastDecision { get; private set; }
+
+    /// <summary>Replays one tick per element of <paramref name="arrivalsPerTick"/>.</summary>
+    public void Advance(ReadOnlySpan<long> arrivalsPerTick)
+    {
+        for (var i = 0; i < arrivalsPerTick.Length; i++)
+        {
+            Step(arrivalsPerTick[i]);
+        }
+    }
+
+    /// <summary>Replays one tick in which <paramref name="arrivals"/> requests arrive.</summary>
+    public void Step(long arrivals)
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("the run is complete");
+        }
+
+        var t = _tick;
+
+        // 1. Loads that complete at t become ready (this tick's signal counts them).
+        _ready += _loads.CompleteDue(t);
+
+        // 2. The policy decides from the signal; the engine clamps and reconciles.
+        RecordHistory(t);
+        if (t % _decisionEvery == 0)
+        {
+            Decide(t);
+        }
+
+        var fleet = _ready + _loads.Count;
+        if (fleet > _peak)
+        {
+            _peak = fleet;
+        }
+
+        _replicaSeconds += fleet * _tickSeconds;
+        _loadingSeconds += _loads.Count * _tickSeconds;
+
+        // 3. Arrivals join the FIFO queue.
+        if (arrivals < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(arrivals), $"arrivals at tick {t} ({arrivals}) must be >= 0");
+        }
+
+        _requests += arrivals;
+        _queue.Enqueue(t, arrivals);
+
+        // 4. Ready replicas serve from the head; a fractional capacity carries its remainder.
+        var served = Serve(t);
+        var idle = (_ready * _capacityPerTick - served) / _capacity;
+        if (idle > 0)
+        {
+            _idleSeconds += idle;
+        }
+
+        // 5. Requests older than the client timeout leave.
+        if (_dropAfterTicks != long.MaxValue)
+        {
+            Drop(t);
+        }
+
+        _tick = t + 1;
+    }
+
+    /// <summary>Ends the run: requests still queued and older than maxWait count as late.</summary>
+    public CandidateResult Complete()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("the run is already complete");
+        }
+
+        _completed = true;
+        var horizon = _tick;
+        var state = (Horizon: horizon, LateAfter: _lateAfterTicks, Waits: _waits, Late: 0L, Left: 0L);
+        _queue.ForEach(ref state, static (ref s, arrivalTick, count) =>
+        {
+            var age = s.Horizon - arrivalTick;
+            s.Waits.Add(age, count);
+            s.Left += count;
+            if (age > s.LateAfter)
+            {
+                s.Late += count;
+            }
+        });
+        _late += state.Late;
+        _minuteViolations += state.Late;
+        CloseMinute();
+
+        var perReplicaSecond = _settings.Replica.DollarsPerReplicaSecond;
+        var violations = _late + _dropped;
+        var dollars = _replicaSeconds * perReplicaSecond;
+        return new CandidateResult
+        {
+            Name = _spec.Name,
+            Policy = _spec.PolicyName,
+            Requests = _requests,
+            Served = _served,
+            Late = _late,
+            Dropped = _dropped,
+            QueuedAtEnd = state.Left,
+            MeetsSlo = _requests == 0 || 100.0 * (_requests - violations) >= _settings.Slo.TargetPercent * _requests,
+            WaitP50Seconds = _waits.Percentile(50) * _tickSeconds,
+            WaitP95Seconds = _waits.Percentile(95) * _tickSeconds,
+            WaitP99Seconds = _waits.Percentile(99) * _tickSeconds,
+            WaitMaxSeconds = _waits.MaxWait * _tickSeconds,
+            WorstMinuteViolations = Math.Max(0, _worstMinuteViolations),
+            WorstMinuteStartSeconds = _worstMinute * 60.0,
+            ReplicaSeconds = _replicaSeconds,
+            IdleReplicaSeconds = _idleSeconds,
+            LoadingReplicaSeconds = _loadingSeconds,
+            Dollars = dollars,
+            IdleDollars = _idleSeconds * perReplicaSecond,
+            LoadingDollars = _loadingSeconds * perReplicaSecond,
+            CostDollars = dollars + violations * _settings.Slo.DollarsPerViolation,
+            ColdStarts = _coldStarts,
+            PeakReplicas = _peak,
+            EndReplicas = _ready,
+            Ticks = horizon,
+        };
+    }
+
+    private void RecordHistory(long t)
+    {
+        var slot = (int)(t % _historyArrivals.Length);
+        _historyArrivals[slot] = _requests;
+        _historyServed[slot] = _served;
+        _historyQueue[slot] = _queue.Depth;
+    }
+
+    private void Decide(long t)
+    {
+        long queue = 0, arrivals = 0, served = 0;
+        var observed = t - _metricsDelay;
+        if (observed >= 0)
+        {
+            var length = _historyArrivals.Length;
+            var at = (int)(observed % length);
+            var from = (int)(Math.Max(0, observed - _decisionEvery) % length);
+            queue = _historyQueue[at];
+            arrivals = _historyArrivals[at] - _historyArrivals[from];
+            served = _historyServed[at] - _historyServed[from];
+        }
+
+        var signal = new ScalingSignal(
+            _start + _settings.Tick * t,
+            _interval,
+            _ready,
+            _loads.Count,
+            queue,
+            arrivals,
+            _capacity,
+            _spec.LoadTime.ExpectedLoadTime)
+        {
+            ServedLastInterval = served,
+            MaxReplicas = _settings.MaxReplicas,
+        };
+
+        var decision = _policy.Decide(in signal);
+        LastDecision = decision;
+        var desired = Math.Clamp(decision.DesiredReplicas, 0, _settings.MaxReplicas);
+        Reconcile(t, desired);
+    }
+
+    private void Reconcile(long t, int desired)
+    {
+        var current = _ready + _loads.Count;
+        if (desired > current)
+        {
+            if (t == 0)
+            {
+                // The fleet starts with the first decision, all of it ready: no cold starts.
+                _ready += desired - current;
+                return;
+            }
+
+            for (var i = current; i < desired; i++)
+            {
+                var duration = _spec.LoadTime.LoadDuration(_startOrdinal++);
+                var loadTicks = (Math.Max(0, duration.ToInt64Nanoseconds()) + _tickNanos - 1) / _tickNanos;
+                _coldStarts++;
+                if (loadTicks == 0)
+                {
+                    _ready++;
+                }
+                else
+                {
+                    _loads.Start(t + loadTicks);
+                }
+            }
+        }
+        else if (desired < current)
+        {
+            // Cancel loading replicas first (newest first), then release ready ones.
+            var excess = current - desired;
+            excess -= _loads.CancelNewest(excess);
+            _ready -= excess;
+        }
+    }
+
+    private long Serve(long t)
+    {
+        var budget = _ready * _capacityPerTick + _carry;
+        var whole = Math.Floor(budget);
+        _carry = budget - whole;
+        var toServe = whole >= _queue.Depth ? _queue.Depth : (long)whole;
+        var served = toServe;
+        while (toServe > 0)
+        {
+            var n = _queue.DequeueFromHead(toServe, out var arrivalTick);
+            toServe -= n;
+            var wait = t - arrivalTick;
+            _waits.Add(wait, n);
+            if (wait > _lateAfterTicks)
+            {
+                _late += n;
+                CountViolations(t, n);
+            }
+        }
+
+        _served += served;
+        return served;
+    }
+
+    private void Drop(long t)
+    {
+        while (_queue.Depth > 0 && t - _queue.OldestTick > _dropAfterTicks)
+        {
+            var n = _queue.DequeueFromHead(long.MaxValue, out var arrivalTick);
+            _dropped += n;
+            _waits.Add(t - arrivalTick, n);
+            CountViolations(t, n);
+        }
+    }
+
+    private void CountViolations(long t, long n)
+    {
+        var minute = t * _tickNanos / 60_000_000_000L;
+        if (minute != _minute)
+        {
+            CloseMinute();
+            _minute = minute;
+            _minuteViolations = 0;
+        }
+
+        _minuteViolations += n;
+    }
+
+    private void CloseMinute()
+    {
+        if (_minuteViolations > _worstMinuteViolations)
+        {
+            _worstMinuteViolations = _minuteViolations;
+            _worstMinute = _minute;
+        }
+    }
+
+    private long WholeTicksWithin(double seconds) =>
+        (long)Math.Floor(seconds * 1e9 / _tickNanos + 1e-9);
+}

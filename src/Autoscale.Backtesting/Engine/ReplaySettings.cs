@@ -1,0 +1,53 @@
+using NodaTime;
+
+namespace Autoscale.Backtesting.Engine;
+
+/// <summary>The settings every candidate of one backtest shares: tick, SLO, replica, limits.</summary>
+/// <param name="Slo">The latency objective.</param>
+/// <param name="Replica">Capacity and price of one replica.</param>
+/// <param name="Tick">Length of one engine tick (default 1 s).</param>
+/// <param name="MaxReplicas">The engine clamps every decision to [0, MaxReplicas].</param>
+/// <param name="Seed">Seed of jittered load-time models and generated traffic.</param>
+/// <remarks>Immutable; safe to share between threads.</remarks>
+public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Duration Tick, int MaxReplicas = 10_000, long Seed = 1)
+{
+    /// <summary>The tick in seconds.</summary>
+    public double TickSeconds => Tick.TotalSeconds;
+
+    /// <summary>Every rule the settings break; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        errors.AddRange(Slo.Validate().Select(e => "slo." + e));
+        errors.AddRange(Replica.Validate().Select(e => "replica." + e));
+        if (Tick <= Duration.Zero)
+        {
+            errors.Add($"engine.tickSeconds ({Tick.TotalSeconds}) must be > 0");
+        }
+
+        if (MaxReplicas < 0)
+        {
+            errors.Add($"engine.maxReplicas ({MaxReplicas}) must be >= 0");
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>One candidate: a named policy (built fresh for every run) on the load path of a load-time model.</summary>
+/// <param name="Name">Unique name in the backtest.</param>
+/// <param name="PolicyFactory">Builds a fresh policy instance for one run.</param>
+/// <param name="LoadTime">The load-time model of the candidate's load path.</param>
+/// <param name="DecisionIntervalTicks">The policy is asked every this many ticks; the target stands in between.</param>
+/// <param name="MetricsDelayTicks">Queue and arrivals in the signal are those of this many ticks earlier.</param>
+/// <remarks>Immutable; the factory must be safe to call from several threads.</remarks>
+public sealed record CandidateSpec(
+    string Name,
+    Func<IScalingPolicy> PolicyFactory,
+    ILoadTimeModel LoadTime,
+    int DecisionIntervalTicks = 1,
+    int MetricsDelayTicks = 0)
+{
+    /// <summary>The policy's name in the catalog, or its type; shown in reports.</summary>
+    public string PolicyName { get; init; } = "";
+}

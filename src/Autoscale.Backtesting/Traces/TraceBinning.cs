@@ -1,0 +1,86 @@
+using NodaTime;
+
+namespace Autoscale.Backtesting.Traces;
+
+/// <summary>Turns interval counts and request timestamps into per-tick arrivals.</summary>
+public static class TraceBinning
+{
+    /// <summary>
+    /// Bins interval counts: the row at <c>timestamps[i]</c> covers <c>[t, t + interval)</c>; its count is
+    /// spread evenly over the ticks it covers, the remainder going to the earliest ticks, so a coarse
+    /// step (a 60 s Prometheus step, a 10 min window) never becomes one burst. Timestamps are
+    /// nanoseconds since the Unix epoch, strictly increasing.
+    /// </summary>
+    public static TickTrace FromIntervalCounts(ReadOnlySpan<long> timestampsNanos, ReadOnlySpan<long> counts, long intervalNanos, Duration tick)
+    {
+        if (timestampsNanos.Length == 0)
+        {
+            return new TickTrace(Instant.FromUnixTimeTicks(0), tick, []);
+        }
+
+        var tickNanos = tick.ToInt64Nanoseconds();
+        var start = timestampsNanos[0];
+        var endNanos = timestampsNanos[^1] + intervalNanos - start;
+        var length = CeilDiv(endNanos, tickNanos);
+        var arrivals = new long[length];
+        for (var i = 0; i < timestampsNanos.Length; i++)
+        {
+            var from = timestampsNanos[i] - start;
+            var first = from / tickNanos;
+            var last = Math.Max(first, CeilDiv(from + intervalNanos, tickNanos) - 1);
+            last = Math.Min(last, length - 1);
+            Spread(arrivals, first, last - first + 1, counts[i]);
+        }
+
+        return new TickTrace(Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(start), tick, arrivals);
+    }
+
+    /// <summary>
+    /// Bins a request log: each timestamp (nanoseconds since the Unix epoch, any order) adds one request
+    /// to its tick. Tick 0 starts at the earliest request, rounded down to a whole tick since the epoch.
+    /// </summary>
+    public static TickTrace FromRequestTimestamps(ReadOnlySpan<long> timestampsNanos, Duration tick)
+    {
+        if (timestampsNanos.Length == 0)
+        {
+            return new TickTrace(Instant.FromUnixTimeTicks(0), tick, []);
+        }
+
+        var tickNanos = tick.ToInt64Nanoseconds();
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var ts in timestampsNanos)
+        {
+            min = Math.Min(min, ts);
+            max = Math.Max(max, ts);
+        }
+
+        var start = FloorDiv(min, tickNanos) * tickNanos;
+        var arrivals = new long[(max - start) / tickNanos + 1];
+        foreach (var ts in timestampsNanos)
+        {
+            arrivals[(ts - start) / tickNanos]++;
+        }
+
+        return new TickTrace(Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(start), tick, arrivals);
+    }
+
+    private static void Spread(long[] arrivals, long first, long ticks, long count)
+    {
+        if (ticks == 1)
+        {
+            arrivals[first] += count;
+            return;
+        }
+
+        var each = count / ticks;
+        var remainder = count % ticks;
+        for (long k = 0; k < ticks; k++)
+        {
+            arrivals[first + k] += each + (k < remainder ? 1 : 0);
+        }
+    }
+
+    private static long CeilDiv(long a, long b) => (a + b - 1) / b;
+
+    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+}
