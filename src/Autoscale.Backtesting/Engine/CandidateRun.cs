@@ -153,12 +153,7 @@ public sealed class CandidateRun
         _queue.Enqueue(t, arrivals);
 
         // 4. Ready replicas serve from the head; a fractional capacity carries its remainder.
-        var served = Serve(t);
-        var idle = (_ready * _capacityPerTick - served) / _capacity;
-        if (idle > 0)
-        {
-            _idleSeconds += idle;
-        }
+        Serve(t);
 
         // 5. Requests older than the client timeout leave.
         if (_dropAfterTicks != long.MaxValue)
@@ -305,12 +300,25 @@ public sealed class CandidateRun
         }
     }
 
-    private long Serve(long t)
+    private void Serve(long t)
     {
+        // Capacity the queue cannot use is idle, and idle capacity is not banked: the fractional
+        // remainder carries to the next tick only while requests are waiting for it.
         var budget = _ready * _capacityPerTick + _carry;
         var whole = Math.Floor(budget);
-        _carry = budget - whole;
-        var toServe = whole >= _queue.Depth ? _queue.Depth : (long)whole;
+        long toServe;
+        if (whole >= _queue.Depth)
+        {
+            toServe = _queue.Depth;
+            _idleSeconds += (budget - toServe) / _capacity;
+            _carry = 0;
+        }
+        else
+        {
+            toServe = (long)whole;
+            _carry = budget - whole;
+        }
+
         var served = toServe;
         while (toServe > 0)
         {
@@ -326,7 +334,6 @@ public sealed class CandidateRun
         }
 
         _served += served;
-        return served;
     }
 
     private void Drop(long t)

@@ -1,0 +1,55 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Traces;
+using FsCheck;
+using FsCheck.Fluent;
+using NodaTime;
+
+namespace Autoscale.Tests.Backtesting;
+
+/// <summary>A policy that answers a fixed script of desired counts, one per call, cycling; records what it saw.</summary>
+internal sealed class ScriptedPolicy(int[] script) : IScalingPolicy
+{
+    private int _calls;
+
+    public List<ScalingSignal> Seen { get; } = [];
+
+    public ScalingDecision Decide(in ScalingSignal signal)
+    {
+        Seen.Add(signal);
+        return new ScalingDecision(script.Length == 0 ? 0 : script[_calls++ % script.Length], "scripted");
+    }
+}
+
+/// <summary>A random replay: trace, settings and a scripted fleet, for properties of the engine.</summary>
+internal sealed record EngineScenario(long[] Arrivals, double Capacity, int LoadSeconds, int[] Script, int MaxReplicas, double? TimeoutSeconds, int DecisionEvery, int Delay)
+{
+    public static readonly Instant Start = Instant.FromUtc(2026, 1, 5, 0, 0);
+
+    public TickTrace Trace => new(Start, Duration.FromSeconds(1), Arrivals);
+
+    public ReplaySettings Settings(double? capacity = null) => new(
+        new SloSettings(2, 99, TimeoutSeconds),
+        new ReplicaSettings(capacity ?? Capacity, 1, 3),
+        Duration.FromSeconds(1),
+        MaxReplicas);
+
+    public CandidateSpec Candidate(string name = "scripted", Func<IScalingPolicy>? factory = null) =>
+        new(name, factory ?? (() => new ScriptedPolicy(Script)), new FixedLoadTime(Duration.FromSeconds(LoadSeconds)), DecisionEvery, Delay);
+
+    public override string ToString() =>
+        $"arrivals=[{string.Join(",", Arrivals)}] capacity={Capacity} load={LoadSeconds} script=[{string.Join(",", Script)}] max={MaxReplicas} timeout={TimeoutSeconds} every={DecisionEvery} delay={Delay}";
+
+    public static Arbitrary<EngineScenario> Arbitrary { get; } = Generate().ToArbitrary();
+
+    private static Gen<EngineScenario> Generate() =>
+        from length in Gen.Choose(0, 240)
+        from arrivals in Gen.ArrayOf(Gen.Frequency((3, Gen.Choose(0, 60)), (1, Gen.Choose(0, 400))), length)
+        from capacity in Gen.Elements(1.0, 2.5, 7.0, 30.0, 0.4)
+        from load in Gen.Choose(0, 40)
+        from script in Gen.ArrayOf(Gen.Choose(-2, 25), 12)
+        from max in Gen.Choose(0, 30)
+        from timeout in Gen.Elements<double?>(null, null, 3, 10)
+        from every in Gen.Elements(1, 1, 5)
+        from delay in Gen.Elements(0, 0, 3)
+        select new EngineScenario(arrivals.Select(a => (long)a).ToArray(), capacity, load, script, max, timeout, every, delay);
+}
