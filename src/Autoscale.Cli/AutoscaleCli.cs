@@ -34,7 +34,7 @@ public static class AutoscaleCli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync($"error: {parsed.Errors[0].Message}");
+            await stderr.WriteLineAsync($"error: {OneLine(parsed.Errors[0].Message)}");
             return BadInput;
         }
 
@@ -67,7 +67,8 @@ public static class AutoscaleCli
     private static bool IsUserError(Exception e) => e is UserInputException or ConfigException or TraceFormatException
         or OptionsBindingException or InvalidOptionsException or DirectoryNotFoundException or UnauthorizedAccessException;
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    private static string OneLine(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"\s+", " ").Trim();
 }
 
 /// <summary>What every command needs: the streams and the policy catalog.</summary>

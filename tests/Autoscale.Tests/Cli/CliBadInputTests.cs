@@ -1,0 +1,131 @@
+namespace Autoscale.Tests.Cli;
+
+public sealed class CliBadInputTests
+{
+    private const string Settings = """
+        "slo": { "maxWaitSeconds": 2, "targetPercent": 99.0 },
+        "replica": { "capacityRps": 30, "gpus": 1, "dollarsPerGpuHour": 3.0 },
+        """;
+
+    private static string Candidates(string candidate) => "{" + Settings + "\"candidates\": [" + candidate + "]}";
+
+    public static TheoryData<string, string> BadConfigs => new()
+    {
+        { Candidates("""{ "name": "x", "policy": "nope", "loadTime": { "fixedSeconds": 25 } }"""),
+          "error: {config}: candidates[0].policy: unknown policy \"nope\" (known: fixed, textbook)" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "options": { "spares": -1 }, "loadTime": { "fixedSeconds": 25 } }"""),
+          "error: {config}: candidates[0].options: Spares (-1) must be >= 0" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "options": { "baseReplicas": -3 }, "loadTime": { "fixedSeconds": 25 } }"""),
+          "error: {config}: candidates[0].options: BaseReplicas (-3) must be >= 0" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "options": { "sparez": 1 }, "loadTime": { "fixedSeconds": 25 } }"""),
+          "error: {config}: candidates[0].options.sparez: unknown option for TextbookOptions (known: baseReplicas, spares)" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "options": { "spares": "two" }, "loadTime": { "fixedSeconds": 25 } }"""),
+          "error: {config}: candidates[0].options.spares: must be an integer, not the string \"two\"" },
+        { Candidates("""{ "name": "x", "policy": "textbook" }"""),
+          "error: {config}: candidates[0].loadTime: is required, e.g. {\"fixedSeconds\": 25}" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": -5 } }"""),
+          "error: {config}: candidates[0].loadTime.fixedSeconds: must be between 0 and 604800 seconds (was -5)" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 } }, { "name": "x", "policy": "fixed", "loadTime": { "fixedSeconds": 5 } }"""),
+          "error: {config}: candidates[1].name: \"x\" is already the name of candidates[0]" },
+        { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 0 }, "candidates": [] }""",
+          "error: {config}: replica.capacityRps: (0) must be a finite number > 0" },
+        { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidates": [] }""",
+          "error: {config}: candidates: must be a non-empty array of candidates" },
+        { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidate": [] }""",
+          "error: {config}: candidate: unknown field (known: slo, replica, engine, candidates)" },
+        { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidates": [ """,
+          "error: {config}: line 1, column 85: not valid JSON (Expected depth to be zero at the end of the JSON payload)" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 }, "decisionIntervalSeconds": 0 }"""),
+          "error: {config}: candidates[0].decisionIntervalSeconds: must be a positive whole number of ticks (was 0 s with a 1 s tick)" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 }, "sweep": { "spares": [0, -1] } }"""),
+          "error: {config}: candidates[0].options (with spares=-1): Spares (-1) must be >= 0" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadConfigs))]
+    public async Task A_bad_config_is_one_line_and_exit_2(string config, string expected)
+    {
+        using var dir = new TempFolder();
+        var path = dir.Write("bad.json", config);
+        var outDir = Path.Combine(dir.Path, "out");
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", path, "--format", "json", "--out", outDir);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.Equal(expected.Replace("{config}", path, StringComparison.Ordinal) + "\n", stderr);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public async Task A_missing_trace_is_named()
+    {
+        using var dir = new TempFolder();
+        var config = dir.Write("c.json", CliRunner.TextbookConfig);
+        var missing = dir.File("nope.parquet");
+
+        var (exit, _, stderr) = await CliRunner.RunAsync("backtest", "--trace", missing, "--config", config);
+
+        Assert.Equal(2, exit);
+        Assert.Equal($"error: {missing}: no such file\n", stderr);
+    }
+
+    [Fact]
+    public async Task A_trace_that_is_not_parquet_is_named()
+    {
+        using var dir = new TempFolder();
+        var config = dir.Write("c.json", CliRunner.TextbookConfig);
+        var notParquet = dir.Write("trace.parquet", "timestamp,requests\n2026-01-05T00:00:00Z,1\n");
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("backtest", "--trace", notParquet, "--config", config);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: {notParquet}: not a Parquet file", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    public static TheoryData<string, string> BadCsvs => new()
+    {
+        { "timestamp,requests\n2026-01-05T00:00:00Z,1\n2026-01-05T00:00:01Z,abc\n", "column requests, row 2: \"abc\" is not a whole number (line 3)" },
+        { "timestamp,requests\n2026-01-05T00:00:00Z,1\n2026-01-05T00:00:01Z,-4\n", "column requests, row 2: negative count (-4) (line 3)" },
+        { "timestamp,requests\n2026-01-05T00:00:00Z,1,7\n", "row 1: expected 2 fields, found 3 (line 2)" },
+        { "timestamp,requests\nyesterday,1\n", "column timestamp, row 1: \"yesterday\" is not a timestamp (ISO-8601, 'YYYY-MM-DD HH:MM:SS' or epoch seconds) (line 2)" },
+        { "timestamp,requests\n2026-01-05T00:00:01Z,1\n2026-01-05T00:00:00Z,1\n", "column timestamp, row 2: timestamps must increase (2026-01-05T00:00:00Z after the previous row) (line 3)" },
+        { "timestamp,requests\n2026-01-05T00:00:01Z,1\n2026-01-05T00:00:01Z,1\n", "column timestamp, row 2: duplicate timestamp (2026-01-05T00:00:01Z after the previous row) (line 3)" },
+        { "time,count\n2026-01-05T00:00:01Z,1\n", "missing column 'timestamp' in the header (found: time, count)" },
+        { "", "the file is empty (expected a header such as timestamp,requests)" },
+        { "timestamp,requests\n", "the file has a header but no rows" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCsvs))]
+    public async Task A_bad_csv_row_is_named_and_nothing_is_written(string csv, string expected)
+    {
+        using var dir = new TempFolder();
+        var input = dir.Write("in.csv", csv);
+        var output = dir.File("out.parquet");
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("trace", "import", input, "--out", output);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.Equal($"error: {input}: {expected}\n", stderr);
+        Assert.Equal(["in.csv"], dir.Files());
+    }
+
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("backtest --trace t.parquet")]
+    [InlineData("backtest --trace t.parquet --config c.json --format xml")]
+    public async Task A_bad_command_line_is_one_line_and_exit_2(string commandLine)
+    {
+        var args = commandLine.Split(' ');
+        var (exit, stdout, stderr) = await CliRunner.RunAsync(args);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("error: ", stderr);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+}
