@@ -110,13 +110,13 @@ public static class ParquetTrace
                 ?? throw new TraceFormatException(name, $"missing column '{TimestampColumn}' (columns: {string.Join(", ", fields.Select(f => f.Name))})");
             if (timestamp.ClrType != typeof(DateTime) && timestamp.ClrType != typeof(DateTimeOffset))
             {
-                throw new TraceFormatException(name, $"must be a timestamp type, not {timestamp.ClrType.Name}", TimestampColumn);
+                throw new TraceFormatException(name, $"must be a timestamp type, not {TypeName(timestamp.ClrType)}", TimestampColumn);
             }
 
             var requests = fields.FirstOrDefault(f => f.Name == RequestsColumn);
             if (requests is not null && !IsInteger(requests.ClrType))
             {
-                throw new TraceFormatException(name, $"must be an integer count, not {requests.ClrType.Name}", RequestsColumn);
+                throw new TraceFormatException(name, $"must be an integer count, not {TypeName(requests.ClrType)}", RequestsColumn);
             }
 
             try
@@ -277,6 +277,12 @@ public static class ParquetTrace
 
         return step == long.MaxValue ? tick.ToInt64Nanoseconds() : step;
     }
+
+    private static string TypeName(Type type) =>
+        type == typeof(string) || type == typeof(ReadOnlyMemory<char>) ? "text"
+        : type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>) ? "binary"
+        : type == typeof(double) || type == typeof(float) || type == typeof(decimal) ? $"a floating-point number ({type.Name})"
+        : type.Name;
 
     private static bool IsInteger(Type type) =>
         type == typeof(long) || type == typeof(int) || type == typeof(short) || type == typeof(sbyte);

@@ -1,0 +1,193 @@
+using Autoscale.Backtesting.Traces;
+using DuckDB.NET.Data;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using NodaTime;
+using Parquet;
+using Parquet.Schema;
+
+namespace Autoscale.Tests.Backtesting.Traces;
+
+public sealed class ParquetTraceTests
+{
+    private static readonly Instant Start = Instant.FromUtc(2026, 1, 5, 0, 0);
+
+    [Fact]
+    public async Task Interval_counts_round_trip()
+    {
+        using var dir = new TempFolder();
+        var counts = new long[] { 3, 0, 7, 12, 0, 0, 1 };
+        await ParquetTrace.WriteIntervalCountsAsync(dir.File("t.parquet"), Start, Duration.FromSeconds(1), counts, rowGroupSize: 3);
+
+        var trace = await ParquetTrace.ReadAsync(dir.File("t.parquet"), Duration.FromSeconds(1));
+
+        Assert.Equal(counts, trace.Arrivals);
+        Assert.Equal(Start, trace.Start);
+    }
+
+    [Fact]
+    public async Task Duckdb_reads_the_bundled_textbook_trace_as_utc_timestamps()
+    {
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*), sum(requests)::BIGINT, min(timestamp)::VARCHAR, max(timestamp)::VARCHAR, typeof(min(timestamp)) FROM read_parquet('{TestPaths.TextbookTrace}')";
+        using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+
+        Assert.Equal(120L, reader.GetInt64(0));
+        Assert.Equal(12804L, reader.GetInt64(1));
+        Assert.StartsWith("2026-01-05 00:00:00", reader.GetString(2));
+        Assert.StartsWith("2026-01-05 00:01:59", reader.GetString(3));
+        Assert.Equal("TIMESTAMP WITH TIME ZONE", reader.GetString(4));
+    }
+
+    [Fact]
+    public async Task A_trace_written_by_duckdb_reads_back()
+    {
+        using var dir = new TempFolder();
+        var path = dir.File("duck.parquet");
+        using (var connection = new DuckDBConnection("Data Source=:memory:"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                COPY (SELECT TIMESTAMPTZ '2026-01-05 00:00:00+00' + INTERVAL (i * 60) SECOND AS timestamp, (i * 60)::BIGINT AS requests
+                      FROM range(3) t(i)) TO '{path}' (FORMAT parquet)
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var trace = await ParquetTrace.ReadAsync(path, Duration.FromSeconds(1));
+
+        // 60 s intervals spread evenly over their 60 ticks: 0 then 1 per tick then 2 per tick.
+        Assert.Equal(180, trace.Length);
+        Assert.Equal(180, trace.TotalRequests);
+        Assert.All(trace.Arrivals[..60], a => Assert.Equal(0, a));
+        Assert.All(trace.Arrivals[60..120], a => Assert.Equal(1, a));
+        Assert.All(trace.Arrivals[120..], a => Assert.Equal(2, a));
+    }
+
+    [Property(MaxTest = 200)]
+    public Property Binning_never_loses_or_duplicates_a_request() =>
+        Prop.ForAll(
+            Gen.ArrayOf(Gen.Choose(0, 1000)).ToArbitrary(),
+            Gen.Elements(1, 3, 10, 60, 600).ToArbitrary(),
+            Gen.Elements(1, 2, 5, 7, 60).ToArbitrary(),
+            (counts, intervalSeconds, tickSeconds) =>
+            {
+                var interval = (long)intervalSeconds * 1_000_000_000L;
+                var stamps = counts.Select((_, i) => 1_767_571_200_000_000_000L + i * interval).ToArray();
+                var trace = TraceBinning.FromIntervalCounts(stamps, counts.Select(c => (long)c).ToArray(), interval, Duration.FromSeconds(tickSeconds));
+                return trace.TotalRequests == counts.Sum(c => (long)c) && trace.Arrivals.All(a => a >= 0);
+            });
+
+    [Property(MaxTest = 200)]
+    public Property Binning_a_request_log_keeps_every_request() =>
+        Prop.ForAll(
+            Gen.ArrayOf(Gen.Choose(0, 100_000)).ToArbitrary(),
+            Gen.Elements(1, 2, 5, 60).ToArbitrary(),
+            (offsetsMillis, tickSeconds) =>
+            {
+                var stamps = offsetsMillis.Select(ms => 1_767_571_200_123_000_000L + ms * 1_000_000L).ToArray();
+                var trace = TraceBinning.FromRequestTimestamps(stamps, Duration.FromSeconds(tickSeconds));
+                return trace.TotalRequests == stamps.Length;
+            });
+
+    [Fact]
+    public void A_coarse_interval_is_spread_with_the_remainder_to_the_earliest_ticks()
+    {
+        var trace = TraceBinning.FromIntervalCounts([0L], [7L], 3_000_000_000L, Duration.FromSeconds(1));
+        Assert.Equal([3L, 2L, 2L], trace.Arrivals);
+    }
+
+    public static TheoryData<string, string> BadFiles => new()
+    {
+        { "missing-timestamp", "missing column 'timestamp' (columns: time, requests)" },
+        { "string-count", "column requests: must be an integer count, not text" },
+        { "negative", "column requests, row 2: negative count (-3)" },
+        { "null-count", "column requests, row 2: null value" },
+        { "duplicate", "column timestamp, row 3: duplicate timestamp (2026-01-05T00:00:01Z after 2026-01-05T00:00:01Z)" },
+        { "unsorted", "column timestamp, row 2: timestamps must increase (2026-01-04T23:59:59Z after 2026-01-05T00:00:00Z)" },
+        { "empty", "the trace has no rows" },
+        { "numeric-timestamp", "column timestamp: must be a timestamp type, not Int64" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public async Task A_bad_file_is_named_with_its_column_and_row(string kind, string expected)
+    {
+        using var dir = new TempFolder();
+        var path = dir.File(kind + ".parquet");
+        await WriteBadAsync(path, kind);
+
+        var error = await Assert.ThrowsAsync<TraceFormatException>(() => ParquetTrace.ReadAsync(path, Duration.FromSeconds(1)));
+
+        Assert.Equal($"{path}: {expected}", error.Message);
+    }
+
+    [Fact]
+    public async Task A_truncated_file_is_not_parquet()
+    {
+        using var dir = new TempFolder();
+        var bytes = await File.ReadAllBytesAsync(TestPaths.TextbookTrace);
+        var path = dir.File("cut.parquet");
+        await File.WriteAllBytesAsync(path, bytes[..(bytes.Length / 2)]);
+
+        var error = await Assert.ThrowsAsync<TraceFormatException>(() => ParquetTrace.ReadAsync(path, Duration.FromSeconds(1)));
+
+        Assert.StartsWith($"{path}: not a Parquet file", error.Message);
+    }
+
+    private static async Task WriteBadAsync(string path, string kind)
+    {
+        var ts = new DateTimeDataField(kind == "missing-timestamp" ? "time" : "timestamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
+        var t0 = new DateTime(2026, 1, 5, 0, 0, 0, DateTimeKind.Utc);
+        DateTime[] stamps = kind switch
+        {
+            "duplicate" => [t0, t0.AddSeconds(1), t0.AddSeconds(1)],
+            "unsorted" => [t0, t0.AddSeconds(-1), t0.AddSeconds(1)],
+            "empty" => [],
+            _ => [t0, t0.AddSeconds(1), t0.AddSeconds(2)],
+        };
+
+        await using var stream = File.Create(path);
+        if (kind == "string-count")
+        {
+            var rq = new DataField<string>("requests");
+            await using var w = await ParquetWriter.CreateAsync(new ParquetSchema(ts, rq), stream);
+            using var g = w.CreateRowGroup();
+            await g.WriteAsync<DateTime>(ts, stamps);
+            await g.WriteAsync(rq, ["1", "2", "3"]);
+            return;
+        }
+
+        if (kind == "numeric-timestamp")
+        {
+            var n = new DataField<long>("timestamp");
+            var rq = new DataField<long>("requests");
+            await using var w = await ParquetWriter.CreateAsync(new ParquetSchema(n, rq), stream);
+            using var g = w.CreateRowGroup();
+            await g.WriteAsync<long>(n, new long[] { 1, 2, 3 });
+            await g.WriteAsync<long>(rq, new long[] { 1, 2, 3 });
+            return;
+        }
+
+        if (kind == "null-count")
+        {
+            var rq = new DataField<long?>("requests");
+            await using var w = await ParquetWriter.CreateAsync(new ParquetSchema(ts, rq), stream);
+            using var g = w.CreateRowGroup();
+            await g.WriteAsync<DateTime>(ts, stamps);
+            await g.WriteAsync<long>(rq, new long?[] { 1, null, 3 });
+            return;
+        }
+
+        var requests = new DataField<long>("requests");
+        await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(ts, requests), stream);
+        using var group = writer.CreateRowGroup();
+        await group.WriteAsync<DateTime>(ts, stamps);
+        await group.WriteAsync<long>(requests, kind == "negative" ? new long[] { 1, -3, 2 } : stamps.Select(_ => 1L).ToArray());
+    }
+}
