@@ -188,69 +188,82 @@ public static class ParquetTrace
 
     private static async Task ReadTimestampsAsync(ParquetRowGroupReader group, DataField field, Memory<long> target, string name, long firstRow, CancellationToken cancellationToken)
     {
-        var n = target.Length;
         if (field.ClrType == typeof(DateTimeOffset))
         {
-            var values = new DateTimeOffset?[n];
-            await group.ReadAsync<DateTimeOffset>(field, values, cancellationToken: cancellationToken);
-            for (var i = 0; i < n; i++)
+            var offsets = await ReadValuesAsync<DateTimeOffset>(group, field, target.Length, name, firstRow, cancellationToken);
+            for (var i = 0; i < offsets.Length; i++)
             {
-                target.Span[i] = values[i] is { } v ? ToNanos(v.UtcDateTime) : throw Null(name, field, firstRow + i);
+                target.Span[i] = ToNanos(offsets[i].UtcDateTime);
             }
 
             return;
         }
 
-        var stamps = new DateTime?[n];
-        await group.ReadAsync<DateTime>(field, stamps, cancellationToken: cancellationToken);
-        for (var i = 0; i < n; i++)
+        var stamps = await ReadValuesAsync<DateTime>(group, field, target.Length, name, firstRow, cancellationToken);
+        for (var i = 0; i < stamps.Length; i++)
         {
-            target.Span[i] = stamps[i] is { } v ? ToNanos(v) : throw Null(name, field, firstRow + i);
+            target.Span[i] = ToNanos(stamps[i]);
         }
     }
 
     private static async Task ReadCountsAsync(ParquetRowGroupReader group, DataField field, Memory<long> target, string name, long firstRow, CancellationToken cancellationToken)
     {
         var n = target.Length;
-        var span = target;
         if (field.ClrType == typeof(long))
         {
-            var values = new long?[n];
-            await group.ReadAsync<long>(field, values, cancellationToken: cancellationToken);
-            Copy(values, span.Span, name, field, firstRow);
+            (await ReadValuesAsync<long>(group, field, n, name, firstRow, cancellationToken)).CopyTo(target.Span);
         }
         else if (field.ClrType == typeof(int))
         {
-            var values = new int?[n];
-            await group.ReadAsync<int>(field, values, cancellationToken: cancellationToken);
-            Copy(Array.ConvertAll(values, v => (long?)v), span.Span, name, field, firstRow);
+            Widen(await ReadValuesAsync<int>(group, field, n, name, firstRow, cancellationToken), target.Span);
         }
         else if (field.ClrType == typeof(short))
         {
-            var values = new short?[n];
-            await group.ReadAsync<short>(field, values, cancellationToken: cancellationToken);
-            Copy(Array.ConvertAll(values, v => (long?)v), span.Span, name, field, firstRow);
+            Widen(await ReadValuesAsync<short>(group, field, n, name, firstRow, cancellationToken), target.Span);
         }
         else
         {
-            var values = new sbyte?[n];
-            await group.ReadAsync<sbyte>(field, values, cancellationToken: cancellationToken);
-            Copy(Array.ConvertAll(values, v => (long?)v), span.Span, name, field, firstRow);
+            Widen(await ReadValuesAsync<sbyte>(group, field, n, name, firstRow, cancellationToken), target.Span);
+        }
+
+        var span = target.Span;
+        for (var i = 0; i < n; i++)
+        {
+            if (span[i] < 0)
+            {
+                throw new TraceFormatException(name, $"negative count ({span[i]})", field.Name, firstRow + i + 1);
+            }
         }
     }
 
-    private static void Copy(long?[] values, Span<long> target, string name, DataField field, long firstRow)
+    private static void Widen<T>(T[] values, Span<long> target)
+        where T : struct, System.Numerics.IBinaryInteger<T>
     {
         for (var i = 0; i < values.Length; i++)
         {
-            var v = values[i] ?? throw Null(name, field, firstRow + i);
-            if (v < 0)
-            {
-                throw new TraceFormatException(name, $"negative count ({v})", field.Name, firstRow + i + 1);
-            }
-
-            target[i] = v;
+            target[i] = long.CreateTruncating(values[i]);
         }
+    }
+
+    /// <summary>Reads one column of a row group; a null in a nullable column is an error naming its row.</summary>
+    private static async Task<T[]> ReadValuesAsync<T>(ParquetRowGroupReader group, DataField field, int n, string name, long firstRow, CancellationToken cancellationToken)
+        where T : struct
+    {
+        var values = new T[n];
+        if (!field.IsNullable)
+        {
+            await group.ReadAsync<T>(field, values.AsMemory(), cancellationToken: cancellationToken);
+            return values;
+        }
+
+        var nullable = new T?[n];
+        await group.ReadAsync<T>(field, nullable.AsMemory(), cancellationToken: cancellationToken);
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = nullable[i] ?? throw Null(name, field, firstRow + i);
+        }
+
+        return values;
     }
 
     private static TraceFormatException Null(string name, DataField field, long rowIndex) =>
