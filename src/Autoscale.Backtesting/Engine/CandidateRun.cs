@@ -16,7 +16,6 @@ public sealed class CandidateRun
     private readonly CandidateSpec _spec;
     private readonly ReplaySettings _settings;
     private readonly IScalingPolicy _policy;
-    private readonly Instant _start;
     private readonly long _tickNanos;
     private readonly double _tickSeconds;
     private readonly double _capacity;
@@ -36,7 +35,10 @@ public sealed class CandidateRun
     private readonly long[] _historyServed;
     private readonly long[] _historyQueue;
 
+    private readonly int _historyMask;
     private long _tick;
+    private Instant _now;
+    private int _untilDecision;
     private int _ready;
     private double _carry;
     private long _requests;
@@ -74,7 +76,6 @@ public sealed class CandidateRun
         _spec = spec;
         _settings = settings;
         _policy = spec.PolicyFactory();
-        _start = start;
         _tickNanos = settings.Tick.ToInt64Nanoseconds();
         _tickSeconds = settings.TickSeconds;
         _capacity = settings.Replica.CapacityRps;
@@ -84,7 +85,9 @@ public sealed class CandidateRun
         _decisionEvery = spec.DecisionIntervalTicks;
         _metricsDelay = spec.MetricsDelayTicks;
         _interval = settings.Tick * _decisionEvery;
-        var historyLength = _decisionEvery + _metricsDelay + 1;
+        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_decisionEvery + _metricsDelay + 1));
+        _historyMask = historyLength - 1;
+        _now = start;
         _historyArrivals = new long[historyLength];
         _historyServed = new long[historyLength];
         _historyQueue = new long[historyLength];
@@ -129,10 +132,13 @@ public sealed class CandidateRun
 
         // 2. The policy decides from the signal; the engine clamps and reconciles.
         RecordHistory(t);
-        if (t % _decisionEvery == 0)
+        if (_untilDecision == 0)
         {
             Decide(t);
+            _untilDecision = _decisionEvery;
         }
+
+        _untilDecision--;
 
         var fleet = _ready + _loads.Count;
         if (fleet > _peak)
@@ -162,6 +168,7 @@ public sealed class CandidateRun
         }
 
         _tick = t + 1;
+        _now += _settings.Tick;
     }
 
     /// <summary>Ends the run: requests still queued and older than maxWait count as late.</summary>
@@ -224,7 +231,7 @@ public sealed class CandidateRun
 
     private void RecordHistory(long t)
     {
-        var slot = (int)(t % _historyArrivals.Length);
+        var slot = (int)(t & _historyMask);
         _historyArrivals[slot] = _requests;
         _historyServed[slot] = _served;
         _historyQueue[slot] = _queue.Depth;
@@ -236,16 +243,15 @@ public sealed class CandidateRun
         var observed = t - _metricsDelay;
         if (observed >= 0)
         {
-            var length = _historyArrivals.Length;
-            var at = (int)(observed % length);
-            var from = (int)(Math.Max(0, observed - _decisionEvery) % length);
+            var at = (int)(observed & _historyMask);
+            var from = (int)(Math.Max(0, observed - _decisionEvery) & _historyMask);
             queue = _historyQueue[at];
             arrivals = _historyArrivals[at] - _historyArrivals[from];
             served = _historyServed[at] - _historyServed[from];
         }
 
         var signal = new ScalingSignal(
-            _start + _settings.Tick * t,
+            _now,
             _interval,
             _ready,
             _loads.Count,

@@ -12,10 +12,14 @@ internal sealed class RequestQueue
     private int _head;
     private int _size;
 
+    private int _mask;
+
     public RequestQueue(int initialBuckets = 256)
     {
-        _ticks = new long[initialBuckets];
-        _counts = new long[initialBuckets];
+        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(2, initialBuckets));
+        _ticks = new long[size];
+        _counts = new long[size];
+        _mask = size - 1;
     }
 
     /// <summary>Requests waiting.</summary>
@@ -34,7 +38,7 @@ internal sealed class RequestQueue
 
         if (_size > 0)
         {
-            var last = (_head + _size - 1) % _ticks.Length;
+            var last = (_head + _size - 1) & _mask;
             if (_ticks[last] == tick)
             {
                 _counts[last] += count;
@@ -48,7 +52,7 @@ internal sealed class RequestQueue
             Grow();
         }
 
-        var slot = (_head + _size) % _ticks.Length;
+        var slot = (_head + _size) & _mask;
         _ticks[slot] = tick;
         _counts[slot] = count;
         _size++;
@@ -66,7 +70,7 @@ internal sealed class RequestQueue
         var taken = available <= max ? available : max;
         if (taken == available)
         {
-            _head = (_head + 1) % _ticks.Length;
+            _head = (_head + 1) & _mask;
             _size--;
         }
         else
@@ -83,7 +87,7 @@ internal sealed class RequestQueue
     {
         for (var i = 0; i < _size; i++)
         {
-            var slot = (_head + i) % _ticks.Length;
+            var slot = (_head + i) & _mask;
             visit(ref state, _ticks[slot], _counts[slot]);
         }
     }
@@ -94,13 +98,14 @@ internal sealed class RequestQueue
         var counts = new long[_ticks.Length * 2];
         for (var i = 0; i < _size; i++)
         {
-            var slot = (_head + i) % _ticks.Length;
+            var slot = (_head + i) & _mask;
             ticks[i] = _ticks[slot];
             counts[i] = _counts[slot];
         }
 
         _ticks = ticks;
         _counts = counts;
+        _mask = ticks.Length - 1;
         _head = 0;
     }
 }

@@ -22,9 +22,16 @@ internal static class BacktestCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var plan = new ConfigLoader(context.Catalog).LoadFile(parse.GetValue(config)!);
             var tickTrace = await ParquetTrace.ReadAsync(parse.GetValue(trace)!, plan.Settings.Tick, cancellationToken: cancellationToken);
+            var read = clock.Elapsed;
             var results = Backtest.Run(tickTrace, plan.Settings, plan.Candidates);
+            var replay = clock.Elapsed - read;
+            if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
+            {
+                await context.Stderr.WriteLineAsync($"timing: config + trace read {read.TotalSeconds:F3} s, replay {replay.TotalSeconds:F3} s ({tickTrace.Length} ticks x {plan.Candidates.Count} candidates)");
+            }
             var document = new ResultDocument(parse.GetValue(trace)!, tickTrace, plan.Settings, results);
 
             if (parse.GetValue(outDir) is { } dir)
