@@ -1,0 +1,28 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Textbook;
+
+namespace Autoscale.Tests.Backtesting;
+
+public sealed class ReplayAllocationTests
+{
+    // Counts bytes, not time: deterministic, so it can live among the unit tests.
+    [Fact]
+    public void The_per_tick_loop_allocates_nothing_once_warm()
+    {
+        var candidate = TextbookScenario.Candidate("textbook", 2) with { DecisionIntervalTicks = 1, MetricsDelayTicks = 3 };
+        var settings = TextbookScenario.Settings with { Slo = TextbookScenario.Settings.Slo with { ClientTimeoutSeconds = 30 } };
+        var run = new CandidateRun(candidate, settings, TextbookScenario.Start);
+        var arrivals = new long[200_000];
+        for (var i = 0; i < arrivals.Length; i++)
+        {
+            arrivals[i] = 100 + (i % 97 == 0 ? 400 : i % 7);
+        }
+
+        run.Advance(arrivals.AsSpan(0, 10_000));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        run.Advance(arrivals.AsSpan(10_000));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+}
