@@ -61,7 +61,10 @@ public sealed record CandidateResult
     /// <summary>Total replica-seconds billed, from each load's start to its release.</summary>
     public double ReplicaSeconds { get; init; }
 
-    /// <summary>Replica-seconds of ready capacity left unused.</summary>
+    /// <summary>
+    /// Replica-seconds of ready capacity left unused: per tick, <c>(ready * capacity * tick - served) / capacity</c>
+    /// when the queue empties (with a fractional capacity, the remainder carries only while requests wait).
+    /// </summary>
     public double IdleReplicaSeconds { get; init; }
 
     /// <summary>Replica-seconds spent loading (billed, not serving).</summary>
