@@ -85,7 +85,12 @@ public static class ParquetTrace
     /// <param name="displayName">How to name the file in messages (defaults to <paramref name="path"/>).</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <exception cref="TraceFormatException">The file is missing, not Parquet, or its data breaks a rule.</exception>
-    public static async Task<TickTrace> ReadAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default)
+    public static async Task<TickTrace> ReadAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default) =>
+        (await ReadWithInfoAsync(path, tick, displayName, cancellationToken)).Trace;
+
+    /// <summary>Reads a trace file, bins it to <paramref name="tick"/>, and says what the file holds.</summary>
+    /// <exception cref="TraceFormatException">The file is missing, not Parquet, or its data breaks a rule.</exception>
+    public static async Task<(TickTrace Trace, TraceFileInfo Info)> ReadWithInfoAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default)
     {
         var name = displayName ?? path;
         if (!File.Exists(path))
@@ -129,11 +134,11 @@ public static class ParquetTrace
 
                 if (counts is null)
                 {
-                    return TraceBinning.FromRequestTimestamps(stamps, tick);
+                    return (TraceBinning.FromRequestTimestamps(stamps, tick), new TraceFileInfo(TraceShape.RequestLog, stamps.Length, null));
                 }
 
                 var interval = IntervalOf(reader, stamps, tick, name);
-                return TraceBinning.FromIntervalCounts(stamps, counts, interval, tick);
+                return (TraceBinning.FromIntervalCounts(stamps, counts, interval, tick), new TraceFileInfo(TraceShape.IntervalCounts, stamps.Length, Duration.FromNanoseconds(interval)));
             }
             catch (TraceFormatException)
             {

@@ -8,9 +8,26 @@ internal static class TraceCommands
 {
     public static Command Create(CliContext context)
     {
-        var trace = new Command("trace", "Import traffic traces.");
+        var trace = new Command("trace", "Import and inspect traffic traces.");
         trace.Subcommands.Add(Import(context));
+        trace.Subcommands.Add(Inspect(context));
         return trace;
+    }
+
+    private static Command Inspect(CliContext context)
+    {
+        var file = new Argument<string>("file") { Description = "The Parquet trace." };
+        var format = CliOptions.Format("table", "json");
+        var command = new Command("inspect", "Show a trace's shape, span, requests, and mean and peak rates (1 s and 1 min).") { file, format };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetValue(file)!;
+            var (trace, info) = await ParquetTrace.ReadWithInfoAsync(path, NodaTime.Duration.FromSeconds(1), cancellationToken: cancellationToken);
+            var summary = TraceSummary.Of(trace, info);
+            await context.Stdout.WriteAsync(parse.GetValue(format) == "json" ? Output.TraceSummaryText.Json(path, summary) : Output.TraceSummaryText.Table(path, summary));
+            return AutoscaleCli.Success;
+        });
+        return command;
     }
 
     private static Command Import(CliContext context)
