@@ -23,9 +23,6 @@ public sealed class PolicyDescriptor
     /// <summary>One line on what the policy does.</summary>
     public string Summary { get; }
 
-    /// <summary>A fresh options object with every default.</summary>
-    public object CreateDefaultOptions() => Activator.CreateInstance(OptionsType)!;
-
     /// <summary>Builds a policy from options of <see cref="OptionsType"/>; throws <see cref="InvalidOptionsException"/> when they are invalid.</summary>
     public IScalingPolicy Create(object options)
     {

@@ -25,9 +25,6 @@ internal sealed class RequestQueue
     /// <summary>Requests waiting.</summary>
     public long Depth { get; private set; }
 
-    /// <summary>Buckets held (distinct arrival ticks).</summary>
-    public int BucketCount => _size;
-
     /// <summary>Adds <paramref name="count"/> requests that arrived at <paramref name="tick"/> (ticks never decrease).</summary>
     public void Enqueue(long tick, long count)
     {
