@@ -25,6 +25,7 @@ public sealed class CandidateRun
     private readonly int _decisionEvery;
     private readonly int _metricsDelay;
     private readonly Duration _interval;
+    private readonly Duration _expectedLoadTime;
 
     private readonly RequestQueue _queue = new();
     private readonly WaitHistogram _waits = new();
@@ -85,6 +86,7 @@ public sealed class CandidateRun
         _decisionEvery = spec.DecisionIntervalTicks;
         _metricsDelay = spec.MetricsDelayTicks;
         _interval = settings.Tick * _decisionEvery;
+        _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_decisionEvery + _metricsDelay + 1));
         _historyMask = historyLength - 1;
         _now = start;
@@ -258,7 +260,7 @@ public sealed class CandidateRun
             queue,
             arrivals,
             _capacity,
-            _spec.LoadTime.ExpectedLoadTime)
+            _expectedLoadTime)
         {
             ServedLastInterval = served,
             MaxReplicas = _settings.MaxReplicas,

@@ -100,13 +100,8 @@ public static class CsvTraceImporter
             throw new TraceFormatException(name, "the file has a header but no rows");
         }
 
-        var step = long.MaxValue;
-        for (var i = 1; i < stamps.Count; i++)
-        {
-            step = Math.Min(step, stamps[i] - stamps[i - 1]);
-        }
-
-        return new IntervalCounts(stamps.ToArray(), counts.ToArray(), step == long.MaxValue ? 1_000_000_000L : step);
+        var stampArray = stamps.ToArray();
+        return new IntervalCounts(stampArray, counts.ToArray(), TraceBinning.SmallestStep(stampArray, 1_000_000_000L));
     }
 
     /// <summary>Parses ISO-8601 (with Z or an offset), <c>YYYY-MM-DD HH:MM:SS.fffffff</c> (UTC), or epoch seconds; null when none fits.</summary>

@@ -286,14 +286,7 @@ public static class ParquetTrace
             throw new TraceFormatException(name, $"metadata '{IntervalMetadataKey}' must be a positive integer, not '{text}'");
         }
 
-        // Without a recorded interval, the step is the smallest gap between rows (gaps are empty intervals).
-        var step = long.MaxValue;
-        for (var i = 1; i < stamps.Length; i++)
-        {
-            step = Math.Min(step, stamps[i] - stamps[i - 1]);
-        }
-
-        return step == long.MaxValue ? tick.ToInt64Nanoseconds() : step;
+        return TraceBinning.SmallestStep(stamps, tick.ToInt64Nanoseconds());
     }
 
     private static string TypeName(Type type) =>

@@ -64,6 +64,21 @@ public static class TraceBinning
         return new TickTrace(Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(start), tick, arrivals);
     }
 
+    /// <summary>
+    /// The step of interval counts whose interval is not recorded: the smallest gap between consecutive
+    /// timestamps (a larger gap is a run of empty intervals); <paramref name="fallback"/> for a single row.
+    /// </summary>
+    public static long SmallestStep(ReadOnlySpan<long> timestampsNanos, long fallback)
+    {
+        var step = long.MaxValue;
+        for (var i = 1; i < timestampsNanos.Length; i++)
+        {
+            step = Math.Min(step, timestampsNanos[i] - timestampsNanos[i - 1]);
+        }
+
+        return step == long.MaxValue ? fallback : step;
+    }
+
     private static void Spread(long[] arrivals, long first, long ticks, long count)
     {
         if (ticks == 1)

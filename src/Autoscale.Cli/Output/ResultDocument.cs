@@ -11,11 +11,37 @@ namespace Autoscale.Cli.Output;
 /// <summary>The results of one backtest as JSON and CSV documents; byte-stable for the same inputs.</summary>
 internal sealed class ResultDocument(string tracePath, TickTrace trace, ReplaySettings settings, IReadOnlyList<CandidateResult> results)
 {
-    private static readonly string[] CsvColumns =
+    // One list of fields, in document order, for both the JSON objects and the CSV columns.
+    private static readonly (string Name, Func<CandidateResult, object?> Value)[] Fields =
     [
-        "rank", "name", "policy", "requests", "served", "late", "dropped", "queuedAtEnd", "violations", "violationPercent",
-        "meetsSlo", "waitP50Seconds", "waitP95Seconds", "waitP99Seconds", "waitMaxSeconds", "worstMinuteViolations",
-        "dollars", "idleDollars", "loadingDollars", "costDollars", "coldStarts", "peakReplicas", "endReplicas", "onParetoFront", "error",
+        ("rank", r => r.Rank),
+        ("name", r => r.Name),
+        ("policy", r => r.Policy),
+        ("requests", r => r.Requests),
+        ("served", r => r.Served),
+        ("late", r => r.Late),
+        ("dropped", r => r.Dropped),
+        ("queuedAtEnd", r => r.QueuedAtEnd),
+        ("violations", r => r.Violations),
+        ("violationPercent", r => Round(r.ViolationPercent)),
+        ("meetsSlo", r => r.MeetsSlo),
+        ("waitP50Seconds", r => r.WaitP50Seconds),
+        ("waitP95Seconds", r => r.WaitP95Seconds),
+        ("waitP99Seconds", r => r.WaitP99Seconds),
+        ("waitMaxSeconds", r => r.WaitMaxSeconds),
+        ("worstMinuteViolations", r => r.WorstMinuteViolations),
+        ("worstMinuteStartSeconds", r => r.WorstMinuteStartSeconds),
+        ("dollars", r => Round(r.Dollars)),
+        ("idleDollars", r => Round(r.IdleDollars)),
+        ("loadingDollars", r => Round(r.LoadingDollars)),
+        ("costDollars", r => Round(r.CostDollars)),
+        ("replicaSeconds", r => Round(r.ReplicaSeconds)),
+        ("idleReplicaSeconds", r => Round(r.IdleReplicaSeconds)),
+        ("coldStarts", r => r.ColdStarts),
+        ("peakReplicas", r => r.PeakReplicas),
+        ("endReplicas", r => r.EndReplicas),
+        ("onParetoFront", r => r.OnParetoFront),
+        ("error", r => r.Error),
     ];
 
     public IReadOnlyList<CandidateResult> Results => results;
@@ -43,36 +69,9 @@ internal sealed class ResultDocument(string tracePath, TickTrace trace, ReplaySe
             foreach (var r in results)
             {
                 json.WriteStartObject();
-                json.WriteString("name", r.Name);
-                json.WriteString("policy", r.Policy);
-                json.WriteNumber("rank", r.Rank);
-                json.WriteNumber("requests", r.Requests);
-                json.WriteNumber("served", r.Served);
-                json.WriteNumber("late", r.Late);
-                json.WriteNumber("dropped", r.Dropped);
-                json.WriteNumber("queuedAtEnd", r.QueuedAtEnd);
-                json.WriteNumber("violations", r.Violations);
-                json.WriteNumber("violationPercent", Round(r.ViolationPercent));
-                json.WriteBoolean("meetsSlo", r.MeetsSlo);
-                json.WriteNumber("waitP50Seconds", r.WaitP50Seconds);
-                json.WriteNumber("waitP95Seconds", r.WaitP95Seconds);
-                json.WriteNumber("waitP99Seconds", r.WaitP99Seconds);
-                json.WriteNumber("waitMaxSeconds", r.WaitMaxSeconds);
-                json.WriteNumber("worstMinuteViolations", r.WorstMinuteViolations);
-                json.WriteNumber("worstMinuteStartSeconds", r.WorstMinuteStartSeconds);
-                json.WriteNumber("dollars", Round(r.Dollars));
-                json.WriteNumber("idleDollars", Round(r.IdleDollars));
-                json.WriteNumber("loadingDollars", Round(r.LoadingDollars));
-                json.WriteNumber("costDollars", Round(r.CostDollars));
-                json.WriteNumber("replicaSeconds", Round(r.ReplicaSeconds));
-                json.WriteNumber("idleReplicaSeconds", Round(r.IdleReplicaSeconds));
-                json.WriteNumber("coldStarts", r.ColdStarts);
-                json.WriteNumber("peakReplicas", r.PeakReplicas);
-                json.WriteNumber("endReplicas", r.EndReplicas);
-                json.WriteBoolean("onParetoFront", r.OnParetoFront);
-                if (r.Error is not null)
+                foreach (var (name, value) in Fields)
                 {
-                    json.WriteString("error", r.Error);
+                    WriteJson(json, name, value(r));
                 }
 
                 json.WriteEndObject();
@@ -87,26 +86,14 @@ internal sealed class ResultDocument(string tracePath, TickTrace trace, ReplaySe
 
     public string ToCsv()
     {
-        var ci = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        text.Append(string.Join(',', CsvColumns)).Append('\n');
+        text.AppendJoin(',', Fields.Select(f => f.Name)).Append('\n');
         foreach (var r in results)
         {
-            string[] row =
-            [
-                r.Rank.ToString(ci), Quote(r.Name), Quote(r.Policy), r.Requests.ToString(ci), r.Served.ToString(ci), r.Late.ToString(ci),
-                r.Dropped.ToString(ci), r.QueuedAtEnd.ToString(ci), r.Violations.ToString(ci), Round(r.ViolationPercent).ToString("R", ci),
-                r.MeetsSlo ? "true" : "false", N(r.WaitP50Seconds), N(r.WaitP95Seconds), N(r.WaitP99Seconds), N(r.WaitMaxSeconds),
-                r.WorstMinuteViolations.ToString(ci), N(Round(r.Dollars)), N(Round(r.IdleDollars)), N(Round(r.LoadingDollars)),
-                N(Round(r.CostDollars)), r.ColdStarts.ToString(ci), r.PeakReplicas.ToString(ci), r.EndReplicas.ToString(ci),
-                r.OnParetoFront ? "true" : "false", Quote(r.Error ?? ""),
-            ];
-            text.Append(string.Join(',', row)).Append('\n');
+            text.AppendJoin(',', Fields.Select(f => CsvValue(f.Value(r)))).Append('\n');
         }
 
         return text.ToString();
-
-        static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
     }
 
     public async Task WriteFolderAsync(string directory, CancellationToken cancellationToken)
@@ -117,6 +104,42 @@ internal sealed class ResultDocument(string tracePath, TickTrace trace, ReplaySe
     }
 
     private static double Round(double value) => Math.Round(value, 6);
+
+    private static void WriteJson(Utf8JsonWriter json, string name, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                break; // absent fields (no error) are left out
+            case string s:
+                json.WriteString(name, s);
+                break;
+            case bool b:
+                json.WriteBoolean(name, b);
+                break;
+            case int i:
+                json.WriteNumber(name, i);
+                break;
+            case long l:
+                json.WriteNumber(name, l);
+                break;
+            case double d:
+                json.WriteNumber(name, d);
+                break;
+            default:
+                throw new InvalidOperationException($"field {name} has an unexpected type {value.GetType().Name}");
+        }
+    }
+
+    private static string CsvValue(object? value) => value switch
+    {
+        null => "",
+        string s => Quote(s),
+        bool b => b ? "true" : "false",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => Quote(value.ToString() ?? ""),
+    };
 
     private static string Quote(string value) =>
         value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
