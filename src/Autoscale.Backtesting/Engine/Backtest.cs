@@ -2,10 +2,14 @@ using Autoscale.Backtesting.Traces;
 
 namespace Autoscale.Backtesting.Engine;
 
-/// <summary>Replays one trace against every candidate, in parallel, and ranks the results.</summary>
+/// <summary>
+/// Replays one trace against every candidate and ranks the results. Candidates advance together,
+/// chunk by chunk (a row group of the trace at a time), in parallel across cores; results are the same
+/// whatever the number of threads. A candidate whose policy throws is marked failed; the others finish.
+/// </summary>
 public static class Backtest
 {
-    /// <summary>Replays <paramref name="trace"/> for one candidate.</summary>
+    /// <summary>Replays an in-memory trace for one candidate (exceptions propagate).</summary>
     public static CandidateResult RunOne(TickTrace trace, ReplaySettings settings, CandidateSpec candidate)
     {
         var run = new CandidateRun(candidate, settings, trace.Start);
@@ -13,40 +17,93 @@ public static class Backtest
         return run.Complete();
     }
 
-    /// <summary>
-    /// Replays <paramref name="trace"/> for every candidate (in parallel across cores, up to
-    /// <paramref name="maxParallelism"/>; results are the same whatever the number of threads)
-    /// and returns them ranked. A candidate whose policy throws is marked failed; the others finish.
-    /// </summary>
+    /// <summary>Replays an in-memory trace for every candidate and returns them ranked.</summary>
     public static IReadOnlyList<CandidateResult> Run(TickTrace trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, int maxParallelism = -1)
     {
-        var results = new CandidateResult[candidates.Count];
-        Parallel.For(0, candidates.Count, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism }, i =>
-        {
-            results[i] = RunGuarded(trace, settings, candidates[i]);
-        });
-
-        return Ranking.Rank(results);
+        var runs = Start(candidates, settings, trace.Start);
+        AdvanceAll(runs, trace.Arrivals, maxParallelism);
+        return Finish(runs);
     }
 
-    private static CandidateResult RunGuarded(TickTrace trace, ReplaySettings settings, CandidateSpec candidate)
+    /// <summary>Streams a trace file through every candidate and returns them ranked.</summary>
+    public static async Task<IReadOnlyList<CandidateResult>> RunAsync(TraceReader trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, int maxParallelism = -1, CancellationToken cancellationToken = default)
     {
-        var run = new CandidateRun(candidate, settings, trace.Start);
-        try
+        var runs = Start(candidates, settings, trace.Start);
+        await foreach (var chunk in trace.ReadTicksAsync(cancellationToken))
         {
-            run.Advance(trace.Arrivals);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return new CandidateResult
-            {
-                Name = candidate.Name,
-                Policy = candidate.PolicyName,
-                Error = $"policy threw at tick {run.Tick}: {e.GetType().Name}: {e.Message}",
-                Ticks = run.Tick,
-            };
+            AdvanceAll(runs, chunk, maxParallelism);
         }
 
-        return run.Complete();
+        return Finish(runs);
+    }
+
+    private static GuardedRun[] Start(IReadOnlyList<CandidateSpec> candidates, ReplaySettings settings, NodaTime.Instant start)
+    {
+        var runs = new GuardedRun[candidates.Count];
+        for (var i = 0; i < runs.Length; i++)
+        {
+            runs[i] = new GuardedRun(candidates[i], settings, start);
+        }
+
+        return runs;
+    }
+
+    private static void AdvanceAll(GuardedRun[] runs, long[] chunk, int maxParallelism)
+    {
+        if (runs.Length == 1 || maxParallelism == 1)
+        {
+            foreach (var run in runs)
+            {
+                run.Advance(chunk);
+            }
+
+            return;
+        }
+
+        Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism }, i => runs[i].Advance(chunk));
+    }
+
+    private static IReadOnlyList<CandidateResult> Finish(GuardedRun[] runs) => Ranking.Rank(runs.Select(r => r.Complete()));
+
+    /// <summary>One candidate's run that turns an exception from its policy into a failed result.</summary>
+    private sealed class GuardedRun
+    {
+        private readonly CandidateSpec _spec;
+        private readonly CandidateRun? _run;
+        private string? _error;
+
+        public GuardedRun(CandidateSpec spec, ReplaySettings settings, NodaTime.Instant start)
+        {
+            _spec = spec;
+            try
+            {
+                _run = new CandidateRun(spec, settings, start);
+            }
+            catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
+            {
+                _error = $"policy could not be created: {e.GetType().Name}: {e.Message}";
+            }
+        }
+
+        public void Advance(long[] chunk)
+        {
+            if (_error is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                _run!.Advance(chunk);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _error = $"policy threw at tick {_run!.Tick}: {e.GetType().Name}: {e.Message}";
+            }
+        }
+
+        public CandidateResult Complete() => _error is null
+            ? _run!.Complete()
+            : new CandidateResult { Name = _spec.Name, Policy = _spec.PolicyName, Error = _error, Ticks = _run?.Tick ?? 0 };
     }
 }

@@ -20,19 +20,14 @@ public static class TraceBinning
 
         var tickNanos = tick.ToInt64Nanoseconds();
         var start = timestampsNanos[0];
-        var endNanos = timestampsNanos[^1] + intervalNanos - start;
-        var length = CeilDiv(endNanos, tickNanos);
-        var arrivals = new long[length];
+        var length = IntervalBinner.CeilDiv(timestampsNanos[^1] + intervalNanos - start, tickNanos);
+        var binner = new IntervalBinner(start, intervalNanos, tickNanos, length);
         for (var i = 0; i < timestampsNanos.Length; i++)
         {
-            var from = timestampsNanos[i] - start;
-            var first = from / tickNanos;
-            var last = Math.Max(first, CeilDiv(from + intervalNanos, tickNanos) - 1);
-            last = Math.Min(last, length - 1);
-            Spread(arrivals, first, last - first + 1, counts[i]);
+            binner.Add(timestampsNanos[i], counts[i]);
         }
 
-        return new TickTrace(Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(start), tick, arrivals);
+        return new TickTrace(Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(start), tick, binner.TakeBefore(length));
     }
 
     /// <summary>
@@ -78,24 +73,6 @@ public static class TraceBinning
 
         return step == long.MaxValue ? fallback : step;
     }
-
-    private static void Spread(long[] arrivals, long first, long ticks, long count)
-    {
-        if (ticks == 1)
-        {
-            arrivals[first] += count;
-            return;
-        }
-
-        var each = count / ticks;
-        var remainder = count % ticks;
-        for (long k = 0; k < ticks; k++)
-        {
-            arrivals[first + k] += each + (k < remainder ? 1 : 0);
-        }
-    }
-
-    private static long CeilDiv(long a, long b) => (a + b - 1) / b;
 
     private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 }

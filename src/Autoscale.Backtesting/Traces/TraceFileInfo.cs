@@ -16,7 +16,17 @@ public enum TraceShape
 /// <param name="Shape">Interval counts or a request log.</param>
 /// <param name="Rows">Rows in the file.</param>
 /// <param name="Interval">The interval of interval counts; null for a request log.</param>
-public sealed record TraceFileInfo(TraceShape Shape, long Rows, Duration? Interval);
+public sealed record TraceFileInfo(TraceShape Shape, long Rows, Duration? Interval)
+{
+    /// <summary>Whether the file has token columns.</summary>
+    public bool HasTokens { get; init; }
+
+    /// <summary>Input tokens in the whole trace, once read; null without the column.</summary>
+    public long? InputTokens { get; init; }
+
+    /// <summary>Output tokens in the whole trace, once read; null without the column.</summary>
+    public long? OutputTokens { get; init; }
+}
 
 /// <summary>Summary statistics of a trace: span, volume, mean and peak rates.</summary>
 /// <remarks>Immutable; safe to share between threads.</remarks>

@@ -24,15 +24,14 @@ internal static class BacktestCommand
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var plan = new ConfigLoader(context.Catalog).LoadFile(parse.GetValue(config)!);
-            var tickTrace = await ParquetTrace.ReadAsync(parse.GetValue(trace)!, plan.Settings.Tick, cancellationToken: cancellationToken);
-            var read = clock.Elapsed;
-            var results = Backtest.Run(tickTrace, plan.Settings, plan.Candidates);
-            var replay = clock.Elapsed - read;
+            await using var tickTrace = await TraceReader.OpenAsync(parse.GetValue(trace)!, plan.Settings.Tick, cancellationToken: cancellationToken);
+            var opened = clock.Elapsed;
+            var results = await Backtest.RunAsync(tickTrace, plan.Settings, plan.Candidates, cancellationToken: cancellationToken);
             if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
             {
-                await context.Stderr.WriteLineAsync($"timing: config + trace read {read.TotalSeconds:F3} s, replay {replay.TotalSeconds:F3} s ({tickTrace.Length} ticks x {plan.Candidates.Count} candidates)");
+                await context.Stderr.WriteLineAsync($"timing: config + open {opened.TotalSeconds:F3} s, stream + replay {(clock.Elapsed - opened).TotalSeconds:F3} s ({tickTrace.Length} ticks x {plan.Candidates.Count} candidates)");
             }
-            var document = new ResultDocument(parse.GetValue(trace)!, tickTrace, plan.Settings, results);
+            var document = new ResultDocument(parse.GetValue(trace)!, tickTrace.Start, tickTrace.Start + tickTrace.Tick * tickTrace.Length, tickTrace.Length, tickTrace.Requests, plan.Settings, results);
 
             if (parse.GetValue(outDir) is { } dir)
             {

@@ -3,13 +3,12 @@ using System.Text;
 using System.Text.Json;
 using Autoscale.Backtesting;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
 using NodaTime.Text;
 
 namespace Autoscale.Cli.Output;
 
 /// <summary>The results of one backtest as JSON and CSV documents; byte-stable for the same inputs.</summary>
-internal sealed class ResultDocument(string tracePath, TickTrace trace, ReplaySettings settings, IReadOnlyList<CandidateResult> results)
+internal sealed class ResultDocument(string tracePath, NodaTime.Instant start, NodaTime.Instant end, long ticks, long requests, ReplaySettings settings, IReadOnlyList<CandidateResult> results)
 {
     // One list of fields, in document order, for both the JSON objects and the CSV columns.
     private static readonly (string Name, Func<CandidateResult, object?> Value)[] Fields =
@@ -56,10 +55,10 @@ internal sealed class ResultDocument(string tracePath, TickTrace trace, ReplaySe
             json.WriteStartObject();
             json.WriteStartObject("trace");
             json.WriteString("file", tracePath);
-            json.WriteString("start", InstantPattern.ExtendedIso.Format(trace.Start));
-            json.WriteString("end", InstantPattern.ExtendedIso.Format(trace.End));
-            json.WriteNumber("ticks", trace.Length);
-            json.WriteNumber("requests", trace.TotalRequests);
+            json.WriteString("start", InstantPattern.ExtendedIso.Format(start));
+            json.WriteString("end", InstantPattern.ExtendedIso.Format(end));
+            json.WriteNumber("ticks", ticks);
+            json.WriteNumber("requests", requests);
             json.WriteEndObject();
             json.WriteStartObject("slo");
             json.WriteNumber("maxWaitSeconds", settings.Slo.MaxWaitSeconds);

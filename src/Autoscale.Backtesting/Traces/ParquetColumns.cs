@@ -1,0 +1,119 @@
+using Parquet;
+using Parquet.Schema;
+
+namespace Autoscale.Backtesting.Traces;
+
+/// <summary>Typed reads of one trace column of one row group, with errors that name file, column and row.</summary>
+internal static class ParquetColumns
+{
+    private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
+
+    public static bool IsTimestamp(DataField field) => field.ClrType == typeof(DateTime) || field.ClrType == typeof(DateTimeOffset);
+
+    public static bool IsInteger(DataField field) =>
+        field.ClrType == typeof(long) || field.ClrType == typeof(int) || field.ClrType == typeof(short) || field.ClrType == typeof(sbyte);
+
+    /// <summary>Reads timestamps as nanoseconds since the Unix epoch.</summary>
+    public static async Task<long[]> ReadTimestampsAsync(ParquetRowGroupReader group, DataField field, string name, long firstRow, CancellationToken cancellationToken)
+    {
+        var n = checked((int)group.RowCount);
+        var result = new long[n];
+        if (field.ClrType == typeof(DateTimeOffset))
+        {
+            var offsets = await ReadValuesAsync<DateTimeOffset>(group, field, n, name, firstRow, cancellationToken);
+            for (var i = 0; i < n; i++)
+            {
+                result[i] = ToNanos(offsets[i].UtcDateTime);
+            }
+
+            return result;
+        }
+
+        var stamps = await ReadValuesAsync<DateTime>(group, field, n, name, firstRow, cancellationToken);
+        for (var i = 0; i < n; i++)
+        {
+            result[i] = ToNanos(stamps[i]);
+        }
+
+        return result;
+    }
+
+    /// <summary>Reads a non-negative integer column (requests, token counts) as longs.</summary>
+    public static async Task<long[]> ReadCountsAsync(ParquetRowGroupReader group, DataField field, string name, long firstRow, CancellationToken cancellationToken)
+    {
+        var n = checked((int)group.RowCount);
+        long[] result;
+        if (field.ClrType == typeof(long))
+        {
+            result = await ReadValuesAsync<long>(group, field, n, name, firstRow, cancellationToken);
+        }
+        else if (field.ClrType == typeof(int))
+        {
+            result = Widen(await ReadValuesAsync<int>(group, field, n, name, firstRow, cancellationToken));
+        }
+        else if (field.ClrType == typeof(short))
+        {
+            result = Widen(await ReadValuesAsync<short>(group, field, n, name, firstRow, cancellationToken));
+        }
+        else
+        {
+            result = Widen(await ReadValuesAsync<sbyte>(group, field, n, name, firstRow, cancellationToken));
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            if (result[i] < 0)
+            {
+                throw new TraceFormatException(name, $"negative count ({result[i]})", field.Name, firstRow + i + 1);
+            }
+        }
+
+        return result;
+    }
+
+    public static string TypeName(Type type) =>
+        type == typeof(string) || type == typeof(ReadOnlyMemory<char>) ? "text"
+        : type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>) ? "binary"
+        : type == typeof(double) || type == typeof(float) || type == typeof(decimal) ? $"a floating-point number ({type.Name})"
+        : type.Name;
+
+    public static long ToNanos(DateTime value) => (value.Ticks - UnixEpochTicks) * 100;
+
+    public static DateTime ToDateTime(long nanos) => new(UnixEpochTicks + nanos / 100, DateTimeKind.Utc);
+
+    private static long[] Widen<T>(T[] values)
+        where T : struct, System.Numerics.IBinaryInteger<T>
+    {
+        var result = new long[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            result[i] = long.CreateTruncating(values[i]);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Reads one column. Required columns use the non-nullable read: Parquet.Net 6.1's nullable read was
+    /// seen returning false nulls on large row groups. A null in a nullable column names its row.
+    /// </summary>
+    private static async Task<T[]> ReadValuesAsync<T>(ParquetRowGroupReader group, DataField field, int n, string name, long firstRow, CancellationToken cancellationToken)
+        where T : struct
+    {
+        var values = new T[n];
+        if (!field.IsNullable)
+        {
+            await group.ReadAsync<T>(field, values.AsMemory(), cancellationToken: cancellationToken);
+            return values;
+        }
+
+        var nullable = new T?[n];
+        await group.ReadAsync<T>(field, nullable.AsMemory(), cancellationToken: cancellationToken);
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = nullable[i] ?? throw new TraceFormatException(name, "null value", field.Name, firstRow + i + 1);
+        }
+
+        return values;
+    }
+}

@@ -1,0 +1,408 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using NodaTime;
+using Parquet;
+using Parquet.Schema;
+
+namespace Autoscale.Backtesting.Traces;
+
+/// <summary>
+/// An open Parquet trace, read row group by row group into per-tick arrivals: memory holds one row
+/// group and the ticks not yet handed out, never the whole trace twice. Interval counts stream;
+/// a request log (whose rows may be in any order) is binned whole, then handed out in chunks.
+/// </summary>
+/// <remarks>Enumerate <see cref="ReadTicksAsync"/> once. Not thread-safe.</remarks>
+public sealed class TraceReader : IAsyncDisposable
+{
+    private readonly ParquetReader _reader;
+    private readonly string _name;
+    private readonly DataField _timestamp;
+    private readonly DataField? _requests;
+    private readonly DataField? _inputTokens;
+    private readonly DataField? _outputTokens;
+    private readonly long _tickNanos;
+    private readonly long _startNanos;
+    private readonly long _lastNanos;
+    private readonly long _intervalNanos;
+
+    private TraceReader(ParquetReader reader, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
+        Duration tick, long rows, long startNanos, long lastNanos, long intervalNanos)
+    {
+        _reader = reader;
+        _name = name;
+        _timestamp = timestamp;
+        _requests = requests;
+        _inputTokens = inputTokens;
+        _outputTokens = outputTokens;
+        _tickNanos = tick.ToInt64Nanoseconds();
+        _startNanos = startNanos;
+        _lastNanos = lastNanos;
+        _intervalNanos = intervalNanos;
+        Tick = tick;
+        var shape = requests is null ? TraceShape.RequestLog : TraceShape.IntervalCounts;
+        Info = new TraceFileInfo(shape, rows, shape == TraceShape.IntervalCounts ? Duration.FromNanoseconds(intervalNanos) : null)
+        {
+            HasTokens = inputTokens is not null || outputTokens is not null,
+        };
+        Length = shape == TraceShape.IntervalCounts
+            ? IntervalBinner.CeilDiv(lastNanos + intervalNanos - startNanos, _tickNanos)
+            : (lastNanos - startNanos) / _tickNanos + 1;
+    }
+
+    /// <summary>The instant tick 0 begins.</summary>
+    public Instant Start => Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(_startNanos);
+
+    /// <summary>The replay tick.</summary>
+    public Duration Tick { get; }
+
+    /// <summary>Ticks in the trace.</summary>
+    public long Length { get; }
+
+    /// <summary>Shape, rows and interval of the file.</summary>
+    public TraceFileInfo Info { get; }
+
+    /// <summary>Requests handed out so far (all of them once the ticks are read).</summary>
+    public long Requests { get; private set; }
+
+    /// <summary>Input tokens summed so far; null when the file has no such column.</summary>
+    public long? InputTokens { get; private set; }
+
+    /// <summary>Output tokens summed so far; null when the file has no such column.</summary>
+    public long? OutputTokens { get; private set; }
+
+    /// <summary>Opens <paramref name="path"/>, checks its columns, and finds the span of the trace.</summary>
+    /// <exception cref="TraceFormatException">The file is missing, not Parquet, or breaks a rule.</exception>
+    public static async Task<TraceReader> OpenAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default)
+    {
+        var name = displayName ?? path;
+        if (!File.Exists(path))
+        {
+            throw new TraceFormatException(name, "no such file");
+        }
+
+        ParquetReader reader;
+        try
+        {
+            reader = await ParquetReader.CreateAsync(path, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new TraceFormatException(name, $"not a Parquet file ({e.Message.TrimEnd('.')})", inner: e);
+        }
+
+        try
+        {
+            return await OpenAsync(reader, name, tick, cancellationToken);
+        }
+        catch
+        {
+            await reader.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<TraceReader> OpenAsync(ParquetReader reader, string name, Duration tick, CancellationToken cancellationToken)
+    {
+        var fields = reader.Schema.GetDataFields();
+        var timestamp = fields.FirstOrDefault(f => f.Name == ParquetTrace.TimestampColumn)
+            ?? throw new TraceFormatException(name, $"missing column '{ParquetTrace.TimestampColumn}' (columns: {string.Join(", ", fields.Select(f => f.Name))})");
+        if (!ParquetColumns.IsTimestamp(timestamp))
+        {
+            throw new TraceFormatException(name, $"must be a timestamp type, not {ParquetColumns.TypeName(timestamp.ClrType)}", ParquetTrace.TimestampColumn);
+        }
+
+        var requests = IntegerColumn(fields, ParquetTrace.RequestsColumn, name);
+        var input = IntegerColumn(fields, ParquetTrace.InputTokensColumn, name);
+        var output = IntegerColumn(fields, ParquetTrace.OutputTokensColumn, name);
+
+        long rows = 0;
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            rows += group.RowCount;
+        }
+
+        if (rows == 0)
+        {
+            throw new TraceFormatException(name, "the trace has no rows");
+        }
+
+        try
+        {
+            long start, last, interval;
+            if (requests is not null)
+            {
+                (start, last, interval) = await IntervalSpanAsync(reader, timestamp, name, tick, cancellationToken);
+            }
+            else
+            {
+                (start, last) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
+                start = FloorDiv(start, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
+                interval = 0;
+            }
+
+            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, last, interval);
+        }
+        catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
+        {
+            throw new TraceFormatException(name, $"cannot be read ({e.Message.TrimEnd('.')})", inner: e);
+        }
+    }
+
+    /// <summary>The arrivals of each tick, in order, in chunks (about one row group each).</summary>
+    /// <exception cref="TraceFormatException">A row breaks a rule (null, negative, out of order).</exception>
+    public async IAsyncEnumerable<long[]> ReadTicksAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        InputTokens = _inputTokens is null ? null : 0;
+        OutputTokens = _outputTokens is null ? null : 0;
+        if (_requests is null)
+        {
+            var all = await BinLogAsync(cancellationToken);
+            const int chunk = 1 << 20;
+            for (long offset = 0; offset < all.LongLength; offset += chunk)
+            {
+                yield return all.AsSpan((int)offset, (int)Math.Min(chunk, all.LongLength - offset)).ToArray();
+            }
+
+            yield break;
+        }
+
+        var binner = new IntervalBinner(_startNanos, _intervalNanos, _tickNanos, Length);
+        long row = 0;
+        var previous = long.MinValue;
+        for (var g = 0; g < _reader.RowGroupCount; g++)
+        {
+            long[] stamps, counts;
+            using (var group = _reader.OpenRowGroupReader(g))
+            {
+                stamps = await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken));
+                counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, row, cancellationToken));
+                await SumTokensAsync(group, row, cancellationToken);
+            }
+
+            if (row == 0 && stamps.Length > 0 && stamps[0] != _startNanos)
+            {
+                throw new TraceFormatException(_name, $"the first timestamp ({ParquetTrace.FormatNanos(stamps[0])}) disagrees with the file's statistics ({ParquetTrace.FormatNanos(_startNanos)})", ParquetTrace.TimestampColumn, 1);
+            }
+
+            for (var i = 0; i < stamps.Length; i++)
+            {
+                if (stamps[i] <= previous)
+                {
+                    throw OutOfOrder(stamps[i], previous, row + i + 1);
+                }
+
+                previous = stamps[i];
+                binner.Add(stamps[i], counts[i]);
+                Requests += counts[i];
+            }
+
+            row += stamps.Length;
+            if (stamps.Length > 0)
+            {
+                var done = binner.TakeBefore(binner.TickOf(stamps[^1]));
+                if (done.Length > 0)
+                {
+                    yield return done;
+                }
+            }
+        }
+
+        if (previous != _lastNanos)
+        {
+            throw new TraceFormatException(_name, $"the last timestamp ({ParquetTrace.FormatNanos(previous)}) disagrees with the file's statistics ({ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row);
+        }
+
+        var rest = binner.TakeBefore(Length);
+        if (rest.Length > 0)
+        {
+            yield return rest;
+        }
+    }
+
+    /// <summary>Reads the whole trace into memory.</summary>
+    public async Task<TickTrace> ReadAllAsync(CancellationToken cancellationToken = default)
+    {
+        var arrivals = new long[Length];
+        long offset = 0;
+        await foreach (var chunk in ReadTicksAsync(cancellationToken))
+        {
+            chunk.CopyTo(arrivals, offset);
+            offset += chunk.Length;
+        }
+
+        return new TickTrace(Start, Tick, arrivals);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _reader.DisposeAsync();
+
+    private async Task<long[]> BinLogAsync(CancellationToken cancellationToken)
+    {
+        var arrivals = new long[Length];
+        long row = 0;
+        for (var g = 0; g < _reader.RowGroupCount; g++)
+        {
+            using var group = _reader.OpenRowGroupReader(g);
+            var stamps = await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken));
+            await SumTokensAsync(group, row, cancellationToken);
+            foreach (var ts in stamps)
+            {
+                arrivals[(ts - _startNanos) / _tickNanos]++;
+            }
+
+            row += stamps.Length;
+            Requests += stamps.Length;
+        }
+
+        return arrivals;
+    }
+
+    private async Task SumTokensAsync(ParquetRowGroupReader group, long firstRow, CancellationToken cancellationToken)
+    {
+        if (_inputTokens is not null)
+        {
+            InputTokens += Sum(await Guard(ParquetColumns.ReadCountsAsync(group, _inputTokens, _name, firstRow, cancellationToken)));
+        }
+
+        if (_outputTokens is not null)
+        {
+            OutputTokens += Sum(await Guard(ParquetColumns.ReadCountsAsync(group, _outputTokens, _name, firstRow, cancellationToken)));
+        }
+    }
+
+    private async Task<T> Guard<T>(Task<T> read)
+    {
+        try
+        {
+            return await read;
+        }
+        catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
+        {
+            throw new TraceFormatException(_name, $"cannot be read ({e.Message.TrimEnd('.')})", inner: e);
+        }
+    }
+
+    private TraceFormatException OutOfOrder(long stamp, long previous, long row)
+    {
+        var what = stamp == previous ? "duplicate timestamp" : "timestamps must increase";
+        return new TraceFormatException(_name, $"{what} ({ParquetTrace.FormatNanos(stamp)} after {ParquetTrace.FormatNanos(previous)})", ParquetTrace.TimestampColumn, row);
+    }
+
+    private static DataField? IntegerColumn(DataField[] fields, string column, string name)
+    {
+        var field = fields.FirstOrDefault(f => f.Name == column);
+        if (field is not null && !ParquetColumns.IsInteger(field))
+        {
+            throw new TraceFormatException(name, $"must be an integer count, not {ParquetColumns.TypeName(field.ClrType)}", column);
+        }
+
+        return field;
+    }
+
+    /// <summary>First and last timestamps and the interval of interval counts; checks the order on the way.</summary>
+    private static async Task<(long Start, long Last, long Interval)> IntervalSpanAsync(ParquetReader reader, DataField timestamp, string name, Duration tick, CancellationToken cancellationToken)
+    {
+        long? recorded = null;
+        if (reader.CustomMetadata is { } metadata && metadata.TryGetValue(ParquetTrace.IntervalMetadataKey, out var text))
+        {
+            recorded = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
+                ? value
+                : throw new TraceFormatException(name, $"metadata '{ParquetTrace.IntervalMetadataKey}' must be a positive integer, not '{text}'");
+        }
+
+        if (recorded is not null && StatisticsSpan(reader, timestamp) is { } span)
+        {
+            // The streaming pass checks that the first and last rows agree with these statistics.
+            return (span.Start, span.Last, recorded.Value);
+        }
+
+        long start = 0, last = 0, step = long.MaxValue, row = 0;
+        var first = true;
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            // With a recorded interval only the first and last row groups are needed now; the order is checked while streaming.
+            if (recorded is not null && g > 0 && g < reader.RowGroupCount - 1)
+            {
+                using var skipped = reader.OpenRowGroupReader(g);
+                row += skipped.RowCount;
+                continue;
+            }
+
+            using var group = reader.OpenRowGroupReader(g);
+            var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken);
+            for (var i = 0; i < stamps.Length; i++)
+            {
+                if (first)
+                {
+                    start = stamps[i];
+                    first = false;
+                }
+                else if (recorded is null)
+                {
+                    if (stamps[i] <= last)
+                    {
+                        var what = stamps[i] == last ? "duplicate timestamp" : "timestamps must increase";
+                        throw new TraceFormatException(name, $"{what} ({ParquetTrace.FormatNanos(stamps[i])} after {ParquetTrace.FormatNanos(last)})", ParquetTrace.TimestampColumn, row + i + 1);
+                    }
+
+                    step = Math.Min(step, stamps[i] - last);
+                }
+
+                last = stamps[i];
+            }
+
+            row += stamps.Length;
+        }
+
+        return (start, last, recorded ?? (step == long.MaxValue ? tick.ToInt64Nanoseconds() : step));
+    }
+
+    private static (long Start, long Last)? StatisticsSpan(ParquetReader reader, DataField timestamp)
+    {
+        using var firstGroup = reader.OpenRowGroupReader(0);
+        using var lastGroup = reader.OpenRowGroupReader(reader.RowGroupCount - 1);
+        var min = Nanos(firstGroup.GetStatistics(timestamp)?.MinValue);
+        var max = Nanos(lastGroup.GetStatistics(timestamp)?.MaxValue);
+        return min is { } a && max is { } b && b >= a ? (a, b) : null;
+
+        static long? Nanos(object? value) => value switch
+        {
+            DateTime d => ParquetColumns.ToNanos(d),
+            DateTimeOffset o => ParquetColumns.ToNanos(o.UtcDateTime),
+            _ => null,
+        };
+    }
+
+    private static async Task<(long Min, long Max)> LogSpanAsync(ParquetReader reader, DataField timestamp, string name, CancellationToken cancellationToken)
+    {
+        long min = long.MaxValue, max = long.MinValue, row = 0;
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken);
+            foreach (var ts in stamps)
+            {
+                min = Math.Min(min, ts);
+                max = Math.Max(max, ts);
+            }
+
+            row += stamps.Length;
+        }
+
+        return (min, max);
+    }
+
+    private static long Sum(long[] values)
+    {
+        long total = 0;
+        foreach (var v in values)
+        {
+            total += v;
+        }
+
+        return total;
+    }
+
+    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+}
