@@ -32,27 +32,48 @@ internal static class TraceCommands
 
     private static Command Import(CliContext context)
     {
-        var input = new Argument<string>("input") { Description = "A CSV of interval counts with a header (timestamp,requests)." };
+        var input = new Argument<string>("input") { Description = "A CSV (header row) or JSON Lines file: a request log, or interval counts with a requests field." };
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
-        var timestampField = new Option<string>("--timestamp-field") { Description = "The timestamp column.", DefaultValueFactory = _ => "timestamp" };
-        var requestsField = new Option<string>("--requests-field") { Description = "The requests column.", DefaultValueFactory = _ => "requests" };
-        var command = new Command("import", "Convert a CSV of interval counts (ISO-8601 or epoch-second timestamps) into a Parquet trace.")
+        var format = CliOptions.Format("auto", "csv", "jsonl");
+        format.Description = "Input format: auto (from the extension or the first character), csv or jsonl.";
+        var timestampField = new Option<string?>("--timestamp-field") { Description = "The timestamp field (default: detected, e.g. timestamp, TIMESTAMP, time)." };
+        var unit = new Option<string>("--timestamp-unit") { Description = "Unit of numeric timestamps: s, ms or us.", DefaultValueFactory = _ => "s" };
+        unit.AcceptOnlyFromAmong("s", "ms", "us");
+        var start = new Option<string?>("--start") { Description = "ISO-8601 instant: numeric timestamps become offsets from it instead of Unix epoch times." };
+        var requestsField = new Option<string?>("--requests-field") { Description = "The requests field of interval counts (default: detected; none means a request log)." };
+        var inputTokens = new Option<string?>("--input-tokens-field") { Description = "The input-token field (default: detected, e.g. input_tokens, ContextTokens)." };
+        var outputTokens = new Option<string?>("--output-tokens-field") { Description = "The output-token field (default: detected, e.g. output_tokens, GeneratedTokens)." };
+        var command = new Command("import", "Convert a CSV or JSON Lines request log or interval counts into a Parquet trace.")
         {
-            input, output, timestampField, requestsField,
+            input, output, format, timestampField, unit, start, requestsField, inputTokens, outputTokens,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var path = parse.GetValue(input)!;
-            var counts = CsvTraceImporter.Read(path, path, parse.GetValue(timestampField)!, parse.GetValue(requestsField)!);
-            await ParquetTrace.WriteIntervalCountsAsync(parse.GetValue(output)!, counts.TimestampsNanos, counts.Counts, counts.IntervalNanos, cancellationToken: cancellationToken);
-            long total = 0;
-            foreach (var c in counts.Counts)
+            NodaTime.Instant? origin = null;
+            if (parse.GetValue(start) is { } text)
             {
-                total += c;
+                var parsed = NodaTime.Text.InstantPattern.ExtendedIso.Parse(text);
+                origin = parsed.Success ? parsed.Value : throw new UserInputException($"--start: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
             }
 
-            await context.Stderr.WriteLineAsync($"wrote {parse.GetValue(output)}: {counts.Counts.Length} intervals, {total} requests");
+            var options = new TraceImportOptions
+            {
+                Format = parse.GetValue(format) switch { "csv" => ImportFormat.Csv, "jsonl" => ImportFormat.Jsonl, _ => ImportFormat.Auto },
+                TimestampField = parse.GetValue(timestampField),
+                TimestampUnit = parse.GetValue(unit) switch { "ms" => TimestampUnit.Milliseconds, "us" => TimestampUnit.Microseconds, _ => TimestampUnit.Seconds },
+                Start = origin,
+                RequestsField = parse.GetValue(requestsField),
+                InputTokensField = parse.GetValue(inputTokens),
+                OutputTokensField = parse.GetValue(outputTokens),
+            };
+            var path = parse.GetValue(input)!;
+            var summary = await TraceImporter.ImportAsync(path, parse.GetValue(output)!, options, path, cancellationToken);
+            var shape = summary.Shape == TraceShape.IntervalCounts ? "intervals" : "requests (request log)";
+            var tokens = summary.HasTokens ? ", with tokens" : "";
+            await context.Stderr.WriteLineAsync(summary.Shape == TraceShape.IntervalCounts
+                ? $"wrote {parse.GetValue(output)}: {summary.Rows} intervals, {summary.Requests} requests{tokens}"
+                : $"wrote {parse.GetValue(output)}: {summary.Rows} {shape}{tokens}");
             return AutoscaleCli.Success;
         });
         return command;

@@ -25,6 +25,15 @@ internal static class TraceSummaryText
         text.Append(ci, $"requests    {s.Requests}\n");
         text.Append(ci, $"mean rate   {s.MeanRps.ToString("F3", ci)} req/s\n");
         text.Append(ci, $"peak rate   {s.PeakRps.ToString("F0", ci)} req/s (1 s), {s.PeakRpsPerMinute.ToString("F3", ci)} req/s (1 min)\n");
+        if (s.File.InputTokens is { } input)
+        {
+            text.Append(ci, $"tokens in   {input}\n");
+        }
+
+        if (s.File.OutputTokens is { } output)
+        {
+            text.Append(ci, $"tokens out  {output}\n");
+        }
         return text.ToString();
     }
 
@@ -48,6 +57,15 @@ internal static class TraceSummaryText
             json.WriteNumber("meanRps", Math.Round(s.MeanRps, 6));
             json.WriteNumber("peakRps", s.PeakRps);
             json.WriteNumber("peakRpsPerMinute", Math.Round(s.PeakRpsPerMinute, 6));
+            if (s.File.InputTokens is { } input)
+            {
+                json.WriteNumber("inputTokens", input);
+            }
+
+            if (s.File.OutputTokens is { } output)
+            {
+                json.WriteNumber("outputTokens", output);
+            }
             json.WriteEndObject();
         }
 

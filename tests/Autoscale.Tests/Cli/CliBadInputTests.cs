@@ -93,7 +93,7 @@ public sealed class CliBadInputTests
         { "timestamp,requests\nyesterday,1\n", "column timestamp, row 1: \"yesterday\" is not a timestamp (ISO-8601, 'YYYY-MM-DD HH:MM:SS' or epoch seconds) (line 2)" },
         { "timestamp,requests\n2026-01-05T00:00:01Z,1\n2026-01-05T00:00:00Z,1\n", "column timestamp, row 2: timestamps must increase (2026-01-05T00:00:00Z after the previous row) (line 3)" },
         { "timestamp,requests\n2026-01-05T00:00:01Z,1\n2026-01-05T00:00:01Z,1\n", "column timestamp, row 2: duplicate timestamp (2026-01-05T00:00:01Z after the previous row) (line 3)" },
-        { "time,count\n2026-01-05T00:00:01Z,1\n", "missing column 'timestamp' in the header (found: time, count)" },
+        { "when,n\n2026-01-05T00:00:01Z,1\n", "missing column 'timestamp' (found: when, n; name yours with --timestamp-field)" },
         { "", "the file is empty (expected a header such as timestamp,requests)" },
         { "timestamp,requests\n", "the file has a header but no rows" },
     };
