@@ -8,9 +8,10 @@ internal static class TraceCommands
 {
     public static Command Create(CliContext context)
     {
-        var trace = new Command("trace", "Import and inspect traffic traces.");
+        var trace = new Command("trace", "Import, inspect and generate traffic traces.");
         trace.Subcommands.Add(Import(context));
         trace.Subcommands.Add(Inspect(context));
+        trace.Subcommands.Add(SynthCommand.Create(context));
         return trace;
     }
 

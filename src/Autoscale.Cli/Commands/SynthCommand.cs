@@ -1,0 +1,188 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Autoscale.Backtesting.Synthesis;
+using Autoscale.Backtesting.Traces;
+using NodaTime;
+using NodaTime.Text;
+
+namespace Autoscale.Cli.Commands;
+
+/// <summary><c>autoscale trace synth</c>: seeded synthetic traffic, or a transform of an existing trace.</summary>
+internal static partial class SynthCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
+        var start = new Option<string?>("--start") { Description = "ISO-8601 start (default 2026-01-05T00:00:00Z, a Monday)." };
+        var duration = new Option<string>("--duration") { Description = "Length, e.g. 90s, 15m, 6h, 14d, 52w, 365d (default 1d).", DefaultValueFactory = _ => "1d" };
+        var interval = new Option<string>("--interval") { Description = "Row interval (default 1s).", DefaultValueFactory = _ => "1s" };
+        var mean = new Option<double>("--mean-rps") { Description = "Mean requests per second (default 100).", DefaultValueFactory = _ => 100 };
+        var daily = new Option<double>("--daily-amplitude") { Description = "Daily swing as a fraction of the mean, 0 to 1 (default 0)." };
+        var peak = new Option<double>("--peak-hour") { Description = "Local hour of the daily peak (default 14).", DefaultValueFactory = _ => 14 };
+        var weekend = new Option<double>("--weekend-factor") { Description = "Saturday and Sunday rate as a fraction of weekdays (default 1).", DefaultValueFactory = _ => 1 };
+        var zone = new Option<string>("--time-zone") { Description = "IANA zone of the daily and weekly cycles (default UTC).", DefaultValueFactory = _ => "UTC" };
+        var spikes = new Option<string[]>("--spike")
+        {
+            Description = "A spike: at=ISO|+OFFSET,width=DURATION,height=3x|+200[,every=1d]. Repeatable.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var noise = new Option<string?>("--noise") { Description = "poisson, none or dispersion=D (variance D x mean). Default: poisson; none with --from." };
+        var seed = new Option<int>("--seed") { Description = "Seed of every random draw (default 1).", DefaultValueFactory = _ => 1 };
+        var from = new Option<string?>("--from") { Description = "A trace to transform instead of a synthetic rate." };
+        var scale = new Option<double>("--scale") { Description = "Multiply the rate (default 1).", DefaultValueFactory = _ => 1 };
+        var shift = new Option<string?>("--shift") { Description = "Move the --from trace in time, e.g. 7d or -1h." };
+        var repeat = new Option<int>("--repeat") { Description = "Play the --from trace this many times back to back (default 1).", DefaultValueFactory = _ => 1 };
+        var command = new Command("synth", "Generate seeded traffic (daily and weekly cycles, spikes, noise) or transform a trace (scale, shift, repeat, spikes).")
+        {
+            output, start, duration, interval, mean, daily, peak, weekend, zone, spikes, noise, seed, from, scale, shift, repeat,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var step = ParseDuration(parse.GetValue(interval)!, "--interval");
+            var origin = parse.GetValue(start) is { } s ? ParseInstant(s, "--start") : Instant.FromUtc(2026, 1, 5, 0, 0);
+            TickTrace? baseTrace = null;
+            if (parse.GetValue(from) is { } basePath)
+            {
+                baseTrace = await ParquetTrace.ReadAsync(basePath, step, cancellationToken: cancellationToken);
+                origin = baseTrace.Start;
+            }
+
+            var timeZone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(parse.GetValue(zone)!)
+                ?? throw new UserInputException($"--time-zone: \"{parse.GetValue(zone)}\" is not an IANA time zone (e.g. Europe/Berlin)");
+            var (noiseKind, dispersion) = ParseNoise(parse.GetValue(noise), baseTrace is not null);
+            var options = new SynthOptions
+            {
+                Start = origin,
+                Length = ParseDuration(parse.GetValue(duration)!, "--duration"),
+                Interval = step,
+                MeanRps = parse.GetValue(mean),
+                DailyAmplitude = parse.GetValue(daily),
+                PeakHour = parse.GetValue(peak),
+                WeekendFactor = parse.GetValue(weekend),
+                TimeZone = timeZone,
+                Spikes = (parse.GetValue(spikes) ?? []).Select(x => ParseSpike(x, origin)).ToList(),
+                Noise = noiseKind,
+                Dispersion = dispersion,
+                Seed = parse.GetValue(seed),
+                Base = baseTrace,
+                Scale = parse.GetValue(scale),
+                Shift = parse.GetValue(shift) is { } sh ? ParseDuration(sh, "--shift", allowNegative: true) : Duration.Zero,
+                Repeat = parse.GetValue(repeat),
+            };
+            var errors = options.Validate();
+            if (errors.Count > 0)
+            {
+                throw new UserInputException(errors[0]);
+            }
+
+            var path = parse.GetValue(output)!;
+            var (rows, requests) = await TrafficSynthesizer.WriteAsync(options, path, cancellationToken);
+            await context.Stderr.WriteLineAsync($"wrote {path}: {rows} intervals, {requests} requests");
+            return AutoscaleCli.Success;
+        });
+        return command;
+    }
+
+    /// <summary>Parses <c>90s</c>, <c>15m</c>, <c>6h</c>, <c>14d</c>, <c>2w</c>, <c>250ms</c> (and a leading minus where allowed).</summary>
+    internal static Duration ParseDuration(string text, string option, bool allowNegative = false)
+    {
+        var match = DurationPattern().Match(text.Trim());
+        if (!match.Success || (!allowNegative && match.Groups[1].Value == "-"))
+        {
+            throw new UserInputException($"{option}: \"{text}\" is not a duration such as 90s, 15m, 6h, 14d or 2w");
+        }
+
+        var value = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) * (match.Groups[1].Value == "-" ? -1 : 1);
+        var seconds = match.Groups[3].Value switch
+        {
+            "ms" => value / 1000,
+            "s" => value,
+            "m" => value * 60,
+            "h" => value * 3600,
+            "d" => value * 86_400,
+            _ => value * 604_800,
+        };
+        return Duration.FromNanoseconds(Math.Round(seconds * 1e9));
+    }
+
+    /// <summary>Parses <c>at=ISO|+OFFSET,width=DURATION,height=3x|+200[,every=DURATION]</c>.</summary>
+    internal static SpikeSpec ParseSpike(string text, Instant origin)
+    {
+        var parts = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                throw new UserInputException($"--spike: \"{part}\" is not key=value (in \"{text}\")");
+            }
+
+            parts[part[..eq]] = part[(eq + 1)..];
+        }
+
+        foreach (var key in parts.Keys.Where(k => k is not ("at" or "width" or "height" or "every")))
+        {
+            throw new UserInputException($"--spike: unknown key \"{key}\" (known: at, width, height, every)");
+        }
+
+        if (!parts.TryGetValue("at", out var at) || !parts.TryGetValue("width", out var width) || !parts.TryGetValue("height", out var height))
+        {
+            throw new UserInputException($"--spike: \"{text}\" needs at=, width= and height= (e.g. at=+9h,width=2m,height=3x)");
+        }
+
+        var when = at.StartsWith('+') ? origin + ParseDuration(at[1..], "--spike at") : ParseInstant(at, "--spike at");
+        double multiplier = 1, added = 0;
+        if (height.EndsWith('x') && double.TryParse(height[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var m) && m >= 0)
+        {
+            multiplier = m;
+        }
+        else if (height.StartsWith('+') && double.TryParse(height[1..], NumberStyles.Float, CultureInfo.InvariantCulture, out var a) && a >= 0)
+        {
+            added = a;
+        }
+        else
+        {
+            throw new UserInputException($"--spike height: \"{height}\" must be a multiplier such as 3x or an added rate such as +200");
+        }
+
+        var every = parts.TryGetValue("every", out var e) ? ParseDuration(e, "--spike every") : (Duration?)null;
+        return new SpikeSpec(when, ParseDuration(width, "--spike width"), multiplier, added, every);
+    }
+
+    private static (NoiseKind Kind, double Dispersion) ParseNoise(string? text, bool transform)
+    {
+        if (text is null)
+        {
+            return (transform ? NoiseKind.None : NoiseKind.Poisson, 2);
+        }
+
+        if (text == "poisson")
+        {
+            return (NoiseKind.Poisson, 2);
+        }
+
+        if (text == "none")
+        {
+            return (NoiseKind.None, 2);
+        }
+
+        if (text.StartsWith("dispersion=", StringComparison.Ordinal) &&
+            double.TryParse(text["dispersion=".Length..], NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+        {
+            return (NoiseKind.Dispersion, d);
+        }
+
+        throw new UserInputException($"--noise: \"{text}\" must be poisson, none or dispersion=D (D > 1)");
+    }
+
+    private static Instant ParseInstant(string text, string option)
+    {
+        var parsed = InstantPattern.ExtendedIso.Parse(text);
+        return parsed.Success ? parsed.Value : throw new UserInputException($"{option}: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
+    }
+
+    [GeneratedRegex(@"^(-?)(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")]
+    private static partial Regex DurationPattern();
+}

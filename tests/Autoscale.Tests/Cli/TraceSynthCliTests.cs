@@ -1,0 +1,54 @@
+using System.Text.Json;
+
+namespace Autoscale.Tests.Cli;
+
+public sealed class TraceSynthCliTests
+{
+    [Fact]
+    public async Task Synth_writes_a_trace_that_inspect_reads()
+    {
+        using var dir = new TempFolder();
+        var path = dir.File("s.parquet");
+
+        var synth = await CliRunner.RunAsync("trace", "synth", "--out", path, "--duration", "2h", "--mean-rps", "30",
+            "--daily-amplitude", "0.2", "--spike", "at=+30m,width=5m,height=+100", "--seed", "4");
+        var inspect = await CliRunner.RunAsync("trace", "inspect", path, "--format", "json");
+
+        Assert.Equal((0, 0), (synth.Exit, inspect.Exit));
+        using var json = JsonDocument.Parse(inspect.Out);
+        Assert.Equal("2026-01-05T00:00:00Z", json.RootElement.GetProperty("start").GetString());
+        Assert.Equal("2026-01-05T02:00:00Z", json.RootElement.GetProperty("end").GetString());
+        Assert.InRange(json.RootElement.GetProperty("peakRps").GetDouble(), 100, 200);
+    }
+
+    [Fact]
+    public async Task Synth_transforms_an_existing_trace()
+    {
+        using var dir = new TempFolder();
+        var path = dir.File("t.parquet");
+
+        var (exit, _, stderr) = await CliRunner.RunAsync("trace", "synth", "--from", TestPaths.TextbookTrace, "--scale", "2", "--repeat", "3", "--shift", "1d", "--out", path);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("360 intervals, 76824 requests", stderr);
+    }
+
+    [Theory]
+    [InlineData("--duration", "soon", "error: --duration: \"soon\" is not a duration such as 90s, 15m, 6h, 14d or 2w")]
+    [InlineData("--daily-amplitude", "1.5", "error: --daily-amplitude (1.5) must be between 0 and 1")]
+    [InlineData("--mean-rps", "-3", "error: --mean-rps (-3) must be a finite number >= 0")]
+    [InlineData("--spike", "at=+1h,width=2m", "error: --spike: \"at=+1h,width=2m\" needs at=, width= and height= (e.g. at=+9h,width=2m,height=3x)")]
+    [InlineData("--spike", "at=+1h,width=2m,height=big", "error: --spike height: \"big\" must be a multiplier such as 3x or an added rate such as +200")]
+    [InlineData("--noise", "loud", "error: --noise: \"loud\" must be poisson, none or dispersion=D (D > 1)")]
+    [InlineData("--time-zone", "Mars/Olympus", "error: --time-zone: \"Mars/Olympus\" is not an IANA time zone (e.g. Europe/Berlin)")]
+    public async Task Bad_synth_options_are_one_line_and_exit_2(string option, string value, string expected)
+    {
+        using var dir = new TempFolder();
+
+        var (exit, _, stderr) = await CliRunner.RunAsync("trace", "synth", "--out", dir.File("x.parquet"), option, value);
+
+        Assert.Equal(2, exit);
+        Assert.Equal(expected + "\n", stderr);
+        Assert.Empty(dir.Files());
+    }
+}
