@@ -12,6 +12,7 @@ internal static class TraceCommands
         trace.Subcommands.Add(Import(context));
         trace.Subcommands.Add(Inspect(context));
         trace.Subcommands.Add(SynthCommand.Create(context));
+        trace.Subcommands.Add(ServeGen(context));
         return trace;
     }
 
@@ -26,6 +27,31 @@ internal static class TraceCommands
             var (trace, info) = await ParquetTrace.ReadWithInfoAsync(path, NodaTime.Duration.FromSeconds(1), cancellationToken: cancellationToken);
             var summary = TraceSummary.Of(trace, info);
             await context.Stdout.WriteAsync(parse.GetValue(format) == "json" ? Output.TraceSummaryText.Json(path, summary) : Output.TraceSummaryText.Table(path, summary));
+            return AutoscaleCli.Success;
+        });
+        return command;
+    }
+
+    private static Command ServeGen(CliContext context)
+    {
+        var directory = new Argument<string>("directory") { Description = "A ServeGen folder of chunk-N-trace.csv files (one per client)." };
+        var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
+        var seed = new Option<int>("--seed") { Description = "Seed of the arrival draws (default 1).", DefaultValueFactory = _ => 1 };
+        var start = new Option<string>("--start") { Description = "The start given to the trace (default 2026-01-05T00:00:00Z).", DefaultValueFactory = _ => "2026-01-05T00:00:00Z" };
+        var command = new Command("servegen", "Generate per-second arrivals from ServeGen's per-client window parameters, summed over clients.") { directory, output, seed, start };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var dir = parse.GetValue(directory)!;
+            if (!Directory.Exists(dir))
+            {
+                throw new UserInputException($"{dir}: no such folder");
+            }
+
+            var parsed = NodaTime.Text.InstantPattern.ExtendedIso.Parse(parse.GetValue(start)!);
+            var origin = parsed.Success ? parsed.Value : throw new UserInputException($"--start: \"{parse.GetValue(start)}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
+            var trace = Autoscale.Backtesting.Synthesis.ServeGenTraceBuilder.Build(dir, parse.GetValue(seed), origin);
+            await ParquetTrace.WriteIntervalCountsAsync(parse.GetValue(output)!, trace.Start, trace.Tick, trace.Arrivals, cancellationToken: cancellationToken);
+            await context.Stderr.WriteLineAsync($"wrote {parse.GetValue(output)}: {trace.Length} seconds, {trace.TotalRequests} requests");
             return AutoscaleCli.Success;
         });
         return command;

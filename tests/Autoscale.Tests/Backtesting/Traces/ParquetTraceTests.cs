@@ -43,6 +43,29 @@ public sealed class ParquetTraceTests
         Assert.Equal("TIMESTAMP WITH TIME ZONE", reader.GetString(4));
     }
 
+    [Theory]
+    [InlineData("textbook-spike.parquet")]
+    [InlineData("azure-llm-code-2023.parquet")]
+    [InlineData("azure-llm-conv-2023.parquet")]
+    [InlineData("servegen-m-large-14d.parquet")]
+    public async Task Every_bundled_trace_reads_the_same_in_duckdb(string file)
+    {
+        var path = Path.Combine(TestPaths.Traces, file);
+        var (trace, info) = await ParquetTrace.ReadWithInfoAsync(path, Duration.FromSeconds(1));
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        var requests = info.Shape == TraceShape.IntervalCounts ? "sum(requests)::BIGINT" : "count(*)::BIGINT";
+        command.CommandText = $"SELECT count(*)::BIGINT, {requests}, epoch_ms(min(timestamp)), typeof(min(timestamp)) FROM read_parquet('{path}')";
+        using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+
+        Assert.Equal(info.Rows, reader.GetInt64(0));
+        Assert.Equal(trace.TotalRequests, reader.GetInt64(1));
+        Assert.Equal(trace.Start.ToUnixTimeMilliseconds() / 1000, reader.GetInt64(2) / 1000);
+        Assert.Equal("TIMESTAMP WITH TIME ZONE", reader.GetString(3));
+    }
+
     [Fact]
     public async Task A_trace_written_by_duckdb_reads_back()
     {
@@ -67,6 +90,33 @@ public sealed class ParquetTraceTests
         Assert.All(trace.Arrivals[..60], a => Assert.Equal(0, a));
         Assert.All(trace.Arrivals[60..120], a => Assert.Equal(1, a));
         Assert.All(trace.Arrivals[120..], a => Assert.Equal(2, a));
+    }
+
+    [Fact]
+    public async Task A_large_nullable_trace_from_duckdb_reads_the_same_every_time()
+    {
+        // DuckDB writes OPTIONAL columns in several row groups: the path where Parquet.Net 6.1's
+        // nullable read was seen returning false nulls on large files.
+        using var dir = new TempFolder();
+        var path = dir.File("big.parquet");
+        using (var connection = new DuckDBConnection("Data Source=:memory:"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                COPY (SELECT TIMESTAMPTZ '2026-01-05 00:00:00+00' + INTERVAL (i) SECOND AS timestamp, (i % 97)::BIGINT AS requests
+                      FROM range(3000000) t(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1048576)
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var expected = Enumerable.Range(0, 3_000_000).Sum(i => (long)(i % 97));
+        for (var run = 0; run < 2; run++)
+        {
+            var trace = await ParquetTrace.ReadAsync(path, Duration.FromSeconds(1));
+            Assert.Equal(3_000_000, trace.Length);
+            Assert.Equal(expected, trace.TotalRequests);
+        }
     }
 
     [Property(MaxTest = 200)]
