@@ -1,5 +1,11 @@
+using System.Text.Json;
+using Autoscale.Policies.Combinators;
 using Autoscale.Policies.Fixed;
+using Autoscale.Policies.Predictive;
+using Autoscale.Policies.Reactive;
+using Autoscale.Policies.ScheduledFloor;
 using Autoscale.Policies.Textbook;
+using Autoscale.Policies.WarmFloor;
 
 namespace Autoscale.Policies.Catalog;
 
@@ -13,10 +19,22 @@ public sealed class PolicyCatalog
     private readonly Dictionary<string, PolicyDescriptor> _byName = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>A catalog holding the built-in policies.</summary>
-    public static PolicyCatalog CreateBuiltIn() => new PolicyCatalog()
-        .Add<TextbookOptions>("textbook", o => new TextbookPolicy(o),
-            "the textbook's autoscaler: base + spares + running max of queue // capacity, never scales down")
-        .Add<FixedOptions>("fixed", o => new FixedPolicy(o), "a constant fleet");
+    public static PolicyCatalog CreateBuiltIn()
+    {
+        var catalog = new PolicyCatalog();
+        return catalog
+            .Add<TextbookOptions>("textbook", o => new TextbookPolicy(o),
+                "the textbook's autoscaler: base + spares + running max of queue // capacity, never scales down")
+            .Add<FixedOptions>("fixed", o => new FixedPolicy(o), "a constant fleet")
+            .Add<ReactiveOptions>("reactive", o => new ReactivePolicy(o),
+                "HPA-style target with tolerance, stabilization windows, rate limits; optional panic mode and scale to zero")
+            .Add<WarmFloorOptions>("warm-floor", o => new WarmFloorPolicy(o), "a floor of always-loaded replicas, reactive above it")
+            .Add<ScheduledFloorOptions>("scheduled-floor", o => new ScheduledFloorPolicy(o),
+                "floors by local time in an IANA zone, pre-warmed by the load time, reactive above")
+            .Add<PredictiveOptions>("predictive", o => new PredictivePolicy(o),
+                "seasonal forecast of the peak rate, launched ahead by the load time, never below reactive")
+            .Add<MaxOptions>("max", o => MaxPolicy.Create(o, catalog), "the largest answer of several policies");
+    }
 
     /// <summary>The names known, in ordinal order.</summary>
     public IReadOnlyList<string> Names => _byName.Keys.Order(StringComparer.Ordinal).ToArray();
@@ -29,6 +47,20 @@ public sealed class PolicyCatalog
         ArgumentNullException.ThrowIfNull(create);
         _byName[name] = new PolicyDescriptor(name, typeof(TOptions), o => create((TOptions)o), summary);
         return this;
+    }
+
+    /// <summary>Binds <paramref name="options"/> for the policy named <paramref name="name"/> and builds it.</summary>
+    /// <exception cref="KeyNotFoundException">No policy has that name.</exception>
+    /// <exception cref="OptionsBindingException">An option is unknown or has the wrong type.</exception>
+    /// <exception cref="InvalidOptionsException">An option breaks a rule.</exception>
+    public IScalingPolicy Create(string name, JsonElement options, string path = "options")
+    {
+        if (!TryGet(name, out var descriptor))
+        {
+            throw new KeyNotFoundException($"unknown policy \"{name}\" (known: {string.Join(", ", Names)})");
+        }
+
+        return descriptor.Create(OptionsBinder.Bind(descriptor.OptionsType, options, path));
     }
 
     /// <summary>Looks a policy up by name (case-insensitive).</summary>

@@ -4,6 +4,7 @@ namespace Autoscale.Backtesting.Engine;
 /// <remarks>Immutable; safe to share between threads.</remarks>
 public sealed record CandidateResult
 {
+
     /// <summary>The candidate's name.</summary>
     public required string Name { get; init; }
 
@@ -90,6 +91,9 @@ public sealed record CandidateResult
 
     /// <summary>Ready replicas after the last tick.</summary>
     public int EndReplicas { get; init; }
+
+    /// <summary>Figures the policy reported about itself (e.g. <c>forecastWape</c>); empty for most policies.</summary>
+    public MetricSet PolicyMetrics { get; init; } = MetricSet.Empty;
 
     /// <summary>Ticks replayed.</summary>
     public long Ticks { get; init; }

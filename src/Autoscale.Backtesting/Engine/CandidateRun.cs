@@ -228,7 +228,20 @@ public sealed class CandidateRun
             PeakReplicas = _peak,
             EndReplicas = _ready,
             Ticks = horizon,
+            PolicyMetrics = PolicyMetrics(),
         };
+    }
+
+    private MetricSet PolicyMetrics()
+    {
+        if (_policy is not IPolicyDiagnostics diagnostics)
+        {
+            return MetricSet.Empty;
+        }
+
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        diagnostics.Report(metrics);
+        return new MetricSet(metrics);
     }
 
     private void RecordHistory(long t)

@@ -40,6 +40,7 @@ internal sealed class ResultDocument(string tracePath, NodaTime.Instant start, N
         ("peakReplicas", r => r.PeakReplicas),
         ("endReplicas", r => r.EndReplicas),
         ("onParetoFront", r => r.OnParetoFront),
+        ("policyMetrics", r => r.PolicyMetrics.Count == 0 ? null : r.PolicyMetrics),
         ("error", r => r.Error),
     ];
 
@@ -125,6 +126,15 @@ internal sealed class ResultDocument(string tracePath, NodaTime.Instant start, N
             case double d:
                 json.WriteNumber(name, d);
                 break;
+            case IReadOnlyDictionary<string, double> metrics:
+                json.WriteStartObject(name);
+                foreach (var (key, number) in metrics)
+                {
+                    json.WriteNumber(key, number);
+                }
+
+                json.WriteEndObject();
+                break;
             default:
                 throw new InvalidOperationException($"field {name} has an unexpected type {value.GetType().Name}");
         }
@@ -135,6 +145,7 @@ internal sealed class ResultDocument(string tracePath, NodaTime.Instant start, N
         null => "",
         string s => Quote(s),
         bool b => b ? "true" : "false",
+        IReadOnlyDictionary<string, double> metrics => Quote(string.Join(";", metrics.Select(m => $"{m.Key}={m.Value.ToString("R", CultureInfo.InvariantCulture)}"))),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => Quote(value.ToString() ?? ""),

@@ -12,7 +12,7 @@ public sealed class CliBadInputTests
     public static TheoryData<string, string> BadConfigs => new()
     {
         { Candidates("""{ "name": "x", "policy": "nope", "loadTime": { "fixedSeconds": 25 } }"""),
-          "error: {config}: candidates[0].policy: unknown policy \"nope\" (known: fixed, textbook)" },
+          "error: {config}: candidates[0].policy: unknown policy \"nope\" (known: fixed, max, predictive, reactive, scheduled-floor, textbook, warm-floor)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "options": { "spares": -1 }, "loadTime": { "fixedSeconds": 25 } }"""),
           "error: {config}: candidates[0].options: Spares (-1) must be >= 0" },
         { Candidates("""{ "name": "x", "policy": "textbook", "options": { "baseReplicas": -3 }, "loadTime": { "fixedSeconds": 25 } }"""),

@@ -1,0 +1,70 @@
+using Autoscale.Policies.Catalog;
+
+namespace Autoscale.Policies.Combinators;
+
+/// <summary>
+/// The largest answer of several policies: compose a floor and a reactive policy instead of copying
+/// one into the other (e.g. <c>max(scheduled-floor, predictive)</c>). Every part sees every signal.
+/// </summary>
+/// <remarks>One instance per run; not thread-safe.</remarks>
+public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
+{
+    private readonly IScalingPolicy[] _policies;
+
+    /// <summary>Composes <paramref name="policies"/>.</summary>
+    public MaxPolicy(params IScalingPolicy[] policies)
+    {
+        if (policies.Length == 0)
+        {
+            throw new InvalidOptionsException(["Policies must name at least one policy"]);
+        }
+
+        _policies = policies;
+    }
+
+    /// <summary>Builds the parts named in <paramref name="options"/> from <paramref name="catalog"/>.</summary>
+    public static MaxPolicy Create(MaxOptions options, PolicyCatalog catalog)
+    {
+        InvalidOptionsException.ThrowIfAny(options.Validate());
+        var parts = new IScalingPolicy[options.Policies.Count];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var reference = options.Policies[i];
+            try
+            {
+                parts[i] = catalog.Create(reference.Policy, reference.Options, $"policies[{i}].options");
+            }
+            catch (Exception e) when (e is OptionsBindingException or InvalidOptionsException or KeyNotFoundException)
+            {
+                throw new InvalidOptionsException([$"Policies[{i}] ({reference.Policy}): {e.Message}"]);
+            }
+        }
+
+        return new MaxPolicy(parts);
+    }
+
+    /// <inheritdoc />
+    public ScalingDecision Decide(in ScalingSignal signal)
+    {
+        var best = _policies[0].Decide(signal);
+        for (var i = 1; i < _policies.Length; i++)
+        {
+            var next = _policies[i].Decide(signal);
+            if (next.DesiredReplicas > best.DesiredReplicas)
+            {
+                best = next;
+            }
+        }
+
+        return best;
+    }
+
+    /// <inheritdoc />
+    public void Report(IDictionary<string, double> metrics)
+    {
+        foreach (var policy in _policies)
+        {
+            (policy as IPolicyDiagnostics)?.Report(metrics);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using Autoscale.Policies.Common;
+using NodaTime;
+
+namespace Autoscale.Policies.Reactive;
+
+/// <summary>
+/// A reactive autoscaler in the manner of the Kubernetes HPA: desired = ceil(demand / (capacity x target)),
+/// held within a tolerance, scale-ups stabilized to the smallest and scale-downs to the largest
+/// recommendation of their windows, changes rate-limited per period. Optional Knative-style panic mode
+/// scales up at once on a burst and never down while it lasts; with MinReplicas 0 it scales to zero
+/// after a grace period without requests and wakes on the first one.
+/// </summary>
+/// <remarks>Keeps windows of past observations; one instance per run; not thread-safe.</remarks>
+public sealed class ReactivePolicy : IScalingPolicy
+{
+    private const string Hold = "within tolerance";
+    private const string Up = "scale up: demand above target";
+    private const string UpLimited = "scale up: rate-limited";
+    private const string UpStabilized = "scale up held by the up-stabilization window";
+    private const string Down = "scale down: demand below target for the stabilization window";
+    private const string DownHeld = "scale down held by the stabilization window";
+    private const string Panic = "panic: burst above the panic threshold";
+    private const string Zero = "scale to zero: idle for the grace period";
+    private const string Wake = "wake from zero: requests arrived";
+    private const string Floor = "at MinReplicas";
+    private const string Ceiling = "at MaxReplicas";
+
+    private readonly ReactiveOptions _o;
+    private readonly SlidingSum _arrivals;
+    private readonly SlidingSum _panicArrivals;
+    private readonly SlidingExtremum _upWindow;
+    private readonly SlidingExtremum _downWindow;
+    private readonly SlidingExtremum _upBaseline;
+    private readonly SlidingExtremum _downBaseline;
+    private Instant _panicUntil = Instant.FromUnixTimeTicks(0);
+    private Instant? _lastActive;
+
+    /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
+    public ReactivePolicy(ReactiveOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        InvalidOptionsException.ThrowIfAny(options.Validate());
+        _o = options;
+        _arrivals = new SlidingSum(Duration.FromSeconds(options.MetricWindowSeconds));
+        _panicArrivals = new SlidingSum(Duration.FromSeconds(options.PanicWindowSeconds));
+        _upWindow = new SlidingExtremum(Duration.FromSeconds(options.ScaleUpStabilizationSeconds), max: false);
+        _downWindow = new SlidingExtremum(Duration.FromSeconds(options.ScaleDownStabilizationSeconds), max: true);
+        _upBaseline = new SlidingExtremum(Duration.FromSeconds(options.ScaleUpPeriodSeconds), max: false);
+        _downBaseline = new SlidingExtremum(Duration.FromSeconds(options.ScaleDownPeriodSeconds), max: true);
+    }
+
+    /// <summary>The options the policy was built with.</summary>
+    public ReactiveOptions Options => _o;
+
+    /// <inheritdoc />
+    public ScalingDecision Decide(in ScalingSignal signal)
+    {
+        var now = signal.Now;
+        var current = signal.CurrentReplicas;
+        var capacity = signal.CapacityPerReplica;
+        _arrivals.Add(now, signal.Interval, signal.ArrivalsLastInterval);
+        _panicArrivals.Add(now, signal.Interval, signal.ArrivalsLastInterval);
+        var active = signal.ArrivalsLastInterval > 0 || signal.QueueDepth > 0;
+        if (active)
+        {
+            _lastActive = now;
+        }
+
+        var backlog = signal.QueueDepth / _o.QueueDrainSeconds;
+        var rate = _o.MetricWindowSeconds > 0 ? _arrivals.RatePerSecond : signal.ArrivalRate;
+        var raw = Recommend(signal, rate + backlog);
+
+        // Knative-style panic: a burst measured over the short window against ready capacity.
+        if (_o.PanicThresholdPercent > 0)
+        {
+            var burst = _panicArrivals.RatePerSecond + backlog;
+            var ready = signal.ReadyReplicas * capacity;
+            if (burst > 0 && (ready == 0 || burst / ready * 100 >= _o.PanicThresholdPercent))
+            {
+                _panicUntil = now + Duration.FromSeconds(_o.PanicHoldSeconds);
+            }
+        }
+
+        var panic = now < _panicUntil;
+        var upMin = _upWindow.Add(now, raw);
+        var downMax = _downWindow.Add(now, raw);
+        var upBase = _upBaseline.Add(now, current);
+        var downBase = _downBaseline.Add(now, current);
+
+        int desired;
+        string reason;
+        if (raw > current)
+        {
+            if (panic)
+            {
+                (desired, reason) = (raw, Panic);
+            }
+            else
+            {
+                desired = Math.Max(current, upMin);
+                reason = desired > current ? Up : UpStabilized;
+                var limit = upBase + Math.Max(_o.ScaleUpLimitReplicas, (int)Math.Ceiling(upBase * _o.ScaleUpLimitPercent / 100));
+                if (desired > limit)
+                {
+                    (desired, reason) = (Math.Max(current, limit), UpLimited);
+                }
+            }
+        }
+        else if (raw < current)
+        {
+            desired = panic ? current : Math.Min(current, downMax);
+            reason = desired < current ? Down : panic ? Panic : DownHeld;
+            var limit = downBase - Math.Max(_o.ScaleDownLimitReplicas, (int)Math.Floor(downBase * _o.ScaleDownLimitPercent / 100));
+            desired = Math.Max(desired, limit);
+        }
+        else
+        {
+            (desired, reason) = (current, Hold);
+        }
+
+        if (_o.MinReplicas == 0 && desired == 0)
+        {
+            // Scale to zero only after the grace period without requests; wake on the first request.
+            var idleLongEnough = _lastActive is not { } last || now - last >= Duration.FromSeconds(_o.ScaleToZeroGraceSeconds);
+            if (active || !idleLongEnough)
+            {
+                (desired, reason) = (1, current == 0 ? Wake : DownHeld);
+            }
+            else if (current > 0)
+            {
+                reason = Zero;
+            }
+        }
+
+        var max = Math.Min(_o.MaxReplicas, signal.MaxReplicas);
+        if (desired <= _o.MinReplicas)
+        {
+            return new ScalingDecision(Math.Min(_o.MinReplicas, max), desired < _o.MinReplicas ? Floor : reason);
+        }
+
+        return desired > max ? new ScalingDecision(max, Ceiling) : new ScalingDecision(desired, reason);
+    }
+
+    private int Recommend(in ScalingSignal signal, double demand)
+    {
+        var current = signal.CurrentReplicas;
+        double wanted = _o.Metric == ReactiveMetric.QueuePerReplica
+            ? signal.QueueDepth / _o.TargetQueuePerReplica
+            : demand / (signal.CapacityPerReplica * _o.TargetUtilization);
+        var raw = (int)Math.Min(int.MaxValue / 2, Math.Ceiling(wanted - 1e-9));
+        if (current > 0 && Math.Abs((double)raw / current - 1) <= _o.Tolerance)
+        {
+            return current;
+        }
+
+        return raw;
+    }
+}
