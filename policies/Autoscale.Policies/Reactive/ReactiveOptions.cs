@@ -6,8 +6,11 @@ public enum ReactiveMetric
     /// <summary>Demand (arrival rate plus backlog to drain) over ready capacity, against <see cref="ReactiveOptions.TargetUtilization"/>.</summary>
     Utilization,
 
-    /// <summary>Waiting requests per replica, against <see cref="ReactiveOptions.TargetQueuePerReplica"/>.</summary>
-    QueuePerReplica,
+    /// <summary>
+    /// Requests in flight per replica, waiting plus being served (vLLM's <c>num_requests_waiting</c> +
+    /// <c>num_requests_running</c>, the usual KEDA query), against <see cref="ReactiveOptions.TargetInFlightPerReplica"/>.
+    /// </summary>
+    InFlightPerReplica,
 }
 
 /// <summary>
@@ -28,8 +31,8 @@ public class ReactiveOptions : IValidatableOptions
     /// <summary>Target utilization of ready capacity, in (0, 1]. Default 0.7.</summary>
     public double TargetUtilization { get; set; } = 0.7;
 
-    /// <summary>Target waiting requests per replica (queue metric). Default 10.</summary>
-    public double TargetQueuePerReplica { get; set; } = 10;
+    /// <summary>Target requests in flight per replica (in-flight metric). Default 20.</summary>
+    public double TargetInFlightPerReplica { get; set; } = 20;
 
     /// <summary>The backlog counts as demand to be drained within this many seconds. Default 5.</summary>
     public double QueueDrainSeconds { get; set; } = 5;
@@ -96,7 +99,7 @@ public class ReactiveOptions : IValidatableOptions
         }
 
         Positive(errors, nameof(TargetUtilization), TargetUtilization, max: 1);
-        Positive(errors, nameof(TargetQueuePerReplica), TargetQueuePerReplica);
+        Positive(errors, nameof(TargetInFlightPerReplica), TargetInFlightPerReplica);
         Positive(errors, nameof(QueueDrainSeconds), QueueDrainSeconds);
         NonNegative(errors, nameof(MetricWindowSeconds), MetricWindowSeconds);
         if (!(Tolerance is >= 0 and < 1))

@@ -144,8 +144,8 @@ public sealed class ReactivePolicy : IScalingPolicy
     private int Recommend(in ScalingSignal signal, double demand)
     {
         var current = signal.CurrentReplicas;
-        double wanted = _o.Metric == ReactiveMetric.QueuePerReplica
-            ? signal.QueueDepth / _o.TargetQueuePerReplica
+        double wanted = _o.Metric == ReactiveMetric.InFlightPerReplica
+            ? (signal.QueueDepth + signal.ServedLastInterval / Math.Max(1e-9, signal.Interval.TotalSeconds)) / _o.TargetInFlightPerReplica
             : demand / (signal.CapacityPerReplica * _o.TargetUtilization);
         var raw = (int)Math.Min(int.MaxValue / 2, Math.Ceiling(wanted - 1e-9));
         if (current > 0 && Math.Abs((double)raw / current - 1) <= _o.Tolerance)

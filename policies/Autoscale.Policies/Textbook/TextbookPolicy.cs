@@ -36,6 +36,6 @@ public sealed class TextbookPolicy : IScalingPolicy
             }
         }
 
-        return new ScalingDecision((int)Math.Min(int.MaxValue, _floor + _requested), reason);
+        return new ScalingDecision((int)Math.Min(signal.MaxReplicas, _floor + _requested), reason);
     }
 }
