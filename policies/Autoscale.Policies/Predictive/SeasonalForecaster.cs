@@ -23,6 +23,7 @@ public sealed class SeasonalForecaster
     private readonly double[] _weeklyIndex;
 
     private long _bucket = long.MinValue;
+    private bool _firstBucket;
     private double _peak;
     private long _closed;
     private double _level;
@@ -70,10 +71,13 @@ public sealed class SeasonalForecaster
         var bucket = Floor((now - interval).ToUnixTimeTicks(), _bucketTicks);
         if (bucket != _bucket)
         {
-            if (_bucket != long.MinValue)
+            // The first bucket is seen only from where the history starts: partial, so not learned from.
+            if (_bucket != long.MinValue && !_firstBucket)
             {
                 Close(_bucket, _peak);
             }
+
+            _firstBucket = _bucket == long.MinValue;
 
             _bucket = bucket;
             _peak = 0;
@@ -137,7 +141,14 @@ public sealed class SeasonalForecaster
 
         var index = Math.Max(MinIndex, Index(bucket));
         var previousLevel = _level;
-        _level = _alpha * (y / index) + (1 - _alpha) * _level;
+        // One odd bucket (an outage, a burst where the season says quiet) moves the level at most tenfold.
+        var deseasonalized = y / index;
+        if (_level > 0)
+        {
+            deseasonalized = Math.Clamp(deseasonalized, _level / 10, _level * 10);
+        }
+
+        _level = _alpha * deseasonalized + (1 - _alpha) * _level;
         var basis = Math.Max(1e-9, previousLevel);
         _daily[day] = Math.Max(MinIndex, _gamma * (y / basis) + (1 - _gamma) * _daily[day]);
         if (UsesWeek)

@@ -58,6 +58,9 @@ public sealed class ScheduleWindow
 
     internal CompiledWindow Compile() => new(ParseDays(Days)!, ParseTime(From)!.Value, ParseTime(To)!.Value, MinReplicas);
 
+    /// <summary>Which days (index 0 = Monday) a day expression names; for tests and tools.</summary>
+    public static bool[] ParseDaysForTest(string text) => ParseDays(text) ?? throw new ArgumentException($"bad days \"{text}\"", nameof(text));
+
     /// <summary>Which ISO days (index 0 = Monday) a day expression names; null when it does not parse.</summary>
     internal static bool[]? ParseDays(string text)
     {
