@@ -80,6 +80,12 @@ public sealed record CandidateResult
     /// <summary>Dollars paid for replicas while they loaded.</summary>
     public double LoadingDollars { get; init; }
 
+    /// <summary>Dollars for nodes kept up only to hold a weight cache (part of <see cref="Dollars"/>).</summary>
+    public double HoldDollars { get; init; }
+
+    /// <summary>Figures of the load path (cache hits, mean load seconds, ...); empty for fixed loads.</summary>
+    public MetricSet LoadMetrics { get; init; } = MetricSet.Empty;
+
     /// <summary>Dollars plus violations at the configured price per violation.</summary>
     public double CostDollars { get; init; }
 

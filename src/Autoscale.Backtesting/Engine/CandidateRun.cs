@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.LoadTime;
 using NodaTime;
 
 namespace Autoscale.Backtesting.Engine;
@@ -29,7 +30,7 @@ public sealed class CandidateRun
 
     private readonly RequestQueue _queue = new();
     private readonly WaitHistogram _waits = new();
-    private readonly FleetLoads _loads = new();
+    private readonly ILoadSimulation _loads;
 
     // History for the signal: cumulative arrivals/served before tick t and the queue at the start of t.
     private readonly long[] _historyArrivals;
@@ -87,6 +88,9 @@ public sealed class CandidateRun
         _metricsDelay = spec.MetricsDelayTicks;
         _interval = settings.Tick * _decisionEvery;
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
+        _loads = spec.LoadTime is ISimulatedLoadTime simulated
+            ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
+            : new FleetLoads(spec.LoadTime, settings.Tick);
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_decisionEvery + _metricsDelay + 1));
         _historyMask = historyLength - 1;
         _now = start;
@@ -102,7 +106,7 @@ public sealed class CandidateRun
     public int ReadyReplicas => _ready;
 
     /// <summary>Loading replicas now.</summary>
-    public int LoadingReplicas => _loads.Count;
+    public int LoadingReplicas => _loads.Loading;
 
     /// <summary>Requests waiting now.</summary>
     public long QueueDepth => _queue.Depth;
@@ -142,14 +146,14 @@ public sealed class CandidateRun
 
         _untilDecision--;
 
-        var fleet = _ready + _loads.Count;
+        var fleet = _ready + _loads.Loading;
         if (fleet > _peak)
         {
             _peak = fleet;
         }
 
         _replicaSeconds += fleet * _tickSeconds;
-        _loadingSeconds += _loads.Count * _tickSeconds;
+        _loadingSeconds += _loads.Loading * _tickSeconds;
 
         // 3. Arrivals join the FIFO queue.
         if (arrivals < 0)
@@ -200,7 +204,9 @@ public sealed class CandidateRun
 
         var perReplicaSecond = _settings.Replica.DollarsPerReplicaSecond;
         var violations = _late + _dropped;
-        var dollars = _replicaSeconds * perReplicaSecond;
+        var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        var holdDollars = _loads.Finish(horizon, loadMetrics);
+        var dollars = _replicaSeconds * perReplicaSecond + holdDollars;
         return new CandidateResult
         {
             Name = _spec.Name,
@@ -229,6 +235,8 @@ public sealed class CandidateRun
             EndReplicas = _ready,
             Ticks = horizon,
             PolicyMetrics = PolicyMetrics(),
+            LoadMetrics = new MetricSet(loadMetrics),
+            HoldDollars = holdDollars,
         };
     }
 
@@ -269,7 +277,7 @@ public sealed class CandidateRun
             _now,
             _interval,
             _ready,
-            _loads.Count,
+            _loads.Loading,
             queue,
             arrivals,
             _capacity,
@@ -287,7 +295,7 @@ public sealed class CandidateRun
 
     private void Reconcile(long t, int desired)
     {
-        var current = _ready + _loads.Count;
+        var current = _ready + _loads.Loading;
         if (desired > current)
         {
             if (t == 0)
@@ -299,16 +307,10 @@ public sealed class CandidateRun
 
             for (var i = current; i < desired; i++)
             {
-                var duration = _spec.LoadTime.LoadDuration(_startOrdinal++);
-                var loadTicks = (Math.Max(0, duration.ToInt64Nanoseconds()) + _tickNanos - 1) / _tickNanos;
                 _coldStarts++;
-                if (loadTicks == 0)
+                if (_loads.Start(t, _startOrdinal++))
                 {
                     _ready++;
-                }
-                else
-                {
-                    _loads.Start(t + loadTicks);
                 }
             }
         }
@@ -316,8 +318,12 @@ public sealed class CandidateRun
         {
             // Cancel loading replicas first (newest first), then release ready ones.
             var excess = current - desired;
-            excess -= _loads.CancelNewest(excess);
-            _ready -= excess;
+            excess -= _loads.CancelNewest(t, excess);
+            if (excess > 0)
+            {
+                _ready -= excess;
+                _loads.Release(t, excess);
+            }
         }
     }
 

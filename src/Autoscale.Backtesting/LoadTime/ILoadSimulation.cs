@@ -1,0 +1,35 @@
+namespace Autoscale.Backtesting.LoadTime;
+
+/// <summary>
+/// The loads of one candidate's run as the engine drives them, tick by tick. A simple model knows each
+/// load's duration when it starts; a physical one (shared bandwidth, node caches) advances every load
+/// every tick. A load is ready at the first tick at or after it completes.
+/// </summary>
+/// <remarks>Owned by one run; not thread-safe. The per-tick methods allocate nothing once warm.</remarks>
+public interface ILoadSimulation
+{
+    /// <summary>Loads in progress.</summary>
+    int Loading { get; }
+
+    /// <summary>Starts a load at <paramref name="tick"/>; <paramref name="ordinal"/> numbers the starts of the run from 0. Returns true when it is ready at once.</summary>
+    bool Start(long tick, long ordinal);
+
+    /// <summary>Advances the loads through the end of tick <paramref name="tick"/> - 1 and removes those ready at <paramref name="tick"/>; returns how many.</summary>
+    int CompleteDue(long tick);
+
+    /// <summary>Cancels up to <paramref name="max"/> loads, newest first; returns how many.</summary>
+    int CancelNewest(long tick, int max);
+
+    /// <summary>Tells the model that <paramref name="count"/> ready replicas were released at <paramref name="tick"/> (their nodes may keep a cache).</summary>
+    void Release(long tick, int count);
+
+    /// <summary>Ends the run at <paramref name="horizon"/>: dollars the model bills beyond replicas (cache holds), and its own figures.</summary>
+    double Finish(long horizon, IDictionary<string, double> metrics);
+}
+
+/// <summary>A load-time model the engine drives tick by tick instead of asking for one duration per start.</summary>
+public interface ISimulatedLoadTime : ILoadTimeModel
+{
+    /// <summary>A fresh simulation for one run with ticks of <paramref name="tickSeconds"/> and the run's seed.</summary>
+    ILoadSimulation CreateSimulation(double tickSeconds, long seed);
+}
