@@ -138,7 +138,7 @@ public sealed class ConfigLoader
             throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {string.Join(", ", _catalog.Names)})");
         }
 
-        var loadTime = LoadTimeConfig.Read(fields.Has("loadTime") ? fields.Get("loadTime") : throw fields.Error(path + ".loadTime", "is required, e.g. {\"fixedSeconds\": 25}"), file, path + ".loadTime");
+        var loadTime = LoadTimeConfig.Read(fields.Has("loadTime") ? fields.Get("loadTime") : throw fields.Error(path + ".loadTime", "is required, e.g. {\"fixedSeconds\": 25}"), file, path + ".loadTime", settings.Seed);
         var decisionTicks = Ticks(fields, "decisionIntervalSeconds", settings.Tick, minimumTicks: 1, fallbackTicks: 1);
         var delayTicks = Ticks(fields, "metricsDelaySeconds", settings.Tick, minimumTicks: 0, fallbackTicks: 0);
 

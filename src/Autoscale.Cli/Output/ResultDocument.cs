@@ -34,6 +34,7 @@ internal sealed class ResultDocument(string tracePath, NodaTime.Instant start, N
         ("idleDollars", r => Round(r.IdleDollars)),
         ("loadingDollars", r => Round(r.LoadingDollars)),
         ("costDollars", r => Round(r.CostDollars)),
+        ("holdDollars", r => Round(r.HoldDollars)),
         ("replicaSeconds", r => Round(r.ReplicaSeconds)),
         ("idleReplicaSeconds", r => Round(r.IdleReplicaSeconds)),
         ("coldStarts", r => r.ColdStarts),
@@ -41,6 +42,7 @@ internal sealed class ResultDocument(string tracePath, NodaTime.Instant start, N
         ("endReplicas", r => r.EndReplicas),
         ("onParetoFront", r => r.OnParetoFront),
         ("policyMetrics", r => r.PolicyMetrics.Count == 0 ? null : r.PolicyMetrics),
+        ("loadMetrics", r => r.LoadMetrics.Count == 0 ? null : r.LoadMetrics),
         ("error", r => r.Error),
     ];
 

@@ -1,0 +1,37 @@
+using MathNet.Numerics.Distributions;
+
+namespace Autoscale.Backtesting.LoadTime;
+
+/// <summary>
+/// Seeded draws keyed by (seed, start ordinal, stream): each start gets its own numbers, so one more
+/// start does not reshuffle the others, and nothing is allocated per draw.
+/// </summary>
+public static class Jitter
+{
+    /// <summary>A uniform double in (0, 1) for the key.</summary>
+    public static double Uniform(long seed, long ordinal, int stream)
+    {
+        var x = SplitMix((ulong)seed * 0x9E3779B97F4A7C15UL ^ SplitMix((ulong)ordinal + 0x632BE59BD9B4E019UL * (ulong)(stream + 1)));
+        return ((x >> 11) + 0.5) / 9007199254740992.0;
+    }
+
+    /// <summary>A log-normal factor with mean 1 and log-space standard deviation <paramref name="sigma"/> (1 when sigma is 0).</summary>
+    public static double LogNormalFactor(double sigma, long seed, long ordinal, int stream)
+    {
+        if (sigma <= 0)
+        {
+            return 1;
+        }
+
+        var z = Normal.InvCDF(0, 1, Uniform(seed, ordinal, stream));
+        return Math.Exp(sigma * z - sigma * sigma / 2);
+    }
+
+    private static ulong SplitMix(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

@@ -1,0 +1,143 @@
+using NodaTime;
+
+namespace Autoscale.Backtesting.LoadTime;
+
+/// <summary>Which term of T_load = S/B + T_shard + T_warm is the largest.</summary>
+public enum LoadTerm
+{
+    /// <summary>Pulling the weights (S/B): remedy with local caches, streaming, more bandwidth.</summary>
+    Pull,
+
+    /// <summary>Loading and sharding onto the GPUs: remedy with parallel loading, better layouts.</summary>
+    Shard,
+
+    /// <summary>Engine warm-up (CUDA context, graphs, compilation): remedy with snapshots, warm pools.</summary>
+    Warm,
+}
+
+/// <summary>A node-local weight cache: nodes that held a replica keep the weights for a while after it is released.</summary>
+/// <param name="RetentionSeconds">How long a released node keeps the weights.</param>
+/// <param name="BandwidthGbps">Read bandwidth of the local disk, gigabytes per second.</param>
+/// <param name="HoldDollarsPerHour">What keeping such a node up costs per hour (0 where the node serves other work anyway).</param>
+public sealed record NodeCache(double RetentionSeconds, double BandwidthGbps, double HoldDollarsPerHour = 0);
+
+/// <summary>
+/// The cold start as its phases: pull <see cref="ModelSizeGb"/> at the node's bandwidth, limited by the
+/// store's aggregate bandwidth shared by every pull in progress; then shard; then warm. Streaming
+/// overlaps pull and shard; a snapshot restore replaces the warm-up; an optional node cache serves
+/// reloads from local disk; a seeded log-normal jitter (mean 1) varies each load, keyed by its ordinal.
+/// </summary>
+/// <remarks>Immutable; <see cref="CreateSimulation"/> makes the per-run state.</remarks>
+public sealed record PhasedLoadTime : ISimulatedLoadTime
+{
+    /// <summary>Model size S, gigabytes (1e9 bytes).</summary>
+    public required double ModelSizeGb { get; init; }
+
+    /// <summary>Per-node pull bandwidth B, gigabytes per second.</summary>
+    public required double NodeBandwidthGbps { get; init; }
+
+    /// <summary>The store's aggregate bandwidth, shared by the pulls in progress (null: unlimited).</summary>
+    public double? StoreBandwidthGbps { get; init; }
+
+    /// <summary>T_shard: loading and sharding onto the GPUs, seconds.</summary>
+    public double ShardSeconds { get; init; }
+
+    /// <summary>T_warm: CUDA context, graph capture, compilation, cache warm-up, seconds.</summary>
+    public double WarmSeconds { get; init; }
+
+    /// <summary>Pull and shard overlap (weights are placed while later ones arrive).</summary>
+    public bool Streaming { get; init; }
+
+    /// <summary>A snapshot restore that replaces the warm-up, seconds (null: no snapshot).</summary>
+    public double? SnapshotRestoreSeconds { get; init; }
+
+    /// <summary>Log-space standard deviation of the per-load jitter (0: none).</summary>
+    public double JitterSigma { get; init; }
+
+    /// <summary>The node-local cache (null: none).</summary>
+    public NodeCache? Cache { get; init; }
+
+    /// <summary>Seconds of each phase for one load alone, from the store (or from the cache when <paramref name="fromCache"/>).</summary>
+    public (double Pull, double Shard, double Warm) Breakdown(bool fromCache = false)
+    {
+        var bandwidth = fromCache && Cache is { } cache ? cache.BandwidthGbps : Math.Min(NodeBandwidthGbps, StoreBandwidthGbps ?? double.PositiveInfinity);
+        return (ModelSizeGb / bandwidth, ShardSeconds, SnapshotRestoreSeconds ?? WarmSeconds);
+    }
+
+    /// <summary>The term that binds for one load alone (from the cache when <paramref name="fromCache"/>).</summary>
+    public LoadTerm BindingTerm(bool fromCache = false)
+    {
+        var (pull, shard, warm) = Breakdown(fromCache);
+        return pull >= shard && pull >= warm ? LoadTerm.Pull : shard >= warm ? LoadTerm.Shard : LoadTerm.Warm;
+    }
+
+    /// <summary>Seconds of one load alone from the given source, with the phases combined as configured.</summary>
+    public double NominalSeconds(bool fromCache = false)
+    {
+        var (pull, shard, warm) = Breakdown(fromCache);
+        return (Streaming ? Math.Max(pull, shard) : pull + shard) + warm;
+    }
+
+    /// <inheritdoc />
+    public Duration ExpectedLoadTime => Duration.FromNanoseconds(Math.Round(NominalSeconds() * 1e9));
+
+    /// <inheritdoc />
+    public Duration LoadDuration(long startOrdinal) =>
+        Duration.FromNanoseconds(Math.Round(NominalSeconds() * Jitter.LogNormalFactor(JitterSigma, 1, startOrdinal, 0) * 1e9));
+
+    /// <summary>Every rule the parameters break, one message each naming the field; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        Positive(errors, "modelSizeGb", ModelSizeGb);
+        Positive(errors, "nodeBandwidthGbps", NodeBandwidthGbps);
+        if (StoreBandwidthGbps is { } store)
+        {
+            Positive(errors, "storeBandwidthGbps", store);
+        }
+
+        NonNegative(errors, "shardSeconds", ShardSeconds);
+        NonNegative(errors, "warmSeconds", WarmSeconds);
+        if (SnapshotRestoreSeconds is { } restore)
+        {
+            NonNegative(errors, "snapshotRestoreSeconds", restore);
+        }
+
+        if (!(JitterSigma is >= 0 and <= 3))
+        {
+            errors.Add($"jitter.sigma ({JitterSigma}) must be between 0 and 3");
+        }
+
+        if (Cache is { } cache)
+        {
+            Positive(errors, "cache.retentionSeconds", cache.RetentionSeconds);
+            Positive(errors, "cache.bandwidthGbps", cache.BandwidthGbps);
+            NonNegative(errors, "cache.holdDollarsPerHour", cache.HoldDollarsPerHour);
+        }
+
+        return errors;
+    }
+
+    /// <inheritdoc />
+    public ILoadSimulation CreateSimulation(double tickSeconds, long seed)
+    {
+        InvalidOptionsException.ThrowIfAny(Validate());
+        return new PhasedLoadSimulation(this, tickSeconds, seed);
+    }
+
+    private static void Positive(List<string> errors, string name, double value)
+    {
+        if (!(value > 0) || !double.IsFinite(value))
+        {
+            errors.Add($"{name} ({value}) must be a finite number > 0");
+        }
+    }
+
+    private static void NonNegative(List<string> errors, string name, double value)
+    {
+        if (!(value >= 0) || !double.IsFinite(value))
+        {
+            errors.Add($"{name} ({value}) must be a finite number >= 0");
+        }
+    }
+}
