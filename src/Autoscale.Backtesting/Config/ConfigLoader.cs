@@ -55,7 +55,7 @@ public sealed class ConfigLoader
 
         using (document)
         {
-            var root = new JsonFields(document.RootElement, file, "", "slo", "replica", "engine", "candidates");
+            var root = new JsonFields(document.RootElement, file, "", "slo", "replica", "engine", "billing", "candidates");
             var settings = ReadSettings(root, file);
             var candidates = ReadCandidates(root, file, settings);
             return new BacktestPlan(settings, candidates);
@@ -97,7 +97,23 @@ public sealed class ConfigLoader
         }
 
         var seed = engine?.Long("seed", 1) ?? 1;
-        return new ReplaySettings(sloSettings, replicaSettings, tick, maxReplicas, seed);
+        double granularity = 0, minimum = 0;
+        if (root.Has("billing"))
+        {
+            var billing = new JsonFields(root.Get("billing"), file, "billing", "granularitySeconds", "minimumSeconds");
+            granularity = billing.Number("granularitySeconds", 0);
+            minimum = billing.Number("minimumSeconds", 0);
+            if (!(granularity >= 0) || !(minimum >= 0) || !double.IsFinite(granularity) || !double.IsFinite(minimum))
+            {
+                throw new ConfigException(file, "billing", $"granularitySeconds ({Format(granularity)}) and minimumSeconds ({Format(minimum)}) must be finite numbers >= 0");
+            }
+        }
+
+        return new ReplaySettings(sloSettings, replicaSettings, tick, maxReplicas, seed)
+        {
+            BillingGranularitySeconds = granularity,
+            BillingMinimumSeconds = minimum,
+        };
     }
 
     private List<CandidateSpec> ReadCandidates(JsonFields root, string file, ReplaySettings settings)
@@ -155,6 +171,8 @@ public sealed class ConfigLoader
             yield return new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, decisionTicks, delayTicks)
             {
                 PolicyName = descriptor.Name,
+                SweepGroup = suffix.Length == 0 ? null : name,
+                SweepValue = suffix.Length == 0 ? null : suffix,
             };
         }
     }

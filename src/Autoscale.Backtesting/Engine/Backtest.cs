@@ -18,31 +18,45 @@ public static class Backtest
     }
 
     /// <summary>Replays an in-memory trace for every candidate and returns them ranked.</summary>
-    public static IReadOnlyList<CandidateResult> Run(TickTrace trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, int maxParallelism = -1)
+    public static IReadOnlyList<CandidateResult> Run(TickTrace trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, int maxParallelism = -1, int timelinePoints = 0)
     {
-        var runs = Start(candidates, settings, trace.Start);
+        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints));
         AdvanceAll(runs, trace.Arrivals, maxParallelism);
         return Finish(runs);
     }
 
     /// <summary>Streams a trace file through every candidate and returns them ranked.</summary>
-    public static async Task<IReadOnlyList<CandidateResult>> RunAsync(TraceReader trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, int maxParallelism = -1, CancellationToken cancellationToken = default)
+    /// <param name="trace">The open trace; read once.</param>
+    /// <param name="settings">Settings shared by every candidate.</param>
+    /// <param name="candidates">The candidates.</param>
+    /// <param name="maxParallelism">Threads to use (-1: every core).</param>
+    /// <param name="timelinePoints">Record a timeline of about this many points per candidate (0: none).</param>
+    /// <param name="progress">Told the share of ticks replayed after each chunk.</param>
+    /// <param name="cancellationToken">Cancels the replay.</param>
+    public static async Task<IReadOnlyList<CandidateResult>> RunAsync(TraceReader trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,
+        int maxParallelism = -1, int timelinePoints = 0, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
-        var runs = Start(candidates, settings, trace.Start);
+        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints));
+        long done = 0;
         await foreach (var chunk in trace.ReadTicksAsync(cancellationToken))
         {
             AdvanceAll(runs, chunk, maxParallelism);
+            done += chunk.Length;
+            progress?.Report(trace.Length == 0 ? 1 : (double)done / trace.Length);
         }
 
         return Finish(runs);
     }
 
-    private static GuardedRun[] Start(IReadOnlyList<CandidateSpec> candidates, ReplaySettings settings, NodaTime.Instant start)
+    /// <summary>Ticks per timeline point for about <paramref name="points"/> points (0: no timeline).</summary>
+    public static long TimelineBucket(long ticks, int points) => points <= 0 ? 0 : Math.Max(1, (ticks + points - 1) / points);
+
+    private static GuardedRun[] Start(IReadOnlyList<CandidateSpec> candidates, ReplaySettings settings, NodaTime.Instant start, long timelineBucket)
     {
         var runs = new GuardedRun[candidates.Count];
         for (var i = 0; i < runs.Length; i++)
         {
-            runs[i] = new GuardedRun(candidates[i], settings, start);
+            runs[i] = new GuardedRun(candidates[i], settings, start, timelineBucket);
         }
 
         return runs;
@@ -72,12 +86,12 @@ public static class Backtest
         private readonly CandidateRun? _run;
         private string? _error;
 
-        public GuardedRun(CandidateSpec spec, ReplaySettings settings, NodaTime.Instant start)
+        public GuardedRun(CandidateSpec spec, ReplaySettings settings, NodaTime.Instant start, long timelineBucket)
         {
             _spec = spec;
             try
             {
-                _run = new CandidateRun(spec, settings, start);
+                _run = new CandidateRun(spec, settings, start, timelineBucket);
             }
             catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
             {
@@ -104,6 +118,6 @@ public static class Backtest
 
         public CandidateResult Complete() => _error is null
             ? _run!.Complete()
-            : new CandidateResult { Name = _spec.Name, Policy = _spec.PolicyName, Error = _error, Ticks = _run?.Tick ?? 0 };
+            : new CandidateResult { Name = _spec.Name, Policy = _spec.PolicyName, SweepGroup = _spec.SweepGroup, SweepValue = _spec.SweepValue, Error = _error, Ticks = _run?.Tick ?? 0 };
     }
 }

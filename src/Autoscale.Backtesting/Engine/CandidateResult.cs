@@ -14,6 +14,12 @@ public sealed record CandidateResult
     /// <summary>Whether the candidate failed; its other figures are then not meaningful.</summary>
     public bool Failed => Error is not null;
 
+    /// <summary>For a candidate expanded from a sweep: the name of the swept candidate; null otherwise.</summary>
+    public string? SweepGroup { get; init; }
+
+    /// <summary>For a candidate expanded from a sweep: its values (<c>spares=3</c>).</summary>
+    public string? SweepValue { get; init; }
+
     /// <summary>The policy's name.</summary>
     public string Policy { get; init; } = "";
 
@@ -58,6 +64,51 @@ public sealed record CandidateResult
 
     /// <summary>Start of the worst minute, seconds from the start of the trace.</summary>
     public double WorstMinuteStartSeconds { get; init; }
+
+    /// <summary>Violations in the worst hour of the trace.</summary>
+    public long WorstHourViolations { get; init; }
+
+    /// <summary>Start of the worst hour, seconds from the start of the trace.</summary>
+    public double WorstHourStartSeconds { get; init; }
+
+    /// <summary>Minutes whose on-time share fell below the SLO target.</summary>
+    public long BreachMinutes { get; init; }
+
+    /// <summary>Minutes in the trace.</summary>
+    public long Minutes { get; init; }
+
+    /// <summary>The share of minutes in breach, percent.</summary>
+    public double BreachMinutesPercent => Minutes == 0 ? 0 : 100.0 * BreachMinutes / Minutes;
+
+    /// <summary>The longest run of consecutive minutes in breach.</summary>
+    public long LongestBreachMinutes { get; init; }
+
+    /// <summary>Violations over the error budget (requests x (100 - target)%): 1 spends it exactly, more overspends.</summary>
+    public double ErrorBudgetBurn { get; init; }
+
+    /// <summary>Decisions that changed the fleet's size.</summary>
+    public long ScaleActions { get; init; }
+
+    /// <summary>Reversals of direction within five minutes of the previous action.</summary>
+    public long Flaps { get; init; }
+
+    /// <summary>The longest stretch (seconds) from demand outgrowing ready capacity until ready capacity covered it again.</summary>
+    public double CapacityLagMaxSeconds { get; init; }
+
+    /// <summary>The mean of those stretches, seconds.</summary>
+    public double CapacityLagMeanSeconds { get; init; }
+
+    /// <summary>How many such stretches there were.</summary>
+    public long CapacityLagEpisodes { get; init; }
+
+    /// <summary>Dollars added by billing granularity and minimums (part of <see cref="Dollars"/>).</summary>
+    public double RoundingDollars { get; init; }
+
+    /// <summary>Dollars per 1,000 requests (0 without requests).</summary>
+    public double DollarsPer1000Requests => Requests == 0 ? 0 : Dollars / Requests * 1000;
+
+    /// <summary>The downsampled timeline, when it was recorded.</summary>
+    public Timeline Timeline { get; init; } = Timeline.Empty;
 
     /// <summary>Total replica-seconds billed, from each load's start to its release.</summary>
     public double ReplicaSeconds { get; init; }

@@ -53,14 +53,18 @@ public sealed class CandidateRun
     private double _replicaSeconds;
     private double _loadingSeconds;
     private double _idleSeconds;
-    private long _minute;
-    private long _minuteViolations;
-    private long _worstMinute;
-    private long _worstMinuteViolations = -1;
+    private readonly SloLedger _slo;
+    private readonly FleetLedger _fleet;
+    private readonly TimelineRecorder? _timeline;
+    private long _tickViolations;
     private bool _completed;
 
     /// <summary>Starts a run of <paramref name="spec"/> on a trace that begins at <paramref name="start"/>.</summary>
-    public CandidateRun(CandidateSpec spec, ReplaySettings settings, Instant start)
+    /// <param name="spec">The candidate.</param>
+    /// <param name="settings">Settings shared by the backtest.</param>
+    /// <param name="start">The instant tick 0 begins.</param>
+    /// <param name="timelineBucketTicks">Record a downsampled timeline with buckets of this many ticks (0: none).</param>
+    public CandidateRun(CandidateSpec spec, ReplaySettings settings, Instant start, long timelineBucketTicks = 0)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
@@ -88,6 +92,9 @@ public sealed class CandidateRun
         _metricsDelay = spec.MetricsDelayTicks;
         _interval = settings.Tick * _decisionEvery;
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
+        _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
+        _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
+        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds) : null;
         _loads = spec.LoadTime is ISimulatedLoadTime simulated
             ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
             : new FleetLoads(spec.LoadTime, settings.Tick);
@@ -133,6 +140,9 @@ public sealed class CandidateRun
 
         var t = _tick;
 
+        _slo.Advance(t);
+        _tickViolations = 0;
+
         // 1. Loads that complete at t become ready (this tick's signal counts them).
         _ready += _loads.CompleteDue(t);
 
@@ -173,6 +183,8 @@ public sealed class CandidateRun
             Drop(t);
         }
 
+        _fleet.Observe(t, arrivals, _ready);
+        _timeline?.Add(t, arrivals, _ready, _loads.Loading, _queue.Depth, _tickViolations);
         _tick = t + 1;
         _now += _settings.Tick;
     }
@@ -199,18 +211,22 @@ public sealed class CandidateRun
             }
         });
         _late += state.Late;
-        _minuteViolations += state.Late;
-        CloseMinute();
+        _slo.Finish(horizon, state.Left, state.Late);
+        _fleet.Finish(horizon);
 
         var perReplicaSecond = _settings.Replica.DollarsPerReplicaSecond;
         var violations = _late + _dropped;
         var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var holdDollars = _loads.Finish(horizon, loadMetrics);
-        var dollars = _replicaSeconds * perReplicaSecond + holdDollars;
+        var roundedDollars = _fleet.RoundedExtraSeconds * perReplicaSecond;
+        var dollars = (_replicaSeconds + _fleet.RoundedExtraSeconds) * perReplicaSecond + holdDollars;
+        var budget = _requests * (100 - _settings.Slo.TargetPercent) / 100;
         return new CandidateResult
         {
             Name = _spec.Name,
             Policy = _spec.PolicyName,
+            SweepGroup = _spec.SweepGroup,
+            SweepValue = _spec.SweepValue,
             Requests = _requests,
             Served = _served,
             Late = _late,
@@ -221,8 +237,21 @@ public sealed class CandidateRun
             WaitP95Seconds = _waits.Percentile(95) * _tickSeconds,
             WaitP99Seconds = _waits.Percentile(99) * _tickSeconds,
             WaitMaxSeconds = _waits.MaxWait * _tickSeconds,
-            WorstMinuteViolations = Math.Max(0, _worstMinuteViolations),
-            WorstMinuteStartSeconds = _worstMinute * 60.0,
+            WorstMinuteViolations = _slo.WorstMinuteViolations,
+            WorstMinuteStartSeconds = _slo.WorstMinute * 60.0,
+            WorstHourViolations = _slo.WorstHourViolations,
+            WorstHourStartSeconds = _slo.WorstHour * 3600.0,
+            BreachMinutes = _slo.BreachMinutes,
+            Minutes = _slo.Minutes,
+            LongestBreachMinutes = _slo.LongestBreachMinutes,
+            ErrorBudgetBurn = budget > 0 ? violations / budget : (violations > 0 ? double.PositiveInfinity : 0),
+            ScaleActions = _fleet.ScaleActions,
+            Flaps = _fleet.Flaps,
+            CapacityLagMaxSeconds = _fleet.MaxLagSeconds,
+            CapacityLagMeanSeconds = _fleet.MeanLagSeconds,
+            CapacityLagEpisodes = _fleet.LagEpisodes,
+            RoundingDollars = roundedDollars,
+            Timeline = _timeline?.Finish() ?? Timeline.Empty,
             ReplicaSeconds = _replicaSeconds,
             IdleReplicaSeconds = _idleSeconds,
             LoadingReplicaSeconds = _loadingSeconds,
@@ -290,6 +319,7 @@ public sealed class CandidateRun
         var decision = _policy.Decide(in signal);
         LastDecision = decision;
         var desired = Math.Clamp(decision.DesiredReplicas, 0, _settings.MaxReplicas);
+        _fleet.Decided(t, _ready + _loads.Loading, desired);
         Reconcile(t, desired);
     }
 
@@ -298,6 +328,7 @@ public sealed class CandidateRun
         var current = _ready + _loads.Loading;
         if (desired > current)
         {
+            _fleet.Started(t, desired - current);
             if (t == 0)
             {
                 // The fleet starts with the first decision, all of it ready: no cold starts.
@@ -318,6 +349,7 @@ public sealed class CandidateRun
         {
             // Cancel loading replicas first (newest first), then release ready ones.
             var excess = current - desired;
+            _fleet.Removed(t, excess);
             excess -= _loads.CancelNewest(t, excess);
             if (excess > 0)
             {
@@ -356,11 +388,12 @@ public sealed class CandidateRun
             if (wait > _lateAfterTicks)
             {
                 _late += n;
-                CountViolations(t, n);
+                _tickViolations += n;
             }
         }
 
         _served += served;
+        _slo.Complete(served, _tickViolations);
     }
 
     private void Drop(long t)
@@ -370,29 +403,8 @@ public sealed class CandidateRun
             var n = _queue.DequeueFromHead(long.MaxValue, out var arrivalTick);
             _dropped += n;
             _waits.Add(t - arrivalTick, n);
-            CountViolations(t, n);
-        }
-    }
-
-    private void CountViolations(long t, long n)
-    {
-        var minute = t * _tickNanos / 60_000_000_000L;
-        if (minute != _minute)
-        {
-            CloseMinute();
-            _minute = minute;
-            _minuteViolations = 0;
-        }
-
-        _minuteViolations += n;
-    }
-
-    private void CloseMinute()
-    {
-        if (_minuteViolations > _worstMinuteViolations)
-        {
-            _worstMinuteViolations = _minuteViolations;
-            _worstMinute = _minute;
+            _tickViolations += n;
+            _slo.Complete(n, n);
         }
     }
 

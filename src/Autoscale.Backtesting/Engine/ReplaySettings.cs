@@ -11,6 +11,12 @@ namespace Autoscale.Backtesting.Engine;
 /// <remarks>Immutable; safe to share between threads.</remarks>
 public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Duration Tick, int MaxReplicas = 10_000, long Seed = 1)
 {
+    /// <summary>Each replica's billed lifetime is rounded up to a multiple of this (0: billed per tick, exactly).</summary>
+    public double BillingGranularitySeconds { get; init; }
+
+    /// <summary>Each replica is billed for at least this long (0: no minimum).</summary>
+    public double BillingMinimumSeconds { get; init; }
+
     /// <summary>The tick in seconds.</summary>
     public double TickSeconds => Tick.TotalSeconds;
 
@@ -23,6 +29,11 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
         if (Tick <= Duration.Zero)
         {
             errors.Add($"engine.tickSeconds ({Tick.TotalSeconds}) must be > 0");
+        }
+
+        if (!(BillingGranularitySeconds >= 0) || !(BillingMinimumSeconds >= 0))
+        {
+            errors.Add($"billing.granularitySeconds ({BillingGranularitySeconds}) and billing.minimumSeconds ({BillingMinimumSeconds}) must be >= 0");
         }
 
         if (MaxReplicas < 0)
@@ -50,4 +61,10 @@ public sealed record CandidateSpec(
 {
     /// <summary>The policy's name in the catalog, or its type; shown in reports.</summary>
     public string PolicyName { get; init; } = "";
+
+    /// <summary>For a candidate expanded from a sweep: the name of the swept candidate; null otherwise.</summary>
+    public string? SweepGroup { get; init; }
+
+    /// <summary>For a candidate expanded from a sweep: its values, as in its name (<c>spares=3</c>).</summary>
+    public string? SweepValue { get; init; }
 }

@@ -1,58 +1,116 @@
 using System.CommandLine;
 using Autoscale.Backtesting.Config;
 using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Results;
 using Autoscale.Backtesting.Traces;
 using Autoscale.Cli.Output;
+using Autoscale.Reporting;
+using Spectre.Console;
 
 namespace Autoscale.Cli.Commands;
 
 /// <summary><c>autoscale backtest --trace T --config C</c>: replay one trace against every candidate and rank them.</summary>
 internal static class BacktestCommand
 {
+    /// <summary>Timeline points per candidate recorded for the report's plots.</summary>
+    private const int TimelinePoints = 1500;
+
     public static Command Create(CliContext context)
     {
         var trace = CliOptions.RequiredPath("--trace", "The Parquet traffic trace to replay.");
-        var config = CliOptions.RequiredPath("--config", "The JSON config: slo, replica, engine and candidates.");
+        var config = CliOptions.RequiredPath("--config", "The JSON config: slo, replica, engine, billing and candidates.");
         var format = CliOptions.Format("table", "json", "csv");
-        var outDir = new Option<string?>("--out") { Description = "A folder to write results.json and results.csv into." };
+        var outDir = new Option<string?>("--out") { Description = "A folder to write report.html, results.json, results.csv and PNG plots into." };
+        var seeds = new Option<int>("--seeds") { Description = "Run every candidate with this many seeds (engine.seed, +1, ...) and report the spread (jittered load times).", DefaultValueFactory = _ => 1 };
         var command = new Command("backtest", "Replay a trace against each candidate policy and rank them by SLO risk and dollars.")
         {
-            trace, config, format, outDir,
+            trace, config, format, outDir, seeds,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var seedCount = parse.GetValue(seeds);
+            if (seedCount is < 1 or > 1000)
+            {
+                throw new UserInputException($"--seeds ({seedCount}) must be between 1 and 1000");
+            }
+
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var tracePath = parse.GetValue(trace)!;
             var plan = new ConfigLoader(context.Catalog).LoadFile(parse.GetValue(config)!);
-            await using var tickTrace = await TraceReader.OpenAsync(parse.GetValue(trace)!, plan.Settings.Tick, cancellationToken: cancellationToken);
-            var opened = clock.Elapsed;
-            var results = await Backtest.RunAsync(tickTrace, plan.Settings, plan.Candidates, cancellationToken: cancellationToken);
+            var timeline = parse.GetValue(outDir) is null ? 0 : TimelinePoints;
+            var runs = new List<IReadOnlyList<CandidateResult>>();
+            TraceInfo? info = null;
+            for (var s = 0; s < seedCount; s++)
+            {
+                var settings = plan.Settings with { Seed = plan.Settings.Seed + s };
+                await using var reader = await TraceReader.OpenAsync(tracePath, settings.Tick, cancellationToken: cancellationToken);
+                var label = seedCount == 1 ? "replaying" : $"replaying, seed {settings.Seed}";
+                var results = await WithProgressAsync(context, label, progress =>
+                    Backtest.RunAsync(reader, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, progress: progress, cancellationToken: cancellationToken));
+                runs.Add(results);
+                info ??= new TraceInfo(tracePath, reader.Start, reader.Start + reader.Tick * reader.Length, reader.Length, reader.Requests,
+                    reader.InputTokens is null && reader.OutputTokens is null ? null : (reader.InputTokens ?? 0) + (reader.OutputTokens ?? 0));
+            }
+
             if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
             {
-                await context.Stderr.WriteLineAsync($"timing: config + open {opened.TotalSeconds:F3} s, stream + replay {(clock.Elapsed - opened).TotalSeconds:F3} s ({tickTrace.Length} ticks x {plan.Candidates.Count} candidates)");
+                await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {info!.Ticks} ticks x {plan.Candidates.Count} candidates x {seedCount} seeds");
             }
-            var document = new ResultDocument(parse.GetValue(trace)!, tickTrace.Start, tickTrace.Start + tickTrace.Tick * tickTrace.Length, tickTrace.Length, tickTrace.Requests, plan.Settings, results);
 
+            var report = new BacktestReport(info!, plan.Settings, runs[0],
+                SweepAnalysis.Of(runs[0], plan.Candidates.Select(c => c.Name).ToList()),
+                seedCount > 1 ? Spreads(runs) : null);
             if (parse.GetValue(outDir) is { } dir)
             {
-                await document.WriteFolderAsync(dir, cancellationToken);
+                await report.WriteFolderAsync(dir, cancellationToken);
+                await context.Stderr.WriteLineAsync($"wrote {Path.Combine(dir, "report.html")}");
             }
 
             switch (parse.GetValue(format))
             {
                 case "json":
-                    await context.Stdout.WriteAsync(document.ToJson());
+                    await context.Stdout.WriteAsync(report.ToJson());
                     break;
                 case "csv":
-                    await context.Stdout.WriteAsync(document.ToCsv());
+                    await context.Stdout.WriteAsync(report.ToCsv());
                     break;
                 default:
-                    ResultTable.Write(document, context.Stdout, context.OutputRedirected);
+                    ResultTable.Write(report, context.Stdout, context.OutputRedirected);
                     break;
             }
 
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    private static List<SeedSpread> Spreads(List<IReadOnlyList<CandidateResult>> runs) =>
+        runs.SelectMany(r => r)
+            .Where(r => !r.Failed)
+            .GroupBy(r => r.Name, StringComparer.Ordinal)
+            .OrderBy(g => runs[0].First(r => r.Name == g.Key).Rank)
+            .Select(g => new SeedSpread(g.Key, g.Count(), Spread.Of(g.Select(r => r.ViolationPercent).ToList()), Spread.Of(g.Select(r => r.Dollars).ToList()), g.Count(r => r.MeetsSlo)))
+            .ToList();
+
+    /// <summary>Shows a progress bar on standard error when it is a terminal and the run takes more than a second.</summary>
+    private static async Task<T> WithProgressAsync<T>(CliContext context, string label, Func<IProgress<double>?, Task<T>> run)
+    {
+        if (context.OutputRedirected || Console.IsErrorRedirected || !ReferenceEquals(context.Stderr, Console.Error))
+        {
+            return await run(null);
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        T result = default!;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await console.Progress().AutoClear(true).StartAsync(async ctx =>
+        {
+            var task = ctx.AddTask(label, autoStart: true, maxValue: 1);
+            var progress = new Progress<double>(p => task.Value = started.Elapsed.TotalSeconds > 1 ? p : 0);
+            result = await run(progress);
+            task.Value = 1;
+        });
+        return result;
     }
 }

@@ -1,12 +1,14 @@
 using System.Globalization;
 using Spectre.Console;
 
+using Autoscale.Reporting;
+
 namespace Autoscale.Cli.Output;
 
 /// <summary>The ranking as a terminal table, the winner marked; plain (no colour) when redirected.</summary>
 internal static class ResultTable
 {
-    public static void Write(ResultDocument document, TextWriter output, bool redirected)
+    public static void Write(BacktestReport document, TextWriter output, bool redirected)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {

@@ -32,7 +32,7 @@ public sealed class CliBadInputTests
         { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidates": [] }""",
           "error: {config}: candidates: must be a non-empty array of candidates" },
         { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidate": [] }""",
-          "error: {config}: candidate: unknown field (known: slo, replica, engine, candidates)" },
+          "error: {config}: candidate: unknown field (known: slo, replica, engine, billing, candidates)" },
         { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidates": [ """,
           "error: {config}: line 1, column 85: not valid JSON (Expected depth to be zero at the end of the JSON payload)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 }, "decisionIntervalSeconds": 0 }"""),

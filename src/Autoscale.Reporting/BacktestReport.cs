@@ -1,0 +1,309 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Autoscale.Backtesting;
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Results;
+using NodaTime.Text;
+
+namespace Autoscale.Reporting;
+
+/// <summary>What a report says about the trace a backtest replayed.</summary>
+/// <param name="File">The trace file as the user named it.</param>
+/// <param name="Start">The instant tick 0 began.</param>
+/// <param name="End">The instant the last tick ended.</param>
+/// <param name="Ticks">Ticks replayed.</param>
+/// <param name="Requests">Requests in the trace.</param>
+/// <param name="Tokens">Input plus output tokens, when the trace has them.</param>
+public sealed record TraceInfo(string File, NodaTime.Instant Start, NodaTime.Instant End, long Ticks, long Requests, long? Tokens = null);
+
+/// <summary>
+/// The results of one backtest as documents: JSON, CSV, a self-contained HTML report with PNG plots.
+/// Same inputs, same bytes.
+/// </summary>
+public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IReadOnlyList<CandidateResult> results,
+    IReadOnlyList<SweepAnalysis>? sweeps = null, IReadOnlyList<SeedSpread>? seeds = null)
+{
+    // One list of fields, in document order, for both the JSON objects and the CSV columns.
+    private static readonly (string Name, Func<CandidateResult, object?> Value)[] Fields =
+    [
+        ("rank", r => r.Rank),
+        ("name", r => r.Name),
+        ("policy", r => r.Policy),
+        ("requests", r => r.Requests),
+        ("served", r => r.Served),
+        ("late", r => r.Late),
+        ("dropped", r => r.Dropped),
+        ("queuedAtEnd", r => r.QueuedAtEnd),
+        ("violations", r => r.Violations),
+        ("violationPercent", r => Round(r.ViolationPercent)),
+        ("meetsSlo", r => r.MeetsSlo),
+        ("waitP50Seconds", r => r.WaitP50Seconds),
+        ("waitP95Seconds", r => r.WaitP95Seconds),
+        ("waitP99Seconds", r => r.WaitP99Seconds),
+        ("waitMaxSeconds", r => r.WaitMaxSeconds),
+        ("worstMinuteViolations", r => r.WorstMinuteViolations),
+        ("worstMinuteStartSeconds", r => r.WorstMinuteStartSeconds),
+        ("worstHourViolations", r => r.WorstHourViolations),
+        ("worstHourStartSeconds", r => r.WorstHourStartSeconds),
+        ("breachMinutes", r => r.BreachMinutes),
+        ("breachMinutesPercent", r => Round(r.BreachMinutesPercent)),
+        ("longestBreachMinutes", r => r.LongestBreachMinutes),
+        ("errorBudgetBurn", r => double.IsFinite(r.ErrorBudgetBurn) ? Round(r.ErrorBudgetBurn) : null),
+        ("dollars", r => Round(r.Dollars)),
+        ("idleDollars", r => Round(r.IdleDollars)),
+        ("loadingDollars", r => Round(r.LoadingDollars)),
+        ("costDollars", r => Round(r.CostDollars)),
+        ("holdDollars", r => Round(r.HoldDollars)),
+        ("roundingDollars", r => Round(r.RoundingDollars)),
+        ("dollarsPer1000Requests", r => Round(r.DollarsPer1000Requests)),
+        ("replicaSeconds", r => Round(r.ReplicaSeconds)),
+        ("idleReplicaSeconds", r => Round(r.IdleReplicaSeconds)),
+        ("coldStarts", r => r.ColdStarts),
+        ("capacityLagMaxSeconds", r => Round(r.CapacityLagMaxSeconds)),
+        ("capacityLagMeanSeconds", r => Round(r.CapacityLagMeanSeconds)),
+        ("scaleActions", r => r.ScaleActions),
+        ("flaps", r => r.Flaps),
+        ("peakReplicas", r => r.PeakReplicas),
+        ("endReplicas", r => r.EndReplicas),
+        ("onParetoFront", r => r.OnParetoFront),
+        ("policyMetrics", r => r.PolicyMetrics.Count == 0 ? null : r.PolicyMetrics),
+        ("loadMetrics", r => r.LoadMetrics.Count == 0 ? null : r.LoadMetrics),
+        ("error", r => r.Error),
+    ];
+
+    /// <summary>The results in rank order.</summary>
+    public IReadOnlyList<CandidateResult> Results => results;
+
+    /// <summary>The settings every candidate shared.</summary>
+    public ReplaySettings Settings => settings;
+
+    /// <summary>The trace.</summary>
+    public TraceInfo Trace => trace;
+
+    /// <summary>The sweeps, each with its knee.</summary>
+    public IReadOnlyList<SweepAnalysis> Sweeps => sweeps ?? [];
+
+    /// <summary>The spread over seeds, when the backtest ran several.</summary>
+    public IReadOnlyList<SeedSpread> SeedSpreads => seeds ?? [];
+
+    /// <summary>The results as one JSON object: trace, SLO, candidates in rank order, sweeps, seed spread.</summary>
+    public string ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("trace");
+            json.WriteString("file", trace.File);
+            json.WriteString("start", InstantPattern.ExtendedIso.Format(trace.Start));
+            json.WriteString("end", InstantPattern.ExtendedIso.Format(trace.End));
+            json.WriteNumber("ticks", trace.Ticks);
+            json.WriteNumber("requests", trace.Requests);
+            if (trace.Tokens is { } tokens)
+            {
+                json.WriteNumber("tokens", tokens);
+            }
+
+            json.WriteEndObject();
+            json.WriteStartObject("slo");
+            json.WriteNumber("maxWaitSeconds", settings.Slo.MaxWaitSeconds);
+            json.WriteNumber("targetPercent", settings.Slo.TargetPercent);
+            json.WriteEndObject();
+            json.WriteStartArray("candidates");
+            foreach (var r in results)
+            {
+                json.WriteStartObject();
+                foreach (var (name, value) in Fields)
+                {
+                    WriteJson(json, name, value(r));
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            WriteSweeps(json);
+            WriteSeeds(json);
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>The results as CSV, one row per candidate in rank order.</summary>
+    public string ToCsv()
+    {
+        var text = new StringBuilder();
+        text.AppendJoin(',', Fields.Select(f => f.Name)).Append('\n');
+        foreach (var r in results)
+        {
+            text.AppendJoin(',', Fields.Select(f => CsvValue(f.Value(r)))).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Dollars per million tokens of a candidate, when the trace has tokens.</summary>
+    public double? DollarsPerMillionTokens(CandidateResult r) => trace.Tokens is > 0 and var t ? r.Dollars / t * 1e6 : null;
+
+    /// <summary>
+    /// Writes results.json, results.csv, the PNG plots and report.html into <paramref name="directory"/>.
+    /// Everything is written beside the folder first and moved into place at the end, so a failure
+    /// leaves no half-written report.
+    /// </summary>
+    public async Task WriteFolderAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        var full = Path.GetFullPath(directory);
+        var parent = Path.GetDirectoryName(full) ?? throw new DirectoryNotFoundException(directory);
+        if (!Directory.Exists(parent))
+        {
+            throw new DirectoryNotFoundException($"{directory}: the folder {parent} does not exist");
+        }
+
+        var staging = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(staging, "results.json"), ToJson(), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(staging, "results.csv"), ToCsv(), cancellationToken);
+            var plots = ReportPlots.Write(this, staging);
+            await File.WriteAllTextAsync(Path.Combine(staging, "report.html"), ReportHtml.Render(this, plots), cancellationToken);
+            Directory.CreateDirectory(full);
+            foreach (var file in Directory.GetFiles(staging))
+            {
+                File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
+            }
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private void WriteSweeps(Utf8JsonWriter json)
+    {
+        if (Sweeps.Count == 0)
+        {
+            return;
+        }
+
+        json.WriteStartArray("sweeps");
+        foreach (var sweep in Sweeps)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", sweep.Group);
+            if (sweep.Knee is { } knee)
+            {
+                json.WriteString("knee", knee.Value);
+                json.WriteString("kneeCandidate", knee.Result.Name);
+            }
+            else
+            {
+                json.WriteNull("knee");
+            }
+
+            if (sweep.FirstWithoutViolations is { } clean)
+            {
+                json.WriteString("firstWithoutViolations", clean.Value);
+            }
+
+            json.WriteStartArray("rows");
+            foreach (var row in sweep.Rows)
+            {
+                json.WriteStartObject();
+                json.WriteString("value", row.Value);
+                json.WriteNumber("violationPercent", Round(row.Result.ViolationPercent));
+                json.WriteNumber("idleDollars", Round(row.Result.IdleDollars));
+                json.WriteNumber("dollars", Round(row.Result.Dollars));
+                json.WriteBoolean("meetsSlo", row.Result.MeetsSlo);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private void WriteSeeds(Utf8JsonWriter json)
+    {
+        if (SeedSpreads.Count == 0)
+        {
+            return;
+        }
+
+        json.WriteStartArray("seedSpread");
+        foreach (var s in SeedSpreads)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", s.Name);
+            json.WriteNumber("seeds", s.Seeds);
+            json.WriteNumber("meetsSloRuns", s.MeetsSloRuns);
+            foreach (var (label, spread) in new[] { ("violationPercent", s.ViolationPercent), ("dollars", s.Dollars) })
+            {
+                json.WriteStartObject(label);
+                json.WriteNumber("min", Round(spread.Min));
+                json.WriteNumber("mean", Round(spread.Mean));
+                json.WriteNumber("max", Round(spread.Max));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    internal static double Round(double value) => Math.Round(value, 6);
+
+    private static void WriteJson(Utf8JsonWriter json, string name, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                break; // absent fields (no error) are left out
+            case string s:
+                json.WriteString(name, s);
+                break;
+            case bool b:
+                json.WriteBoolean(name, b);
+                break;
+            case int i:
+                json.WriteNumber(name, i);
+                break;
+            case long l:
+                json.WriteNumber(name, l);
+                break;
+            case double d:
+                json.WriteNumber(name, d);
+                break;
+            case IReadOnlyDictionary<string, double> metrics:
+                json.WriteStartObject(name);
+                foreach (var (key, number) in metrics)
+                {
+                    json.WriteNumber(key, number);
+                }
+
+                json.WriteEndObject();
+                break;
+            default:
+                throw new InvalidOperationException($"field {name} has an unexpected type {value.GetType().Name}");
+        }
+    }
+
+    private static string CsvValue(object? value) => value switch
+    {
+        null => "",
+        string s => Quote(s),
+        bool b => b ? "true" : "false",
+        IReadOnlyDictionary<string, double> metrics => Quote(string.Join(";", metrics.Select(m => $"{m.Key}={m.Value.ToString("R", CultureInfo.InvariantCulture)}"))),
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => Quote(value.ToString() ?? ""),
+    };
+
+    private static string Quote(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
+}
