@@ -30,6 +30,7 @@ public static class AutoscaleCli
         root.Subcommands.Add(TextbookCommand.Create(context));
         root.Subcommands.Add(BacktestCommand.Create(context));
         root.Subcommands.Add(TraceCommands.Create(context));
+        root.Subcommands.Add(LiveCommand.Create(context));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

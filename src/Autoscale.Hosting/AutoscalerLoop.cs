@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NodaTime;
+
+namespace Autoscale.Hosting;
+
+/// <summary>
+/// The control loop: every interval it reads a signal, asks the policy, clamps to [0, MaxReplicas] and
+/// applies. It fails static: no signal or a stale one changes nothing (never a scale to zero on missing
+/// data); a policy that throws is logged and the last good decision holds; a failed apply is retried
+/// with backoff. A thin <see cref="BackgroundService"/>; tests and replays call <see cref="RunOnceAsync"/>.
+/// </summary>
+/// <remarks>Iterations are serialized; the history and last decision are safe to read from other threads.</remarks>
+internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
+{
+    private const int HistoryLimit = 1000;
+
+    private readonly IScalingPolicy _policy;
+    private readonly IScalingSignalSource _source;
+    private readonly IReplicaController _controller;
+    private readonly IClock _clock;
+    private readonly AutoscalerOptions _options;
+    private readonly ILogger<AutoscalerLoop> _logger;
+    private readonly AutoscalerMetrics _metrics;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Queue<LoopIteration> _history = new();
+
+    public AutoscalerLoop(IServiceProvider services, IClock clock, IOptions<AutoscalerOptions> options, ILogger<AutoscalerLoop> logger, AutoscalerMetrics metrics)
+    {
+        _policy = Required<IScalingPolicy>(services, "a policy: call .UsePolicy<T>() or .UsePolicy(configuration)");
+        _source = Required<IScalingSignalSource>(services, "a signal source: call .UseSignalSource<T>()");
+        _controller = Required<IReplicaController>(services, "a replica controller: call .UseReplicaController<T>()");
+        _clock = clock;
+        _options = options.Value;
+        _logger = logger;
+        _metrics = metrics;
+    }
+
+    public int? LastDesired { get; private set; }
+
+    public IReadOnlyList<LoopIteration> History
+    {
+        get
+        {
+            lock (_history)
+            {
+                return _history.ToArray();
+            }
+        }
+    }
+
+    public async Task<LoopIteration> RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var iteration = await IterateAsync(cancellationToken);
+            lock (_history)
+            {
+                _history.Enqueue(iteration);
+                if (_history.Count > HistoryLimit)
+                {
+                    _history.Dequeue();
+                }
+            }
+
+            _metrics.Iteration(iteration.Outcome);
+            return iteration;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Log.Started(_logger, _options.Interval.TotalSeconds, _options.MaxReplicas, _options.DryRun);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // The loop logs and carries on: one bad iteration must not stop the autoscaler.
+                Log.IterationFailed(_logger, e);
+            }
+
+            try
+            {
+                await Task.Delay(_options.Interval.ToTimeSpan(), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    private async Task<LoopIteration> IterateAsync(CancellationToken cancellationToken)
+    {
+        var now = _clock.GetCurrentInstant();
+        FleetObservation? read;
+        try
+        {
+            read = await _source.ReadAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.SignalFailed(_logger, e);
+            return new LoopIteration(now, IterationOutcome.NoSignal, LastDesired, "signal source failed: no change", false);
+        }
+
+        if (read is not { } observation)
+        {
+            Log.NoSignal(_logger);
+            return new LoopIteration(now, IterationOutcome.NoSignal, LastDesired, "no signal: no change", false);
+        }
+
+        var age = now - observation.ObservedAt;
+        if (age > _options.EffectiveStaleAfter)
+        {
+            Log.StaleSignal(_logger, age.TotalSeconds);
+            return new LoopIteration(now, IterationOutcome.StaleSignal, LastDesired, "stale signal: no change", false);
+        }
+
+        _metrics.Observe(observation.ReadyReplicas, observation.LoadingReplicas);
+        var signal = new ScalingSignal(now, _options.Interval, observation.ReadyReplicas, observation.LoadingReplicas,
+            observation.QueueDepth, observation.ArrivalsLastInterval, _options.CapacityPerReplica, _options.ExpectedLoadTime)
+        {
+            ServedLastInterval = observation.ServedLastInterval,
+            MaxReplicas = _options.MaxReplicas,
+        };
+
+        ScalingDecision decision;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            decision = _policy.Decide(signal);
+        }
+        catch (Exception e)
+        {
+            Log.PolicyFailed(_logger, e, LastDesired);
+            return new LoopIteration(now, IterationOutcome.PolicyFailed, LastDesired, "policy failed: the last good decision holds", false);
+        }
+        finally
+        {
+            _metrics.DecisionLatency(Stopwatch.GetElapsedTime(started));
+        }
+
+        var desired = Math.Clamp(decision.DesiredReplicas, 0, _options.MaxReplicas);
+        LastDesired = desired;
+        _metrics.Desired(desired);
+        var current = observation.ReadyReplicas + observation.LoadingReplicas;
+        Log.Decided(_logger, desired, current, decision.Reason ?? "");
+        if (_options.DryRun)
+        {
+            return new LoopIteration(now, desired == current ? IterationOutcome.Unchanged : IterationOutcome.Applied, desired, decision.Reason, false);
+        }
+
+        if (desired == current)
+        {
+            return new LoopIteration(now, IterationOutcome.Unchanged, desired, decision.Reason, false);
+        }
+
+        var delay = _options.ApplyRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _controller.ApplyAsync(desired, cancellationToken);
+                return new LoopIteration(now, IterationOutcome.Applied, desired, decision.Reason, true);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.ApplyFailed(_logger, e, desired, attempt, _options.ApplyAttempts);
+                if (attempt >= _options.ApplyAttempts)
+                {
+                    return new LoopIteration(now, IterationOutcome.ApplyFailed, desired, "apply failed: the fleet is as it was", false);
+                }
+            }
+
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, cancellationToken);
+            }
+
+            delay *= 2;
+        }
+    }
+
+    public override void Dispose()
+    {
+        _gate.Dispose();
+        base.Dispose();
+    }
+
+    private static T Required<T>(IServiceProvider services, string what)
+        where T : class =>
+        services.GetService<T>() ?? throw new InvalidOperationException($"The autoscaler needs {what} after AddAutoscaler().");
+}
+
+/// <summary>Counters and gauges of the autoscaler, through <see cref="System.Diagnostics.Metrics"/> (meter "Autoscale").</summary>
+public sealed class AutoscalerMetrics : IDisposable
+{
+    /// <summary>The meter's name, for listeners and exporters.</summary>
+    public const string MeterName = "Autoscale";
+
+    private readonly Meter _meter;
+    private readonly Histogram<double> _latency;
+    private readonly Counter<long> _iterations;
+    private int _desired;
+    private int _ready;
+    private int _loading;
+
+    /// <summary>Creates the instruments on the meter named <see cref="MeterName"/>.</summary>
+    public AutoscalerMetrics()
+    {
+        _meter = new Meter(MeterName);
+        _latency = _meter.CreateHistogram<double>("autoscale.decision.duration", "ms", "Time the policy took to decide");
+        _iterations = _meter.CreateCounter<long>("autoscale.iterations", null, "Loop iterations by outcome");
+        _meter.CreateObservableGauge("autoscale.replicas.desired", () => Volatile.Read(ref _desired), null, "Replicas the policy last asked for");
+        _meter.CreateObservableGauge("autoscale.replicas.ready", () => Volatile.Read(ref _ready), null, "Ready replicas last observed");
+        _meter.CreateObservableGauge("autoscale.replicas.loading", () => Volatile.Read(ref _loading), null, "Loading replicas last observed");
+    }
+
+    internal void Desired(int desired) => Volatile.Write(ref _desired, desired);
+
+    internal void Observe(int ready, int loading)
+    {
+        Volatile.Write(ref _ready, ready);
+        Volatile.Write(ref _loading, loading);
+    }
+
+    internal void DecisionLatency(TimeSpan elapsed) => _latency.Record(elapsed.TotalMilliseconds);
+
+    internal void Iteration(IterationOutcome outcome) => _iterations.Add(1, new KeyValuePair<string, object?>("outcome", outcome.ToString()));
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Autoscaler started: every {IntervalSeconds} s, at most {MaxReplicas} replicas, dry run {DryRun}")]
+    public static partial void Started(ILogger logger, double intervalSeconds, int maxReplicas, bool dryRun);
+
+    [LoggerMessage(2, LogLevel.Information, "Decided {Desired} replicas (now {Current}): {Reason}")]
+    public static partial void Decided(ILogger logger, int desired, int current, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "The signal source failed; the fleet is left as it is")]
+    public static partial void SignalFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "No signal; the fleet is left as it is")]
+    public static partial void NoSignal(ILogger logger);
+
+    [LoggerMessage(5, LogLevel.Warning, "The signal is {AgeSeconds} s old (stale); the fleet is left as it is")]
+    public static partial void StaleSignal(ILogger logger, double ageSeconds);
+
+    [LoggerMessage(6, LogLevel.Error, "The policy threw; the last good decision ({LastDesired}) holds")]
+    public static partial void PolicyFailed(ILogger logger, Exception exception, int? lastDesired);
+
+    [LoggerMessage(7, LogLevel.Warning, "Applying {Desired} replicas failed (attempt {Attempt} of {Attempts})")]
+    public static partial void ApplyFailed(ILogger logger, Exception exception, int desired, int attempt, int attempts);
+
+    [LoggerMessage(8, LogLevel.Error, "An autoscaler iteration failed unexpectedly; the loop carries on")]
+    public static partial void IterationFailed(ILogger logger, Exception exception);
+}

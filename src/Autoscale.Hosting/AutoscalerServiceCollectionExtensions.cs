@@ -1,0 +1,123 @@
+using Autoscale;
+using Autoscale.Hosting;
+using Autoscale.Policies.Catalog;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using NodaTime;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the live autoscaler.</summary>
+public static class AutoscalerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the autoscaler loop as a hosted service, with its options (validated on start), a NodaTime
+    /// <see cref="IClock"/> (the system clock unless one is registered) and metrics. Then name the policy,
+    /// signal source and replica controller on the returned builder.
+    /// </summary>
+    public static AutoscalerBuilder AddAutoscaler(this IServiceCollection services, Action<AutoscalerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<AutoscalerOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AutoscalerOptions>, AutoscalerOptionsValidator>());
+        services.TryAddSingleton<IClock>(SystemClock.Instance);
+        services.TryAddSingleton<AutoscalerMetrics>();
+        services.TryAddSingleton<PolicyCatalog>(_ => PolicyCatalog.CreateBuiltIn());
+        services.TryAddSingleton<AutoscalerLoop>();
+        services.TryAddSingleton<IAutoscaler>(sp => sp.GetRequiredService<AutoscalerLoop>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AutoscalerLoop>(sp => sp.GetRequiredService<AutoscalerLoop>()));
+        return new AutoscalerBuilder(services);
+    }
+}
+
+/// <summary>Names the policy, signal source and replica controller of the autoscaler. A later call replaces an earlier one.</summary>
+public sealed class AutoscalerBuilder
+{
+    internal AutoscalerBuilder(IServiceCollection services)
+    {
+        Services = services;
+    }
+
+    /// <summary>The service collection.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Uses <typeparamref name="TPolicy"/>, built by the container (one instance for the loop's life).</summary>
+    public AutoscalerBuilder UsePolicy<TPolicy>()
+        where TPolicy : class, IScalingPolicy
+    {
+        Services.Replace(ServiceDescriptor.Singleton<IScalingPolicy, TPolicy>());
+        return this;
+    }
+
+    /// <summary>Uses the policy <paramref name="factory"/> builds.</summary>
+    public AutoscalerBuilder UsePolicy(Func<IServiceProvider, IScalingPolicy> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.Replace(ServiceDescriptor.Singleton(factory));
+        return this;
+    }
+
+    /// <summary>
+    /// Uses the policy a configuration section names, in the shape of a backtest candidate
+    /// (<c>policy</c>, <c>options</c>, optional <c>loadTime:fixedSeconds</c> for the expected load time).
+    /// </summary>
+    public AutoscalerBuilder UsePolicy(IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        Services.Replace(ServiceDescriptor.Singleton<IScalingPolicy>(sp => ConfiguredPolicy.Create(section, sp.GetRequiredService<PolicyCatalog>())));
+        if (ConfiguredPolicy.FixedLoadSeconds(section) is { } seconds)
+        {
+            Services.Configure<AutoscalerOptions>(o => o.ExpectedLoadTime = Duration.FromNanoseconds(Math.Round(seconds * 1e9)));
+        }
+
+        return this;
+    }
+
+    /// <summary>Uses <typeparamref name="TSource"/> to read the signal.</summary>
+    public AutoscalerBuilder UseSignalSource<TSource>()
+        where TSource : class, IScalingSignalSource
+    {
+        Services.Replace(ServiceDescriptor.Singleton<IScalingSignalSource, TSource>());
+        return this;
+    }
+
+    /// <summary>Uses the signal source <paramref name="factory"/> builds.</summary>
+    public AutoscalerBuilder UseSignalSource(Func<IServiceProvider, IScalingSignalSource> factory)
+    {
+        Services.Replace(ServiceDescriptor.Singleton(factory));
+        return this;
+    }
+
+    /// <summary>Uses <typeparamref name="TController"/> to apply replica counts.</summary>
+    public AutoscalerBuilder UseReplicaController<TController>()
+        where TController : class, IReplicaController
+    {
+        Services.Replace(ServiceDescriptor.Singleton<IReplicaController, TController>());
+        return this;
+    }
+
+    /// <summary>Uses the replica controller <paramref name="factory"/> builds.</summary>
+    public AutoscalerBuilder UseReplicaController(Func<IServiceProvider, IReplicaController> factory)
+    {
+        Services.Replace(ServiceDescriptor.Singleton(factory));
+        return this;
+    }
+}
+
+/// <summary>Validates <see cref="AutoscalerOptions"/> on start, all failures in one message.</summary>
+internal sealed class AutoscalerOptionsValidator : IValidateOptions<AutoscalerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AutoscalerOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

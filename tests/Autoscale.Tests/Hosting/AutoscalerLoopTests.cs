@@ -1,0 +1,378 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using Autoscale.Hosting;
+using Autoscale.Policies.WarmFloor;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Testing;
+
+namespace Autoscale.Tests.Hosting;
+
+public sealed class AutoscalerLoopTests
+{
+    private static readonly Instant T0 = Instant.FromUtc(2026, 1, 5, 9, 0);
+
+    private sealed class FakeSource : IScalingSignalSource
+    {
+        public Func<FleetObservation?> Next { get; set; } = () => null;
+
+        public ValueTask<FleetObservation?> ReadAsync(CancellationToken cancellationToken) => ValueTask.FromResult(Next());
+    }
+
+    private sealed class FakeController : IReplicaController
+    {
+        public List<int> Applied { get; } = [];
+
+        public int FailuresLeft { get; set; }
+
+        public int Attempts { get; private set; }
+
+        public ValueTask ApplyAsync(int replicas, CancellationToken cancellationToken)
+        {
+            Attempts++;
+            if (FailuresLeft-- > 0)
+            {
+                throw new HttpRequestException("the API server is unavailable");
+            }
+
+            Applied.Add(replicas);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class ScriptedPolicy : IScalingPolicy
+    {
+        public Func<ScalingSignal, ScalingDecision> Decide_ { get; set; } = s => new ScalingDecision(s.CurrentReplicas + 1, "one more");
+
+        public ScalingDecision Decide(in ScalingSignal signal) => Decide_(signal);
+    }
+
+    private sealed class Harness : IDisposable
+    {
+        public Harness(Action<AutoscalerOptions>? configure = null)
+        {
+            Clock = new FakeClock(T0);
+            var services = new ServiceCollection();
+            services.AddLogging(b => b.AddProvider(Logs));
+            services.AddSingleton<IClock>(Clock);
+            services.AddAutoscaler(o =>
+                {
+                    o.Interval = Duration.FromSeconds(15);
+                    o.MaxReplicas = 10;
+                    o.CapacityPerReplica = 30;
+                    o.ApplyRetryDelay = TimeSpan.Zero;
+                    configure?.Invoke(o);
+                })
+                .UsePolicy(_ => Policy)
+                .UseSignalSource(_ => Source)
+                .UseReplicaController(_ => Controller);
+            Provider = services.BuildServiceProvider();
+            Loop = Provider.GetRequiredService<IAutoscaler>();
+            Source.Next = () => new FleetObservation(Clock.GetCurrentInstant(), 2, 0, 0, 300);
+        }
+
+        public FakeClock Clock { get; }
+
+        public FakeSource Source { get; } = new();
+
+        public FakeController Controller { get; } = new();
+
+        public ScriptedPolicy Policy { get; } = new();
+
+        public CapturingLogs Logs { get; } = new();
+
+        public ServiceProvider Provider { get; }
+
+        public IAutoscaler Loop { get; }
+
+        public void Dispose() => Provider.Dispose();
+    }
+
+    [Fact]
+    public async Task An_iteration_reads_decides_clamps_and_applies()
+    {
+        using var h = new Harness();
+        h.Policy.Decide_ = s => new ScalingDecision(s.ReadyReplicas + 3, "three more");
+
+        var iteration = await h.Loop.RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.Applied, iteration.Outcome);
+        Assert.Equal([5], h.Controller.Applied);
+        Assert.Equal(5, h.Loop.LastDesired);
+        Assert.Contains(h.Logs.Lines, l => l.Contains("Decided 5 replicas (now 2): three more", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Max_replicas_is_never_exceeded()
+    {
+        using var h = new Harness();
+        h.Policy.Decide_ = _ => new ScalingDecision(1000);
+
+        await h.Loop.RunOnceAsync();
+
+        Assert.Equal([10], h.Controller.Applied);
+    }
+
+    [Fact]
+    public async Task A_failing_signal_source_changes_nothing()
+    {
+        using var h = new Harness();
+        h.Source.Next = () => throw new TimeoutException("Prometheus did not answer");
+
+        var iteration = await h.Loop.RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.NoSignal, iteration.Outcome);
+        Assert.Empty(h.Controller.Applied);
+        Assert.Contains(h.Logs.Lines, l => l.Contains("signal source failed", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task Missing_data_never_scales_to_zero()
+    {
+        using var h = new Harness();
+        await h.Loop.RunOnceAsync();
+        h.Source.Next = () => null;
+        h.Policy.Decide_ = _ => new ScalingDecision(0, "would scale to zero");
+
+        var iteration = await h.Loop.RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.NoSignal, iteration.Outcome);
+        Assert.Equal([3], h.Controller.Applied);
+        Assert.Equal(3, h.Loop.LastDesired);
+    }
+
+    [Fact]
+    public async Task A_stale_signal_changes_nothing()
+    {
+        using var h = new Harness();
+        h.Source.Next = () => new FleetObservation(T0, 2, 0, 0, 300);
+        h.Clock.Advance(Duration.FromSeconds(46)); // more than three 15 s intervals old
+
+        var iteration = await h.Loop.RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.StaleSignal, iteration.Outcome);
+        Assert.Empty(h.Controller.Applied);
+    }
+
+    [Fact]
+    public async Task A_policy_that_throws_leaves_the_last_good_decision()
+    {
+        using var h = new Harness();
+        await h.Loop.RunOnceAsync();
+        h.Policy.Decide_ = _ => throw new InvalidOperationException("bug");
+
+        var iteration = await h.Loop.RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.PolicyFailed, iteration.Outcome);
+        Assert.Equal(3, iteration.Desired);
+        Assert.Equal([3], h.Controller.Applied);
+        Assert.Contains(h.Logs.Lines, l => l.Contains("last good decision (3) holds", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_failed_apply_is_retried()
+    {
+        using var h = new Harness();
+        h.Controller.FailuresLeft = 2;
+
+        var iteration = await h.Loop.RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.Applied, iteration.Outcome);
+        Assert.Equal(3, h.Controller.Attempts);
+        Assert.Equal([3], h.Controller.Applied);
+    }
+
+    [Fact]
+    public async Task An_apply_that_keeps_failing_gives_up_until_the_next_interval()
+    {
+        using var h = new Harness(o => o.ApplyAttempts = 4);
+        h.Controller.FailuresLeft = 100;
+
+        var iteration = await h.Loop.RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.ApplyFailed, iteration.Outcome);
+        Assert.Equal(4, h.Controller.Attempts);
+        Assert.Empty(h.Controller.Applied);
+    }
+
+    [Fact]
+    public async Task Dry_run_decides_and_records_but_never_applies()
+    {
+        using var h = new Harness(o => o.DryRun = true);
+
+        var first = await h.Loop.RunOnceAsync();
+        var second = await h.Loop.RunOnceAsync();
+
+        Assert.Empty(h.Controller.Applied);
+        Assert.Equal(0, h.Controller.Attempts);
+        Assert.Equal([3, 3], h.Loop.History.Select(i => i.Desired!.Value));
+        Assert.False(first.Applied || second.Applied);
+    }
+
+    [Fact]
+    public async Task Metrics_count_iterations_by_outcome()
+    {
+        var seen = new List<(string Name, string? Outcome)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == AutoscalerMetrics.MeterName)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add((instrument.Name, tags.ToArray().FirstOrDefault(t => t.Key == "outcome").Value as string));
+            }
+        });
+        listener.Start();
+        using var h = new Harness();
+        h.Source.Next = () => null;
+
+        await h.Loop.RunOnceAsync();
+
+        lock (seen)
+        {
+            Assert.Contains(("autoscale.iterations", "NoSignal"), seen);
+        }
+    }
+
+    [Fact]
+    public void The_clock_is_the_system_clock_unless_one_is_registered()
+    {
+        var services = new ServiceCollection();
+        services.AddAutoscaler();
+        using var provider = services.BuildServiceProvider();
+        Assert.Same(SystemClock.Instance, provider.GetRequiredService<IClock>());
+
+        var fake = new FakeClock(T0);
+        var replaced = new ServiceCollection();
+        replaced.AddSingleton<IClock>(fake);
+        replaced.AddAutoscaler();
+        using var other = replaced.BuildServiceProvider();
+        Assert.Same(fake, other.GetRequiredService<IClock>());
+    }
+
+    [Fact]
+    public async Task Invalid_options_fail_on_start_with_every_message()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddAutoscaler(o => { o.MaxReplicas = 0; o.CapacityPerReplica = -1; })
+            .UsePolicy(_ => new ScriptedPolicy()).UseSignalSource(_ => new FakeSource()).UseReplicaController(_ => new FakeController());
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Equal(["MaxReplicas (0) must be >= 1", "CapacityPerReplica (-1) must be > 0"], error.Failures);
+    }
+
+    [Fact]
+    public void A_missing_signal_source_is_named()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddAutoscaler().UsePolicy(_ => new ScriptedPolicy()).UseReplicaController(_ => new FakeController());
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IAutoscaler>());
+
+        Assert.Equal("The autoscaler needs a signal source: call .UseSignalSource<T>() after AddAutoscaler().", error.Message);
+    }
+
+    [Fact]
+    public void A_policy_is_chosen_by_name_from_configuration()
+    {
+        var json = """{ "Autoscaler": { "policy": "warm-floor", "options": { "minReplicas": 3, "maxReplicas": 12 }, "loadTime": { "fixedSeconds": 90 } } }""";
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddAutoscaler().UsePolicy(configuration.GetSection("Autoscaler")).UseSignalSource(_ => new FakeSource()).UseReplicaController(_ => new FakeController());
+        using var provider = services.BuildServiceProvider();
+
+        var policy = Assert.IsType<WarmFloorPolicy>(provider.GetRequiredService<IScalingPolicy>());
+        var floor = policy.Decide(new ScalingSignal(T0, Duration.FromSeconds(15), 0, 0, 0, 0, 30, Duration.FromSeconds(90)) { MaxReplicas = 100 });
+        Assert.Equal(3, floor.DesiredReplicas);
+        Assert.Equal(Duration.FromSeconds(90), provider.GetRequiredService<IOptions<AutoscalerOptions>>().Value.ExpectedLoadTime);
+    }
+
+    [Fact]
+    public void Bad_policy_configuration_is_one_message_naming_the_path()
+    {
+        var json = """{ "Autoscaler": { "policy": "warm-floor", "options": { "minReplicas": 12, "maxReplicas": 10 } } }""";
+        var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
+        var services = new ServiceCollection();
+        services.AddAutoscaler().UsePolicy(configuration.GetSection("Autoscaler"));
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IScalingPolicy>());
+
+        Assert.Equal("Autoscaler: MinReplicas (12) must be <= MaxReplicas (10)", error.Message);
+    }
+
+    [Fact]
+    public async Task The_hosted_loop_runs_until_the_host_stops()
+    {
+        var source = new FakeSource { Next = () => new FleetObservation(SystemClock.Instance.GetCurrentInstant(), 1, 0, 0, 10) };
+        var controller = new FakeController();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddAutoscaler(o => { o.Interval = Duration.FromMilliseconds(20); o.CapacityPerReplica = 30; })
+            .UsePolicy(_ => new ScriptedPolicy()).UseSignalSource(_ => source).UseReplicaController(_ => controller);
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        var loop = host.Services.GetRequiredService<IAutoscaler>();
+        for (var i = 0; i < 200 && loop.History.Count < 2; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        await host.StopAsync();
+        Assert.True(loop.History.Count >= 2);
+        Assert.Contains(2, controller.Applied);
+    }
+}
+
+internal sealed class CapturingLogs : ILoggerProvider
+{
+    private readonly List<string> _lines = [];
+
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return _lines.ToArray();
+            }
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturingLogs owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (owner._lines)
+            {
+                owner._lines.Add(formatter(state, exception));
+            }
+        }
+    }
+}

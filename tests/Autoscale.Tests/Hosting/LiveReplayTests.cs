@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Autoscale.Backtesting.Config;
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Traces;
+using Autoscale.Cli.Commands;
+using Autoscale.Policies.Catalog;
+using Autoscale.Tests.Cli;
+
+namespace Autoscale.Tests.Hosting;
+
+public sealed class LiveReplayTests
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var trace in new[] { "textbook-spike", "azure-llm-code-2023" })
+        {
+            foreach (var candidate in new[] { "textbook", "fixed 8", "reactive", "warm-floor", "scheduled-floor", "predictive", "floor + predictive" })
+            {
+                data.Add(trace, candidate);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task The_live_loop_on_a_replay_gives_the_backtest_result_exactly(string trace, string candidate)
+    {
+        var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFile(Path.Combine(TestPaths.Examples, "all-policies.json"));
+        var spec = plan.Candidates.Single(c => c.Name == candidate);
+        var path = Path.Combine(TestPaths.Traces, trace + ".parquet");
+
+        await using var forBacktest = await TraceReader.OpenAsync(path, plan.Settings.Tick);
+        var backtest = (await Backtest.RunAsync(forBacktest, plan.Settings, [spec])).Single();
+        await using var forLive = await TraceReader.OpenAsync(path, plan.Settings.Tick);
+        var live = await LiveReplay.RunAsync(forLive, plan.Settings, spec, CancellationToken.None);
+
+        Assert.Equal(backtest with { Rank = 0, OnParetoFront = false }, live with { Rank = 0, OnParetoFront = false });
+    }
+
+    [Fact]
+    public async Task Live_replay_from_the_command_line_prints_the_backtest_numbers()
+    {
+        var config = Path.Combine(TestPaths.Examples, "textbook.json");
+
+        var live = await CliRunner.RunAsync("live", "--replay", TestPaths.TextbookTrace, "--config", config, "--candidate", "cold-start autoscaling", "--format", "json");
+        var backtest = await CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--format", "json");
+
+        Assert.Equal(0, live.Exit);
+        using var l = JsonDocument.Parse(live.Out);
+        using var b = JsonDocument.Parse(backtest.Out);
+        var fromLive = l.RootElement.GetProperty("candidates")[0];
+        var fromBacktest = b.RootElement.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "cold-start autoscaling");
+        foreach (var field in new[] { "requests", "late", "dropped", "violationPercent", "dollars", "idleDollars", "coldStarts", "peakReplicas", "endReplicas", "waitP99Seconds" })
+        {
+            Assert.Equal(fromBacktest.GetProperty(field).GetRawText(), fromLive.GetProperty(field).GetRawText());
+        }
+
+        Assert.Equal(6022, fromLive.GetProperty("late").GetInt64());
+    }
+
+    [Fact]
+    public async Task An_unknown_candidate_is_named()
+    {
+        var config = Path.Combine(TestPaths.Examples, "textbook.json");
+
+        var (exit, _, stderr) = await CliRunner.RunAsync("live", "--replay", TestPaths.TextbookTrace, "--config", config, "--candidate", "nope");
+
+        Assert.Equal(2, exit);
+        Assert.Equal($"error: {config}: no candidate named \"nope\" (candidates: cold-start autoscaling, warm pool 6)\n", stderr);
+    }
+}
