@@ -31,6 +31,7 @@ public static class AutoscaleCli
         root.Subcommands.Add(BacktestCommand.Create(context));
         root.Subcommands.Add(TraceCommands.Create(context));
         root.Subcommands.Add(LiveCommand.Create(context));
+        root.Subcommands.Add(PolicyCommands.Create(context));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -47,6 +48,15 @@ public static class AutoscaleCli
                 Error = stderr,
                 EnableDefaultExceptionHandler = false,
             });
+        }
+        catch (UserPolicies.UserInputLinesException e)
+        {
+            foreach (var line in e.Lines)
+            {
+                await stderr.WriteLineAsync($"error: {OneLine(line)}");
+            }
+
+            return BadInput;
         }
         catch (Exception e) when (IsUserError(e))
         {

@@ -63,7 +63,57 @@ public sealed class PolicyCatalog
         return descriptor.Create(OptionsBinder.Bind(descriptor.OptionsType, options, path));
     }
 
-    /// <summary>Looks a policy up by name (case-insensitive).</summary>
-    public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PolicyDescriptor? descriptor) =>
-        _byName.TryGetValue(name, out descriptor);
+    /// <summary>
+    /// Adds every public policy class of <paramref name="assembly"/> under its full name, its
+    /// assembly-qualified name (<c>Ns.Type, Assembly</c>) and, where no other policy has it, its simple name.
+    /// </summary>
+    public PolicyCatalog AddAssembly(System.Reflection.Assembly assembly)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        foreach (var type in assembly.GetExportedTypes().Where(PolicyTypes.IsPolicy).OrderBy(t => t.FullName, StringComparer.Ordinal))
+        {
+            AddType(type);
+        }
+
+        return this;
+    }
+
+    /// <summary>Adds one policy class under its full, assembly-qualified and (if free) simple names.</summary>
+    public PolicyCatalog AddType(Type type)
+    {
+        var full = type.FullName ?? type.Name;
+        var descriptor = PolicyTypes.Describe(type, full);
+        _byName[full] = descriptor;
+        _byName[$"{full}, {type.Assembly.GetName().Name}"] = descriptor;
+        _byName.TryAdd(type.Name, descriptor);
+        return this;
+    }
+
+    /// <summary>
+    /// Looks a policy up by name (case-insensitive). A dotted name not in the catalog is also looked for
+    /// as a type in the assemblies loaded in the process (<c>Ns.Type</c> or <c>Ns.Type, Assembly</c>), so a
+    /// live host that references a policy's assembly can name it in configuration without registering it.
+    /// </summary>
+    public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PolicyDescriptor? descriptor)
+    {
+        if (_byName.TryGetValue(name, out descriptor))
+        {
+            return true;
+        }
+
+        if (!name.Contains('.', StringComparison.Ordinal) || PolicyTypes.Find(name, AppDomain.CurrentDomain.GetAssemblies()) is not { } type || !PolicyTypes.IsPolicy(type))
+        {
+            return false;
+        }
+
+        AddType(type);
+        return _byName.TryGetValue(name, out descriptor);
+    }
+
+    /// <summary>
+    /// Resolves a dotted name to a type in the loaded assemblies even when it is not a policy, so that a
+    /// config naming the wrong class gets a message saying why; null when no such type is loaded.
+    /// </summary>
+    public static Type? FindLoadedType(string name) =>
+        name.Contains('.', StringComparison.Ordinal) ? PolicyTypes.Find(name, AppDomain.CurrentDomain.GetAssemblies()) : null;
 }

@@ -151,7 +151,21 @@ public sealed class ConfigLoader
         var policyName = fields.String("policy");
         if (!_catalog.TryGet(policyName, out var descriptor))
         {
-            throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {string.Join(", ", _catalog.Names)})");
+            if (PolicyCatalog.FindLoadedType(policyName) is { } wrong)
+            {
+                try
+                {
+                    PolicyTypes.Describe(wrong, policyName);
+                }
+                catch (InvalidOptionsException e)
+                {
+                    throw new ConfigException(file, path + ".policy", e.Message, e);
+                }
+            }
+
+            var hint = policyName.Contains('.', StringComparison.Ordinal) ? " (for your own policy, pass --assembly DLL, --project CSPROJ or --policy-file FILE.cs)" : "";
+            var known = string.Join(", ", _catalog.Names.Where(n => !n.Contains('.', StringComparison.Ordinal)));
+            throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {known}){hint}");
         }
 
         var loadTime = LoadTimeConfig.Read(fields.Has("loadTime") ? fields.Get("loadTime") : throw fields.Error(path + ".loadTime", "is required, e.g. {\"fixedSeconds\": 25}"), file, path + ".loadTime", settings.Seed);

@@ -27,8 +27,11 @@ internal static class BacktestCommand
             trace, config, format, outDir, seeds,
         };
 
+        var userPolicies = new UserPolicies.UserPolicyLoader();
+        userPolicies.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
             var seedCount = parse.GetValue(seeds);
             if (seedCount is < 1 or > 1000)
             {

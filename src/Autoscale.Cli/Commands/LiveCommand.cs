@@ -31,8 +31,11 @@ internal static class LiveCommand
             replay, config, candidate, format,
         };
 
+        var userPolicies = new UserPolicies.UserPolicyLoader();
+        userPolicies.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
             var plan = new ConfigLoader(context.Catalog).LoadFile(parse.GetValue(config)!);
             var name = parse.GetValue(candidate)!;
             var spec = plan.Candidates.FirstOrDefault(c => c.Name == name)

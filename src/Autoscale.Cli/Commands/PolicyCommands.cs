@@ -1,0 +1,109 @@
+using System.CommandLine;
+using System.Text.Json;
+using Autoscale.Backtesting.Conformance;
+using Autoscale.Cli.UserPolicies;
+
+namespace Autoscale.Cli.Commands;
+
+/// <summary><c>autoscale policy list | check</c>: the catalog and the conformance checks, for built-in and users' policies.</summary>
+internal static class PolicyCommands
+{
+    /// <summary>Exit code when a conformance check fails.</summary>
+    public const int ChecksFailed = 1;
+
+    public static Command Create(CliContext context)
+    {
+        var policy = new Command("policy", "List policies and check one against the conformance suite.");
+        policy.Subcommands.Add(List(context));
+        policy.Subcommands.Add(Check(context));
+        return policy;
+    }
+
+    private static Command List(CliContext context)
+    {
+        var command = new Command("list", "List the policies a config can name.");
+        var userPolicies = new UserPolicyLoader();
+        userPolicies.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
+            foreach (var name in context.Catalog.Names)
+            {
+                context.Catalog.TryGet(name, out var d);
+                await context.Stdout.WriteLineAsync($"{name,-40} {d!.Summary}");
+            }
+
+            return AutoscaleCli.Success;
+        });
+        return command;
+    }
+
+    private static Command Check(CliContext context)
+    {
+        var name = CliOptions.RequiredPath("--policy", "The policy: a built-in name, or a class of --assembly, --project or --policy-file.");
+        var options = new Option<string?>("--options") { Description = "The policy's options as JSON, or @FILE to read them from a file." };
+        var format = CliOptions.Format("table", "json");
+        var command = new Command("check", "Run the conformance checks (bounds, determinism, no look-ahead, empty and flat traces) on a policy. Exit 1 when one fails.")
+        {
+            name, options, format,
+        };
+        var userPolicies = new UserPolicyLoader();
+        userPolicies.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
+            var policyName = parse.GetValue(name)!;
+            var json = ReadOptions(parse.GetValue(options));
+            if (!context.Catalog.TryGet(policyName, out var descriptor))
+            {
+                throw new UserInputException($"--policy: unknown policy \"{policyName}\" (known: {string.Join(", ", context.Catalog.Names)})");
+            }
+
+            var bound = Autoscale.Policies.Catalog.OptionsBinder.Bind(descriptor.OptionsType, json, "--options");
+            descriptor.Create(bound);
+            var checks = PolicyConformance.Run(() => descriptor.Create(bound));
+            if (parse.GetValue(format) == "json")
+            {
+                await context.Stdout.WriteAsync(JsonSerializer.Serialize(new { policy = policyName, passed = checks.All(c => c.Passed), checks },
+                    new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }) + "\n");
+            }
+            else
+            {
+                foreach (var c in checks)
+                {
+                    var where = c.Passed ? "" : $" (tick {c.Tick?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}, trace {c.Trace ?? "-"})";
+                    await context.Stdout.WriteLineAsync($"{(c.Passed ? "PASS" : "FAIL")}  {c.Name,-14} {c.Detail}{where}");
+                }
+
+                await context.Stdout.WriteLineAsync($"{checks.Count(c => c.Passed)} passed, {checks.Count(c => !c.Passed)} failed");
+            }
+
+            return checks.All(c => c.Passed) ? AutoscaleCli.Success : ChecksFailed;
+        });
+        return command;
+    }
+
+    private static JsonElement ReadOptions(string? text)
+    {
+        if (text is null)
+        {
+            return default;
+        }
+
+        if (text.StartsWith('@'))
+        {
+            var file = text[1..];
+            text = File.Exists(file) ? File.ReadAllText(file) : throw new UserInputException($"--options {file}: no such file");
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new UserInputException($"--options: not valid JSON ({e.Message.Split(". ")[0].TrimEnd('.')})");
+        }
+    }
+}
