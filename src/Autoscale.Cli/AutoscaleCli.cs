@@ -32,6 +32,7 @@ public static class AutoscaleCli
         root.Subcommands.Add(TraceCommands.Create(context));
         root.Subcommands.Add(LiveCommand.Create(context));
         root.Subcommands.Add(PolicyCommands.Create(context));
+        root.Subcommands.Add(MergeCommand.Create(context));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -22,9 +22,10 @@ internal static class BacktestCommand
         var format = CliOptions.Format("table", "json", "csv");
         var outDir = new Option<string?>("--out") { Description = "A folder to write report.html, results.json, results.csv and PNG plots into." };
         var seeds = new Option<int>("--seeds") { Description = "Run every candidate with this many seeds (engine.seed, +1, ...) and report the spread (jittered load times).", DefaultValueFactory = _ => 1 };
+        var shard = new Option<string?>("--shard") { Description = "K/N: run every N-th candidate starting at K (0 <= K < N) and write DIR/shard-K-of-N.json for autoscale merge. Needs --out." };
         var command = new Command("backtest", "Replay a trace against each candidate policy and rank them by SLO risk and dollars.")
         {
-            trace, config, format, outDir, seeds,
+            trace, config, format, outDir, seeds, shard,
         };
 
         var userPolicies = new UserPolicies.UserPolicyLoader();
@@ -41,6 +42,12 @@ internal static class BacktestCommand
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var tracePath = parse.GetValue(trace)!;
             var plan = new ConfigLoader(context.Catalog).LoadFile(parse.GetValue(config)!);
+            var order = plan.Candidates.Select(c => c.Name).ToList();
+            var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard), parse.GetValue(outDir));
+            if (shardCount > 1 || shardIndex > 0)
+            {
+                plan = plan with { Candidates = plan.Candidates.Where((_, i) => i % shardCount == shardIndex).ToList() };
+            }
             var timeline = parse.GetValue(outDir) is null ? 0 : TimelinePoints;
             var runs = new List<IReadOnlyList<CandidateResult>>();
             TraceInfo? info = null;
@@ -49,6 +56,11 @@ internal static class BacktestCommand
                 var settings = plan.Settings with { Seed = plan.Settings.Seed + s };
                 await using var reader = await TraceReader.OpenAsync(tracePath, settings.Tick, cancellationToken: cancellationToken);
                 var label = seedCount == 1 ? "replaying" : $"replaying, seed {settings.Seed}";
+                if (shardCount > 0 && seedCount > 1)
+                {
+                    throw new UserInputException("--seeds and --shard cannot be combined");
+                }
+
                 var results = await WithProgressAsync(context, label, progress =>
                     Backtest.RunAsync(reader, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, progress: progress, cancellationToken: cancellationToken));
                 runs.Add(results);
@@ -61,31 +73,66 @@ internal static class BacktestCommand
                 await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {info!.Ticks} ticks x {plan.Candidates.Count} candidates x {seedCount} seeds");
             }
 
-            var report = new BacktestReport(info!, plan.Settings, runs[0],
-                SweepAnalysis.Of(runs[0], plan.Candidates.Select(c => c.Name).ToList()),
-                seedCount > 1 ? Spreads(runs) : null);
-            if (parse.GetValue(outDir) is { } dir)
+            if (shardCount > 0)
             {
-                await report.WriteFolderAsync(dir, cancellationToken);
-                await context.Stderr.WriteLineAsync($"wrote {Path.Combine(dir, "report.html")}");
+                var partial = new PartialResults { Shard = shardIndex, Of = shardCount, Trace = info!, Settings = plan.Settings, Order = order, Results = runs[0] };
+                var dir = parse.GetValue(outDir)!;
+                Directory.CreateDirectory(dir);
+                var file = Path.Combine(dir, $"shard-{shardIndex}-of-{shardCount}.json");
+                await Autoscale.Backtesting.AtomicFile.WriteTextAsync(file, partial.ToJson(), cancellationToken);
+                await context.Stderr.WriteLineAsync($"wrote {file}: {runs[0].Count} of {order.Count} candidates");
+                return AutoscaleCli.Success;
             }
 
-            switch (parse.GetValue(format))
-            {
-                case "json":
-                    await context.Stdout.WriteAsync(report.ToJson());
-                    break;
-                case "csv":
-                    await context.Stdout.WriteAsync(report.ToCsv());
-                    break;
-                default:
-                    ResultTable.Write(report, context.Stdout, context.OutputRedirected);
-                    break;
-            }
-
+            var report = new BacktestReport(info!, plan.Settings, runs[0], SweepAnalysis.Of(runs[0], order), seedCount > 1 ? Spreads(runs) : null);
+            await PresentAsync(context, report, parse.GetValue(format)!, parse.GetValue(outDir), cancellationToken);
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>Writes the report folder (when asked) and the ranking in the chosen format.</summary>
+    public static async Task PresentAsync(CliContext context, BacktestReport report, string format, string? outDir, CancellationToken cancellationToken)
+    {
+        if (outDir is not null)
+        {
+            await report.WriteFolderAsync(outDir, cancellationToken);
+            await context.Stderr.WriteLineAsync($"wrote {Path.Combine(outDir, "report.html")}");
+        }
+
+        switch (format)
+        {
+            case "json":
+                await context.Stdout.WriteAsync(report.ToJson());
+                break;
+            case "csv":
+                await context.Stdout.WriteAsync(report.ToCsv());
+                break;
+            default:
+                ResultTable.Write(report, context.Stdout, context.OutputRedirected);
+                break;
+        }
+    }
+
+    private static (int Index, int Count) ParseShard(string? text, string? outDir)
+    {
+        if (text is null)
+        {
+            return (0, 0);
+        }
+
+        var parts = text.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out var k) || !int.TryParse(parts[1], out var n) || n < 1 || k < 0 || k >= n)
+        {
+            throw new UserInputException($"--shard: \"{text}\" must be K/N with 0 <= K < N (e.g. 0/4; JOB_COMPLETION_INDEX is K)");
+        }
+
+        if (outDir is null)
+        {
+            throw new UserInputException("--shard needs --out DIR: the shard's partial results are written there for autoscale merge");
+        }
+
+        return (k, n);
     }
 
     private static List<SeedSpread> Spreads(List<IReadOnlyList<CandidateResult>> runs) =>

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Results;
+using Autoscale.Reporting;
+
+namespace Autoscale.Cli.Commands;
+
+/// <summary><c>autoscale merge PARTS...</c>: the shards of a sharded backtest combined into the report one run gives.</summary>
+internal static class MergeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var parts = new Argument<string[]>("parts") { Description = "shard-K-of-N.json files, or folders holding them.", Arity = ArgumentArity.OneOrMore };
+        var format = CliOptions.Format("table", "json", "csv");
+        var outDir = new Option<string?>("--out") { Description = "A folder to write report.html, results.json, results.csv and PNG plots into." };
+        var command = new Command("merge", "Combine the partial results of backtest --shard K/N into the ranking and report of a single run.") { parts, format, outDir };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var files = new List<string>();
+            foreach (var part in parse.GetValue(parts)!)
+            {
+                if (Directory.Exists(part))
+                {
+                    files.AddRange(Directory.GetFiles(part, "shard-*-of-*.json").Order(StringComparer.Ordinal));
+                }
+                else if (File.Exists(part))
+                {
+                    files.Add(part);
+                }
+                else
+                {
+                    throw new UserInputException($"{part}: no such file or folder");
+                }
+            }
+
+            if (files.Count == 0)
+            {
+                throw new UserInputException("no shard-K-of-N.json files to merge");
+            }
+
+            var partials = new List<PartialResults>();
+            foreach (var file in files)
+            {
+                try
+                {
+                    partials.Add(PartialResults.Parse(await File.ReadAllTextAsync(file, cancellationToken), file));
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new UserInputException(e.Message);
+                }
+            }
+
+            var first = partials[0];
+            foreach (var (p, file) in partials.Zip(files))
+            {
+                if (p.Of != first.Of || p.Trace != first.Trace || p.Settings != first.Settings || !p.Order.SequenceEqual(first.Order))
+                {
+                    throw new UserInputException($"{file}: shard {p.Shard} of {p.Of} does not belong with {files[0]} (another trace, config or shard count)");
+                }
+            }
+
+            var missing = Enumerable.Range(0, first.Of).Except(partials.Select(p => p.Shard)).ToList();
+            var twice = partials.GroupBy(p => p.Shard).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            if (missing.Count > 0 || twice.Count > 0)
+            {
+                throw new UserInputException(missing.Count > 0
+                    ? $"shards missing: {string.Join(", ", missing)} of {first.Of}"
+                    : $"shard {twice[0]} given more than once");
+            }
+
+            var results = Ranking.Rank(partials.SelectMany(p => p.Results));
+            var report = new BacktestReport(first.Trace, first.Settings, results, SweepAnalysis.Of(results, first.Order));
+            await BacktestCommand.PresentAsync(context, report, parse.GetValue(format)!, parse.GetValue(outDir), cancellationToken);
+            return AutoscaleCli.Success;
+        });
+        return command;
+    }
+}
