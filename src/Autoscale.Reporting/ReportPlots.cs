@@ -46,7 +46,7 @@ internal static class ReportPlots
         return written;
     }
 
-    private static Plot Timeline(CandidateResult r, double capacity)
+    internal static Plot Timeline(CandidateResult r, double capacity)
     {
         var points = r.Timeline.Points;
         var minutes = points.Select(p => p.StartSeconds / 60).ToArray();
@@ -76,7 +76,7 @@ internal static class ReportPlots
         return plot;
     }
 
-    private static Plot Pareto(IReadOnlyList<CandidateResult> results)
+    internal static Plot Pareto(IReadOnlyList<CandidateResult> results)
     {
         var plot = NewPlot();
         plot.Title("Cost against SLO risk");
@@ -110,7 +110,7 @@ internal static class ReportPlots
         return plot;
     }
 
-    private static Plot Sweep(Backtesting.Results.SweepAnalysis sweep)
+    internal static Plot Sweep(Backtesting.Results.SweepAnalysis sweep)
     {
         var plot = NewPlot();
         plot.Title($"{sweep.Group}: violations against idle dollars");
@@ -144,14 +144,14 @@ internal static class ReportPlots
         return plot;
     }
 
-    private static Plot NewPlot()
+    internal static Plot NewPlot()
     {
         var plot = new Plot();
         plot.Font.Set(FontName);
         return plot;
     }
 
-    private static void EnsureFont()
+    internal static void EnsureFont()
     {
         lock (FontGate)
         {

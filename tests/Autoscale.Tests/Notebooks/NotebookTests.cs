@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Autoscale.Tests.Notebooks;
+
+/// <summary>
+/// Runs every notebook headless with the pinned dotnet-repl (restored here, so a fresh clone needs no
+/// extra step) against this build's assemblies, copied to notebooks/lib. A failing cell fails the test,
+/// and the notebooks assert their key numbers in cells, so one that runs but computes nonsense fails too.
+/// </summary>
+public sealed class NotebookTests
+{
+    private static readonly Lazy<string> Prepared = new(Prepare);
+
+    public static TheoryData<string> Notebooks() =>
+        new(Directory.GetFiles(Path.Combine(TestPaths.Root, "notebooks"), "*.ipynb").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal));
+
+    [Theory]
+    [MemberData(nameof(Notebooks))]
+    public void The_notebook_runs_top_to_bottom(string notebook)
+    {
+        var folder = Prepared.Value;
+        var trx = Path.Combine(Path.GetTempPath(), $"autoscale-nb-{Guid.NewGuid():N}.trx");
+        try
+        {
+            var (exit, output) = Run("dotnet", ["tool", "run", "dotnet-repl", "--run", notebook, "--exit-after-run", "--output-format", "trx", "--output-path", trx], folder, TimeSpan.FromMinutes(10));
+            var report = File.Exists(trx) ? File.ReadAllText(trx) : "";
+            var failures = Regex.Matches(report, "<Message>(.*?)</Message>", RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToList();
+            Assert.True(exit == 0 && failures.Count == 0, $"{notebook} exited {exit}:\n{string.Join("\n---\n", failures)}\n{Tail(output)}");
+            Assert.Matches("outcome=\"Passed\"", report);
+        }
+        finally
+        {
+            File.Delete(trx);
+        }
+    }
+
+    private static string Prepare()
+    {
+        var notebooks = Path.Combine(TestPaths.Root, "notebooks");
+        var lib = Path.Combine(notebooks, "lib");
+        Directory.CreateDirectory(lib);
+        foreach (var dll in Directory.GetFiles(AppContext.BaseDirectory, "*.dll"))
+        {
+            File.Copy(dll, Path.Combine(lib, Path.GetFileName(dll)), overwrite: true);
+        }
+
+        var native = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native");
+        if (Directory.Exists(native))
+        {
+            foreach (var so in Directory.GetFiles(native))
+            {
+                File.Copy(so, Path.Combine(lib, Path.GetFileName(so)), overwrite: true);
+            }
+        }
+
+        var (exit, output) = Run("dotnet", ["tool", "restore"], TestPaths.Root, TimeSpan.FromMinutes(5));
+        Assert.True(exit == 0, "dotnet tool restore failed:\n" + Tail(output));
+        return notebooks;
+    }
+
+    private static (int Exit, string Output) Run(string file, string[] args, string directory, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(file, args) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, "timed out");
+        }
+
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
+}
