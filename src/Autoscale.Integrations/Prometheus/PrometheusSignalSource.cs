@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+using Autoscale.Hosting;
+using Microsoft.Extensions.Options;
+using NodaTime;
+
+namespace Autoscale.Integrations.Prometheus;
+
+/// <summary>A PromQL query that failed, returned nothing, several series, or a value that is not a number.</summary>
+public sealed class PrometheusQueryException(string query, string problem, Exception? inner = null)
+    : Exception($"Prometheus query {query}: {problem}", inner)
+{
+    /// <summary>The query.</summary>
+    public string Query { get; } = query;
+}
+
+/// <summary>
+/// Reads the policy's signal from Prometheus's HTTP API (<c>/api/v1/query</c>), one instant query per
+/// observation. Any failure (unreachable, timeout, an error status, no series, several series, NaN)
+/// throws, so the autoscaler leaves the fleet as it is; the oldest sample's time is the observation's
+/// time, so stale metrics are recognised as stale.
+/// </summary>
+/// <remarks>Thread-safe if the <see cref="HttpClient"/> is.</remarks>
+public sealed class PrometheusSignalSource : IScalingSignalSource
+{
+    private readonly HttpClient _http;
+    private readonly PrometheusSignalOptions _options;
+
+    /// <summary>Creates the source on <paramref name="http"/> (its base address is taken from the options).</summary>
+    public PrometheusSignalSource(HttpClient http, IOptions<PrometheusSignalOptions> options)
+    {
+        _options = options.Value;
+        InvalidOptionsException.ThrowIfAny(_options.Validate());
+        _http = http;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<FleetObservation?> ReadAsync(CancellationToken cancellationToken)
+    {
+        var ready = await QueryAsync(_options.ReadyReplicasQuery, cancellationToken);
+        var loading = await QueryAsync(_options.LoadingReplicasQuery, cancellationToken);
+        var queue = await QueryAsync(_options.QueueDepthQuery, cancellationToken);
+        var arrivals = await QueryAsync(_options.ArrivalsQuery, cancellationToken);
+        var served = _options.ServedQuery is { } q ? await QueryAsync(q, cancellationToken) : (Value: 0, At: arrivals.At);
+        var oldest = new[] { ready.At, loading.At, queue.At, arrivals.At, served.At }.Min();
+        return new FleetObservation(oldest, Count(ready.Value), Math.Max(0, Count(loading.Value)), (long)Math.Round(Math.Max(0, queue.Value)),
+            (long)Math.Round(Math.Max(0, arrivals.Value)), (long)Math.Round(Math.Max(0, served.Value)));
+    }
+
+    /// <summary>Runs one instant query and returns its single value and sample time.</summary>
+    public async Task<(double Value, Instant At)> QueryAsync(string query, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        var uri = new Uri(_options.BaseAddress!, "api/v1/query?query=" + Uri.EscapeDataString(query));
+        string body;
+        try
+        {
+            using var response = await _http.GetAsync(uri, timeout.Token);
+            body = await response.Content.ReadAsStringAsync(timeout.Token);
+            if (!response.IsSuccessStatusCode && !body.Contains("\"status\"", StringComparison.Ordinal))
+            {
+                throw new PrometheusQueryException(query, $"HTTP {(int)response.StatusCode} from {_options.BaseAddress}");
+            }
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new PrometheusQueryException(query, $"no answer from {_options.BaseAddress} within {_options.Timeout.TotalSeconds} s", e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new PrometheusQueryException(query, $"{_options.BaseAddress} is unreachable ({e.Message})", e);
+        }
+
+        return Parse(query, body);
+    }
+
+    /// <summary>Parses an instant-query answer holding exactly one numeric sample.</summary>
+    public static (double Value, Instant At) Parse(string query, string body)
+    {
+        using var doc = JsonDocument.Parse(body);
+        var root = doc.RootElement;
+        if (root.GetProperty("status").GetString() != "success")
+        {
+            var error = root.TryGetProperty("error", out var e) ? e.GetString() : "unknown error";
+            throw new PrometheusQueryException(query, $"error: {error}");
+        }
+
+        var data = root.GetProperty("data");
+        var type = data.GetProperty("resultType").GetString();
+        JsonElement sample;
+        if (type == "scalar")
+        {
+            sample = data.GetProperty("result");
+        }
+        else if (type == "vector")
+        {
+            var result = data.GetProperty("result");
+            if (result.GetArrayLength() == 0)
+            {
+                throw new PrometheusQueryException(query, "returned no series");
+            }
+
+            if (result.GetArrayLength() > 1)
+            {
+                throw new PrometheusQueryException(query, $"returned {result.GetArrayLength()} series; aggregate it to one (e.g. sum(...))");
+            }
+
+            sample = result[0].GetProperty("value");
+        }
+        else
+        {
+            throw new PrometheusQueryException(query, $"returned a {type}, not an instant vector or scalar");
+        }
+
+        var at = Instant.FromUnixTimeTicks((long)Math.Round(sample[0].GetDouble() * NodaConstants.TicksPerSecond));
+        var text = sample[1].GetString();
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
+            throw new PrometheusQueryException(query, $"returned \"{text}\", not a finite number");
+        }
+
+        return (value, at);
+    }
+
+    private static int Count(double value) => (int)Math.Clamp(Math.Round(value), 0, int.MaxValue);
+}

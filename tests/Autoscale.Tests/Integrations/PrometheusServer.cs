@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Autoscale.Tests.Integrations;
+
+/// <summary>
+/// A fact that needs a Prometheus server binary. Without one it skips with how to install it, unless
+/// AUTOSCALE_REQUIRE_PROMETHEUS=1 (as .ci/run sets after installing it), when it runs and fails.
+/// </summary>
+public sealed class PrometheusFactAttribute : FactAttribute
+{
+    public PrometheusFactAttribute()
+    {
+        if (PrometheusServer.Binary is null && Environment.GetEnvironmentVariable("AUTOSCALE_REQUIRE_PROMETHEUS") != "1")
+        {
+            Skip = "Prometheus is not installed: apt-get install prometheus (or set PROMETHEUS_BIN), or run .ci/run";
+        }
+    }
+}
+
+/// <summary>
+/// A real Prometheus server on 127.0.0.1, scraping every second a small exporter the test runs
+/// (ready 3, loading 1, queue 42, two queue series, a request counter growing 30 per second).
+/// Started once per test class and stopped with it.
+/// </summary>
+public sealed class PrometheusServer : IAsyncLifetime
+{
+    private readonly HttpListener _exporter = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private Process? _prometheus;
+    private string _data = "";
+    private Task? _serving;
+
+    public static string? Binary =>
+        Environment.GetEnvironmentVariable("PROMETHEUS_BIN") is { Length: > 0 } bin && File.Exists(bin) ? bin
+        : new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists);
+
+    public Uri Address { get; private set; } = new("http://127.0.0.1:1/");
+
+    public async Task InitializeAsync()
+    {
+        var binary = Binary ?? throw new InvalidOperationException("AUTOSCALE_REQUIRE_PROMETHEUS=1 but no prometheus binary: apt-get install prometheus");
+        var exporterPort = FreePort();
+        _exporter.Prefixes.Add($"http://127.0.0.1:{exporterPort}/");
+        _exporter.Start();
+        _serving = Task.Run(ServeAsync);
+
+        _data = Path.Combine(Path.GetTempPath(), "autoscale-prometheus-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_data);
+        var config = Path.Combine(_data, "prometheus.yml");
+        await File.WriteAllTextAsync(config, $"""
+            global:
+              scrape_interval: 1s
+              evaluation_interval: 1s
+            scrape_configs:
+              - job_name: exporter
+                static_configs:
+                  - targets: ["127.0.0.1:{exporterPort}"]
+            """);
+        var port = FreePort();
+        Address = new Uri($"http://127.0.0.1:{port}/");
+        var start = new ProcessStartInfo(binary, [$"--config.file={config}", $"--storage.tsdb.path={Path.Combine(_data, "tsdb")}", $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        _prometheus = Process.Start(start)!;
+        _prometheus.OutputDataReceived += (_, _) => { };
+        _prometheus.ErrorDataReceived += (_, _) => { };
+        _prometheus.BeginOutputReadLine();
+        _prometheus.BeginErrorReadLine();
+
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var body = await http.GetStringAsync(new Uri(Address, "api/v1/query?query=" + Uri.EscapeDataString("increase(llm_requests_total[5s])")));
+                if (body.Contains("\"value\"", StringComparison.Ordinal))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException("Prometheus did not scrape the exporter within 60 s");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_prometheus is { HasExited: false })
+        {
+            _prometheus.Kill(entireProcessTree: true);
+            await _prometheus.WaitForExitAsync();
+        }
+
+        _prometheus?.Dispose();
+        _exporter.Stop();
+        _exporter.Close();
+        if (_serving is not null)
+        {
+            await Task.WhenAny(_serving, Task.Delay(1000));
+        }
+
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_exporter.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _exporter.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+
+            var requests = (long)(_clock.Elapsed.TotalSeconds * 30);
+            var text = $"""
+                # TYPE llm_ready gauge
+                llm_ready 3
+                # TYPE llm_loading gauge
+                llm_loading 1
+                # TYPE llm_queue gauge
+                llm_queue 42
+                # TYPE llm_queue_split gauge
+                llm_queue_split{"{"}pod="a"{"}"} 1
+                llm_queue_split{"{"}pod="b"{"}"} 2
+                # TYPE llm_requests_total counter
+                llm_requests_total {requests}
+
+                """;
+            var bytes = Encoding.UTF8.GetBytes(text);
+            context.Response.ContentType = "text/plain; version=0.0.4";
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using Autoscale.Hosting;
+using Autoscale.Integrations.Prometheus;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using NodaTime.Testing;
+
+namespace Autoscale.Tests.Integrations;
+
+public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : IClassFixture<PrometheusServer>
+{
+    private PrometheusSignalSource Source(Action<PrometheusSignalOptions>? change = null, Uri? address = null)
+    {
+        var options = new PrometheusSignalOptions
+        {
+            BaseAddress = address ?? prometheus.Address,
+            ReadyReplicasQuery = "sum(llm_ready)",
+            LoadingReplicasQuery = "sum(llm_loading)",
+            QueueDepthQuery = "sum(llm_queue)",
+            ArrivalsQuery = "sum(increase(llm_requests_total[10s]))",
+            Timeout = TimeSpan.FromSeconds(3),
+        };
+        change?.Invoke(options);
+        return new PrometheusSignalSource(new HttpClient(), Options.Create(options));
+    }
+
+    [PrometheusFact]
+    public async Task A_real_server_gives_the_fleet_and_its_traffic()
+    {
+        var observation = (await Source().ReadAsync(CancellationToken.None))!.Value;
+
+        Assert.Equal((3, 1, 42L), (observation.ReadyReplicas, observation.LoadingReplicas, observation.QueueDepth));
+        Assert.InRange(observation.ArrivalsLastInterval, 1, 450); // the counter grows 30 per second; the window may hold only a few scrapes yet
+        Assert.True(SystemClock.Instance.GetCurrentInstant() - observation.ObservedAt < Duration.FromSeconds(30));
+    }
+
+    [PrometheusFact]
+    public async Task A_query_that_returns_nothing_fails()
+    {
+        var error = await Assert.ThrowsAsync<PrometheusQueryException>(() => Source().QueryAsync("sum(no_such_metric)", CancellationToken.None));
+        Assert.Equal("Prometheus query sum(no_such_metric): returned no series", error.Message);
+    }
+
+    [PrometheusFact]
+    public async Task A_query_that_returns_several_series_fails()
+    {
+        var error = await Assert.ThrowsAsync<PrometheusQueryException>(() => Source().QueryAsync("llm_queue_split", CancellationToken.None));
+        Assert.Equal("Prometheus query llm_queue_split: returned 2 series; aggregate it to one (e.g. sum(...))", error.Message);
+    }
+
+    [PrometheusFact]
+    public async Task A_nan_value_fails()
+    {
+        var error = await Assert.ThrowsAsync<PrometheusQueryException>(() => Source().QueryAsync("sum(llm_ready) * 0 / 0", CancellationToken.None));
+        Assert.Equal("Prometheus query sum(llm_ready) * 0 / 0: returned \"NaN\", not a finite number", error.Message);
+    }
+
+    [PrometheusFact]
+    public async Task A_bad_query_reports_the_server_error()
+    {
+        var error = await Assert.ThrowsAsync<PrometheusQueryException>(() => Source().QueryAsync("sum(", CancellationToken.None));
+        Assert.StartsWith("Prometheus query sum(: error: ", error.Message);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_fails()
+    {
+        var closed = new Uri($"http://127.0.0.1:{PrometheusServer.FreePort()}/");
+
+        var error = await Assert.ThrowsAsync<PrometheusQueryException>(() => Source(address: closed).QueryAsync("up", CancellationToken.None));
+
+        Assert.Contains("is unreachable", error.Message);
+    }
+
+    [PrometheusFact]
+    public async Task The_loop_on_a_query_that_returns_nothing_leaves_the_fleet_as_it_is()
+    {
+        var applied = new List<int>();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IClock>(new FakeClock(SystemClock.Instance.GetCurrentInstant()));
+        services.AddAutoscaler(o => { o.CapacityPerReplica = 30; o.MaxReplicas = 20; })
+            .UsePolicy(_ => new Autoscale.Policies.Fixed.FixedPolicy(new() { Replicas = 0 }))
+            .UseSignalSource(_ => Source(o => o.QueueDepthQuery = "sum(no_such_metric)"))
+            .UseReplicaController(_ => new RecordingController(applied));
+        await using var provider = services.BuildServiceProvider();
+
+        var iteration = await provider.GetRequiredService<IAutoscaler>().RunOnceAsync();
+
+        Assert.Equal(IterationOutcome.NoSignal, iteration.Outcome);
+        Assert.Empty(applied);
+    }
+
+    [Fact]
+    public void Options_are_validated()
+    {
+        var error = Assert.Throws<InvalidOptionsException>(() => new PrometheusSignalSource(new HttpClient(), Options.Create(new PrometheusSignalOptions { QueueDepthQuery = " " })));
+        Assert.Equal("BaseAddress () must be an absolute URL such as http://prometheus:9090; QueueDepthQuery must be a PromQL query", error.Message);
+    }
+
+    private sealed class RecordingController(List<int> applied) : IReplicaController
+    {
+        public ValueTask ApplyAsync(int replicas, CancellationToken cancellationToken)
+        {
+            applied.Add(replicas);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
