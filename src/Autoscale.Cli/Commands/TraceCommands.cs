@@ -57,9 +57,56 @@ internal static class TraceCommands
         return command;
     }
 
+    private static async Task<int> ImportPrometheusAsync(CliContext context, string server, string? query, string? from, string? to, string step, string output, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(server.EndsWith('/') ? server : server + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            throw new UserInputException($"--prometheus: \"{server}\" is not an http(s) URL");
+        }
+
+        if (string.IsNullOrWhiteSpace(query) || from is null || to is null)
+        {
+            throw new UserInputException("--prometheus needs --query, --from and --to");
+        }
+
+        NodaTime.Instant Instant(string text, string option)
+        {
+            var parsed = NodaTime.Text.InstantPattern.ExtendedIso.Parse(text);
+            return parsed.Success ? parsed.Value : throw new UserInputException($"{option}: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
+        }
+
+        var start = Instant(from, "--from");
+        var end = Instant(to, "--to");
+        if (end <= start)
+        {
+            throw new UserInputException($"--to ({to}) must be after --from ({from})");
+        }
+
+        var interval = SynthCommand.ParseDuration(step, "--step");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        (long[] Stamps, long[] Counts) range;
+        try
+        {
+            range = await Autoscale.Integrations.Prometheus.PrometheusRangeImport.QueryAsync(http, uri, query, start, end, interval, cancellationToken);
+        }
+        catch (Autoscale.Integrations.Prometheus.PrometheusQueryException e)
+        {
+            throw new UserInputException(e.Message);
+        }
+
+        await ParquetTrace.WriteIntervalCountsAsync(output, range.Stamps, range.Counts, interval.ToInt64Nanoseconds(), cancellationToken: cancellationToken);
+        await context.Stderr.WriteLineAsync($"wrote {output}: {range.Counts.Length} intervals, {range.Counts.Sum()} requests");
+        return AutoscaleCli.Success;
+    }
+
     private static Command Import(CliContext context)
     {
-        var input = new Argument<string>("input") { Description = "A CSV (header row) or JSON Lines file: a request log, or interval counts with a requests field." };
+        var input = new Argument<string?>("input") { Description = "A CSV (header row) or JSON Lines file: a request log, or interval counts with a requests field.", Arity = ArgumentArity.ZeroOrOne };
+        var prometheus = new Option<string?>("--prometheus") { Description = "Import from a Prometheus server (URL) instead: a range query of requests per step." };
+        var query = new Option<string?>("--query") { Description = "With --prometheus: PromQL giving the requests of each step, e.g. sum(increase(http_requests_total[1m]))." };
+        var from = new Option<string?>("--from") { Description = "With --prometheus: ISO-8601 start of the range." };
+        var to = new Option<string?>("--to") { Description = "With --prometheus: ISO-8601 end of the range." };
+        var step = new Option<string>("--step") { Description = "With --prometheus: the step, e.g. 60s (default).", DefaultValueFactory = _ => "60s" };
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
         var format = CliOptions.Format("auto", "csv", "jsonl");
         format.Description = "Input format: auto (from the extension or the first character), csv or jsonl.";
@@ -72,11 +119,21 @@ internal static class TraceCommands
         var outputTokens = new Option<string?>("--output-tokens-field") { Description = "The output-token field (default: detected, e.g. output_tokens, GeneratedTokens)." };
         var command = new Command("import", "Convert a CSV or JSON Lines request log or interval counts into a Parquet trace.")
         {
-            input, output, format, timestampField, unit, start, requestsField, inputTokens, outputTokens,
+            input, output, format, timestampField, unit, start, requestsField, inputTokens, outputTokens, prometheus, query, from, to, step,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(prometheus) is { } server)
+            {
+                return await ImportPrometheusAsync(context, server, parse.GetValue(query), parse.GetValue(from), parse.GetValue(to), parse.GetValue(step)!, parse.GetValue(output)!, cancellationToken);
+            }
+
+            if (parse.GetValue(input) is null)
+            {
+                throw new UserInputException("trace import needs an input file, or --prometheus URL --query Q --from --to");
+            }
+
             NodaTime.Instant? origin = null;
             if (parse.GetValue(start) is { } text)
             {

@@ -91,6 +91,50 @@ public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : I
         Assert.Empty(applied);
     }
 
+    [PrometheusFact]
+    public async Task A_range_query_imports_as_a_trace()
+    {
+        using var dir = new TempFolder();
+        var to = SystemClock.Instance.GetCurrentInstant();
+        var from = to - Duration.FromSeconds(20);
+        var iso = NodaTime.Text.InstantPattern.ExtendedIso;
+
+        var (exit, _, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "import", "--prometheus", prometheus.Address.ToString(),
+            "--query", "sum(increase(llm_requests_total[3s])) / 3", "--from", iso.Format(from), "--to", iso.Format(to), "--step", "1s", "--out", dir.File("p.parquet"));
+
+        Assert.True(exit == 0, stderr);
+        var trace = await Autoscale.Backtesting.Traces.ParquetTrace.ReadAsync(dir.File("p.parquet"), Duration.FromSeconds(1));
+        Assert.True(trace.TotalRequests > 0);
+        Assert.InRange(trace.Arrivals.Max(), 1, 200);
+    }
+
+    [PrometheusFact]
+    public async Task A_range_query_with_several_series_is_refused()
+    {
+        using var dir = new TempFolder();
+        var to = SystemClock.Instance.GetCurrentInstant();
+        var iso = NodaTime.Text.InstantPattern.ExtendedIso;
+
+        var (exit, _, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "import", "--prometheus", prometheus.Address.ToString(),
+            "--query", "llm_queue_split", "--from", iso.Format(to - Duration.FromSeconds(10)), "--to", iso.Format(to), "--step", "1s", "--out", dir.File("p.parquet"));
+
+        Assert.Equal(2, exit);
+        Assert.Equal("error: Prometheus query llm_queue_split: returned 2 series; aggregate it to one (e.g. sum(...))\n", stderr);
+        Assert.Empty(dir.Files());
+    }
+
+    [Fact]
+    public async Task A_range_import_from_an_unreachable_server_is_one_line()
+    {
+        using var dir = new TempFolder();
+        var (exit, _, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "import", "--prometheus", $"http://127.0.0.1:{PrometheusServer.FreePort()}",
+            "--query", "up", "--from", "2026-01-05T00:00:00Z", "--to", "2026-01-05T01:00:00Z", "--out", dir.File("p.parquet"));
+
+        Assert.Equal(2, exit);
+        Assert.StartsWith("error: Prometheus query up: http://127.0.0.1:", stderr);
+        Assert.Contains("is unreachable", stderr);
+    }
+
     [Fact]
     public void Options_are_validated()
     {

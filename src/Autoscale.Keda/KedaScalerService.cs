@@ -1,0 +1,99 @@
+using Autoscale.Hosting;
+using Autoscale.Keda.Protocol;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace Autoscale.Keda;
+
+/// <summary>Which ScaledObject the scaler answers for, and the metric it reports.</summary>
+public sealed class KedaScalerOptions
+{
+    /// <summary>The ScaledObject's namespace.</summary>
+    public string Namespace { get; set; } = "default";
+
+    /// <summary>The ScaledObject's name.</summary>
+    public string ScaledObject { get; set; } = "";
+
+    /// <summary>The metric name KEDA shows in the HPA. Default <c>autoscale-desired-replicas</c>.</summary>
+    public string MetricName { get; set; } = "autoscale-desired-replicas";
+
+    /// <summary>How often StreamIsActive reports. Default 15 s.</summary>
+    public TimeSpan StreamInterval { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// A KEDA external scaler answering with the policy's desired replica count. GetMetricSpec asks for a
+/// target of 1 per replica and GetMetrics reports the desired count, so the HPA's
+/// <c>ceil(value / target)</c> is exactly the policy's decision. The autoscaler loop runs in dry run
+/// beside it (KEDA applies, the loop decides). Until the loop has decided, or for an unknown
+/// ScaledObject, the scaler answers with an error status, and KEDA leaves the deployment as it is.
+/// </summary>
+public sealed class KedaScalerService(IAutoscaler autoscaler, IOptions<KedaScalerOptions> options) : ExternalScaler.ExternalScalerBase
+{
+    private readonly KedaScalerOptions _options = options.Value;
+
+    /// <inheritdoc />
+    public override Task<IsActiveResponse> IsActive(ScaledObjectRef request, ServerCallContext context)
+    {
+        Check(request);
+        return Task.FromResult(new IsActiveResponse { Result = Desired() > 0 });
+    }
+
+    /// <inheritdoc />
+    public override async Task StreamIsActive(ScaledObjectRef request, IServerStreamWriter<IsActiveResponse> responseStream, ServerCallContext context)
+    {
+        Check(request);
+        while (!context.CancellationToken.IsCancellationRequested)
+        {
+            if (autoscaler.LastDesired is { } desired)
+            {
+                await responseStream.WriteAsync(new IsActiveResponse { Result = desired > 0 }, context.CancellationToken);
+            }
+
+            try
+            {
+                await Task.Delay(_options.StreamInterval, context.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task<GetMetricSpecResponse> GetMetricSpec(ScaledObjectRef request, ServerCallContext context)
+    {
+        Check(request);
+        var response = new GetMetricSpecResponse();
+        response.MetricSpecs.Add(new MetricSpec { MetricName = _options.MetricName, TargetSize = 1, TargetSizeFloat = 1 });
+        return Task.FromResult(response);
+    }
+
+    /// <inheritdoc />
+    public override Task<GetMetricsResponse> GetMetrics(GetMetricsRequest request, ServerCallContext context)
+    {
+        Check(request.ScaledObjectRef);
+        if (request.MetricName != _options.MetricName)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"unknown metric \"{request.MetricName}\" (this scaler reports \"{_options.MetricName}\")"));
+        }
+
+        var desired = Desired();
+        var response = new GetMetricsResponse();
+        response.MetricValues.Add(new MetricValue { MetricName = _options.MetricName, MetricValue_ = desired, MetricValueFloat = desired });
+        return Task.FromResult(response);
+    }
+
+    private int Desired() => autoscaler.LastDesired
+        ?? throw new RpcException(new Status(StatusCode.Unavailable, "the autoscaler has not decided yet (no signal): the deployment is left as it is"));
+
+    private void Check(ScaledObjectRef? request)
+    {
+        if (request is null || request.Name != _options.ScaledObject || request.Namespace != _options.Namespace)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound,
+                $"unknown scaled object {request?.Namespace}/{request?.Name} (this scaler serves {_options.Namespace}/{_options.ScaledObject})"));
+        }
+    }
+}
