@@ -2,7 +2,6 @@ using System.CommandLine;
 using Autoscale.Backtesting.Config;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.Traces;
-using Autoscale.Cli.Output;
 using Autoscale.Hosting;
 using Autoscale.Reporting;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,19 +44,7 @@ internal static class LiveCommand
             var result = await LiveReplay.RunAsync(reader, plan.Settings, spec, cancellationToken);
             var info = new TraceInfo(tracePath, reader.Start, reader.Start + reader.Tick * reader.Length, reader.Length, reader.Requests);
             var report = new BacktestReport(info, plan.Settings, Ranking.Rank([result]));
-            switch (parse.GetValue(format))
-            {
-                case "json":
-                    await context.Stdout.WriteAsync(report.ToJson());
-                    break;
-                case "csv":
-                    await context.Stdout.WriteAsync(report.ToCsv());
-                    break;
-                default:
-                    ResultTable.Write(report, context.Stdout, context.OutputRedirected);
-                    break;
-            }
-
+            await BacktestCommand.PresentAsync(context, report, parse.GetValue(format)!, null, cancellationToken);
             return AutoscaleCli.Success;
         });
         return command;
