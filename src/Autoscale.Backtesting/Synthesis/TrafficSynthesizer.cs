@@ -32,7 +32,7 @@ public static class TrafficSynthesizer
         var chunks = Generate(options);
         var intervalNanos = options.Interval.ToInt64Nanoseconds();
         var startNanos = (StartOf(options) - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds();
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, cancellationToken: cancellationToken);
+        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, cancellationToken: cancellationToken, evenlySpaced: true);
         long row = 0, requests = 0;
         foreach (var chunk in chunks)
         {

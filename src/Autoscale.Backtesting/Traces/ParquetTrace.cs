@@ -24,6 +24,12 @@ public static class ParquetTrace
     /// <summary>Key of the file metadata that records the interval of interval counts, in nanoseconds.</summary>
     public const string IntervalMetadataKey = "autoscale.interval_ns";
 
+    /// <summary>
+    /// Key of the file metadata that says the interval counts are evenly spaced (row i at the first
+    /// timestamp plus i intervals), so a reader may skip decoding the timestamp column.
+    /// </summary>
+    public const string EvenlySpacedMetadataKey = "autoscale.evenly_spaced";
+
     /// <summary>Rows per row group when writing.</summary>
     public const int DefaultRowGroupSize = 1 << 20;
 
@@ -56,7 +62,14 @@ public static class ParquetTrace
         }
 
         var tokens = inputTokens is not null || outputTokens is not null;
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, tokens, cancellationToken);
+        var stamps = timestampsNanos.Span;
+        var even = true;
+        for (var i = 1; i < stamps.Length && even; i++)
+        {
+            even = stamps[i] - stamps[i - 1] == intervalNanos;
+        }
+
+        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, tokens, cancellationToken, evenlySpaced: even);
         for (var offset = 0; offset < counts.Length; offset += rowGroupSize)
         {
             var n = Math.Min(rowGroupSize, counts.Length - offset);

@@ -36,7 +36,8 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
     /// <param name="intervalNanos">For interval counts, the interval each row covers (recorded in the metadata).</param>
     /// <param name="withTokens">Whether to write token columns.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
-    public static async Task<ParquetTraceWriter> CreateAsync(string path, TraceShape shape, long intervalNanos = 0, bool withTokens = false, CancellationToken cancellationToken = default)
+    /// <param name="evenlySpaced">The caller promises row i is at the first timestamp plus i intervals (recorded in the metadata).</param>
+    public static async Task<ParquetTraceWriter> CreateAsync(string path, TraceShape shape, long intervalNanos = 0, bool withTokens = false, CancellationToken cancellationToken = default, bool evenlySpaced = false)
     {
         var unit = shape == TraceShape.IntervalCounts ? DateTimeTimeUnit.Millis : DateTimeTimeUnit.Micros;
         var timestamp = new DateTimeDataField(ParquetTrace.TimestampColumn, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: unit);
@@ -59,7 +60,13 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
             var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), file.Stream, options, cancellationToken: cancellationToken);
             if (shape == TraceShape.IntervalCounts)
             {
-                writer.CustomMetadata = new Dictionary<string, string> { [ParquetTrace.IntervalMetadataKey] = intervalNanos.ToString(CultureInfo.InvariantCulture) };
+                var metadata = new Dictionary<string, string> { [ParquetTrace.IntervalMetadataKey] = intervalNanos.ToString(CultureInfo.InvariantCulture) };
+                if (evenlySpaced)
+                {
+                    metadata[ParquetTrace.EvenlySpacedMetadataKey] = "true";
+                }
+
+                writer.CustomMetadata = metadata;
             }
 
             return new ParquetTraceWriter(file, writer, timestamp, requests, input, output);

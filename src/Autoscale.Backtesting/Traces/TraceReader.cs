@@ -24,10 +24,12 @@ public sealed class TraceReader : IAsyncDisposable
     private readonly long _startNanos;
     private readonly long _lastNanos;
     private readonly long _intervalNanos;
+    private readonly bool _evenlySpaced;
 
     private TraceReader(ParquetReader reader, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
-        Duration tick, long rows, long startNanos, long lastNanos, long intervalNanos)
+        Duration tick, long rows, long startNanos, long lastNanos, long intervalNanos, bool evenlySpaced)
     {
+        _evenlySpaced = evenlySpaced;
         _reader = reader;
         _name = name;
         _timestamp = timestamp;
@@ -130,9 +132,16 @@ public sealed class TraceReader : IAsyncDisposable
         try
         {
             long start, last, interval;
+            var even = false;
             if (requests is not null)
             {
                 (start, last, interval) = await IntervalSpanAsync(reader, timestamp, name, tick, cancellationToken);
+                even = reader.CustomMetadata is { } m && m.TryGetValue(ParquetTrace.EvenlySpacedMetadataKey, out var flag) && flag == "true"
+                    && m.ContainsKey(ParquetTrace.IntervalMetadataKey);
+                if (even && last != start + (rows - 1) * interval)
+                {
+                    throw new TraceFormatException(name, $"the metadata says the rows are evenly spaced by {interval} ns, but the last timestamp ({ParquetTrace.FormatNanos(last)}) is not row {rows} of that", ParquetTrace.TimestampColumn, rows);
+                }
             }
             else
             {
@@ -141,7 +150,7 @@ public sealed class TraceReader : IAsyncDisposable
                 interval = 0;
             }
 
-            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, last, interval);
+            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, last, interval, even);
         }
         catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
         {
@@ -175,8 +184,9 @@ public sealed class TraceReader : IAsyncDisposable
             long[] stamps, counts;
             using (var group = _reader.OpenRowGroupReader(g))
             {
-                stamps = await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken));
                 counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, row, cancellationToken));
+                // Evenly spaced rows (checked against the statistics when opened) need no timestamp decoding.
+                stamps = _evenlySpaced ? EvenStamps(row, counts.Length) : await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken));
                 await SumTokensAsync(group, row, cancellationToken);
             }
 
@@ -218,6 +228,17 @@ public sealed class TraceReader : IAsyncDisposable
         {
             yield return rest;
         }
+    }
+
+    private long[] EvenStamps(long firstRow, int n)
+    {
+        var stamps = new long[n];
+        for (var i = 0; i < n; i++)
+        {
+            stamps[i] = _startNanos + (firstRow + i) * _intervalNanos;
+        }
+
+        return stamps;
     }
 
     /// <summary>Reads the whole trace into memory.</summary>

@@ -178,6 +178,28 @@ public sealed class ParquetTraceTests
     }
 
     [Fact]
+    public async Task Evenly_spaced_files_skip_timestamp_decoding_and_a_false_claim_is_caught()
+    {
+        using var dir = new TempFolder();
+        var even = dir.File("even.parquet");
+        await ParquetTrace.WriteIntervalCountsAsync(even, Start, Duration.FromSeconds(1), new long[] { 1, 2, 3, 4, 5 }, rowGroupSize: 2);
+        var trace = await ParquetTrace.ReadAsync(even, Duration.FromSeconds(1));
+        Assert.Equal([1L, 2, 3, 4, 5], trace.Arrivals);
+
+        // A writer that claims even spacing for rows with a gap is caught when the file is opened.
+        var liar = dir.File("liar.parquet");
+        await using (var writer = await ParquetTraceWriter.CreateAsync(liar, TraceShape.IntervalCounts, 1_000_000_000L, evenlySpaced: true))
+        {
+            var t0 = (Start - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds();
+            await writer.WriteRowGroupAsync(new long[] { t0, t0 + 1_000_000_000L, t0 + 5_000_000_000L }, new long[] { 1, 1, 1 });
+            await writer.CommitAsync();
+        }
+
+        var error = await Assert.ThrowsAsync<TraceFormatException>(() => ParquetTrace.ReadAsync(liar, Duration.FromSeconds(1)));
+        Assert.Contains("the metadata says the rows are evenly spaced", error.Message);
+    }
+
+    [Fact]
     public async Task A_truncated_file_is_not_parquet()
     {
         using var dir = new TempFolder();
