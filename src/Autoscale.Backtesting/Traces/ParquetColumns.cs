@@ -81,6 +81,42 @@ internal static class ParquetColumns
 
     public static DateTime ToDateTime(long nanos) => new(UnixEpochTicks + nanos / 100, DateTimeKind.Utc);
 
+    /// <summary>
+    /// A timestamp statistic (a row group's min or max) as nanoseconds since the Unix epoch, or null when
+    /// it cannot be trusted. Parquet.Net 6.1 hands INT64 timestamp statistics over raw, in the column's
+    /// unit, but its writer stores milliseconds whatever the unit (parquet-dotnet issue 769), so finer
+    /// units are trusted only from other writers.
+    /// </summary>
+    public static long? StatisticNanos(object? value, DataField field, string? createdBy) => value switch
+    {
+        DateTime d => ToNanos(d),
+        DateTimeOffset o => ToNanos(o.UtcDateTime),
+        long raw when UnitNanos(field) is { } unit && (unit == NanosPerMilli || !WrittenByParquetNet(createdBy))
+            && raw <= long.MaxValue / unit && raw >= long.MinValue / unit => raw * unit,
+        _ => null,
+    };
+
+    private const long NanosPerMilli = 1_000_000;
+
+    private static bool WrittenByParquetNet(string? createdBy) => createdBy is null || createdBy.StartsWith("Parquet.Net", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Nanoseconds per unit of an INT64 timestamp column; null for other encodings (INT96, dates).</summary>
+    private static long? UnitNanos(DataField field) => field is DateTimeDataField d
+        ? d.DateTimeFormat switch
+        {
+            DateTimeFormat.Timestamp => d.Unit switch
+            {
+                DateTimeTimeUnit.Millis => NanosPerMilli,
+                DateTimeTimeUnit.Micros => 1_000,
+                DateTimeTimeUnit.Nanos => 1,
+                _ => null,
+            },
+            DateTimeFormat.DateAndTime => NanosPerMilli,
+            DateTimeFormat.DateAndTimeMicros => 1_000,
+            _ => null,
+        }
+        : null;
+
     private static long[] Widen<T>(T[] values)
         where T : struct, System.Numerics.IBinaryInteger<T>
     {

@@ -7,7 +7,9 @@ namespace Autoscale.Backtesting.Traces;
 /// <summary>
 /// Writes a trace row group by row group: interval counts (<c>timestamp</c>, <c>requests</c>) or a
 /// request log (<c>timestamp</c>), with optional <c>input_tokens</c> and <c>output_tokens</c>.
-/// Timestamps are a UTC timestamp logical type (never INT96). The file appears only on <see cref="CommitAsync"/>.
+/// Timestamps are a UTC timestamp logical type (never INT96) in milliseconds, floored: Parquet.Net 6.1
+/// writes the statistics of finer units in milliseconds (parquet-dotnet issue 769), which makes other
+/// readers (DuckDB, Arrow) skip row groups they should read. The file appears only on <see cref="CommitAsync"/>.
 /// </summary>
 /// <remarks>Not thread-safe.</remarks>
 public sealed class ParquetTraceWriter : IAsyncDisposable
@@ -18,6 +20,7 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
     private readonly DataField<long>? _requests;
     private readonly DataField<long>? _input;
     private readonly DataField<long>? _output;
+    private const long NanosPerMilli = 1_000_000;
     private bool _writerClosed;
 
     private ParquetTraceWriter(PendingFile file, ParquetWriter writer, DateTimeDataField timestamp, DataField<long>? requests, DataField<long>? input, DataField<long>? output)
@@ -39,8 +42,7 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
     /// <param name="evenlySpaced">The caller promises row i is at the first timestamp plus i intervals (recorded in the metadata).</param>
     public static async Task<ParquetTraceWriter> CreateAsync(string path, TraceShape shape, long intervalNanos = 0, bool withTokens = false, CancellationToken cancellationToken = default, bool evenlySpaced = false)
     {
-        var unit = shape == TraceShape.IntervalCounts ? DateTimeTimeUnit.Millis : DateTimeTimeUnit.Micros;
-        var timestamp = new DateTimeDataField(ParquetTrace.TimestampColumn, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: unit);
+        var timestamp = new DateTimeDataField(ParquetTrace.TimestampColumn, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
         var requests = shape == TraceShape.IntervalCounts ? new DataField<long>(ParquetTrace.RequestsColumn) : null;
         var input = withTokens ? new DataField<long>(ParquetTrace.InputTokensColumn) : null;
         var output = withTokens ? new DataField<long>(ParquetTrace.OutputTokensColumn) : null;
@@ -90,7 +92,7 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
         var source = timestampsNanos.Span;
         for (var i = 0; i < stamps.Length; i++)
         {
-            stamps[i] = ParquetColumns.ToDateTime(source[i]);
+            stamps[i] = ParquetColumns.ToDateTime(source[i] - ((source[i] % NanosPerMilli) + NanosPerMilli) % NanosPerMilli);
         }
 
         using var group = _writer.CreateRowGroup();

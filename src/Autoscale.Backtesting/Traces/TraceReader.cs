@@ -22,13 +22,15 @@ public sealed class TraceReader : IAsyncDisposable
     private readonly DataField? _outputTokens;
     private readonly long _tickNanos;
     private readonly long _startNanos;
+    private readonly long _firstNanos;
     private readonly long _lastNanos;
     private readonly long _intervalNanos;
     private readonly bool _evenlySpaced;
 
     private TraceReader(ParquetReader reader, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
-        Duration tick, long rows, long startNanos, long lastNanos, long intervalNanos, bool evenlySpaced)
+        Duration tick, long rows, long startNanos, long firstNanos, long lastNanos, long intervalNanos, bool evenlySpaced)
     {
+        _firstNanos = firstNanos;
         _evenlySpaced = evenlySpaced;
         _reader = reader;
         _name = name;
@@ -71,6 +73,9 @@ public sealed class TraceReader : IAsyncDisposable
 
     /// <summary>Output tokens summed so far; null when the file has no such column.</summary>
     public long? OutputTokens { get; private set; }
+
+    /// <summary>Whether the span came from the row groups' statistics (checked while reading) rather than a pass over the timestamps.</summary>
+    internal bool SpanFromStatistics { get; private init; }
 
     /// <summary>Opens <paramref name="path"/>, checks its columns, and finds the span of the trace.</summary>
     /// <exception cref="TraceFormatException">The file is missing, not Parquet, or breaks a rule.</exception>
@@ -131,11 +136,13 @@ public sealed class TraceReader : IAsyncDisposable
 
         try
         {
-            long start, last, interval;
+            long start, first, last, interval;
             var even = false;
+            bool fromStatistics;
             if (requests is not null)
             {
-                (start, last, interval) = await IntervalSpanAsync(reader, timestamp, name, tick, cancellationToken);
+                (start, last, interval, fromStatistics) = await IntervalSpanAsync(reader, timestamp, name, tick, cancellationToken);
+                first = start;
                 even = reader.CustomMetadata is { } m && m.TryGetValue(ParquetTrace.EvenlySpacedMetadataKey, out var flag) && flag == "true"
                     && m.ContainsKey(ParquetTrace.IntervalMetadataKey);
                 if (even && last != start + (rows - 1) * interval)
@@ -145,12 +152,12 @@ public sealed class TraceReader : IAsyncDisposable
             }
             else
             {
-                (start, last) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
-                start = FloorDiv(start, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
+                (first, last, fromStatistics) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
+                start = FloorDiv(first, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
                 interval = 0;
             }
 
-            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, last, interval, even);
+            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, first, last, interval, even) { SpanFromStatistics = fromStatistics };
         }
         catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
         {
@@ -261,19 +268,32 @@ public sealed class TraceReader : IAsyncDisposable
     private async Task<long[]> BinLogAsync(CancellationToken cancellationToken)
     {
         var arrivals = new long[Length];
-        long row = 0;
+        long row = 0, min = long.MaxValue, max = long.MinValue;
         for (var g = 0; g < _reader.RowGroupCount; g++)
         {
             using var group = _reader.OpenRowGroupReader(g);
             var stamps = await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken));
             await SumTokensAsync(group, row, cancellationToken);
-            foreach (var ts in stamps)
+            for (var i = 0; i < stamps.Length; i++)
             {
+                var ts = stamps[i];
+                if (ts < _firstNanos || ts > _lastNanos)
+                {
+                    throw new TraceFormatException(_name, $"the timestamp {ParquetTrace.FormatNanos(ts)} is outside the span in the file's statistics ({ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row + i + 1);
+                }
+
+                min = Math.Min(min, ts);
+                max = Math.Max(max, ts);
                 arrivals[(ts - _startNanos) / _tickNanos]++;
             }
 
             row += stamps.Length;
             Requests += stamps.Length;
+        }
+
+        if (min != _firstNanos || max != _lastNanos)
+        {
+            throw new TraceFormatException(_name, $"the timestamps span {ParquetTrace.FormatNanos(min)} to {ParquetTrace.FormatNanos(max)}, but the file's statistics say {ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)}", ParquetTrace.TimestampColumn);
         }
 
         return arrivals;
@@ -322,7 +342,7 @@ public sealed class TraceReader : IAsyncDisposable
     }
 
     /// <summary>First and last timestamps and the interval of interval counts; checks the order on the way.</summary>
-    private static async Task<(long Start, long Last, long Interval)> IntervalSpanAsync(ParquetReader reader, DataField timestamp, string name, Duration tick, CancellationToken cancellationToken)
+    private static async Task<(long Start, long Last, long Interval, bool FromStatistics)> IntervalSpanAsync(ParquetReader reader, DataField timestamp, string name, Duration tick, CancellationToken cancellationToken)
     {
         long? recorded = null;
         if (reader.CustomMetadata is { } metadata && metadata.TryGetValue(ParquetTrace.IntervalMetadataKey, out var text))
@@ -335,7 +355,7 @@ public sealed class TraceReader : IAsyncDisposable
         if (recorded is not null && StatisticsSpan(reader, timestamp) is { } span)
         {
             // The streaming pass checks that the first and last rows agree with these statistics.
-            return (span.Start, span.Last, recorded.Value);
+            return (span.Start, span.Last, recorded.Value, true);
         }
 
         long start = 0, last = 0, step = long.MaxValue, row = 0;
@@ -376,28 +396,46 @@ public sealed class TraceReader : IAsyncDisposable
             row += stamps.Length;
         }
 
-        return (start, last, recorded ?? (step == long.MaxValue ? tick.ToInt64Nanoseconds() : step));
+        return (start, last, recorded ?? (step == long.MaxValue ? tick.ToInt64Nanoseconds() : step), false);
     }
 
     private static (long Start, long Last)? StatisticsSpan(ParquetReader reader, DataField timestamp)
     {
         using var firstGroup = reader.OpenRowGroupReader(0);
         using var lastGroup = reader.OpenRowGroupReader(reader.RowGroupCount - 1);
-        var min = Nanos(firstGroup.GetStatistics(timestamp)?.MinValue);
-        var max = Nanos(lastGroup.GetStatistics(timestamp)?.MaxValue);
+        var min = ParquetColumns.StatisticNanos(firstGroup.GetStatistics(timestamp)?.MinValue, timestamp, reader.Metadata?.CreatedBy);
+        var max = ParquetColumns.StatisticNanos(lastGroup.GetStatistics(timestamp)?.MaxValue, timestamp, reader.Metadata?.CreatedBy);
         return min is { } a && max is { } b && b >= a ? (a, b) : null;
-
-        static long? Nanos(object? value) => value switch
-        {
-            DateTime d => ParquetColumns.ToNanos(d),
-            DateTimeOffset o => ParquetColumns.ToNanos(o.UtcDateTime),
-            _ => null,
-        };
     }
 
-    private static async Task<(long Min, long Max)> LogSpanAsync(ParquetReader reader, DataField timestamp, string name, CancellationToken cancellationToken)
+    /// <summary>Earliest and latest request of a log: from every row group's statistics when they all have them, else by reading.</summary>
+    private static async Task<(long Min, long Max, bool FromStatistics)> LogSpanAsync(ParquetReader reader, DataField timestamp, string name, CancellationToken cancellationToken)
     {
         long min = long.MaxValue, max = long.MinValue, row = 0;
+        var fromStatistics = true;
+        for (var g = 0; g < reader.RowGroupCount && fromStatistics; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var statistics = group.GetStatistics(timestamp);
+            if (ParquetColumns.StatisticNanos(statistics?.MinValue, timestamp, reader.Metadata?.CreatedBy) is { } low && ParquetColumns.StatisticNanos(statistics?.MaxValue, timestamp, reader.Metadata?.CreatedBy) is { } high && high >= low)
+            {
+                // Binning checks every timestamp against this span and that the span is met exactly.
+                min = Math.Min(min, low);
+                max = Math.Max(max, high);
+            }
+            else
+            {
+                fromStatistics = group.RowCount == 0;
+            }
+        }
+
+        if (fromStatistics && min <= max)
+        {
+            return (min, max, true);
+        }
+
+        min = long.MaxValue;
+        max = long.MinValue;
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
@@ -411,7 +449,7 @@ public sealed class TraceReader : IAsyncDisposable
             row += stamps.Length;
         }
 
-        return (min, max);
+        return (min, max, false);
     }
 
     private static long Sum(long[] values)

@@ -262,4 +262,118 @@ public sealed class ParquetTraceTests
         await group.WriteAsync<DateTime>(ts, stamps);
         await group.WriteAsync<long>(requests, kind == "negative" ? new long[] { 1, -3, 2 } : stamps.Select(_ => 1L).ToArray());
     }
+
+    [Theory]
+    [InlineData("azure-llm-code-2023.parquet")]
+    [InlineData("azure-llm-conv-2023.parquet")]
+    [InlineData("servegen-m-large-14d.parquet")]
+    public async Task Duckdb_filtering_a_bundled_trace_by_time_sees_every_row(string file)
+    {
+        // DuckDB skips row groups by their statistics: wrong statistics (Parquet.Net 6.1 writes finer
+        // units' in milliseconds) make a time filter silently drop rows.
+        var path = Path.Combine(TestPaths.Traces, file);
+        var (trace, info) = await ParquetTrace.ReadWithInfoAsync(path, Duration.FromSeconds(1));
+        var from = trace.Length / 2;
+        var cut = trace.Start + Duration.FromSeconds(from);
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        var requests = info.Shape == TraceShape.IntervalCounts ? "coalesce(sum(requests), 0)::BIGINT" : "count(*)::BIGINT";
+        command.CommandText = $"SELECT {requests} FROM read_parquet('{path}') WHERE timestamp >= make_timestamptz({cut.ToUnixTimeTicks() / 10}::BIGINT)";
+
+        var filtered = (long)(await command.ExecuteScalarAsync())!;
+
+        Assert.Equal(trace.Arrivals[(int)from..].Sum(), filtered);
+    }
+
+    [Fact]
+    public async Task Written_traces_carry_statistics_that_duckdb_and_the_reader_agree_on()
+    {
+        using var dir = new TempFolder();
+        var path = dir.File("log.parquet");
+        var t0 = 1_767_571_200_000_000_000L;
+        // Sub-millisecond times are floored to the millisecond; the statistics must be in the column's unit.
+        var stamps = new[] { t0 + 5_123_456_789L, t0 + 123_999_999L, t0 + 9_000_000_001L, t0 + 2_500_000_000L };
+        await ParquetTrace.WriteRequestLogAsync(path, stamps, rowGroupSize: 2);
+
+        using (var connection = new DuckDBConnection("Data Source=:memory:"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT min(epoch_ms(stats_min_value::TIMESTAMPTZ)), max(epoch_ms(stats_max_value::TIMESTAMPTZ)) FROM parquet_metadata('{path}') WHERE path_in_schema = 'timestamp'";
+            using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal((t0 + 123_000_000L) / 1_000_000, reader.GetInt64(0));
+            Assert.Equal((t0 + 9_000_000_000L) / 1_000_000, reader.GetInt64(1));
+        }
+
+        await using var trace = await TraceReader.OpenAsync(path, Duration.FromMilliseconds(100));
+        Assert.True(trace.SpanFromStatistics);
+        var all = await trace.ReadAllAsync();
+        Assert.Equal(Instant.FromUnixTimeTicks((t0 + 100_000_000L) / 100), all.Start);
+        Assert.Equal(90, all.Length);
+        Assert.Equal(1, all.Arrivals[0]);
+        Assert.Equal(1, all.Arrivals[^1]);
+        Assert.Equal(4, all.TotalRequests);
+    }
+
+    [Theory]
+    [InlineData("textbook-spike.parquet")]
+    [InlineData("servegen-m-large-14d.parquet")]
+    [InlineData("azure-llm-code-2023.parquet")]
+    public async Task Bundled_traces_open_from_their_statistics(string file)
+    {
+        await using var trace = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, file), Duration.FromSeconds(1));
+        Assert.True(trace.SpanFromStatistics);
+    }
+
+    [Fact]
+    public async Task A_parquet_net_log_in_microseconds_is_read_without_trusting_its_statistics()
+    {
+        // Parquet.Net 6.1 writes a microsecond column's statistics in milliseconds; a file made that
+        // way elsewhere must still read right (its span comes from the rows).
+        using var dir = new TempFolder();
+        var path = dir.File("micros.parquet");
+        var field = new DateTimeDataField("timestamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros);
+        var stamps = new[] { Start.ToDateTimeUtc().AddTicks(1_234_560), Start.ToDateTimeUtc().AddSeconds(3), Start.ToDateTimeUtc().AddSeconds(1) };
+        await using (var stream = File.Create(path))
+        await using (var writer = await ParquetWriter.CreateAsync(new ParquetSchema(field), stream))
+        {
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync<DateTime>(field, stamps);
+        }
+
+        await using var trace = await TraceReader.OpenAsync(path, Duration.FromSeconds(1));
+        var all = await trace.ReadAllAsync();
+
+        Assert.False(trace.SpanFromStatistics);
+        Assert.Equal(Start, all.Start);
+        Assert.Equal(new long[] { 1, 1, 0, 1 }, all.Arrivals);
+    }
+
+    [Fact]
+    public async Task A_duckdb_log_in_microseconds_opens_from_its_statistics_across_row_groups()
+    {
+        using var dir = new TempFolder();
+        var path = dir.File("log.parquet");
+        using (var connection = new DuckDBConnection("Data Source=:memory:"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            // 300,000 requests in shuffled order over 3 days, several row groups; the earliest and latest are not at the ends.
+            command.CommandText = $"""
+                COPY (SELECT TIMESTAMPTZ '2026-01-05 00:00:00.25+00' + INTERVAL ((i * 7919) % 300000) SECOND AS timestamp
+                      FROM range(300000) t(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 65536)
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await using var trace = await TraceReader.OpenAsync(path, Duration.FromSeconds(1));
+        var all = await trace.ReadAllAsync();
+
+        Assert.True(trace.SpanFromStatistics);
+        Assert.Equal(Start, all.Start);
+        Assert.Equal(300_000, all.Length);
+        Assert.All(all.Arrivals, a => Assert.Equal(1, a));
+    }
 }
