@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Autoscale.Backtesting;
 using Autoscale.Backtesting.Engine;
 using NodaTime;
@@ -15,14 +16,6 @@ public sealed record PartialResults
 {
     /// <summary>The format tag of the file.</summary>
     public const string FormatTag = "autoscale-partial/1";
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = false,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new MetricSetConverter(), new TimelineConverter(), new InstantConverter(), new DurationConverter() },
-    };
 
     /// <summary>The format tag.</summary>
     public string Format { get; init; } = FormatTag;
@@ -46,7 +39,7 @@ public sealed record PartialResults
     public required IReadOnlyList<CandidateResult> Results { get; init; }
 
     /// <summary>Serializes the partial results.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, PartialResultsJson.Default.PartialResults);
 
     /// <summary>Reads partial results; <paramref name="file"/> names the file in messages.</summary>
     /// <exception cref="InvalidDataException">Not a partial-results file.</exception>
@@ -54,7 +47,7 @@ public sealed record PartialResults
     {
         try
         {
-            var partial = JsonSerializer.Deserialize<PartialResults>(text, Json) ?? throw new InvalidDataException($"{file}: empty");
+            var partial = JsonSerializer.Deserialize(text, PartialResultsJson.Default.PartialResults) ?? throw new InvalidDataException($"{file}: empty");
             return partial.Format == FormatTag ? partial : throw new InvalidDataException($"{file}: not a partial-results file (format \"{partial.Format}\", expected \"{FormatTag}\")");
         }
         catch (JsonException e)
@@ -63,30 +56,32 @@ public sealed record PartialResults
         }
     }
 
-    private sealed class MetricSetConverter : JsonConverter<MetricSet>
+    internal sealed class MetricSetConverter : JsonConverter<MetricSet>
     {
         public override MetricSet Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(JsonSerializer.Deserialize<Dictionary<string, double>>(ref reader, options) ?? []);
+            new(JsonSerializer.Deserialize(ref reader, Info<Dictionary<string, double>>(options)) ?? []);
 
         public override void Write(Utf8JsonWriter writer, MetricSet value, JsonSerializerOptions options) =>
-            JsonSerializer.Serialize(writer, value.ToDictionary(p => p.Key, p => p.Value), options);
+            JsonSerializer.Serialize(writer, value.ToDictionary(p => p.Key, p => p.Value), Info<Dictionary<string, double>>(options));
     }
 
-    private sealed class TimelineConverter : JsonConverter<Timeline>
+    internal sealed class TimelineConverter : JsonConverter<Timeline>
     {
         public override Timeline Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            var dto = JsonSerializer.Deserialize<TimelineDto>(ref reader, options) ?? new TimelineDto([], 0);
+            var dto = JsonSerializer.Deserialize(ref reader, Info<TimelineDto>(options)) ?? new TimelineDto([], 0);
             return dto.Points.Length == 0 ? Timeline.Empty : new Timeline(dto.Points, dto.BucketSeconds);
         }
 
         public override void Write(Utf8JsonWriter writer, Timeline value, JsonSerializerOptions options) =>
-            JsonSerializer.Serialize(writer, new TimelineDto(value.Points.ToArray(), value.BucketSeconds), options);
-
-        private sealed record TimelineDto(TimelinePoint[] Points, double BucketSeconds);
+            JsonSerializer.Serialize(writer, new TimelineDto(value.Points.ToArray(), value.BucketSeconds), Info<TimelineDto>(options));
     }
 
-    private sealed class InstantConverter : JsonConverter<Instant>
+    internal sealed record TimelineDto(TimelinePoint[] Points, double BucketSeconds);
+
+    private static JsonTypeInfo<T> Info<T>(JsonSerializerOptions options) => (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+
+    internal sealed class InstantConverter : JsonConverter<Instant>
     {
         public override Instant Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
             Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(reader.GetInt64());
@@ -95,10 +90,20 @@ public sealed record PartialResults
             writer.WriteNumberValue((value - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds());
     }
 
-    private sealed class DurationConverter : JsonConverter<Duration>
+    internal sealed class DurationConverter : JsonConverter<Duration>
     {
         public override Duration Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => Duration.FromNanoseconds(reader.GetInt64());
 
         public override void Write(Utf8JsonWriter writer, Duration value, JsonSerializerOptions options) => writer.WriteNumberValue(value.ToInt64Nanoseconds());
     }
 }
+
+/// <summary>Serialization metadata for <see cref="PartialResults"/>, made at compile time.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    Converters = [typeof(PartialResults.MetricSetConverter), typeof(PartialResults.TimelineConverter), typeof(PartialResults.InstantConverter), typeof(PartialResults.DurationConverter)])]
+[JsonSerializable(typeof(PartialResults))]
+[JsonSerializable(typeof(Dictionary<string, double>))]
+[JsonSerializable(typeof(PartialResults.TimelineDto))]
+internal sealed partial class PartialResultsJson : JsonSerializerContext;

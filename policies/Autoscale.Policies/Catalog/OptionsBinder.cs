@@ -1,6 +1,10 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Autoscale.Policies.Reactive;
 
 namespace Autoscale.Policies.Catalog;
 
@@ -9,16 +13,16 @@ namespace Autoscale.Policies.Catalog;
 /// property, matched without regard to case. Unknown members and values of the wrong type are
 /// errors that name the JSON path, so a typo never silently becomes a default.
 /// </summary>
+/// <remarks>
+/// Values of the types the built-in options use are read with metadata made at compile time; any other
+/// type (a user's options) is read by reflection where the runtime can generate code (not in a native build).
+/// </remarks>
 public static class OptionsBinder
 {
-    private static readonly JsonSerializerOptions ValueOptions = new()
-    {
-        PropertyNameCaseInsensitive = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        NumberHandling = JsonNumberHandling.Strict,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
+    /// <summary>What an options class must keep when trimmed: its parameterless constructor and public properties.</summary>
+    public const DynamicallyAccessedMemberTypes OptionsMembers = DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties;
+
+    private static readonly JsonSerializerOptions ValueOptions = CreateValueOptions();
 
     /// <summary>
     /// Creates an options object of <paramref name="optionsType"/> with defaults, then sets each member
@@ -28,7 +32,7 @@ public static class OptionsBinder
     /// <param name="json">The JSON object of options.</param>
     /// <param name="path">Where the object sits in its document, for messages (<c>candidates[0].options</c>).</param>
     /// <exception cref="OptionsBindingException">A member is unknown or its value has the wrong type.</exception>
-    public static object Bind(Type optionsType, JsonElement json, string path)
+    public static object Bind([DynamicallyAccessedMembers(OptionsMembers)] Type optionsType, JsonElement json, string path)
     {
         var options = Activator.CreateInstance(optionsType)
             ?? throw new OptionsBindingException(path, $"cannot create {optionsType.Name}");
@@ -63,7 +67,17 @@ public static class OptionsBinder
     {
         try
         {
-            var result = value.Deserialize(type, ValueOptions);
+            JsonTypeInfo info;
+            try
+            {
+                info = ValueOptions.GetTypeInfo(type);
+            }
+            catch (NotSupportedException)
+            {
+                throw new OptionsBindingException(path, $"values of type {type.Name} cannot be read by this build, which cannot generate code at run time (use the framework-dependent autoscale)");
+            }
+
+            var result = value.Deserialize(info);
             if (result is null && type.IsValueType && Nullable.GetUnderlyingType(type) is null)
             {
                 throw new OptionsBindingException(path, $"must be {Describe(type)}, not null");
@@ -82,7 +96,33 @@ public static class OptionsBinder
         }
     }
 
-    private static Dictionary<string, PropertyInfo> Settable(Type type)
+    private static JsonSerializerOptions CreateValueOptions()
+    {
+        var options = new JsonSerializerOptions
+        {
+            PropertyNameCaseInsensitive = true,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            NumberHandling = JsonNumberHandling.Strict,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            TypeInfoResolver = Resolver(),
+        };
+        options.Converters.Add(EnumConverter());
+        options.MakeReadOnly();
+        return options;
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reflection serves only types the compile-time metadata lacks (users' options) and only where code can be generated.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported.")]
+    private static IJsonTypeInfoResolver Resolver() => RuntimeFeature.IsDynamicCodeSupported
+        ? JsonTypeInfoResolver.Combine(BuiltInOptionsJson.Default, new DefaultJsonTypeInfoResolver())
+        : BuiltInOptionsJson.Default;
+
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported; the native build reads the built-in enum.")]
+    private static JsonConverter EnumConverter() => RuntimeFeature.IsDynamicCodeSupported
+        ? new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)
+        : new JsonStringEnumConverter<ReactiveMetric>(JsonNamingPolicy.CamelCase);
+
+    private static Dictionary<string, PropertyInfo> Settable([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
     {
         var result = new Dictionary<string, PropertyInfo>(StringComparer.OrdinalIgnoreCase);
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))

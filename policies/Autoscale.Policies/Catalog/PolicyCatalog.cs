@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Autoscale.Policies.Combinators;
 using Autoscale.Policies.Fixed;
@@ -40,7 +41,7 @@ public sealed class PolicyCatalog
     public IReadOnlyList<string> Names => _byName.Keys.Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>Adds a policy under <paramref name="name"/>; a later add of the same name replaces it.</summary>
-    public PolicyCatalog Add<TOptions>(string name, Func<TOptions, IScalingPolicy> create, string summary = "")
+    public PolicyCatalog Add<[DynamicallyAccessedMembers(OptionsBinder.OptionsMembers)] TOptions>(string name, Func<TOptions, IScalingPolicy> create, string summary = "")
         where TOptions : class, new()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -67,6 +68,7 @@ public sealed class PolicyCatalog
     /// Adds every public policy class of <paramref name="assembly"/> under its full name, its
     /// assembly-qualified name (<c>Ns.Type, Assembly</c>) and, where no other policy has it, its simple name.
     /// </summary>
+    [RequiresUnreferencedCode(PolicyTypes.ReflectionWarning)]
     public PolicyCatalog AddAssembly(System.Reflection.Assembly assembly)
     {
         ArgumentNullException.ThrowIfNull(assembly);
@@ -79,6 +81,7 @@ public sealed class PolicyCatalog
     }
 
     /// <summary>Adds one policy class under its full, assembly-qualified and (if free) simple names.</summary>
+    [RequiresUnreferencedCode(PolicyTypes.ReflectionWarning)]
     public PolicyCatalog AddType(Type type)
     {
         var full = type.FullName ?? type.Name;
@@ -101,6 +104,13 @@ public sealed class PolicyCatalog
             return true;
         }
 
+        return TryAddLoadedType(name, out descriptor);
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only names no registered policy has reach here: users' policy classes, which a trimmed build does not carry (the lookup then finds nothing).")]
+    private bool TryAddLoadedType(string name, [NotNullWhen(true)] out PolicyDescriptor? descriptor)
+    {
+        descriptor = null;
         if (!name.Contains('.', StringComparison.Ordinal) || PolicyTypes.Find(name, AppDomain.CurrentDomain.GetAssemblies()) is not { } type || !PolicyTypes.IsPolicy(type))
         {
             return false;
@@ -114,6 +124,7 @@ public sealed class PolicyCatalog
     /// Resolves a dotted name to a type in the loaded assemblies even when it is not a policy, so that a
     /// config naming the wrong class gets a message saying why; null when no such type is loaded.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Used to explain a name that is not a policy; a trimmed build may find fewer types.")]
     public static Type? FindLoadedType(string name) =>
         name.Contains('.', StringComparison.Ordinal) ? PolicyTypes.Find(name, AppDomain.CurrentDomain.GetAssemblies()) : null;
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Autoscale.Policies.Catalog;
 
 /// <summary>A policy the catalog can build by name: its options type and how to build it from them.</summary>
@@ -6,7 +8,7 @@ public sealed class PolicyDescriptor
 {
     private readonly Func<object, IScalingPolicy> _create;
 
-    internal PolicyDescriptor(string name, Type optionsType, Func<object, IScalingPolicy> create, string summary)
+    internal PolicyDescriptor(string name, [DynamicallyAccessedMembers(OptionsBinder.OptionsMembers)] Type optionsType, Func<object, IScalingPolicy> create, string summary)
     {
         Name = name;
         OptionsType = optionsType;
@@ -18,6 +20,7 @@ public sealed class PolicyDescriptor
     public string Name { get; }
 
     /// <summary>The options class bound from a candidate's <c>options</c> object.</summary>
+    [DynamicallyAccessedMembers(OptionsBinder.OptionsMembers)]
     public Type OptionsType { get; }
 
     /// <summary>One line on what the policy does.</summary>

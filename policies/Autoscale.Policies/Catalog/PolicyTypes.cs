@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 
 namespace Autoscale.Policies.Catalog;
@@ -11,12 +12,16 @@ namespace Autoscale.Policies.Catalog;
 /// </summary>
 public static class PolicyTypes
 {
+    /// <summary>Why the members that bind users' policy classes need untrimmed code.</summary>
+    internal const string ReflectionWarning = "Builds a user's policy class and its options by reflection over members a trimmer may remove.";
+
     /// <summary>Whether <paramref name="type"/> is a concrete policy class the catalog can build.</summary>
     public static bool IsPolicy(Type type) =>
         typeof(IScalingPolicy).IsAssignableFrom(type) && type is { IsClass: true, IsAbstract: false, IsGenericTypeDefinition: false } && (type.IsPublic || type.IsNestedPublic);
 
     /// <summary>Describes <paramref name="type"/> as a catalog entry named <paramref name="name"/>.</summary>
     /// <exception cref="InvalidOptionsException">The type is not a policy, or has no usable constructor.</exception>
+    [RequiresUnreferencedCode(ReflectionWarning)]
     public static PolicyDescriptor Describe(Type type, string name)
     {
         if (!typeof(IScalingPolicy).IsAssignableFrom(type))
@@ -59,6 +64,7 @@ public static class PolicyTypes
     }
 
     /// <summary>Finds a policy type by full name (<c>Ns.Type</c>) or assembly-qualified name (<c>Ns.Type, Assembly</c>) in <paramref name="assemblies"/>.</summary>
+    [RequiresUnreferencedCode(ReflectionWarning)]
     public static Type? Find(string name, IEnumerable<Assembly> assemblies)
     {
         var comma = name.IndexOf(',', StringComparison.Ordinal);

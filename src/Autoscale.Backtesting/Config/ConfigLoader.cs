@@ -144,6 +144,26 @@ public sealed class ConfigLoader
         return result;
     }
 
+    /// <summary>When <paramref name="name"/> is a loaded type that cannot be a policy, says why.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only explains a name that is not in the catalog; a trimmed build may find fewer types.")]
+    private static InvalidOptionsException? WhyNotAPolicy(string name)
+    {
+        if (PolicyCatalog.FindLoadedType(name) is not { } type)
+        {
+            return null;
+        }
+
+        try
+        {
+            PolicyTypes.Describe(type, name);
+            return null;
+        }
+        catch (InvalidOptionsException e)
+        {
+            return e;
+        }
+    }
+
     private IEnumerable<CandidateSpec> ReadCandidate(JsonElement element, string file, string path, ReplaySettings settings)
     {
         var fields = new JsonFields(element, file, path, "name", "policy", "options", "sweep", "loadTime", "decisionIntervalSeconds", "metricsDelaySeconds");
@@ -151,16 +171,9 @@ public sealed class ConfigLoader
         var policyName = fields.String("policy");
         if (!_catalog.TryGet(policyName, out var descriptor))
         {
-            if (PolicyCatalog.FindLoadedType(policyName) is { } wrong)
+            if (WhyNotAPolicy(policyName) is { } why)
             {
-                try
-                {
-                    PolicyTypes.Describe(wrong, policyName);
-                }
-                catch (InvalidOptionsException e)
-                {
-                    throw new ConfigException(file, path + ".policy", e.Message, e);
-                }
+                throw new ConfigException(file, path + ".policy", why.Message, why);
             }
 
             var hint = policyName.Contains('.', StringComparison.Ordinal) ? " (for your own policy, pass --assembly DLL, --project CSPROJ or --policy-file FILE.cs)" : "";
@@ -207,7 +220,8 @@ public sealed class ConfigLoader
                 node[value.Option] = JsonNode.Parse(value.Json);
             }
 
-            json = JsonSerializer.SerializeToElement(node);
+            using var document = JsonDocument.Parse(node.ToJsonString());
+            json = document.RootElement.Clone();
         }
 
         object bound;

@@ -1,0 +1,26 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Autoscale.Policies.Combinators;
+using Autoscale.Policies.Reactive;
+using Autoscale.Policies.ScheduledFloor;
+
+namespace Autoscale.Policies.Catalog;
+
+/// <summary>
+/// Serialization metadata, made at compile time, for every type a built-in policy's options use, so
+/// options bind without run-time code generation (the native build of the command line has none).
+/// </summary>
+[JsonSerializable(typeof(int))]
+[JsonSerializable(typeof(int?))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(long?))]
+[JsonSerializable(typeof(double))]
+[JsonSerializable(typeof(double?))]
+[JsonSerializable(typeof(bool))]
+[JsonSerializable(typeof(bool?))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(ReactiveMetric))]
+[JsonSerializable(typeof(List<PolicyReference>))]
+[JsonSerializable(typeof(List<ScheduleWindow>))]
+internal sealed partial class BuiltInOptionsJson : JsonSerializerContext;
