@@ -38,9 +38,25 @@ public static class Backtest
     {
         var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints));
         long done = 0;
-        await foreach (var chunk in trace.ReadTicksAsync(cancellationToken))
+
+        // The next chunk is decoded on another thread while the candidates replay this one.
+        await using var chunks = trace.ReadTicksAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var next = Task.Run(() => chunks.MoveNextAsync().AsTask(), cancellationToken);
+        while (await next)
         {
-            AdvanceAll(runs, chunk, maxParallelism);
+            var chunk = chunks.Current;
+            next = Task.Run(() => chunks.MoveNextAsync().AsTask(), cancellationToken);
+            try
+            {
+                AdvanceAll(runs, chunk, maxParallelism);
+            }
+            catch
+            {
+                // Let the read in flight finish before the enumerator is disposed.
+                await Task.WhenAny(next);
+                throw;
+            }
+
             done += chunk.Length;
             progress?.Report(trace.Length == 0 ? 1 : (double)done / trace.Length);
         }

@@ -39,7 +39,8 @@ public sealed class CandidateRun
 
     private readonly int _historyMask;
     private long _tick;
-    private Instant _now;
+    private Instant _nextDecisionAt;
+    private int _loading;
     private int _untilDecision;
     private int _ready;
     private double _carry;
@@ -100,7 +101,7 @@ public sealed class CandidateRun
             : new FleetLoads(spec.LoadTime, settings.Tick);
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_decisionEvery + _metricsDelay + 1));
         _historyMask = historyLength - 1;
-        _now = start;
+        _nextDecisionAt = start;
         _historyArrivals = new long[historyLength];
         _historyServed = new long[historyLength];
         _historyQueue = new long[historyLength];
@@ -113,7 +114,7 @@ public sealed class CandidateRun
     public int ReadyReplicas => _ready;
 
     /// <summary>Loading replicas now.</summary>
-    public int LoadingReplicas => _loads.Loading;
+    public int LoadingReplicas => _loading;
 
     /// <summary>Requests waiting now.</summary>
     public long QueueDepth => _queue.Depth;
@@ -144,7 +145,11 @@ public sealed class CandidateRun
         _tickViolations = 0;
 
         // 1. Loads that complete at t become ready (this tick's signal counts them).
-        _ready += _loads.CompleteDue(t);
+        if (_loading > 0)
+        {
+            _ready += _loads.CompleteDue(t);
+            _loading = _loads.Loading;
+        }
 
         // 2. The policy decides from the signal; the engine clamps and reconciles.
         RecordHistory(t);
@@ -156,14 +161,14 @@ public sealed class CandidateRun
 
         _untilDecision--;
 
-        var fleet = _ready + _loads.Loading;
+        var fleet = _ready + _loading;
         if (fleet > _peak)
         {
             _peak = fleet;
         }
 
         _replicaSeconds += fleet * _tickSeconds;
-        _loadingSeconds += _loads.Loading * _tickSeconds;
+        _loadingSeconds += _loading * _tickSeconds;
 
         // 3. Arrivals join the FIFO queue.
         if (arrivals < 0)
@@ -184,9 +189,8 @@ public sealed class CandidateRun
         }
 
         _fleet.Observe(t, arrivals, _ready);
-        _timeline?.Add(t, arrivals, _ready, _loads.Loading, _queue.Depth, _tickViolations);
+        _timeline?.Add(t, arrivals, _ready, _loading, _queue.Depth, _tickViolations);
         _tick = t + 1;
-        _now += _settings.Tick;
     }
 
     /// <summary>Ends the run: requests still queued and older than maxWait count as late.</summary>
@@ -303,10 +307,10 @@ public sealed class CandidateRun
         }
 
         var signal = new ScalingSignal(
-            _now,
+            _nextDecisionAt,
             _interval,
             _ready,
-            _loads.Loading,
+            _loading,
             queue,
             arrivals,
             _capacity,
@@ -316,16 +320,19 @@ public sealed class CandidateRun
             MaxReplicas = _settings.MaxReplicas,
         };
 
+        // Decisions fall every _decisionEvery ticks from tick 0.
+        _nextDecisionAt += _interval;
         var decision = _policy.Decide(in signal);
         LastDecision = decision;
         var desired = Math.Clamp(decision.DesiredReplicas, 0, _settings.MaxReplicas);
-        _fleet.Decided(t, _ready + _loads.Loading, desired);
+        _fleet.Decided(t, _ready + _loading, desired);
         Reconcile(t, desired);
+        _loading = _loads.Loading;
     }
 
     private void Reconcile(long t, int desired)
     {
-        var current = _ready + _loads.Loading;
+        var current = _ready + _loading;
         if (desired > current)
         {
             _fleet.Started(t, desired - current);

@@ -14,7 +14,10 @@ public interface ILoadSimulation
     /// <summary>Starts a load at <paramref name="tick"/>; <paramref name="ordinal"/> numbers the starts of the run from 0. Returns true when it is ready at once.</summary>
     bool Start(long tick, long ordinal);
 
-    /// <summary>Advances the loads through the end of tick <paramref name="tick"/> - 1 and removes those ready at <paramref name="tick"/>; returns how many.</summary>
+    /// <summary>
+    /// Advances the loads through the end of tick <paramref name="tick"/> - 1 and removes those ready at <paramref name="tick"/>; returns how many.
+    /// The engine calls it only while <see cref="Loading"/> is above zero, so nothing may depend on a call per tick.
+    /// </summary>
     int CompleteDue(long tick);
 
     /// <summary>Cancels up to <paramref name="max"/> loads, newest first; returns how many.</summary>

@@ -26,6 +26,7 @@ public sealed class TraceReader : IAsyncDisposable
     private readonly long _lastNanos;
     private readonly long _intervalNanos;
     private readonly bool _evenlySpaced;
+    private long _rowsRead;
 
     private TraceReader(ParquetReader reader, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
         Duration tick, long rows, long startNanos, long firstNanos, long lastNanos, long intervalNanos, bool evenlySpaced)
@@ -178,6 +179,34 @@ public sealed class TraceReader : IAsyncDisposable
             for (long offset = 0; offset < all.LongLength; offset += chunk)
             {
                 yield return all.AsSpan((int)offset, (int)Math.Min(chunk, all.LongLength - offset)).ToArray();
+            }
+
+            yield break;
+        }
+
+        if (_evenlySpaced && _intervalNanos == _tickNanos)
+        {
+            // One row per tick from the first: the counts are the arrivals (the span was checked when opened).
+            for (var g = 0; g < _reader.RowGroupCount; g++)
+            {
+                long[] counts;
+                using (var group = _reader.OpenRowGroupReader(g))
+                {
+                    counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, _rowsRead, cancellationToken));
+                    await SumTokensAsync(group, _rowsRead, cancellationToken);
+                }
+
+                _rowsRead += counts.Length;
+                Requests += Sum(counts);
+                if (counts.Length > 0)
+                {
+                    yield return counts;
+                }
+            }
+
+            if (_rowsRead != Length)
+            {
+                throw new TraceFormatException(_name, $"the row groups hold {_rowsRead} rows, not the {Length} the file says", ParquetTrace.TimestampColumn);
             }
 
             yield break;
@@ -452,16 +481,7 @@ public sealed class TraceReader : IAsyncDisposable
         return (min, max, false);
     }
 
-    private static long Sum(long[] values)
-    {
-        long total = 0;
-        foreach (var v in values)
-        {
-            total += v;
-        }
-
-        return total;
-    }
+    private static long Sum(long[] values) => values.Sum();
 
     private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 }

@@ -64,8 +64,7 @@ internal static class PolicyCommands
             var checks = PolicyConformance.Run(() => descriptor.Create(bound));
             if (parse.GetValue(format) == "json")
             {
-                await context.Stdout.WriteAsync(JsonSerializer.Serialize(new { policy = policyName, passed = checks.All(c => c.Passed), checks },
-                    new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }) + "\n");
+                await context.Stdout.WriteAsync(CheckJson(policyName, checks) + "\n");
             }
             else
             {
@@ -81,6 +80,41 @@ internal static class PolicyCommands
             return checks.All(c => c.Passed) ? AutoscaleCli.Success : ChecksFailed;
         });
         return command;
+    }
+
+    private static string CheckJson(string policy, IReadOnlyList<ConformanceCheck> checks)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("policy", policy);
+            json.WriteBoolean("passed", checks.All(c => c.Passed));
+            json.WriteStartArray("checks");
+            foreach (var c in checks)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", c.Name);
+                json.WriteBoolean("passed", c.Passed);
+                json.WriteString("detail", c.Detail);
+                if (c.Tick is { } tick)
+                {
+                    json.WriteNumber("tick", tick);
+                }
+                else
+                {
+                    json.WriteNull("tick");
+                }
+
+                json.WriteString("trace", c.Trace);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private static JsonElement ReadOptions(string? text)

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Runtime.Loader;
 using Autoscale.Policies.Catalog;
 using Microsoft.CodeAnalysis;
@@ -36,7 +38,31 @@ internal sealed class UserPolicyLoader
     }
 
     /// <summary>Loads everything the command line names into <paramref name="catalog"/>.</summary>
-    public async Task LoadAsync(ParseResult parse, PolicyCatalog catalog, TextWriter stderr, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The native (AOT) build cannot load or compile code at run time: there, naming a user's policy is a
+    /// user error that says which build to use, and the compiler is not part of the executable.
+    /// </remarks>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported: loading users' code happens only in the framework-dependent build, which is not trimmed.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported.")]
+    public Task LoadAsync(ParseResult parse, PolicyCatalog catalog, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var named = new[] { Assemblies, Projects, Files }.FirstOrDefault(o => parse.GetValue(o) is { Length: > 0 });
+        if (named is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+        {
+            throw new UserInputException($"{named.Name}: this native build of autoscale cannot load code at run time; run your own policies with the framework-dependent build (dotnet run --project src/Autoscale.Cli, or dotnet publish -p:PublishAot=false)");
+        }
+
+        return LoadUserCodeAsync(parse, catalog, stderr, cancellationToken);
+    }
+
+    [RequiresUnreferencedCode("Loads and reflects over users' assemblies.")]
+    [RequiresDynamicCode("Compiles and loads users' code.")]
+    private async Task LoadUserCodeAsync(ParseResult parse, PolicyCatalog catalog, TextWriter stderr, CancellationToken cancellationToken)
     {
         foreach (var path in parse.GetValue(Assemblies) ?? [])
         {
@@ -55,6 +81,7 @@ internal sealed class UserPolicyLoader
     }
 
     /// <summary>Loads a user's assembly into the process.</summary>
+    [RequiresUnreferencedCode("Loads and reflects over a user's assembly.")]
     public static Assembly LoadAssembly(string path, string option)
     {
         if (!File.Exists(path))
@@ -75,6 +102,8 @@ internal sealed class UserPolicyLoader
     }
 
     /// <summary>Compiles one C# file against the policy contract and loads it.</summary>
+    [RequiresUnreferencedCode("Loads and reflects over compiled code.")]
+    [RequiresDynamicCode("Compiles and loads code.")]
     public static Assembly Compile(string path)
     {
         if (!File.Exists(path))
@@ -115,6 +144,7 @@ internal sealed class UserPolicyLoader
         return assembly;
     }
 
+    [RequiresUnreferencedCode("Loads and reflects over a built assembly.")]
     private static async Task<Assembly> BuildProjectAsync(string project, TextWriter stderr, CancellationToken cancellationToken)
     {
         if (!File.Exists(project) || !project.EndsWith(".csproj", StringComparison.OrdinalIgnoreCase))
@@ -150,6 +180,7 @@ internal sealed class UserPolicyLoader
         return match.Success ? match.Groups[1].Value.Trim() : Path.GetFileNameWithoutExtension(project);
     }
 
+    [UnconditionalSuppressMessage("SingleFile", "IL3000", Justification = "Only the framework-dependent build compiles users' files; its assemblies have locations.")]
     private static IEnumerable<MetadataReference> References()
     {
         var paths = ((string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
