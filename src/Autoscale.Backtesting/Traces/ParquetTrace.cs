@@ -61,7 +61,6 @@ public static class ParquetTrace
             throw new ArgumentException("timestamps and counts must have the same length", nameof(counts));
         }
 
-        var tokens = inputTokens is not null || outputTokens is not null;
         var stamps = timestampsNanos.Span;
         var even = true;
         for (var i = 1; i < stamps.Length && even; i++)
@@ -69,7 +68,7 @@ public static class ParquetTrace
             even = stamps[i] - stamps[i - 1] == intervalNanos;
         }
 
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, tokens, cancellationToken, evenlySpaced: even);
+        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, inputTokens is not null, outputTokens is not null, even, cancellationToken);
         for (var offset = 0; offset < counts.Length; offset += rowGroupSize)
         {
             var n = Math.Min(rowGroupSize, counts.Length - offset);
@@ -84,8 +83,7 @@ public static class ParquetTrace
     public static async Task WriteRequestLogAsync(string path, ReadOnlyMemory<long> timestampsNanos, ReadOnlyMemory<long>? inputTokens = null, ReadOnlyMemory<long>? outputTokens = null,
         int rowGroupSize = DefaultRowGroupSize, CancellationToken cancellationToken = default)
     {
-        var tokens = inputTokens is not null || outputTokens is not null;
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.RequestLog, withTokens: tokens, cancellationToken: cancellationToken);
+        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.RequestLog, withInputTokens: inputTokens is not null, withOutputTokens: outputTokens is not null, cancellationToken: cancellationToken);
         for (var offset = 0; offset < timestampsNanos.Length; offset += rowGroupSize)
         {
             var n = Math.Min(rowGroupSize, timestampsNanos.Length - offset);

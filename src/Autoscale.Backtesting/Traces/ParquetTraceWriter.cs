@@ -37,15 +37,16 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
     /// <param name="path">The file to write.</param>
     /// <param name="shape">Interval counts or a request log.</param>
     /// <param name="intervalNanos">For interval counts, the interval each row covers (recorded in the metadata).</param>
-    /// <param name="withTokens">Whether to write token columns.</param>
+    /// <param name="withInputTokens">Whether to write an <c>input_tokens</c> column.</param>
+    /// <param name="withOutputTokens">Whether to write an <c>output_tokens</c> column.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <param name="evenlySpaced">The caller promises row i is at the first timestamp plus i intervals (recorded in the metadata).</param>
-    public static async Task<ParquetTraceWriter> CreateAsync(string path, TraceShape shape, long intervalNanos = 0, bool withTokens = false, CancellationToken cancellationToken = default, bool evenlySpaced = false)
+    public static async Task<ParquetTraceWriter> CreateAsync(string path, TraceShape shape, long intervalNanos = 0, bool withInputTokens = false, bool withOutputTokens = false, bool evenlySpaced = false, CancellationToken cancellationToken = default)
     {
         var timestamp = new DateTimeDataField(ParquetTrace.TimestampColumn, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
         var requests = shape == TraceShape.IntervalCounts ? new DataField<long>(ParquetTrace.RequestsColumn) : null;
-        var input = withTokens ? new DataField<long>(ParquetTrace.InputTokensColumn) : null;
-        var output = withTokens ? new DataField<long>(ParquetTrace.OutputTokensColumn) : null;
+        var input = withInputTokens ? new DataField<long>(ParquetTrace.InputTokensColumn) : null;
+        var output = withOutputTokens ? new DataField<long>(ParquetTrace.OutputTokensColumn) : null;
         var fields = new List<Field> { timestamp };
         fields.AddRange(new[] { requests, input, output }.OfType<DataField<long>>());
 

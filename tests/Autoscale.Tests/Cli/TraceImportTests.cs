@@ -24,6 +24,25 @@ public sealed class TraceImportTests
         Assert.Equal(output, json.RootElement.GetProperty("outputTokens").GetInt64());
     }
 
+    [Theory]
+    [InlineData("input_tokens", "inputTokens", "outputTokens")]
+    [InlineData("output_tokens", "outputTokens", "inputTokens")]
+    public async Task A_log_with_one_token_column_imports_with_that_column_alone(string column, string present, string absent)
+    {
+        using var dir = new TempFolder();
+        File.WriteAllText(dir.File("log.csv"), $"timestamp,{column}\n2026-01-05T00:00:00.250Z,10\n2026-01-05T00:00:03Z,5\n2026-01-05T00:00:01.5Z,7\n");
+
+        var import = await CliRunner.RunAsync("trace", "import", dir.File("log.csv"), "--out", dir.File("log.parquet"));
+        var (exit, stdout, _) = await CliRunner.RunAsync("trace", "inspect", dir.File("log.parquet"), "--format", "json");
+
+        Assert.Equal(0, import.Exit);
+        Assert.Equal(0, exit);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(3, json.RootElement.GetProperty("requests").GetInt64());
+        Assert.Equal(22, json.RootElement.GetProperty(present).GetInt64());
+        Assert.True(!json.RootElement.TryGetProperty(absent, out var value) || value.ValueKind == JsonValueKind.Null);
+    }
+
     [Fact]
     public async Task The_azure_csv_imports_with_no_options_and_matches_the_bundled_file()
     {
