@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Whole process against whole process: the seed's Code 23.6.1 (taken from the seed text at run time,
-# arrivals(t) fed a per-second trace) against the published `autoscale backtest` on the same trace.
-# Usage: bench/seed-speed.sh [days] [mean-rps]     (defaults: 30 days, 130 req/s)
+# arrivals(t) fed a per-second trace) against the published native `autoscale backtest` on the same
+# trace, with identical results. Prints each time and the ratio of the medians.
+# Usage: bench/seed-speed.sh [days] [mean-rps] [runs]     (defaults: 30 days, 130 req/s, 5 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-days=${1:-30}; rps=${2:-130}
+days=${1:-30}; rps=${2:-130}; runs=${3:-5}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 seed=../shared/seed/cold-starts-and-warm-pools.txt
+rid=$(dotnet --info | awk '/^ RID:/ {print $2; exit}')
 
 python3 bench/make_trace.py "$days" "$rps" "$work/counts.txt" "$work/counts.csv"
-dotnet publish src/Autoscale.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$work/pub" >/dev/null
-"$work/pub/Autoscale.Cli" trace import "$work/counts.csv" --out "$work/trace.parquet"
+dotnet publish src/Autoscale.Cli -c Release -r "$rid" -o "$work/native" --nologo -v quiet >/dev/null
+cli="$work/native/Autoscale.Cli"
+"$cli" trace import "$work/counts.csv" --out "$work/trace.parquet"
 cat > "$work/config.json" <<'JSON'
 { "slo": { "maxWaitSeconds": 2, "targetPercent": 99.0 },
   "replica": { "capacityRps": 30, "gpus": 1, "dollarsPerGpuHour": 3.0 },
@@ -18,10 +21,18 @@ cat > "$work/config.json" <<'JSON'
                     "options": { "baseReplicas": 2, "spares": 0 }, "loadTime": { "fixedSeconds": 25 } } ] }
 JSON
 
-echo "== seed (python3), simulate(0, autoscale=True) on the trace"
-/usr/bin/time -f "seed: %e s wall, %M KB" python3 bench/run_seed.py "$seed" "$work/counts.txt"
-echo "== autoscale backtest (ReadyToRun), 3 runs"
-for i in 1 2 3; do
-  AUTOSCALE_TIMING=1 /usr/bin/time -f "autoscale: %e s wall, %M KB" "$work/pub/Autoscale.Cli" backtest \
-    --trace "$work/trace.parquet" --config "$work/config.json" --format csv | tail -1 | cut -d, -f4,6,23 | sed 's/^/requests,late,endReplicas = /'
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+echo "== seed (python3), simulate(0, autoscale=True) on the trace, $runs runs"
+for i in $(seq "$runs"); do
+  /usr/bin/time -f "%e" -o "$work/t" python3 bench/run_seed.py "$seed" "$work/counts.txt" | sed 's/^/seed (total, late, ready) = /'
+  cat "$work/t" | tee -a "$work/seed.times" | sed 's/^/seed: /; s/$/ s/'
 done
+echo "== autoscale backtest (native), $runs runs"
+for i in $(seq "$runs"); do
+  /usr/bin/time -f "%e %M" -o "$work/t" "$cli" backtest --trace "$work/trace.parquet" --config "$work/config.json" --format csv \
+    | awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+               {print "autoscale (requests, late, endReplicas) = (" $c["requests"] ", " $c["late"] ", " $c["endReplicas"] ")"}'
+  read -r secs kb < "$work/t"; echo "$secs" >> "$work/ours.times"; echo "autoscale: $secs s, $kb KB peak"
+done
+s=$(median < "$work/seed.times"); o=$(median < "$work/ours.times")
+echo "median: seed $s s, autoscale $o s, ratio $(awk -v s="$s" -v o="$o" 'BEGIN {printf "%.0f", s / o}')x"
