@@ -144,6 +144,38 @@ public sealed class NativeBuildTests(NativeBuild native) : IClassFixture<NativeB
     }
 
     [Fact]
+    public async Task The_native_executable_reads_a_duckdb_file_with_other_columns_of_every_kind()
+    {
+        // Parquet.Net builds a field for every column, nullable ones by reflection: the native build must cope.
+        using var dir = new TempFolder();
+        var path = dir.File("duck.parquet");
+        using (var connection = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:"))
+        {
+            await connection.OpenAsync();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                COPY (SELECT TIMESTAMPTZ '2026-01-05 00:00:00+00' + INTERVAL (i) SECOND AS timestamp, (i % 7)::BIGINT AS requests,
+                             i::INTEGER AS id, i * 0.5 AS load, 'r' || i AS label, i % 2 = 0 AS even, i::SMALLINT AS small, DATE '2026-01-05' AS day
+                      FROM range(600) t(i)) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 256)
+                """;
+            await command.ExecuteNonQueryAsync();
+        }
+
+        string[][] commands =
+        [
+            ["trace", "inspect", path, "--format", "json"],
+            ["backtest", "--trace", path, "--config", Path.Combine(TestPaths.Examples, "textbook.json"), "--format", "json"],
+        ];
+        foreach (var args in commands)
+        {
+            var expected = await CliRunner.RunAsync(args);
+            var actual = await native.RunAsync(args);
+            Assert.Equal(0, expected.Exit);
+            Assert.Equal((expected.Exit, expected.Out), (actual.Exit, actual.Out));
+        }
+    }
+
+    [Fact]
     public async Task Users_policies_are_refused_with_one_line_naming_the_build_to_use()
     {
         using var dir = new TempFolder();
