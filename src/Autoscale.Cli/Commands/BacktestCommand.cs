@@ -70,7 +70,8 @@ internal static class BacktestCommand
 
             if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
             {
-                await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {info!.Ticks} ticks x {plan.Candidates.Count} candidates x {seedCount} seeds");
+                await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {info!.Ticks} ticks x {plan.Candidates.Count} candidates x {seedCount} seeds;"
+                    + $" GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), paused {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms, {GC.GetTotalAllocatedBytes() / 1048576} MB allocated");
             }
 
             if (shardCount > 0)
