@@ -23,4 +23,12 @@ namespace Autoscale.Policies.Catalog;
 [JsonSerializable(typeof(ReactiveMetric))]
 [JsonSerializable(typeof(List<PolicyReference>))]
 [JsonSerializable(typeof(List<ScheduleWindow>))]
-internal sealed partial class BuiltInOptionsJson : JsonSerializerContext;
+internal sealed partial class BuiltInOptionsJson : JsonSerializerContext
+{
+    /// <summary>
+    /// Camel-case string converters for the enums among the types above, for builds without run-time
+    /// code generation (where the non-generic converter cannot make them). A test checks that every
+    /// enum of the built-in options has one.
+    /// </summary>
+    internal static readonly JsonConverter[] EnumConverters = [new JsonStringEnumConverter<ReactiveMetric>(JsonNamingPolicy.CamelCase)];
+}

@@ -4,7 +4,6 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using Autoscale.Policies.Reactive;
 
 namespace Autoscale.Policies.Catalog;
 
@@ -106,7 +105,11 @@ public static class OptionsBinder
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
             TypeInfoResolver = Resolver(),
         };
-        options.Converters.Add(EnumConverter());
+        foreach (var converter in EnumConverters())
+        {
+            options.Converters.Add(converter);
+        }
+
         options.MakeReadOnly();
         return options;
     }
@@ -117,10 +120,10 @@ public static class OptionsBinder
         ? JsonTypeInfoResolver.Combine(BuiltInOptionsJson.Default, new DefaultJsonTypeInfoResolver())
         : BuiltInOptionsJson.Default;
 
-    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported; the native build reads the built-in enum.")]
-    private static JsonConverter EnumConverter() => RuntimeFeature.IsDynamicCodeSupported
-        ? new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)
-        : new JsonStringEnumConverter<ReactiveMetric>(JsonNamingPolicy.CamelCase);
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported; the native build reads the built-in enums.")]
+    private static JsonConverter[] EnumConverters() => RuntimeFeature.IsDynamicCodeSupported
+        ? [new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)]
+        : BuiltInOptionsJson.EnumConverters;
 
     private static Dictionary<string, PropertyInfo> Settable([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
     {

@@ -98,4 +98,7 @@ internal sealed class IntervalBinner
     }
 
     public static long CeilDiv(long a, long b) => (a + b - 1) / b;
+
+    /// <summary>a / b rounded towards minus infinity (b &gt; 0).</summary>
+    public static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 }

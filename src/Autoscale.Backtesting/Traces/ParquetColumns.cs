@@ -87,16 +87,17 @@ internal static class ParquetColumns
     /// unit, but its writer stores milliseconds whatever the unit (parquet-dotnet issue 769), so finer
     /// units are trusted only from other writers.
     /// </summary>
-    public static long? StatisticNanos(object? value, DataField field, string? createdBy) => value switch
+    public static long? StatisticNanos(ParquetReader file, object? value, DataField field) => value switch
     {
         DateTime d => ToNanos(d),
         DateTimeOffset o => ToNanos(o.UtcDateTime),
-        long raw when UnitNanos(field) is { } unit && (unit == NanosPerMilli || !WrittenByParquetNet(createdBy))
+        long raw when UnitNanos(field) is { } unit && (unit == NanosPerMilli || !WrittenByParquetNet(file.Metadata?.CreatedBy))
             && raw <= long.MaxValue / unit && raw >= long.MinValue / unit => raw * unit,
         _ => null,
     };
 
-    private const long NanosPerMilli = 1_000_000;
+    /// <summary>Nanoseconds in a millisecond, the unit trace timestamps are written in.</summary>
+    public const long NanosPerMilli = 1_000_000;
 
     private static bool WrittenByParquetNet(string? createdBy) => createdBy is null || createdBy.StartsWith("Parquet.Net", StringComparison.OrdinalIgnoreCase);
 

@@ -20,7 +20,6 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
     private readonly DataField<long>? _requests;
     private readonly DataField<long>? _input;
     private readonly DataField<long>? _output;
-    private const long NanosPerMilli = 1_000_000;
     private bool _writerClosed;
 
     private ParquetTraceWriter(PendingFile file, ParquetWriter writer, DateTimeDataField timestamp, DataField<long>? requests, DataField<long>? input, DataField<long>? output)
@@ -93,7 +92,7 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
         var source = timestampsNanos.Span;
         for (var i = 0; i < stamps.Length; i++)
         {
-            stamps[i] = ParquetColumns.ToDateTime(source[i] - ((source[i] % NanosPerMilli) + NanosPerMilli) % NanosPerMilli);
+            stamps[i] = ParquetColumns.ToDateTime(IntervalBinner.FloorDiv(source[i], ParquetColumns.NanosPerMilli) * ParquetColumns.NanosPerMilli);
         }
 
         using var group = _writer.CreateRowGroup();

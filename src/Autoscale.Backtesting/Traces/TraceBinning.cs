@@ -49,7 +49,7 @@ public static class TraceBinning
             max = Math.Max(max, ts);
         }
 
-        var start = FloorDiv(min, tickNanos) * tickNanos;
+        var start = IntervalBinner.FloorDiv(min, tickNanos) * tickNanos;
         var arrivals = new long[(max - start) / tickNanos + 1];
         foreach (var ts in timestampsNanos)
         {
@@ -74,5 +74,4 @@ public static class TraceBinning
         return step == long.MaxValue ? fallback : step;
     }
 
-    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 }

@@ -153,7 +153,7 @@ public sealed class TraceReader : IAsyncDisposable
             else
             {
                 (first, last, fromStatistics) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
-                start = FloorDiv(first, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
+                start = IntervalBinner.FloorDiv(first, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
                 interval = 0;
             }
 
@@ -427,8 +427,8 @@ public sealed class TraceReader : IAsyncDisposable
     {
         using var firstGroup = reader.OpenRowGroupReader(0);
         using var lastGroup = reader.OpenRowGroupReader(reader.RowGroupCount - 1);
-        var min = ParquetColumns.StatisticNanos(firstGroup.GetStatistics(timestamp)?.MinValue, timestamp, reader.Metadata?.CreatedBy);
-        var max = ParquetColumns.StatisticNanos(lastGroup.GetStatistics(timestamp)?.MaxValue, timestamp, reader.Metadata?.CreatedBy);
+        var min = ParquetColumns.StatisticNanos(reader, firstGroup.GetStatistics(timestamp)?.MinValue, timestamp);
+        var max = ParquetColumns.StatisticNanos(reader, lastGroup.GetStatistics(timestamp)?.MaxValue, timestamp);
         return min is { } a && max is { } b && b >= a ? (a, b) : null;
     }
 
@@ -441,7 +441,7 @@ public sealed class TraceReader : IAsyncDisposable
         {
             using var group = reader.OpenRowGroupReader(g);
             var statistics = group.GetStatistics(timestamp);
-            if (ParquetColumns.StatisticNanos(statistics?.MinValue, timestamp, reader.Metadata?.CreatedBy) is { } low && ParquetColumns.StatisticNanos(statistics?.MaxValue, timestamp, reader.Metadata?.CreatedBy) is { } high && high >= low)
+            if (ParquetColumns.StatisticNanos(reader, statistics?.MinValue, timestamp) is { } low && ParquetColumns.StatisticNanos(reader, statistics?.MaxValue, timestamp) is { } high && high >= low)
             {
                 // Binning checks every timestamp against this span and that the span is met exactly.
                 min = Math.Min(min, low);
@@ -477,6 +477,4 @@ public sealed class TraceReader : IAsyncDisposable
     }
 
     private static long Sum(long[] values) => values.Sum();
-
-    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 }

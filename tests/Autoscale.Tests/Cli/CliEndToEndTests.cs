@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Autoscale.Tests.Cli;
@@ -105,12 +104,9 @@ public sealed class CliEndToEndTests
     public void The_built_executable_runs_as_a_process()
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Autoscale.Cli.dll");
-        var start = new ProcessStartInfo("dotnet", [dll, "textbook"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        var (exit, stdout, _) = TestProcess.Run("dotnet", [dll, "textbook"]);
 
-        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(0, exit);
         Assert.Contains("cold-start autoscaling (0 spare)      12804      6022   47.0%           124", stdout);
     }
 
@@ -118,13 +114,9 @@ public sealed class CliEndToEndTests
     public void A_bad_argument_exits_2_with_one_line_from_the_process()
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Autoscale.Cli.dll");
-        var start = new ProcessStartInfo("dotnet", [dll, "backtest", "--trace", "missing.parquet", "--config", "missing.json"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEnd();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        var (exit, stdout, stderr) = TestProcess.Run("dotnet", [dll, "backtest", "--trace", "missing.parquet", "--config", "missing.json"]);
 
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(2, exit);
         Assert.Equal("", stdout);
         Assert.Equal("error: missing.json: no such file\n", stderr);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Autoscale.Tests.Cli;
@@ -10,39 +9,18 @@ public sealed class NativeBuild : IDisposable
 
     public NativeBuild()
     {
-        var start = new ProcessStartInfo("dotnet",
-            ["publish", Path.Combine(TestPaths.Root, "src", "Autoscale.Cli"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "--nologo", "-v", "quiet", "-clp:NoSummary"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEnd();
-        process.WaitForExit();
+        var (exit, output, errors) = TestProcess.Run("dotnet",
+            ["publish", Path.Combine(TestPaths.Root, "src", "Autoscale.Cli"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "--nologo", "-v", "quiet", "-clp:NoSummary"]);
         Executable = Path.Combine(_dir, "Autoscale.Cli");
-        if (process.ExitCode != 0 || !File.Exists(Executable))
+        if (exit != 0 || !File.Exists(Executable))
         {
-            throw new InvalidOperationException($"dotnet publish (native) failed with exit code {process.ExitCode}:\n{output.Result}\n{errors}");
+            throw new InvalidOperationException($"dotnet publish (native) failed with exit code {exit}:\n{output}\n{errors}");
         }
     }
 
     public string Executable { get; }
 
-    public async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo(Executable, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = TestPaths.Root,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    public Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => TestProcess.RunAsync(Executable, args, TestPaths.Root);
 
     public void Dispose()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Autoscale.Tests.Notebooks;
@@ -61,19 +60,8 @@ public sealed class NotebookTests
 
     private static (int Exit, string Output) Run(string file, string[] args, string directory, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(file, args) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, "timed out");
-        }
-
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        var (exit, stdout, stderr) = TestProcess.Run(file, args, directory, timeout);
+        return (exit, stdout + stderr);
     }
 
     private static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
