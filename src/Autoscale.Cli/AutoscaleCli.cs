@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Autoscale.Backtesting.Config;
 using Autoscale.Backtesting.Traces;
 using Autoscale.Cli.Commands;
@@ -9,6 +10,9 @@ namespace Autoscale.Cli;
 /// <summary>The <c>autoscale</c> command: parses, runs, and turns user errors into one line and exit code 2.</summary>
 public static class AutoscaleCli
 {
+    /// <summary>The command's name, as users type it and as usage lines print it.</summary>
+    public const string CommandName = "autoscale";
+
     /// <summary>Exit code of a successful run.</summary>
     public const int Success = 0;
 
@@ -26,7 +30,13 @@ public static class AutoscaleCli
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool outputRedirected = true)
     {
         var context = new CliContext(stdout, stderr, outputRedirected, PolicyCatalog.CreateBuiltIn());
-        var root = new RootCommand("Autoscale: backtest scaling policies for model-serving fleets against real traffic, ranked by SLO risk and dollars.");
+        // A plain command named "autoscale" rather than RootCommand, whose name is the executable's file name
+        // (Autoscale.Cli, or Autoscale.Cli.dll under dotnet): usage lines and errors say what users type.
+        var root = new Command(CommandName, "Backtest scaling policies for model-serving fleets against real traffic, ranked by SLO risk and dollars.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+        };
         root.Subcommands.Add(TextbookCommand.Create(context));
         root.Subcommands.Add(BacktestCommand.Create(context));
         root.Subcommands.Add(TraceCommands.Create(context));
@@ -34,10 +44,23 @@ public static class AutoscaleCli
         root.Subcommands.Add(PolicyCommands.Create(context));
         root.Subcommands.Add(MergeCommand.Create(context));
 
+        if (args.Length == 0)
+        {
+            await stderr.WriteLineAsync($"error: no command given (commands: {string.Join(", ", root.Subcommands.Select(c => c.Name))}; see {CommandName} --help)");
+            return BadInput;
+        }
+
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync($"error: {OneLine(parsed.Errors[0].Message)}");
+            // A token the parser did not recognise says more than the missing command it causes.
+            var command = parsed.CommandResult.Command;
+            var message = parsed.UnmatchedTokens.Count > 0
+                ? $"unrecognized command or argument '{parsed.UnmatchedTokens[0]}' (see {CommandName} --help)"
+                : command.Subcommands.Count > 0 && command.Action is null
+                    ? $"{CommandPath(parsed)} needs a command: {string.Join(", ", command.Subcommands.Select(c => c.Name))}"
+                    : parsed.Errors[0].Message;
+            await stderr.WriteLineAsync($"error: {OneLine(message)}");
             return BadInput;
         }
 
@@ -74,6 +97,17 @@ public static class AutoscaleCli
 
             return InternalError;
         }
+    }
+
+    private static string CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var result = parsed.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command.Name);
+        }
+
+        return string.Join(' ', names);
     }
 
     private static bool IsUserError(Exception e) => e is UserInputException or ConfigException or TraceFormatException

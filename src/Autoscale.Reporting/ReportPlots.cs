@@ -153,6 +153,7 @@ internal static class ReportPlots
 
     internal static void EnsureFont()
     {
+        NativeAssets.EnsureResolvers();
         lock (FontGate)
         {
             if (_fontReady)

@@ -15,24 +15,24 @@ internal static partial class SynthCommand
     {
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
         var start = new Option<string?>("--start") { Description = "ISO-8601 start (default 2026-01-05T00:00:00Z, a Monday)." };
-        var duration = new Option<string>("--duration") { Description = "Length, e.g. 90s, 15m, 6h, 14d, 52w, 365d (default 1d).", DefaultValueFactory = _ => "1d" };
-        var interval = new Option<string>("--interval") { Description = "Row interval (default 1s).", DefaultValueFactory = _ => "1s" };
-        var mean = new Option<double>("--mean-rps") { Description = "Mean requests per second (default 100).", DefaultValueFactory = _ => 100 };
+        var duration = new Option<string>("--duration") { Description = "Length, e.g. 90s, 15m, 6h, 14d, 52w, 365d.", DefaultValueFactory = _ => "1d" };
+        var interval = new Option<string>("--interval") { Description = "Row interval.", DefaultValueFactory = _ => "1s" };
+        var mean = new Option<double>("--mean-rps") { Description = "Mean requests per second.", DefaultValueFactory = _ => 100 };
         var daily = new Option<double>("--daily-amplitude") { Description = "Daily swing as a fraction of the mean, 0 to 1 (default 0)." };
-        var peak = new Option<double>("--peak-hour") { Description = "Local hour of the daily peak (default 14).", DefaultValueFactory = _ => 14 };
-        var weekend = new Option<double>("--weekend-factor") { Description = "Saturday and Sunday rate as a fraction of weekdays (default 1).", DefaultValueFactory = _ => 1 };
-        var zone = new Option<string>("--time-zone") { Description = "IANA zone of the daily and weekly cycles (default UTC).", DefaultValueFactory = _ => "UTC" };
+        var peak = new Option<double>("--peak-hour") { Description = "Local hour of the daily peak.", DefaultValueFactory = _ => 14 };
+        var weekend = new Option<double>("--weekend-factor") { Description = "Saturday and Sunday rate as a fraction of weekdays.", DefaultValueFactory = _ => 1 };
+        var zone = new Option<string>("--time-zone") { Description = "IANA zone of the daily and weekly cycles.", DefaultValueFactory = _ => "UTC" };
         var spikes = new Option<string[]>("--spike")
         {
             Description = "A spike: at=ISO|+OFFSET,width=DURATION,height=3x|+200[,every=1d]. Repeatable.",
             AllowMultipleArgumentsPerToken = false,
         };
         var noise = new Option<string?>("--noise") { Description = "poisson, none or dispersion=D (variance D x mean). Default: poisson; none with --from." };
-        var seed = new Option<int>("--seed") { Description = "Seed of every random draw (default 1).", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of every random draw.", DefaultValueFactory = _ => 1 };
         var from = new Option<string?>("--from") { Description = "A trace to transform instead of a synthetic rate." };
-        var scale = new Option<double>("--scale") { Description = "Multiply the rate (default 1).", DefaultValueFactory = _ => 1 };
+        var scale = new Option<double>("--scale") { Description = "Multiply the rate.", DefaultValueFactory = _ => 1 };
         var shift = new Option<string?>("--shift") { Description = "Move the --from trace in time, e.g. 7d or -1h." };
-        var repeat = new Option<int>("--repeat") { Description = "Play the --from trace this many times back to back (default 1).", DefaultValueFactory = _ => 1 };
+        var repeat = new Option<int>("--repeat") { Description = "Play the --from trace this many times back to back.", DefaultValueFactory = _ => 1 };
         var command = new Command("synth", "Generate seeded traffic (daily and weekly cycles, spikes, noise) or transform a trace (scale, shift, repeat, spikes).")
         {
             output, start, duration, interval, mean, daily, peak, weekend, zone, spikes, noise, seed, from, scale, shift, repeat,

@@ -36,8 +36,8 @@ internal static class TraceCommands
     {
         var directory = new Argument<string>("directory") { Description = "A ServeGen folder of chunk-N-trace.csv files (one per client)." };
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
-        var seed = new Option<int>("--seed") { Description = "Seed of the arrival draws (default 1).", DefaultValueFactory = _ => 1 };
-        var start = new Option<string>("--start") { Description = "The start given to the trace (default 2026-01-05T00:00:00Z).", DefaultValueFactory = _ => "2026-01-05T00:00:00Z" };
+        var seed = new Option<int>("--seed") { Description = "Seed of the arrival draws.", DefaultValueFactory = _ => 1 };
+        var start = new Option<string>("--start") { Description = "The start given to the trace.", DefaultValueFactory = _ => "2026-01-05T00:00:00Z" };
         var command = new Command("servegen", "Generate per-second arrivals from ServeGen's per-client window parameters, summed over clients.") { directory, output, seed, start };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -106,7 +106,7 @@ internal static class TraceCommands
         var query = new Option<string?>("--query") { Description = "With --prometheus: PromQL giving the requests of each step, e.g. sum(increase(http_requests_total[1m]))." };
         var from = new Option<string?>("--from") { Description = "With --prometheus: ISO-8601 start of the range." };
         var to = new Option<string?>("--to") { Description = "With --prometheus: ISO-8601 end of the range." };
-        var step = new Option<string>("--step") { Description = "With --prometheus: the step, e.g. 60s (default).", DefaultValueFactory = _ => "60s" };
+        var step = new Option<string>("--step") { Description = "With --prometheus: the step, e.g. 60s.", DefaultValueFactory = _ => "60s" };
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
         var format = CliOptions.Format("auto", "csv", "jsonl");
         format.Description = "Input format: auto (from the extension or the first character), csv or jsonl.";

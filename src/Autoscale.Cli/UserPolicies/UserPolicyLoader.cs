@@ -54,7 +54,7 @@ internal sealed class UserPolicyLoader
 
         if (!RuntimeFeature.IsDynamicCodeSupported)
         {
-            throw new UserInputException($"{named.Name}: this native build of autoscale cannot load code at run time; run your own policies with the framework-dependent build (dotnet run --project src/Autoscale.Cli, or dotnet publish -p:PublishAot=false)");
+            throw new UserInputException($"{named.Name}: this native build of autoscale cannot load code at run time; run your own policies with the framework-dependent command: the .NET tool (dotnet tool install), dotnet run --project src/Autoscale.Cli -- ..., or any dotnet build or publish without -p:Native=true");
         }
 
         return LoadUserCodeAsync(parse, catalog, stderr, cancellationToken);

@@ -10,7 +10,7 @@ public sealed class NativeBuild : IDisposable
     public NativeBuild()
     {
         var (exit, output, errors) = TestProcess.Run("dotnet",
-            ["publish", Path.Combine(TestPaths.Root, "src", "Autoscale.Cli"), "-c", "Release", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "--nologo", "-v", "quiet", "-clp:NoSummary"]);
+            ["publish", Path.Combine(TestPaths.Root, "src", "Autoscale.Cli"), "-c", "Release", "-p:Native=true", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "--nologo", "-v", "quiet", "-clp:NoSummary"]);
         Executable = Path.Combine(_dir, "Autoscale.Cli");
         if (exit != 0 || !File.Exists(Executable))
         {
