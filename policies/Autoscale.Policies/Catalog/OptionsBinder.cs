@@ -42,24 +42,75 @@ public static class OptionsBinder
 
         if (json.ValueKind != JsonValueKind.Object)
         {
-            throw new OptionsBindingException(path, $"must be an object, not {Describe(json.ValueKind)}");
+            throw new OptionsBindingException(path, $"must be an object, not {Describe(json)}");
         }
 
         var properties = Settable(optionsType);
+        var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var member in json.EnumerateObject())
         {
             var memberPath = $"{path}.{member.Name}";
+            if (!given.TryAdd(member.Name, member.Name))
+            {
+                throw new OptionsBindingException(memberPath, given[member.Name] == member.Name
+                    ? "is given twice"
+                    : $"is given twice (also as \"{given[member.Name]}\"; names are not case-sensitive)");
+            }
+
             if (!properties.TryGetValue(member.Name, out var property))
             {
                 var known = string.Join(", ", properties.Values.Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).Order(StringComparer.Ordinal));
                 throw new OptionsBindingException(memberPath, $"unknown option for {optionsType.Name} (known: {known})");
             }
 
-            property.SetValue(options, ReadValue(member.Value, property.PropertyType, memberPath));
+            property.SetValue(options, ReadMember(options, property, member.Value, memberPath));
         }
 
         return options;
     }
+
+    /// <summary>
+    /// Reads a member: options objects nested in options (classes implementing <see cref="IValidatableOptions"/>,
+    /// and lists of them) bind as options, with the same rules and paths; other values through JSON metadata.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Nested options classes implement IValidatableOptions, whose annotation keeps their constructor and public properties.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = "As above.")]
+    private static object? ReadMember(object options, PropertyInfo property, JsonElement value, string path)
+    {
+        var type = property.PropertyType;
+        if (IsNestedOptions(type))
+        {
+            return value.ValueKind == JsonValueKind.Null ? null : Bind(type, value, path);
+        }
+
+        if (OptionRules.ItemType(type) is { } item && IsNestedOptions(item) && !type.IsArray)
+        {
+            if (value.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (value.ValueKind != JsonValueKind.Array)
+            {
+                throw new OptionsBindingException(path, $"must be a list, not {Describe(value)}");
+            }
+
+            var list = (property.GetValue(options) as System.Collections.IList) ?? (System.Collections.IList)Activator.CreateInstance(type)!;
+            list.Clear();
+            var index = 0;
+            foreach (var element in value.EnumerateArray())
+            {
+                var elementPath = $"{path}[{index++}]";
+                list.Add(element.ValueKind == JsonValueKind.Null ? throw new OptionsBindingException(elementPath, "must be an object, not null") : Bind(item, element, elementPath));
+            }
+
+            return list;
+        }
+
+        return ReadValue(value, type, path);
+    }
+
+    private static bool IsNestedOptions(Type type) => type.IsClass && typeof(IValidatableOptions).IsAssignableFrom(type);
 
     /// <summary>Reads one JSON value as <paramref name="type"/>, naming the path and the expected type when it does not fit.</summary>
     public static object? ReadValue(JsonElement value, Type type, string path)

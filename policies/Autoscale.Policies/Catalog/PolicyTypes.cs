@@ -42,7 +42,7 @@ public static class PolicyTypes
             var optionsType = withOptions.GetParameters()[0].ParameterType;
             return new PolicyDescriptor(name, optionsType, o =>
             {
-                ThrowIfInvalid(o);
+                ThrowIfInvalid(o, optionsType);
                 return (IScalingPolicy)Invoke(withOptions, [o]);
             }, $"{type.FullName} from {type.Assembly.GetName().Name}");
         }
@@ -58,7 +58,7 @@ public static class PolicyTypes
                 property.SetValue(fresh, property.GetValue(bound));
             }
 
-            ThrowIfInvalid(fresh);
+            ThrowIfInvalid(fresh, type);
             return fresh;
         }, $"{type.FullName} from {type.Assembly.GetName().Name}");
     }
@@ -87,13 +87,8 @@ public static class PolicyTypes
         return null;
     }
 
-    private static void ThrowIfInvalid(object options)
-    {
-        if (options is IValidatableOptions validatable)
-        {
-            InvalidOptionsException.ThrowIfAny(validatable.Validate());
-        }
-    }
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = "Users' policy classes are read by reflection only in the framework-dependent build, which is not trimmed.")]
+    private static void ThrowIfInvalid(object options, Type type) => InvalidOptionsException.ThrowIfAny(OptionRules.Validate(options, type));
 
     private static object Invoke(ConstructorInfo constructor, object[] arguments)
     {

@@ -16,7 +16,7 @@ public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
     {
         if (policies.Length == 0)
         {
-            throw new InvalidOptionsException(["Policies must name at least one policy"]);
+            throw new InvalidOptionsException(["policies must name at least one policy"]);
         }
 
         _policies = policies;
@@ -25,7 +25,7 @@ public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
     /// <summary>Builds the parts named in <paramref name="options"/> from <paramref name="catalog"/>.</summary>
     public static MaxPolicy Create(MaxOptions options, PolicyCatalog catalog)
     {
-        InvalidOptionsException.ThrowIfAny(options.Validate());
+        OptionRules.ThrowIfInvalid(options);
         var parts = new IScalingPolicy[options.Policies.Count];
         for (var i = 0; i < parts.Length; i++)
         {
@@ -36,7 +36,7 @@ public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
             }
             catch (Exception e) when (e is OptionsBindingException or InvalidOptionsException or KeyNotFoundException)
             {
-                throw new InvalidOptionsException([$"Policies[{i}] ({reference.Policy}): {e.Message}"]);
+                throw new InvalidOptionsException([new OptionError($"policies[{i}]", $"({reference.Policy}) {e.Message}")]);
             }
         }
 

@@ -3,10 +3,10 @@ namespace Autoscale.Policies.Fixed;
 /// <summary>Options of <see cref="FixedPolicy"/>.</summary>
 public sealed class FixedOptions : IValidatableOptions
 {
-    /// <summary>The replica count to hold. Default 1.</summary>
+    /// <summary>The replica count to hold.</summary>
+    [Option(Unit = "replicas", Min = 0)]
     public int Replicas { get; set; } = 1;
 
     /// <inheritdoc />
-    public IReadOnlyList<string> Validate() =>
-        Replicas < 0 ? [$"Replicas ({Replicas}) must be >= 0"] : [];
+    public IReadOnlyList<string> Validate() => [];
 }

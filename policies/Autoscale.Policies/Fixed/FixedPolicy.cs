@@ -13,7 +13,7 @@ public sealed class FixedPolicy : IScalingPolicy
     public FixedPolicy(FixedOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        InvalidOptionsException.ThrowIfAny(options.Validate());
+        OptionRules.ThrowIfInvalid(options);
         _replicas = options.Replicas;
     }
 

@@ -25,7 +25,7 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
     public PredictivePolicy(PredictiveOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        InvalidOptionsException.ThrowIfAny(options.Validate());
+        OptionRules.ThrowIfInvalid(options);
         _o = options;
         _reactive = new ReactivePolicy(options);
         _forecaster = new SeasonalForecaster(Duration.FromSeconds(options.BucketSeconds), options.LevelSmoothing, options.SeasonalSmoothing, options.WeeklySeasonality);

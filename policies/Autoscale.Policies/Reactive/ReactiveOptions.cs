@@ -19,138 +19,105 @@ public enum ReactiveMetric
 /// </summary>
 public class ReactiveOptions : IValidatableOptions
 {
-    /// <summary>The fewest replicas (0 allows scale to zero after <see cref="ScaleToZeroGraceSeconds"/>). Default 1.</summary>
+    /// <summary>The fewest replicas; 0 allows scale to zero after <see cref="ScaleToZeroGraceSeconds"/> without requests.</summary>
+    [Option(Unit = "replicas", Min = 0)]
     public int MinReplicas { get; set; } = 1;
 
-    /// <summary>The most replicas. Default 100.</summary>
+    /// <summary>The most replicas the policy asks for (the engine's own maximum also applies).</summary>
+    [Option(Unit = "replicas", Min = 1)]
     public int MaxReplicas { get; set; } = 100;
 
-    /// <summary>What to measure. Default utilization.</summary>
+    /// <summary>What to measure: <c>utilization</c> (demand over ready capacity) or <c>inFlightPerReplica</c> (requests waiting or in service per replica).</summary>
+    [Option]
     public ReactiveMetric Metric { get; set; } = ReactiveMetric.Utilization;
 
-    /// <summary>Target utilization of ready capacity, in (0, 1]. Default 0.7.</summary>
+    /// <summary>Target utilization of ready capacity (utilization metric): the policy sizes the fleet so demand fills this share of it.</summary>
+    [Option(Unit = "fraction", Min = 0, MinExclusive = true, Max = 1)]
     public double TargetUtilization { get; set; } = 0.7;
 
-    /// <summary>Target requests in flight per replica (in-flight metric). Default 20.</summary>
+    /// <summary>Target requests in flight per replica (inFlightPerReplica metric), as a KEDA query on vLLM's waiting plus running requests would give.</summary>
+    [Option(Unit = "requests", Min = 0, MinExclusive = true)]
     public double TargetInFlightPerReplica { get; set; } = 20;
 
-    /// <summary>The backlog counts as demand to be drained within this many seconds. Default 5.</summary>
+    /// <summary>The backlog counts as demand to be drained within this long: queue / this is added to the arrival rate.</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true)]
     public double QueueDrainSeconds { get; set; } = 5;
 
-    /// <summary>Average the arrival rate over this many seconds (0: the last interval only). Default 0.</summary>
+    /// <summary>Average the arrival rate over this window; 0 uses the last decision interval alone.</summary>
+    [Option(Unit = "s", Min = 0)]
     public double MetricWindowSeconds { get; set; }
 
-    /// <summary>No change while desired/current is within 1 ± this. Default 0.1 (the HPA's).</summary>
+    /// <summary>No change while desired / current stays within 1 ± this (the HPA's tolerance).</summary>
+    [Option(Unit = "fraction", Min = 0, Max = 1, MaxExclusive = true)]
     public double Tolerance { get; set; } = 0.1;
 
-    /// <summary>Scale up only to the smallest recommendation of this many seconds. Default 0 (the HPA's).</summary>
+    /// <summary>Scale up only to the smallest recommendation of this window (the HPA's scaleUp stabilizationWindowSeconds).</summary>
+    [Option(Unit = "s", Min = 0)]
     public double ScaleUpStabilizationSeconds { get; set; }
 
-    /// <summary>Scale down only to the largest recommendation of this many seconds. Default 300 (the HPA's).</summary>
+    /// <summary>Scale down only to the largest recommendation of this window (the HPA's scaleDown stabilizationWindowSeconds).</summary>
+    [Option(Unit = "s", Min = 0)]
     public double ScaleDownStabilizationSeconds { get; set; } = 300;
 
-    /// <summary>Scale-up limit: replicas added per period (the larger of this and the percentage applies). Default 4.</summary>
+    /// <summary>Scale-up limit: replicas that may be added per period; the larger of this and <see cref="ScaleUpLimitPercent"/> applies.</summary>
+    [Option(Unit = "replicas", Min = 0)]
     public int ScaleUpLimitReplicas { get; set; } = 4;
 
-    /// <summary>Scale-up limit: percent of the fleet added per period. Default 100.</summary>
+    /// <summary>Scale-up limit: percent of the fleet (at the start of the period) that may be added per period.</summary>
+    [Option(Unit = "%", Min = 0)]
     public double ScaleUpLimitPercent { get; set; } = 100;
 
-    /// <summary>Scale-up limit period, seconds. Default 15.</summary>
+    /// <summary>The period the scale-up limits count over.</summary>
+    [Option(Unit = "s", Min = 0)]
     public double ScaleUpPeriodSeconds { get; set; } = 15;
 
-    /// <summary>Scale-down limit: replicas removed per period (the larger of this and the percentage applies). Default 0.</summary>
+    /// <summary>Scale-down limit: replicas that may be removed per period; the larger of this and <see cref="ScaleDownLimitPercent"/> applies.</summary>
+    [Option(Unit = "replicas", Min = 0)]
     public int ScaleDownLimitReplicas { get; set; }
 
-    /// <summary>Scale-down limit: percent of the fleet removed per period. Default 100.</summary>
+    /// <summary>Scale-down limit: percent of the fleet (at the start of the period) that may be removed per period.</summary>
+    [Option(Unit = "%", Min = 0, Max = 100)]
     public double ScaleDownLimitPercent { get; set; } = 100;
 
-    /// <summary>Scale-down limit period, seconds. Default 15.</summary>
+    /// <summary>The period the scale-down limits count over.</summary>
+    [Option(Unit = "s", Min = 0)]
     public double ScaleDownPeriodSeconds { get; set; } = 15;
 
-    /// <summary>Panic when short-window demand reaches this percent of ready capacity (0: off; Knative uses 200). Default 0.</summary>
+    /// <summary>Panic when demand over the panic window reaches this percent of ready capacity: scale up at once, never down (Knative uses 200); 0 turns panic off.</summary>
+    [Option(Unit = "%", Min = 0)]
     public double PanicThresholdPercent { get; set; }
 
-    /// <summary>The short window panic measures demand over, seconds. Default 6 (Knative's).</summary>
+    /// <summary>The short window panic measures demand over (Knative's is 6 s: 10% of its 60 s stable window).</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true)]
     public double PanicWindowSeconds { get; set; } = 6;
 
-    /// <summary>Stay in panic (scale up at once, never down) this long after the last panic reading. Default 60.</summary>
+    /// <summary>Stay in panic this long after the last reading above the threshold.</summary>
+    [Option(Unit = "s", Min = 0)]
     public double PanicHoldSeconds { get; set; } = 60;
 
-    /// <summary>With <see cref="MinReplicas"/> 0, scale to zero only after this long without requests. Default 300.</summary>
+    /// <summary>With <see cref="MinReplicas"/> 0: scale to zero only after this long without requests (KEDA's cooldownPeriod).</summary>
+    [Option(Unit = "s", Min = 0)]
     public double ScaleToZeroGraceSeconds { get; set; } = 300;
 
     /// <inheritdoc />
     public virtual IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (MinReplicas < 0)
-        {
-            errors.Add($"MinReplicas ({MinReplicas}) must be >= 0");
-        }
-
-        if (MaxReplicas < 1)
-        {
-            errors.Add($"MaxReplicas ({MaxReplicas}) must be >= 1");
-        }
-
         if (MinReplicas > MaxReplicas)
         {
-            errors.Add($"MinReplicas ({MinReplicas}) must be <= MaxReplicas ({MaxReplicas})");
-        }
-
-        Positive(errors, nameof(TargetUtilization), TargetUtilization, max: 1);
-        Positive(errors, nameof(TargetInFlightPerReplica), TargetInFlightPerReplica);
-        Positive(errors, nameof(QueueDrainSeconds), QueueDrainSeconds);
-        NonNegative(errors, nameof(MetricWindowSeconds), MetricWindowSeconds);
-        if (!(Tolerance is >= 0 and < 1))
-        {
-            errors.Add($"Tolerance ({Tolerance}) must be in [0, 1)");
-        }
-
-        NonNegative(errors, nameof(ScaleUpStabilizationSeconds), ScaleUpStabilizationSeconds);
-        NonNegative(errors, nameof(ScaleDownStabilizationSeconds), ScaleDownStabilizationSeconds);
-        if (ScaleUpLimitReplicas < 0 || ScaleDownLimitReplicas < 0)
-        {
-            errors.Add($"ScaleUpLimitReplicas ({ScaleUpLimitReplicas}) and ScaleDownLimitReplicas ({ScaleDownLimitReplicas}) must be >= 0");
-        }
-
-        NonNegative(errors, nameof(ScaleUpLimitPercent), ScaleUpLimitPercent);
-        if (!(ScaleDownLimitPercent is >= 0 and <= 100))
-        {
-            errors.Add($"ScaleDownLimitPercent ({ScaleDownLimitPercent}) must be between 0 and 100");
+            errors.Add($"minReplicas ({MinReplicas}) must be <= maxReplicas ({MaxReplicas})");
         }
 
         if (ScaleUpLimitReplicas == 0 && ScaleUpLimitPercent == 0)
         {
-            errors.Add("ScaleUpLimitReplicas and ScaleUpLimitPercent are both 0: the policy could never scale up");
+            errors.Add("scaleUpLimitReplicas and scaleUpLimitPercent are both 0: the policy could never scale up");
         }
 
-        NonNegative(errors, nameof(ScaleUpPeriodSeconds), ScaleUpPeriodSeconds);
-        NonNegative(errors, nameof(ScaleDownPeriodSeconds), ScaleDownPeriodSeconds);
-        if (PanicThresholdPercent != 0 && !(PanicThresholdPercent > 100 && double.IsFinite(PanicThresholdPercent)))
+        if (PanicThresholdPercent is > 0 and <= 100)
         {
-            errors.Add($"PanicThresholdPercent ({PanicThresholdPercent}) must be 0 (off) or above 100");
+            errors.Add($"panicThresholdPercent ({PanicThresholdPercent}) must be 0 (off) or above 100");
         }
 
-        Positive(errors, nameof(PanicWindowSeconds), PanicWindowSeconds);
-        NonNegative(errors, nameof(PanicHoldSeconds), PanicHoldSeconds);
-        NonNegative(errors, nameof(ScaleToZeroGraceSeconds), ScaleToZeroGraceSeconds);
         return errors;
-    }
-
-    private static void Positive(List<string> errors, string name, double value, double max = double.MaxValue)
-    {
-        if (!(value > 0 && value <= max) || !double.IsFinite(value))
-        {
-            errors.Add(max == double.MaxValue ? $"{name} ({value}) must be > 0" : $"{name} ({value}) must be in (0, {max}]");
-        }
-    }
-
-    private static void NonNegative(List<string> errors, string name, double value)
-    {
-        if (!(value >= 0) || !double.IsFinite(value))
-        {
-            errors.Add($"{name} ({value}) must be >= 0");
-        }
     }
 }

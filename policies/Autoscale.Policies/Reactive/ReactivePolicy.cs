@@ -39,7 +39,7 @@ public sealed class ReactivePolicy : IScalingPolicy
     public ReactivePolicy(ReactiveOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        InvalidOptionsException.ThrowIfAny(options.Validate());
+        OptionRules.ThrowIfInvalid(options);
         _o = options;
         _arrivals = new SlidingSum(Duration.FromSeconds(options.MetricWindowSeconds));
         _panicArrivals = new SlidingSum(Duration.FromSeconds(options.PanicWindowSeconds));

@@ -8,49 +8,48 @@ namespace Autoscale.Policies.ScheduledFloor;
 /// One window of a schedule: on <see cref="Days"/>, from <see cref="From"/> to <see cref="To"/> local
 /// time, keep at least <see cref="MinReplicas"/>. A window whose end is before its start runs overnight.
 /// </summary>
-public sealed class ScheduleWindow
+public sealed class ScheduleWindow : IValidatableOptions
 {
     private static readonly string[] DayNames = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-    /// <summary>Days, e.g. <c>Mon-Fri</c>, <c>Sat,Sun</c>, <c>Fri-Mon</c>, or <c>*</c> for every day. Default every day.</summary>
+    /// <summary>Days, e.g. <c>Mon-Fri</c>, <c>Sat,Sun</c>, <c>Fri-Mon</c>, or <c>*</c> for every day.</summary>
+    [Option]
     public string Days { get; set; } = "*";
 
-    /// <summary>Local start time <c>HH:mm</c>. Default 00:00.</summary>
+    /// <summary>Local start time, <c>HH:mm</c>.</summary>
+    [Option]
     public string From { get; set; } = "00:00";
 
-    /// <summary>Local end time <c>HH:mm</c> (exclusive; <c>24:00</c> for midnight). Default 24:00.</summary>
+    /// <summary>Local end time, <c>HH:mm</c> (exclusive; <c>24:00</c> for midnight); before <see cref="From"/> for a window overnight.</summary>
+    [Option]
     public string To { get; set; } = "24:00";
 
     /// <summary>The floor during the window.</summary>
+    [Option(Unit = "replicas", Min = 0)]
     public int MinReplicas { get; set; }
 
-    /// <summary>The rules the window breaks, each naming the field; empty when valid.</summary>
-    public IReadOnlyList<string> Validate(int index)
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
         if (ParseDays(Days) is null)
         {
-            errors.Add($"Schedule[{index}].Days (\"{Days}\") must be days such as Mon-Fri, Sat,Sun or *");
+            errors.Add($"days (\"{Days}\") must be days such as Mon-Fri, Sat,Sun or *");
         }
 
         if (ParseTime(From) is null || From == "24:00")
         {
-            errors.Add($"Schedule[{index}].From (\"{From}\") must be a local time HH:mm");
+            errors.Add($"from (\"{From}\") must be a local time HH:mm");
         }
 
         if (ParseTime(To) is null)
         {
-            errors.Add($"Schedule[{index}].To (\"{To}\") must be a local time HH:mm or 24:00");
+            errors.Add($"to (\"{To}\") must be a local time HH:mm or 24:00");
         }
 
         if (From == To)
         {
-            errors.Add($"Schedule[{index}]: From and To (\"{From}\") must differ");
-        }
-
-        if (MinReplicas < 0)
-        {
-            errors.Add($"Schedule[{index}].MinReplicas ({MinReplicas}) must be >= 0");
+            errors.Add($"from and to (\"{From}\") must differ");
         }
 
         return errors;

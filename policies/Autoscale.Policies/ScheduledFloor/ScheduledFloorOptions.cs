@@ -16,16 +16,20 @@ public sealed class ScheduledFloorOptions : ReactiveOptions
         MinReplicas = 0;
     }
 
-    /// <summary>The IANA time zone the schedule is written in, e.g. <c>Europe/Berlin</c>. Default UTC.</summary>
+    /// <summary>The IANA time zone the schedule is written in, e.g. <c>Europe/Berlin</c>.</summary>
+    [Option]
     public string TimeZone { get; set; } = "UTC";
 
-    /// <summary>The windows; where several cover an instant, the largest floor applies.</summary>
+    /// <summary>The windows (each: <c>days</c>, <c>from</c>, <c>to</c>, <c>minReplicas</c>); where several cover an instant, the largest floor applies.</summary>
+    [Option]
     public List<ScheduleWindow> Schedule { get; set; } = [];
 
-    /// <summary>The floor outside every window. Default 0.</summary>
+    /// <summary>The floor outside every window.</summary>
+    [Option(Unit = "replicas", Min = 0)]
     public int DefaultMinReplicas { get; set; }
 
-    /// <summary>Start loading ahead of each window by the expected load time (plus one interval). Default true.</summary>
+    /// <summary>Start loading ahead of each window by the expected load time plus one decision interval, so the floor is ready when the window opens.</summary>
+    [Option]
     public bool PreWarm { get; set; } = true;
 
     /// <inheritdoc />
@@ -34,32 +38,20 @@ public sealed class ScheduledFloorOptions : ReactiveOptions
         var errors = base.Validate().ToList();
         if (DateTimeZoneProviders.Tzdb.GetZoneOrNull(TimeZone) is null)
         {
-            errors.Add($"TimeZone (\"{TimeZone}\") must be an IANA time zone such as Europe/Berlin");
-        }
-
-        if (DefaultMinReplicas < 0)
-        {
-            errors.Add($"DefaultMinReplicas ({DefaultMinReplicas}) must be >= 0");
+            errors.Add($"timeZone (\"{TimeZone}\") must be an IANA time zone such as Europe/Berlin");
         }
 
         for (var i = 0; i < Schedule.Count; i++)
         {
-            if (Schedule[i] is null)
+            if (Schedule[i] is { } window && window.MinReplicas > MaxReplicas)
             {
-                errors.Add($"Schedule[{i}] must be a window object");
-                continue;
-            }
-
-            errors.AddRange(Schedule[i].Validate(i));
-            if (Schedule[i].MinReplicas > MaxReplicas)
-            {
-                errors.Add($"Schedule[{i}].MinReplicas ({Schedule[i].MinReplicas}) must be <= MaxReplicas ({MaxReplicas})");
+                errors.Add($"schedule[{i}].minReplicas ({window.MinReplicas}) must be <= maxReplicas ({MaxReplicas})");
             }
         }
 
         if (DefaultMinReplicas > MaxReplicas)
         {
-            errors.Add($"DefaultMinReplicas ({DefaultMinReplicas}) must be <= MaxReplicas ({MaxReplicas})");
+            errors.Add($"defaultMinReplicas ({DefaultMinReplicas}) must be <= maxReplicas ({MaxReplicas})");
         }
 
         return errors;

@@ -30,7 +30,7 @@ public sealed class ScheduledFloorPolicy : IScalingPolicy
     public ScheduledFloorPolicy(ScheduledFloorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        InvalidOptionsException.ThrowIfAny(options.Validate());
+        OptionRules.ThrowIfInvalid(options);
         _o = options;
         _reactive = new ReactivePolicy(options);
         _zone = DateTimeZoneProviders.Tzdb[options.TimeZone];

@@ -18,7 +18,7 @@ public sealed class TextbookPolicy : IScalingPolicy
     public TextbookPolicy(TextbookOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        InvalidOptionsException.ThrowIfAny(options.Validate());
+        OptionRules.ThrowIfInvalid(options);
         _floor = options.BaseReplicas + options.Spares;
     }
 

@@ -22,7 +22,7 @@ public sealed class WarmFloorOptions : ReactiveOptions
         var errors = base.Validate().ToList();
         if (MinReplicas < 1)
         {
-            errors.Insert(0, $"MinReplicas ({MinReplicas}) must be >= 1: it is the warm floor (use the reactive policy to scale to zero)");
+            errors.Insert(0, $"minReplicas ({MinReplicas}) must be >= 1: it is the warm floor (use the reactive policy to scale to zero)");
         }
 
         return errors;

@@ -16,7 +16,7 @@ public sealed class WarmFloorPolicy : IScalingPolicy
     public WarmFloorPolicy(WarmFloorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        InvalidOptionsException.ThrowIfAny(options.Validate());
+        OptionRules.ThrowIfInvalid(options);
         _reactive = new ReactivePolicy(options);
     }
 

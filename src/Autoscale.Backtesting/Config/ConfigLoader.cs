@@ -55,82 +55,62 @@ public sealed class ConfigLoader
 
         using (document)
         {
-            var root = new JsonFields(document.RootElement, file, "", "slo", "replica", "engine", "billing", "candidates");
-            var settings = ReadSettings(root, file);
-            var candidates = ReadCandidates(root, file, settings);
-            return new BacktestPlan(settings, candidates);
+            DuplicateKeys.ThrowIfAny(document.RootElement, file);
+            var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
+            var settings = Settings(config);
+            var candidates = ReadCandidates(config, file, settings);
+            return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC" };
         }
     }
 
-    private static ReplaySettings ReadSettings(JsonFields root, string file)
+    /// <summary>Binds a section of the config and checks its rules; the first broken one is the error.</summary>
+    internal static object Bind([System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(OptionsBinder.OptionsMembers)] Type type, JsonElement element, string path, string file)
     {
-        var slo = new JsonFields(root.Required("slo"), file, "slo", "maxWaitSeconds", "targetPercent", "clientTimeoutSeconds", "dollarsPerViolation");
-        var replica = new JsonFields(root.Required("replica"), file, "replica", "capacityRps", "gpus", "dollarsPerGpuHour");
-        var engine = root.Has("engine")
-            ? new JsonFields(root.Get("engine"), file, "engine", "tickSeconds", "maxReplicas", "seed")
-            : (JsonFields?)null;
-
-        var sloSettings = new SloSettings(
-            slo.Number("maxWaitSeconds"),
-            slo.Number("targetPercent", 99.0),
-            slo.OptionalNumber("clientTimeoutSeconds"),
-            slo.Number("dollarsPerViolation", 0));
-        Check(file, sloSettings.Validate().Select(e => "slo." + e));
-
-        var replicaSettings = new ReplicaSettings(
-            replica.Number("capacityRps"),
-            replica.Integer("gpus", 1),
-            replica.Number("dollarsPerGpuHour", 0));
-        Check(file, replicaSettings.Validate().Select(e => "replica." + e));
-
-        var tickSeconds = engine?.Number("tickSeconds", 1) ?? 1;
-        if (!(tickSeconds > 0) || tickSeconds > 86_400 || !double.IsFinite(tickSeconds))
+        object bound;
+        try
         {
-            throw new ConfigException(file, "engine.tickSeconds", $"must be > 0 and at most a day (was {Format(tickSeconds)})");
+            bound = OptionsBinder.Bind(type, element, path);
+        }
+        catch (OptionsBindingException e)
+        {
+            throw new ConfigException(file, e.Path.TrimStart('.'), UnknownField(e.Problem), e);
         }
 
-        var tick = Duration.FromNanoseconds(Math.Round(tickSeconds * 1e9));
-        var maxReplicas = engine?.Integer("maxReplicas", 10_000) ?? 10_000;
-        if (maxReplicas < 0)
+        if (OptionRules.Validate(bound, type) is [var first, ..])
         {
-            throw new ConfigException(file, "engine.maxReplicas", $"must be >= 0 (was {maxReplicas})");
+            var at = first.Under(path);
+            throw new ConfigException(file, at.Path.TrimStart('.'), at.Problem);
         }
 
-        var seed = engine?.Long("seed", 1) ?? 1;
-        double granularity = 0, minimum = 0;
-        if (root.Has("billing"))
-        {
-            var billing = new JsonFields(root.Get("billing"), file, "billing", "granularitySeconds", "minimumSeconds");
-            granularity = billing.Number("granularitySeconds", 0);
-            minimum = billing.Number("minimumSeconds", 0);
-            if (!(granularity >= 0) || !(minimum >= 0) || !double.IsFinite(granularity) || !double.IsFinite(minimum))
-            {
-                throw new ConfigException(file, "billing", $"granularitySeconds ({Format(granularity)}) and minimumSeconds ({Format(minimum)}) must be finite numbers >= 0");
-            }
-        }
+        return bound;
+    }
 
-        return new ReplaySettings(sloSettings, replicaSettings, tick, maxReplicas, seed)
+    private static string UnknownField(string problem) =>
+        problem.StartsWith("unknown option for ", StringComparison.Ordinal) ? "unknown field" + problem[problem.IndexOf(" (", StringComparison.Ordinal)..] : problem;
+
+    private static ReplaySettings Settings(BacktestConfig config)
+    {
+        var slo = config.Slo!;
+        var replica = config.Replica!;
+        var engine = config.Engine ?? new EngineConfig();
+        var billing = config.Billing ?? new BillingConfig();
+        var sloSettings = new SloSettings(slo.MaxWaitSeconds!.Value, slo.TargetPercent, slo.ClientTimeoutSeconds, slo.DollarsPerViolation);
+        var replicaSettings = new ReplicaSettings(replica.CapacityRps!.Value, replica.Gpus, replica.DollarsPerGpuHour);
+        return new ReplaySettings(sloSettings, replicaSettings, Duration.FromNanoseconds(Math.Round(engine.TickSeconds * 1e9)), engine.MaxReplicas, engine.Seed)
         {
-            BillingGranularitySeconds = granularity,
-            BillingMinimumSeconds = minimum,
+            BillingGranularitySeconds = billing.GranularitySeconds,
+            BillingMinimumSeconds = billing.MinimumSeconds,
         };
     }
 
-    private List<CandidateSpec> ReadCandidates(JsonFields root, string file, ReplaySettings settings)
+    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings)
     {
-        var array = root.Required("candidates");
-        if (array.ValueKind != JsonValueKind.Array || array.GetArrayLength() == 0)
-        {
-            throw new ConfigException(file, "candidates", "must be a non-empty array of candidates");
-        }
-
         var result = new List<CandidateSpec>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        var index = 0;
-        foreach (var element in array.EnumerateArray())
+        for (var index = 0; index < config.Candidates!.Count; index++)
         {
-            var path = $"candidates[{index++}]";
-            foreach (var spec in ReadCandidate(element, file, path, settings))
+            var path = $"candidates[{index}]";
+            foreach (var spec in ReadCandidate(config.Candidates[index], file, path, settings))
             {
                 if (!names.TryAdd(spec.Name, path))
                 {
@@ -164,11 +144,10 @@ public sealed class ConfigLoader
         }
     }
 
-    private IEnumerable<CandidateSpec> ReadCandidate(JsonElement element, string file, string path, ReplaySettings settings)
+    private IEnumerable<CandidateSpec> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings)
     {
-        var fields = new JsonFields(element, file, path, "name", "policy", "options", "sweep", "loadTime", "decisionIntervalSeconds", "metricsDelaySeconds");
-        var name = fields.String("name");
-        var policyName = fields.String("policy");
+        var name = candidate.Name!;
+        var policyName = candidate.Policy!;
         if (!_catalog.TryGet(policyName, out var descriptor))
         {
             if (WhyNotAPolicy(policyName) is { } why)
@@ -181,17 +160,17 @@ public sealed class ConfigLoader
             throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {known}){hint}");
         }
 
-        var loadTime = LoadTimeConfig.Read(fields.Has("loadTime") ? fields.Get("loadTime") : throw fields.Error(path + ".loadTime", "is required, e.g. {\"fixedSeconds\": 25}"), file, path + ".loadTime", settings.Seed);
-        var decisionTicks = Ticks(fields, "decisionIntervalSeconds", settings.Tick, minimumTicks: 1, fallbackTicks: 1);
-        var delayTicks = Ticks(fields, "metricsDelaySeconds", settings.Tick, minimumTicks: 0, fallbackTicks: 0);
+        var loadTime = LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed);
+        var decisionTicks = Ticks(candidate.DecisionIntervalSeconds, path + ".decisionIntervalSeconds", file, settings.Tick, minimumTicks: 1, fallbackTicks: 1);
+        var delayTicks = Ticks(candidate.MetricsDelaySeconds, path + ".metricsDelaySeconds", file, settings.Tick, minimumTicks: 0, fallbackTicks: 0);
 
-        var options = fields.Get("options");
+        var options = candidate.Options;
         if (options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object))
         {
             throw new ConfigException(file, path + ".options", $"must be an object, not {JsonFields.Kind(options)}");
         }
 
-        foreach (var (suffix, values) in SweepExpansion.Expand(fields.Get("sweep"), file, path + ".sweep"))
+        foreach (var (suffix, values) in SweepExpansion.Expand(candidate.Sweep, file, path + ".sweep"))
         {
             var candidateName = suffix.Length == 0 ? name : $"{name} {suffix}";
             var bound = BindOptions(descriptor, options, values, file, path);
@@ -241,41 +220,35 @@ public sealed class ConfigLoader
         }
         catch (InvalidOptionsException e)
         {
-            var at = sweep.Count > 0 ? $"{path}.options (with {string.Join(" ", sweep.Select(v => $"{v.Option}={v.Display}"))})" : $"{path}.options";
-            throw new ConfigException(file, at, e.Message, e);
+            // The first broken rule, at the option's path; a swept option is named with its value.
+            var error = e.Errors[0];
+            var option = error.Path.Split('.', '[')[0];
+            var swept = sweep.FirstOrDefault(v => option.Length > 0 && string.Equals(v.Option, option, StringComparison.OrdinalIgnoreCase));
+            var at = swept is not null ? $"{path}.sweep.{swept.Option}{error.Path[option.Length..]}"
+                : sweep.Count > 0 && error.Path.Length == 0 ? $"{path}.options (with {string.Join(" ", sweep.Select(v => $"{v.Option}={v.Display}"))})"
+                : error.Under($"{path}.options").Path;
+            throw new ConfigException(file, at, error.Problem, e);
         }
 
         return bound;
     }
 
-    private static int Ticks(JsonFields fields, string name, Duration tick, int minimumTicks, int fallbackTicks)
+    private static int Ticks(double? given, string path, string file, Duration tick, int minimumTicks, int fallbackTicks)
     {
-        if (!fields.Has(name))
+        if (given is not { } seconds)
         {
             return fallbackTicks;
         }
 
-        var seconds = fields.Number(name);
         var ticks = seconds / tick.TotalSeconds;
         var whole = Math.Round(ticks);
         if (!double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < minimumTicks || whole > int.MaxValue / 2)
         {
             var rule = minimumTicks > 0 ? "a positive whole number of ticks" : "a whole number of ticks, >= 0";
-            throw fields.Error(fields.Join(name), $"must be {rule} (was {Format(seconds)} s with a {Format(tick.TotalSeconds)} s tick)");
+            throw new ConfigException(file, path, $"must be {rule} (was {Format(seconds)} s with a {Format(tick.TotalSeconds)} s tick)");
         }
 
         return (int)whole;
-    }
-
-    private static void Check(string file, IEnumerable<string> errors)
-    {
-        var first = errors.FirstOrDefault();
-        if (first is not null)
-        {
-            // Messages read "slo.maxWaitSeconds (-1) must be ..."; split the path off for the usual shape.
-            var space = first.IndexOf(' ', StringComparison.Ordinal);
-            throw new ConfigException(file, first[..space], first[(space + 1)..]);
-        }
     }
 
     internal static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);

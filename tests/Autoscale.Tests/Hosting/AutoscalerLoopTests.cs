@@ -313,7 +313,7 @@ public sealed class AutoscalerLoopTests
 
         var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IScalingPolicy>());
 
-        Assert.Equal("Autoscaler: MinReplicas (12) must be <= MaxReplicas (10)", error.Message);
+        Assert.Equal("Autoscaler: minReplicas (12) must be <= maxReplicas (10)", error.Message);
     }
 
     [Fact]

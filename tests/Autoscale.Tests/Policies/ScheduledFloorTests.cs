@@ -141,9 +141,9 @@ public sealed class ScheduledFloorTests
     }
 
     [Theory]
-    [InlineData("Mon-Fry", "07:00", "21:00", "Schedule[0].Days (\"Mon-Fry\") must be days such as Mon-Fri, Sat,Sun or *")]
-    [InlineData("Mon", "7am", "21:00", "Schedule[0].From (\"7am\") must be a local time HH:mm")]
-    [InlineData("Mon", "07:00", "25:00", "Schedule[0].To (\"25:00\") must be a local time HH:mm or 24:00")]
+    [InlineData("Mon-Fry", "07:00", "21:00", "schedule[0]: days (\"Mon-Fry\") must be days such as Mon-Fri, Sat,Sun or *")]
+    [InlineData("Mon", "7am", "21:00", "schedule[0]: from (\"7am\") must be a local time HH:mm")]
+    [InlineData("Mon", "07:00", "25:00", "schedule[0]: to (\"25:00\") must be a local time HH:mm or 24:00")]
     public void A_bad_window_is_named(string days, string from, string to, string expected)
     {
         var error = Assert.Throws<InvalidOptionsException>(() => Policy(days, from, to));
@@ -154,6 +154,6 @@ public sealed class ScheduledFloorTests
     public void A_bad_zone_is_named()
     {
         var error = Assert.Throws<InvalidOptionsException>(() => Policy("*", "00:00", "01:00", zone: "Europe/Atlantis"));
-        Assert.Equal("TimeZone (\"Europe/Atlantis\") must be an IANA time zone such as Europe/Berlin", error.Message);
+        Assert.Equal("timeZone (\"Europe/Atlantis\") must be an IANA time zone such as Europe/Berlin", error.Message);
     }
 }

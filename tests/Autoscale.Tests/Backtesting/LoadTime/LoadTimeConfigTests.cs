@@ -54,12 +54,12 @@ public sealed class LoadTimeConfigTests
 
     public static TheoryData<string, string> Bad => new()
     {
-        { """{ "model": "phased", "modelSizeGb": 0, "nodeBandwidthGbps": 1 }""", "candidates[0].loadTime.modelSizeGb: (0) must be a finite number > 0" },
-        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": -2 }""", "candidates[0].loadTime.nodeBandwidthGbps: (-2) must be a finite number > 0" },
-        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "storeBandwidthGbps": 0 }""", "candidates[0].loadTime.storeBandwidthGbps: (0) must be a finite number > 0" },
-        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "cache": { "bandwidthGbps": 3 } }""", "candidates[0].loadTime.cache.retentionSeconds: is required: a cache keeps the weights for a retention time (seconds > 0)" },
-        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "cache": { "retentionSeconds": 0, "bandwidthGbps": 3 } }""", "candidates[0].loadTime.cache.retentionSeconds: (0) must be a finite number > 0" },
-        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "jitter": { "sigma": -1 } }""", "candidates[0].loadTime.jitter.sigma: (-1) must be between 0 and 3" },
+        { """{ "model": "phased", "modelSizeGb": 0, "nodeBandwidthGbps": 1 }""", "candidates[0].loadTime.modelSizeGb: must be in (0, 1000000] (was 0)" },
+        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": -2 }""", "candidates[0].loadTime.nodeBandwidthGbps: must be in (0, 1000000] (was -2)" },
+        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "storeBandwidthGbps": 0 }""", "candidates[0].loadTime.storeBandwidthGbps: must be in (0, 1000000] (was 0)" },
+        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "cache": { "bandwidthGbps": 3 } }""", "candidates[0].loadTime.cache.retentionSeconds: is required" },
+        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "cache": { "retentionSeconds": 0, "bandwidthGbps": 3 } }""", "candidates[0].loadTime.cache.retentionSeconds: must be in (0, 31536000] (was 0)" },
+        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "jitter": { "sigma": -1 } }""", "candidates[0].loadTime.jitter.sigma: must be in [0, 3] (was -1)" },
         { """{ "model": "phased", "modelSizeGb": 10 }""", "candidates[0].loadTime.nodeBandwidthGbps: is required" },
         { """{ "model": "warp" }""", "candidates[0].loadTime.model: unknown load-time model \"warp\" (known: fixed, phased, empirical)" },
         { """{ "model": "empirical", "file": "none.csv" }""", "candidates[0].loadTime.file: none.csv: no such file" },

@@ -1,0 +1,154 @@
+using System.Collections;
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Text.Json;
+using NodaTime;
+
+namespace Autoscale;
+
+/// <summary>
+/// Checks an options object against the rules it declares: every number finite, every <see cref="OptionAttribute"/>
+/// range and required option, the same for options objects nested in it (lists of them too), then the rules between
+/// options of <see cref="IValidatableOptions.Validate"/>. The one place option rules are enforced.
+/// </summary>
+/// <remarks>Stateless and thread-safe.</remarks>
+public static class OptionRules
+{
+    /// <summary>What an options class keeps for binding and checking: its parameterless constructor and public properties.</summary>
+    public const DynamicallyAccessedMemberTypes Members = DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties;
+
+    /// <summary>Every broken rule of <paramref name="options"/>; empty when valid.</summary>
+    public static IReadOnlyList<OptionError> Validate(IValidatableOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Validate(options, options.GetType());
+    }
+
+    /// <summary>Every broken rule of <paramref name="options"/>, read as <paramref name="type"/>; empty when valid.</summary>
+    public static IReadOnlyList<OptionError> Validate(object options, [DynamicallyAccessedMembers(Members)] Type type)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<OptionError>();
+        Check(options, type, "", errors);
+        return errors;
+    }
+
+    /// <summary>Throws <see cref="InvalidOptionsException"/> naming every broken rule of <paramref name="options"/>.</summary>
+    public static void ThrowIfInvalid(IValidatableOptions options) => InvalidOptionsException.ThrowIfAny(Validate(options));
+
+    /// <summary>The public settable properties of an options class: the options a user can give.</summary>
+    public static IEnumerable<PropertyInfo> Settable([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0);
+
+    /// <summary>The name an option has in JSON and in messages: camelCase.</summary>
+    public static string JsonName(PropertyInfo property) => JsonNamingPolicy.CamelCase.ConvertName(property.Name);
+
+    /// <summary>The element type of a list option (<c>List&lt;T&gt;</c>, <c>T[]</c>), or null.</summary>
+    public static Type? ItemType(Type type) =>
+        type.IsArray ? type.GetElementType()
+        : type.IsGenericType && typeof(IEnumerable).IsAssignableFrom(type) && type != typeof(string) ? type.GetGenericArguments()[0]
+        : null;
+
+    /// <summary>Whether values of <paramref name="type"/> are options objects of their own (nested sections, list items).</summary>
+    public static bool IsSection(Type type) =>
+        type.IsClass && !type.IsAbstract && type != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(type)
+        && type.Namespace?.StartsWith("System", StringComparison.Ordinal) != true;
+
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Nested options types are classes of the options that declare them; their members are kept by the compile-time JSON metadata of the built-in options and by the annotated options types of users' policies.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2062", Justification = "As above.")]
+    private static void Check(object options, [DynamicallyAccessedMembers(Members)] Type type, string path, List<OptionError> errors)
+    {
+        foreach (var property in Settable(type))
+        {
+            if (!property.CanRead)
+            {
+                continue;
+            }
+
+            var name = Join(path, JsonName(property));
+            var rule = property.GetCustomAttribute<OptionAttribute>();
+            var value = property.GetValue(options);
+            if (value is null)
+            {
+                if (rule?.Required == true)
+                {
+                    errors.Add(new OptionError(name, "is required"));
+                }
+
+                continue;
+            }
+
+            switch (value)
+            {
+                case double d:
+                    CheckNumber(d, rule, name, errors);
+                    break;
+                case float f:
+                    CheckNumber(f, rule, name, errors);
+                    break;
+                case int i:
+                    CheckNumber(i, rule, name, errors);
+                    break;
+                case long l:
+                    CheckNumber(l, rule, name, errors);
+                    break;
+                case Duration duration:
+                    CheckNumber(duration.TotalSeconds, rule, name, errors);
+                    break;
+                case string s when rule?.Required == true && string.IsNullOrWhiteSpace(s):
+                    errors.Add(new OptionError(name, "must not be empty"));
+                    break;
+                case IList list when ItemType(property.PropertyType) is { } item && IsSection(item):
+                    for (var k = 0; k < list.Count; k++)
+                    {
+                        if (list[k] is null)
+                        {
+                            errors.Add(new OptionError($"{name}[{k}]", "must be an object, not null"));
+                        }
+                        else
+                        {
+                            Check(list[k]!, item, $"{name}[{k}]", errors);
+                        }
+                    }
+
+                    break;
+                default:
+                    if (IsSection(property.PropertyType))
+                    {
+                        Check(value, property.PropertyType, name, errors);
+                    }
+
+                    break;
+            }
+        }
+
+        if (options is IValidatableOptions validatable)
+        {
+            foreach (var message in validatable.Validate())
+            {
+                errors.Add(new OptionError(path, message));
+            }
+        }
+    }
+
+    private static void CheckNumber(double value, OptionAttribute? rule, string name, List<OptionError> errors)
+    {
+        if (!double.IsFinite(value))
+        {
+            errors.Add(new OptionError(name, $"must be a finite number (was {OptionAttribute.Number(value)})"));
+        }
+        else if (rule is not null && !rule.Contains(value))
+        {
+            errors.Add(new OptionError(name, $"must be {Describe(rule)} (was {OptionAttribute.Number(value)})"));
+        }
+    }
+
+    private static string Describe(OptionAttribute rule)
+    {
+        var range = rule.RangeText;
+        return range.StartsWith('(') || range.StartsWith('[') ? $"in {range}" : range;
+    }
+
+    private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+}
