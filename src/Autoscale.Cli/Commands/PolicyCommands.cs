@@ -13,26 +13,55 @@ internal static class PolicyCommands
 
     public static Command Create(CliContext context)
     {
-        var policy = new Command("policy", "List policies and check one against the conformance suite.");
+        var policy = new Command("policy", "List policies and their options, describe one, check one against the conformance suite.");
         policy.Subcommands.Add(List(context));
+        policy.Subcommands.Add(Describe(context));
         policy.Subcommands.Add(Check(context));
         return policy;
     }
 
     private static Command List(CliContext context)
     {
-        var command = new Command("list", "List the policies a config can name.");
+        var options = new Option<bool>("--options") { Description = "Print the reference of every option (config fields, load-time models, each policy's options) as Markdown, as in docs/options.md." };
+        var command = new Command("list", "List the policies a config can name.") { options };
         var userPolicies = new UserPolicyLoader();
         userPolicies.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
+            if (parse.GetValue(options))
+            {
+                await context.Stdout.WriteAsync(Reference.OptionsReference.Markdown(context.Catalog, Reference.XmlDocs.Embedded));
+                return AutoscaleCli.Success;
+            }
+
             foreach (var name in context.Catalog.Names)
             {
                 context.Catalog.TryGet(name, out var d);
                 await context.Stdout.WriteLineAsync($"{name,-40} {d!.Summary}");
             }
 
+            return AutoscaleCli.Success;
+        });
+        return command;
+    }
+
+    private static Command Describe(CliContext context)
+    {
+        var name = new Argument<string>("policy") { Description = "The policy: a built-in name, or a class of --assembly, --project or --policy-file." };
+        var command = new Command("describe", "Print one policy's options: JSON name, type, unit, default, range and meaning.") { name };
+        var userPolicies = new UserPolicyLoader();
+        userPolicies.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
+            var policyName = parse.GetValue(name)!;
+            if (!context.Catalog.TryGet(policyName, out var descriptor))
+            {
+                throw new UserInputException($"unknown policy \"{policyName}\" (known: {string.Join(", ", context.Catalog.Names)})");
+            }
+
+            await context.Stdout.WriteAsync(Reference.OptionsReference.Describe(descriptor, context.Catalog, Reference.XmlDocs.Embedded));
             return AutoscaleCli.Success;
         });
         return command;

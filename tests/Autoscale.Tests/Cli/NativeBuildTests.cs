@@ -45,6 +45,8 @@ public sealed class NativeBuildTests(NativeBuild native) : IClassFixture<NativeB
     {
         new[] { "textbook" },
         new[] { "policy", "list" },
+        new[] { "policy", "list", "--options" },
+        new[] { "policy", "describe", "scheduled-floor" },
         new[] { "backtest", "--trace", "traces/textbook-spike.parquet", "--config", "examples/textbook.json", "--format", "json" },
         new[] { "backtest", "--trace", "traces/textbook-spike.parquet", "--config", "examples/textbook-sweep.json", "--format", "csv" },
         new[] { "backtest", "--trace", "traces/azure-llm-code-2023.parquet", "--config", "examples/all-policies.json", "--format", "json" },
