@@ -22,7 +22,7 @@ public sealed record TraceInfo(string File, NodaTime.Instant Start, NodaTime.Ins
 /// Same inputs, same bytes.
 /// </summary>
 public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IReadOnlyList<CandidateResult> results,
-    IReadOnlyList<SweepAnalysis>? sweeps = null, IReadOnlyList<SeedSpread>? seeds = null)
+    IReadOnlyList<SweepAnalysis>? sweeps = null, IReadOnlyList<SeedSpread>? seeds = null, string timeZone = "UTC", IReadOnlyList<string>? warnings = null)
 {
     // One list of fields, in document order, for both the JSON objects and the CSV columns.
     private static readonly (string Name, Func<CandidateResult, object?> Value)[] Fields =
@@ -51,6 +51,7 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
         ("longestBreachMinutes", r => r.LongestBreachMinutes),
         ("errorBudgetBurn", r => double.IsFinite(r.ErrorBudgetBurn) ? Round(r.ErrorBudgetBurn) : null),
         ("dollars", r => Round(r.Dollars)),
+        ("dollarsPerHour", r => Round(r.DollarsPerHour)),
         ("idleDollars", r => Round(r.IdleDollars)),
         ("loadingDollars", r => Round(r.LoadingDollars)),
         ("costDollars", r => Round(r.CostDollars)),
@@ -69,6 +70,7 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
         ("onParetoFront", r => r.OnParetoFront),
         ("policyMetrics", r => r.PolicyMetrics.Count == 0 ? null : r.PolicyMetrics),
         ("loadMetrics", r => r.LoadMetrics.Count == 0 ? null : r.LoadMetrics),
+        ("warnings", r => r.Warnings.Count == 0 ? null : r.Warnings),
         ("error", r => r.Error),
     ];
 
@@ -87,6 +89,16 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
     /// <summary>The spread over seeds, when the backtest ran several.</summary>
     public IReadOnlyList<SeedSpread> SeedSpreads => seeds ?? [];
 
+    /// <summary>The IANA time zone the report shows times in.</summary>
+    public string TimeZone => timeZone;
+
+    /// <summary>
+    /// Everything a user should know about the run: each candidate's warnings (<c>name: warning</c>, in rank order)
+    /// and the run's own (<c>--seeds</c> with nothing random, say).
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; } =
+        [.. results.Where(r => !r.Failed).SelectMany(r => r.Warnings.Select(w => $"{r.Name}: {w}")), .. warnings ?? []];
+
     /// <summary>The results as one JSON object: trace, SLO, candidates in rank order, sweeps, seed spread.</summary>
     public string ToJson()
     {
@@ -100,6 +112,8 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             json.WriteString("end", InstantPattern.ExtendedIso.Format(trace.End));
             json.WriteNumber("ticks", trace.Ticks);
             json.WriteNumber("requests", trace.Requests);
+            json.WriteNumber("spanSeconds", (trace.End - trace.Start).TotalSeconds);
+            json.WriteString("timeZone", timeZone);
             if (trace.Tokens is { } tokens)
             {
                 json.WriteNumber("tokens", tokens);
@@ -125,6 +139,13 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             json.WriteEndArray();
             WriteSweeps(json);
             WriteSeeds(json);
+            json.WriteStartArray("warnings");
+            foreach (var warning in Warnings)
+            {
+                json.WriteStringValue(warning);
+            }
+
+            json.WriteEndArray();
             json.WriteEndObject();
         }
 
@@ -170,9 +191,17 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             var plots = ReportPlots.Write(this, staging);
             await File.WriteAllTextAsync(Path.Combine(staging, "report.html"), ReportHtml.Render(this, plots), cancellationToken);
             Directory.CreateDirectory(full);
+            var written = Directory.GetFiles(staging).Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
             foreach (var file in Directory.GetFiles(staging))
             {
                 File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
+            }
+
+            // A report written over an earlier one replaces it: the earlier report's plots that this one does not
+            // draw go too. Other files in the folder (shards, a user's notes) are left alone.
+            foreach (var stale in Directory.GetFiles(full).Where(f => IsReportFile(Path.GetFileName(f)) && !written.Contains(Path.GetFileName(f))))
+            {
+                File.Delete(stale);
             }
         }
         finally
@@ -180,6 +209,11 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             Directory.Delete(staging, recursive: true);
         }
     }
+
+    /// <summary>Whether a file name is one a report writes: report.html, results.json/csv and its plots.</summary>
+    public static bool IsReportFile(string name) =>
+        name is "report.html" or "results.json" or "results.csv" or "pareto.png"
+        || (name.EndsWith(".png", StringComparison.Ordinal) && (name.StartsWith("timeline-", StringComparison.Ordinal) || name.StartsWith("sweep-", StringComparison.Ordinal)));
 
     private void WriteSweeps(Utf8JsonWriter json)
     {
@@ -279,6 +313,15 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             case double d:
                 json.WriteNumber(name, d);
                 break;
+            case IReadOnlyList<string> list:
+                json.WriteStartArray(name);
+                foreach (var item in list)
+                {
+                    json.WriteStringValue(item);
+                }
+
+                json.WriteEndArray();
+                break;
             case IReadOnlyDictionary<string, double> metrics:
                 json.WriteStartObject(name);
                 foreach (var (key, number) in metrics)
@@ -298,6 +341,7 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
         null => "",
         string s => Quote(s),
         bool b => b ? "true" : "false",
+        IReadOnlyList<string> list => Quote(string.Join(" | ", list)),
         IReadOnlyDictionary<string, double> metrics => Quote(string.Join(";", metrics.Select(m => $"{m.Key}={m.Value.ToString("R", CultureInfo.InvariantCulture)}"))),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),

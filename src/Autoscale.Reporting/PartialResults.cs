@@ -35,6 +35,9 @@ public sealed record PartialResults
     /// <summary>Every candidate of the config, in config order (the shards' candidates are a subset).</summary>
     public required IReadOnlyList<string> Order { get; init; }
 
+    /// <summary>The IANA time zone reports show times in.</summary>
+    public string TimeZone { get; init; } = "UTC";
+
     /// <summary>This shard's results.</summary>
     public required IReadOnlyList<CandidateResult> Results { get; init; }
 
@@ -65,19 +68,32 @@ public sealed record PartialResults
             JsonSerializer.Serialize(writer, value.ToDictionary(p => p.Key, p => p.Value), Info<Dictionary<string, double>>(options));
     }
 
+    internal sealed class TextListConverter : JsonConverter<TextList>
+    {
+        public override TextList Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            new(JsonSerializer.Deserialize(ref reader, Info<string[]>(options)) ?? []);
+
+        public override void Write(Utf8JsonWriter writer, TextList value, JsonSerializerOptions options) =>
+            JsonSerializer.Serialize(writer, value.ToArray(), Info<string[]>(options));
+    }
+
     internal sealed class TimelineConverter : JsonConverter<Timeline>
     {
         public override Timeline Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
         {
-            var dto = JsonSerializer.Deserialize(ref reader, Info<TimelineDto>(options)) ?? new TimelineDto([], 0);
-            return dto.Points.Length == 0 ? Timeline.Empty : new Timeline(dto.Points, dto.BucketSeconds);
+            var dto = JsonSerializer.Deserialize(ref reader, Info<TimelineDto>(options)) ?? new TimelineDto([], 0, null);
+            return dto.Points.Length == 0 ? Timeline.Empty : FromDto(dto);
         }
 
         public override void Write(Utf8JsonWriter writer, Timeline value, JsonSerializerOptions options) =>
-            JsonSerializer.Serialize(writer, new TimelineDto(value.Points.ToArray(), value.BucketSeconds), Info<TimelineDto>(options));
+            JsonSerializer.Serialize(writer, ToDto(value), Info<TimelineDto>(options));
+
+        private static Timeline FromDto(TimelineDto dto) => new(dto.Points, dto.BucketSeconds) { Zoom = dto.Zoom is { } zoom ? FromDto(zoom) : null };
+
+        private static TimelineDto ToDto(Timeline value) => new(value.Points.ToArray(), value.BucketSeconds, value.Zoom is { } zoom ? ToDto(zoom) : null);
     }
 
-    internal sealed record TimelineDto(TimelinePoint[] Points, double BucketSeconds);
+    internal sealed record TimelineDto(TimelinePoint[] Points, double BucketSeconds, TimelineDto? Zoom);
 
     private static JsonTypeInfo<T> Info<T>(JsonSerializerOptions options) => (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
 
@@ -102,8 +118,9 @@ public sealed record PartialResults
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    Converters = [typeof(PartialResults.MetricSetConverter), typeof(PartialResults.TimelineConverter), typeof(PartialResults.InstantConverter), typeof(PartialResults.DurationConverter)])]
+    Converters = [typeof(PartialResults.MetricSetConverter), typeof(PartialResults.TextListConverter), typeof(PartialResults.TimelineConverter), typeof(PartialResults.InstantConverter), typeof(PartialResults.DurationConverter)])]
 [JsonSerializable(typeof(PartialResults))]
 [JsonSerializable(typeof(Dictionary<string, double>))]
+[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(PartialResults.TimelineDto))]
 internal sealed partial class PartialResultsJson : JsonSerializerContext;

@@ -6,18 +6,28 @@ namespace Autoscale.Reporting;
 /// <summary>The report's plots as PNG bytes or HTML, for notebooks and other hosts.</summary>
 public static class Plots
 {
-    /// <summary>A candidate's timeline (needs a result recorded with a timeline): demand, ready and loading capacity, queue.</summary>
-    public static byte[] Timeline(CandidateResult result, double capacityRps, int width = 900, int height = 420)
+    /// <summary>
+    /// A candidate's timeline (needs a result recorded with a timeline) on the trace's clock in <paramref name="timeZone"/>:
+    /// demand against ready and loading capacity, replicas, and the queue with the requests that broke the SLO.
+    /// </summary>
+    public static byte[] Timeline(CandidateResult result, double capacityRps, int width = 900, int height = 640, string timeZone = "UTC")
     {
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.Timeline.Points.Count == 0)
+        {
+            throw new ArgumentException($"{result.Name} was replayed without a timeline (pass timelinePoints to Backtest.Run)", nameof(result));
+        }
+
         ReportPlots.EnsureFont();
-        return ReportPlots.Timeline(result, capacityRps).GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        return ReportPlots.Timeline(result, capacityRps, ReportText.Zone(timeZone), $"rank {result.Rank}", result.Timeline, width, height);
     }
 
-    /// <summary>Dollars against SLO risk with the Pareto front.</summary>
-    public static byte[] Pareto(IReadOnlyList<CandidateResult> results, int width = 900, int height = 420)
+    /// <summary>Dollars against SLO risk: every candidate numbered by rank, the Pareto front, the line of the SLO's allowance.</summary>
+    public static byte[] Pareto(IReadOnlyList<CandidateResult> results, double targetPercent = 99, int width = 900)
     {
         ReportPlots.EnsureFont();
-        return ReportPlots.Pareto(results).GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        var (plot, height) = ReportPlots.Pareto(results, targetPercent);
+        return plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
     }
 
     /// <summary>A sweep: violations against idle dollars, the knee marked.</summary>

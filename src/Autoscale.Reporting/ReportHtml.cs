@@ -2,13 +2,12 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Autoscale.Backtesting.Engine;
-using NodaTime.Text;
 
 namespace Autoscale.Reporting;
 
 /// <summary>
 /// report.html: one self-contained page (inline style, no script, no network) that refers only to the
-/// PNG files written beside it. The trade is shown first, the numbers after.
+/// PNG files written beside it. The trade is shown first, the numbers after, every term in a glossary.
 /// </summary>
 internal static class ReportHtml
 {
@@ -18,7 +17,9 @@ internal static class ReportHtml
     {
         var html = new StringBuilder();
         var slo = report.Settings.Slo;
-        var winner = report.Results.FirstOrDefault(r => !r.Failed);
+        var zone = ReportText.Zone(report.TimeZone);
+        var perDay = report.Trace.End - report.Trace.Start >= NodaTime.Duration.FromDays(1);
+        var best = report.Results.FirstOrDefault(r => !r.Failed);
         html.Append("""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>Autoscale backtest report</title>
@@ -27,26 +28,42 @@ internal static class ReportHtml
             h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ccc}
             table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}th,td{padding:.3rem .5rem;border-bottom:1px solid #e4e4e4;text-align:right}
             th{background:#f4f4f4}td.name,th.name{text-align:left}tr.winner td{background:#eaf6ea;font-weight:bold}
-            .met{color:#1a7f1a}.missed{color:#b22}.note{color:#555;font-size:.85rem}figure{margin:1rem 0}img{max-width:100%;border:1px solid #ddd}
+            .met{color:#1a7f1a}.missed{color:#b22}.note{color:#555;font-size:.85rem}figure{margin:1rem 0}img{max-width:100%;height:auto;border:1px solid #ddd}
             .summary{background:#f7f9fc;border:1px solid #dde5f0;padding:1rem;border-radius:6px}
+            .warnings{background:#fff8e6;border:1px solid #f0d79a;padding:.5rem 1rem;border-radius:6px}
+            dl.glossary dt{font-weight:bold;margin-top:.5rem}dl.glossary dd{margin-left:1.5rem}
             </style></head><body>
             """);
         html.Append("<h1>Autoscale backtest report</h1>\n<div class=\"summary\">");
-        html.Append(Ci, $"<p>Trace <b>{E(report.Trace.File)}</b>: {report.Trace.Requests:N0} requests from {E(InstantPattern.ExtendedIso.Format(report.Trace.Start))} to {E(InstantPattern.ExtendedIso.Format(report.Trace.End))} ({report.Trace.Ticks:N0} ticks of {report.Settings.TickSeconds.ToString(Ci)} s).</p>");
-        html.Append(Ci, $"<p>SLO: {slo.TargetPercent.ToString(Ci)}% of requests start within {slo.MaxWaitSeconds.ToString(Ci)} s. Replica: {report.Settings.Replica.CapacityRps.ToString(Ci)} req/s, {report.Settings.Replica.Gpus} GPU at ${report.Settings.Replica.DollarsPerGpuHour.ToString("0.###", Ci)} per GPU-hour.</p>");
-        if (winner is not null)
+        html.Append(Ci, $"<p>{E(ReportText.TraceLine(report.Trace, zone))} Ticks of {report.Settings.TickSeconds.ToString(Ci)} s.</p>");
+        html.Append(Ci, $"<p>{E(ReportText.SloLine(slo))} Replica: {report.Settings.Replica.CapacityRps.ToString(Ci)} req/s, {report.Settings.Replica.Gpus} GPU at ${report.Settings.Replica.DollarsPerGpuHour.ToString("0.###", Ci)} per GPU-hour.</p>");
+        if (best is not null)
         {
-            html.Append(Ci, $"<p><b>Winner: {E(winner.Name)}</b>: {(winner.MeetsSlo ? "meets" : "misses")} the SLO with {winner.ViolationPercent.ToString("0.###", Ci)}% violations for ${winner.Dollars.ToString("N2", Ci)} (idle ${winner.IdleDollars.ToString("N2", Ci)}).</p>");
+            html.Append(best.MeetsSlo
+                ? $"<p><b>Winner: {E(best.Name)}</b>: meets the SLO with {best.ViolationPercent.ToString("0.###", Ci)}% violations for ${best.Dollars.ToString("N2", Ci)} over the trace (${best.DollarsPerHour.ToString("N2", Ci)} per hour; idle ${best.IdleDollars.ToString("N2", Ci)}).</p>"
+                : $"<p><b>No candidate meets the SLO.</b> The best ranked, {E(best.Name)}, has {best.ViolationPercent.ToString("0.###", Ci)}% violations for ${best.Dollars.ToString("N2", Ci)} over the trace (${best.DollarsPerHour.ToString("N2", Ci)} per hour).</p>");
         }
 
         html.Append("</div>\n");
+        if (report.Warnings.Count > 0)
+        {
+            html.Append("<h2>Warnings</h2>\n<div class=\"warnings\"><ul>\n");
+            foreach (var warning in report.Warnings)
+            {
+                html.Append(Ci, $"<li>{E(warning)}</li>\n");
+            }
+
+            html.Append("</ul></div>\n");
+        }
+
+        html.Append("<h2>Why each candidate wins or loses</h2>\n<p class=\"note\">Each timeline shows demand against the capacity that was ready (and that was still loading), the replicas, and the queue with the requests that broke the SLO, on the trace's clock. For traces longer than a day, a second figure zooms on the candidate's worst hour.</p>\n");
         foreach (var (file, caption) in plots.Where(p => p.File.StartsWith("timeline-", StringComparison.Ordinal)))
         {
             Figure(html, file, caption);
         }
 
-        html.Append("<h2>Ranking</h2>\n<p class=\"note\">Candidates that meet the SLO target come first, cheapest first; then the others, fewest violations first. &#9733; marks the Pareto front of (violation %, dollars).</p>\n");
-        Ranking(html, report);
+        html.Append("<h2>Ranking</h2>\n<p class=\"note\">Candidates that meet the SLO target come first, cheapest first; then the others, fewest violations first. &#9733; marks the Pareto front of (violation %, dollars). Dollars are totals over the whole trace; $/hour divides them by its length.</p>\n");
+        Ranking(html, report, perDay);
         foreach (var (file, caption) in plots.Where(p => p.File == "pareto.png"))
         {
             Figure(html, file, caption);
@@ -68,7 +85,7 @@ internal static class ReportHtml
                 html.Append(Ci, $" The first value without any violation: <b>{E(clean.Value)}</b>.");
             }
 
-            html.Append("</p>\n<table><tr><th class=\"name\">value</th><th>violations</th><th>viol %</th><th>idle $</th><th>dollars</th><th>SLO</th></tr>\n");
+            html.Append("</p>\n<table><tr><th class=\"name\">value</th><th>violations</th><th>viol %</th><th>idle $</th><th>$ total</th><th>SLO</th></tr>\n");
             foreach (var row in sweep.Rows)
             {
                 var r = row.Result;
@@ -95,24 +112,38 @@ internal static class ReportHtml
             html.Append("</table>\n");
         }
 
-        html.Append("<p class=\"note\">Made by Autoscale. The same numbers are in results.json and results.csv beside this page.</p>\n</body></html>\n");
+        html.Append("<h2>Glossary</h2>\n<dl class=\"glossary\">\n");
+        foreach (var (term, meaning) in ReportText.Glossary)
+        {
+            html.Append(Ci, $"<dt>{E(term)}</dt><dd>{E(meaning)}</dd>\n");
+        }
+
+        html.Append("</dl>\n<p class=\"note\">Made by Autoscale. The same numbers are in results.json and results.csv beside this page.</p>\n</body></html>\n");
         return html.ToString();
     }
 
-    private static void Ranking(StringBuilder html, BacktestReport report)
+    private static void Ranking(StringBuilder html, BacktestReport report, bool perDay)
     {
-        html.Append("<table><tr><th>rank</th><th class=\"name\">candidate</th><th class=\"name\">policy</th><th>requests</th><th>late</th><th>dropped</th><th>viol %</th><th>SLO</th><th>p99 wait s</th><th>dollars</th><th>idle $</th><th>cold starts</th><th>peak</th><th>end</th></tr>\n");
+        html.Append("<table><tr><th>rank</th><th class=\"name\">candidate</th><th class=\"name\">policy</th><th>requests</th><th>late</th><th>dropped</th><th>viol %</th><th>SLO</th><th>p99 wait s</th><th>$ total</th><th>$/hour</th>");
+        html.Append(perDay ? "<th>$/day</th>" : "");
+        html.Append("<th>idle $</th><th>cold starts</th><th>peak replicas</th><th>end replicas</th></tr>\n");
         foreach (var r in report.Results)
         {
-            var cls = r.Rank == 1 && !r.Failed ? " class=\"winner\"" : "";
+            var cls = r.Rank == 1 && !r.Failed && r.MeetsSlo ? " class=\"winner\"" : "";
             var star = r.OnParetoFront ? " &#9733;" : "";
             if (r.Failed)
             {
-                html.Append(Ci, $"<tr><td>{r.Rank}</td><td class=\"name\">{E(r.Name)}</td><td class=\"name\">{E(r.Policy)}</td><td colspan=\"11\" class=\"name missed\">failed: {E(r.Error!)}</td></tr>\n");
+                html.Append(Ci, $"<tr><td>{r.Rank}</td><td class=\"name\">{E(r.Name)}</td><td class=\"name\">{E(r.Policy)}</td><td colspan=\"{(perDay ? 13 : 12)}\" class=\"name missed\">failed: {E(r.Error!)}</td></tr>\n");
                 continue;
             }
 
-            html.Append(Ci, $"<tr{cls}><td>{r.Rank}</td><td class=\"name\">{E(r.Name)}{star}</td><td class=\"name\">{E(r.Policy)}</td><td>{r.Requests:N0}</td><td>{r.Late:N0}</td><td>{r.Dropped:N0}</td><td>{r.ViolationPercent.ToString("0.###", Ci)}</td><td>{Met(r)}</td><td>{r.WaitP99Seconds.ToString(Ci)}</td><td>{r.Dollars.ToString("N2", Ci)}</td><td>{r.IdleDollars.ToString("N2", Ci)}</td><td>{r.ColdStarts:N0}</td><td>{r.PeakReplicas}</td><td>{r.EndReplicas}</td></tr>\n");
+            html.Append(Ci, $"<tr{cls}><td>{r.Rank}</td><td class=\"name\">{E(r.Name)}{star}</td><td class=\"name\">{E(r.Policy)}</td><td>{r.Requests:N0}</td><td>{r.Late:N0}</td><td>{r.Dropped:N0}</td><td>{r.ViolationPercent.ToString("0.###", Ci)}</td><td>{Met(r)}</td><td>{r.WaitP99Seconds.ToString(Ci)}</td><td>{r.Dollars.ToString("N2", Ci)}</td><td>{r.DollarsPerHour.ToString("N2", Ci)}</td>");
+            if (perDay)
+            {
+                html.Append(Ci, $"<td>{(r.DollarsPerHour * 24).ToString("N2", Ci)}</td>");
+            }
+
+            html.Append(Ci, $"<td>{r.IdleDollars.ToString("N2", Ci)}</td><td>{r.ColdStarts:N0}</td><td>{r.PeakReplicas}</td><td>{r.EndReplicas}</td></tr>\n");
         }
 
         html.Append("</table>\n");
@@ -120,7 +151,7 @@ internal static class ReportHtml
 
     private static void Risk(StringBuilder html, IReadOnlyList<CandidateResult> results)
     {
-        html.Append("<table><tr><th class=\"name\">candidate</th><th>p50 s</th><th>p95 s</th><th>p99 s</th><th>max s</th><th>minutes in breach</th><th>longest breach (min)</th><th>worst minute</th><th>worst hour</th><th>budget burn</th><th>capacity lag max s</th><th>scale actions</th><th>flaps</th></tr>\n");
+        html.Append("<table><tr><th class=\"name\">candidate</th><th>p50 wait s</th><th>p95 wait s</th><th>p99 wait s</th><th>max wait s</th><th>minutes in breach</th><th>longest breach (min)</th><th>worst minute (violations)</th><th>worst hour (violations)</th><th>budget burn</th><th>capacity lag max s</th><th>scale actions</th><th>flaps</th></tr>\n");
         foreach (var r in results.Where(r => !r.Failed))
         {
             var burn = double.IsFinite(r.ErrorBudgetBurn) ? r.ErrorBudgetBurn.ToString("0.##", Ci) + "x" : "n/a";
@@ -133,12 +164,12 @@ internal static class ReportHtml
     private static void Dollars(StringBuilder html, BacktestReport report)
     {
         var tokens = report.Trace.Tokens is > 0;
-        html.Append("<table><tr><th class=\"name\">candidate</th><th>total $</th><th>idle $</th><th>loading $</th><th>cache hold $</th><th>billing rounding $</th><th>$ per 1,000 requests</th>");
+        html.Append("<table><tr><th class=\"name\">candidate</th><th>$ total</th><th>$/hour</th><th>idle $</th><th>loading $</th><th>cache hold $</th><th>billing rounding $</th><th>$ per 1,000 requests</th>");
         html.Append(tokens ? "<th>$ per million tokens</th>" : "");
         html.Append("<th>cost with violations $</th></tr>\n");
         foreach (var r in report.Results.Where(r => !r.Failed))
         {
-            html.Append(Ci, $"<tr><td class=\"name\">{E(r.Name)}</td><td>{r.Dollars.ToString("N2", Ci)}</td><td>{r.IdleDollars.ToString("N2", Ci)}</td><td>{r.LoadingDollars.ToString("N2", Ci)}</td><td>{r.HoldDollars.ToString("N2", Ci)}</td><td>{r.RoundingDollars.ToString("N2", Ci)}</td><td>{r.DollarsPer1000Requests.ToString("0.####", Ci)}</td>");
+            html.Append(Ci, $"<tr><td class=\"name\">{E(r.Name)}</td><td>{r.Dollars.ToString("N2", Ci)}</td><td>{r.DollarsPerHour.ToString("N2", Ci)}</td><td>{r.IdleDollars.ToString("N2", Ci)}</td><td>{r.LoadingDollars.ToString("N2", Ci)}</td><td>{r.HoldDollars.ToString("N2", Ci)}</td><td>{r.RoundingDollars.ToString("N2", Ci)}</td><td>{r.DollarsPer1000Requests.ToString("0.####", Ci)}</td>");
             if (tokens)
             {
                 html.Append(Ci, $"<td>{report.DollarsPerMillionTokens(r)!.Value.ToString("0.####", Ci)}</td>");
@@ -151,7 +182,7 @@ internal static class ReportHtml
     }
 
     private static void Figure(StringBuilder html, string file, string caption) =>
-        html.Append(Ci, $"<figure><img src=\"{E(file)}\" alt=\"{E(caption)}\" width=\"1100\" height=\"520\"><figcaption class=\"note\">{E(caption)}</figcaption></figure>\n");
+        html.Append(Ci, $"<figure><img src=\"{E(file)}\" alt=\"{E(caption)}\"><figcaption class=\"note\">{E(caption)}</figcaption></figure>\n");
 
     private static string Met(CandidateResult r) => r.MeetsSlo ? "<span class=\"met\">met</span>" : "<span class=\"missed\">missed</span>";
 

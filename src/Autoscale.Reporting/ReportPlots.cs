@@ -1,9 +1,18 @@
+using System.Globalization;
 using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Results;
+using NodaTime;
 using ScottPlot;
+using SkiaSharp;
 
 namespace Autoscale.Reporting;
 
-/// <summary>The PNG plots of a report, in the style of the textbook's Figure 23.6.1.</summary>
+/// <summary>
+/// The PNG plots of a report, in the style of the textbook's Figure 23.6.1: a timeline for each candidate a reader
+/// needs to see (the winner, the best of each policy, the worst, each sweep's knee and ends) with demand against
+/// capacity, replicas, and the queue with the requests that broke the SLO, on the trace's own clock; a zoom on the
+/// worst hour of traces longer than a day; the Pareto plot with the SLO line; one plot per sweep.
+/// </summary>
 internal static class ReportPlots
 {
     /// <summary>The font shipped with the library, so plots have their text on machines without fonts.</summary>
@@ -11,7 +20,13 @@ internal static class ReportPlots
 
     private const int Width = 1100;
     private const int Height = 520;
-    private const int TopCandidates = 3;
+    private const int TimelineHeight = 760;
+
+    private static readonly Color Demand = Colors.Black;
+    private static readonly Color Ready = new(0x2c, 0xa0, 0x2c);
+    private static readonly Color Loading = new(0xff, 0x7f, 0x0e);
+    private static readonly Color Queue = new(0x1f, 0x77, 0xb4);
+    private static readonly Color Late = new(0xd6, 0x27, 0x28);
 
     private static readonly Lock FontGate = new();
     private static bool _fontReady;
@@ -22,17 +37,26 @@ internal static class ReportPlots
         EnsureFont();
         var written = new List<(string, string)>();
         var capacity = report.Settings.Replica.CapacityRps;
-        foreach (var r in report.Results.Where(r => !r.Failed && r.Timeline.Points.Count > 0).Take(TopCandidates))
+        var zone = ReportText.Zone(report.TimeZone);
+        foreach (var (r, why) in TimelineCandidates(report))
         {
             var file = $"timeline-{r.Rank}.png";
-            Timeline(r, capacity).SavePng(Path.Combine(directory, file), Width, Height);
-            written.Add((file, $"Rank {r.Rank}, {r.Name}: demand against ready and loading capacity, and the queue"));
+            File.WriteAllBytes(Path.Combine(directory, file), Timeline(r, capacity, zone, why, r.Timeline, Width, TimelineHeight));
+            written.Add((file, $"Rank {r.Rank}, {r.Name} ({why}): demand against ready and loading capacity, replicas, and the queue with the requests that broke the SLO"));
+            if (r.Timeline.Zoom is { Points.Count: > 0 } zoom)
+            {
+                var zoomFile = $"timeline-{r.Rank}-zoom.png";
+                File.WriteAllBytes(Path.Combine(directory, zoomFile), Timeline(r, capacity, zone, why + ", its worst hour", zoom, Width, TimelineHeight));
+                var from = r.Start + Duration.FromSeconds(zoom.Points[0].StartSeconds);
+                written.Add((zoomFile, $"Rank {r.Rank}, {r.Name}: its worst hour, from {ReportText.Local(from, zone)} {ReportText.ZoneName(zone)}, in {zoom.BucketSeconds.ToString(CultureInfo.InvariantCulture)}-second steps"));
+            }
         }
 
-        if (report.Results.Count(r => !r.Failed) > 0)
+        if (report.Results.Any(r => !r.Failed))
         {
-            Pareto(report.Results).SavePng(Path.Combine(directory, "pareto.png"), Width, Height);
-            written.Add(("pareto.png", "Dollars against SLO risk; the Pareto front joined"));
+            var (plot, height) = Pareto(report.Results, report.Settings.Slo.TargetPercent);
+            plot.SavePng(Path.Combine(directory, "pareto.png"), Width, height);
+            written.Add(("pareto.png", "Dollars against SLO risk, each candidate by its rank; the Pareto front joined; the dashed line is the SLO's allowance"));
         }
 
         var index = 0;
@@ -40,89 +64,194 @@ internal static class ReportPlots
         {
             var file = $"sweep-{++index}.png";
             Sweep(sweep).SavePng(Path.Combine(directory, file), Width, Height);
-            written.Add((file, $"Sweep of {sweep.Group}: violations against idle dollars"));
+            written.Add((file, $"Sweep of {sweep.Group}: violations against idle dollars" + (sweep.Knee is { } knee ? $", knee at {knee.Value}" : ", no value meets the SLO")));
         }
 
         return written;
     }
 
-    internal static Plot Timeline(CandidateResult r, double capacity)
+    /// <summary>
+    /// The candidates a reader needs to see, in rank order, each with why: the winner, the best of each policy, the
+    /// worst, and each sweep's knee and ends.
+    /// </summary>
+    internal static IReadOnlyList<(CandidateResult Result, string Why)> TimelineCandidates(BacktestReport report)
     {
-        var points = r.Timeline.Points;
-        var minutes = points.Select(p => p.StartSeconds / 60).ToArray();
-        var plot = NewPlot();
-        plot.Title($"{r.Name}: demand and capacity");
-        var demand = plot.Add.ScatterLine(minutes, points.Select(p => p.DemandRps).ToArray());
-        demand.LegendText = "demand (requests/s)";
-        demand.Color = Colors.Black;
-        demand.LineWidth = 2;
-        var ready = plot.Add.ScatterLine(minutes, points.Select(p => p.ReadyReplicas * capacity).ToArray());
-        ready.LegendText = "ready capacity";
-        ready.Color = new Color(0x2c, 0xa0, 0x2c);
-        ready.LineWidth = 2;
-        var loading = plot.Add.ScatterLine(minutes, points.Select(p => (p.ReadyReplicas + p.LoadingReplicas) * capacity).ToArray());
-        loading.LegendText = "ready + loading capacity";
-        loading.Color = new Color(0xff, 0x7f, 0x0e);
-        loading.LinePattern = LinePattern.Dashed;
-        loading.LineWidth = 2;
-        var queue = plot.Add.ScatterLine(minutes, points.Select(p => (double)p.QueueMax).ToArray());
-        queue.LegendText = "queue (right axis)";
-        queue.Color = new Color(0xd6, 0x27, 0x28, 0x90);
-        queue.Axes.YAxis = plot.Axes.Right;
-        plot.Axes.Bottom.Label.Text = "minutes from the start of the trace";
-        plot.Axes.Left.Label.Text = "requests per second";
-        plot.Axes.Right.Label.Text = "requests waiting";
-        plot.ShowLegend(Alignment.UpperRight);
-        return plot;
+        var ok = report.Results.Where(r => !r.Failed && r.Timeline.Points.Count > 0).ToList();
+        var why = new Dictionary<CandidateResult, List<string>>();
+        void Add(CandidateResult? r, string reason)
+        {
+            if (r is null || !ok.Contains(r))
+            {
+                return;
+            }
+
+            if (!why.TryGetValue(r, out var reasons))
+            {
+                why[r] = reasons = [];
+            }
+
+            if (!reasons.Contains(reason))
+            {
+                reasons.Add(reason);
+            }
+        }
+
+        if (ok.Count > 0)
+        {
+            Add(ok[0], ok[0].MeetsSlo ? "the winner" : "the best ranked; it misses the SLO");
+        }
+
+        foreach (var policy in ok.GroupBy(r => r.Policy, StringComparer.Ordinal))
+        {
+            Add(policy.First(), $"the best {policy.Key}");
+        }
+
+        if (ok.Count > 1)
+        {
+            Add(ok[^1], "the worst");
+        }
+
+        foreach (var sweep in report.Sweeps)
+        {
+            Add(sweep.Knee?.Result, $"knee of {sweep.Group}");
+            Add(sweep.Rows[0].Result, $"one end of {sweep.Group}");
+            Add(sweep.Rows[^1].Result, $"one end of {sweep.Group}");
+        }
+
+        return why.OrderBy(p => p.Key.Rank).Select(p => (p.Key, string.Join("; ", p.Value))).ToList();
     }
 
-    internal static Plot Pareto(IReadOnlyList<CandidateResult> results)
+    /// <summary>
+    /// Three panels on the trace's clock: demand against ready and ready + loading capacity (requests per second);
+    /// replicas ready and loading; requests waiting and requests that broke the SLO in each step.
+    /// </summary>
+    internal static byte[] Timeline(CandidateResult r, double capacity, DateTimeZone zone, string why, Timeline timeline, int width, int height)
+    {
+        var start = r.Start;
+        var points = timeline.Points;
+        var xs = points.Select(p => OaDate(start, p.StartSeconds, zone)).ToArray();
+        var xMin = xs[0];
+        var xMax = OaDate(start, points[^1].StartSeconds + timeline.BucketSeconds, zone);
+        var step = Step(timeline.BucketSeconds);
+
+        var rates = NewPlot();
+        rates.Title($"Rank {r.Rank}, {r.Name} ({why})");
+        Line(rates, xs, points.Select(p => p.DemandRps), "demand (requests/s)", Demand, 2);
+        Line(rates, xs, points.Select(p => p.ReadyReplicas * capacity), "ready capacity (requests/s)", Ready, 2);
+        var loading = Line(rates, xs, points.Select(p => (p.ReadyReplicas + p.LoadingReplicas) * capacity), "ready + loading capacity", Loading, 2);
+        loading.LinePattern = LinePattern.Dashed;
+        rates.Axes.Left.Label.Text = "requests per second";
+        Finish(rates, xMin, xMax, points.Max(p => Math.Max(p.DemandRps, (p.ReadyReplicas + p.LoadingReplicas) * capacity)));
+
+        var replicas = NewPlot();
+        Line(replicas, xs, points.Select(p => p.ReadyReplicas), "ready replicas (mean over the step)", Ready, 2);
+        var total = Line(replicas, xs, points.Select(p => p.ReadyReplicas + p.LoadingReplicas), "ready + loading replicas (mean)", Loading, 2);
+        total.LinePattern = LinePattern.Dashed;
+        replicas.Axes.Left.Label.Text = "replicas";
+        Finish(replicas, xMin, xMax, points.Max(p => p.ReadyReplicas + p.LoadingReplicas));
+
+        var queue = NewPlot();
+        Line(queue, xs, points.Select(p => (double)p.QueueMax), "requests waiting (most in the step)", Queue, 2);
+        Line(queue, xs, points.Select(p => (double)p.Violations), $"requests late or dropped (per {step})", Late, 2);
+        queue.Axes.Left.Label.Text = "requests";
+        Finish(queue, xMin, xMax, points.Max(p => Math.Max(p.QueueMax, p.Violations)));
+        queue.Axes.Bottom.Label.Text = TimeLabel(xMin, xMax, zone);
+
+        var top = (int)(height * 0.38);
+        var middle = (int)(height * 0.27);
+        return Stack(width, (rates, top), (replicas, middle), (queue, height - top - middle));
+    }
+
+    /// <summary>Dollars against violations, every candidate numbered by rank and listed beside the plot.</summary>
+    internal static (Plot Plot, int Height) Pareto(IReadOnlyList<CandidateResult> results, double targetPercent)
     {
         var plot = NewPlot();
         plot.Title("Cost against SLO risk");
         var ok = results.Where(r => !r.Failed).ToList();
-        var all = plot.Add.Markers(ok.Select(r => r.ViolationPercent).ToArray(), ok.Select(r => r.Dollars).ToArray());
-        all.LegendText = "candidates";
-        all.Color = Colors.Gray;
-        all.MarkerSize = 9;
         var front = ok.Where(r => r.OnParetoFront).OrderBy(r => r.ViolationPercent).ThenBy(r => r.Dollars).ToList();
-        if (front.Count > 0)
+        if (front.Count > 1)
         {
             var line = plot.Add.ScatterLine(front.Select(r => r.ViolationPercent).ToArray(), front.Select(r => r.Dollars).ToArray());
-            line.LegendText = "Pareto front";
-            line.Color = new Color(0x1f, 0x77, 0xb4);
+            line.Color = Queue.WithAlpha(0.6);
             line.LineWidth = 2;
-            line.MarkerSize = 11;
+            line.MarkerSize = 0;
+            line.LegendText = "Pareto front";
         }
 
-        // Label the front only: its points are spread out, the dominated ones would pile up.
-        foreach (var r in front.Take(12))
+        var allowance = 100 - targetPercent;
+        var slo = plot.Add.VerticalLine(allowance);
+        slo.Color = Late;
+        slo.LinePattern = LinePattern.Dashed;
+        slo.LineWidth = 1.5f;
+        slo.LegendText = $"SLO: at most {allowance.ToString("0.###", CultureInfo.InvariantCulture)}% violations";
+
+        foreach (var r in ok)
         {
-            var label = plot.Add.Text($"{r.Rank}. {r.Name}", r.ViolationPercent, r.Dollars);
+            var marker = plot.Add.Markers(new[] { r.ViolationPercent }, new[] { r.Dollars });
+            marker.Color = r.MeetsSlo ? Ready : Late;
+            marker.MarkerSize = r.OnParetoFront ? 12 : 9;
+            marker.MarkerShape = r.OnParetoFront ? MarkerShape.FilledCircle : MarkerShape.OpenCircle;
+            marker.LegendText = $"{r.Rank}. {Shorten(r.Name)}{(r.OnParetoFront ? " *" : "")}";
+        }
+
+        var xMax = Math.Max(ok.Count == 0 ? 0 : ok.Max(r => r.ViolationPercent), allowance) * 1.12;
+        var yMax = (ok.Count == 0 ? 0 : ok.Max(r => r.Dollars)) * 1.15;
+        xMax = xMax > 0 ? xMax : 1;
+        yMax = yMax > 0 ? yMax : 1;
+
+        // Points that would sit on each other's labels share one label, ranks listed from the cheapest up.
+        foreach (var cluster in Clusters(ok, xMax, yMax))
+        {
+            var top = cluster.MaxBy(r => r.Dollars)!;
+            var label = plot.Add.Text(string.Join(",", cluster.OrderBy(r => r.Dollars).ThenBy(r => r.Rank).Select(r => r.Rank.ToString(CultureInfo.InvariantCulture))), top.ViolationPercent, top.Dollars);
             label.LabelFontSize = 12;
             label.LabelFontName = FontName;
+            label.LabelOffsetX = 7;
+            label.LabelOffsetY = -18;
         }
 
+        plot.Axes.SetLimits(0, xMax, 0, yMax);
         plot.Axes.Bottom.Label.Text = "violations (% of requests)";
-        plot.Axes.Left.Label.Text = "dollars";
-        plot.Axes.Margins(0.25, 0.15);
-        plot.ShowLegend(Alignment.UpperRight);
-        return plot;
+        plot.Axes.Left.Label.Text = "dollars (whole trace)";
+        plot.ShowLegend(Edge.Right);
+        plot.Legend.FontSize = 12;
+        var height = Math.Max(Height, 110 + 21 * (ok.Count + 2));
+        return (plot, height);
     }
 
-    internal static Plot Sweep(Backtesting.Results.SweepAnalysis sweep)
+    /// <summary>Groups candidates closer than 3% of the plot's width and height to one another (single linkage).</summary>
+    private static List<List<CandidateResult>> Clusters(List<CandidateResult> results, double xRange, double yRange)
+    {
+        var clusters = new List<List<CandidateResult>>();
+        foreach (var r in results.OrderBy(r => r.Rank))
+        {
+            var near = clusters.Where(c => c.Any(o => Math.Abs(o.ViolationPercent - r.ViolationPercent) < 0.03 * xRange && Math.Abs(o.Dollars - r.Dollars) < 0.03 * yRange)).ToList();
+            var merged = new List<CandidateResult> { r };
+            foreach (var c in near)
+            {
+                merged.AddRange(c);
+                clusters.Remove(c);
+            }
+
+            clusters.Add(merged);
+        }
+
+        return clusters;
+    }
+
+    internal static Plot Sweep(SweepAnalysis sweep)
     {
         var plot = NewPlot();
         plot.Title($"{sweep.Group}: violations against idle dollars");
         var xs = Enumerable.Range(0, sweep.Rows.Count).Select(i => (double)i).ToArray();
         var violations = plot.Add.ScatterLine(xs, sweep.Rows.Select(r => r.Result.ViolationPercent).ToArray());
         violations.LegendText = "violations (%)";
-        violations.Color = new Color(0xd6, 0x27, 0x28);
+        violations.Color = Late;
         violations.LineWidth = 2;
         violations.MarkerSize = 8;
         var idle = plot.Add.ScatterLine(xs, sweep.Rows.Select(r => r.Result.IdleDollars).ToArray());
         idle.LegendText = "idle dollars (right axis)";
-        idle.Color = new Color(0x1f, 0x77, 0xb4);
+        idle.Color = Queue;
         idle.LineWidth = 2;
         idle.MarkerSize = 8;
         idle.Axes.YAxis = plot.Axes.Right;
@@ -131,7 +260,7 @@ internal static class ReportPlots
             var at = sweep.Rows.ToList().IndexOf(knee);
             var line = plot.Add.VerticalLine(at);
             line.LegendText = $"knee: {knee.Value}";
-            line.Color = new Color(0x2c, 0xa0, 0x2c);
+            line.Color = Ready;
             line.LinePattern = LinePattern.Dashed;
         }
 
@@ -140,6 +269,9 @@ internal static class ReportPlots
         plot.Axes.Bottom.Label.Text = "swept value";
         plot.Axes.Left.Label.Text = "violations (% of requests)";
         plot.Axes.Right.Label.Text = "idle dollars";
+        plot.Axes.SetLimitsX(-0.5, sweep.Rows.Count - 0.5);
+        plot.Axes.SetLimitsY(0, Top(sweep.Rows.Max(r => r.Result.ViolationPercent)), plot.Axes.Left);
+        plot.Axes.SetLimitsY(0, Top(sweep.Rows.Max(r => r.Result.IdleDollars)), plot.Axes.Right);
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
     }
@@ -180,4 +312,78 @@ internal static class ReportPlots
             _fontReady = true;
         }
     }
+
+    /// <summary>Renders the plots one above the other into one PNG.</summary>
+    internal static byte[] Stack(int width, params (Plot Plot, int Height)[] panels)
+    {
+        var height = panels.Sum(p => p.Height);
+        using var surface = SKSurface.Create(new SKImageInfo(width, height));
+        surface.Canvas.Clear(SKColors.White);
+        var top = 0;
+        foreach (var (plot, panelHeight) in panels)
+        {
+            // Each panel is rendered on its own (a plot clears the whole canvas it renders on), then placed.
+            using var panel = SKImage.FromEncodedData(plot.GetImageBytes(width, panelHeight, ImageFormat.Png));
+            surface.Canvas.DrawImage(panel, 0, top);
+            top += panelHeight;
+        }
+
+        using var image = surface.Snapshot();
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        return png.ToArray();
+    }
+
+    private static ScottPlot.Plottables.Scatter Line(Plot plot, double[] xs, IEnumerable<double> ys, string legend, Color color, float width)
+    {
+        var line = plot.Add.ScatterLine(xs, ys.ToArray());
+        line.LegendText = legend;
+        line.Color = color;
+        line.LineWidth = width;
+        line.MarkerSize = 0;
+        return line;
+    }
+
+    /// <summary>
+    /// The panel's axes: time from the first to the last step, labelled as fits the span (times of day within a day,
+    /// dates and times beyond), values from 0 (never a band around a flat zero).
+    /// </summary>
+    private static void Finish(Plot plot, double xMin, double xMax, double yMax)
+    {
+        var axis = plot.Axes.DateTimeTicksBottom();
+        var days = xMax - xMin;
+        var format = days <= 1 ? (days * 86_400 <= 600 ? "HH:mm:ss" : "HH:mm") : days <= 14 ? "ddd dd HH:mm" : "yyyy-MM-dd";
+        if (axis.TickGenerator is ScottPlot.TickGenerators.DateTimeAutomatic automatic)
+        {
+            automatic.LabelFormatter = t => t.ToString(format, CultureInfo.InvariantCulture);
+        }
+
+        plot.Axes.SetLimits(xMin, xMax, 0, Top(yMax));
+        plot.Layout.Fixed(new PixelPadding(80, 40, 45, plot.Axes.Title.Label.Text.Length > 0 ? 45 : 20));
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.Legend.FontSize = 11;
+    }
+
+    /// <summary>The bottom axis's title: the zone, and the date when the whole span falls on one day.</summary>
+    private static string TimeLabel(double xMin, double xMax, DateTimeZone zone)
+    {
+        var first = DateTime.FromOADate(xMin);
+        var last = DateTime.FromOADate(xMax - 1e-9);
+        return first.Date == last.Date
+            ? $"time ({ReportText.ZoneName(zone)}) on {first.ToString("dddd yyyy-MM-dd", CultureInfo.InvariantCulture)}"
+            : $"time ({ReportText.ZoneName(zone)}), {first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} to {last.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
+    }
+
+    private static double Top(double max) => max > 0 ? max * 1.12 : 1;
+
+    private static double OaDate(Instant start, double seconds, DateTimeZone zone) =>
+        (start + Duration.FromMilliseconds(Math.Round(seconds * 1000))).InZone(zone).LocalDateTime.ToDateTimeUnspecified().ToOADate();
+
+    private static string Step(double seconds) => seconds switch
+    {
+        < 60 => $"{seconds.ToString("0.###", CultureInfo.InvariantCulture)} s",
+        < 3600 => $"{(seconds / 60).ToString("0.#", CultureInfo.InvariantCulture)} min",
+        _ => $"{(seconds / 3600).ToString("0.#", CultureInfo.InvariantCulture)} h",
+    };
+
+    private static string Shorten(string name) => name.Length <= 40 ? name : name[..37] + "...";
 }

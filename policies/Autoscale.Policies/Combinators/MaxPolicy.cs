@@ -1,4 +1,5 @@
 using Autoscale.Policies.Catalog;
+using Autoscale.Policies.Common;
 
 namespace Autoscale.Policies.Combinators;
 
@@ -10,9 +11,16 @@ namespace Autoscale.Policies.Combinators;
 public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
 {
     private readonly IScalingPolicy[] _policies;
+    private readonly string[] _names;
+    private readonly DecisionLog _log;
 
     /// <summary>Composes <paramref name="policies"/>.</summary>
     public MaxPolicy(params IScalingPolicy[] policies)
+        : this(policies, policies.Select((_, i) => $"part {i + 1}").ToArray())
+    {
+    }
+
+    private MaxPolicy(IScalingPolicy[] policies, string[] names)
     {
         if (policies.Length == 0)
         {
@@ -20,6 +28,8 @@ public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
         }
 
         _policies = policies;
+        _names = names;
+        _log = new DecisionLog(names);
     }
 
     /// <summary>Builds the parts named in <paramref name="options"/> from <paramref name="catalog"/>.</summary>
@@ -40,22 +50,29 @@ public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
             }
         }
 
-        return new MaxPolicy(parts);
+        return new MaxPolicy(parts, options.Policies.Select((p, i) => $"part {i + 1} ({p.Policy})").ToArray());
     }
 
     /// <inheritdoc />
     public ScalingDecision Decide(in ScalingSignal signal)
     {
         var best = _policies[0].Decide(signal);
+        var by = 0;
         for (var i = 1; i < _policies.Length; i++)
         {
             var next = _policies[i].Decide(signal);
             if (next.DesiredReplicas > best.DesiredReplicas)
             {
                 best = next;
+                by = i;
+            }
+            else if (next.DesiredReplicas == best.DesiredReplicas)
+            {
+                by = -1;
             }
         }
 
+        _log.Decided(by);
         return best;
     }
 
@@ -66,5 +83,24 @@ public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
         {
             (policy as IPolicyDiagnostics)?.Report(metrics);
         }
+    }
+
+    /// <inheritdoc />
+    public void Warn(ICollection<string> warnings)
+    {
+        for (var i = 0; i < _policies.Length; i++)
+        {
+            if (_policies[i] is IPolicyDiagnostics diagnostics)
+            {
+                var own = new List<string>();
+                diagnostics.Warn(own);
+                foreach (var warning in own)
+                {
+                    warnings.Add($"{_names[i]}: {warning}");
+                }
+            }
+        }
+
+        _log.WarnUnusedParts(warnings, "max");
     }
 }

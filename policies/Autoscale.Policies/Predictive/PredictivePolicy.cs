@@ -1,3 +1,4 @@
+using Autoscale.Policies.Common;
 using Autoscale.Policies.Reactive;
 using MathNet.Numerics.Distributions;
 using NodaTime;
@@ -20,6 +21,7 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
     private readonly ReactivePolicy _reactive;
     private readonly SeasonalForecaster _forecaster;
     private readonly double _z;
+    private readonly DecisionLog _log = new("the forecast", "the reactive part");
 
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public PredictivePolicy(PredictiveOptions options)
@@ -42,6 +44,7 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
         var reactive = _reactive.Decide(signal);
         if (!_forecaster.Ready)
         {
+            _log.Decided(1);
             return reactive;
         }
 
@@ -50,6 +53,7 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
         var wanted = (int)Math.Min(int.MaxValue / 2, Math.Ceiling(forecast / (signal.CapacityPerReplica * _o.TargetUtilization) - 1e-9));
         var max = Math.Min(_o.MaxReplicas, signal.MaxReplicas);
         wanted = Math.Min(wanted, max);
+        _log.Decided(wanted > reactive.DesiredReplicas ? 0 : wanted < reactive.DesiredReplicas ? 1 : -1);
         return wanted > reactive.DesiredReplicas ? new ScalingDecision(wanted, ForecastReason) : reactive;
     }
 
@@ -62,5 +66,16 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
         }
 
         metrics["forecastBuckets"] = _forecaster.ScoredBuckets;
+    }
+
+    /// <inheritdoc />
+    public void Warn(ICollection<string> warnings)
+    {
+        _reactive.Warn(warnings);
+        if (_log.Decisions > 0 && _log.SetBy(0) * 100 < _log.Decisions)
+        {
+            var how = _log.SetBy(0) == 0 ? "never raised a decision" : $"raised only {ReplicaText.Percent(_log.SetBy(0), _log.Decisions)} of the decisions";
+            warnings.Add($"the forecast {how} of predictive above its reactive part (decisions set by {_log.Shares()})");
+        }
     }
 }

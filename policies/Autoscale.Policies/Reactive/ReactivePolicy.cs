@@ -11,7 +11,7 @@ namespace Autoscale.Policies.Reactive;
 /// after a grace period without requests and wakes on the first one.
 /// </summary>
 /// <remarks>Keeps windows of past observations; one instance per run; not thread-safe.</remarks>
-public sealed class ReactivePolicy : IScalingPolicy
+public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
 {
     private const string Hold = "within tolerance";
     private const string Up = "scale up: demand above target";
@@ -34,6 +34,7 @@ public sealed class ReactivePolicy : IScalingPolicy
     private readonly SlidingExtremum _downBaseline;
     private Instant _panicUntil = Instant.FromUnixTimeTicks(0);
     private Instant? _lastActive;
+    private readonly DecisionLog _log;
 
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public ReactivePolicy(ReactiveOptions options)
@@ -47,6 +48,7 @@ public sealed class ReactivePolicy : IScalingPolicy
         _downWindow = new SlidingExtremum(Duration.FromSeconds(options.ScaleDownStabilizationSeconds), max: true);
         _upBaseline = new SlidingExtremum(Duration.FromSeconds(options.ScaleUpPeriodSeconds), max: false);
         _downBaseline = new SlidingExtremum(Duration.FromSeconds(options.ScaleDownPeriodSeconds), max: true);
+        _log = new DecisionLog($"the floor (minReplicas {options.MinReplicas})", "demand");
     }
 
     /// <summary>The options the policy was built with.</summary>
@@ -133,12 +135,36 @@ public sealed class ReactivePolicy : IScalingPolicy
         }
 
         var max = Math.Min(_o.MaxReplicas, signal.MaxReplicas);
+        _log.Decided(desired < _o.MinReplicas ? 0 : desired > _o.MinReplicas ? 1 : -1);
+        if (desired > _o.MaxReplicas && _o.MaxReplicas < signal.MaxReplicas)
+        {
+            _log.Capped(now);
+        }
+
         if (desired <= _o.MinReplicas)
         {
             return new ScalingDecision(Math.Min(_o.MinReplicas, max), desired < _o.MinReplicas ? Floor : reason);
         }
 
         return desired > max ? new ScalingDecision(max, Ceiling) : new ScalingDecision(desired, reason);
+    }
+
+    /// <inheritdoc />
+    public void Report(IDictionary<string, double> metrics)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Warn(ICollection<string> warnings) => _log.WarnCapped(warnings, $"its maxReplicas ({_o.MaxReplicas})");
+
+    /// <summary>Warns when the floor (<c>minReplicas</c>) never raised a decision: demand alone always asked for at least as many.</summary>
+    internal void WarnFloorUnused(ICollection<string> warnings, string policy)
+    {
+        if (_log.Decisions > 0 && _log.SetBy(0) * 100 < _log.Decisions)
+        {
+            var how = _log.SetBy(0) == 0 ? "never raised a decision" : $"raised only {ReplicaText.Percent(_log.SetBy(0), _log.Decisions)} of the decisions";
+            warnings.Add($"the floor (minReplicas {_o.MinReplicas}) {how} of {policy}: demand alone asked for at least {_o.MinReplicas} (decisions set by {_log.Shares()})");
+        }
     }
 
     private int Recommend(in ScalingSignal signal, double demand)

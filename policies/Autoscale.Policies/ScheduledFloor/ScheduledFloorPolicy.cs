@@ -1,3 +1,4 @@
+using Autoscale.Policies.Common;
 using Autoscale.Policies.Reactive;
 using NodaTime;
 using NodaTime.TimeZones;
@@ -15,7 +16,7 @@ namespace Autoscale.Policies.ScheduledFloor;
 /// clock jumps (its first existing local time), and one that ends inside it closes at the jump; on a
 /// fall-back day the repeated hour is in a window both times it occurs. One instance per run; not thread-safe.
 /// </remarks>
-public sealed class ScheduledFloorPolicy : IScalingPolicy
+public sealed class ScheduledFloorPolicy : IScalingPolicy, IPolicyDiagnostics
 {
     private const string ScheduleReason = "scheduled floor";
     private const string PreWarmReason = "pre-warming for a scheduled window";
@@ -25,6 +26,7 @@ public sealed class ScheduledFloorPolicy : IScalingPolicy
     private readonly DateTimeZone _zone;
     private readonly CompiledWindow[] _windows;
     private ZoneInterval? _zoneInterval;
+    private readonly DecisionLog _log = new("the schedule", "the reactive part");
 
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public ScheduledFloorPolicy(ScheduledFloorOptions options)
@@ -68,11 +70,24 @@ public sealed class ScheduledFloorPolicy : IScalingPolicy
         var now = FloorAt(signal.Now);
         var ahead = _o.PreWarm ? FloorAt(signal.Now + signal.ExpectedLoadTime + signal.Interval) : 0;
         var floor = Math.Min(Math.Max(now, ahead), Math.Min(_o.MaxReplicas, signal.MaxReplicas));
+        _log.Decided(floor > reactive.DesiredReplicas ? 0 : floor < reactive.DesiredReplicas ? 1 : -1);
         if (reactive.DesiredReplicas >= floor)
         {
             return reactive;
         }
 
         return new ScalingDecision(floor, ahead > now ? PreWarmReason : ScheduleReason);
+    }
+
+    /// <inheritdoc />
+    public void Report(IDictionary<string, double> metrics)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Warn(ICollection<string> warnings)
+    {
+        _reactive.Warn(warnings);
+        _log.WarnUnusedParts(warnings, "scheduled-floor");
     }
 }

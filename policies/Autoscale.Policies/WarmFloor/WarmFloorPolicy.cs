@@ -8,7 +8,7 @@ namespace Autoscale.Policies.WarmFloor;
 /// dollars and buys readiness for the spike that arrives before a cold start could.
 /// </summary>
 /// <remarks>One instance per run; not thread-safe.</remarks>
-public sealed class WarmFloorPolicy : IScalingPolicy
+public sealed class WarmFloorPolicy : IScalingPolicy, IPolicyDiagnostics
 {
     private readonly ReactivePolicy _reactive;
 
@@ -22,4 +22,16 @@ public sealed class WarmFloorPolicy : IScalingPolicy
 
     /// <inheritdoc />
     public ScalingDecision Decide(in ScalingSignal signal) => _reactive.Decide(signal);
+
+    /// <inheritdoc />
+    public void Report(IDictionary<string, double> metrics)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Warn(ICollection<string> warnings)
+    {
+        _reactive.Warn(warnings);
+        _reactive.WarnFloorUnused(warnings, "warm-floor");
+    }
 }

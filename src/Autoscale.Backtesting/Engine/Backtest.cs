@@ -20,7 +20,7 @@ public static class Backtest
     /// <summary>Replays an in-memory trace for every candidate and returns them ranked.</summary>
     public static IReadOnlyList<CandidateResult> Run(TickTrace trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, int maxParallelism = -1, int timelinePoints = 0)
     {
-        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints));
+        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints));
         AdvanceAll(runs, trace.Arrivals, maxParallelism);
         return Finish(runs);
     }
@@ -36,7 +36,7 @@ public static class Backtest
     public static async Task<IReadOnlyList<CandidateResult>> RunAsync(TraceReader trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,
         int maxParallelism = -1, int timelinePoints = 0, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
-        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints));
+        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints));
         long done = 0;
 
         // The next chunk is decoded on another thread while the candidates replay this one.
@@ -67,12 +67,15 @@ public static class Backtest
     /// <summary>Ticks per timeline point for about <paramref name="points"/> points (0: no timeline).</summary>
     public static long TimelineBucket(long ticks, int points) => points <= 0 ? 0 : Math.Max(1, (ticks + points - 1) / points);
 
-    private static GuardedRun[] Start(IReadOnlyList<CandidateSpec> candidates, ReplaySettings settings, NodaTime.Instant start, long timelineBucket)
+    /// <summary>Whether timelines also keep each candidate's worst hour: for traces longer than a day, whose overview hides a spike.</summary>
+    public static bool ZoomWorstHour(long ticks, ReplaySettings settings, int points) => points > 0 && ticks * settings.TickSeconds > 86_400;
+
+    private static GuardedRun[] Start(IReadOnlyList<CandidateSpec> candidates, ReplaySettings settings, NodaTime.Instant start, long timelineBucket, bool zoom)
     {
         var runs = new GuardedRun[candidates.Count];
         for (var i = 0; i < runs.Length; i++)
         {
-            runs[i] = new GuardedRun(candidates[i], settings, start, timelineBucket);
+            runs[i] = new GuardedRun(candidates[i], settings, start, timelineBucket, zoom);
         }
 
         return runs;
@@ -102,12 +105,12 @@ public static class Backtest
         private readonly CandidateRun? _run;
         private string? _error;
 
-        public GuardedRun(CandidateSpec spec, ReplaySettings settings, NodaTime.Instant start, long timelineBucket)
+        public GuardedRun(CandidateSpec spec, ReplaySettings settings, NodaTime.Instant start, long timelineBucket, bool zoom)
         {
             _spec = spec;
             try
             {
-                _run = new CandidateRun(spec, settings, start, timelineBucket);
+                _run = new CandidateRun(spec, settings, start, timelineBucket, zoom);
             }
             catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
             {

@@ -152,8 +152,20 @@ public sealed record CandidateResult
     /// <summary>Figures the policy reported about itself (e.g. <c>forecastWape</c>); empty for most policies.</summary>
     public MetricSet PolicyMetrics { get; init; } = MetricSet.Empty;
 
+    /// <summary>What a user should know about this run: a limit it ran into, a part of its policy that never set a decision.</summary>
+    public TextList Warnings { get; init; } = TextList.Empty;
+
+    /// <summary>The instant the run's first tick began (the trace's start).</summary>
+    public NodaTime.Instant Start { get; init; }
+
     /// <summary>Ticks replayed.</summary>
     public long Ticks { get; init; }
+
+    /// <summary>Seconds replayed (ticks x the tick's length).</summary>
+    public double SpanSeconds { get; init; }
+
+    /// <summary>Dollars per hour of the replayed span (0 for an empty one).</summary>
+    public double DollarsPerHour => SpanSeconds > 0 ? Dollars / SpanSeconds * 3600 : 0;
 
     /// <summary>Rank in the backtest (1 is best); 0 before ranking.</summary>
     public int Rank { get; init; }

@@ -59,13 +59,18 @@ public sealed class CandidateRun
     private readonly TimelineRecorder? _timeline;
     private long _tickViolations;
     private bool _completed;
+    private readonly Instant _start;
+    private long _decisions;
+    private long _atEngineMax;
+    private long _firstAtEngineMax = -1;
 
     /// <summary>Starts a run of <paramref name="spec"/> on a trace that begins at <paramref name="start"/>.</summary>
     /// <param name="spec">The candidate.</param>
     /// <param name="settings">Settings shared by the backtest.</param>
     /// <param name="start">The instant tick 0 begins.</param>
     /// <param name="timelineBucketTicks">Record a downsampled timeline with buckets of this many ticks (0: none).</param>
-    public CandidateRun(CandidateSpec spec, ReplaySettings settings, Instant start, long timelineBucketTicks = 0)
+    /// <param name="zoomWorstHour">With a timeline, also keep the worst hour at a finer resolution (for traces longer than a day).</param>
+    public CandidateRun(CandidateSpec spec, ReplaySettings settings, Instant start, long timelineBucketTicks = 0, bool zoomWorstHour = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
@@ -95,13 +100,14 @@ public sealed class CandidateRun
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
-        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds) : null;
+        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
         _loads = spec.LoadTime is ISimulatedLoadTime simulated
             ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
             : new FleetLoads(spec.LoadTime, settings.Tick);
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_decisionEvery + _metricsDelay + 1));
         _historyMask = historyLength - 1;
         _nextDecisionAt = start;
+        _start = start;
         _historyArrivals = new long[historyLength];
         _historyServed = new long[historyLength];
         _historyQueue = new long[historyLength];
@@ -266,8 +272,11 @@ public sealed class CandidateRun
             ColdStarts = _coldStarts,
             PeakReplicas = _peak,
             EndReplicas = _ready,
+            Start = _start,
             Ticks = horizon,
+            SpanSeconds = horizon * _tickSeconds,
             PolicyMetrics = PolicyMetrics(),
+            Warnings = Warnings(),
             LoadMetrics = new MetricSet(loadMetrics),
             HoldDollars = holdDollars,
         };
@@ -283,6 +292,21 @@ public sealed class CandidateRun
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         diagnostics.Report(metrics);
         return new MetricSet(metrics);
+    }
+
+    private TextList Warnings()
+    {
+        var warnings = new List<string>();
+        if (_atEngineMax > 0)
+        {
+            var from = NodaTime.Text.InstantPattern.ExtendedIso.Format(_start + _settings.Tick * _firstAtEngineMax);
+            var share = 100.0 * _atEngineMax / _decisions;
+            var percent = share.ToString(share < 0.1 ? "0.###" : share < 10 ? "0.##" : "0.#", System.Globalization.CultureInfo.InvariantCulture);
+            warnings.Add($"reached engine.maxReplicas ({_settings.MaxReplicas}) in {_atEngineMax.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} of {_decisions.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} decisions ({percent}%), from {from}: it may have wanted more; raise engine.maxReplicas to see");
+        }
+
+        (_policy as IPolicyDiagnostics)?.Warn(warnings);
+        return new TextList(warnings);
     }
 
     private void RecordHistory(long t)
@@ -324,6 +348,16 @@ public sealed class CandidateRun
         _nextDecisionAt += _interval;
         var decision = _policy.Decide(in signal);
         LastDecision = decision;
+        _decisions++;
+        if (decision.DesiredReplicas >= _settings.MaxReplicas && _settings.MaxReplicas > 0)
+        {
+            _atEngineMax++;
+            if (_firstAtEngineMax < 0)
+            {
+                _firstAtEngineMax = t;
+            }
+        }
+
         var desired = Math.Clamp(decision.DesiredReplicas, 0, _settings.MaxReplicas);
         _fleet.Decided(t, _ready + _loading, desired);
         Reconcile(t, desired);

@@ -76,7 +76,7 @@ internal static class BacktestCommand
 
             if (shardCount > 0)
             {
-                var partial = new PartialResults { Shard = shardIndex, Of = shardCount, Trace = info!, Settings = plan.Settings, Order = order, Results = runs[0] };
+                var partial = new PartialResults { Shard = shardIndex, Of = shardCount, Trace = info!, Settings = plan.Settings, Order = order, Results = runs[0], TimeZone = plan.TimeZone };
                 var dir = parse.GetValue(outDir)!;
                 Directory.CreateDirectory(dir);
                 var file = Path.Combine(dir, $"shard-{shardIndex}-of-{shardCount}.json");
@@ -85,7 +85,8 @@ internal static class BacktestCommand
                 return AutoscaleCli.Success;
             }
 
-            var report = new BacktestReport(info!, plan.Settings, runs[0], SweepAnalysis.Of(runs[0], order), seedCount > 1 ? Spreads(runs) : null);
+            var report = new BacktestReport(info!, plan.Settings, runs[0], SweepAnalysis.Of(runs[0], order), seedCount > 1 ? Spreads(runs) : null,
+                plan.TimeZone, seedCount > 1 && SameEverySeed(runs) ? [$"--seeds {seedCount}: every seed gave every candidate the same results: nothing in these candidates is drawn at random (jitter and empirical load times are); one seed says as much"] : null);
             await PresentAsync(context, report, parse.GetValue(format)!, parse.GetValue(outDir), cancellationToken);
             return AutoscaleCli.Success;
         });
@@ -105,15 +106,30 @@ internal static class BacktestCommand
         {
             case "json":
                 await context.Stdout.WriteAsync(report.ToJson());
+                await WarnAsync(context, report);
                 break;
             case "csv":
                 await context.Stdout.WriteAsync(report.ToCsv());
+                await WarnAsync(context, report);
                 break;
             default:
                 ResultTable.Write(report, context.Stdout, context.OutputRedirected);
                 break;
         }
     }
+
+    /// <summary>With a document on standard output, warnings go to standard error (they are in the document too).</summary>
+    private static async Task WarnAsync(CliContext context, BacktestReport report)
+    {
+        foreach (var warning in report.Warnings)
+        {
+            await context.Stderr.WriteLineAsync($"warning: {warning}");
+        }
+    }
+
+    private static bool SameEverySeed(List<IReadOnlyList<CandidateResult>> runs) =>
+        runs.Skip(1).All(run => run.Zip(runs[0]).All(p => p.First.Name == p.Second.Name && p.First.Violations == p.Second.Violations
+            && p.First.Dollars.Equals(p.Second.Dollars) && p.First.ColdStarts == p.Second.ColdStarts));
 
     private static (int Index, int Count) ParseShard(string? text, string? outDir)
     {

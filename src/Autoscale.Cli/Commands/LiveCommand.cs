@@ -43,7 +43,7 @@ internal static class LiveCommand
             await using var reader = await TraceReader.OpenAsync(tracePath, plan.Settings.Tick, cancellationToken: cancellationToken);
             var result = await LiveReplay.RunAsync(reader, plan.Settings, spec, cancellationToken);
             var info = new TraceInfo(tracePath, reader.Start, reader.Start + reader.Tick * reader.Length, reader.Length, reader.Requests);
-            var report = new BacktestReport(info, plan.Settings, Ranking.Rank([result]));
+            var report = new BacktestReport(info, plan.Settings, Ranking.Rank([result]), timeZone: plan.TimeZone);
             await BacktestCommand.PresentAsync(context, report, parse.GetValue(format)!, null, cancellationToken);
             return AutoscaleCli.Success;
         });
@@ -87,9 +87,14 @@ internal static class LiveReplay
             run.Advance(chunk);
         }
 
+        // The engine's seat held the loop, not the policy: the policy's own figures and warnings come from the loop's.
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        (provider.GetRequiredService<IScalingPolicy>() as IPolicyDiagnostics)?.Report(metrics);
-        return run.Complete() with { PolicyMetrics = new MetricSet(metrics) };
+        var warnings = new List<string>();
+        var diagnostics = provider.GetRequiredService<IScalingPolicy>() as IPolicyDiagnostics;
+        diagnostics?.Report(metrics);
+        diagnostics?.Warn(warnings);
+        var result = run.Complete();
+        return result with { PolicyMetrics = new MetricSet(metrics), Warnings = new TextList(result.Warnings.Concat(warnings)) };
     }
 
     /// <summary>The engine's policy seat, taken by the live loop: each decision is one loop iteration.</summary>

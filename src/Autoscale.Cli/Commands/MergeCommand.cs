@@ -70,7 +70,7 @@ internal static class MergeCommand
             }
 
             var results = Ranking.Rank(partials.SelectMany(p => p.Results));
-            var report = new BacktestReport(first.Trace, first.Settings, results, SweepAnalysis.Of(results, first.Order));
+            var report = new BacktestReport(first.Trace, first.Settings, results, SweepAnalysis.Of(results, first.Order), timeZone: first.TimeZone);
             await BacktestCommand.PresentAsync(context, report, parse.GetValue(format)!, parse.GetValue(outDir), cancellationToken);
             return AutoscaleCli.Success;
         });

@@ -1,13 +1,18 @@
 using System.Globalization;
-using Spectre.Console;
-
 using Autoscale.Reporting;
+using Spectre.Console;
 
 namespace Autoscale.Cli.Output;
 
-/// <summary>The ranking as a terminal table, the winner marked; plain (no colour) when redirected.</summary>
+/// <summary>
+/// The ranking as a terminal table: the trace's span and the SLO above it; dollars in total, per hour (and per day
+/// for a day or more); the winner marked only when it meets the SLO; each sweep's knee and every warning below it.
+/// Plain (no colour) when redirected.
+/// </summary>
 internal static class ResultTable
 {
+    private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
+
     public static void Write(BacktestReport document, TextWriter output, bool redirected)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -19,34 +24,74 @@ internal static class ResultTable
         });
         if (redirected)
         {
-            console.Profile.Width = 200;
+            console.Profile.Width = 240;
         }
 
-        var ci = CultureInfo.InvariantCulture;
+        var zone = ReportText.Zone(document.TimeZone);
+        var span = document.Trace.End - document.Trace.Start;
+        var perDay = span >= NodaTime.Duration.FromDays(1);
+        output.WriteLine(ReportText.TraceLine(document.Trace, zone));
+        output.WriteLine(ReportText.SloLine(document.Settings.Slo));
+
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var column in new[] { "rank", "candidate", "requests", "late", "dropped", "viol %", "SLO", "p99 wait s", "dollars", "idle $", "cold starts", "peak", "end" })
+        var columns = new List<string> { "rank", "candidate", "requests", "late", "dropped", "viol %", "SLO", "p99 wait s", "$ total", "$/hour" };
+        if (perDay)
+        {
+            columns.Add("$/day");
+        }
+
+        columns.AddRange(["idle $", "cold starts", "peak replicas", "end replicas"]);
+        foreach (var column in columns)
         {
             table.AddColumn(new TableColumn(column) { Alignment = column == "candidate" ? Justify.Left : Justify.Right });
         }
 
         foreach (var r in document.Results)
         {
-            var winner = r.Rank == 1 && !r.Failed;
-            var name = Markup.Escape(r.Name) + (winner ? " [green](winner)[/]" : "") + (r.OnParetoFront ? " *" : "");
+            var mark = r.Rank == 1 && !r.Failed && r.MeetsSlo ? " [green](winner)[/]" : "";
+            var name = Markup.Escape(r.Name) + mark + (r.OnParetoFront ? " *" : "");
             if (r.Failed)
             {
-                table.AddRow(r.Rank.ToString(ci), name, "[red]failed[/]", Markup.Escape(r.Error!), "", "", "", "", "", "", "", "", "");
+                var row = new List<string> { r.Rank.ToString(Ci), name, "[red]failed[/]", Markup.Escape(r.Error!) };
+                row.AddRange(Enumerable.Repeat("", columns.Count - row.Count));
+                table.AddRow(row.ToArray());
                 continue;
             }
 
-            table.AddRow(
-                r.Rank.ToString(ci), name, r.Requests.ToString(ci), r.Late.ToString(ci), r.Dropped.ToString(ci),
-                r.ViolationPercent.ToString("F1", ci), r.MeetsSlo ? "[green]met[/]" : "[red]missed[/]", r.WaitP99Seconds.ToString("0.##", ci),
-                r.Dollars.ToString("F2", ci), r.IdleDollars.ToString("F2", ci), r.ColdStarts.ToString(ci), r.PeakReplicas.ToString(ci), r.EndReplicas.ToString(ci));
+            var cells = new List<string>
+            {
+                r.Rank.ToString(Ci), name, r.Requests.ToString(Ci), r.Late.ToString(Ci), r.Dropped.ToString(Ci),
+                r.ViolationPercent.ToString("F1", Ci), r.MeetsSlo ? "[green]met[/]" : "[red]missed[/]", r.WaitP99Seconds.ToString("0.##", Ci),
+                r.Dollars.ToString("F2", Ci), r.DollarsPerHour.ToString("F2", Ci),
+            };
+            if (perDay)
+            {
+                cells.Add((r.DollarsPerHour * 24).ToString("F2", Ci));
+            }
+
+            cells.AddRange([r.IdleDollars.ToString("F2", Ci), r.ColdStarts.ToString(Ci), r.PeakReplicas.ToString(Ci), r.EndReplicas.ToString(Ci)]);
+            table.AddRow(cells.ToArray());
         }
 
-        var slo = document.Settings.Slo;
-        table.Caption($"SLO: {slo.TargetPercent.ToString(ci)}% of requests start within {slo.MaxWaitSeconds.ToString(ci)} s.  * = on the Pareto front of (violation %, dollars)");
         console.Write(table);
+        output.WriteLine($"* on the Pareto front of (violation %, dollars). $ total is billed over the whole trace ({ReportText.Span(span)}); $/hour{(perDay ? " and $/day divide" : " divides")} it by the trace's length. Every column is defined in report.html (--out).");
+        if (document.Results.Count > 0 && document.Results[0] is { Failed: false, MeetsSlo: false } best)
+        {
+            output.WriteLine($"No candidate meets the SLO; the best ranked is {best.Name} ({best.ViolationPercent.ToString("0.###", Ci)}% violations).");
+        }
+
+        foreach (var sweep in document.Sweeps)
+        {
+            var knee = sweep.Knee is { } k
+                ? $"knee {k.Value}, the cheapest value that meets the SLO (${k.Result.Dollars.ToString("F2", Ci)} total, {k.Result.ViolationPercent.ToString("0.###", Ci)}% violations)"
+                : "no value meets the SLO";
+            var clean = sweep.FirstWithoutViolations is { } c ? $"; first without violations: {c.Value}" : "";
+            output.WriteLine($"Sweep {sweep.Group}: {knee}{clean}.");
+        }
+
+        foreach (var warning in document.Warnings)
+        {
+            output.WriteLine($"warning: {warning}");
+        }
     }
 }
