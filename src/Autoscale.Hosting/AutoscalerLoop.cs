@@ -23,18 +23,20 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
     private readonly IScalingSignalSource _source;
     private readonly IReplicaController _controller;
     private readonly IClock _clock;
+    private readonly TimeProvider _time;
     private readonly AutoscalerOptions _options;
     private readonly ILogger<AutoscalerLoop> _logger;
     private readonly AutoscalerMetrics _metrics;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Queue<LoopIteration> _history = new();
 
-    public AutoscalerLoop(IServiceProvider services, IClock clock, IOptions<AutoscalerOptions> options, ILogger<AutoscalerLoop> logger, AutoscalerMetrics metrics)
+    public AutoscalerLoop(IServiceProvider services, IClock clock, TimeProvider time, IOptions<AutoscalerOptions> options, ILogger<AutoscalerLoop> logger, AutoscalerMetrics metrics)
     {
         _policy = Required<IScalingPolicy>(services, "a policy: call .UsePolicy<T>() or .UsePolicy(configuration)");
         _source = Required<IScalingSignalSource>(services, "a signal source: call .UseSignalSource<T>()");
         _controller = Required<IReplicaController>(services, "a replica controller: call .UseReplicaController<T>()");
         _clock = clock;
+        _time = time;
         _options = options.Value;
         _logger = logger;
         _metrics = metrics;
@@ -55,10 +57,10 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
 
     public async Task<LoopIteration> RunOnceAsync(CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(cancellationToken);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var iteration = await IterateAsync(cancellationToken);
+            var iteration = await IterateAsync(cancellationToken).ConfigureAwait(false);
             lock (_history)
             {
                 _history.Enqueue(iteration);
@@ -84,7 +86,7 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
         {
             try
             {
-                await RunOnceAsync(stoppingToken);
+                await RunOnceAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -98,7 +100,7 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
 
             try
             {
-                await Task.Delay(_options.Interval.ToTimeSpan(), stoppingToken);
+                await Task.Delay(_options.Interval.ToTimeSpan(), _time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -113,11 +115,13 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
         FleetObservation? read;
         try
         {
-            read = await _source.ReadAsync(cancellationToken);
+            read = await _source.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            Log.SignalFailed(_logger, e);
+            // One line per failure; the stack trace only for those who ask for it.
+            Log.SignalFailed(_logger, OneLine(e));
+            Log.SignalFailedDetail(_logger, e);
             return new LoopIteration(now, IterationOutcome.NoSignal, LastDesired, "signal source failed: no change", false);
         }
 
@@ -162,47 +166,63 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
         LastDesired = desired;
         _metrics.Desired(desired);
         var current = observation.ReadyReplicas + observation.LoadingReplicas;
-        Log.Decided(_logger, desired, current, decision.Reason ?? "");
-        if (_options.DryRun)
-        {
-            return new LoopIteration(now, desired == current ? IterationOutcome.Unchanged : IterationOutcome.Applied, desired, decision.Reason, false);
-        }
-
+        var reason = decision.Reason ?? "";
         if (desired == current)
         {
+            Log.Holding(_logger, current, reason);
             return new LoopIteration(now, IterationOutcome.Unchanged, desired, decision.Reason, false);
         }
+
+        if (_options.DryRun)
+        {
+            Log.WouldScale(_logger, current, desired, reason);
+            return new LoopIteration(now, IterationOutcome.Applied, desired, decision.Reason, false);
+        }
+
+        Log.Scaling(_logger, current, desired, reason);
 
         var delay = _options.ApplyRetryDelay;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await _controller.ApplyAsync(desired, cancellationToken);
+                await _controller.ApplyAsync(desired, cancellationToken).ConfigureAwait(false);
                 return new LoopIteration(now, IterationOutcome.Applied, desired, decision.Reason, true);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                Log.ApplyFailed(_logger, e, desired, attempt, _options.ApplyAttempts);
+                Log.ApplyFailed(_logger, desired, attempt, _options.ApplyAttempts, OneLine(e));
+                Log.ApplyFailedDetail(_logger, e);
                 if (attempt >= _options.ApplyAttempts)
                 {
                     return new LoopIteration(now, IterationOutcome.ApplyFailed, desired, "apply failed: the fleet is as it was", false);
                 }
             }
 
-            if (delay > TimeSpan.Zero)
+            if (delay > Duration.Zero)
             {
-                await Task.Delay(delay, cancellationToken);
+                await Task.Delay(delay.ToTimeSpan(), _time, cancellationToken).ConfigureAwait(false);
             }
 
             delay *= 2;
         }
     }
 
-    public override void Dispose()
+
+    /// <summary>An exception as one line: its message and those of its inner exceptions, without stack traces.</summary>
+    private static string OneLine(Exception e)
     {
-        _gate.Dispose();
-        base.Dispose();
+        var parts = new List<string>();
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            var message = x.Message.ReplaceLineEndings(" ").Trim();
+            if (message.Length > 0 && !parts.Any(p => p.Contains(message, StringComparison.Ordinal)))
+            {
+                parts.Add(message);
+            }
+        }
+
+        return string.Join(": ", parts);
     }
 
     private static T Required<T>(IServiceProvider services, string what)
@@ -223,10 +243,11 @@ public sealed class AutoscalerMetrics : IDisposable
     private int _ready;
     private int _loading;
 
-    /// <summary>Creates the instruments on the meter named <see cref="MeterName"/>.</summary>
-    public AutoscalerMetrics()
+    /// <summary>Creates the instruments on the meter named <see cref="MeterName"/>, made by <paramref name="meters"/>.</summary>
+    public AutoscalerMetrics(IMeterFactory meters)
     {
-        _meter = new Meter(MeterName);
+        ArgumentNullException.ThrowIfNull(meters);
+        _meter = meters.Create(MeterName);
         _latency = _meter.CreateHistogram<double>("autoscale.decision.duration", "ms", "Time the policy took to decide");
         _iterations = _meter.CreateCounter<long>("autoscale.iterations", null, "Loop iterations by outcome");
         _meter.CreateObservableGauge("autoscale.replicas.desired", () => Volatile.Read(ref _desired), null, "Replicas the policy last asked for");
@@ -255,11 +276,20 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Information, "Autoscaler started: every {IntervalSeconds} s, at most {MaxReplicas} replicas, dry run {DryRun}")]
     public static partial void Started(ILogger logger, double intervalSeconds, int maxReplicas, bool dryRun);
 
-    [LoggerMessage(2, LogLevel.Information, "Decided {Desired} replicas (now {Current}): {Reason}")]
-    public static partial void Decided(ILogger logger, int desired, int current, string reason);
+    [LoggerMessage(2, LogLevel.Information, "would scale {Current} -> {Desired} (dry run): {Reason}")]
+    public static partial void WouldScale(ILogger logger, int current, int desired, string reason);
 
-    [LoggerMessage(3, LogLevel.Warning, "The signal source failed; the fleet is left as it is")]
-    public static partial void SignalFailed(ILogger logger, Exception exception);
+    [LoggerMessage(9, LogLevel.Information, "scaling {Current} -> {Desired}: {Reason}")]
+    public static partial void Scaling(ILogger logger, int current, int desired, string reason);
+
+    [LoggerMessage(10, LogLevel.Information, "holding {Current} replicas: {Reason}")]
+    public static partial void Holding(ILogger logger, int current, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "The signal source failed ({Problem}); the fleet is left as it is")]
+    public static partial void SignalFailed(ILogger logger, string problem);
+
+    [LoggerMessage(11, LogLevel.Debug, "The signal source failed")]
+    public static partial void SignalFailedDetail(ILogger logger, Exception exception);
 
     [LoggerMessage(4, LogLevel.Warning, "No signal; the fleet is left as it is")]
     public static partial void NoSignal(ILogger logger);
@@ -270,8 +300,11 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Error, "The policy threw; the last good decision ({LastDesired}) holds")]
     public static partial void PolicyFailed(ILogger logger, Exception exception, int? lastDesired);
 
-    [LoggerMessage(7, LogLevel.Warning, "Applying {Desired} replicas failed (attempt {Attempt} of {Attempts})")]
-    public static partial void ApplyFailed(ILogger logger, Exception exception, int desired, int attempt, int attempts);
+    [LoggerMessage(7, LogLevel.Warning, "Applying {Desired} replicas failed (attempt {Attempt} of {Attempts}): {Problem}")]
+    public static partial void ApplyFailed(ILogger logger, int desired, int attempt, int attempts, string problem);
+
+    [LoggerMessage(12, LogLevel.Debug, "Applying failed")]
+    public static partial void ApplyFailedDetail(ILogger logger, Exception exception);
 
     [LoggerMessage(8, LogLevel.Error, "An autoscaler iteration failed unexpectedly; the loop carries on")]
     public static partial void IterationFailed(ILogger logger, Exception exception);

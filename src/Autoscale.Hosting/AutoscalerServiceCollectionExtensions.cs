@@ -20,15 +20,43 @@ public static class AutoscalerServiceCollectionExtensions
     public static AutoscalerBuilder AddAutoscaler(this IServiceCollection services, Action<AutoscalerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.AddOptions<AutoscalerOptions>();
+        var options = services.AddValidatedOptions<AutoscalerOptions>();
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
-        options.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AutoscalerOptions>, AutoscalerOptionsValidator>());
+        return AddCore(services);
+    }
+
+    /// <summary>
+    /// Adds the autoscaler with its options bound from <paramref name="section"/> (<c>Interval</c>, <c>MaxReplicas</c>,
+    /// <c>CapacityPerReplica</c>, <c>ExpectedLoadTime</c>, <c>DryRun</c>, ...; validated on start). A <c>Policy</c>
+    /// child, in the shape of a backtest candidate, names the policy.
+    /// </summary>
+    public static AutoscalerBuilder AddAutoscaler(this IServiceCollection services, IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(section);
+        services.AddValidatedOptions<AutoscalerOptions>(section, "Policy");
+        var builder = AddCore(services);
+        var policy = section.GetSection("Policy");
+        if (policy.Exists())
+        {
+            return builder.UsePolicy(policy);
+        }
+
+        // No policy in configuration: one may still come from code (UsePolicy replaces this); otherwise starting says what is missing.
+        services.TryAddSingleton<IScalingPolicy>(_ => throw new InvalidOperationException(
+            $"{section.Path}:Policy is missing: name the policy as a backtest candidate does, e.g. {{\"policy\": \"warm-floor\", \"options\": {{\"minReplicas\": 2}}, \"loadTime\": {{\"fixedSeconds\": 90}}}}"));
+        return builder;
+    }
+
+    private static AutoscalerBuilder AddCore(IServiceCollection services)
+    {
         services.TryAddSingleton<IClock>(SystemClock.Instance);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
         services.TryAddSingleton<AutoscalerMetrics>();
         services.TryAddSingleton<PolicyCatalog>(_ => PolicyCatalog.CreateBuiltIn());
         services.TryAddSingleton<AutoscalerLoop>();
@@ -112,12 +140,3 @@ public sealed class AutoscalerBuilder
     }
 }
 
-/// <summary>Validates <see cref="AutoscalerOptions"/> on start, all failures in one message.</summary>
-internal sealed class AutoscalerOptionsValidator : IValidateOptions<AutoscalerOptions>
-{
-    public ValidateOptionsResult Validate(string? name, AutoscalerOptions options)
-    {
-        var errors = options.Validate();
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
-    }
-}

@@ -6,19 +6,30 @@ using Microsoft.Extensions.Options;
 namespace Autoscale.Keda;
 
 /// <summary>Which ScaledObject the scaler answers for, and the metric it reports.</summary>
-public sealed class KedaScalerOptions
+public sealed class KedaScalerOptions : IValidatableOptions
 {
     /// <summary>The ScaledObject's namespace.</summary>
+    [Option(Required = true)]
     public string Namespace { get; set; } = "default";
 
     /// <summary>The ScaledObject's name.</summary>
+    [Option(Required = true)]
     public string ScaledObject { get; set; } = "";
 
-    /// <summary>The metric name KEDA shows in the HPA. Default <c>autoscale-desired-replicas</c>.</summary>
+    /// <summary>The metric name KEDA shows in the HPA.</summary>
+    [Option(Required = true)]
     public string MetricName { get; set; } = "autoscale-desired-replicas";
 
-    /// <summary>How often StreamIsActive reports. Default 15 s.</summary>
-    public TimeSpan StreamInterval { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>How often StreamIsActive reports.</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86_400)]
+    public NodaTime.Duration StreamInterval { get; set; } = NodaTime.Duration.FromSeconds(15);
+
+    /// <summary>The port the scaler's gRPC endpoint listens on (HTTP/2 cleartext), as a ScaledObject's scalerAddress names it; 0 takes any free port.</summary>
+    [Option(Min = 0, Max = 65_535)]
+    public int Port { get; set; } = 6000;
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() => [];
 }
 
 /// <summary>
@@ -47,12 +58,12 @@ public sealed class KedaScalerService(IAutoscaler autoscaler, IOptions<KedaScale
         {
             if (autoscaler.LastDesired is { } desired)
             {
-                await responseStream.WriteAsync(new IsActiveResponse { Result = desired > 0 }, context.CancellationToken);
+                await responseStream.WriteAsync(new IsActiveResponse { Result = desired > 0 }, context.CancellationToken).ConfigureAwait(false);
             }
 
             try
             {
-                await Task.Delay(_options.StreamInterval, context.CancellationToken);
+                await Task.Delay(_options.StreamInterval.ToTimeSpan(), context.CancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

@@ -1,56 +1,71 @@
+using Autoscale;
 using Autoscale.Hosting;
-using Autoscale.Integrations.Kubernetes;
-using Autoscale.Integrations.Prometheus;
-using Autoscale.Keda;
-using k8s;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using NodaTime;
+using Autoscale.Policies.Catalog;
+using Autoscale.Sample;
 
-// A service that autoscales a model server. The policy comes from configuration (the same shape as a
-// backtest candidate) and the signal from Prometheus. Mode "kubernetes" sets the Deployment's scale
-// subresource itself; mode "keda" serves a KEDA external scaler (gRPC) that reports the policy's count,
-// and KEDA and the HPA scale the Deployment. It starts in dry run: it logs what it would do.
-var builder = WebApplication.CreateBuilder(args);
-var section = builder.Configuration.GetSection("Autoscaler");
-var keda = string.Equals(section["Mode"], "keda", StringComparison.OrdinalIgnoreCase);
+// A service that autoscales a model server, its policy named in appsettings.json in the shape of a backtest
+// candidate. Sample:Mode picks the world it acts on:
+//   replay      (default) a fleet simulated on a bundled trace, in accelerated time; needs nothing installed;
+//   kubernetes  Prometheus signals, and the Deployment's scale subresource set directly;
+//   keda        Prometheus signals, served to KEDA as an external scaler (gRPC); KEDA and the HPA apply.
+// It starts in dry run (Autoscaler:DryRun): it logs what it would do. Ctrl-C stops it.
+var mode = Mode(args);
+if (mode is null)
+{
+    await Console.Error.WriteLineAsync("error: Sample:Mode must be replay, kubernetes or keda");
+    return 2;
+}
 
-builder.Services.Configure<PrometheusSignalOptions>(builder.Configuration.GetSection("Prometheus"));
-builder.Services.AddHttpClient<PrometheusSignalSource>();
-var autoscaler = builder.Services.AddAutoscaler(o =>
+try
+{
+    if (mode == "keda")
     {
-        o.Interval = Duration.FromSeconds(section.GetValue("IntervalSeconds", 15.0));
-        o.MaxReplicas = section.GetValue("MaxReplicas", 40);
-        o.CapacityPerReplica = section.GetValue("CapacityPerReplica", 30.0);
-        o.DryRun = keda || section.GetValue("DryRun", true);  // with KEDA, KEDA applies and the loop only decides
-    })
-    .UsePolicy(section.GetSection("Policy"))
-    .UseSignalSource(sp => sp.GetRequiredService<PrometheusSignalSource>());
+        var web = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        web.Services.AddAutoscaler(web.Configuration.GetSection("Autoscaler"))
+            .UsePrometheusSignalSource(web.Configuration.GetSection("Prometheus"))
+            .UseKedaScaler(web.Configuration.GetSection("Keda"));
+        web.WebHost.ConfigureKestrel(k => k.ListenForKeda(web.Configuration.GetSection("Keda")));
+        var app = web.Build();
+        app.MapKedaScaler();
+        Startup.Check(app.Services);
+        await app.RunAsync();
+        return 0;
+    }
 
-if (keda)
-{
-    builder.Services.Configure<KedaScalerOptions>(builder.Configuration.GetSection("Keda"));
-    builder.Services.AddGrpc();
-    builder.WebHost.ConfigureKestrel(k => k.ListenAnyIP(section.GetValue("GrpcPort", 6000), o => o.Protocols = HttpProtocols.Http2));
-    autoscaler.UseReplicaController(_ => new NoController());
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    var autoscaler = builder.Services.AddAutoscaler(builder.Configuration.GetSection("Autoscaler"));
+    if (mode == "kubernetes")
+    {
+        autoscaler.UsePrometheusSignalSource(builder.Configuration.GetSection("Prometheus"))
+            .UseKubernetesDeployment(builder.Configuration.GetSection("Kubernetes"));
+    }
+    else
+    {
+        var replay = new ReplayOptions();
+        ConfigurationBinding.Bind(builder.Configuration.GetSection("Replay"), replay);
+        OptionRules.ThrowIfInvalid(replay);
+        autoscaler.UseReplayedFleet(await ReplayedFleetExtensions.LoadTraceAsync(replay, CancellationToken.None), replay);
+    }
+
+    var host = builder.Build();
+    Startup.Check(host.Services);
+    await host.RunAsync();
+    return 0;
 }
-else
+catch (Exception e) when (Startup.IsConfigurationError(e))
 {
-    builder.Services.Configure<DeploymentScaleOptions>(builder.Configuration.GetSection("Kubernetes"));
-    builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(
-        KubernetesClientConfiguration.IsInCluster() ? KubernetesClientConfiguration.InClusterConfig() : KubernetesClientConfiguration.BuildConfigFromConfigFile()));
-    autoscaler.UseReplicaController<DeploymentScaleController>();
+    await Console.Error.WriteLineAsync($"error: {Startup.OneLine(e)}");
+    return 2;
 }
 
-var app = builder.Build();
-if (keda)
+static string? Mode(string[] args)
 {
-    app.MapGrpcService<KedaScalerService>();
-}
-
-await app.RunAsync();
-
-/// <summary>With KEDA the loop never applies (dry run); this controller only satisfies the registration.</summary>
-internal sealed class NoController : IReplicaController
-{
-    public ValueTask ApplyAsync(int replicas, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    var configuration = new ConfigurationBuilder()
+        .SetBasePath(AppContext.BaseDirectory)
+        .AddJsonFile("appsettings.json", optional: true)
+        .AddEnvironmentVariables()
+        .AddCommandLine(args)
+        .Build();
+    var mode = (configuration["Sample:Mode"] ?? "replay").Trim().ToLowerInvariant();
+    return mode is "replay" or "kubernetes" or "keda" ? mode : null;
 }

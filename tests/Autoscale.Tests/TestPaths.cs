@@ -11,6 +11,13 @@ internal static class TestPaths
 
     public static string Examples => Path.Combine(Root, "examples");
 
+    /// <summary>The build configuration the tests were built in (Debug or Release), as the solution built every project.</summary>
+    public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+
+    /// <summary>A program of the solution as its own build left it (<c>src/NAME/bin/CONFIG/net10.0/NAME.dll</c>), run with <c>dotnet</c>.</summary>
+    public static string BuiltProgram(string project) =>
+        Path.Combine(Root, "src", project, "bin", Configuration, "net10.0", project + ".dll");
+
     private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

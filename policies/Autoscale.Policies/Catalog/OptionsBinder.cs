@@ -35,9 +35,25 @@ public static class OptionsBinder
     {
         var options = Activator.CreateInstance(optionsType)
             ?? throw new OptionsBindingException(path, $"cannot create {optionsType.Name}");
+        Populate(options, optionsType, json, path);
+        return options;
+    }
+
+    /// <summary>
+    /// Sets each member of <paramref name="json"/> on an existing <paramref name="options"/> object of <paramref name="optionsType"/>
+    /// (what an options callback of dotnet/extensions does with configuration), with the rules of <see cref="Bind"/>.
+    /// </summary>
+    /// <param name="options">The object to set.</param>
+    /// <param name="optionsType">Its type.</param>
+    /// <param name="json">The JSON object of options.</param>
+    /// <param name="path">Where the object sits in its document, for messages.</param>
+    /// <param name="ignore">Members that belong to someone else (a policy section beside the autoscaler's options).</param>
+    public static void Populate(object options, [DynamicallyAccessedMembers(OptionsMembers)] Type optionsType, JsonElement json, string path, params string[] ignore)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         if (json.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
-            return options;
+            return;
         }
 
         if (json.ValueKind != JsonValueKind.Object)
@@ -46,6 +62,7 @@ public static class OptionsBinder
         }
 
         var properties = Settable(optionsType);
+        var skipped = new HashSet<string>(ignore, StringComparer.OrdinalIgnoreCase);
         var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var member in json.EnumerateObject())
         {
@@ -57,6 +74,11 @@ public static class OptionsBinder
                     : $"is given twice (also as \"{given[member.Name]}\"; names are not case-sensitive)");
             }
 
+            if (skipped.Contains(member.Name))
+            {
+                continue;
+            }
+
             if (!properties.TryGetValue(member.Name, out var property))
             {
                 var known = string.Join(", ", properties.Values.Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).Order(StringComparer.Ordinal));
@@ -65,8 +87,6 @@ public static class OptionsBinder
 
             property.SetValue(options, ReadMember(options, property, member.Value, memberPath));
         }
-
-        return options;
     }
 
     /// <summary>
@@ -161,6 +181,8 @@ public static class OptionsBinder
             options.Converters.Add(converter);
         }
 
+        options.Converters.Add(new DurationJsonConverter());
+
         options.MakeReadOnly();
         return options;
     }
@@ -211,7 +233,8 @@ public static class OptionsBinder
     private static string Describe(Type type)
     {
         var t = Nullable.GetUnderlyingType(type) ?? type;
-        return t == typeof(int) || t == typeof(long) ? "an integer"
+        return t == typeof(NodaTime.Duration) ? "a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\""
+            : t == typeof(int) || t == typeof(long) ? "an integer"
             : t == typeof(double) || t == typeof(float) || t == typeof(decimal) ? "a number"
             : t == typeof(bool) ? "a boolean"
             : t == typeof(string) ? "a string"

@@ -34,6 +34,7 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
     private readonly SlidingExtremum _downBaseline;
     private Instant _panicUntil = Instant.FromUnixTimeTicks(0);
     private Instant? _lastActive;
+    private bool _seen;
     private readonly DecisionLog _log;
 
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
@@ -84,6 +85,19 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
         }
 
         var panic = now < _panicUntil;
+
+        // A policy that starts with a fleet already running (a live autoscaler restarted) counts that fleet as a
+        // recommendation just made, so it scales down only after the stabilization window, as after any other
+        // recommendation. A replay's first decision starts from no fleet and is unaffected.
+        if (!_seen)
+        {
+            _seen = true;
+            if (current > 0)
+            {
+                _downWindow.Add(now, current);
+            }
+        }
+
         var upMin = _upWindow.Add(now, raw);
         var downMax = _downWindow.Add(now, raw);
         var upBase = _upBaseline.Add(now, current);

@@ -125,6 +125,12 @@ public sealed class CandidateRun
     /// <summary>Requests waiting now.</summary>
     public long QueueDepth => _queue.Depth;
 
+    /// <summary>Requests that arrived so far.</summary>
+    public long Requests => _requests;
+
+    /// <summary>Requests whose service started so far.</summary>
+    public long Served => _served;
+
     /// <summary>The decision the policy gave at the last decision tick.</summary>
     public ScalingDecision LastDecision { get; private set; }
 

@@ -66,17 +66,19 @@ internal static class LiveReplay
                 o.MaxReplicas = Math.Max(1, settings.MaxReplicas);
                 o.CapacityPerReplica = settings.Replica.CapacityRps;
                 o.ExpectedLoadTime = spec.LoadTime.ExpectedLoadTime;
-                o.ApplyRetryDelay = TimeSpan.Zero;
+                o.ApplyRetryDelay = Duration.Zero;
             })
             .UsePolicy(_ => spec.PolicyFactory())
             .UseSignalSource(_ => world)
             .UseReplicaController(_ => world);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-        var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<AutoscalerOptions>>().Value;
-        var errors = options.Validate();
-        if (errors.Count > 0)
+        try
         {
-            throw new UserInputException($"the live autoscaler's options: {string.Join("; ", errors)}");
+            _ = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<AutoscalerOptions>>().Value;
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            throw new UserInputException($"the live autoscaler's options: {string.Join("; ", e.Failures)}");
         }
 
         var loop = provider.GetRequiredService<IAutoscaler>();

@@ -6,13 +6,18 @@ using Microsoft.Extensions.Options;
 namespace Autoscale.Integrations.Kubernetes;
 
 /// <summary>The Deployment whose scale subresource the controller sets.</summary>
-public sealed class DeploymentScaleOptions
+public sealed class DeploymentScaleOptions : IValidatableOptions
 {
-    /// <summary>The namespace. Default "default".</summary>
+    /// <summary>The Deployment's namespace.</summary>
+    [Option(Required = true)]
     public string Namespace { get; set; } = "default";
 
     /// <summary>The Deployment's name.</summary>
+    [Option(Required = true)]
     public string Deployment { get; set; } = "";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() => [];
 }
 
 /// <summary>
@@ -30,16 +35,13 @@ public sealed class DeploymentScaleController : IReplicaController
     {
         _client = client;
         _options = options.Value;
-        if (string.IsNullOrWhiteSpace(_options.Deployment))
-        {
-            throw new InvalidOptionsException(["Deployment must name the Deployment to scale"]);
-        }
+        OptionRules.ThrowIfInvalid(_options);
     }
 
     /// <inheritdoc />
     public async ValueTask ApplyAsync(int replicas, CancellationToken cancellationToken)
     {
         var patch = new V1Patch(new { spec = new { replicas } }, V1Patch.PatchType.MergePatch);
-        await _client.AppsV1.PatchNamespacedDeploymentScaleAsync(patch, _options.Deployment, _options.Namespace, cancellationToken: cancellationToken);
+        await _client.AppsV1.PatchNamespacedDeploymentScaleAsync(patch, _options.Deployment, _options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

@@ -30,34 +30,59 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
     public PrometheusSignalSource(HttpClient http, IOptions<PrometheusSignalOptions> options)
     {
         _options = options.Value;
-        InvalidOptionsException.ThrowIfAny(_options.Validate());
+        OptionRules.ThrowIfInvalid(_options);
         _http = http;
     }
 
     /// <inheritdoc />
     public async ValueTask<FleetObservation?> ReadAsync(CancellationToken cancellationToken)
     {
-        var ready = await QueryAsync(_options.ReadyReplicasQuery, cancellationToken);
-        var loading = await QueryAsync(_options.LoadingReplicasQuery, cancellationToken);
-        var queue = await QueryAsync(_options.QueueDepthQuery, cancellationToken);
-        var arrivals = await QueryAsync(_options.ArrivalsQuery, cancellationToken);
-        var served = _options.ServedQuery is { } q ? await QueryAsync(q, cancellationToken) : (Value: 0, At: arrivals.At);
+        var ready = Plausible(await QueryAsync(_options.ReadyReplicasQuery, cancellationToken).ConfigureAwait(false), _options.ReadyReplicasQuery, "ready replicas", MaxReplicas);
+        var loading = Plausible(await QueryAsync(_options.LoadingReplicasQuery, cancellationToken).ConfigureAwait(false), _options.LoadingReplicasQuery, "loading replicas", MaxReplicas, allowNegative: true);
+        var queue = Plausible(await QueryAsync(_options.QueueDepthQuery, cancellationToken).ConfigureAwait(false), _options.QueueDepthQuery, "requests waiting", MaxRequests);
+        var arrivals = Plausible(await QueryAsync(_options.ArrivalsQuery, cancellationToken).ConfigureAwait(false), _options.ArrivalsQuery, "arrivals", MaxRequests, allowNegative: true);
+        var served = _options.ServedQuery is { } q
+            ? Plausible(await QueryAsync(q, cancellationToken).ConfigureAwait(false), q, "served requests", MaxRequests, allowNegative: true)
+            : (Value: 0, At: arrivals.At);
         var oldest = new[] { ready.At, loading.At, queue.At, arrivals.At, served.At }.Min();
-        return new FleetObservation(oldest, Count(ready.Value), Math.Max(0, Count(loading.Value)), (long)Math.Round(Math.Max(0, queue.Value)),
+
+        // increase() over a counter reset and a difference of two series may dip below zero for a scrape: that is zero.
+        return new FleetObservation(oldest, (int)Math.Round(ready.Value), (int)Math.Round(Math.Max(0, loading.Value)), (long)Math.Round(queue.Value),
             (long)Math.Round(Math.Max(0, arrivals.Value)), (long)Math.Round(Math.Max(0, served.Value)));
+    }
+
+    /// <summary>The most replicas a reading may show before it is taken for a broken metric.</summary>
+    public const double MaxReplicas = 1_000_000;
+
+    /// <summary>The most requests a reading may show before it is taken for a broken metric.</summary>
+    public const double MaxRequests = 1e12;
+
+    /// <summary>
+    /// A reading outside what a fleet can show (1e308 ready replicas, a negative queue) is a broken metric, not a
+    /// fleet: it fails the read, so the loop leaves the fleet as it is.
+    /// </summary>
+    private static (double Value, Instant At) Plausible((double Value, Instant At) reading, string query, string what, double max, bool allowNegative = false)
+    {
+        var low = allowNegative ? -max : 0;
+        if (reading.Value < low || reading.Value > max)
+        {
+            throw new PrometheusQueryException(query, $"returned {reading.Value.ToString("R", CultureInfo.InvariantCulture)} {what}, outside the plausible range {low.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        return reading;
     }
 
     /// <summary>Runs one instant query and returns its single value and sample time.</summary>
     public async Task<(double Value, Instant At)> QueryAsync(string query, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
+        timeout.CancelAfter(_options.Timeout.ToTimeSpan());
         var uri = new Uri(_options.BaseAddress!, "api/v1/query?query=" + Uri.EscapeDataString(query));
         string body;
         try
         {
-            using var response = await _http.GetAsync(uri, timeout.Token);
-            body = await response.Content.ReadAsStringAsync(timeout.Token);
+            using var response = await _http.GetAsync(uri, timeout.Token).ConfigureAwait(false);
+            body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode && !body.Contains("\"status\"", StringComparison.Ordinal))
             {
                 throw new PrometheusQueryException(query, $"HTTP {(int)response.StatusCode} from {_options.BaseAddress}");
@@ -65,7 +90,7 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new PrometheusQueryException(query, $"no answer from {_options.BaseAddress} within {_options.Timeout.TotalSeconds} s", e);
+            throw new PrometheusQueryException(query, $"no answer from {_options.BaseAddress} within {_options.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s", e);
         }
         catch (HttpRequestException e)
         {
@@ -123,5 +148,4 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
         return (value, at);
     }
 
-    private static int Count(double value) => (int)Math.Clamp(Math.Round(value), 0, int.MaxValue);
 }

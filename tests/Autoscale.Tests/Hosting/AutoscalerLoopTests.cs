@@ -64,7 +64,7 @@ public sealed class AutoscalerLoopTests
                     o.Interval = Duration.FromSeconds(15);
                     o.MaxReplicas = 10;
                     o.CapacityPerReplica = 30;
-                    o.ApplyRetryDelay = TimeSpan.Zero;
+                    o.ApplyRetryDelay = Duration.Zero;
                     configure?.Invoke(o);
                 })
                 .UsePolicy(_ => Policy)
@@ -103,7 +103,7 @@ public sealed class AutoscalerLoopTests
         Assert.Equal(IterationOutcome.Applied, iteration.Outcome);
         Assert.Equal([5], h.Controller.Applied);
         Assert.Equal(5, h.Loop.LastDesired);
-        Assert.Contains(h.Logs.Lines, l => l.Contains("Decided 5 replicas (now 2): three more", StringComparison.Ordinal));
+        Assert.Contains(h.Logs.Lines, l => l.Contains("scaling 2 -> 5: three more", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -270,7 +270,7 @@ public sealed class AutoscalerLoopTests
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
-        Assert.Equal(["MaxReplicas (0) must be >= 1", "CapacityPerReplica (-1) must be > 0"], error.Failures);
+        Assert.Equal(["AutoscalerOptions.maxReplicas: must be in [1, 1000000] (was 0)", "AutoscalerOptions.capacityPerReplica: must be in (0, 1000000000] (was -1)"], error.Failures);
     }
 
     [Fact]

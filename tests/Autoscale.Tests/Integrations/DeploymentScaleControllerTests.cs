@@ -48,6 +48,6 @@ public sealed class DeploymentScaleControllerTests
     {
         var client = new k8s.Kubernetes(new KubernetesClientConfiguration { Host = "http://127.0.0.1:1" });
         var error = Assert.Throws<InvalidOptionsException>(() => new DeploymentScaleController(client, Options.Create(new DeploymentScaleOptions())));
-        Assert.Equal("Deployment must name the Deployment to scale", error.Message);
+        Assert.Equal("deployment: must not be empty", error.Message);
     }
 }

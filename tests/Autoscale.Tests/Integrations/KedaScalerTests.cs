@@ -28,7 +28,7 @@ public sealed class KedaScalerTests : IAsyncLifetime
         builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton<IAutoscaler>(_autoscaler);
-        builder.Services.Configure<KedaScalerOptions>(o => { o.Namespace = "serving"; o.ScaledObject = "llm"; o.StreamInterval = TimeSpan.FromMilliseconds(50); });
+        builder.Services.Configure<KedaScalerOptions>(o => { o.Namespace = "serving"; o.ScaledObject = "llm"; o.StreamInterval = NodaTime.Duration.FromMilliseconds(50); });
         _app = builder.Build();
         _app.MapGrpcService<KedaScalerService>();
         await _app.StartAsync();

@@ -18,7 +18,7 @@ public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : I
             LoadingReplicasQuery = "sum(llm_loading)",
             QueueDepthQuery = "sum(llm_queue)",
             ArrivalsQuery = "sum(increase(llm_requests_total[10s]))",
-            Timeout = TimeSpan.FromSeconds(3),
+            Timeout = NodaTime.Duration.FromSeconds(3),
         };
         change?.Invoke(options);
         return new PrometheusSignalSource(new HttpClient(), Options.Create(options));
@@ -139,7 +139,7 @@ public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : I
     public void Options_are_validated()
     {
         var error = Assert.Throws<InvalidOptionsException>(() => new PrometheusSignalSource(new HttpClient(), Options.Create(new PrometheusSignalOptions { QueueDepthQuery = " " })));
-        Assert.Equal("BaseAddress () must be an absolute URL such as http://prometheus:9090; QueueDepthQuery must be a PromQL query", error.Message);
+        Assert.Equal("baseAddress: is required; queueDepthQuery: must not be empty", error.Message);
     }
 
     private sealed class RecordingController(List<int> applied) : IReplicaController
