@@ -50,7 +50,8 @@ public static class AutoscaleCli
             return BadInput;
         }
 
-        var parsed = root.Parse(args);
+        // No response files: an argument starting with @ is the argument itself (--options @FILE reads the file itself).
+        var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
             // A token the parser did not recognise says more than the missing command it causes.

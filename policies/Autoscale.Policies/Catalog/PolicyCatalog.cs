@@ -18,6 +18,8 @@ namespace Autoscale.Policies.Catalog;
 public sealed class PolicyCatalog
 {
     private readonly Dictionary<string, PolicyDescriptor> _byName = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, List<string>> _ambiguous = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Type> _types = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>A catalog holding the built-in policies.</summary>
     public static PolicyCatalog CreateBuiltIn()
@@ -80,17 +82,43 @@ public sealed class PolicyCatalog
         return this;
     }
 
-    /// <summary>Adds one policy class under its full, assembly-qualified and (if free) simple names.</summary>
+    /// <summary>
+    /// Adds one policy class under its full, assembly-qualified and simple names. A simple name two classes share
+    /// (in different namespaces) names neither: the full names do.
+    /// </summary>
+    /// <exception cref="InvalidOptionsException">A class of the same full name came from another assembly (two files defining it).</exception>
     [RequiresUnreferencedCode(PolicyTypes.ReflectionWarning)]
     public PolicyCatalog AddType(Type type)
     {
         var full = type.FullName ?? type.Name;
+        if (_types.TryGetValue(full, out var earlier) && earlier != type)
+        {
+            throw new InvalidOptionsException([$"two policy classes are named {full} (in {earlier.Assembly.GetName().Name} and {type.Assembly.GetName().Name}): rename one, or put them in namespaces of their own"]);
+        }
+
+        _types[full] = type;
         var descriptor = PolicyTypes.Describe(type, full);
         _byName[full] = descriptor;
         _byName[$"{full}, {type.Assembly.GetName().Name}"] = descriptor;
-        _byName.TryAdd(type.Name, descriptor);
+        if (_ambiguous.TryGetValue(type.Name, out var sharing))
+        {
+            sharing.Add(full);
+        }
+        else if (_byName.TryGetValue(type.Name, out var other) && !ReferenceEquals(other, descriptor) && other.Name != type.Name)
+        {
+            _byName.Remove(type.Name);
+            _ambiguous[type.Name] = [other.Name, full];
+        }
+        else
+        {
+            _byName.TryAdd(type.Name, descriptor);
+        }
+
         return this;
     }
+
+    /// <summary>The full names a simple name is shared by (it then names none of them); empty when it is not shared.</summary>
+    public IReadOnlyList<string> Sharing(string name) => _ambiguous.TryGetValue(name, out var names) ? names : [];
 
     /// <summary>
     /// Looks a policy up by name (case-insensitive). A dotted name not in the catalog is also looked for

@@ -155,6 +155,11 @@ public sealed class ConfigLoader
                 throw new ConfigException(file, path + ".policy", why.Message, why);
             }
 
+            if (_catalog.Sharing(policyName) is [_, ..] sharing)
+            {
+                throw new ConfigException(file, path + ".policy", $"\"{policyName}\" names several policy classes ({string.Join(", ", sharing)}): name one in full");
+            }
+
             var hint = policyName.Contains('.', StringComparison.Ordinal) ? " (for your own policy, pass --assembly DLL, --project CSPROJ or --policy-file FILE.cs)" : "";
             var known = string.Join(", ", _catalog.Names.Where(n => !n.Contains('.', StringComparison.Ordinal)));
             throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {known}){hint}");

@@ -17,7 +17,15 @@ public static class TrafficSynthesizer
 
     /// <summary>Generates the counts in chunks of up to <see cref="ChunkRows"/>.</summary>
     /// <exception cref="InvalidOptionsException">The options break a rule.</exception>
-    public static IEnumerable<long[]> Generate(SynthOptions options)
+    public static IEnumerable<long[]> Generate(SynthOptions options) => GenerateWithTokens(options).Select(c => c.Counts);
+
+    /// <summary>
+    /// Generates the counts in chunks of up to <see cref="ChunkRows"/> with, for a transformed trace that has token
+    /// columns, the tokens of each generated interval: its requests times the mean tokens per request of the source
+    /// interval it comes from (of the whole source where that interval had none), whole tokens carried row to row.
+    /// </summary>
+    /// <exception cref="InvalidOptionsException">The options break a rule.</exception>
+    public static IEnumerable<(long[] Counts, long[]? InputTokens, long[]? OutputTokens)> GenerateWithTokens(SynthOptions options)
     {
         InvalidOptionsException.ThrowIfAny(options.Validate());
         return GenerateValid(options);
@@ -29,46 +37,96 @@ public static class TrafficSynthesizer
     /// <summary>Writes the generated trace to <paramref name="path"/> (atomically); returns rows and requests.</summary>
     public static async Task<(long Rows, long Requests)> WriteAsync(SynthOptions options, string path, CancellationToken cancellationToken = default)
     {
-        var chunks = Generate(options);
+        var chunks = GenerateWithTokens(options);
         var intervalNanos = options.Interval.ToInt64Nanoseconds();
         var startNanos = (StartOf(options) - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds();
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, cancellationToken: cancellationToken, evenlySpaced: true);
+        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos,
+            withInputTokens: options.Base?.InputTokens is not null, withOutputTokens: options.Base?.OutputTokens is not null,
+            evenlySpaced: true, cancellationToken: cancellationToken).ConfigureAwait(false);
         long row = 0, requests = 0;
-        foreach (var chunk in chunks)
+        foreach (var (counts, input, output) in chunks)
         {
-            var stamps = new long[chunk.Length];
+            var stamps = new long[counts.Length];
             for (var i = 0; i < stamps.Length; i++)
             {
                 stamps[i] = startNanos + (row + i) * intervalNanos;
-                requests += chunk[i];
+                requests = checked(requests + counts[i]);
             }
 
-            await writer.WriteRowGroupAsync(stamps, chunk, cancellationToken: cancellationToken);
-            row += chunk.Length;
+            await writer.WriteRowGroupAsync(stamps, counts, input, output, cancellationToken).ConfigureAwait(false);
+            row += counts.Length;
         }
 
-        await writer.CommitAsync();
+        await writer.CommitAsync().ConfigureAwait(false);
         return (row, requests);
     }
 
-    private static IEnumerable<long[]> GenerateValid(SynthOptions o)
+    private static IEnumerable<(long[], long[]?, long[]?)> GenerateValid(SynthOptions o)
     {
         var random = new Xoshiro256StarStar(o.Seed, threadSafe: false);
         var rate = new RateShape(o);
         var seconds = o.Interval.TotalSeconds;
         var rows = o.Rows;
         var carry = 0.0;
+        var input = TokenShare.Of(o.Base, o.Base?.InputTokens);
+        var output = TokenShare.Of(o.Base, o.Base?.OutputTokens);
         for (long offset = 0; offset < rows; offset += ChunkRows)
         {
             var n = (int)Math.Min(ChunkRows, rows - offset);
             var chunk = new long[n];
+            var inputChunk = input is null ? null : new long[n];
+            var outputChunk = output is null ? null : new long[n];
             for (var i = 0; i < n; i++)
             {
                 var expected = rate.At(offset + i) * seconds;
                 chunk[i] = Draw(o, random, expected, ref carry);
+                if (inputChunk is not null)
+                {
+                    inputChunk[i] = input!.For(offset + i, chunk[i]);
+                }
+
+                if (outputChunk is not null)
+                {
+                    outputChunk[i] = output!.For(offset + i, chunk[i]);
+                }
             }
 
-            yield return chunk;
+            yield return (chunk, inputChunk, outputChunk);
+        }
+    }
+
+    /// <summary>Tokens of generated intervals from the mean tokens per request of the source intervals they come from.</summary>
+    private sealed class TokenShare
+    {
+        private readonly TickTrace _source;
+        private readonly long[] _tokens;
+        private readonly double _overall;
+        private double _carry;
+
+        private TokenShare(TickTrace source, long[] tokens)
+        {
+            _source = source;
+            _tokens = tokens;
+            long total = 0;
+            foreach (var t in tokens)
+            {
+                total = checked(total + t);
+            }
+
+            _overall = source.TotalRequests > 0 ? total / (double)source.TotalRequests : 0;
+        }
+
+        public static TokenShare? Of(TickTrace? source, long[]? tokens) => source is not null && tokens is not null ? new TokenShare(source, tokens) : null;
+
+        public long For(long row, long requests)
+        {
+            var at = row % _source.Length;
+            var perRequest = _source.Arrivals[at] > 0 ? _tokens[at] / (double)_source.Arrivals[at] : _overall;
+            // Whole tokens, the fraction carried to the next row; the slack absorbs the rounding of an exact multiple.
+            var exact = requests * perRequest + _carry;
+            var whole = Math.Max(0, Math.Floor(exact + 1e-6));
+            _carry = exact - whole;
+            return (long)whole;
         }
     }
 
@@ -107,7 +165,12 @@ public static class TrafficSynthesizer
         {
             _o = options;
             _start = StartOf(options);
+
+            // --mean-rps is the mean over a whole week: five weekdays and a weekend at the weekend factor.
+            _weekNormal = 7 / (5 + 2 * options.WeekendFactor);
         }
+
+        private readonly double _weekNormal;
 
         public double At(long row)
         {
@@ -119,7 +182,7 @@ public static class TrafficSynthesizer
             }
             else
             {
-                rate = _o.MeanRps * _o.Scale * Cycles(t);
+                rate = _o.MeanRps * _o.Scale * Cycles(t) * _weekNormal;
             }
 
             var multiplier = 1.0;

@@ -96,7 +96,15 @@ public static class ParquetTrace
     /// <summary>Reads a whole trace file and bins it to <paramref name="tick"/>.</summary>
     /// <exception cref="TraceFormatException">The file is missing, not Parquet, or its data breaks a rule.</exception>
     public static async Task<TickTrace> ReadAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default) =>
-        (await ReadWithInfoAsync(path, tick, displayName, cancellationToken)).Trace;
+        (await ReadWithInfoAsync(path, tick, displayName, cancellationToken).ConfigureAwait(false)).Trace;
+
+    /// <summary>Reads a whole trace file with the tokens of each tick (where it has token columns), binned to <paramref name="tick"/>.</summary>
+    /// <exception cref="TraceFormatException">The file is missing, not Parquet, or its data breaks a rule.</exception>
+    public static async Task<TickTrace> ReadWithTokensAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default)
+    {
+        await using var reader = await TraceReader.OpenAsync(path, tick, displayName, cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAllAsync(cancellationToken, tokens: true).ConfigureAwait(false);
+    }
 
     /// <summary>Reads a whole trace file, bins it to <paramref name="tick"/>, and says what the file holds.</summary>
     /// <exception cref="TraceFormatException">The file is missing, not Parquet, or its data breaks a rule.</exception>

@@ -46,4 +46,17 @@ public sealed class TickTrace
 
     /// <summary>The instant the last tick ends.</summary>
     public Instant End => Start + Tick * Length;
+
+    /// <summary>Input tokens of the requests of each tick, when read with tokens from a trace that has them; null otherwise.</summary>
+    public long[]? InputTokens { get; init; }
+
+    /// <summary>Output tokens of the requests of each tick, when read with tokens from a trace that has them; null otherwise.</summary>
+    public long[]? OutputTokens { get; init; }
 }
+
+/// <summary>One chunk of a trace's ticks, as <see cref="TraceReader.ReadChunksAsync"/> hands them out.</summary>
+/// <param name="FirstTick">The tick of the chunk's first element.</param>
+/// <param name="Arrivals">Requests arriving in each tick.</param>
+/// <param name="InputTokens">Input tokens of those requests per tick, when asked for and the trace has them.</param>
+/// <param name="OutputTokens">Output tokens of those requests per tick, when asked for and the trace has them.</param>
+public sealed record TickChunk(long FirstTick, long[] Arrivals, long[]? InputTokens, long[]? OutputTokens);

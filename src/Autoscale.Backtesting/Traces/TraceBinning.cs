@@ -21,13 +21,22 @@ public static class TraceBinning
         var tickNanos = tick.ToInt64Nanoseconds();
         var start = timestampsNanos[0];
         var length = IntervalBinner.CeilDiv(timestampsNanos[^1] + intervalNanos - start, tickNanos);
-        var binner = new IntervalBinner(start, intervalNanos, tickNanos, length);
+        var binner = new IntervalBinner(length);
         for (var i = 0; i < timestampsNanos.Length; i++)
         {
-            binner.Add(timestampsNanos[i], counts[i]);
+            var from = timestampsNanos[i] - start;
+            var first = from / tickNanos;
+            binner.Add(first, Math.Max(first, IntervalBinner.CeilDiv(from + intervalNanos, tickNanos) - 1), counts[i]);
         }
 
-        return new TickTrace(Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(start), tick, binner.TakeBefore(length));
+        var arrivals = new long[length];
+        while (!binner.Done)
+        {
+            var offset = binner.Emitted;
+            binner.TakeBefore(length).CopyTo(arrivals, offset);
+        }
+
+        return new TickTrace(Instant.FromUnixTimeTicks(0) + Duration.FromNanoseconds(start), tick, arrivals);
     }
 
     /// <summary>

@@ -8,8 +8,8 @@ namespace Autoscale.Backtesting.Traces;
 
 /// <summary>
 /// An open Parquet trace, read row group by row group into per-tick arrivals: memory holds one row
-/// group and the ticks not yet handed out, never the whole trace twice. Interval counts stream;
-/// a request log (whose rows may be in any order) is binned whole, then handed out in chunks.
+/// group and the rows whose ticks are not handed out yet, whatever the span. Interval counts and request
+/// logs (in time order) both stream.
 /// </summary>
 /// <remarks>Enumerate <see cref="ReadTicksAsync"/> once. Not thread-safe.</remarks>
 public sealed class TraceReader : IAsyncDisposable
@@ -169,96 +169,230 @@ public sealed class TraceReader : IAsyncDisposable
     /// <exception cref="TraceFormatException">A row breaks a rule (null, negative, out of order).</exception>
     public async IAsyncEnumerable<long[]> ReadTicksAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await foreach (var chunk in ReadChunksAsync(tokens: false, cancellationToken).ConfigureAwait(false))
+        {
+            yield return chunk.Arrivals;
+        }
+    }
+
+    /// <summary>
+    /// The arrivals of each tick in chunks, with, when <paramref name="tokens"/> is set and the file has them, the input and
+    /// output tokens of the requests of each tick (interval totals spread over their ticks as the requests are).
+    /// Memory holds one row group and the rows not yet handed out, whatever the span.
+    /// </summary>
+    /// <exception cref="TraceFormatException">A row breaks a rule (null, negative, out of order).</exception>
+    public async IAsyncEnumerable<TickChunk> ReadChunksAsync(bool tokens, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Requests = 0;
         InputTokens = _inputTokens is null ? null : 0;
         OutputTokens = _outputTokens is null ? null : 0;
-        if (_requests is null)
-        {
-            var all = await BinLogAsync(cancellationToken);
-            const int chunk = 1 << 20;
-            for (long offset = 0; offset < all.LongLength; offset += chunk)
-            {
-                yield return all.AsSpan((int)offset, (int)Math.Min(chunk, all.LongLength - offset)).ToArray();
-            }
-
-            yield break;
-        }
-
-        if (_evenlySpaced && _intervalNanos == _tickNanos)
+        var withInput = tokens && _inputTokens is not null;
+        var withOutput = tokens && _outputTokens is not null;
+        if (_requests is not null && _evenlySpaced && _intervalNanos == _tickNanos)
         {
             // One row per tick from the first: the counts are the arrivals (the span was checked when opened).
             long first = 0;
             for (var g = 0; g < _reader.RowGroupCount; g++)
             {
                 long[] counts;
+                long[]? input, output;
                 using (var group = _reader.OpenRowGroupReader(g))
                 {
-                    counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, first, cancellationToken));
-                    await SumTokensAsync(group, first, cancellationToken);
+                    counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, first, cancellationToken)).ConfigureAwait(false);
+                    (input, output) = await TokensAsync(group, first, cancellationToken).ConfigureAwait(false);
+                }
+
+                Requests = checked(Requests + Sum(counts));
+                if (counts.Length > 0)
+                {
+                    yield return new TickChunk(first, counts, withInput ? input : null, withOutput ? output : null);
                 }
 
                 first += counts.Length;
-                Requests += Sum(counts);
-                if (counts.Length > 0)
-                {
-                    yield return counts;
-                }
             }
 
             yield break;
         }
 
-        var binner = new IntervalBinner(_startNanos, _intervalNanos, _tickNanos, Length);
-        long row = 0;
-        var previous = long.MinValue;
-        for (var g = 0; g < _reader.RowGroupCount; g++)
+        if (_requests is null && Length <= DenseLogTicks)
         {
-            long[] stamps, counts;
-            using (var group = _reader.OpenRowGroupReader(g))
+            await foreach (var chunk in DenseLogAsync(withInput, withOutput, cancellationToken).ConfigureAwait(false))
             {
-                counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, row, cancellationToken));
-                // Evenly spaced rows (checked against the statistics when opened) need no timestamp decoding.
-                stamps = _evenlySpaced ? EvenStamps(row, counts.Length) : await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken));
-                await SumTokensAsync(group, row, cancellationToken);
+                yield return chunk;
             }
 
-            if (row == 0 && stamps.Length > 0 && stamps[0] != _startNanos)
+            yield break;
+        }
+
+        var arrivals = new IntervalBinner(Length);
+        var inputBins = withInput ? new IntervalBinner(Length) : null;
+        var outputBins = withOutput ? new IntervalBinner(Length) : null;
+        long row = 0;
+        var previous = long.MinValue;
+        long min = long.MaxValue, max = long.MinValue;
+        for (var g = 0; g < _reader.RowGroupCount; g++)
+        {
+            long[] stamps;
+            long[]? counts = null, input, output;
+            using (var group = _reader.OpenRowGroupReader(g))
+            {
+                if (_requests is not null)
+                {
+                    counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, row, cancellationToken)).ConfigureAwait(false);
+                }
+
+                // Evenly spaced rows (checked against the statistics when opened) need no timestamp decoding.
+                stamps = _evenlySpaced && counts is not null ? EvenStamps(row, counts.Length) : await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken)).ConfigureAwait(false);
+                (input, output) = await TokensAsync(group, row, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (counts is not null && row == 0 && stamps.Length > 0 && stamps[0] != _startNanos)
             {
                 throw new TraceFormatException(_name, $"the first timestamp ({ParquetTrace.FormatNanos(stamps[0])}) disagrees with the file's statistics ({ParquetTrace.FormatNanos(_startNanos)})", ParquetTrace.TimestampColumn, 1);
             }
 
             for (var i = 0; i < stamps.Length; i++)
             {
-                if (stamps[i] <= previous)
+                var ts = stamps[i];
+                long first, last, count;
+                if (counts is not null)
                 {
-                    throw OutOfOrder(stamps[i], previous, row + i + 1);
+                    // Interval counts: strictly increasing, each row covering [t, t + interval).
+                    if (ts <= previous)
+                    {
+                        throw OutOfOrder(ts, previous, row + i + 1);
+                    }
+
+                    var from = ts - _startNanos;
+                    first = from / _tickNanos;
+                    last = Math.Max(first, IntervalBinner.CeilDiv(from + _intervalNanos, _tickNanos) - 1);
+                    count = counts[i];
+                }
+                else
+                {
+                    // A request log: one request per row, in time order (requests may share an instant).
+                    if (ts < previous)
+                    {
+                        throw new TraceFormatException(_name, $"a request log spanning more than {DenseLogTicks} ticks must be in time order ({ParquetTrace.FormatNanos(ts)} after {ParquetTrace.FormatNanos(previous)}); autoscale trace import sorts one", ParquetTrace.TimestampColumn, row + i + 1);
+                    }
+
+                    if (ts < _firstNanos || ts > _lastNanos)
+                    {
+                        throw new TraceFormatException(_name, $"the timestamp {ParquetTrace.FormatNanos(ts)} is outside the span in the file's statistics ({ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row + i + 1);
+                    }
+
+                    first = last = (ts - _startNanos) / _tickNanos;
+                    count = 1;
+                    min = Math.Min(min, ts);
+                    max = Math.Max(max, ts);
                 }
 
-                previous = stamps[i];
-                binner.Add(stamps[i], counts[i]);
-                Requests += counts[i];
+                // Ticks before this row's first are complete: hand them out before the rows ahead pile up.
+                while (first - arrivals.Emitted > IntervalBinner.ChunkTicks)
+                {
+                    yield return Take(arrivals, inputBins, outputBins, first);
+                }
+
+                previous = ts;
+                arrivals.Add(first, last, count);
+                inputBins?.Add(first, last, input![i]);
+                outputBins?.Add(first, last, output![i]);
+                Requests = checked(Requests + count);
             }
 
             row += stamps.Length;
             if (stamps.Length > 0)
             {
-                var done = binner.TakeBefore(binner.TickOf(stamps[^1]));
-                if (done.Length > 0)
+                var complete = counts is not null ? (stamps[^1] - _startNanos) / _tickNanos : (stamps[^1] - _startNanos) / _tickNanos;
+                while (arrivals.Emitted < complete)
                 {
-                    yield return done;
+                    yield return Take(arrivals, inputBins, outputBins, complete);
                 }
             }
         }
 
-        if (previous != _lastNanos)
+        if (_requests is not null && previous != _lastNanos)
         {
             throw new TraceFormatException(_name, $"the last timestamp ({ParquetTrace.FormatNanos(previous)}) disagrees with the file's statistics ({ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row);
         }
 
-        var rest = binner.TakeBefore(Length);
-        if (rest.Length > 0)
+        if (_requests is null && (min != _firstNanos || max != _lastNanos))
         {
-            yield return rest;
+            throw new TraceFormatException(_name, $"the timestamps span {ParquetTrace.FormatNanos(min)} to {ParquetTrace.FormatNanos(max)}, but the file's statistics say {ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)}", ParquetTrace.TimestampColumn);
         }
+
+        while (!arrivals.Done)
+        {
+            yield return Take(arrivals, inputBins, outputBins, Length);
+        }
+    }
+
+    /// <summary>
+    /// A request log spanning at most this many ticks (128 MB of counts) is binned whole, so its rows may be in any order;
+    /// a longer one streams and must be in time order.
+    /// </summary>
+    public const long DenseLogTicks = 1 << 24;
+
+    private async IAsyncEnumerable<TickChunk> DenseLogAsync(bool withInput, bool withOutput, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var arrivals = new long[Length];
+        var inputTicks = withInput ? new long[Length] : null;
+        var outputTicks = withOutput ? new long[Length] : null;
+        long row = 0, min = long.MaxValue, max = long.MinValue;
+        for (var g = 0; g < _reader.RowGroupCount; g++)
+        {
+            long[] stamps;
+            long[]? input, output;
+            using (var group = _reader.OpenRowGroupReader(g))
+            {
+                stamps = await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken)).ConfigureAwait(false);
+                (input, output) = await TokensAsync(group, row, cancellationToken).ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < stamps.Length; i++)
+            {
+                var ts = stamps[i];
+                if (ts < _firstNanos || ts > _lastNanos)
+                {
+                    throw new TraceFormatException(_name, $"the timestamp {ParquetTrace.FormatNanos(ts)} is outside the span in the file's statistics ({ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row + i + 1);
+                }
+
+                min = Math.Min(min, ts);
+                max = Math.Max(max, ts);
+                var tick = (ts - _startNanos) / _tickNanos;
+                arrivals[tick]++;
+                if (inputTicks is not null)
+                {
+                    inputTicks[tick] += input![i];
+                }
+
+                if (outputTicks is not null)
+                {
+                    outputTicks[tick] += output![i];
+                }
+            }
+
+            row += stamps.Length;
+            Requests += stamps.Length;
+        }
+
+        if (min != _firstNanos || max != _lastNanos)
+        {
+            throw new TraceFormatException(_name, $"the timestamps span {ParquetTrace.FormatNanos(min)} to {ParquetTrace.FormatNanos(max)}, but the file's statistics say {ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)}", ParquetTrace.TimestampColumn);
+        }
+
+        for (long offset = 0; offset < Length; offset += IntervalBinner.ChunkTicks)
+        {
+            var n = (int)Math.Min(IntervalBinner.ChunkTicks, Length - offset);
+            yield return new TickChunk(offset, arrivals.AsSpan((int)offset, n).ToArray(),
+                inputTicks?.AsSpan((int)offset, n).ToArray(), outputTicks?.AsSpan((int)offset, n).ToArray());
+        }
+    }
+
+    private static TickChunk Take(IntervalBinner arrivals, IntervalBinner? input, IntervalBinner? output, long before)
+    {
+        var first = arrivals.Emitted;
+        return new TickChunk(first, arrivals.TakeBefore(before), input?.TakeBefore(before), output?.TakeBefore(before));
     }
 
     private long[] EvenStamps(long firstRow, int n)
@@ -272,68 +406,42 @@ public sealed class TraceReader : IAsyncDisposable
         return stamps;
     }
 
-    /// <summary>Reads the whole trace into memory.</summary>
-    public async Task<TickTrace> ReadAllAsync(CancellationToken cancellationToken = default)
+    /// <summary>Reads the whole trace into memory; with <paramref name="tokens"/>, the tokens of each tick too (where the file has them).</summary>
+    public async Task<TickTrace> ReadAllAsync(CancellationToken cancellationToken = default, bool tokens = false)
     {
         var arrivals = new long[Length];
-        long offset = 0;
-        await foreach (var chunk in ReadTicksAsync(cancellationToken))
+        var input = tokens && _inputTokens is not null ? new long[Length] : null;
+        var output = tokens && _outputTokens is not null ? new long[Length] : null;
+        await foreach (var chunk in ReadChunksAsync(tokens, cancellationToken).ConfigureAwait(false))
         {
-            chunk.CopyTo(arrivals, offset);
-            offset += chunk.Length;
+            chunk.Arrivals.CopyTo(arrivals, chunk.FirstTick);
+            chunk.InputTokens?.CopyTo(input!, chunk.FirstTick);
+            chunk.OutputTokens?.CopyTo(output!, chunk.FirstTick);
         }
 
-        return new TickTrace(Start, Tick, arrivals);
+        return new TickTrace(Start, Tick, arrivals) { InputTokens = input, OutputTokens = output };
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _reader.DisposeAsync();
 
-    private async Task<long[]> BinLogAsync(CancellationToken cancellationToken)
+    /// <summary>Reads the token columns of a row group (null where the file has none) and adds them to the totals.</summary>
+    private async Task<(long[]? Input, long[]? Output)> TokensAsync(ParquetRowGroupReader group, long firstRow, CancellationToken cancellationToken)
     {
-        var arrivals = new long[Length];
-        long row = 0, min = long.MaxValue, max = long.MinValue;
-        for (var g = 0; g < _reader.RowGroupCount; g++)
-        {
-            using var group = _reader.OpenRowGroupReader(g);
-            var stamps = await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken));
-            await SumTokensAsync(group, row, cancellationToken);
-            for (var i = 0; i < stamps.Length; i++)
-            {
-                var ts = stamps[i];
-                if (ts < _firstNanos || ts > _lastNanos)
-                {
-                    throw new TraceFormatException(_name, $"the timestamp {ParquetTrace.FormatNanos(ts)} is outside the span in the file's statistics ({ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row + i + 1);
-                }
-
-                min = Math.Min(min, ts);
-                max = Math.Max(max, ts);
-                arrivals[(ts - _startNanos) / _tickNanos]++;
-            }
-
-            row += stamps.Length;
-            Requests += stamps.Length;
-        }
-
-        if (min != _firstNanos || max != _lastNanos)
-        {
-            throw new TraceFormatException(_name, $"the timestamps span {ParquetTrace.FormatNanos(min)} to {ParquetTrace.FormatNanos(max)}, but the file's statistics say {ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)}", ParquetTrace.TimestampColumn);
-        }
-
-        return arrivals;
-    }
-
-    private async Task SumTokensAsync(ParquetRowGroupReader group, long firstRow, CancellationToken cancellationToken)
-    {
+        long[]? input = null, output = null;
         if (_inputTokens is not null)
         {
-            InputTokens += Sum(await Guard(ParquetColumns.ReadCountsAsync(group, _inputTokens, _name, firstRow, cancellationToken)));
+            input = await Guard(ParquetColumns.ReadCountsAsync(group, _inputTokens, _name, firstRow, cancellationToken)).ConfigureAwait(false);
+            InputTokens = checked(InputTokens + Sum(input));
         }
 
         if (_outputTokens is not null)
         {
-            OutputTokens += Sum(await Guard(ParquetColumns.ReadCountsAsync(group, _outputTokens, _name, firstRow, cancellationToken)));
+            output = await Guard(ParquetColumns.ReadCountsAsync(group, _outputTokens, _name, firstRow, cancellationToken)).ConfigureAwait(false);
+            OutputTokens = checked(OutputTokens + Sum(output));
         }
+
+        return (input, output);
     }
 
     private async Task<T> Guard<T>(Task<T> read)
@@ -476,5 +584,14 @@ public sealed class TraceReader : IAsyncDisposable
         return (min, max, false);
     }
 
-    private static long Sum(long[] values) => values.Sum();
+    private static long Sum(long[] values)
+    {
+        long sum = 0;
+        foreach (var value in values)
+        {
+            sum = checked(sum + value);
+        }
+
+        return sum;
+    }
 }

@@ -17,10 +17,10 @@ internal static partial class SynthCommand
         var start = new Option<string?>("--start") { Description = "ISO-8601 start (default 2026-01-05T00:00:00Z, a Monday)." };
         var duration = new Option<string>("--duration") { Description = "Length, e.g. 90s, 15m, 6h, 14d, 52w, 365d.", DefaultValueFactory = _ => "1d" };
         var interval = new Option<string>("--interval") { Description = "Row interval.", DefaultValueFactory = _ => "1s" };
-        var mean = new Option<double>("--mean-rps") { Description = "Mean requests per second.", DefaultValueFactory = _ => 100 };
+        var mean = new Option<double>("--mean-rps") { Description = "Mean requests per second over a whole week (weekdays and weekends together, before spikes and noise).", DefaultValueFactory = _ => 100 };
         var daily = new Option<double>("--daily-amplitude") { Description = "Daily swing as a fraction of the mean, 0 to 1 (default 0)." };
         var peak = new Option<double>("--peak-hour") { Description = "Local hour of the daily peak.", DefaultValueFactory = _ => 14 };
-        var weekend = new Option<double>("--weekend-factor") { Description = "Saturday and Sunday rate as a fraction of weekdays.", DefaultValueFactory = _ => 1 };
+        var weekend = new Option<double>("--weekend-factor") { Description = "Saturday and Sunday rate as a fraction of the weekdays' (the week's mean stays --mean-rps).", DefaultValueFactory = _ => 1 };
         var zone = new Option<string>("--time-zone") { Description = "IANA zone of the daily and weekly cycles.", DefaultValueFactory = _ => "UTC" };
         var spikes = new Option<string[]>("--spike")
         {
@@ -29,7 +29,7 @@ internal static partial class SynthCommand
         };
         var noise = new Option<string?>("--noise") { Description = "poisson, none or dispersion=D (variance D x mean). Default: poisson; none with --from." };
         var seed = new Option<int>("--seed") { Description = "Seed of every random draw.", DefaultValueFactory = _ => 1 };
-        var from = new Option<string?>("--from") { Description = "A trace to transform instead of a synthetic rate." };
+        var from = new Option<string?>("--from") { Description = "A trace to transform instead of a synthetic rate; its token columns are kept (each interval's requests times the source interval's tokens per request)." };
         var scale = new Option<double>("--scale") { Description = "Multiply the rate.", DefaultValueFactory = _ => 1 };
         var shift = new Option<string?>("--shift") { Description = "Move the --from trace in time, e.g. 7d or -1h." };
         var repeat = new Option<int>("--repeat") { Description = "Play the --from trace this many times back to back.", DefaultValueFactory = _ => 1 };
@@ -45,7 +45,7 @@ internal static partial class SynthCommand
             TickTrace? baseTrace = null;
             if (parse.GetValue(from) is { } basePath)
             {
-                baseTrace = await ParquetTrace.ReadAsync(basePath, step, cancellationToken: cancellationToken);
+                baseTrace = await ParquetTrace.ReadWithTokensAsync(basePath, step, cancellationToken: cancellationToken);
                 origin = baseTrace.Start;
             }
 

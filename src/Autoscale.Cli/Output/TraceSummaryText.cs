@@ -24,7 +24,7 @@ internal static class TraceSummaryText
         text.Append(ci, $"end         {InstantPattern.ExtendedIso.Format(s.End)}\n");
         text.Append(ci, $"requests    {s.Requests}\n");
         text.Append(ci, $"mean rate   {s.MeanRps.ToString("F3", ci)} req/s\n");
-        text.Append(ci, $"peak rate   {s.PeakRps.ToString("F0", ci)} req/s (1 s), {s.PeakRpsPerMinute.ToString("F3", ci)} req/s (1 min)\n");
+        text.Append(ci, $"peak rate   {s.PeakRps.ToString("F0", ci)} req/s over 1 s, {s.PeakRpsPerMinute.ToString("F3", ci)} req/s over 1 min\n");
         if (s.File.InputTokens is { } input)
         {
             text.Append(ci, $"tokens in   {input}\n");
@@ -55,6 +55,10 @@ internal static class TraceSummaryText
             json.WriteString("end", InstantPattern.ExtendedIso.Format(s.End));
             json.WriteNumber("requests", s.Requests);
             json.WriteNumber("meanRps", Math.Round(s.MeanRps, 6));
+            json.WriteNumber("peakRpsOver1s", s.PeakRps);
+            json.WriteNumber("peakRpsOver1Min", Math.Round(s.PeakRpsPerMinute, 6));
+
+            // The names before 0.4, kept so scripts that read them go on working: the same rates in req/s.
             json.WriteNumber("peakRps", s.PeakRps);
             json.WriteNumber("peakRpsPerMinute", Math.Round(s.PeakRpsPerMinute, 6));
             if (s.File.InputTokens is { } input)

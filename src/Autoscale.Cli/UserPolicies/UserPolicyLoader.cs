@@ -24,11 +24,11 @@ internal sealed class UserInputLinesException(IReadOnlyList<string> lines) : Exc
 /// </summary>
 internal sealed class UserPolicyLoader
 {
-    public Option<string[]> Assemblies { get; } = new("--assembly") { Description = "A compiled assembly (.dll) whose policy classes the config may name. Repeatable." };
+    public Option<string[]> Assemblies { get; } = new("--assembly") { Description = "A compiled assembly (.dll) whose policy classes can then be named like the built-in ones. Repeatable." };
 
-    public Option<string[]> Projects { get; } = new("--project") { Description = "A .csproj to build; its policy classes the config may name. Repeatable." };
+    public Option<string[]> Projects { get; } = new("--project") { Description = "A .csproj to build (dotnet build); its policy classes can then be named like the built-in ones. Repeatable." };
 
-    public Option<string[]> Files { get; } = new("--policy-file") { Description = "A C# file to compile against the policy contract; its policy classes the config may name. Repeatable." };
+    public Option<string[]> Files { get; } = new("--policy-file") { Description = "A C# file to compile against the policy contract; its policy classes can then be named like the built-in ones. Repeatable." };
 
     public void AddTo(Command command)
     {
@@ -74,9 +74,20 @@ internal sealed class UserPolicyLoader
             catalog.AddAssembly(await BuildProjectAsync(project, stderr, cancellationToken));
         }
 
+        var definedIn = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in parse.GetValue(Files) ?? [])
         {
-            catalog.AddAssembly(Compile(file));
+            var assembly = Compile(file);
+            foreach (var type in assembly.GetExportedTypes().Where(PolicyTypes.IsPolicy))
+            {
+                var full = type.FullName ?? type.Name;
+                if (!definedIn.TryAdd(full, file))
+                {
+                    throw new UserInputException($"--policy-file {file}: the policy class {full} is already defined in {definedIn[full]}: rename one, or put them in namespaces of their own");
+                }
+            }
+
+            catalog.AddAssembly(assembly);
         }
     }
 

@@ -22,6 +22,40 @@ public sealed class TraceSynthCliTests
     }
 
     [Fact]
+    public async Task Mean_rps_is_the_mean_of_the_week_whatever_the_weekend_factor()
+    {
+        using var dir = new TempFolder();
+        var path = dir.File("week.parquet");
+
+        var synth = await CliRunner.RunAsync("trace", "synth", "--out", path, "--duration", "7d", "--interval", "1m", "--mean-rps", "120",
+            "--weekend-factor", "0.6", "--daily-amplitude", "0.3", "--noise", "none");
+        var inspect = await CliRunner.RunAsync("trace", "inspect", path, "--format", "json");
+
+        Assert.Equal((0, 0), (synth.Exit, inspect.Exit));
+        using var json = JsonDocument.Parse(inspect.Out);
+        Assert.Equal(120, json.RootElement.GetProperty("meanRps").GetDouble(), 0.01);
+    }
+
+    [Fact]
+    public async Task Synth_from_a_trace_with_tokens_keeps_them_and_inspect_names_its_units()
+    {
+        using var dir = new TempFolder();
+        var path = dir.File("doubled.parquet");
+
+        var synth = await CliRunner.RunAsync("trace", "synth", "--from", Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet"), "--scale", "2", "--repeat", "2", "--out", path);
+        var inspect = await CliRunner.RunAsync("trace", "inspect", path, "--format", "json");
+
+        Assert.Equal((0, 0), (synth.Exit, inspect.Exit));
+        using var json = JsonDocument.Parse(inspect.Out);
+        var root = json.RootElement;
+        Assert.Equal(2 * 2 * 19_366, root.GetProperty("requests").GetInt64());
+        Assert.Equal(2 * 2 * 22_361_870, root.GetProperty("inputTokens").GetInt64());
+        Assert.Equal(2 * 2 * 4_088_665, root.GetProperty("outputTokens").GetInt64());
+        Assert.Equal(root.GetProperty("peakRps").GetDouble(), root.GetProperty("peakRpsOver1s").GetDouble());
+        Assert.Equal(root.GetProperty("peakRpsPerMinute").GetDouble(), root.GetProperty("peakRpsOver1Min").GetDouble());
+    }
+
+    [Fact]
     public async Task Synth_transforms_an_existing_trace()
     {
         using var dir = new TempFolder();

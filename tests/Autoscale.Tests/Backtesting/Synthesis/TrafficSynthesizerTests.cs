@@ -52,13 +52,16 @@ public sealed class TrafficSynthesizerTests
         };
         var counts = All(o);
 
+        // --mean-rps is the week's mean: weekdays run at 100 x 7 / (5 + 2 x 0.5) = 116.7 rps, weekends at half that.
+        Assert.InRange(counts.Sum() / (7 * 86_400.0), 99.9, 100.1);
+
         // Monday 2026-01-05: 14:00 in Berlin is 13:00 UTC (minute 780); the trough twelve hours away.
         var monday = counts[..1440];
         Assert.InRange(Array.IndexOf(monday, monday.Max()), 770, 790);
-        Assert.InRange(monday.Max(), 8990, 9010);   // 150 rps * 60 s
-        Assert.InRange(monday.Min(), 2990, 3010);   // 50 rps * 60 s
+        Assert.InRange(monday.Max(), 10490, 10510);   // 175 rps * 60 s
+        Assert.InRange(monday.Min(), 3490, 3510);     // 58.3 rps * 60 s
         // Saturday (day 5, shifted by the zone's hour): half of Monday.
-        Assert.InRange(counts[(5 * 1440 + 780)..(5 * 1440 + 781)][0], 4490, 4510);
+        Assert.InRange(counts[(5 * 1440 + 780)..(5 * 1440 + 781)][0], 5240, 5260);
     }
 
     [Fact]
