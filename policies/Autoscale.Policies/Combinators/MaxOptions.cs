@@ -5,11 +5,13 @@ namespace Autoscale.Policies.Combinators;
 /// <summary>Options of <see cref="MaxPolicy"/>: the policies whose largest answer is taken.</summary>
 public sealed class MaxOptions : IValidatableOptions
 {
+
     /// <summary>The policies (each: <c>policy</c>, a catalog name, and its <c>options</c>); the largest answer wins.</summary>
     [Option(Required = true)]
     public List<PolicyReference> Policies { get; set; } = [];
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(PolicyReference))]
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();

@@ -33,6 +33,7 @@ public sealed class ScheduledFloorOptions : ReactiveOptions
     public bool PreWarm { get; set; } = true;
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ScheduleWindow))]
     public override IReadOnlyList<string> Validate()
     {
         var errors = base.Validate().ToList();

@@ -199,6 +199,8 @@ public sealed class PhasedLoadTimeConfig : IValidatableOptions
     public NodeCacheConfig? Cache { get; set; }
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(JitterConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(NodeCacheConfig))]
     public IReadOnlyList<string> Validate() => [];
 }
 
@@ -287,5 +289,11 @@ public sealed class BacktestConfig : IValidatableOptions
     public List<CandidateConfig>? Candidates { get; set; }
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(SloConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReplicaConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(EngineConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(BillingConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReportConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(CandidateConfig))]
     public IReadOnlyList<string> Validate() => Candidates is [] ? ["candidates must list at least one candidate"] : [];
 }

@@ -19,6 +19,7 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
     private double[] _factor = new double[16];
     private bool[] _fromCache = new bool[16];
     private long[] _readyTick = new long[16];
+    private double[] _readySeconds = new double[16];
 
     // Cached nodes, oldest release first: release time in seconds.
     private double[] _cachedAt = new double[16];
@@ -101,9 +102,7 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
                     var warm = (_model.SnapshotRestoreSeconds ?? _model.WarmSeconds) * _factor[i];
                     var readyAt = done + (_model.Streaming ? Math.Max(0, shard - pull) : shard) + warm;
                     _readyTick[i] = (long)Math.Ceiling(readyAt / _tick - 1e-9);
-                    var seconds = readyAt - _startSeconds[i];
-                    _loadSecondsTotal += seconds;
-                    _loadSecondsMax = Math.Max(_loadSecondsMax, seconds);
+                    _readySeconds[i] = readyAt;
                 }
                 else
                 {
@@ -113,6 +112,10 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
 
             if (_readyTick[i] <= tick)
             {
+                // Only loads that became ready count in the load-time figures (not those cancelled or still loading).
+                var seconds = _readySeconds[i] - _startSeconds[i];
+                _loadSecondsTotal += seconds;
+                _loadSecondsMax = Math.Max(_loadSecondsMax, seconds);
                 completed++;
                 continue;
             }
@@ -124,6 +127,7 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
                 _factor[kept] = _factor[i];
                 _fromCache[kept] = _fromCache[i];
                 _readyTick[kept] = _readyTick[i];
+                _readySeconds[kept] = _readySeconds[i];
             }
 
             kept++;
@@ -232,5 +236,6 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
         Array.Resize(ref _factor, size);
         Array.Resize(ref _fromCache, size);
         Array.Resize(ref _readyTick, size);
+        Array.Resize(ref _readySeconds, size);
     }
 }

@@ -86,7 +86,7 @@ internal static class BacktestCommand
             }
 
             var report = new BacktestReport(info!, plan.Settings, runs[0], SweepAnalysis.Of(runs[0], order), seedCount > 1 ? Spreads(runs) : null,
-                plan.TimeZone, seedCount > 1 && SameEverySeed(runs) ? [$"--seeds {seedCount}: every seed gave every candidate the same results: nothing in these candidates is drawn at random (jitter and empirical load times are); one seed says as much"] : null);
+                plan.TimeZone, seedCount > 1 && SameEverySeed(runs) ? [$"--seeds {seedCount}: every seed gave every candidate the same results: none of them draws anything at random, or no draw changed a result (only jittered and empirical load times are drawn); one seed says as much"] : null);
             await PresentAsync(context, report, parse.GetValue(format)!, parse.GetValue(outDir), cancellationToken);
             return AutoscaleCli.Success;
         });

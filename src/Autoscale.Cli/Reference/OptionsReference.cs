@@ -106,6 +106,7 @@ internal static class OptionsReference
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Nested options classes implement IValidatableOptions, whose annotation keeps their constructor and public properties.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2077", Justification = "As above: the nested types gathered in the list are options classes.")]
     private static void Section(StringBuilder text, string? title, [DynamicallyAccessedMembers(OptionRules.Members)] Type type, XmlDocs docs, PolicyDescriptor? parent, bool expandNested = true)
     {
         if (title is not null)
@@ -175,11 +176,12 @@ internal static class OptionsReference
         }
     }
 
-    /// <summary>Properties from the base class down, each class's in declaration order.</summary>
-    private static IEnumerable<PropertyInfo> Ordered([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) =>
-        OptionRules.Settable(type)
-            .OrderBy(p => Depth(p.DeclaringType!))
-            .ThenBy(p => p.MetadataToken);
+    /// <summary>Properties from the base class down, each class's in declaration order (as reflection lists them).</summary>
+    private static IEnumerable<PropertyInfo> Ordered([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
+    {
+        var settable = OptionRules.Settable(type).ToList();
+        return settable.OrderBy(p => Depth(p.DeclaringType!)).ThenBy(settable.IndexOf);
+    }
 
     private static int Depth(Type type)
     {

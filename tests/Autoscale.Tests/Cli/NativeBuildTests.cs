@@ -10,7 +10,8 @@ public sealed class NativeBuild : IDisposable
     public NativeBuild()
     {
         var (exit, output, errors) = TestProcess.Run("dotnet",
-            ["publish", Path.Combine(TestPaths.Root, "src", "Autoscale.Cli"), "-c", "Release", "-p:Native=true", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir, "--nologo", "-v", "quiet", "-clp:NoSummary"]);
+            ["publish", Path.Combine(TestPaths.Root, "src", "Autoscale.Cli"), "-c", "Release", "-p:Native=true", "-r", RuntimeInformation.RuntimeIdentifier, "-o", _dir,
+             "--artifacts-path", Path.Combine(_dir, "artifacts"), "--nologo", "-v", "quiet", "-clp:NoSummary"]);
         Executable = Path.Combine(_dir, "Autoscale.Cli");
         if (exit != 0 || !File.Exists(Executable))
         {
@@ -39,6 +40,8 @@ public sealed class NativeBuild : IDisposable
 /// framework-dependent command prints: options bind, reports serialize and plots draw without
 /// run-time code generation. Users' own policies are refused with one clear line.
 /// </summary>
+[Collection(Autoscale.Tests.Builds.BuildCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class NativeBuildTests(NativeBuild native) : IClassFixture<NativeBuild>
 {
     public static TheoryData<string[]> Commands => new()
@@ -155,18 +158,25 @@ public sealed class NativeBuildTests(NativeBuild native) : IClassFixture<NativeB
         }
     }
 
-    [Fact]
-    public async Task Users_policies_are_refused_with_one_line_naming_the_build_to_use()
+    [Theory]
+    [InlineData("backtest", "--policy-file")]
+    [InlineData("backtest", "--project")]
+    [InlineData("backtest", "--assembly")]
+    [InlineData("check", "--policy-file")]
+    public async Task Users_policies_are_refused_with_one_line_naming_a_build_that_runs_them(string command, string option)
     {
         using var dir = new TempFolder();
-        File.WriteAllText(dir.File("P.cs"), "public sealed class P : Autoscale.IScalingPolicy { public Autoscale.ScalingDecision Decide(in Autoscale.ScalingSignal s) => new(1, \"one\"); }");
+        var file = dir.Write("P.cs", "public sealed class P : Autoscale.IScalingPolicy { public Autoscale.ScalingDecision Decide(in Autoscale.ScalingSignal s) => new(1, \"one\"); }");
+        string[] args = command == "check"
+            ? ["policy", "check", "--policy", "P", option, file]
+            : ["backtest", "--trace", "traces/textbook-spike.parquet", "--config", "examples/textbook.json", option, file];
 
-        var result = await native.RunAsync("backtest", "--trace", "traces/textbook-spike.parquet", "--config", "examples/textbook.json", "--policy-file", dir.File("P.cs"));
+        var result = await native.RunAsync(args);
 
         Assert.Equal(2, result.Exit);
         Assert.Equal("", result.Out);
         var line = Assert.Single(result.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("error: --policy-file: this native build of autoscale cannot load code at run time", line, StringComparison.Ordinal);
+        Assert.StartsWith($"error: {option}: this native build of autoscale cannot load code at run time", line, StringComparison.Ordinal);
         Assert.Contains("dotnet run --project src/Autoscale.Cli", line, StringComparison.Ordinal);
     }
 

@@ -7,6 +7,7 @@ using NodaTime.Testing;
 
 namespace Autoscale.Tests.Integrations;
 
+[Trait("Category", "Slow")]
 public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : IClassFixture<PrometheusServer>
 {
     private PrometheusSignalSource Source(Action<PrometheusSignalOptions>? change = null, Uri? address = null)

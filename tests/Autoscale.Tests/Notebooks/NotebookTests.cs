@@ -3,10 +3,13 @@ using System.Text.RegularExpressions;
 namespace Autoscale.Tests.Notebooks;
 
 /// <summary>
-/// Runs every notebook headless with the pinned dotnet-repl (restored here, so a fresh clone needs no
-/// extra step) against this build's assemblies, copied to notebooks/lib. A failing cell fails the test,
-/// and the notebooks assert their key numbers in cells, so one that runs but computes nonsense fails too.
+/// Prepares the notebooks exactly as the README says (<c>dotnet publish src/Autoscale.Cli -c Release -o notebooks/lib</c>,
+/// from an empty lib), then runs every notebook headless with the pinned dotnet-repl, as the README shows. A failing
+/// cell fails the test, and the notebooks assert their key numbers in cells, so one that runs but computes nonsense
+/// fails too.
 /// </summary>
+[Collection(Autoscale.Tests.Builds.BuildCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class NotebookTests
 {
     private static readonly Lazy<string> Prepared = new(Prepare);
@@ -38,22 +41,18 @@ public sealed class NotebookTests
     {
         var notebooks = Path.Combine(TestPaths.Root, "notebooks");
         var lib = Path.Combine(notebooks, "lib");
-        Directory.CreateDirectory(lib);
-        foreach (var dll in Directory.GetFiles(AppContext.BaseDirectory, "*.dll"))
+        if (Directory.Exists(lib))
         {
-            File.Copy(dll, Path.Combine(lib, Path.GetFileName(dll)), overwrite: true);
+            Directory.Delete(lib, recursive: true);
         }
 
-        var native = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native");
-        if (Directory.Exists(native))
-        {
-            foreach (var so in Directory.GetFiles(native))
-            {
-                File.Copy(so, Path.Combine(lib, Path.GetFileName(so)), overwrite: true);
-            }
-        }
+        // The README's step, word for word.
+        var readme = File.ReadAllText(Path.Combine(TestPaths.Root, "README.md"));
+        var step = Autoscale.Tests.Builds.ShellWords.Commands(readme, "dotnet publish src/Autoscale.Cli -c Release -o notebooks/lib").Single();
+        var (exit, output) = Run("dotnet", [.. Autoscale.Tests.Builds.ShellWords.Split(step)[1..], "--nologo", "-v", "quiet"], TestPaths.Root, TimeSpan.FromMinutes(10));
+        Assert.True(exit == 0, "the README's publish failed:\n" + Tail(output));
 
-        var (exit, output) = Run("dotnet", ["tool", "restore"], TestPaths.Root, TimeSpan.FromMinutes(5));
+        (exit, output) = Run("dotnet", ["tool", "restore"], TestPaths.Root, TimeSpan.FromMinutes(5));
         Assert.True(exit == 0, "dotnet tool restore failed:\n" + Tail(output));
         return notebooks;
     }

@@ -49,3 +49,50 @@ public sealed class BuiltInOptionsJsonTests
         Assert.Contains(typeof(Autoscale.Policies.ScheduledFloor.ScheduleWindow), seen);
     }
 }
+
+public sealed class NestedOptionsRootsTests
+{
+    /// <summary>
+    /// The native build keeps a nested options class (a schedule window, a load time's cache) for reflection only
+    /// when the class that holds it names it with [DynamicDependency] on its Validate: every one must.
+    /// </summary>
+    [Fact]
+    public void Every_nested_options_class_is_kept_by_the_class_that_holds_it()
+    {
+        var roots = PolicyCatalog.CreateBuiltIn().Names
+            .Select(n => PolicyCatalog.CreateBuiltIn().TryGet(n, out var d) ? d.OptionsType : null)
+            .OfType<Type>()
+            .Append(typeof(Autoscale.Backtesting.Config.BacktestConfig))
+            .Append(typeof(Autoscale.Backtesting.Config.PhasedLoadTimeConfig));
+        var missing = new List<string>();
+        var seen = new HashSet<Type>();
+        var pending = new Queue<Type>(roots);
+        while (pending.TryDequeue(out var type))
+        {
+            if (!seen.Add(type))
+            {
+                continue;
+            }
+
+            var kept = type.GetMethods(BindingFlags.Public | BindingFlags.Instance).Where(m => m.Name == "Validate")
+                .SelectMany(m => m.GetCustomAttributes<System.Diagnostics.CodeAnalysis.DynamicDependencyAttribute>())
+                .Select(a => a.Type).ToHashSet();
+            foreach (var property in OptionRules.Settable(type))
+            {
+                var nested = OptionRules.ItemType(property.PropertyType) ?? property.PropertyType;
+                if (nested.IsClass && typeof(IValidatableOptions).IsAssignableFrom(nested))
+                {
+                    if (!kept.Contains(nested))
+                    {
+                        missing.Add($"{type.Name}.{property.Name}: {nested.Name}");
+                    }
+
+                    pending.Enqueue(nested);
+                }
+            }
+        }
+
+        Assert.Empty(missing);
+        Assert.Contains(typeof(Autoscale.Backtesting.Config.NodeCacheConfig), seen);
+    }
+}

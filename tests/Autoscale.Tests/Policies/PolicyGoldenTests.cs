@@ -9,6 +9,7 @@ namespace Autoscale.Tests.Policies;
 /// Every built-in policy on every bundled trace, with examples/all-policies.json (90 s loads, 15 s
 /// decisions): pinned so that a change in behaviour fails here and is looked at.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class PolicyGoldenTests
 {
     private static readonly Dictionary<string, Task<IReadOnlyList<CandidateResult>>> Runs = new(StringComparer.Ordinal);

@@ -18,6 +18,7 @@ public sealed class BrowserFactAttribute : FactAttribute
 }
 
 /// <summary>report.html as a reader meets it: opened in a real headless browser from the report folder.</summary>
+[Trait("Category", "Slow")]
 public sealed class BrowserReportTests
 {
     public static string? Chromium =>

@@ -6,6 +6,7 @@ namespace Autoscale.Tests.Sample;
 /// The sample host as a user runs it, out of process from its own build: in dry run on a replayed trace with nothing
 /// installed, logging what it would do, stopping on Ctrl-C with exit 0; and one clear line for what it lacks.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class SampleHostTests
 {
     private static readonly string Dll = TestPaths.BuiltProgram("Autoscale.Sample");
