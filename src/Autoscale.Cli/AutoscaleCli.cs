@@ -22,12 +22,16 @@ public static class AutoscaleCli
     /// <summary>Exit code of an unexpected failure (a bug).</summary>
     public const int InternalError = 1;
 
+    /// <summary>Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
     /// <summary>Runs the command line <paramref name="args"/>, writing to the given streams.</summary>
     /// <param name="args">The arguments after the program name.</param>
     /// <param name="stdout">Standard output: the result documents and tables.</param>
     /// <param name="stderr">Standard error: errors, progress and notes.</param>
     /// <param name="outputRedirected">Whether stdout is not a terminal (plain tables, no colours).</param>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool outputRedirected = true)
+    /// <param name="cancellationToken">Stops the run (Ctrl-C, SIGTERM): every output in progress is removed, nothing half-written stays.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, bool outputRedirected = true, CancellationToken cancellationToken = default)
     {
         var context = new CliContext(stdout, stderr, outputRedirected, PolicyCatalog.CreateBuiltIn());
         // A plain command named "autoscale" rather than RootCommand, whose name is the executable's file name
@@ -72,7 +76,13 @@ public static class AutoscaleCli
                 Output = stdout,
                 Error = stderr,
                 EnableDefaultExceptionHandler = false,
-            });
+                ProcessTerminationTimeout = null,
+            }, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await stderr.WriteLineAsync("error: interrupted; outputs in progress were removed");
+            return Interrupted;
         }
         catch (UserPolicies.UserInputLinesException e)
         {
@@ -112,7 +122,7 @@ public static class AutoscaleCli
     }
 
     private static bool IsUserError(Exception e) => e is UserInputException or ConfigException or TraceFormatException
-        or OptionsBindingException or InvalidOptionsException or DirectoryNotFoundException or UnauthorizedAccessException;
+        or OptionsBindingException or InvalidOptionsException or IOException or UnauthorizedAccessException;
 
     private static string OneLine(string message) =>
         System.Text.RegularExpressions.Regex.Replace(message, @"\s+", " ").Trim();

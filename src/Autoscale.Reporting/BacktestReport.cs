@@ -175,6 +175,11 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
     /// </summary>
     public async Task WriteFolderAsync(string directory, CancellationToken cancellationToken = default)
     {
+        if (string.IsNullOrWhiteSpace(directory))
+        {
+            throw new IOException("--out: the report folder's name is empty");
+        }
+
         var full = Path.GetFullPath(directory);
         var parent = Path.GetDirectoryName(full) ?? throw new DirectoryNotFoundException(directory);
         if (!Directory.Exists(parent))
@@ -182,14 +187,19 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             throw new DirectoryNotFoundException($"{directory}: the folder {parent} does not exist");
         }
 
-        var staging = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(staging);
-        try
+        if (File.Exists(full) || Autoscale.Backtesting.AtomicFile.IsSpecial(full + "/"))
         {
-            await File.WriteAllTextAsync(Path.Combine(staging, "results.json"), ToJson(), cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(staging, "results.csv"), ToCsv(), cancellationToken);
+            throw new IOException($"{directory} is a file, not a folder to write the report into");
+        }
+
+        using var scratch = Autoscale.Backtesting.Scratch.Beside(full, directory: true, directory);
+        var staging = scratch.Path;
+        {
+            await File.WriteAllTextAsync(Path.Combine(staging, "results.json"), ToJson(), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(staging, "results.csv"), ToCsv(), cancellationToken).ConfigureAwait(false);
             var plots = ReportPlots.Write(this, staging);
-            await File.WriteAllTextAsync(Path.Combine(staging, "report.html"), ReportHtml.Render(this, plots), cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            await File.WriteAllTextAsync(Path.Combine(staging, "report.html"), ReportHtml.Render(this, plots), cancellationToken).ConfigureAwait(false);
             Directory.CreateDirectory(full);
             var written = Directory.GetFiles(staging).Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
             foreach (var file in Directory.GetFiles(staging))
@@ -203,10 +213,6 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             {
                 File.Delete(stale);
             }
-        }
-        finally
-        {
-            Directory.Delete(staging, recursive: true);
         }
     }
 

@@ -46,6 +46,7 @@ public static class TrafficSynthesizer
         long row = 0, requests = 0;
         foreach (var (counts, input, output) in chunks)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var stamps = new long[counts.Length];
             for (var i = 0; i < stamps.Length; i++)
             {
