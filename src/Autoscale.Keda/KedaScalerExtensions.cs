@@ -36,12 +36,16 @@ public static class KedaScalerExtensions
         return kestrel;
     }
 
-    /// <summary>Maps the external scaler's gRPC service (KEDA v2's <c>externalscaler.proto</c>).</summary>
-    public static IEndpointRouteBuilder MapKedaScaler(this IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Maps the external scaler's gRPC service (KEDA v2's <c>externalscaler.proto</c>); a request whose message cannot be
+    /// read is answered INVALID_ARGUMENT.
+    /// </summary>
+    public static WebApplication MapKedaScaler(this WebApplication app)
     {
-        ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapGrpcService<KedaScalerService>();
-        return endpoints;
+        ArgumentNullException.ThrowIfNull(app);
+        app.Use(MalformedRequests.Check);
+        app.MapGrpcService<KedaScalerService>();
+        return app;
     }
 
     /// <summary>With KEDA the loop never applies (it runs in dry run); this controller only completes the registration.</summary>

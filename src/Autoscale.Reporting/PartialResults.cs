@@ -17,6 +17,9 @@ public sealed record PartialResults
     /// <summary>The format tag of the file.</summary>
     public const string FormatTag = "autoscale-partial/1";
 
+    /// <summary>The most shards a backtest is split into.</summary>
+    public const int MaxShards = 10_000;
+
     /// <summary>The format tag.</summary>
     public string Format { get; init; } = FormatTag;
 
@@ -41,6 +44,47 @@ public sealed record PartialResults
     /// <summary>This shard's results.</summary>
     public required IReadOnlyList<CandidateResult> Results { get; init; }
 
+    /// <summary>
+    /// What is wrong with a partial-results file a hand or a bug has changed, or null: every part present, the shard
+    /// within its count, and the shard's results exactly the config's candidates it runs (every N-th from K), each once.
+    /// </summary>
+    public string? Problem()
+    {
+        if (Of is < 1 or > MaxShards)
+        {
+            return $"\"of\" ({Of}) must be between 1 and {MaxShards}";
+        }
+
+        if (Shard < 0 || Shard >= Of)
+        {
+            return $"\"shard\" ({Shard}) must be between 0 and {Of - 1}";
+        }
+
+        if (Trace is null || Trace.File is null || Settings is null || Settings.Slo is null || Settings.Replica is null || Order is null || Results is null
+            || Order.Any(n => n is null) || Results.Any(r => r is null || r.Name is null) || TimeZone is null)
+        {
+            return "a part of the file is missing (trace, settings, order or results)";
+        }
+
+        var expected = Order.Where((_, i) => i % Of == Shard).ToList();
+        var names = Results.Select(r => r.Name).ToList();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+        {
+            return $"a candidate appears twice in shard {Shard} ({names.GroupBy(n => n, StringComparer.Ordinal).First(g => g.Count() > 1).Key})";
+        }
+
+        if (!names.Order(StringComparer.Ordinal).SequenceEqual(expected.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        {
+            var foreign = names.Except(expected, StringComparer.Ordinal).ToList();
+            var absent = expected.Except(names, StringComparer.Ordinal).ToList();
+            return foreign.Count > 0
+                ? $"shard {Shard} of {Of} holds candidates it does not run ({string.Join(", ", foreign)})"
+                : $"shard {Shard} of {Of} lacks candidates it runs ({string.Join(", ", absent)})";
+        }
+
+        return null;
+    }
+
     /// <summary>Serializes the partial results.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, PartialResultsJson.Default.PartialResults);
 
@@ -48,15 +92,27 @@ public sealed record PartialResults
     /// <exception cref="InvalidDataException">Not a partial-results file.</exception>
     public static PartialResults Parse(string text, string file)
     {
+        PartialResults? partial;
         try
         {
-            var partial = JsonSerializer.Deserialize(text, PartialResultsJson.Default.PartialResults) ?? throw new InvalidDataException($"{file}: empty");
-            return partial.Format == FormatTag ? partial : throw new InvalidDataException($"{file}: not a partial-results file (format \"{partial.Format}\", expected \"{FormatTag}\")");
+            partial = JsonSerializer.Deserialize(text, PartialResultsJson.Default.PartialResults);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
             throw new InvalidDataException($"{file}: not a partial-results file ({e.Message.Split(". ")[0].TrimEnd('.')})", e);
         }
+
+        if (partial is null)
+        {
+            throw new InvalidDataException($"{file}: empty");
+        }
+
+        if (partial.Format != FormatTag)
+        {
+            throw new InvalidDataException($"{file}: not a partial-results file (format \"{partial.Format}\", expected \"{FormatTag}\")");
+        }
+
+        return partial.Problem() is { } problem ? throw new InvalidDataException($"{file}: {problem}") : partial;
     }
 
     internal sealed class MetricSetConverter : JsonConverter<MetricSet>

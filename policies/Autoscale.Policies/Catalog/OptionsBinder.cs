@@ -66,20 +66,30 @@ public static class OptionsBinder
         var given = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var member in json.EnumerateObject())
         {
-            var memberPath = $"{path}.{member.Name}";
-            if (!given.TryAdd(member.Name, member.Name))
+            string name;
+            try
             {
-                throw new OptionsBindingException(memberPath, given[member.Name] == member.Name
-                    ? "is given twice"
-                    : $"is given twice (also as \"{given[member.Name]}\"; names are not case-sensitive)");
+                name = member.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                throw new OptionsBindingException(path, "a name " + Unpaired);
             }
 
-            if (skipped.Contains(member.Name))
+            var memberPath = $"{path}.{name}";
+            if (!given.TryAdd(name, name))
+            {
+                throw new OptionsBindingException(memberPath, given[name] == name
+                    ? "is given twice"
+                    : $"is given twice (also as \"{given[name]}\"; names are not case-sensitive)");
+            }
+
+            if (skipped.Contains(name))
             {
                 continue;
             }
 
-            if (!properties.TryGetValue(member.Name, out var property))
+            if (!properties.TryGetValue(name, out var property))
             {
                 var known = string.Join(", ", properties.Values.Select(p => JsonNamingPolicy.CamelCase.ConvertName(p.Name)).Order(StringComparer.Ordinal));
                 throw new OptionsBindingException(memberPath, $"unknown option for {optionsType.Name} (known: {known})");
@@ -160,11 +170,18 @@ public static class OptionsBinder
             var detail = e.Path is { Length: > 1 } inner ? $" (at {inner.TrimStart('$')})" : "";
             throw new OptionsBindingException(path, $"must be {Describe(type)}, not {Describe(value)}{detail}");
         }
+        catch (InvalidOperationException e) when (e.Message.Contains("UTF-16", StringComparison.Ordinal) || e.Message.Contains("surrogate", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OptionsBindingException(path, Unpaired);
+        }
         catch (InvalidOperationException e)
         {
             throw new OptionsBindingException(path, e.Message);
         }
     }
+
+    /// <summary>What is wrong with a JSON string holding <c>\ud800</c> and the like: valid JSON, but no text.</summary>
+    internal const string Unpaired = "holds an unpaired surrogate escape such as \\ud800, which is no character";
 
     private static JsonSerializerOptions CreateValueOptions()
     {
@@ -214,7 +231,7 @@ public static class OptionsBinder
 
     private static string Describe(JsonElement value) => value.ValueKind switch
     {
-        JsonValueKind.String => $"the string \"{value.GetString()}\"",
+        JsonValueKind.String => $"the string {value.GetRawText()}",
         JsonValueKind.Number => $"the number {value.GetRawText()}",
         JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
         _ => Describe(value.ValueKind),

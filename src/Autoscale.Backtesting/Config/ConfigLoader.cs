@@ -36,16 +36,17 @@ public sealed class ConfigLoader
             throw new ConfigException(path, "", "no such file");
         }
 
-        return Load(File.ReadAllText(path), path);
+        return Load(File.ReadAllBytes(path), path);
     }
 
-    /// <summary>Loads a config from its JSON text; <paramref name="file"/> names it in messages.</summary>
-    public BacktestPlan Load(string json, string file)
+    /// <summary>Loads a config from its UTF-8 bytes (invalid UTF-8 is an error, never replaced); <paramref name="file"/> names it in messages.</summary>
+    public BacktestPlan Load(ReadOnlyMemory<byte> utf8, string file)
     {
+        var bytes = utf8.Span.StartsWith("\uFEFF"u8) ? utf8[3..] : utf8;
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, DocumentOptions);
+            document = JsonDocument.Parse(bytes, DocumentOptions);
         }
         catch (JsonException e)
         {
@@ -53,9 +54,25 @@ public sealed class ConfigLoader
             throw new ConfigException(file, "", $"{where}not valid JSON ({FirstSentence(e.Message)})", e);
         }
 
+        return Load(document, file);
+    }
+
+    /// <summary>Loads a config from its JSON text; <paramref name="file"/> names it in messages.</summary>
+    public BacktestPlan Load(string json, string file) => Load(System.Text.Encoding.UTF8.GetBytes(json), file);
+
+    private BacktestPlan Load(JsonDocument document, string file)
+    {
         using (document)
         {
-            DuplicateKeys.ThrowIfAny(document.RootElement, file);
+            try
+            {
+                DuplicateKeys.ThrowIfAny(document.RootElement, file);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new ConfigException(file, "", $"a name holds an unpaired surrogate escape such as \\ud800, which is no character ({e.Message.TrimEnd('.')})", e);
+            }
+
             var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
             var settings = Settings(config);
             var candidates = ReadCandidates(config, file, settings);
@@ -110,7 +127,7 @@ public sealed class ConfigLoader
         for (var index = 0; index < config.Candidates!.Count; index++)
         {
             var path = $"candidates[{index}]";
-            foreach (var spec in ReadCandidate(config.Candidates[index], file, path, settings))
+            foreach (var spec in ReadCandidate(config.Candidates[index], file, path, settings, SweepExpansion.MaxCandidates - result.Count))
             {
                 if (!names.TryAdd(spec.Name, path))
                 {
@@ -144,8 +161,13 @@ public sealed class ConfigLoader
         }
     }
 
-    private IEnumerable<CandidateSpec> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings)
+    private IEnumerable<CandidateSpec> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room)
     {
+        if (room < 1)
+        {
+            throw new ConfigException(file, path, $"a config may expand to at most {SweepExpansion.MaxCandidates:N0} candidates (split it, or use backtest --shard)");
+        }
+
         var name = candidate.Name!;
         var policyName = candidate.Policy!;
         if (!_catalog.TryGet(policyName, out var descriptor))
@@ -175,7 +197,10 @@ public sealed class ConfigLoader
             throw new ConfigException(file, path + ".options", $"must be an object, not {JsonFields.Kind(options)}");
         }
 
-        foreach (var (suffix, values) in SweepExpansion.Expand(candidate.Sweep, file, path + ".sweep"))
+        var settable = Autoscale.OptionRules.Settable(descriptor.OptionsType).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        string? Unknown(string option) => settable.Contains(option) ? null
+            : $"unknown option for {descriptor.OptionsType.Name} (known: {string.Join(", ", settable.Select(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName).Order(StringComparer.Ordinal))})";
+        foreach (var (suffix, values) in SweepExpansion.Expand(candidate.Sweep, file, path + ".sweep", Unknown, room))
         {
             var candidateName = suffix.Length == 0 ? name : $"{name} {suffix}";
             var bound = BindOptions(descriptor, options, values, file, path);

@@ -167,11 +167,11 @@ public sealed class PhasedLoadTimeConfig : IValidatableOptions
     public double? ModelSizeGb { get; set; }
 
     /// <summary>Per-node pull bandwidth B.</summary>
-    [Option(Unit = "GB/s", Min = 0, MinExclusive = true, Max = 1e6, Required = true)]
+    [Option(Unit = "GB/s", Min = 0.001, Max = 1e6, Required = true)]
     public double? NodeBandwidthGbps { get; set; }
 
     /// <summary>The store's aggregate bandwidth, shared by every pull in progress (a burst of starts is slower than one); unlimited when absent.</summary>
-    [Option(Unit = "GB/s", Min = 0, MinExclusive = true, Max = 1e6)]
+    [Option(Unit = "GB/s", Min = 0.001, Max = 1e6)]
     public double? StoreBandwidthGbps { get; set; }
 
     /// <summary>T_shard: loading and sharding the weights onto the GPUs.</summary>
@@ -201,7 +201,21 @@ public sealed class PhasedLoadTimeConfig : IValidatableOptions
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(JitterConfig))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(NodeCacheConfig))]
-    public IReadOnlyList<string> Validate() => [];
+    public IReadOnlyList<string> Validate()
+    {
+        // One load alone, from the store, at the slowest the jitter makes it: at most a week.
+        if (ModelSizeGb is not { } size || NodeBandwidthGbps is not { } node || !(size > 0) || !(node > 0))
+        {
+            return [];
+        }
+
+        var bandwidth = Math.Min(node, StoreBandwidthGbps ?? double.PositiveInfinity);
+        var nominal = size / bandwidth + ShardSeconds + (SnapshotRestoreSeconds ?? WarmSeconds);
+        var slowest = nominal * Math.Exp(LoadTime.Jitter.MaxDeviations * (Jitter?.Sigma ?? 0));
+        return slowest > 604_800
+            ? [$"a load would take up to {slowest:0} s (modelSizeGb / bandwidth + shardSeconds + warmSeconds, with jitter): at most 604800 s (a week)"]
+            : [];
+    }
 }
 
 /// <summary>The phased model's <c>jitter</c>: a log-normal factor of mean 1 per load, keyed by the load's ordinal.</summary>
@@ -227,7 +241,7 @@ public sealed class NodeCacheConfig : IValidatableOptions
     public double? RetentionSeconds { get; set; }
 
     /// <summary>Read bandwidth of the local disk.</summary>
-    [Option(Unit = "GB/s", Min = 0, MinExclusive = true, Max = 1e6, Required = true)]
+    [Option(Unit = "GB/s", Min = 0.001, Max = 1e6, Required = true)]
     public double? BandwidthGbps { get; set; }
 
     /// <summary>What keeping such a node up costs (0 where the node serves other work anyway); billed while a node holds the cache.</summary>

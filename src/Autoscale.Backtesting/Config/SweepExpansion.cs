@@ -18,7 +18,14 @@ internal static class SweepExpansion
     /// <summary>A range longer than this is surely a mistake in the config.</summary>
     public const int MaxValuesPerOption = 10_000;
 
-    public static IEnumerable<(string Suffix, IReadOnlyList<SweepValue> Values)> Expand(JsonElement sweep, string file, string path)
+    /// <summary>The most candidates one config may expand into (every sweep's combinations together).</summary>
+    public const int MaxCandidates = 10_000;
+
+    /// <summary>
+    /// Expands a sweep into its combinations. Each swept option must be one <paramref name="unknownOption"/> has no objection to, and the
+    /// combinations at most <paramref name="room"/>: both are checked before any combination is made.
+    /// </summary>
+    public static IEnumerable<(string Suffix, IReadOnlyList<SweepValue> Values)> Expand(JsonElement sweep, string file, string path, Func<string, string?>? unknownOption = null, int room = MaxCandidates)
     {
         if (sweep.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
@@ -30,10 +37,26 @@ internal static class SweepExpansion
             throw new ConfigException(file, path, $"must be an object of option: [values] or option: {{\"from\", \"to\", \"step\"}}, not {JsonFields.Kind(sweep)}");
         }
 
-        var axes = new List<List<SweepValue>>();
         foreach (var option in sweep.EnumerateObject())
         {
-            axes.Add(Values(option, file, $"{path}.{option.Name}"));
+            if (unknownOption?.Invoke(option.Name) is { } problem)
+            {
+                throw new ConfigException(file, $"{path}.{option.Name}", problem);
+            }
+        }
+
+        var axes = new List<List<SweepValue>>();
+        var combinations = 1.0;
+        foreach (var option in sweep.EnumerateObject())
+        {
+            var axis = Values(option, file, $"{path}.{option.Name}");
+            combinations *= axis.Count;
+            if (combinations > room)
+            {
+                throw new ConfigException(file, path, $"expands to {combinations:N0} or more candidates; a config may expand to at most {MaxCandidates:N0} (split the sweep, or use backtest --shard)");
+            }
+
+            axes.Add(axis);
         }
 
         if (axes.Count == 0)

@@ -134,7 +134,27 @@ internal sealed class FleetLedger
 
     private void Bill(double lived)
     {
-        var billed = Math.Max(_minimum, _granularity > 0 ? Math.Ceiling(lived / _granularity - 1e-9) * _granularity : lived);
+        var billed = Math.Max(_minimum, _granularity > 0 ? RoundUp(lived, _granularity) : lived);
         RoundedExtraSeconds += Math.Max(0, billed - lived);
+    }
+
+    /// <summary>
+    /// The smallest whole number of periods covering <paramref name="lived"/> (at least one for any lifetime): a lifetime
+    /// that is an exact multiple, give or take floating-point noise, is not rounded up by a whole period.
+    /// </summary>
+    internal static double RoundUp(double lived, double period)
+    {
+        if (lived <= 0)
+        {
+            return 0;
+        }
+
+        var periods = Math.Ceiling(lived / period);
+        if (periods > 1 && (periods - 1) * period >= lived - 1e-9 * period)
+        {
+            periods--;
+        }
+
+        return Math.Max(1, periods) * period;
     }
 }

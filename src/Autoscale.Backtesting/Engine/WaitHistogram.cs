@@ -1,10 +1,18 @@
 namespace Autoscale.Backtesting.Engine;
 
-/// <summary>Exact counts of requests per whole-tick wait; percentiles are nearest-rank on it.</summary>
-/// <remarks>Not thread-safe; owned by one run.</remarks>
+/// <summary>
+/// Exact counts of requests per whole-tick wait; percentiles are nearest-rank on it. Waits up to
+/// <see cref="DenseTicks"/> are counted in an array, longer ones in a sorted map, so memory grows with the distinct
+/// long waits, never with their length (a request that waits twenty years costs one entry).
+/// </summary>
+/// <remarks>Not thread-safe; owned by one run. Allocates only when the array grows or a new long wait appears.</remarks>
 internal sealed class WaitHistogram
 {
+    /// <summary>Waits below this many ticks are counted in the array.</summary>
+    public const int DenseTicks = 1 << 16;
+
     private long[] _counts = new long[64];
+    private SortedDictionary<long, long>? _long;
 
     public long Total { get; private set; }
 
@@ -17,18 +25,27 @@ internal sealed class WaitHistogram
             return;
         }
 
-        if (waitTicks >= _counts.Length)
+        if (waitTicks >= DenseTicks)
         {
-            var size = _counts.Length;
-            while (size <= waitTicks)
+            _long ??= [];
+            _long[waitTicks] = _long.GetValueOrDefault(waitTicks) + count;
+        }
+        else
+        {
+            if (waitTicks >= _counts.Length)
             {
-                size *= 2;
+                var size = _counts.Length;
+                while (size <= waitTicks)
+                {
+                    size *= 2;
+                }
+
+                Array.Resize(ref _counts, size);
             }
 
-            Array.Resize(ref _counts, size);
+            _counts[waitTicks] += count;
         }
 
-        _counts[waitTicks] += count;
         Total += count;
         if (waitTicks > MaxWait)
         {
@@ -57,6 +74,15 @@ internal sealed class WaitHistogram
             if (cumulative >= rank)
             {
                 return w;
+            }
+        }
+
+        foreach (var (wait, count) in _long ?? [])
+        {
+            cumulative += count;
+            if (cumulative >= rank)
+            {
+                return wait;
             }
         }
 

@@ -27,10 +27,10 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
             throw new InvalidOptionsException(["the measurements hold no durations"]);
         }
 
-        var bad = seconds.Select((s, i) => (s, i)).FirstOrDefault(x => !(x.s >= 0) || !double.IsFinite(x.s));
+        var bad = seconds.Select((s, i) => (s, i)).FirstOrDefault(x => !(x.s is >= 0 and <= MaxSeconds));
         if (bad != default)
         {
-            throw new InvalidOptionsException([$"duration {bad.i + 1} ({bad.s}) must be a finite number >= 0"]);
+            throw new InvalidOptionsException([$"duration {bad.i + 1} ({bad.s}) must be between 0 and {MaxSeconds} seconds (a week)"]);
         }
 
         _seconds = seconds.Order().ToArray();
@@ -48,6 +48,9 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
         ExpectedLoadTime = Duration.FromNanoseconds(Math.Round((_fit?.Mean ?? _seconds.Average()) * 1e9));
     }
 
+    /// <summary>The longest load a model draws: a week.</summary>
+    public const double MaxSeconds = 604_800;
+
     /// <summary>The measurements, sorted.</summary>
     public IReadOnlyList<double> Measurements => _seconds;
 
@@ -58,7 +61,7 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
     public Duration LoadDuration(long startOrdinal)
     {
         var u = Jitter.Uniform(_seed, startOrdinal, 7);
-        var seconds = _fit is { } fit ? fit.InverseCumulativeDistribution(u) : _seconds[Math.Min(_seconds.Length - 1, (int)(u * _seconds.Length))];
+        var seconds = _fit is { } fit ? Math.Min(MaxSeconds, fit.InverseCumulativeDistribution(u)) : _seconds[Math.Min(_seconds.Length - 1, (int)(u * _seconds.Length))];
         return Duration.FromNanoseconds(Math.Round(seconds * 1e9));
     }
 
@@ -104,9 +107,9 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
             }
 
             var fields = lines[i].Split(',');
-            if (index >= fields.Length || !double.TryParse(fields[index], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v >= 0) || !double.IsFinite(v))
+            if (index >= fields.Length || !double.TryParse(fields[index], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v is >= 0 and <= MaxSeconds))
             {
-                throw new TraceFormatException(name, $"\"{lines[i]}\" is not a duration in seconds >= 0 (line {i + 1})", column, i + 1 - start);
+                throw new TraceFormatException(name, $"\"{lines[i]}\" is not a duration in seconds between 0 and {MaxSeconds} (line {i + 1})", column, i + 1 - start);
             }
 
             values.Add(v);

@@ -15,7 +15,13 @@ public static class Jitter
         return ((x >> 11) + 0.5) / 9007199254740992.0;
     }
 
-    /// <summary>A log-normal factor with mean 1 and log-space standard deviation <paramref name="sigma"/> (1 when sigma is 0).</summary>
+    /// <summary>How far the normal draw behind a log-normal factor may go, in standard deviations (1 draw in 16,000 is cut there).</summary>
+    public const double MaxDeviations = 4;
+
+    /// <summary>
+    /// A log-normal factor with mean 1 and log-space standard deviation <paramref name="sigma"/> (1 when sigma is 0); its
+    /// normal draw is cut at <see cref="MaxDeviations"/>, so a load time stays finite whatever the draw.
+    /// </summary>
     public static double LogNormalFactor(double sigma, long seed, long ordinal, int stream)
     {
         if (sigma <= 0)
@@ -23,7 +29,7 @@ public static class Jitter
             return 1;
         }
 
-        var z = Normal.InvCDF(0, 1, Uniform(seed, ordinal, stream));
+        var z = Math.Clamp(Normal.InvCDF(0, 1, Uniform(seed, ordinal, stream)), -MaxDeviations, MaxDeviations);
         return Math.Exp(sigma * z - sigma * sigma / 2);
     }
 

@@ -100,13 +100,18 @@ public sealed record SynthOptions
     /// <summary>Intervals in the generated trace.</summary>
     public long Rows => Base is { } b ? b.Length * Repeat : Length.ToInt64Nanoseconds() / Interval.ToInt64Nanoseconds();
 
+    /// <summary>The most requests per second a generated rate may reach (mean, scale and spikes together).</summary>
+    public const double MaxRps = 1e9;
+
     /// <summary>Every rule the options break, one message each; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (Interval <= Duration.Zero)
+        var ms = Duration.FromMilliseconds(1);
+        if (Interval < ms || Interval.ToInt64Nanoseconds() % ms.ToInt64Nanoseconds() != 0)
         {
-            errors.Add($"--interval ({Interval.TotalSeconds} s) must be > 0");
+            // Traces are written to the millisecond: a finer interval would write two rows at one timestamp.
+            errors.Add($"--interval ({Interval.TotalSeconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} s) must be a whole number of milliseconds, at least 1 ms");
         }
 
         if (Base is null && (Length <= Duration.Zero || (Interval > Duration.Zero && Rows < 1)))
@@ -114,9 +119,24 @@ public sealed record SynthOptions
             errors.Add($"--duration ({Length.TotalSeconds} s) must be at least one interval");
         }
 
-        if (!(MeanRps >= 0) || !double.IsFinite(MeanRps))
+        if (!(MeanRps >= 0 && MeanRps <= MaxRps))
         {
-            errors.Add($"--mean-rps ({MeanRps}) must be a finite number >= 0");
+            errors.Add($"--mean-rps ({MeanRps}) must be between 0 and {MaxRps:0e0}");
+        }
+
+        if (Interval >= ms && Repeat >= 1 && (Base is null || Base.Length > 0))
+        {
+            var rows = Base is { } b ? (decimal)b.Length * Repeat : Length.ToInt64Nanoseconds() / Interval.ToInt64Nanoseconds();
+            var seconds = rows * (decimal)Interval.TotalSeconds;
+            var start = Base is { } baseTrace ? baseTrace.Start + Shift : Start;
+            if (seconds > Traces.TraceLimits.MaxTicks)
+            {
+                errors.Add($"the trace would span {seconds:N0} s; at most {Traces.TraceLimits.Count(Traces.TraceLimits.MaxTicks)} s (68 years), what a replay of 1-second ticks can run");
+            }
+            else if (!Traces.TraceLimits.Contains(start) || start + Duration.FromSeconds((double)seconds) > Traces.TraceLimits.End)
+            {
+                errors.Add($"the trace would run from {Traces.TraceLimits.Format(start)} for {seconds:N0} s: {Traces.TraceLimits.TimestampRule}");
+            }
         }
 
         if (!(DailyAmplitude is >= 0 and <= 1))
@@ -139,9 +159,9 @@ public sealed record SynthOptions
             errors.Add($"dispersion ({Dispersion}) must be > 1 (1 is Poisson)");
         }
 
-        if (!(Scale >= 0) || !double.IsFinite(Scale))
+        if (!(Scale >= 0 && Scale <= 1e6))
         {
-            errors.Add($"--scale ({Scale}) must be a finite number >= 0");
+            errors.Add($"--scale ({Scale}) must be between 0 and 1000000");
         }
 
         if (Repeat < 1)
@@ -151,10 +171,28 @@ public sealed record SynthOptions
 
         foreach (var spike in Spikes)
         {
-            if (spike.Width <= Duration.Zero || !(spike.Multiplier >= 0) || !double.IsFinite(spike.AddedRps) || (spike.Every is { } every && every <= spike.Width))
+            if (spike.Width <= Duration.Zero || !(spike.Multiplier is >= 0 and <= 1e6) || !(spike.AddedRps is >= 0 and <= MaxRps) || (spike.Every is { } every && every <= spike.Width))
             {
-                errors.Add($"--spike at {spike.At}: width must be > 0, height >= 0, and every (if set) longer than the width");
+                errors.Add($"--spike at {spike.At}: width must be > 0, height at most 1000000x or +{MaxRps:0e0}, and every (if set) longer than the width");
             }
+        }
+
+        // The busiest interval must stay countable: mean, scale and every spike at once.
+        var peak = MeanRps * Scale * (1 + DailyAmplitude) * 7 / (5 + 2 * Math.Min(1, WeekendFactor)) * Math.Max(1, WeekendFactor)
+            * Spikes.Aggregate(1.0, (m, s) => m * Math.Max(1, s.Multiplier)) + Spikes.Sum(s => s.AddedRps);
+        if (Base is { } source && Rows > 0)
+        {
+            var most = (double)source.TotalRequests * Scale * Repeat * Spikes.Aggregate(1.0, (m, s) => m * Math.Max(1, s.Multiplier))
+                + Spikes.Sum(s => s.AddedRps) * Interval.TotalSeconds * Rows;
+            if (most > Traces.TraceLimits.MaxRequests)
+            {
+                errors.Add($"the trace could hold {most:0.###e0} requests, more than a replay can count ({Traces.TraceLimits.MaxRequests:0.###e0}): lower --scale, --repeat or the spikes");
+            }
+        }
+
+        if (Base is null && double.IsFinite(peak) && peak * Interval.TotalSeconds * Rows > Traces.TraceLimits.MaxRequests)
+        {
+            errors.Add($"the trace could hold {peak * Interval.TotalSeconds * Rows:0.###e0} requests, more than a replay can count ({Traces.TraceLimits.MaxRequests:0.###e0}): lower --mean-rps or the spikes");
         }
 
         if (Base is not null && Base.Tick != Interval)

@@ -141,18 +141,32 @@ public static class TrafficSynthesizer
         switch (o.Noise)
         {
             case NoiseKind.Poisson:
-                return Poisson.Sample(random, expected);
+                return PoissonCount(random, expected);
             case NoiseKind.Dispersion:
                 // A Gamma-Poisson mixture (negative binomial): the rate is Gamma with shape r = mean / (D - 1)
                 // and mean as given, so the count has variance mean + mean^2 / r = D * mean.
                 var shape = expected / (o.Dispersion - 1);
-                return Poisson.Sample(random, Gamma.Sample(random, shape, shape / expected));
+                return PoissonCount(random, Gamma.Sample(random, shape, shape / expected));
             default:
                 var total = expected + carry;
                 var whole = Math.Floor(total);
                 carry = total - whole;
                 return (long)whole;
         }
+    }
+
+    /// <summary>
+    /// A Poisson count of mean <paramref name="mean"/>: exact below a million, where MathNet's sampler counts in 32 bits;
+    /// above it the normal approximation (its error is far below the count's own spread), as a 64-bit count.
+    /// </summary>
+    private static long PoissonCount(Random random, double mean)
+    {
+        if (mean < 1e6)
+        {
+            return Poisson.Sample(random, mean);
+        }
+
+        return (long)Math.Max(0, Math.Round(Normal.Sample(random, mean, Math.Sqrt(mean))));
     }
 
     /// <summary>The expected rate (requests per second) of each row.</summary>

@@ -20,19 +20,19 @@ internal static class ParquetColumns
         var result = new long[n];
         if (field.ClrType == typeof(DateTimeOffset))
         {
-            var offsets = await ReadValuesAsync<DateTimeOffset>(group, field, n, name, firstRow, cancellationToken);
+            var offsets = await ReadValuesAsync<DateTimeOffset>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < n; i++)
             {
-                result[i] = ToNanos(offsets[i].UtcDateTime);
+                result[i] = ToNanos(offsets[i].UtcDateTime) ?? throw OutOfRange(offsets[i].UtcDateTime, name, field, firstRow + i + 1);
             }
 
             return result;
         }
 
-        var stamps = await ReadValuesAsync<DateTime>(group, field, n, name, firstRow, cancellationToken);
+        var stamps = await ReadValuesAsync<DateTime>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < n; i++)
         {
-            result[i] = ToNanos(stamps[i]);
+            result[i] = ToNanos(stamps[i]) ?? throw OutOfRange(stamps[i], name, field, firstRow + i + 1);
         }
 
         return result;
@@ -77,7 +77,15 @@ internal static class ParquetColumns
         : type == typeof(double) || type == typeof(float) || type == typeof(decimal) ? $"a floating-point number ({type.Name})"
         : type.Name;
 
-    public static long ToNanos(DateTime value) => (value.Ticks - UnixEpochTicks) * 100;
+    /// <summary>A timestamp as nanoseconds since the Unix epoch, or null outside the years a trace may span (never wrapped).</summary>
+    public static long? ToNanos(DateTime value)
+    {
+        var ticks = value.Ticks - UnixEpochTicks;
+        return ticks >= TraceLimits.EarliestNanos / 100 && ticks < TraceLimits.EndNanos / 100 ? ticks * 100 : null;
+    }
+
+    private static TraceFormatException OutOfRange(DateTime value, string name, DataField field, long row) =>
+        new(name, $"the timestamp {value.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", System.Globalization.CultureInfo.InvariantCulture)} is out of range: {TraceLimits.TimestampRule}", field.Name, row);
 
     public static DateTime ToDateTime(long nanos) => new(UnixEpochTicks + nanos / 100, DateTimeKind.Utc);
 
@@ -92,7 +100,7 @@ internal static class ParquetColumns
         DateTime d => ToNanos(d),
         DateTimeOffset o => ToNanos(o.UtcDateTime),
         long raw when UnitNanos(field) is { } unit && (unit == NanosPerMilli || !WrittenByParquetNet(file.Metadata?.CreatedBy))
-            && raw <= long.MaxValue / unit && raw >= long.MinValue / unit => raw * unit,
+            && raw < TraceLimits.EndNanos / unit && raw >= TraceLimits.EarliestNanos / unit => raw * unit,
         _ => null,
     };
 

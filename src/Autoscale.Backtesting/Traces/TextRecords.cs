@@ -46,21 +46,59 @@ internal static class TextRecords
         return ImportFormat.Csv;
     }
 
+    /// <summary>UTF-8 that refuses invalid bytes instead of replacing them with U+FFFD.</summary>
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Lines of a text file read as strict UTF-8; a byte that is not UTF-8 is an error naming the line.</summary>
+    private static IEnumerable<(long Line, string Text)> Lines(string path, string name)
+    {
+        using var reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: false);
+        long line = 0;
+        while (true)
+        {
+            string? text;
+            try
+            {
+                text = reader.ReadLine();
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw new TraceFormatException(name, $"is not UTF-8 text (an invalid byte after line {line})");
+            }
+
+            if (text is null)
+            {
+                yield break;
+            }
+
+            line++;
+            yield return (line, line == 1 ? text.TrimStart('\uFEFF') : text);
+        }
+    }
+
     private static IEnumerable<TextRecord> ReadCsv(string path, string name)
     {
-        using var reader = new StreamReader(path);
-        var header = reader.ReadLine();
+        using var lines = Lines(path, name).GetEnumerator();
+        var header = lines.MoveNext() ? lines.Current.Text : null;
         if (header is null || header.Trim().Length == 0)
         {
             throw new TraceFormatException(name, "the file is empty (expected a header such as timestamp,requests)");
         }
 
-        var columns = SplitCsv(header.TrimStart('\uFEFF')).Select(c => c.Trim()).ToArray();
-        long row = 0, line = 1;
-        string? text;
-        while ((text = reader.ReadLine()) is not null)
+        var columns = SplitCsv(header).Select(c => c.Trim()).ToArray();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var column in columns)
         {
-            line++;
+            if (!seen.Add(column))
+            {
+                throw new TraceFormatException(name, $"the header names the column twice (names are not case-sensitive) (line 1)", column);
+            }
+        }
+
+        long row = 0;
+        while (lines.MoveNext())
+        {
+            var (line, text) = lines.Current;
             if (text.Trim().Length == 0)
             {
                 continue;
@@ -90,12 +128,9 @@ internal static class TextRecords
 
     private static IEnumerable<TextRecord> ReadJsonl(string path, string name)
     {
-        using var reader = new StreamReader(path);
-        long row = 0, line = 0;
-        string? text;
-        while ((text = reader.ReadLine()) is not null)
+        long row = 0;
+        foreach (var (line, text) in Lines(path, name))
         {
-            line++;
             if (text.Trim().Length == 0)
             {
                 continue;
@@ -114,17 +149,26 @@ internal static class TextRecords
                 fields = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
                 foreach (var member in doc.RootElement.EnumerateObject())
                 {
-                    fields[member.Name] = member.Value.ValueKind switch
+                    var value = member.Value.ValueKind switch
                     {
                         JsonValueKind.String => member.Value.GetString(),
                         JsonValueKind.Null => null,
                         _ => member.Value.GetRawText(),
                     };
+                    if (!fields.TryAdd(member.Name, value))
+                    {
+                        throw new TraceFormatException(name, $"the field is given twice in one object (names are not case-sensitive) (line {line})", member.Name, row);
+                    }
                 }
             }
             catch (JsonException e)
             {
                 throw new TraceFormatException(name, $"not valid JSON (line {line}): {e.Message.Split(". ")[0].TrimEnd('.')}", row: row);
+            }
+            catch (InvalidOperationException)
+            {
+                // A \ud800 escape: JSON allows it, but it is no character.
+                throw new TraceFormatException(name, $"a string holds an unpaired surrogate escape such as \\ud800, which is no character (line {line})", row: row);
             }
 
             yield return new TextRecord(row, line, fields);

@@ -73,6 +73,7 @@ public static class TraceImporter
             throw new TraceFormatException(name, "the file has no rows");
         }
 
+        CheckLimits(name, fields, stamps, requests, inputTokens, outputTokens);
         var hasTokens = fields.InputTokens is not null || fields.OutputTokens is not null;
         var input64 = fields.InputTokens is null ? null : inputTokens.ToArray();
         var output64 = fields.OutputTokens is null ? null : outputTokens.ToArray();
@@ -82,7 +83,7 @@ public static class TraceImporter
             var counts = requests.ToArray();
             await ParquetTrace.WriteIntervalCountsAsync(output, stampArray, counts, TraceBinning.SmallestStep(stampArray, 1_000_000_000L),
                 Memory(input64), Memory(output64), cancellationToken: cancellationToken);
-            return new ImportSummary(TraceShape.IntervalCounts, counts.Length, counts.Sum(), fields.Timestamp, hasTokens);
+            return new ImportSummary(TraceShape.IntervalCounts, counts.Length, requests.Aggregate(0L, (a, b) => a + b), fields.Timestamp, hasTokens);
         }
 
         SortByTime(stampArray, input64, output64);
@@ -110,14 +111,9 @@ public static class TraceImporter
                 TimestampUnit.Microseconds => 1_000m,
                 _ => 1_000_000_000m,
             };
-            var nanos = number * nanosPerUnit;
-            if (Math.Abs(nanos) > 4e18m)
-            {
-                return null;
-            }
-
-            var origin = start is { } s ? (s - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds() : 0;
-            return origin + (long)decimal.Round(nanos);
+            var origin = start is { } s ? (s - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds() : 0m;
+            var nanos = decimal.Round(origin + number * nanosPerUnit);
+            return nanos >= TraceLimits.EarliestNanos && nanos < TraceLimits.EndNanos ? (long)nanos : OutOfRange;
         }
 
         foreach (var pattern in TextPatterns)
@@ -125,13 +121,58 @@ public static class TraceImporter
             var result = pattern.Parse(text);
             if (result.Success)
             {
-                return (result.Value - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds();
+                return Nanos(result.Value);
             }
         }
 
         var offset = OffsetDateTimePattern.ExtendedIso.Parse(text);
-        return offset.Success ? (offset.Value.ToInstant() - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds() : null;
+        return offset.Success ? Nanos(offset.Value.ToInstant()) : null;
     }
+
+    /// <summary>
+    /// What the writer's file must be for every command to read it back: a span a replay of 1-second ticks can run,
+    /// counts that sum within what a replay counts, and interval rows in different milliseconds (traces are written
+    /// to the millisecond).
+    /// </summary>
+    private static void CheckLimits(string name, Fields fields, List<long> stamps, List<long> requests, List<long> input, List<long> output)
+    {
+        var min = stamps.Min();
+        var max = stamps.Max();
+        if (TraceLimits.TooManyTicks(((decimal)max - min) / 1_000_000_000m + 1, Duration.FromSeconds(1)) is { } tooLong)
+        {
+            throw new TraceFormatException(name, $"the timestamps {tooLong}", fields.Timestamp);
+        }
+
+        foreach (var (values, field) in new[] { (requests, fields.Requests), (input, fields.InputTokens), (output, fields.OutputTokens) })
+        {
+            long total = 0;
+            foreach (var value in values)
+            {
+                if (value > TraceLimits.MaxRequests - total)
+                {
+                    throw new TraceFormatException(name, $"the values sum past {TraceLimits.Count(TraceLimits.MaxRequests)}, more than a replay can count", field);
+                }
+
+                total += value;
+            }
+        }
+
+        if (fields.Requests is not null)
+        {
+            for (var i = 1; i < stamps.Count; i++)
+            {
+                if (IntervalBinner.FloorDiv(stamps[i], ParquetColumns.NanosPerMilli) == IntervalBinner.FloorDiv(stamps[i - 1], ParquetColumns.NanosPerMilli))
+                {
+                    throw new TraceFormatException(name, "two interval rows fall in the same millisecond; traces are written to the millisecond, so intervals must be at least 1 ms apart", fields.Timestamp, i + 1);
+                }
+            }
+        }
+    }
+
+    /// <summary>What <see cref="ParseTimestamp(string, TimestampUnit, Instant?)"/> returns for a timestamp outside <see cref="TraceLimits"/>.</summary>
+    public const long OutOfRange = long.MinValue;
+
+    private static long Nanos(Instant instant) => TraceLimits.Contains(instant) ? (instant - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds() : OutOfRange;
 
     private static long ParseTimestamp(TextRecord record, string field, TraceImportOptions options, string name)
     {
@@ -141,8 +182,9 @@ public static class TraceImporter
             throw new TraceFormatException(name, $"missing value (line {record.Line})", field, record.Row);
         }
 
-        return ParseTimestamp(text, options.TimestampUnit, options.Start)
+        var nanos = ParseTimestamp(text, options.TimestampUnit, options.Start)
             ?? throw new TraceFormatException(name, $"\"{text}\" is not a timestamp (ISO-8601, 'YYYY-MM-DD HH:MM:SS' or {Numbers(options)}) (line {record.Line})", field, record.Row);
+        return nanos != OutOfRange ? nanos : throw new TraceFormatException(name, $"\"{text}\" is out of range: {TraceLimits.TimestampRule} (line {record.Line})", field, record.Row);
     }
 
     private static string Numbers(TraceImportOptions options)

@@ -87,10 +87,21 @@ public sealed class TraceReader : IAsyncDisposable
             throw new TraceFormatException(name, "no such file");
         }
 
+        try
+        {
+            using (File.OpenRead(path))
+            {
+            }
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new TraceFormatException(name, $"cannot be read ({e.Message.TrimEnd('.')})", inner: e);
+        }
+
         ParquetReader reader;
         try
         {
-            reader = await ParquetReader.CreateAsync(path, cancellationToken: cancellationToken);
+            reader = await ParquetReader.CreateAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -110,7 +121,16 @@ public sealed class TraceReader : IAsyncDisposable
 
     private static async Task<TraceReader> OpenAsync(ParquetReader reader, string name, Duration tick, CancellationToken cancellationToken)
     {
-        var fields = reader.Schema.GetDataFields();
+        // A column of structs, lists or maps with a trace column's name is not that column (nor absent).
+        foreach (var field in reader.Schema.Fields)
+        {
+            if (field is not DataField && field.Name is ParquetTrace.TimestampColumn or ParquetTrace.RequestsColumn or ParquetTrace.InputTokensColumn or ParquetTrace.OutputTokensColumn)
+            {
+                throw new TraceFormatException(name, $"must be a column of plain values, not a {field.SchemaType.ToString().ToLowerInvariant()}", field.Name);
+            }
+        }
+
+        var fields = reader.Schema.GetDataFields().Where(f => f.Path.Length == 1).ToArray();
         var timestamp = fields.FirstOrDefault(f => f.Name == ParquetTrace.TimestampColumn)
             ?? throw new TraceFormatException(name, $"missing column '{ParquetTrace.TimestampColumn}' (columns: {string.Join(", ", fields.Select(f => f.Name))})");
         if (!ParquetColumns.IsTimestamp(timestamp))
@@ -155,6 +175,20 @@ public sealed class TraceReader : IAsyncDisposable
                 (first, last, fromStatistics) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
                 start = IntervalBinner.FloorDiv(first, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
                 interval = 0;
+            }
+
+            var tickNanos = tick.ToInt64Nanoseconds();
+            var ticks = requests is not null
+                ? Math.Ceiling(((decimal)last + interval - start) / tickNanos)
+                : Math.Floor(((decimal)last - start) / tickNanos) + 1;
+            if (TraceLimits.TooManyTicks(ticks, tick) is { } tooLong)
+            {
+                throw new TraceFormatException(name, tooLong);
+            }
+
+            if (even)
+            {
+                await CheckEvenRowGroupsAsync(reader, timestamp, name, start, interval, cancellationToken).ConfigureAwait(false);
             }
 
             return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, first, last, interval, even) { SpanFromStatistics = fromStatistics };
@@ -202,7 +236,7 @@ public sealed class TraceReader : IAsyncDisposable
                     (input, output) = await TokensAsync(group, first, cancellationToken).ConfigureAwait(false);
                 }
 
-                Requests = checked(Requests + Sum(counts));
+                AddRequests(Sum(counts, ParquetTrace.RequestsColumn));
                 if (counts.Length > 0)
                 {
                     yield return new TickChunk(first, counts, withInput ? input : null, withOutput ? output : null);
@@ -294,10 +328,10 @@ public sealed class TraceReader : IAsyncDisposable
                 }
 
                 previous = ts;
+                AddRequests(count);
                 arrivals.Add(first, last, count);
                 inputBins?.Add(first, last, input![i]);
                 outputBins?.Add(first, last, output![i]);
-                Requests = checked(Requests + count);
             }
 
             row += stamps.Length;
@@ -373,7 +407,7 @@ public sealed class TraceReader : IAsyncDisposable
             }
 
             row += stamps.Length;
-            Requests += stamps.Length;
+            AddRequests(stamps.Length);
         }
 
         if (min != _firstNanos || max != _lastNanos)
@@ -432,13 +466,13 @@ public sealed class TraceReader : IAsyncDisposable
         if (_inputTokens is not null)
         {
             input = await Guard(ParquetColumns.ReadCountsAsync(group, _inputTokens, _name, firstRow, cancellationToken)).ConfigureAwait(false);
-            InputTokens = checked(InputTokens + Sum(input));
+            InputTokens = Add(InputTokens!.Value, Sum(input, ParquetTrace.InputTokensColumn), ParquetTrace.InputTokensColumn);
         }
 
         if (_outputTokens is not null)
         {
             output = await Guard(ParquetColumns.ReadCountsAsync(group, _outputTokens, _name, firstRow, cancellationToken)).ConfigureAwait(false);
-            OutputTokens = checked(OutputTokens + Sum(output));
+            OutputTokens = Add(OutputTokens!.Value, Sum(output, ParquetTrace.OutputTokensColumn), ParquetTrace.OutputTokensColumn);
         }
 
         return (input, output);
@@ -460,6 +494,42 @@ public sealed class TraceReader : IAsyncDisposable
     {
         var what = stamp == previous ? "duplicate timestamp" : "timestamps must increase";
         return new TraceFormatException(_name, $"{what} ({ParquetTrace.FormatNanos(stamp)} after {ParquetTrace.FormatNanos(previous)})", ParquetTrace.TimestampColumn, row);
+    }
+
+    /// <summary>
+    /// Evenly spaced counts are read without decoding their timestamps, so each row group must start and end where the
+    /// metadata says: checked from its statistics, or from its timestamps where it has none. Shuffled or gapped
+    /// row groups are an error, never replayed in file order.
+    /// </summary>
+    private static async Task CheckEvenRowGroupsAsync(ParquetReader reader, DataField timestamp, string name, long start, long interval, CancellationToken cancellationToken)
+    {
+        long row = 0;
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            if (group.RowCount == 0)
+            {
+                continue;
+            }
+
+            var expectFirst = start + row * interval;
+            var expectLast = start + (row + group.RowCount - 1) * interval;
+            var statistics = group.GetStatistics(timestamp);
+            var min = ParquetColumns.StatisticNanos(reader, statistics?.MinValue, timestamp);
+            var max = ParquetColumns.StatisticNanos(reader, statistics?.MaxValue, timestamp);
+            if (min is null || max is null)
+            {
+                var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken).ConfigureAwait(false);
+                (min, max) = (stamps.Min(), stamps.Max());
+            }
+
+            if (min != expectFirst || max != expectLast)
+            {
+                throw new TraceFormatException(name, $"the metadata says the rows are evenly spaced by {interval} ns, but row group {g + 1} spans {ParquetTrace.FormatNanos(min.Value)} to {ParquetTrace.FormatNanos(max.Value)}, not {ParquetTrace.FormatNanos(expectFirst)} to {ParquetTrace.FormatNanos(expectLast)}", ParquetTrace.TimestampColumn, row + 1);
+            }
+
+            row += group.RowCount;
+        }
     }
 
     private static DataField? IntegerColumn(DataField[] fields, string column, string name)
@@ -584,14 +654,22 @@ public sealed class TraceReader : IAsyncDisposable
         return (min, max, false);
     }
 
-    private static long Sum(long[] values)
+    private long Sum(long[] values, string column)
     {
         long sum = 0;
         foreach (var value in values)
         {
-            sum = checked(sum + value);
+            sum = Add(sum, value, column);
         }
 
         return sum;
     }
+
+    private void AddRequests(long count) => Requests = Add(Requests, count, ParquetTrace.RequestsColumn);
+
+    /// <summary>A running total that may not pass <see cref="TraceLimits.MaxRequests"/> (a sum that wrapped would be a wrong number).</summary>
+    private long Add(long total, long value, string column) =>
+        value <= TraceLimits.MaxRequests - total
+            ? total + value
+            : throw new TraceFormatException(_name, $"the values sum past {TraceLimits.Count(TraceLimits.MaxRequests)}, more than a replay can count", column);
 }

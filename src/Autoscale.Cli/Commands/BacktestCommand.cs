@@ -144,6 +144,11 @@ internal static class BacktestCommand
             throw new UserInputException($"--shard: \"{text}\" must be K/N with 0 <= K < N (e.g. 0/4; JOB_COMPLETION_INDEX is K)");
         }
 
+        if (n > PartialResults.MaxShards)
+        {
+            throw new UserInputException($"--shard: \"{text}\": at most {PartialResults.MaxShards} shards");
+        }
+
         if (outDir is null)
         {
             throw new UserInputException("--shard needs --out DIR: the shard's partial results are written there for autoscale merge");

@@ -54,9 +54,14 @@ internal static class MergeCommand
             var first = partials[0];
             foreach (var (p, file) in partials.Zip(files))
             {
-                if (p.Of != first.Of || p.Trace != first.Trace || p.Settings != first.Settings || !p.Order.SequenceEqual(first.Order))
+                var differs = p.Of != first.Of ? $"it is of {p.Of} shards, not {first.Of}"
+                    : p.Trace != first.Trace ? "another trace"
+                    : p.Settings != first.Settings || p.TimeZone != first.TimeZone ? "other settings (slo, replica, engine, billing or report)"
+                    : !p.Order.SequenceEqual(first.Order, StringComparer.Ordinal) ? "another config's candidates"
+                    : null;
+                if (differs is not null)
                 {
-                    throw new UserInputException($"{file}: shard {p.Shard} of {p.Of} does not belong with {files[0]} (another trace, config or shard count)");
+                    throw new UserInputException($"{file}: shard {p.Shard} of {p.Of} does not belong with {files[0]}: {differs}");
                 }
             }
 

@@ -104,6 +104,11 @@ internal static partial class SynthCommand
             "d" => value * 86_400,
             _ => value * 604_800,
         };
+        if (!(Math.Abs(seconds) <= 36_525 * 86_400.0))
+        {
+            throw new UserInputException($"{option}: \"{text}\" is longer than a hundred years");
+        }
+
         return Duration.FromNanoseconds(Math.Round(seconds * 1e9));
     }
 
@@ -180,7 +185,12 @@ internal static partial class SynthCommand
     private static Instant ParseInstant(string text, string option)
     {
         var parsed = InstantPattern.ExtendedIso.Parse(text);
-        return parsed.Success ? parsed.Value : throw new UserInputException($"{option}: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
+        if (!parsed.Success)
+        {
+            throw new UserInputException($"{option}: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
+        }
+
+        return TraceLimits.Contains(parsed.Value) ? parsed.Value : throw new UserInputException($"{option}: {text}: {TraceLimits.TimestampRule}");
     }
 
     [GeneratedRegex(@"^(-?)(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")]

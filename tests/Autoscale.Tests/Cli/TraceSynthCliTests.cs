@@ -70,7 +70,7 @@ public sealed class TraceSynthCliTests
     [Theory]
     [InlineData("--duration", "soon", "error: --duration: \"soon\" is not a duration such as 90s, 15m, 6h, 14d or 2w")]
     [InlineData("--daily-amplitude", "1.5", "error: --daily-amplitude (1.5) must be between 0 and 1")]
-    [InlineData("--mean-rps", "-3", "error: --mean-rps (-3) must be a finite number >= 0")]
+    [InlineData("--mean-rps", "-3", "error: --mean-rps (-3) must be between 0 and 1e9")]
     [InlineData("--spike", "at=+1h,width=2m", "error: --spike: \"at=+1h,width=2m\" needs at=, width= and height= (e.g. at=+9h,width=2m,height=3x)")]
     [InlineData("--spike", "at=+1h,width=2m,height=big", "error: --spike height: \"big\" must be a multiplier such as 3x or an added rate such as +200")]
     [InlineData("--noise", "loud", "error: --noise: \"loud\" must be poisson, none or dispersion=D (D > 1)")]

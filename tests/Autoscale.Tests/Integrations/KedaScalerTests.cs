@@ -16,6 +16,7 @@ public sealed class KedaScalerTests : IAsyncLifetime
     private readonly FakeAutoscaler _autoscaler = new();
     private WebApplication? _app;
     private GrpcChannel? _channel;
+    private int _port;
 
     private ExternalScaler.ExternalScalerClient Client => new(_channel!);
 
@@ -30,9 +31,10 @@ public sealed class KedaScalerTests : IAsyncLifetime
         builder.Services.AddSingleton<IAutoscaler>(_autoscaler);
         builder.Services.Configure<KedaScalerOptions>(o => { o.Namespace = "serving"; o.ScaledObject = "llm"; o.StreamInterval = NodaTime.Duration.FromMilliseconds(50); });
         _app = builder.Build();
-        _app.MapGrpcService<KedaScalerService>();
+        _app.MapKedaScaler();
         await _app.StartAsync();
         _channel = GrpcChannel.ForAddress($"http://localhost:{port}");
+        _port = port;
     }
 
     public async Task DisposeAsync()
@@ -43,6 +45,33 @@ public sealed class KedaScalerTests : IAsyncLifetime
             await _app.StopAsync();
             await _app.DisposeAsync();
         }
+    }
+
+    [Theory]
+    [InlineData("IsActive", new byte[] { 0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF })]
+    [InlineData("GetMetrics", new byte[] { 0, 0, 0, 0, 2, 0x0A, 0x7F })]
+    [InlineData("GetMetricSpec", new byte[] { 0, 0, 0 })]
+    [InlineData("IsActive", new byte[] { 1, 0, 0, 0, 1, 0x08 })]
+    [InlineData("GetMetrics", new byte[] { 0, 0, 0, 0, 9, 0x0A })]
+    public async Task A_malformed_request_is_invalid_argument(string method, byte[] body)
+    {
+        _autoscaler.LastDesired = 3;
+        using var http = new HttpClient { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://localhost:{_port}/externalscaler.ExternalScaler/{method}")
+        {
+            Content = new ByteArrayContent(body),
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TE.ParseAdd("trailers");
+
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+
+        var status = response.Headers.TryGetValues("grpc-status", out var values) ? values.Single()
+            : response.TrailingHeaders.TryGetValues("grpc-status", out var trailing) ? trailing.Single() : "none";
+        Assert.Equal("3", status);
     }
 
     [Fact]

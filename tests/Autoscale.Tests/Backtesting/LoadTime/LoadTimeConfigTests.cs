@@ -55,8 +55,8 @@ public sealed class LoadTimeConfigTests
     public static TheoryData<string, string> Bad => new()
     {
         { """{ "model": "phased", "modelSizeGb": 0, "nodeBandwidthGbps": 1 }""", "candidates[0].loadTime.modelSizeGb: must be in (0, 1000000] (was 0)" },
-        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": -2 }""", "candidates[0].loadTime.nodeBandwidthGbps: must be in (0, 1000000] (was -2)" },
-        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "storeBandwidthGbps": 0 }""", "candidates[0].loadTime.storeBandwidthGbps: must be in (0, 1000000] (was 0)" },
+        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": -2 }""", "candidates[0].loadTime.nodeBandwidthGbps: must be in [0.001, 1000000] (was -2)" },
+        { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "storeBandwidthGbps": 0 }""", "candidates[0].loadTime.storeBandwidthGbps: must be in [0.001, 1000000] (was 0)" },
         { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "cache": { "bandwidthGbps": 3 } }""", "candidates[0].loadTime.cache.retentionSeconds: is required" },
         { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "cache": { "retentionSeconds": 0, "bandwidthGbps": 3 } }""", "candidates[0].loadTime.cache.retentionSeconds: must be in (0, 31536000] (was 0)" },
         { """{ "model": "phased", "modelSizeGb": 10, "nodeBandwidthGbps": 1, "jitter": { "sigma": -1 } }""", "candidates[0].loadTime.jitter.sigma: must be in [0, 3] (was -1)" },
@@ -64,7 +64,7 @@ public sealed class LoadTimeConfigTests
         { """{ "model": "warp" }""", "candidates[0].loadTime.model: unknown load-time model \"warp\" (known: fixed, phased, empirical)" },
         { """{ "model": "empirical", "file": "none.csv" }""", "candidates[0].loadTime.file: none.csv: no such file" },
         { """{ "model": "empirical", "file": "empty.csv" }""", "candidates[0].loadTime.file: empty.csv: no durations (expected a column of seconds)" },
-        { """{ "model": "empirical", "file": "bad.csv" }""", "candidates[0].loadTime.file: bad.csv: column seconds, row 2: \"soon\" is not a duration in seconds >= 0 (line 3)" },
+        { """{ "model": "empirical", "file": "bad.csv" }""", "candidates[0].loadTime.file: bad.csv: column seconds, row 2: \"soon\" is not a duration in seconds between 0 and 604800 (line 3)" },
     };
 
     [Theory]
