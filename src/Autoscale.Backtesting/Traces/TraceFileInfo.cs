@@ -65,3 +65,70 @@ public sealed record TraceSummary(
             (double)secondly.TotalRequests / seconds, peak, peakMinute / 60.0);
     }
 }
+
+/// <summary>
+/// The busiest second and the busiest minute of a trace from its rows as spans of 1-second ticks, given in time order
+/// (spans never overlap, as rows of a trace do not): O(1) per span, whatever ticks it covers.
+/// </summary>
+/// <remarks>Not thread-safe.</remarks>
+internal sealed class PeakRates
+{
+    private long _minute = -1;
+    private long _minuteSum;
+
+    /// <summary>The most requests in one second.</summary>
+    public long Second { get; private set; }
+
+    /// <summary>The most requests in one minute (minutes from the trace's first second).</summary>
+    public long Minute => Math.Max(MinuteClosed, _minuteSum);
+
+    private long MinuteClosed { get; set; }
+
+    /// <summary>Adds <paramref name="value"/> requests spread over seconds <paramref name="first"/> to <paramref name="last"/> (the remainder to the earliest).</summary>
+    public void Add(long first, long last, long value)
+    {
+        if (value == 0)
+        {
+            return;
+        }
+
+        var ticks = last - first + 1;
+        var each = value / ticks;
+        var remainder = value % ticks;
+        Second = Math.Max(Second, each + (remainder > 0 ? 1 : 0));
+
+        // The value's part in seconds first..upTo (inclusive).
+        long Part(long upTo) => (upTo - first + 1) * each + Math.Min(remainder, upTo - first + 1);
+
+        var m0 = first / 60;
+        var m1 = last / 60;
+        if (m0 == m1)
+        {
+            AddToMinute(m0, value);
+            return;
+        }
+
+        var head = Part(m0 * 60 + 59);
+        AddToMinute(m0, head);
+        if (m1 - m0 > 1)
+        {
+            // Whole minutes in between, which no other span touches: the first holds the most of the remainder.
+            var whole = Part((m0 + 1) * 60 + 59) - head;
+            MinuteClosed = Math.Max(MinuteClosed, whole);
+        }
+
+        AddToMinute(m1, value - Part(m1 * 60 - 1));
+    }
+
+    private void AddToMinute(long minute, long value)
+    {
+        if (minute != _minute)
+        {
+            MinuteClosed = Math.Max(MinuteClosed, _minuteSum);
+            _minute = minute;
+            _minuteSum = 0;
+        }
+
+        _minuteSum += value;
+    }
+}

@@ -261,6 +261,52 @@ public sealed class TraceReader : IAsyncDisposable
         var arrivals = new IntervalBinner(Length);
         var inputBins = withInput ? new IntervalBinner(Length) : null;
         var outputBins = withOutput ? new IntervalBinner(Length) : null;
+        await foreach (var spans in ReadSpansAsync(cancellationToken).ConfigureAwait(false))
+        {
+            for (var i = 0; i < spans.Count; i++)
+            {
+                // Ticks before this row's first are complete: hand them out before the rows ahead pile up.
+                var first = spans.First[i];
+                while (first - arrivals.Emitted > IntervalBinner.ChunkTicks)
+                {
+                    yield return Take(arrivals, inputBins, outputBins, first);
+                }
+
+                arrivals.Add(first, spans.Last[i], spans.Requests[i]);
+                inputBins?.Add(first, spans.Last[i], spans.Input![i]);
+                outputBins?.Add(first, spans.Last[i], spans.Output![i]);
+            }
+
+            while (arrivals.Emitted < spans.Complete)
+            {
+                yield return Take(arrivals, inputBins, outputBins, spans.Complete);
+            }
+        }
+
+        while (!arrivals.Done)
+        {
+            yield return Take(arrivals, inputBins, outputBins, Length);
+        }
+    }
+
+    /// <summary>One row group's rows as spans of ticks, in time order, checked.</summary>
+    /// <param name="First">The first tick each row covers.</param>
+    /// <param name="Last">The last tick each row covers.</param>
+    /// <param name="Requests">Each row's requests (1 per row of a request log).</param>
+    /// <param name="Input">Each row's input tokens, when the file has them.</param>
+    /// <param name="Output">Each row's output tokens, when the file has them.</param>
+    /// <param name="Complete">No later row touches a tick before this one.</param>
+    private sealed record RowSpans(long[] First, long[] Last, long[] Requests, long[]? Input, long[]? Output, long Complete)
+    {
+        public int Count => First.Length;
+    }
+
+    /// <summary>
+    /// The rows of interval counts or of a request log in time order as spans of ticks, row group by row group, with
+    /// every rule checked on the way (order, the statistics' span, counts within what a replay counts).
+    /// </summary>
+    private async IAsyncEnumerable<RowSpans> ReadSpansAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         long row = 0;
         var previous = long.MinValue;
         long min = long.MaxValue, max = long.MinValue;
@@ -285,10 +331,12 @@ public sealed class TraceReader : IAsyncDisposable
                 throw new TraceFormatException(_name, $"the first timestamp ({ParquetTrace.FormatNanos(stamps[0])}) disagrees with the file's statistics ({ParquetTrace.FormatNanos(_startNanos)})", ParquetTrace.TimestampColumn, 1);
             }
 
+            var firsts = new long[stamps.Length];
+            var lasts = new long[stamps.Length];
+            var requests = counts ?? new long[stamps.Length];
             for (var i = 0; i < stamps.Length; i++)
             {
                 var ts = stamps[i];
-                long first, last, count;
                 if (counts is not null)
                 {
                     // Interval counts: strictly increasing, each row covering [t, t + interval).
@@ -298,9 +346,8 @@ public sealed class TraceReader : IAsyncDisposable
                     }
 
                     var from = ts - _startNanos;
-                    first = from / _tickNanos;
-                    last = Math.Max(first, IntervalBinner.CeilDiv(from + _intervalNanos, _tickNanos) - 1);
-                    count = counts[i];
+                    firsts[i] = from / _tickNanos;
+                    lasts[i] = Math.Max(firsts[i], IntervalBinner.CeilDiv(from + _intervalNanos, _tickNanos) - 1);
                 }
                 else
                 {
@@ -315,33 +362,20 @@ public sealed class TraceReader : IAsyncDisposable
                         throw new TraceFormatException(_name, $"the timestamp {ParquetTrace.FormatNanos(ts)} is outside the span in the file's statistics ({ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row + i + 1);
                     }
 
-                    first = last = (ts - _startNanos) / _tickNanos;
-                    count = 1;
+                    firsts[i] = lasts[i] = (ts - _startNanos) / _tickNanos;
+                    requests[i] = 1;
                     min = Math.Min(min, ts);
                     max = Math.Max(max, ts);
                 }
 
-                // Ticks before this row's first are complete: hand them out before the rows ahead pile up.
-                while (first - arrivals.Emitted > IntervalBinner.ChunkTicks)
-                {
-                    yield return Take(arrivals, inputBins, outputBins, first);
-                }
-
                 previous = ts;
-                AddRequests(count);
-                arrivals.Add(first, last, count);
-                inputBins?.Add(first, last, input![i]);
-                outputBins?.Add(first, last, output![i]);
+                AddRequests(requests[i]);
             }
 
             row += stamps.Length;
             if (stamps.Length > 0)
             {
-                var complete = counts is not null ? (stamps[^1] - _startNanos) / _tickNanos : (stamps[^1] - _startNanos) / _tickNanos;
-                while (arrivals.Emitted < complete)
-                {
-                    yield return Take(arrivals, inputBins, outputBins, complete);
-                }
+                yield return new RowSpans(firsts, lasts, requests, input, output, (stamps[^1] - _startNanos) / _tickNanos);
             }
         }
 
@@ -354,11 +388,45 @@ public sealed class TraceReader : IAsyncDisposable
         {
             throw new TraceFormatException(_name, $"the timestamps span {ParquetTrace.FormatNanos(min)} to {ParquetTrace.FormatNanos(max)}, but the file's statistics say {ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)}", ParquetTrace.TimestampColumn);
         }
+    }
 
-        while (!arrivals.Done)
+    /// <summary>
+    /// Requests, tokens and the peak rates over one second and over one minute, from the rows as spans, never tick by tick:
+    /// a sparse trace costs its rows, whatever its span. The reader must be opened with 1-second ticks.
+    /// </summary>
+    public async Task<TraceSummary> SummarizeAsync(CancellationToken cancellationToken = default)
+    {
+        if (_tickNanos != 1_000_000_000L)
         {
-            yield return Take(arrivals, inputBins, outputBins, Length);
+            throw new InvalidOperationException("a summary needs a reader of 1-second ticks");
         }
+
+        var peaks = new PeakRates();
+        if (_requests is not null && !(_evenlySpaced && _intervalNanos == _tickNanos) || _requests is null && Length > DenseLogTicks)
+        {
+            await foreach (var spans in ReadSpansAsync(cancellationToken).ConfigureAwait(false))
+            {
+                for (var i = 0; i < spans.Count; i++)
+                {
+                    peaks.Add(spans.First[i], spans.Last[i], spans.Requests[i]);
+                }
+            }
+        }
+        else
+        {
+            // Counts at the second, or a log short enough to bin whole: each tick is a row, or the rows are fewer than 16M ticks.
+            await foreach (var chunk in ReadChunksAsync(tokens: false, cancellationToken).ConfigureAwait(false))
+            {
+                for (var i = 0; i < chunk.Arrivals.Length; i++)
+                {
+                    peaks.Add(chunk.FirstTick + i, chunk.FirstTick + i, chunk.Arrivals[i]);
+                }
+            }
+        }
+
+        var info = Info with { InputTokens = InputTokens, OutputTokens = OutputTokens };
+        var end = Start + Tick * Length;
+        return new TraceSummary(info, Start, end, Requests, Requests / Math.Max(1.0, Length), peaks.Second, peaks.Minute / 60.0);
     }
 
     /// <summary>

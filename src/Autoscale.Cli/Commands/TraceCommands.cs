@@ -24,8 +24,8 @@ internal static class TraceCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
-            var (trace, info) = await ParquetTrace.ReadWithInfoAsync(path, NodaTime.Duration.FromSeconds(1), cancellationToken: cancellationToken);
-            var summary = TraceSummary.Of(trace, info);
+            await using var reader = await TraceReader.OpenAsync(path, NodaTime.Duration.FromSeconds(1), cancellationToken: cancellationToken);
+            var summary = await reader.SummarizeAsync(cancellationToken);
             await context.Stdout.WriteAsync(parse.GetValue(format) == "json" ? Output.TraceSummaryText.Json(path, summary) : Output.TraceSummaryText.Table(path, summary));
             return AutoscaleCli.Success;
         });
