@@ -6,9 +6,14 @@ namespace Autoscale.Tests;
 internal static class TestProcess
 {
     /// <summary>Runs <paramref name="file"/>; exit code -1 and "timed out" when it outlives <paramref name="timeout"/> (then it is killed).</summary>
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(string file, IEnumerable<string> args, string? directory = null, TimeSpan? timeout = null)
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(string file, IEnumerable<string> args, string? directory = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         if (directory is not null)
         {
             start.WorkingDirectory = directory;

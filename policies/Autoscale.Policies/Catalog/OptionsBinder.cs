@@ -165,6 +165,10 @@ public static class OptionsBinder
 
             return result;
         }
+        catch (JsonException) when (HoldsNoText(value))
+        {
+            throw new OptionsBindingException(path, Unpaired);
+        }
         catch (JsonException e)
         {
             var detail = e.Path is { Length: > 1 } inner ? $" (at {inner.TrimStart('$')})" : "";
@@ -180,7 +184,33 @@ public static class OptionsBinder
         }
     }
 
+    /// <summary>Whether a string anywhere in <paramref name="value"/> (or a name in it) is no text: an unpaired surrogate escape.</summary>
+    internal static bool HoldsNoText(JsonElement value)
+    {
+        try
+        {
+            switch (value.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = value.GetString();
+                    return false;
+                case JsonValueKind.Array:
+                    return value.EnumerateArray().Any(HoldsNoText);
+                case JsonValueKind.Object:
+                    return value.EnumerateObject().Any(member => member.Name is null || HoldsNoText(member.Value));
+                default:
+                    return false;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>What is wrong with a JSON string holding <c>\ud800</c> and the like: valid JSON, but no text.</summary>
+    public const string UnpairedText = Unpaired;
+
     internal const string Unpaired = "holds an unpaired surrogate escape such as \\ud800, which is no character";
 
     private static JsonSerializerOptions CreateValueOptions()

@@ -43,6 +43,11 @@ public sealed class ConfigLoader
     public BacktestPlan Load(ReadOnlyMemory<byte> utf8, string file)
     {
         var bytes = utf8.Span.StartsWith("\uFEFF"u8) ? utf8[3..] : utf8;
+        if (Utf8Text.FirstInvalid(bytes.Span) is { } bad)
+        {
+            throw new ConfigException(file, "", $"line {bad.Line}, column {bad.Column}: not UTF-8 text (byte 0x{bad.Byte:X2} begins no character); save the file as UTF-8");
+        }
+
         JsonDocument document;
         try
         {
@@ -64,14 +69,12 @@ public sealed class ConfigLoader
     {
         using (document)
         {
-            try
+            if (Utf8Text.FirstUnpaired(document.RootElement, "") is { } at)
             {
-                DuplicateKeys.ThrowIfAny(document.RootElement, file);
+                throw new ConfigException(file, at.TrimStart('.'), OptionsBinder.UnpairedText);
             }
-            catch (InvalidOperationException e)
-            {
-                throw new ConfigException(file, "", $"a name holds an unpaired surrogate escape such as \\ud800, which is no character ({e.Message.TrimEnd('.')})", e);
-            }
+
+            DuplicateKeys.ThrowIfAny(document.RootElement, file);
 
             var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
             var settings = Settings(config);

@@ -115,7 +115,7 @@ internal readonly struct JsonFields
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
-        JsonValueKind.String => $"the string \"{value.GetString()}\"",
+        JsonValueKind.String => $"the string {value.GetRawText()}",
         JsonValueKind.Number => $"the number {value.GetRawText()}",
         JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",
         _ => "null",

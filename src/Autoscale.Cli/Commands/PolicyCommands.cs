@@ -156,7 +156,14 @@ internal static class PolicyCommands
         if (text.StartsWith('@'))
         {
             var file = text[1..];
-            text = File.Exists(file) ? File.ReadAllText(file) : throw new UserInputException($"--options {file}: no such file");
+            try
+            {
+                text = File.Exists(file) ? File.ReadAllText(file, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true)) : throw new UserInputException($"--options {file}: no such file");
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw new UserInputException($"--options {file}: not UTF-8 text; save the file as UTF-8");
+            }
         }
 
         try
