@@ -64,7 +64,7 @@ public static class AutoscaleCli
                 ? $"unrecognized command or argument '{parsed.UnmatchedTokens[0]}' (see {CommandName} --help)"
                 : command.Subcommands.Count > 0 && command.Action is null
                     ? $"{CommandPath(parsed)} needs a command: {string.Join(", ", command.Subcommands.Select(c => c.Name))}"
-                    : parsed.Errors[0].Message;
+                    : Plain(parsed.Errors[0].Message);
             await stderr.WriteLineAsync($"error: {OneLine(message)}");
             return BadInput;
         }
@@ -108,6 +108,25 @@ public static class AutoscaleCli
 
             return InternalError;
         }
+    }
+
+    /// <summary>The parser's "Cannot parse argument 'x' for option '--seed' as expected type 'System.Int32'" in the words of the rest of the tool.</summary>
+    private static string Plain(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(.*)' for option '([^']+)' as expected type '([^']+)'\.?$");
+        if (!match.Success)
+        {
+            return message;
+        }
+
+        var expected = match.Groups[3].Value switch
+        {
+            "System.Int32" => "a whole number from -2147483648 to 2147483647",
+            "System.Int64" => "a whole number from -9223372036854775808 to 9223372036854775807",
+            "System.Double" => "a number",
+            var type => "a value of type " + type,
+        };
+        return $"{match.Groups[2].Value}: \"{match.Groups[1].Value}\" is not {expected}";
     }
 
     private static string CommandPath(ParseResult parsed)

@@ -266,6 +266,9 @@ public sealed class ConfigLoader
         return bound;
     }
 
+    /// <summary>The most ticks a decision interval or a metrics delay may span (the signal's history is kept for them).</summary>
+    internal const int MaxDelayTicks = 1 << 20;
+
     private static int Ticks(double? given, string path, string file, Duration tick, int minimumTicks, int fallbackTicks)
     {
         if (given is not { } seconds)
@@ -275,9 +278,9 @@ public sealed class ConfigLoader
 
         var ticks = seconds / tick.TotalSeconds;
         var whole = Math.Round(ticks);
-        if (!double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < minimumTicks || whole > int.MaxValue / 2)
+        if (!double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < minimumTicks || whole > MaxDelayTicks)
         {
-            var rule = minimumTicks > 0 ? "a positive whole number of ticks" : "a whole number of ticks, >= 0";
+            var rule = (minimumTicks > 0 ? "a positive whole number of ticks" : "a whole number of ticks, >= 0") + $", at most {MaxDelayTicks:N0}";
             throw new ConfigException(file, path, $"must be {rule} (was {Format(seconds)} s with a {Format(tick.TotalSeconds)} s tick)");
         }
 

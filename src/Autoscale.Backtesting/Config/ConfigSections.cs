@@ -114,11 +114,11 @@ public sealed class CandidateConfig : IValidatableOptions
     public JsonElement LoadTime { get; set; }
 
     /// <summary>The policy is asked every this many seconds (a whole number of ticks); the target stands in between, as the HPA syncs every 15 s. Default: every tick.</summary>
-    [Option(Unit = "s", Min = 0, MinExclusive = true)]
+    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86400)]
     public double? DecisionIntervalSeconds { get; set; }
 
-    /// <summary>The signal shows the queue and arrivals of this many seconds earlier (a whole number of ticks), as scraped metrics lag.</summary>
-    [Option(Unit = "s", Min = 0)]
+    /// <summary>The signal shows the queue and arrivals of this many seconds earlier (a whole number of ticks, at most 1,048,576 of them), as scraped metrics lag.</summary>
+    [Option(Unit = "s", Min = 0, Max = 3600)]
     public double? MetricsDelaySeconds { get; set; }
 
     /// <inheritdoc />

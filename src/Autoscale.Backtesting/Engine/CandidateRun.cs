@@ -104,7 +104,9 @@ public sealed class CandidateRun
         _loads = spec.LoadTime is ISimulatedLoadTime simulated
             ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
             : new FleetLoads(spec.LoadTime, settings.Tick);
-        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_decisionEvery + _metricsDelay + 1));
+        // Cumulative counts are kept only at the ticks a decision observes (every _decisionEvery ticks, _metricsDelay
+        // before a decision), for the decisions still to come: memory grows with delay / interval, never the interval.
+        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
         _historyMask = historyLength - 1;
         _nextDecisionAt = start;
         _start = start;
@@ -317,7 +319,14 @@ public sealed class CandidateRun
 
     private void RecordHistory(long t)
     {
-        var slot = (int)(t & _historyMask);
+        // The ticks a decision observes: t = k * _decisionEvery - _metricsDelay, keyed by k.
+        var shifted = t + _metricsDelay;
+        if (shifted % _decisionEvery != 0)
+        {
+            return;
+        }
+
+        var slot = (int)((shifted / _decisionEvery) & _historyMask);
         _historyArrivals[slot] = _requests;
         _historyServed[slot] = _served;
         _historyQueue[slot] = _queue.Depth;
@@ -329,11 +338,19 @@ public sealed class CandidateRun
         var observed = t - _metricsDelay;
         if (observed >= 0)
         {
-            var at = (int)(observed & _historyMask);
-            var from = (int)(Math.Max(0, observed - _decisionEvery) & _historyMask);
+            // Decisions fall at multiples of _decisionEvery, so the observed tick and the one an interval before it
+            // are both recorded ticks (keys k and k - 1); before tick 0 the cumulative counts were zero.
+            var key = t / _decisionEvery;
+            var at = (int)(key & _historyMask);
             queue = _historyQueue[at];
-            arrivals = _historyArrivals[at] - _historyArrivals[from];
-            served = _historyServed[at] - _historyServed[from];
+            arrivals = _historyArrivals[at];
+            served = _historyServed[at];
+            if (observed - _decisionEvery >= 0)
+            {
+                var from = (int)((key - 1) & _historyMask);
+                arrivals -= _historyArrivals[from];
+                served -= _historyServed[from];
+            }
         }
 
         var signal = new ScalingSignal(

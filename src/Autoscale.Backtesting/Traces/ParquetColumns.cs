@@ -11,7 +11,8 @@ internal static class ParquetColumns
     public static bool IsTimestamp(DataField field) => field.ClrType == typeof(DateTime) || field.ClrType == typeof(DateTimeOffset);
 
     public static bool IsInteger(DataField field) =>
-        field.ClrType == typeof(long) || field.ClrType == typeof(int) || field.ClrType == typeof(short) || field.ClrType == typeof(sbyte);
+        field.ClrType == typeof(long) || field.ClrType == typeof(int) || field.ClrType == typeof(short) || field.ClrType == typeof(sbyte)
+        || field.ClrType == typeof(ulong) || field.ClrType == typeof(uint) || field.ClrType == typeof(ushort) || field.ClrType == typeof(byte);
 
     /// <summary>Reads timestamps as nanoseconds since the Unix epoch.</summary>
     public static async Task<long[]> ReadTimestampsAsync(ParquetRowGroupReader group, DataField field, string name, long firstRow, CancellationToken cancellationToken)
@@ -54,6 +55,28 @@ internal static class ParquetColumns
         else if (field.ClrType == typeof(short))
         {
             result = Widen(await ReadValuesAsync<short>(group, field, n, name, firstRow, cancellationToken));
+        }
+        else if (field.ClrType == typeof(ulong))
+        {
+            var values = await ReadValuesAsync<ulong>(group, field, n, name, firstRow, cancellationToken);
+            result = new long[n];
+            for (var i = 0; i < n; i++)
+            {
+                // Above long.MaxValue no replay could count it: said, never wrapped to a negative count.
+                result[i] = values[i] <= long.MaxValue ? (long)values[i] : throw new TraceFormatException(name, $"count {values[i]} is more than a replay can count", field.Name, firstRow + i + 1);
+            }
+        }
+        else if (field.ClrType == typeof(uint))
+        {
+            result = Widen(await ReadValuesAsync<uint>(group, field, n, name, firstRow, cancellationToken));
+        }
+        else if (field.ClrType == typeof(ushort))
+        {
+            result = Widen(await ReadValuesAsync<ushort>(group, field, n, name, firstRow, cancellationToken));
+        }
+        else if (field.ClrType == typeof(byte))
+        {
+            result = Widen(await ReadValuesAsync<byte>(group, field, n, name, firstRow, cancellationToken));
         }
         else
         {

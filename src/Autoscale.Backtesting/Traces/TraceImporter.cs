@@ -138,9 +138,9 @@ public static class TraceImporter
     {
         var min = stamps.Min();
         var max = stamps.Max();
-        if (TraceLimits.TooManyTicks(((decimal)max - min) / 1_000_000_000m + 1, Duration.FromSeconds(1)) is { } tooLong)
+        if (TraceLimits.TooManyTicks(((decimal)max - min) / 1_000_000_000m + 1, Duration.FromSeconds(1), "the timestamps span") is { } tooLong)
         {
-            throw new TraceFormatException(name, $"the timestamps {tooLong}", fields.Timestamp);
+            throw new TraceFormatException(name, tooLong, fields.Timestamp);
         }
 
         foreach (var (values, field) in new[] { (requests, fields.Requests), (input, fields.InputTokens), (output, fields.OutputTokens) })

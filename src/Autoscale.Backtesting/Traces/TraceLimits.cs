@@ -42,6 +42,6 @@ public static class TraceLimits
     public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>The reason a span of <paramref name="ticks"/> ticks of <paramref name="tick"/> cannot be replayed, or null.</summary>
-    public static string? TooManyTicks(decimal ticks, Duration tick) => ticks <= MaxTicks ? null
-        : $"spans {ticks.ToString("N0", CultureInfo.InvariantCulture)} ticks of {tick.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)} s; a replay runs at most {Count(MaxTicks)} ticks (68 years of 1-second ticks): use a longer engine.tickSeconds or a shorter trace";
+    public static string? TooManyTicks(decimal ticks, Duration tick, string what = "the trace spans") => ticks <= MaxTicks ? null
+        : $"{what} {ticks.ToString("N0", CultureInfo.InvariantCulture)} ticks of {tick.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)} s; a replay runs at most {Count(MaxTicks)} ticks (68 years of 1-second ticks): use a longer engine.tickSeconds or a shorter trace";
 }

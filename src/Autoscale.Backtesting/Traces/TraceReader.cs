@@ -27,6 +27,9 @@ public sealed class TraceReader : IAsyncDisposable
     private readonly long _intervalNanos;
     private readonly bool _evenlySpaced;
 
+    /// <summary>A request log's row groups follow each other in time (each one's earliest at or after the previous one's latest).</summary>
+    private bool _logGroupsOrdered = true;
+
     private TraceReader(ParquetReader reader, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
         Duration tick, long rows, long startNanos, long firstNanos, long lastNanos, long intervalNanos, bool evenlySpaced)
     {
@@ -79,7 +82,17 @@ public sealed class TraceReader : IAsyncDisposable
 
     /// <summary>Opens <paramref name="path"/>, checks its columns, and finds the span of the trace.</summary>
     /// <exception cref="TraceFormatException">The file is missing, not Parquet, or breaks a rule.</exception>
-    public static async Task<TraceReader> OpenAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default)
+    public static Task<TraceReader> OpenAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default) =>
+        OpenAsync(path, tick, limitTicks: true, displayName, cancellationToken);
+
+    /// <summary>
+    /// Opens a trace for <see cref="SummarizeAsync"/> alone: 1-second ticks, without the limit on the ticks a replay can
+    /// run, so a trace only coarser ticks can replay (one spanning more than 68 years) can still be inspected.
+    /// </summary>
+    public static Task<TraceReader> OpenForSummaryAsync(string path, string? displayName = null, CancellationToken cancellationToken = default) =>
+        OpenAsync(path, Duration.FromSeconds(1), limitTicks: false, displayName, cancellationToken);
+
+    private static async Task<TraceReader> OpenAsync(string path, Duration tick, bool limitTicks, string? displayName, CancellationToken cancellationToken)
     {
         var name = displayName ?? path;
         if (!File.Exists(path))
@@ -110,7 +123,7 @@ public sealed class TraceReader : IAsyncDisposable
 
         try
         {
-            return await OpenAsync(reader, name, tick, cancellationToken);
+            return await OpenAsync(reader, name, tick, limitTicks, cancellationToken);
         }
         catch
         {
@@ -119,7 +132,7 @@ public sealed class TraceReader : IAsyncDisposable
         }
     }
 
-    private static async Task<TraceReader> OpenAsync(ParquetReader reader, string name, Duration tick, CancellationToken cancellationToken)
+    private static async Task<TraceReader> OpenAsync(ParquetReader reader, string name, Duration tick, bool limitTicks, CancellationToken cancellationToken)
     {
         // A column of structs, lists or maps with a trace column's name is not that column (nor absent).
         foreach (var field in reader.Schema.Fields)
@@ -158,6 +171,7 @@ public sealed class TraceReader : IAsyncDisposable
         {
             long start, first, last, interval;
             var even = false;
+            var ordered = true;
             bool fromStatistics;
             if (requests is not null)
             {
@@ -172,7 +186,7 @@ public sealed class TraceReader : IAsyncDisposable
             }
             else
             {
-                (first, last, fromStatistics) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
+                (first, last, fromStatistics, ordered) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
                 start = IntervalBinner.FloorDiv(first, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
                 interval = 0;
             }
@@ -181,7 +195,7 @@ public sealed class TraceReader : IAsyncDisposable
             var ticks = requests is not null
                 ? Math.Ceiling(((decimal)last + interval - start) / tickNanos)
                 : Math.Floor(((decimal)last - start) / tickNanos) + 1;
-            if (TraceLimits.TooManyTicks(ticks, tick) is { } tooLong)
+            if (limitTicks && TraceLimits.TooManyTicks(ticks, tick) is { } tooLong)
             {
                 throw new TraceFormatException(name, tooLong);
             }
@@ -191,7 +205,11 @@ public sealed class TraceReader : IAsyncDisposable
                 await CheckEvenRowGroupsAsync(reader, timestamp, name, start, interval, cancellationToken).ConfigureAwait(false);
             }
 
-            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, first, last, interval, even) { SpanFromStatistics = fromStatistics };
+            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, first, last, interval, even)
+            {
+                SpanFromStatistics = fromStatistics,
+                _logGroupsOrdered = ordered,
+            };
         }
         catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
         {
@@ -217,9 +235,7 @@ public sealed class TraceReader : IAsyncDisposable
     /// <exception cref="TraceFormatException">A row breaks a rule (null, negative, out of order).</exception>
     public async IAsyncEnumerable<TickChunk> ReadChunksAsync(bool tokens, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        Requests = 0;
-        InputTokens = _inputTokens is null ? null : 0;
-        OutputTokens = _outputTokens is null ? null : 0;
+        ResetTotals();
         var withInput = tokens && _inputTokens is not null;
         var withOutput = tokens && _outputTokens is not null;
         if (_requests is not null && _evenlySpaced && _intervalNanos == _tickNanos)
@@ -289,6 +305,101 @@ public sealed class TraceReader : IAsyncDisposable
         }
     }
 
+    /// <summary>Rows as read: a row group (a request log's sorted by time), or a slice of a request log sorted whole.</summary>
+    private sealed record RowBatch(long[] Stamps, long[]? Counts, long[]? Input, long[]? Output);
+
+    /// <summary>A request log whose row groups overlap in time is sorted whole in memory up to this many rows.</summary>
+    public const long MaxUnorderedLogRows = 1L << 25;
+
+    /// <summary>
+    /// The rows in batches: interval counts row group by row group; a request log in time order, each row group sorted on
+    /// its own when the groups follow each other in time, else the whole log sorted in memory (at most
+    /// <see cref="MaxUnorderedLogRows"/> rows).
+    /// </summary>
+    private async IAsyncEnumerable<RowBatch> ReadBatchesAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_requests is null && !_logGroupsOrdered)
+        {
+            if (Info.Rows > MaxUnorderedLogRows)
+            {
+                throw new TraceFormatException(_name, $"a request log whose row groups overlap in time is sorted in memory, up to {MaxUnorderedLogRows:N0} rows; this one has {Info.Rows:N0}: sort it by time first (DuckDB: COPY (SELECT * FROM 'in.parquet' ORDER BY timestamp) TO 'out.parquet')", ParquetTrace.TimestampColumn);
+            }
+
+            var all = new List<RowBatch>();
+            long read = 0;
+            for (var g = 0; g < _reader.RowGroupCount; g++)
+            {
+                all.Add(await ReadGroupAsync(g, read, cancellationToken).ConfigureAwait(false));
+                read += all[^1].Stamps.Length;
+            }
+
+            var whole = SortedByTime(new RowBatch(
+                [.. all.SelectMany(b => b.Stamps)],
+                null,
+                _inputTokens is null ? null : [.. all.SelectMany(b => b.Input!)],
+                _outputTokens is null ? null : [.. all.SelectMany(b => b.Output!)]));
+            all.Clear();
+            const int Slice = 1 << 20;
+            for (var from = 0; from < whole.Stamps.Length; from += Slice)
+            {
+                var to = Math.Min(whole.Stamps.Length, from + Slice);
+                yield return new RowBatch(whole.Stamps[from..to], null, whole.Input?[from..to], whole.Output?[from..to]);
+            }
+
+            yield break;
+        }
+
+        long row = 0;
+        for (var g = 0; g < _reader.RowGroupCount; g++)
+        {
+            var batch = await ReadGroupAsync(g, row, cancellationToken).ConfigureAwait(false);
+            row += batch.Stamps.Length;
+            yield return _requests is null ? SortedByTime(batch) : batch;
+        }
+    }
+
+    private async Task<RowBatch> ReadGroupAsync(int g, long row, CancellationToken cancellationToken)
+    {
+        using var group = _reader.OpenRowGroupReader(g);
+        long[]? counts = null;
+        if (_requests is not null)
+        {
+            counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, row, cancellationToken)).ConfigureAwait(false);
+        }
+
+        // Evenly spaced rows (checked against the statistics when opened) need no timestamp decoding.
+        var stamps = _evenlySpaced && counts is not null ? EvenStamps(row, counts.Length) : await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken)).ConfigureAwait(false);
+        var (input, output) = await TokensAsync(group, row, cancellationToken).ConfigureAwait(false);
+        return new RowBatch(stamps, counts, input, output);
+    }
+
+    /// <summary>A request log's rows sorted by time, each row's tokens moving with it (stable, so equal instants keep their order).</summary>
+    private static RowBatch SortedByTime(RowBatch batch)
+    {
+        var stamps = batch.Stamps;
+        var sorted = true;
+        for (var i = 1; i < stamps.Length && sorted; i++)
+        {
+            sorted = stamps[i] >= stamps[i - 1];
+        }
+
+        if (sorted)
+        {
+            return batch;
+        }
+
+        var order = new int[stamps.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        // Ties broken by position keep the sort stable.
+        Array.Sort(order, (a, b) => stamps[a] != stamps[b] ? stamps[a].CompareTo(stamps[b]) : a.CompareTo(b));
+        long[]? Permute(long[]? values) => values is null ? null : order.Select(i => values[i]).ToArray();
+        return new RowBatch(Permute(stamps)!, null, Permute(batch.Input), Permute(batch.Output));
+    }
+
     /// <summary>One row group's rows as spans of ticks, in time order, checked.</summary>
     /// <param name="First">The first tick each row covers.</param>
     /// <param name="Last">The last tick each row covers.</param>
@@ -310,22 +421,9 @@ public sealed class TraceReader : IAsyncDisposable
         long row = 0;
         var previous = long.MinValue;
         long min = long.MaxValue, max = long.MinValue;
-        for (var g = 0; g < _reader.RowGroupCount; g++)
+        await foreach (var batch in ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
         {
-            long[] stamps;
-            long[]? counts = null, input, output;
-            using (var group = _reader.OpenRowGroupReader(g))
-            {
-                if (_requests is not null)
-                {
-                    counts = await Guard(ParquetColumns.ReadCountsAsync(group, _requests, _name, row, cancellationToken)).ConfigureAwait(false);
-                }
-
-                // Evenly spaced rows (checked against the statistics when opened) need no timestamp decoding.
-                stamps = _evenlySpaced && counts is not null ? EvenStamps(row, counts.Length) : await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken)).ConfigureAwait(false);
-                (input, output) = await TokensAsync(group, row, cancellationToken).ConfigureAwait(false);
-            }
-
+            var (stamps, counts, input, output) = (batch.Stamps, batch.Counts, batch.Input, batch.Output);
             if (counts is not null && row == 0 && stamps.Length > 0 && stamps[0] != _startNanos)
             {
                 throw new TraceFormatException(_name, $"the first timestamp ({ParquetTrace.FormatNanos(stamps[0])}) disagrees with the file's statistics ({ParquetTrace.FormatNanos(_startNanos)})", ParquetTrace.TimestampColumn, 1);
@@ -351,15 +449,11 @@ public sealed class TraceReader : IAsyncDisposable
                 }
                 else
                 {
-                    // A request log: one request per row, in time order (requests may share an instant).
-                    if (ts < previous)
-                    {
-                        throw new TraceFormatException(_name, $"a request log spanning more than {DenseLogTicks} ticks must be in time order ({ParquetTrace.FormatNanos(ts)} after {ParquetTrace.FormatNanos(previous)}); autoscale trace import sorts one", ParquetTrace.TimestampColumn, row + i + 1);
-                    }
+                    // A request log: one request per row, in time order (sorted as read; requests may share an instant).
 
                     if (ts < _firstNanos || ts > _lastNanos)
                     {
-                        throw new TraceFormatException(_name, $"the timestamp {ParquetTrace.FormatNanos(ts)} is outside the span in the file's statistics ({ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn, row + i + 1);
+                        throw new TraceFormatException(_name, $"the timestamp {ParquetTrace.FormatNanos(ts)} is outside the span in the file's statistics ({ParquetTrace.FormatNanos(_firstNanos)} to {ParquetTrace.FormatNanos(_lastNanos)})", ParquetTrace.TimestampColumn);
                     }
 
                     firsts[i] = lasts[i] = (ts - _startNanos) / _tickNanos;
@@ -401,6 +495,7 @@ public sealed class TraceReader : IAsyncDisposable
             throw new InvalidOperationException("a summary needs a reader of 1-second ticks");
         }
 
+        ResetTotals();
         var peaks = new PeakRates();
         if (_requests is not null && !(_evenlySpaced && _intervalNanos == _tickNanos) || _requests is null && Length > DenseLogTicks)
         {
@@ -430,8 +525,9 @@ public sealed class TraceReader : IAsyncDisposable
     }
 
     /// <summary>
-    /// A request log spanning at most this many ticks (128 MB of counts) is binned whole, so its rows may be in any order;
-    /// a longer one streams and must be in time order.
+    /// A request log spanning at most this many ticks (128 MB of counts) is binned whole; a longer one streams row group by
+    /// row group, each sorted by time as read (or the whole log sorted, when its row groups overlap in time). Rows may be in
+    /// any order either way.
     /// </summary>
     public const long DenseLogTicks = 1 << 24;
 
@@ -526,6 +622,14 @@ public sealed class TraceReader : IAsyncDisposable
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _reader.DisposeAsync();
+
+    /// <summary>Starts the totals a pass over the rows adds up.</summary>
+    private void ResetTotals()
+    {
+        Requests = 0;
+        InputTokens = _inputTokens is null ? null : 0;
+        OutputTokens = _outputTokens is null ? null : 0;
+    }
 
     /// <summary>Reads the token columns of a row group (null where the file has none) and adds them to the totals.</summary>
     private async Task<(long[]? Input, long[]? Output)> TokensAsync(ParquetRowGroupReader group, long firstRow, CancellationToken cancellationToken)
@@ -678,10 +782,14 @@ public sealed class TraceReader : IAsyncDisposable
         return min is { } a && max is { } b && b >= a ? (a, b) : null;
     }
 
-    /// <summary>Earliest and latest request of a log: from every row group's statistics when they all have them, else by reading.</summary>
-    private static async Task<(long Min, long Max, bool FromStatistics)> LogSpanAsync(ParquetReader reader, DataField timestamp, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// Earliest and latest request of a log, from every row group's statistics when they all have them, else by reading; and
+    /// whether the row groups follow each other in time (so sorting each one puts the whole log in order).
+    /// </summary>
+    private static async Task<(long Min, long Max, bool FromStatistics, bool Ordered)> LogSpanAsync(ParquetReader reader, DataField timestamp, string name, CancellationToken cancellationToken)
     {
         long min = long.MaxValue, max = long.MinValue, row = 0;
+        var ordered = true;
         var fromStatistics = true;
         for (var g = 0; g < reader.RowGroupCount && fromStatistics; g++)
         {
@@ -690,6 +798,7 @@ public sealed class TraceReader : IAsyncDisposable
             if (ParquetColumns.StatisticNanos(reader, statistics?.MinValue, timestamp) is { } low && ParquetColumns.StatisticNanos(reader, statistics?.MaxValue, timestamp) is { } high && high >= low)
             {
                 // Binning checks every timestamp against this span and that the span is met exactly.
+                ordered &= low >= max;
                 min = Math.Min(min, low);
                 max = Math.Max(max, high);
             }
@@ -701,25 +810,28 @@ public sealed class TraceReader : IAsyncDisposable
 
         if (fromStatistics && min <= max)
         {
-            return (min, max, true);
+            return (min, max, true, ordered);
         }
 
         min = long.MaxValue;
         max = long.MinValue;
+        ordered = true;
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
             var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken);
-            foreach (var ts in stamps)
+            if (stamps.Length > 0)
             {
-                min = Math.Min(min, ts);
-                max = Math.Max(max, ts);
+                var (low, high) = (stamps.Min(), stamps.Max());
+                ordered &= low >= max;
+                min = Math.Min(min, low);
+                max = Math.Max(max, high);
             }
 
             row += stamps.Length;
         }
 
-        return (min, max, false);
+        return (min, max, false, ordered);
     }
 
     private long Sum(long[] values, string column)

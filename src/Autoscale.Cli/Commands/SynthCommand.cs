@@ -41,7 +41,7 @@ internal static partial class SynthCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var step = ParseDuration(parse.GetValue(interval)!, "--interval");
-            var origin = parse.GetValue(start) is { } s ? ParseInstant(s, "--start") : Instant.FromUtc(2026, 1, 5, 0, 0);
+            var origin = parse.GetValue(start) is { } s ? CliInstant.Parse(s, "--start") : Instant.FromUtc(2026, 1, 5, 0, 0);
             TickTrace? baseTrace = null;
             if (parse.GetValue(from) is { } basePath)
             {
@@ -137,7 +137,7 @@ internal static partial class SynthCommand
             throw new UserInputException($"--spike: \"{text}\" needs at=, width= and height= (e.g. at=+9h,width=2m,height=3x)");
         }
 
-        var when = at.StartsWith('+') ? origin + ParseDuration(at[1..], "--spike at") : ParseInstant(at, "--spike at");
+        var when = at.StartsWith('+') ? origin + ParseDuration(at[1..], "--spike at") : CliInstant.Parse(at, "--spike at");
         double multiplier = 1, added = 0;
         if (height.EndsWith('x') && double.TryParse(height[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var m) && m >= 0)
         {
@@ -180,17 +180,6 @@ internal static partial class SynthCommand
         }
 
         throw new UserInputException($"--noise: \"{text}\" must be poisson, none or dispersion=D (D > 1)");
-    }
-
-    private static Instant ParseInstant(string text, string option)
-    {
-        var parsed = InstantPattern.ExtendedIso.Parse(text);
-        if (!parsed.Success)
-        {
-            throw new UserInputException($"{option}: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
-        }
-
-        return TraceLimits.Contains(parsed.Value) ? parsed.Value : throw new UserInputException($"{option}: {text}: {TraceLimits.TimestampRule}");
     }
 
     [GeneratedRegex(@"^(-?)(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$")]

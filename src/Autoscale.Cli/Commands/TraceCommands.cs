@@ -24,7 +24,7 @@ internal static class TraceCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
-            await using var reader = await TraceReader.OpenAsync(path, NodaTime.Duration.FromSeconds(1), cancellationToken: cancellationToken);
+            await using var reader = await TraceReader.OpenForSummaryAsync(path, cancellationToken: cancellationToken);
             var summary = await reader.SummarizeAsync(cancellationToken);
             await context.Stdout.WriteAsync(parse.GetValue(format) == "json" ? Output.TraceSummaryText.Json(path, summary) : Output.TraceSummaryText.Table(path, summary));
             return AutoscaleCli.Success;
@@ -47,8 +47,7 @@ internal static class TraceCommands
                 throw new UserInputException($"{dir}: no such folder");
             }
 
-            var parsed = NodaTime.Text.InstantPattern.ExtendedIso.Parse(parse.GetValue(start)!);
-            var origin = parsed.Success ? parsed.Value : throw new UserInputException($"--start: \"{parse.GetValue(start)}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
+            var origin = CliInstant.Parse(parse.GetValue(start)!, "--start");
             var trace = Autoscale.Backtesting.Synthesis.ServeGenTraceBuilder.Build(dir, parse.GetValue(seed), origin);
             await ParquetTrace.WriteIntervalCountsAsync(parse.GetValue(output)!, trace.Start, trace.Tick, trace.Arrivals, cancellationToken: cancellationToken);
             await context.Stderr.WriteLineAsync($"wrote {parse.GetValue(output)}: {trace.Length} seconds, {trace.TotalRequests} requests");
@@ -69,14 +68,8 @@ internal static class TraceCommands
             throw new UserInputException("--prometheus needs --query, --from and --to");
         }
 
-        NodaTime.Instant Instant(string text, string option)
-        {
-            var parsed = NodaTime.Text.InstantPattern.ExtendedIso.Parse(text);
-            return parsed.Success ? parsed.Value : throw new UserInputException($"{option}: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
-        }
-
-        var start = Instant(from, "--from");
-        var end = Instant(to, "--to");
+        var start = CliInstant.Parse(from, "--from");
+        var end = CliInstant.Parse(to, "--to");
         if (end <= start)
         {
             throw new UserInputException($"--to ({to}) must be after --from ({from})");
@@ -137,8 +130,7 @@ internal static class TraceCommands
             NodaTime.Instant? origin = null;
             if (parse.GetValue(start) is { } text)
             {
-                var parsed = NodaTime.Text.InstantPattern.ExtendedIso.Parse(text);
-                origin = parsed.Success ? parsed.Value : throw new UserInputException($"--start: \"{text}\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z");
+                origin = CliInstant.Parse(text, "--start");
             }
 
             var options = new TraceImportOptions

@@ -36,7 +36,7 @@ public sealed class CliBadInputTests
         { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidates": [ """,
           "error: {config}: line 1, column 85: not valid JSON (Expected depth to be zero at the end of the JSON payload)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 }, "decisionIntervalSeconds": 0 }"""),
-          "error: {config}: candidates[0].decisionIntervalSeconds: must be > 0 (was 0)" },
+          "error: {config}: candidates[0].decisionIntervalSeconds: must be in (0, 86400] (was 0)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 }, "sweep": { "spares": [0, -1] } }"""),
           "error: {config}: candidates[0].sweep.spares: must be >= 0 (was -1)" },
     };

@@ -138,6 +138,6 @@ public sealed class TraceImportTests
         var (exit, _, stderr) = await CliRunner.RunAsync("trace", "import", "x.csv", "--out", "x.parquet", "--start", "monday");
 
         Assert.Equal(2, exit);
-        Assert.Equal("error: --start: \"monday\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z\n", stderr);
+        Assert.Equal("error: --start: \"monday\" is not an ISO-8601 instant such as 2026-01-05T00:00:00Z or 2026-01-05T09:00:00+09:00\n", stderr);
     }
 }

@@ -354,6 +354,132 @@ public sealed class HostileInputTests
         Assert.Equal(["bad.csv", "good.csv", "t.parquet"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order());
     }
 
+    // Found by the fuzzing suite (tests/Autoscale.Tests/Hostile/Fuzz).
+
+    [Fact]
+    public async Task A_decision_interval_of_a_day_costs_no_memory_and_a_longer_one_is_out_of_range()
+    {
+        using var dir = new TempFolder();
+        var day = dir.Write("day.json", Config(candidate: "{ \"name\": \"daily\", \"policy\": \"reactive\", \"decisionIntervalSeconds\": 86400, \"metricsDelaySeconds\": 3600, \"loadTime\": { \"fixedSeconds\": 25 } }"));
+        var huge = dir.Write("huge.json", Config(candidate: "{ \"name\": \"never\", \"policy\": \"reactive\", \"decisionIntervalSeconds\": 1e9, \"loadTime\": { \"fixedSeconds\": 25 } }"));
+
+        var (exit, stdout, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", day, "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        using (var json = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal(12_804, json.RootElement.GetProperty("candidates")[0].GetProperty("requests").GetInt64());
+        }
+
+        Assert.EndsWith("candidates[0].decisionIntervalSeconds: must be in (0, 86400] (was 1000000000)", await OneErrorLine("backtest", "--trace", TestPaths.TextbookTrace, "--config", huge));
+    }
+
+    [Fact]
+    public async Task A_sparse_log_with_tokens_inspects()
+    {
+        using var dir = new TempFolder();
+        var csv = dir.Write("log.csv", "timestamp,input_tokens\n2040-02-20T00:04:12Z,1\n2000-02-29T23:59:59Z,7\n");
+        Assert.Equal(0, (await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "import", csv, "--out", dir.File("t.parquet"))).Exit);
+
+        var (exit, stdout, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "inspect", dir.File("t.parquet"), "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal(2, json.RootElement.GetProperty("requests").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_log_of_eighty_years_inspects_and_replays_with_daily_ticks_but_not_with_seconds()
+    {
+        using var dir = new TempFolder();
+        var trace = dir.File("eighty.parquet");
+        Duck($"COPY (SELECT * FROM (VALUES ('2000-01-01 00:00:00'::TIMESTAMP), ('2080-01-01 00:00:00'::TIMESTAMP), ('2040-06-01 12:00:00'::TIMESTAMP)) t(timestamp)) TO '{trace}' (FORMAT parquet)");
+        var daily = dir.Write("daily.json", Config(extra: ", \"engine\": { \"tickSeconds\": 86400 }"));
+        var seconds = dir.Write("seconds.json", Config());
+
+        var inspect = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "inspect", trace, "--format", "json");
+        var replay = await Autoscale.Tests.Cli.CliRunner.RunAsync("backtest", "--trace", trace, "--config", daily, "--format", "json");
+
+        Assert.True(inspect.Exit == 0, inspect.Err);
+        using (var json = JsonDocument.Parse(inspect.Out))
+        {
+            Assert.Equal(3, json.RootElement.GetProperty("requests").GetInt64());
+            Assert.Equal("2080-01-01T00:00:01Z", json.RootElement.GetProperty("end").GetString());
+        }
+
+        Assert.True(replay.Exit == 0, replay.Err);
+        Assert.Contains("a replay runs at most 2,147,483,647 ticks", await OneErrorLine("backtest", "--trace", trace, "--config", seconds));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task A_long_log_in_no_order_replays_as_the_same_log_sorted()
+    {
+        // 300 days (more than the 16M ticks binned whole), rows shuffled across small row groups that overlap in time.
+        using var dir = new TempFolder();
+        var shuffled = dir.File("shuffled.parquet");
+        var sorted = dir.File("sorted.parquet");
+        const string Rows = "SELECT TIMESTAMP '2026-01-01 00:00:00' + to_seconds(((i * 7919) % 25920000)::BIGINT) AS timestamp, (i % 13)::BIGINT AS input_tokens FROM range(5000) r(i)";
+        Duck($"COPY (SELECT * FROM ({Rows}) ORDER BY hash(timestamp)) TO '{shuffled}' (FORMAT parquet, ROW_GROUP_SIZE 700)");
+        Duck($"COPY (SELECT * FROM ({Rows}) ORDER BY timestamp) TO '{sorted}' (FORMAT parquet)");
+        var config = dir.Write("c.json", Config(candidate: "{ \"name\": \"r\", \"policy\": \"reactive\", \"loadTime\": { \"fixedSeconds\": 25 } }"));
+
+        var results = new List<string>();
+        foreach (var trace in new[] { shuffled, sorted })
+        {
+            var inspect = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "inspect", trace, "--format", "json");
+            var replay = await Autoscale.Tests.Cli.CliRunner.RunAsync("backtest", "--trace", trace, "--config", config, "--format", "json");
+            Assert.True(inspect.Exit == 0 && replay.Exit == 0, inspect.Err + replay.Err);
+            results.Add(inspect.Out.Replace(trace, "TRACE", StringComparison.Ordinal) + replay.Out.Replace(trace, "TRACE", StringComparison.Ordinal));
+        }
+
+        Assert.Contains("\"requests\": 5000", results[0], StringComparison.Ordinal);
+        Assert.Equal(results[1], results[0]);
+    }
+
+    [Fact]
+    public async Task Synth_takes_a_start_with_an_offset_and_a_bad_seed_is_said_plainly()
+    {
+        using var dir = new TempFolder();
+
+        var (exit, _, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "synth", "--out", dir.File("t.parquet"), "--start", "2026-03-29T00:30:00+01:00", "--duration", "1h");
+        var inspect = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "inspect", dir.File("t.parquet"), "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("\"start\": \"2026-03-28T23:30:00Z\"", inspect.Out, StringComparison.Ordinal);
+        Assert.Equal("error: --seed: \"x\" is not a whole number from -2147483648 to 2147483647", await OneErrorLine("trace", "synth", "--out", dir.File("u.parquet"), "--seed", "x"));
+    }
+
+    [Fact]
+    public async Task Unsigned_counts_read_and_one_past_what_a_replay_counts_is_said()
+    {
+        using var dir = new TempFolder();
+        var good = dir.File("good.parquet");
+        var huge = dir.File("huge.parquet");
+        Duck($"COPY (SELECT TIMESTAMP '2026-01-05 00:00:00' + to_seconds(i) AS timestamp, (i * 3)::UBIGINT AS requests FROM range(4) r(i)) TO '{good}' (FORMAT parquet)");
+        Duck($"COPY (SELECT TIMESTAMP '2026-01-05 00:00:00' AS timestamp, 18446744073709551615::UBIGINT AS requests) TO '{huge}' (FORMAT parquet)");
+
+        var (exit, stdout, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "inspect", good, "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("\"requests\": 18", stdout, StringComparison.Ordinal);
+        Assert.EndsWith("column requests, row 1: count 18446744073709551615 is more than a replay can count", await OneErrorLine("trace", "inspect", huge));
+    }
+
+    [Fact]
+    public async Task A_date_column_is_read_or_refused_by_its_type()
+    {
+        using var dir = new TempFolder();
+        var trace = dir.File("dates.parquet");
+        Duck($"COPY (SELECT DATE '2026-01-05' + i::INTEGER AS timestamp, 10::BIGINT AS requests FROM range(3) r(i)) TO '{trace}' (FORMAT parquet)");
+
+        var (exit, stdout, stderr) = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "inspect", trace, "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("\"requests\": 30", stdout, StringComparison.Ordinal);
+        Assert.Contains("\"intervalSeconds\": 86400", stdout, StringComparison.Ordinal);
+    }
+
     private static void Duck(string sql)
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");

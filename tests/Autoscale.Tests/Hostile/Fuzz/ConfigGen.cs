@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Autoscale.Tests.Hostile.Fuzz;
+
+/// <summary>
+/// Backtest configs, mostly valid and sometimes hostile: every section and option the options reference lists,
+/// with values drawn from each option's documented range (its bounds included), then a few objects mutated (a
+/// value replaced by a hostile one, a key added, given twice or in another case, a required key dropped) and
+/// now and then the text itself damaged (cut short, invalid UTF-8, a byte-order mark, a comment).
+/// </summary>
+internal static class ConfigGen
+{
+    /// <summary>Values no option takes, or takes only at its edge.</summary>
+    private static readonly string[] Hostile =
+    [
+        "1e308", "-1e308", "-1", "0", "-0", "1e-320", "0.5", "9223372036854775807", "18446744073709551616", "-9223372036854775809",
+        "\"1\"", "\"\"", "\"\\ud800\"", "\"\\u0000\"", "null", "true", "[]", "{}", "[1e308]", "{ \"a\": 1 }", "2147483648", "4294967297",
+    ];
+
+    private static readonly string[] Names = ["\"a\"", "\"b\"", "\"warm pool\"", "\"名前 ü\"", "\"c\"", "\"d\"", "\"e\""];
+
+    public static Gen<byte[]> Config =>
+        from slo in Mutated(Members(OptionsTable.Rows("slo")))
+        from replica in Mutated(Members(OptionsTable.Rows("replica")))
+        from engine in Optional(Members(OptionsTable.Rows("engine")))
+        from billing in Optional(Members(OptionsTable.Rows("billing")))
+        from report in Optional(Members(OptionsTable.Rows("report")))
+        from count in Gen.Frequency((1, Gen.Constant(0)), (40, Gen.Choose(1, 3)))
+        from candidates in Gen.ListOf(Candidate, count)
+        from top in Mutated(Gen.Constant(Present(("slo", Render(slo)), ("replica", Render(replica)), ("engine", engine), ("billing", billing), ("report", report), ("candidates", "[ " + string.Join(", ", candidates) + " ]"))))
+        from bytes in Damaged(Encoding.UTF8.GetBytes(Render(top)))
+        select bytes;
+
+    private static Gen<string> Candidate =>
+        from policy in Gen.Frequency((60, Gen.Elements(OptionsTable.Policies.ToArray())), (1, Gen.Constant("no-such-policy")))
+        from name in Gen.Elements(Names)
+        from options in Gen.Frequency((1, Gen.Constant<string?>(null)), (6, PolicyOptions(policy).Select(o => (string?)o)))
+        from sweep in Gen.Frequency((10, Gen.Constant<string?>(null)), (1, Sweep(policy).Select(s => (string?)s)))
+        from loadTime in LoadTime
+        from rest in Members(OptionsTable.Rows("candidates[]").Where(r => r.Name is "decisionIntervalSeconds" or "metricsDelaySeconds"))
+        from members in Mutated(Gen.Constant(Present([("name", name), ("policy", Quote(policy)), ("options", options), ("sweep", sweep), ("loadTime", loadTime), .. rest.Select(m => ((string, string?))m)])))
+        select Render(members);
+
+    private static Gen<string> LoadTime => Gen.Frequency(
+        (4, Object("load:fixedSeconds")),
+        (2, Object("load:fixed")),
+        (3, Object("load:phased")),
+        (1, Object("load:empirical")));
+
+    private static Gen<string> PolicyOptions(string policy) =>
+        policy == "max"
+            ? from count in Gen.Frequency((1, Gen.Constant(0)), (20, Gen.Choose(1, 3)))
+              from inner in Gen.ListOf(
+                  from p in Gen.Elements(OptionsTable.Policies.Where(p => p != "max").ToArray())
+                  from o in Object(p)
+                  select $"{{ \"policy\": {Quote(p)}, \"options\": {o} }}", count)
+              select $"{{ \"policies\": [ {string.Join(", ", inner)} ] }}"
+            : Object(policy);
+
+    /// <summary>A sweep of one numeric option: a short list, or a range (now and then a huge or degenerate one).</summary>
+    private static Gen<string> Sweep(string policy)
+    {
+        var numeric = OptionsTable.Rows(policy).Where(r => r.Type is "integer" or "number").Select(r => r.Name).DefaultIfEmpty("bogus").ToArray();
+        return from option in Gen.Elements(numeric)
+               from form in Gen.Elements(
+                   "[0, 1, 2]", "[1, 3]", "[]", "[1, 1]", "{ \"from\": 0, \"to\": 4 }", "{ \"from\": 0, \"to\": 6, \"step\": 2 }",
+                   "{ \"from\": 0, \"to\": 1e9 }", "{ \"from\": 0, \"to\": 20, \"step\": 1e-9 }", "{ \"from\": 5, \"to\": 1 }", "{ \"from\": 0, \"to\": 4, \"step\": 0 }",
+                   "{ \"from\": 0, \"to\": 4, \"step\": -1 }", "\"x\"")
+               from second in Gen.Frequency((4, Gen.Constant("")), (1, Gen.Elements(numeric).Select(o => $", {Quote(o)}: [1, 2]")))
+               select $"{{ {Quote(option)}: {form}{second} }}";
+    }
+
+    /// <summary>An object of <paramref name="section"/>'s options, mutated now and then.</summary>
+    private static Gen<string> Object(string section) => Mutated(Members(OptionsTable.Rows(section), section)).Select(Render);
+
+    private static Gen<string?> Optional(Gen<List<(string Key, string Value)>> members) =>
+        Gen.Frequency((1, Gen.Constant<string?>(null)), (2, Mutated(members).Select(m => (string?)Render(m))));
+
+    private static Gen<List<(string Key, string Value)>> Members(IEnumerable<OptionRow> rows, string section = "") =>
+        Gen.CollectToList(rows.Select(row =>
+                Gen.Frequency(
+                    (row.Required ? 1 : 3, Gen.Constant<(string, string)?>(null)),
+                    (row.Required ? 150 : 2, Value(row, section).Select(v => ((string, string)?)(row.Name, v))))))
+            .Select(members => members.Where(m => m is not null).Select(m => m!.Value).ToList());
+
+    private static Gen<string> Value(OptionRow row, string section) => row.Type switch
+    {
+        // Whole seconds where the engine counts whole ticks; now and then a fraction, refused with a 1 s tick.
+        "number" when row.Name is "decisionIntervalSeconds" or "metricsDelaySeconds" =>
+            Gen.Frequency((12, Gen.Elements("1", "5", "15", "60")), (1, Gen.Elements("0.5", "0.001", "1e9"))),
+        "number" => Numbers(row, [0, 0.001, 0.5, 1, 2, 5, 15, 25, 30, 60, 99, 300, 3600]),
+        "integer" => Numbers(row, [0, 1, 2, 3, 8, 40]),
+        "boolean" => Gen.Elements("true", "false"),
+        "string" => Text(row.Name, section),
+        "object" when row.Name is "jitter" or "cache" => Object(row.Name),
+        "list of objects" when row.Name == "schedule" =>
+            from count in Gen.Choose(0, 3)
+            from windows in Gen.ListOf(Object("schedule[]"), count)
+            select "[ " + string.Join(", ", windows) + " ]",
+        var type when type.StartsWith("one of", StringComparison.Ordinal) =>
+            Gen.Elements(type.Split('`').Where((_, i) => i % 2 == 1).Select(Quote).Append("\"neither\"").ToArray()),
+        _ => Gen.Constant("{}"),
+    };
+
+    /// <summary>Values in the option's range: mostly everyday ones, sometimes its bounds exactly.</summary>
+    private static Gen<string> Numbers(OptionRow row, double[] everyday)
+    {
+        var (low, lowIn, high, highIn) = row.Bounds;
+        var inRange = everyday.Where(row.Admits).ToList();
+        var edges = new[] { lowIn ? low : null, highIn ? high : null }.OfType<double>().ToList();
+        var all = inRange.Count > 0 ? inRange : edges.Count > 0 ? edges : [1];
+        var text = (double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        return edges.Count == 0
+            ? Gen.Elements(all.Select(text).ToArray())
+            : Gen.Frequency((6, Gen.Elements(all.Select(text).ToArray())), (1, Gen.Elements(edges.Select(text).ToArray())));
+    }
+
+    private static Gen<string> Text(string name, string section) => name switch
+    {
+        "model" => Gen.Constant(Quote(section.Replace("load:", "", StringComparison.Ordinal))),
+        "timeZone" => Gen.Frequency((12, Gen.Elements("\"UTC\"", "\"Europe/Berlin\"", "\"America/New_York\"", "\"Asia/Kolkata\"", "\"Pacific/Chatham\"")), (1, Gen.Elements("\"Mars/Olympus\"", "\"\""))),
+        "days" => Gen.Frequency((12, Gen.Elements("\"*\"", "\"Mon-Fri\"", "\"Sat,Sun\"", "\"Fri-Mon\"")), (1, Gen.Elements("\"Funday\"", "\"\""))),
+        "from" or "to" => Gen.Frequency((12, Gen.Elements("\"00:00\"", "\"08:30\"", "\"18:00\"", "\"24:00\"")), (1, Gen.Elements("\"25:61\"", "\"8\""))),
+        "distribution" => Gen.Frequency((12, Gen.Constant("\"lognormal\"")), (1, Gen.Constant("\"normal\""))),
+        "file" => Gen.Frequency((12, Gen.Constant("\"loads.csv\"")), (1, Gen.Elements("\"missing.csv\"", "\".\""))),
+        "column" => Gen.Frequency((12, Gen.Constant("\"seconds\"")), (1, Gen.Constant("\"secs\""))),
+        "fit" => Gen.Frequency((12, Gen.Elements("\"none\"", "\"lognormal\"")), (1, Gen.Constant("\"gamma\""))),
+        _ => Gen.Elements("\"x\"", "\"\""),
+    };
+
+    /// <summary>Mostly the members as they are; now and then one replaced, added, given twice or dropped.</summary>
+    private static Gen<List<(string Key, string Value)>> Mutated(Gen<List<(string Key, string Value)>> members) =>
+        members.SelectMany(m => Gen.Frequency(
+            (150, Gen.Constant(m)),
+            (1, from i in Gen.Choose(0, Math.Max(0, m.Count - 1)) from h in Gen.Elements(Hostile) select m.Count == 0 ? [("bogus", h)] : m.Select((x, j) => j == i ? (x.Key, h) : x).ToList()),
+            (1, from k in Gen.Elements("bogus", "Slo", "MAXWAITSECONDS", "x y", "") from h in Gen.Elements(Hostile) select m.Append((k, h)).ToList()),
+            (1, from i in Gen.Choose(0, Math.Max(0, m.Count - 1)) from upper in Gen.Elements(true, false)
+                select m.Count == 0 ? m : m.Append((upper ? m[i].Key.ToUpperInvariant() : m[i].Key, m[i].Value)).ToList()),
+            (1, from i in Gen.Choose(0, Math.Max(0, m.Count - 1)) select m.Where((_, j) => j != i).ToList())));
+
+    /// <summary>Mostly the text as it is; now and then cut short, with a byte that begins no character, a byte-order mark or a comment.</summary>
+    private static Gen<byte[]> Damaged(byte[] text) => Gen.Frequency(
+        (60, Gen.Constant(text)),
+        (1, Gen.Choose(0, text.Length - 1).Select(at => text[..at])),
+        (1, from at in Gen.Choose(0, text.Length) from b in Gen.Elements<byte>(0xFF, 0xC3, 0x80, 0xED) select (byte[])[.. text[..at], b, .. text[at..]]),
+        (1, Gen.Constant((byte[])[0xEF, 0xBB, 0xBF, .. text])),
+        (1, Gen.Constant((byte[])[.. "// a comment\n"u8, .. text])));
+
+    private static List<(string Key, string Value)> Present(params (string Key, string? Value)[] members) =>
+        members.Where(m => m.Value is not null).Select(m => (m.Key, m.Value!)).ToList();
+
+    private static string Render(List<(string Key, string Value)> members) =>
+        "{ " + string.Join(", ", members.Select(m => $"{Quote(m.Key)}: {m.Value}")) + " }";
+
+    private static string Quote(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+}
