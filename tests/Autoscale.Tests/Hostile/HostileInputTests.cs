@@ -415,14 +415,14 @@ public sealed class HostileInputTests
     [Trait("Category", "Slow")]
     public async Task A_long_log_in_no_order_replays_as_the_same_log_sorted()
     {
-        // 300 days (more than the 16M ticks binned whole), rows shuffled across small row groups that overlap in time.
+        // 200 days (more than the 16M ticks binned whole), rows shuffled across small row groups that overlap in time.
         using var dir = new TempFolder();
         var shuffled = dir.File("shuffled.parquet");
         var sorted = dir.File("sorted.parquet");
-        const string Rows = "SELECT TIMESTAMP '2026-01-01 00:00:00' + to_seconds(((i * 7919) % 25920000)::BIGINT) AS timestamp, (i % 13)::BIGINT AS input_tokens FROM range(5000) r(i)";
+        const string Rows = "SELECT TIMESTAMP '2026-01-01 00:00:00' + to_seconds(((i * 7919) % 17280000)::BIGINT) AS timestamp, (i % 13)::BIGINT AS input_tokens FROM range(5000) r(i)";
         Duck($"COPY (SELECT * FROM ({Rows}) ORDER BY hash(timestamp)) TO '{shuffled}' (FORMAT parquet, ROW_GROUP_SIZE 700)");
         Duck($"COPY (SELECT * FROM ({Rows}) ORDER BY timestamp) TO '{sorted}' (FORMAT parquet)");
-        var config = dir.Write("c.json", Config(candidate: "{ \"name\": \"r\", \"policy\": \"reactive\", \"loadTime\": { \"fixedSeconds\": 25 } }"));
+        var config = dir.Write("c.json", Config(candidate: "{ \"name\": \"f\", \"policy\": \"fixed\", \"options\": { \"replicas\": 1 }, \"loadTime\": { \"fixedSeconds\": 25 } }"));
 
         var results = new List<string>();
         foreach (var trace in new[] { shuffled, sorted })
