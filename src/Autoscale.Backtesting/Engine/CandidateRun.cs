@@ -28,7 +28,7 @@ public sealed class CandidateRun
     private readonly Duration _interval;
     private readonly Duration _expectedLoadTime;
 
-    private readonly RequestQueue _queue = new();
+    private readonly RequestQueue _queue;
     private readonly WaitHistogram _waits = new();
     private readonly ILoadSimulation _loads;
 
@@ -94,6 +94,7 @@ public sealed class CandidateRun
         _capacityPerTick = _capacity * _tickSeconds;
         _lateAfterTicks = WholeTicksWithin(settings.Slo.MaxWaitSeconds);
         _dropAfterTicks = settings.Slo.ClientTimeoutSeconds is { } timeout ? WholeTicksWithin(timeout) : long.MaxValue;
+        _queue = new RequestQueue(mergeAfterTicks: _lateAfterTicks + 1);
         _decisionEvery = spec.DecisionIntervalTicks;
         _metricsDelay = spec.MetricsDelayTicks;
         _interval = settings.Tick * _decisionEvery;

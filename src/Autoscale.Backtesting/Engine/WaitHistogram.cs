@@ -1,9 +1,10 @@
 namespace Autoscale.Backtesting.Engine;
 
 /// <summary>
-/// Exact counts of requests per whole-tick wait; percentiles are nearest-rank on it. Waits up to
-/// <see cref="DenseTicks"/> are counted in an array, longer ones in a sorted map, so memory grows with the distinct
-/// long waits, never with their length (a request that waits twenty years costs one entry).
+/// Counts of requests per whole-tick wait; percentiles are nearest-rank on it. Waits below <see cref="DenseTicks"/>
+/// are counted exactly, in an array; longer ones in log-linear buckets 1/1024 of their length wide (HdrHistogram's
+/// scheme at three significant digits), so memory is bounded whatever the waits (at most 1024 buckets per doubling)
+/// and a long wait's percentile is within 0.1% (the bucket's highest wait, never above the longest seen, which is exact).
 /// </summary>
 /// <remarks>Not thread-safe; owned by one run. Allocates only when the array grows or a new long wait appears.</remarks>
 internal sealed class WaitHistogram
@@ -28,7 +29,8 @@ internal sealed class WaitHistogram
         if (waitTicks >= DenseTicks)
         {
             _long ??= [];
-            _long[waitTicks] = _long.GetValueOrDefault(waitTicks) + count;
+            var low = BucketLow(waitTicks);
+            _long[low] = _long.GetValueOrDefault(low) + count;
         }
         else
         {
@@ -77,15 +79,24 @@ internal sealed class WaitHistogram
             }
         }
 
-        foreach (var (wait, count) in _long ?? [])
+        foreach (var (low, count) in _long ?? [])
         {
             cumulative += count;
             if (cumulative >= rank)
             {
-                return wait;
+                return Math.Min(MaxWait, low + BucketWidth(low) - 1);
             }
         }
 
         return MaxWait;
     }
+
+    /// <summary>Buckets per doubling of a long wait.</summary>
+    public const int SubBuckets = 1 << 10;
+
+    /// <summary>The width of the bucket of a wait of at least <see cref="DenseTicks"/>: 1/1024 of its doubling.</summary>
+    public static long BucketWidth(long waitTicks) => 1L << (63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)waitTicks) - 10);
+
+    /// <summary>The lowest wait of the bucket <paramref name="waitTicks"/> falls in.</summary>
+    public static long BucketLow(long waitTicks) => waitTicks & ~(BucketWidth(waitTicks) - 1);
 }
