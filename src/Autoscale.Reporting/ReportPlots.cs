@@ -162,7 +162,10 @@ internal static class ReportPlots
         return Stack(width, (rates, top), (replicas, middle), (queue, height - top - middle));
     }
 
-    /// <summary>Dollars against violations, every candidate numbered by rank and listed beside the plot.</summary>
+    /// <summary>Candidates numbered and listed on the Pareto plot; the others are drawn unlabelled.</summary>
+    internal const int MaxLabelled = 40;
+
+    /// <summary>Dollars against violations, candidates numbered by rank and listed beside the plot (at most <see cref="MaxLabelled"/>).</summary>
     internal static (Plot Plot, int Height) Pareto(IReadOnlyList<CandidateResult> results, double targetPercent)
     {
         var plot = NewPlot();
@@ -185,7 +188,21 @@ internal static class ReportPlots
         slo.LineWidth = 1.5f;
         slo.LegendText = $"SLO: at most {allowance.ToString("0.###", CultureInfo.InvariantCulture)}% violations";
 
-        foreach (var r in ok)
+        // At most MaxLabelled candidates are numbered and listed (the best ranked and the Pareto front); the rest are
+        // grey points under one legend entry, so a sweep of thousands still gives a page-sized plot.
+        var labelled = ok.Where(r => r.OnParetoFront).OrderBy(r => r.Rank).Take(MaxLabelled / 2)
+            .Concat(ok.OrderBy(r => r.Rank)).Distinct().Take(MaxLabelled).OrderBy(r => r.Rank).ToList();
+        var unlabelled = ok.Except(labelled).ToList();
+        if (unlabelled.Count > 0)
+        {
+            var rest = plot.Add.Markers(unlabelled.Select(r => r.ViolationPercent).ToArray(), unlabelled.Select(r => r.Dollars).ToArray());
+            rest.Color = Colors.Gray.WithAlpha(0.5);
+            rest.MarkerSize = 6;
+            rest.MarkerShape = MarkerShape.OpenCircle;
+            rest.LegendText = $"{unlabelled.Count.ToString("N0", CultureInfo.InvariantCulture)} more (see the table)";
+        }
+
+        foreach (var r in labelled)
         {
             var marker = plot.Add.Markers(new[] { r.ViolationPercent }, new[] { r.Dollars });
             marker.Color = r.MeetsSlo ? Ready : Late;
@@ -199,11 +216,13 @@ internal static class ReportPlots
         xMax = xMax > 0 ? xMax : 1;
         yMax = yMax > 0 ? yMax : 1;
 
-        // Points that would sit on each other's labels share one label, ranks listed from the cheapest up.
-        foreach (var cluster in Clusters(ok, xMax, yMax))
+        // Points that would sit on each other's labels share one label, ranks listed from the cheapest up (a few, then +N).
+        foreach (var cluster in Clusters(labelled, xMax, yMax))
         {
             var top = cluster.MaxBy(r => r.Dollars)!;
-            var label = plot.Add.Text(string.Join(",", cluster.OrderBy(r => r.Dollars).ThenBy(r => r.Rank).Select(r => r.Rank.ToString(CultureInfo.InvariantCulture))), top.ViolationPercent, top.Dollars);
+            var ranks = cluster.OrderBy(r => r.Dollars).ThenBy(r => r.Rank).Select(r => r.Rank.ToString(CultureInfo.InvariantCulture)).ToList();
+            var text = ranks.Count <= 6 ? string.Join(",", ranks) : string.Join(",", ranks.Take(5)) + $" +{ranks.Count - 5}";
+            var label = plot.Add.Text(text, top.ViolationPercent, top.Dollars);
             label.LabelFontSize = 12;
             label.LabelFontName = FontName;
             label.LabelOffsetX = 7;
@@ -215,7 +234,7 @@ internal static class ReportPlots
         plot.Axes.Left.Label.Text = "dollars (whole trace)";
         plot.ShowLegend(Edge.Right);
         plot.Legend.FontSize = 12;
-        var height = Math.Max(Height, 110 + 21 * (ok.Count + 2));
+        var height = Math.Max(Height, 110 + 21 * (labelled.Count + 3));
         return (plot, height);
     }
 

@@ -62,6 +62,37 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public async Task A_sweep_of_hundreds_gives_a_page_sized_pareto_plot_listing_the_best_forty()
+    {
+        using var dir = new TempFolder();
+        var outDir = Path.Combine(dir.Path, "report");
+        var config = dir.Write("wide.json", """
+            { "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30, "dollarsPerGpuHour": 3 },
+              "candidates": [ { "name": "w", "policy": "textbook", "sweep": { "spares": { "from": 0, "to": 299 } }, "loadTime": { "fixedSeconds": 25 } } ] }
+            """);
+
+        var (exit, _, stderr) = await CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--out", outDir, "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        var bytes = File.ReadAllBytes(Path.Combine(outDir, "pareto.png"));
+        var height = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20));
+        Assert.InRange(height, 520, 110 + (21 * (Autoscale.Reporting.ReportPlots.MaxLabelled + 3)));
+        var results = Enumerable.Range(1, 300).Select(i => new CandidateResult
+        {
+            Name = $"c{i}",
+            Rank = i,
+            Requests = 1000,
+            Late = 300 - i,
+            Dollars = i,
+            OnParetoFront = i % 50 == 0,
+        }).ToList();
+        var plot = Autoscale.Reporting.ReportPlots.Pareto(results, 99).Plot;
+        var legend = plot.GetPlottables().SelectMany(p => p.LegendItems).Select(i => i.LabelText).ToList();
+        Assert.Contains("260 more (see the table)", legend);
+        Assert.Equal(Autoscale.Reporting.ReportPlots.MaxLabelled, legend.Count(l => Regex.IsMatch(l, @"^\d+\. ")));
+    }
+
+    [Fact]
     public async Task A_failing_report_leaves_no_folder_behind()
     {
         using var dir = new TempFolder();
