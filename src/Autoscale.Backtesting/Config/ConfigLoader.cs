@@ -33,7 +33,7 @@ public sealed class ConfigLoader
     {
         if (!File.Exists(path))
         {
-            throw new ConfigException(path, "", "no such file");
+            throw new ConfigException(path, "", Directory.Exists(path) ? "is a folder, not a file" : "no such file");
         }
 
         return Load(File.ReadAllBytes(path), path);

@@ -75,7 +75,7 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
         var name = displayName ?? path;
         if (!File.Exists(path))
         {
-            throw new TraceFormatException(name, "no such file");
+            throw new TraceFormatException(name, Directory.Exists(path) ? "is a folder, not a file" : "no such file");
         }
 
         if (Path.GetExtension(path).Equals(".parquet", StringComparison.OrdinalIgnoreCase))

@@ -35,7 +35,7 @@ public static class TraceImporter
         var name = displayName ?? input;
         if (!File.Exists(input))
         {
-            throw new TraceFormatException(name, "no such file");
+            throw new TraceFormatException(name, Directory.Exists(input) ? "is a folder, not a file" : "no such file");
         }
 
         var stamps = new List<long>();

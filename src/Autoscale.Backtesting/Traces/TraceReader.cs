@@ -97,7 +97,7 @@ public sealed class TraceReader : IAsyncDisposable
         var name = displayName ?? path;
         if (!File.Exists(path))
         {
-            throw new TraceFormatException(name, "no such file");
+            throw new TraceFormatException(name, Directory.Exists(path) ? "is a folder, not a Parquet file" : "no such file");
         }
 
         try

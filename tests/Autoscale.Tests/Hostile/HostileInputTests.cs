@@ -480,6 +480,57 @@ public sealed class HostileInputTests
         Assert.Contains("\"intervalSeconds\": 86400", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_report_into_a_folder_with_an_earlier_report_replaces_it_and_leaves_other_files()
+    {
+        using var dir = new TempFolder();
+        var report = dir.File("report");
+        var sweep = await Autoscale.Tests.Cli.CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", Path.Combine(TestPaths.Examples, "textbook-sweep.json"), "--out", report);
+        Assert.True(sweep.Exit == 0, sweep.Err);
+        Assert.Contains("timeline-9.png", Directory.GetFiles(report).Select(Path.GetFileName));
+        File.WriteAllText(Path.Combine(report, "notes.txt"), "mine");
+        File.WriteAllText(Path.Combine(report, "shard-0-of-2.json"), "{}");
+
+        var small = await Autoscale.Tests.Cli.CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", Path.Combine(TestPaths.Examples, "textbook.json"), "--out", report);
+
+        Assert.True(small.Exit == 0, small.Err);
+        var html = File.ReadAllText(Path.Combine(report, "report.html"));
+        var pngs = Directory.GetFiles(report, "*.png").Select(Path.GetFileName).ToList();
+        Assert.DoesNotContain("timeline-9.png", pngs);
+        Assert.DoesNotContain("sweep-1.png", pngs);
+        Assert.All(pngs, png => Assert.Contains($"\"{png}\"", html, StringComparison.Ordinal));
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(report, "notes.txt")));
+        Assert.True(File.Exists(Path.Combine(report, "shard-0-of-2.json")));
+    }
+
+    [Fact]
+    public async Task A_folder_given_for_a_file_says_so()
+    {
+        using var dir = new TempFolder();
+        var folder = Directory.CreateDirectory(dir.File("t.parquet")).FullName;
+
+        Assert.EndsWith("t.parquet: is a folder, not a Parquet file", await OneErrorLine("trace", "inspect", folder));
+        Assert.EndsWith("t.parquet: is a folder, not a file", await OneErrorLine("backtest", "--trace", TestPaths.TextbookTrace, "--config", folder));
+        Assert.EndsWith("t.parquet: is a folder, not a file", await OneErrorLine("trace", "import", folder, "--out", dir.File("u.parquet")));
+    }
+
+    [Fact]
+    public async Task Synth_writes_up_to_the_last_hour_a_trace_can_hold_and_that_trace_reads_back()
+    {
+        using var dir = new TempFolder();
+        var trace = dir.File("edge.parquet");
+
+        var edge = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "synth", "--out", trace, "--start", "2261-12-31T23:00:00Z", "--duration", "1h");
+        var inspect = await Autoscale.Tests.Cli.CliRunner.RunAsync("trace", "inspect", trace, "--format", "json");
+
+        Assert.True(edge.Exit == 0, edge.Err);
+        Assert.True(inspect.Exit == 0, inspect.Err);
+        Assert.Contains("\"end\": \"2262-01-01T00:00:00Z\"", inspect.Out, StringComparison.Ordinal);
+        Assert.EndsWith("--start: 2262-04-11T00:00:00Z: timestamps must lie between 1678-01-01 and 2261-12-31 (a replay counts nanoseconds in 64 bits)",
+            await OneErrorLine("trace", "synth", "--out", dir.File("past.parquet"), "--start", "2262-04-11T00:00:00Z", "--duration", "1h"));
+        Assert.Contains("timestamps must lie between", await OneErrorLine("trace", "synth", "--out", dir.File("over.parquet"), "--start", "2261-12-31T23:00:00Z", "--duration", "2h"));
+    }
+
     private static void Duck(string sql)
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
