@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
-using Autoscale.Backtesting.Config;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Config;
+using Autoscale.Traces;
 using Autoscale.Cli.Commands;
 using Autoscale.Policies.Catalog;
 

@@ -139,18 +139,14 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
         }
 
         _metrics.Observe(observation.ReadyReplicas, observation.LoadingReplicas);
-        var signal = new ScalingSignal(now, _options.Interval, observation.ReadyReplicas, observation.LoadingReplicas,
-            observation.QueueDepth, observation.ArrivalsLastInterval, _options.CapacityPerReplica, _options.ExpectedLoadTime)
-        {
-            ServedLastInterval = observation.ServedLastInterval,
-            MaxReplicas = _options.MaxReplicas,
-        };
-
+        var step = new DecisionStep(_options.Interval, _options.CapacityPerReplica, _options.ExpectedLoadTime, _options.MaxReplicas);
+        var fleet = new FleetState(observation.ReadyReplicas, observation.LoadingReplicas, observation.QueueDepth, observation.ArrivalsLastInterval, observation.ServedLastInterval);
         ScalingDecision decision;
+        int desired;
         var started = Stopwatch.GetTimestamp();
         try
         {
-            decision = _policy.Decide(signal);
+            (decision, desired) = step.Decide(_policy, now, fleet);
         }
         catch (Exception e)
         {
@@ -162,7 +158,6 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
             _metrics.DecisionLatency(Stopwatch.GetElapsedTime(started));
         }
 
-        var desired = Math.Clamp(decision.DesiredReplicas, 0, _options.MaxReplicas);
         LastDesired = desired;
         _metrics.Desired(desired);
         var current = observation.ReadyReplicas + observation.LoadingReplicas;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Autoscale.Backtesting;
+using Autoscale.Traces.IO;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.Results;
 using NodaTime.Text;
@@ -187,12 +187,12 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             throw new DirectoryNotFoundException($"{directory}: the folder {parent} does not exist");
         }
 
-        if (File.Exists(full) || Autoscale.Backtesting.AtomicFile.IsSpecial(full + "/"))
+        if (File.Exists(full) || AtomicFile.IsSpecial(full + "/"))
         {
             throw new IOException($"{directory} is a file, not a folder to write the report into");
         }
 
-        using var scratch = Autoscale.Backtesting.Scratch.Beside(full, directory: true, directory);
+        using var scratch = Scratch.Beside(full, directory: true, directory);
         var staging = scratch.Path;
         {
             await File.WriteAllTextAsync(Path.Combine(staging, "results.json"), ToJson(), cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,5 @@
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Hosting;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection;

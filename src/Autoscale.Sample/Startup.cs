@@ -1,4 +1,4 @@
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Policies.Catalog;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

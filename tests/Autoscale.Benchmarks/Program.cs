@@ -1,7 +1,7 @@
 using Autoscale;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Synthesis;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces.Synthesis;
+using Autoscale.Traces;
 using Autoscale.Policies.Catalog;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;

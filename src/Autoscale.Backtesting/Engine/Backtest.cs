@@ -1,4 +1,4 @@
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 
 namespace Autoscale.Backtesting.Engine;
 

@@ -4,8 +4,8 @@ using NodaTime;
 namespace Autoscale.Backtesting.Engine;
 
 /// <summary>
-/// One candidate's replay, advanced one tick at a time with exactly the semantics of DESIGN.md
-/// ("A replay, tick by tick"). Feed it the arrivals of each tick in order (in chunks of any size,
+/// One candidate's replay, advanced one tick at a time with exactly the semantics of README.md
+/// ("What a replay does, tick by tick"). Feed it the arrivals of each tick in order (in chunks of any size,
 /// so a trace can stream by row group), then call <see cref="Complete"/>.
 /// </summary>
 /// <remarks>
@@ -29,6 +29,7 @@ public sealed class CandidateRun
     private readonly Duration _expectedLoadTime;
 
     private readonly RequestQueue _queue;
+    private readonly DecisionStep _step;
     private readonly WaitHistogram _waits = new();
     private readonly ILoadSimulation _loads;
 
@@ -99,6 +100,7 @@ public sealed class CandidateRun
         _metricsDelay = spec.MetricsDelayTicks;
         _interval = settings.Tick * _decisionEvery;
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
+        _step = new DecisionStep(_interval, _capacity, _expectedLoadTime, settings.MaxReplicas);
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
@@ -354,23 +356,9 @@ public sealed class CandidateRun
             }
         }
 
-        var signal = new ScalingSignal(
-            _nextDecisionAt,
-            _interval,
-            _ready,
-            _loading,
-            queue,
-            arrivals,
-            _capacity,
-            _expectedLoadTime)
-        {
-            ServedLastInterval = served,
-            MaxReplicas = _settings.MaxReplicas,
-        };
-
         // Decisions fall every _decisionEvery ticks from tick 0.
+        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, new FleetState(_ready, _loading, queue, arrivals, served));
         _nextDecisionAt += _interval;
-        var decision = _policy.Decide(in signal);
         LastDecision = decision;
         _decisions++;
         if (decision.DesiredReplicas >= _settings.MaxReplicas && _settings.MaxReplicas > 0)
@@ -382,7 +370,6 @@ public sealed class CandidateRun
             }
         }
 
-        var desired = Math.Clamp(decision.DesiredReplicas, 0, _settings.MaxReplicas);
         _fleet.Decided(t, _ready + _loading, desired);
         Reconcile(t, desired);
         _loading = _loads.Loading;

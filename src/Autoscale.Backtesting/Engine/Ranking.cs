@@ -1,7 +1,7 @@
 namespace Autoscale.Backtesting.Engine;
 
 /// <summary>
-/// Orders candidates as DESIGN.md says: those that meet the SLO target, cheapest first; then the
+/// Orders candidates as README.md ("What a replay does, tick by tick") says: those that meet the SLO target, cheapest first; then the
 /// others, lowest violation percentage first; failed candidates last. Ties go by name (ordinal), so
 /// output is byte-stable. Marks the Pareto front of (violation %, dollars).
 /// </summary>

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using MathNet.Numerics.Distributions;
 using NodaTime;
 using Parquet;

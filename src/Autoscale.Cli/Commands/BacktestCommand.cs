@@ -1,8 +1,9 @@
+using Autoscale.Traces.IO;
 using System.CommandLine;
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.Results;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Cli.Output;
 using Autoscale.Reporting;
 using Spectre.Console;
@@ -80,7 +81,7 @@ internal static class BacktestCommand
                 var dir = parse.GetValue(outDir)!;
                 Directory.CreateDirectory(dir);
                 var file = Path.Combine(dir, $"shard-{shardIndex}-of-{shardCount}.json");
-                await Autoscale.Backtesting.AtomicFile.WriteTextAsync(file, partial.ToJson(), cancellationToken);
+                await Autoscale.Traces.IO.AtomicFile.WriteTextAsync(file, partial.ToJson(), cancellationToken);
                 await context.Stderr.WriteLineAsync($"wrote {file}: {runs[0].Count} of {order.Count} candidates");
                 return AutoscaleCli.Success;
             }

@@ -1,4 +1,4 @@
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using NodaTime;
 using NodaTime.Text;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Hosting;
 using Autoscale.Reporting;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Autoscale.Backtesting.Conformance;
+using Autoscale.Policies.Conformance;
 using Autoscale.Cli.UserPolicies;
 
 namespace Autoscale.Cli.Commands;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Autoscale.Backtesting.Textbook;
+using Autoscale.Config.Scenarios;
 
 namespace Autoscale.Cli.Commands;
 

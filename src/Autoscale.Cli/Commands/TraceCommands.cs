@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 
 namespace Autoscale.Cli.Commands;
 
@@ -48,7 +48,7 @@ internal static class TraceCommands
             }
 
             var origin = CliInstant.Parse(parse.GetValue(start)!, "--start");
-            var trace = Autoscale.Backtesting.Synthesis.ServeGenTraceBuilder.Build(dir, parse.GetValue(seed), origin);
+            var trace = Autoscale.Traces.Synthesis.ServeGenTraceBuilder.Build(dir, parse.GetValue(seed), origin);
             await ParquetTrace.WriteIntervalCountsAsync(parse.GetValue(output)!, trace.Start, trace.Tick, trace.Arrivals, cancellationToken: cancellationToken);
             await context.Stderr.WriteLineAsync($"wrote {parse.GetValue(output)}: {trace.Length} seconds, {trace.TotalRequests} requests");
             return AutoscaleCli.Success;

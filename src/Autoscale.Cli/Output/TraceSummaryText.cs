@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using NodaTime.Text;
 
 namespace Autoscale.Cli.Output;

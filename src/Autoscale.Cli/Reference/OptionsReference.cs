@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Policies.Catalog;
 
 namespace Autoscale.Cli.Reference;

@@ -1,5 +1,5 @@
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using FsCheck;
 using FsCheck.Fluent;
 using NodaTime;

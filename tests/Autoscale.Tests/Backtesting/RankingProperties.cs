@@ -1,4 +1,4 @@
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Policies.Catalog;
 using FsCheck;

@@ -1,5 +1,5 @@
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Textbook;
+using Autoscale.Config.Scenarios;
 
 namespace Autoscale.Tests.Backtesting;
 

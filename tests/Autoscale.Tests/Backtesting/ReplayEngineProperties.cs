@@ -1,5 +1,5 @@
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Policies.Fixed;
 using Autoscale.Policies.Textbook;
 using FsCheck;

@@ -1,5 +1,5 @@
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using NodaTime;
 
 namespace Autoscale.Tests.Backtesting;

@@ -1,6 +1,7 @@
+using Autoscale.Traces.Synthesis;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Textbook;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Config.Scenarios;
+using Autoscale.Traces;
 using NodaTime;
 
 namespace Autoscale.Tests.Backtesting;
@@ -20,7 +21,7 @@ public sealed class TextbookGoldenTests
     [Fact]
     public void Seed_arrivals_are_regenerated()
     {
-        var arrivals = TextbookScenario.DrawArrivals(new PythonRandom(7));
+        var arrivals = TextbookTraffic.Arrivals();
         Assert.Equal(new long[] { 43, 46, 38, 47, 44, 47, 47, 45, 42, 44 }, arrivals[..10]);
         Assert.Equal(12804, arrivals.Sum());
     }
@@ -42,7 +43,7 @@ public sealed class TextbookGoldenTests
     {
         var trace = await ParquetTrace.ReadAsync(TestPaths.TextbookTrace, Duration.FromSeconds(1));
 
-        Assert.Equal(TextbookScenario.DrawArrivals(new PythonRandom(7)), trace.Arrivals);
+        Assert.Equal(TextbookTraffic.Arrivals(), trace.Arrivals);
         Assert.Equal(TextbookScenario.Start, trace.Start);
     }
 
@@ -72,7 +73,7 @@ public sealed class TextbookGoldenTests
     [InlineData(50, 6, 6894, 0, 8, 0)]
     public void A_trace_cut_in_the_spike_matches_the_seed(int horizon, int spares, long requests, long late, int endReady, long queued)
     {
-        var arrivals = TextbookScenario.DrawArrivals(new PythonRandom(7))[..horizon];
+        var arrivals = TextbookTraffic.Arrivals()[..horizon];
         var trace = new TickTrace(TextbookScenario.Start, Duration.FromSeconds(1), arrivals);
 
         var result = Backtest.RunOne(trace, TextbookScenario.Settings, TextbookScenario.Candidate("c", spares));
@@ -83,7 +84,7 @@ public sealed class TextbookGoldenTests
     [Fact]
     public void Dollars_of_the_textbook_runs_follow_from_the_fleet_by_hand()
     {
-        var trace = new TickTrace(TextbookScenario.Start, Duration.FromSeconds(1), TextbookScenario.DrawArrivals(new PythonRandom(7)));
+        var trace = new TickTrace(TextbookScenario.Start, Duration.FromSeconds(1), TextbookTraffic.Arrivals());
         var warm = Backtest.RunOne(trace, TextbookScenario.Settings, TextbookScenario.Candidate("warm", 6));
 
         // 8 replicas for 120 s at $3 per GPU-hour, 1 GPU: 960 replica-seconds = $0.80, nothing loading.

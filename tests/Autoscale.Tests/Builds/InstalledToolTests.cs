@@ -52,7 +52,7 @@ public sealed class InstalledToolTests(InstalledTool tool) : IClassFixture<Insta
         var (exit, stdout, _) = await tool.RunAsync("textbook");
 
         Assert.Equal(0, exit);
-        Assert.Equal(Autoscale.Backtesting.Textbook.TextbookScenario.FormatTable(Autoscale.Backtesting.Textbook.TextbookScenario.Reproduce()), stdout);
+        Assert.Equal(Autoscale.Config.Scenarios.TextbookScenario.FormatTable(Autoscale.Config.Scenarios.TextbookScenario.Reproduce()), stdout);
     }
 
     [Fact]

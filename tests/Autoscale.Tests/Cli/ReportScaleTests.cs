@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Synthesis;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces.Synthesis;
+using Autoscale.Traces;
 using NodaTime;
 
 namespace Autoscale.Tests.Cli;

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Synthesis;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces.Synthesis;
+using Autoscale.Traces;
 using Autoscale.Policies.Catalog;
 using NodaTime;
 
@@ -109,9 +109,9 @@ public sealed class ReportTests
     [Fact]
     public void Loading_and_idle_dollars_of_the_textbook_runs_follow_by_hand()
     {
-        var trace = new TickTrace(Autoscale.Backtesting.Textbook.TextbookScenario.Start, Duration.FromSeconds(1),
-            Autoscale.Backtesting.Textbook.TextbookScenario.DrawArrivals(new Autoscale.Backtesting.Textbook.PythonRandom(7)));
-        var cold = Backtest.RunOne(trace, Autoscale.Backtesting.Textbook.TextbookScenario.Settings, Autoscale.Backtesting.Textbook.TextbookScenario.Candidate("cold", 0));
+        var trace = new TickTrace(Autoscale.Config.Scenarios.TextbookScenario.Start, Duration.FromSeconds(1),
+            Autoscale.Traces.Synthesis.TextbookTraffic.Arrivals());
+        var cold = Backtest.RunOne(trace, Autoscale.Config.Scenarios.TextbookScenario.Settings, Autoscale.Config.Scenarios.TextbookScenario.Candidate("cold", 0));
 
         // 122 cold starts, each loading 25 s before it serves: 3,050 replica-seconds at $3 per hour.
         Assert.Equal(122, cold.ColdStarts);

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using NodaTime;
 
 namespace Autoscale.Tests.Cli;

@@ -1,5 +1,6 @@
+using Autoscale.Traces.Synthesis;
 using System.Text.Json;
-using Autoscale.Backtesting.Textbook;
+using Autoscale.Config.Scenarios;
 
 namespace Autoscale.Tests.Cli;
 
@@ -8,7 +9,7 @@ public sealed class TraceInspectTests
     [Fact]
     public async Task Inspect_json_gives_the_span_requests_and_rates_of_the_textbook_trace()
     {
-        var arrivals = TextbookScenario.DrawArrivals(new PythonRandom(7));
+        var arrivals = TextbookTraffic.Arrivals();
 
         var (exit, stdout, _) = await CliRunner.RunAsync("trace", "inspect", TestPaths.TextbookTrace, "--format", "json");
 

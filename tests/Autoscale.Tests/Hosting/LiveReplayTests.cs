@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Cli.Commands;
 using Autoscale.Policies.Catalog;
 using Autoscale.Tests.Cli;

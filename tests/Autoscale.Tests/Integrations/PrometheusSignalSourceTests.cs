@@ -104,7 +104,7 @@ public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : I
             "--query", "sum(increase(llm_requests_total[3s])) / 3", "--from", iso.Format(from), "--to", iso.Format(to), "--step", "1s", "--out", dir.File("p.parquet"));
 
         Assert.True(exit == 0, stderr);
-        var trace = await Autoscale.Backtesting.Traces.ParquetTrace.ReadAsync(dir.File("p.parquet"), Duration.FromSeconds(1));
+        var trace = await Autoscale.Traces.ParquetTrace.ReadAsync(dir.File("p.parquet"), Duration.FromSeconds(1));
         Assert.True(trace.TotalRequests > 0);
         Assert.InRange(trace.Arrivals.Max(), 1, 200);
     }

@@ -62,8 +62,8 @@ public sealed class NestedOptionsRootsTests
         var roots = PolicyCatalog.CreateBuiltIn().Names
             .Select(n => PolicyCatalog.CreateBuiltIn().TryGet(n, out var d) ? d.OptionsType : null)
             .OfType<Type>()
-            .Append(typeof(Autoscale.Backtesting.Config.BacktestConfig))
-            .Append(typeof(Autoscale.Backtesting.Config.PhasedLoadTimeConfig));
+            .Append(typeof(Autoscale.Config.BacktestConfig))
+            .Append(typeof(Autoscale.Config.PhasedLoadTimeConfig));
         var missing = new List<string>();
         var seen = new HashSet<Type>();
         var pending = new Queue<Type>(roots);
@@ -93,6 +93,6 @@ public sealed class NestedOptionsRootsTests
         }
 
         Assert.Empty(missing);
-        Assert.Contains(typeof(Autoscale.Backtesting.Config.NodeCacheConfig), seen);
+        Assert.Contains(typeof(Autoscale.Config.NodeCacheConfig), seen);
     }
 }

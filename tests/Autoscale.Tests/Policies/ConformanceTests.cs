@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Autoscale.Backtesting.Conformance;
+using Autoscale.Policies.Conformance;
 using Autoscale.Policies.Catalog;
 
 namespace Autoscale.Tests.Policies;

@@ -1,6 +1,6 @@
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Policies.Catalog;
 
 namespace Autoscale.Tests.Policies;

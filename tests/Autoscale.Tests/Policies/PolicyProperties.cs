@@ -1,6 +1,6 @@
 using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.Synthesis;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces.Synthesis;
+using Autoscale.Traces;
 using Autoscale.Policies.Combinators;
 using Autoscale.Policies.Predictive;
 using Autoscale.Policies.Reactive;

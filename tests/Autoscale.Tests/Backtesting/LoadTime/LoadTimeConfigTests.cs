@@ -1,4 +1,4 @@
-using Autoscale.Backtesting.Config;
+using Autoscale.Config;
 using Autoscale.Backtesting.LoadTime;
 using Autoscale.Policies.Catalog;
 using Autoscale.Tests.Cli;

@@ -1,6 +1,6 @@
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using Autoscale.Policies.Reactive;
 using FsCheck;
 using FsCheck.Fluent;

@@ -1,5 +1,5 @@
-using Autoscale.Backtesting.Synthesis;
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces.Synthesis;
+using Autoscale.Traces;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;

@@ -1,4 +1,4 @@
-using Autoscale.Backtesting.Traces;
+using Autoscale.Traces;
 using DuckDB.NET.Data;
 using FsCheck;
 using FsCheck.Fluent;

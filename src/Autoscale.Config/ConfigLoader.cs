@@ -1,0 +1,297 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Autoscale.Backtesting.Engine;
+using Autoscale.Policies.Catalog;
+using NodaTime;
+
+namespace Autoscale.Config;
+
+/// <summary>
+/// Reads a backtest config (docs/options.md lists every field) into a <see cref="BacktestPlan"/>: every
+/// field checked, every policy built once to validate its options, sweeps expanded.
+/// </summary>
+public sealed class ConfigLoader
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    private readonly PolicyCatalog _catalog;
+
+    /// <summary>Creates a loader that finds policies in <paramref name="catalog"/>.</summary>
+    public ConfigLoader(PolicyCatalog catalog)
+    {
+        _catalog = catalog;
+    }
+
+    /// <summary>Loads the config file at <paramref name="path"/>.</summary>
+    /// <exception cref="ConfigException">The file is missing, not JSON, or breaks a rule.</exception>
+    public BacktestPlan LoadFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ConfigException(path, "", Directory.Exists(path) ? "is a folder, not a file" : "no such file");
+        }
+
+        return Load(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Loads a config from its UTF-8 bytes (invalid UTF-8 is an error, never replaced); <paramref name="file"/> names it in messages.</summary>
+    public BacktestPlan Load(ReadOnlyMemory<byte> utf8, string file)
+    {
+        var bytes = utf8.Span.StartsWith("\uFEFF"u8) ? utf8[3..] : utf8;
+        if (Utf8Text.FirstInvalid(bytes.Span) is { } bad)
+        {
+            throw new ConfigException(file, "", $"line {bad.Line}, column {bad.Column}: not UTF-8 text (byte 0x{bad.Byte:X2} begins no character); save the file as UTF-8");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            var where = e.LineNumber is { } line ? $"line {line + 1}, column {e.BytePositionInLine + 1}: " : "";
+            throw new ConfigException(file, "", $"{where}not valid JSON ({FirstSentence(e.Message)})", e);
+        }
+
+        return Load(document, file);
+    }
+
+    /// <summary>Loads a config from its JSON text; <paramref name="file"/> names it in messages.</summary>
+    public BacktestPlan Load(string json, string file) => Load(System.Text.Encoding.UTF8.GetBytes(json), file);
+
+    private BacktestPlan Load(JsonDocument document, string file)
+    {
+        using (document)
+        {
+            if (Utf8Text.FirstUnpaired(document.RootElement, "") is { } at)
+            {
+                throw new ConfigException(file, at.TrimStart('.'), OptionsBinder.UnpairedText);
+            }
+
+            DuplicateKeys.ThrowIfAny(document.RootElement, file);
+
+            var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
+            var settings = Settings(config);
+            var candidates = ReadCandidates(config, file, settings);
+            return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC" };
+        }
+    }
+
+    /// <summary>Binds a section of the config and checks its rules; the first broken one is the error.</summary>
+    internal static object Bind([System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(OptionsBinder.OptionsMembers)] Type type, JsonElement element, string path, string file)
+    {
+        object bound;
+        try
+        {
+            bound = OptionsBinder.Bind(type, element, path);
+        }
+        catch (OptionsBindingException e)
+        {
+            throw new ConfigException(file, e.Path.TrimStart('.'), UnknownField(e.Problem), e);
+        }
+
+        if (OptionRules.Validate(bound, type) is [var first, ..])
+        {
+            var at = first.Under(path);
+            throw new ConfigException(file, at.Path.TrimStart('.'), at.Problem);
+        }
+
+        return bound;
+    }
+
+    private static string UnknownField(string problem) =>
+        problem.StartsWith("unknown option for ", StringComparison.Ordinal) ? "unknown field" + problem[problem.IndexOf(" (", StringComparison.Ordinal)..] : problem;
+
+    private static ReplaySettings Settings(BacktestConfig config)
+    {
+        var slo = config.Slo!;
+        var replica = config.Replica!;
+        var engine = config.Engine ?? new EngineConfig();
+        var billing = config.Billing ?? new BillingConfig();
+        var sloSettings = new SloSettings(slo.MaxWaitSeconds!.Value, slo.TargetPercent, slo.ClientTimeoutSeconds, slo.DollarsPerViolation);
+        var replicaSettings = new ReplicaSettings(replica.CapacityRps!.Value, replica.Gpus, replica.DollarsPerGpuHour);
+        return new ReplaySettings(sloSettings, replicaSettings, Duration.FromNanoseconds(Math.Round(engine.TickSeconds * 1e9)), engine.MaxReplicas, engine.Seed)
+        {
+            BillingGranularitySeconds = billing.GranularitySeconds,
+            BillingMinimumSeconds = billing.MinimumSeconds,
+        };
+    }
+
+    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings)
+    {
+        var result = new List<CandidateSpec>();
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var index = 0; index < config.Candidates!.Count; index++)
+        {
+            var path = $"candidates[{index}]";
+            foreach (var spec in ReadCandidate(config.Candidates[index], file, path, settings, SweepExpansion.MaxCandidates - result.Count))
+            {
+                if (!names.TryAdd(spec.Name, path))
+                {
+                    throw new ConfigException(file, path + ".name", $"\"{spec.Name}\" is already the name of {names[spec.Name]}");
+                }
+
+                result.Add(spec);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>When <paramref name="name"/> is a loaded type that cannot be a policy, says why.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only explains a name that is not in the catalog; a trimmed build may find fewer types.")]
+    private static InvalidOptionsException? WhyNotAPolicy(string name)
+    {
+        if (PolicyCatalog.FindLoadedType(name) is not { } type)
+        {
+            return null;
+        }
+
+        try
+        {
+            PolicyTypes.Describe(type, name);
+            return null;
+        }
+        catch (InvalidOptionsException e)
+        {
+            return e;
+        }
+    }
+
+    private IEnumerable<CandidateSpec> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room)
+    {
+        if (room < 1)
+        {
+            throw new ConfigException(file, path, $"a config may expand to at most {SweepExpansion.MaxCandidates:N0} candidates (split it, or use backtest --shard)");
+        }
+
+        var name = candidate.Name!;
+        var policyName = candidate.Policy!;
+        if (!_catalog.TryGet(policyName, out var descriptor))
+        {
+            if (WhyNotAPolicy(policyName) is { } why)
+            {
+                throw new ConfigException(file, path + ".policy", why.Message, why);
+            }
+
+            if (_catalog.Sharing(policyName) is [_, ..] sharing)
+            {
+                throw new ConfigException(file, path + ".policy", $"\"{policyName}\" names several policy classes ({string.Join(", ", sharing)}): name one in full");
+            }
+
+            var hint = policyName.Contains('.', StringComparison.Ordinal) ? " (for your own policy, pass --assembly DLL, --project CSPROJ or --policy-file FILE.cs)" : "";
+            var known = string.Join(", ", _catalog.Names.Where(n => !n.Contains('.', StringComparison.Ordinal)));
+            throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {known}){hint}");
+        }
+
+        var loadTime = LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed);
+        var decisionTicks = Ticks(candidate.DecisionIntervalSeconds, path + ".decisionIntervalSeconds", file, settings.Tick, minimumTicks: 1, fallbackTicks: 1);
+        var delayTicks = Ticks(candidate.MetricsDelaySeconds, path + ".metricsDelaySeconds", file, settings.Tick, minimumTicks: 0, fallbackTicks: 0);
+
+        var options = candidate.Options;
+        if (options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object))
+        {
+            throw new ConfigException(file, path + ".options", $"must be an object, not {JsonFields.Kind(options)}");
+        }
+
+        var settable = Autoscale.OptionRules.Settable(descriptor.OptionsType).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        string? Unknown(string option) => settable.Contains(option) ? null
+            : $"unknown option for {descriptor.OptionsType.Name} (known: {string.Join(", ", settable.Select(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName).Order(StringComparer.Ordinal))})";
+        foreach (var (suffix, values) in SweepExpansion.Expand(candidate.Sweep, file, path + ".sweep", Unknown, room))
+        {
+            var candidateName = suffix.Length == 0 ? name : $"{name} {suffix}";
+            var bound = BindOptions(descriptor, options, values, file, path);
+            yield return new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, decisionTicks, delayTicks)
+            {
+                PolicyName = descriptor.Name,
+                SweepGroup = suffix.Length == 0 ? null : name,
+                SweepValue = suffix.Length == 0 ? null : suffix,
+            };
+        }
+    }
+
+    private static object BindOptions(PolicyDescriptor descriptor, JsonElement options, IReadOnlyList<SweepValue> sweep, string file, string path)
+    {
+        var json = options;
+        if (sweep.Count > 0)
+        {
+            var node = options.ValueKind == JsonValueKind.Object ? JsonNode.Parse(options.GetRawText())!.AsObject() : [];
+            foreach (var value in sweep)
+            {
+                foreach (var existing in node.Select(p => p.Key).Where(k => string.Equals(k, value.Option, StringComparison.OrdinalIgnoreCase)).ToList())
+                {
+                    node.Remove(existing);
+                }
+
+                node[value.Option] = JsonNode.Parse(value.Json);
+            }
+
+            using var document = JsonDocument.Parse(node.ToJsonString());
+            json = document.RootElement.Clone();
+        }
+
+        object bound;
+        try
+        {
+            bound = OptionsBinder.Bind(descriptor.OptionsType, json, path + ".options");
+        }
+        catch (OptionsBindingException e)
+        {
+            var swept = sweep.FirstOrDefault(v => e.Path.Equals($"{path}.options.{v.Option}", StringComparison.OrdinalIgnoreCase));
+            throw new ConfigException(file, swept is null ? e.Path : $"{path}.sweep.{swept.Option}", e.Problem, e);
+        }
+
+        try
+        {
+            descriptor.Create(bound);
+        }
+        catch (InvalidOptionsException e)
+        {
+            // The first broken rule, at the option's path; a swept option is named with its value.
+            var error = e.Errors[0];
+            var option = error.Path.Split('.', '[')[0];
+            var swept = sweep.FirstOrDefault(v => option.Length > 0 && string.Equals(v.Option, option, StringComparison.OrdinalIgnoreCase));
+            var at = swept is not null ? $"{path}.sweep.{swept.Option}{error.Path[option.Length..]}"
+                : sweep.Count > 0 && error.Path.Length == 0 ? $"{path}.options (with {string.Join(" ", sweep.Select(v => $"{v.Option}={v.Display}"))})"
+                : error.Under($"{path}.options").Path;
+            throw new ConfigException(file, at, error.Problem, e);
+        }
+
+        return bound;
+    }
+
+    /// <summary>The most ticks a decision interval or a metrics delay may span (the signal's history is kept for them).</summary>
+    internal const int MaxDelayTicks = 1 << 20;
+
+    private static int Ticks(double? given, string path, string file, Duration tick, int minimumTicks, int fallbackTicks)
+    {
+        if (given is not { } seconds)
+        {
+            return fallbackTicks;
+        }
+
+        var ticks = seconds / tick.TotalSeconds;
+        var whole = Math.Round(ticks);
+        if (!double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < minimumTicks || whole > MaxDelayTicks)
+        {
+            var rule = (minimumTicks > 0 ? "a positive whole number of ticks" : "a whole number of ticks, >= 0") + $", at most {MaxDelayTicks:N0}";
+            throw new ConfigException(file, path, $"must be {rule} (was {Format(seconds)} s with a {Format(tick.TotalSeconds)} s tick)");
+        }
+
+        return (int)whole;
+    }
+
+    internal static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(". ", StringComparison.Ordinal);
+        return (cut > 0 ? message[..cut] : message).TrimEnd('.');
+    }
+}

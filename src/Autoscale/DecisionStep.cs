@@ -1,0 +1,68 @@
+using NodaTime;
+
+namespace Autoscale;
+
+/// <summary>
+/// The fleet as one decision sees it: what the replay engine counts and what a live signal source reads.
+/// </summary>
+/// <param name="ReadyReplicas">Replicas loaded and serving.</param>
+/// <param name="LoadingReplicas">Replicas started but not yet ready.</param>
+/// <param name="QueueDepth">Requests waiting, after the last interval's service.</param>
+/// <param name="ArrivalsLastInterval">Requests that arrived during the last interval.</param>
+/// <param name="ServedLastInterval">Requests that started service during the last interval.</param>
+public readonly record struct FleetState(int ReadyReplicas, int LoadingReplicas, long QueueDepth, long ArrivalsLastInterval, long ServedLastInterval);
+
+/// <summary>
+/// The one decision step the replay engine and the live loop share: the <see cref="ScalingSignal"/> built from the
+/// fleet's state, the policy asked, and its answer clamped to <c>[0, maxReplicas]</c>. What happens to the clamped
+/// count (loads started or cancelled in a replay, a scale request live) is the caller's.
+/// </summary>
+/// <remarks>An immutable value; allocates nothing.</remarks>
+public readonly struct DecisionStep
+{
+    /// <summary>Creates the step of a fleet decided every <paramref name="interval"/>.</summary>
+    /// <param name="interval">Time between decisions.</param>
+    /// <param name="capacityPerReplica">Requests per second one ready replica serves.</param>
+    /// <param name="expectedLoadTime">The nominal load time of the fleet's load path.</param>
+    /// <param name="maxReplicas">The most replicas the fleet runs; larger answers are clamped.</param>
+    public DecisionStep(Duration interval, double capacityPerReplica, Duration expectedLoadTime, int maxReplicas)
+    {
+        Interval = interval;
+        CapacityPerReplica = capacityPerReplica;
+        ExpectedLoadTime = expectedLoadTime;
+        MaxReplicas = maxReplicas;
+    }
+
+    /// <summary>Time between decisions.</summary>
+    public Duration Interval { get; }
+
+    /// <summary>Requests per second one ready replica serves.</summary>
+    public double CapacityPerReplica { get; }
+
+    /// <summary>The nominal load time of the fleet's load path.</summary>
+    public Duration ExpectedLoadTime { get; }
+
+    /// <summary>The most replicas the fleet runs.</summary>
+    public int MaxReplicas { get; }
+
+    /// <summary>The signal of a decision at <paramref name="now"/> on <paramref name="fleet"/>.</summary>
+    public ScalingSignal Signal(Instant now, in FleetState fleet) =>
+        new(now, Interval, fleet.ReadyReplicas, fleet.LoadingReplicas, fleet.QueueDepth, fleet.ArrivalsLastInterval, CapacityPerReplica, ExpectedLoadTime)
+        {
+            ServedLastInterval = fleet.ServedLastInterval,
+            MaxReplicas = MaxReplicas,
+        };
+
+    /// <summary>A decision's count clamped to <c>[0, MaxReplicas]</c>.</summary>
+    public int Clamp(ScalingDecision decision) => Math.Clamp(decision.DesiredReplicas, 0, Math.Max(0, MaxReplicas));
+
+    /// <summary>Asks <paramref name="policy"/> at <paramref name="now"/>; its decision and the clamped count.</summary>
+    /// <exception cref="Exception">Whatever the policy throws, unchanged.</exception>
+    public (ScalingDecision Decision, int Desired) Decide(IScalingPolicy policy, Instant now, in FleetState fleet)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var signal = Signal(now, fleet);
+        var decision = policy.Decide(in signal);
+        return (decision, Clamp(decision));
+    }
+}
