@@ -112,8 +112,8 @@ public sealed class ConfigLoader
     {
         var slo = config.Slo!;
         var replica = config.Replica!;
-        var engine = config.Engine ?? new EngineConfig();
-        var billing = config.Billing ?? new BillingConfig();
+        var engine = config.Engine ?? new EngineOptions();
+        var billing = config.Billing ?? new BillingOptions();
         var sloSettings = new SloSettings(slo.MaxWaitSeconds!.Value, slo.TargetPercent, slo.ClientTimeoutSeconds, slo.DollarsPerViolation);
         var replicaSettings = new ReplicaSettings(replica.CapacityRps!.Value, replica.Gpus, replica.DollarsPerGpuHour);
         return new ReplaySettings(sloSettings, replicaSettings, Duration.FromNanoseconds(Math.Round(engine.TickSeconds * 1e9)), engine.MaxReplicas, engine.Seed)

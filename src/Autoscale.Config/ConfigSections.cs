@@ -1,82 +1,12 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.LoadTime;
 using System.Text.Json;
 
 namespace Autoscale.Config;
 
-/// <summary>The <c>slo</c> section of a backtest config: the latency objective every candidate is judged by.</summary>
-public sealed class SloConfig : IValidatableOptions
-{
-    /// <summary>A request is late when it waits strictly longer than this before its service starts.</summary>
-    [Option(Unit = "s", Min = 0, Max = 31_536_000, Required = true)]
-    public double? MaxWaitSeconds { get; set; }
 
-    /// <summary>The share of requests that must start within <c>maxWaitSeconds</c> (and not be dropped) for a candidate to meet the SLO.</summary>
-    [Option(Unit = "%", Min = 0, Max = 100)]
-    public double TargetPercent { get; set; } = 99.0;
 
-    /// <summary>Requests that have waited longer than this leave the queue and count as dropped (violations); none when absent.</summary>
-    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 31_536_000)]
-    public double? ClientTimeoutSeconds { get; set; }
 
-    /// <summary>A price per violated request, added to a candidate's dollars in the ranking's cost.</summary>
-    [Option(Unit = "$", Min = 0, Max = 1e9)]
-    public double DollarsPerViolation { get; set; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
-}
-
-/// <summary>The <c>replica</c> section: what one replica serves and what it costs.</summary>
-public sealed class ReplicaConfig : IValidatableOptions
-{
-    /// <summary>Requests per second one ready replica serves.</summary>
-    [Option(Unit = "req/s", Min = 0, MinExclusive = true, Max = 1e9, Required = true)]
-    public double? CapacityRps { get; set; }
-
-    /// <summary>GPUs per replica.</summary>
-    [Option(Unit = "GPUs", Min = 0, Max = 4096)]
-    public int Gpus { get; set; } = 1;
-
-    /// <summary>Price of one GPU for one hour; a replica costs gpus x this per hour from the start of its load until its release.</summary>
-    [Option(Unit = "$/GPU-hour", Min = 0, Max = 1e6)]
-    public double DollarsPerGpuHour { get; set; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
-}
-
-/// <summary>The <c>engine</c> section: the replay's clock and limits.</summary>
-public sealed class EngineConfig : IValidatableOptions
-{
-    /// <summary>The length of one engine tick: arrivals, service and waits are counted in whole ticks.</summary>
-    [Option(Unit = "s", Min = 0.001, Max = 86_400)]
-    public double TickSeconds { get; set; } = 1;
-
-    /// <summary>Every decision is clamped to at most this many replicas (a warning says when a candidate hits it).</summary>
-    [Option(Unit = "replicas", Min = 0, Max = 1_000_000)]
-    public int MaxReplicas { get; set; } = 10_000;
-
-    /// <summary>Seed of every random draw (load-time jitter, empirical draws); <c>--seeds N</c> runs seed, seed + 1, ...</summary>
-    [Option]
-    public long Seed { get; set; } = 1;
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
-}
-
-/// <summary>The <c>billing</c> section: how a replica's lifetime turns into billed time.</summary>
-public sealed class BillingConfig : IValidatableOptions
-{
-    /// <summary>Each replica's billed lifetime is rounded up to a multiple of this (60 for per-minute billing); 0 bills per tick, exactly.</summary>
-    [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double GranularitySeconds { get; set; }
-
-    /// <summary>Each replica is billed for at least this long (a cloud's minimum charge); 0 for none.</summary>
-    [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double MinimumSeconds { get; set; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
-}
 
 /// <summary>The <c>report</c> section: how reports show time.</summary>
 public sealed class ReportConfig : IValidatableOptions
@@ -151,106 +81,8 @@ public sealed class FixedLoadTimeConfig : IValidatableOptions
     public IReadOnlyList<string> Validate() => [];
 }
 
-/// <summary>
-/// The load-time model <c>{"model": "phased", ...}</c>: T_load = S/B + T_shard + T_warm, with the store's bandwidth
-/// shared by the loads in progress, streaming, snapshot restore, seeded jitter and a node-local cache
-/// (docs/load-time-models.md).
-/// </summary>
-public sealed class PhasedLoadTimeConfig : IValidatableOptions
-{
-    /// <summary><c>phased</c>.</summary>
-    [Option(Required = true)]
-    public string? Model { get; set; }
 
-    /// <summary>Model size S.</summary>
-    [Option(Unit = "GB", Min = 0, MinExclusive = true, Max = 1e6, Required = true)]
-    public double? ModelSizeGb { get; set; }
 
-    /// <summary>Per-node pull bandwidth B.</summary>
-    [Option(Unit = "GB/s", Min = 0.001, Max = 1e6, Required = true)]
-    public double? NodeBandwidthGbps { get; set; }
-
-    /// <summary>The store's aggregate bandwidth, shared by every pull in progress (a burst of starts is slower than one); unlimited when absent.</summary>
-    [Option(Unit = "GB/s", Min = 0.001, Max = 1e6)]
-    public double? StoreBandwidthGbps { get; set; }
-
-    /// <summary>T_shard: loading and sharding the weights onto the GPUs.</summary>
-    [Option(Unit = "s", Min = 0, Max = 604_800)]
-    public double ShardSeconds { get; set; }
-
-    /// <summary>T_warm: CUDA context, graph capture, compilation, cache warm-up.</summary>
-    [Option(Unit = "s", Min = 0, Max = 604_800)]
-    public double WarmSeconds { get; set; }
-
-    /// <summary>Pull and shard overlap: weights are placed while later ones arrive.</summary>
-    [Option]
-    public bool Streaming { get; set; }
-
-    /// <summary>A snapshot restore that replaces the warm-up; none when absent.</summary>
-    [Option(Unit = "s", Min = 0, Max = 604_800)]
-    public double? SnapshotRestoreSeconds { get; set; }
-
-    /// <summary>Seeded per-load jitter.</summary>
-    [Option]
-    public JitterConfig? Jitter { get; set; }
-
-    /// <summary>A node-local weight cache: nodes that held a replica keep the weights for a while after it is released.</summary>
-    [Option]
-    public NodeCacheConfig? Cache { get; set; }
-
-    /// <inheritdoc />
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(JitterConfig))]
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(NodeCacheConfig))]
-    public IReadOnlyList<string> Validate()
-    {
-        // One load alone, from the store, at the slowest the jitter makes it: at most a week.
-        if (ModelSizeGb is not { } size || NodeBandwidthGbps is not { } node || !(size > 0) || !(node > 0))
-        {
-            return [];
-        }
-
-        var bandwidth = Math.Min(node, StoreBandwidthGbps ?? double.PositiveInfinity);
-        var nominal = size / bandwidth + ShardSeconds + (SnapshotRestoreSeconds ?? WarmSeconds);
-        var slowest = nominal * Math.Exp(Autoscale.Backtesting.LoadTime.Jitter.MaxDeviations * (Jitter?.Sigma ?? 0));
-        return slowest > 604_800
-            ? [$"a load would take up to {slowest:0} s (modelSizeGb / bandwidth + shardSeconds + warmSeconds, with jitter): at most 604800 s (a week)"]
-            : [];
-    }
-}
-
-/// <summary>The phased model's <c>jitter</c>: a log-normal factor of mean 1 per load, keyed by the load's ordinal.</summary>
-public sealed class JitterConfig : IValidatableOptions
-{
-    /// <summary><c>lognormal</c>, the only distribution.</summary>
-    [Option]
-    public string Distribution { get; set; } = "lognormal";
-
-    /// <summary>Log-space standard deviation of the factor.</summary>
-    [Option(Min = 0, Max = 3, Required = true)]
-    public double? Sigma { get; set; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => Distribution == "lognormal" ? [] : [$"distribution (\"{Distribution}\") must be \"lognormal\""];
-}
-
-/// <summary>The phased model's <c>cache</c>: a node-local cache of the weights.</summary>
-public sealed class NodeCacheConfig : IValidatableOptions
-{
-    /// <summary>How long a released node keeps the weights.</summary>
-    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 31_536_000, Required = true)]
-    public double? RetentionSeconds { get; set; }
-
-    /// <summary>Read bandwidth of the local disk.</summary>
-    [Option(Unit = "GB/s", Min = 0.001, Max = 1e6, Required = true)]
-    public double? BandwidthGbps { get; set; }
-
-    /// <summary>What keeping such a node up costs (0 where the node serves other work anyway); billed while a node holds the cache.</summary>
-    [Option(Unit = "$/h", Min = 0, Max = 1e6)]
-    public double HoldDollarsPerHour { get; set; }
-
-    /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
-}
 
 /// <summary>The load-time model <c>{"model": "empirical", "file": ...}</c>: loads drawn from measured cold starts.</summary>
 public sealed class EmpiricalLoadTimeConfig : IValidatableOptions
@@ -280,19 +112,19 @@ public sealed class BacktestConfig : IValidatableOptions
 {
     /// <summary>The latency objective.</summary>
     [Option(Required = true)]
-    public SloConfig? Slo { get; set; }
+    public SloOptions? Slo { get; set; }
 
     /// <summary>What one replica serves and costs.</summary>
     [Option(Required = true)]
-    public ReplicaConfig? Replica { get; set; }
+    public ReplicaOptions? Replica { get; set; }
 
     /// <summary>The replay's clock and limits.</summary>
     [Option]
-    public EngineConfig? Engine { get; set; }
+    public EngineOptions? Engine { get; set; }
 
     /// <summary>How replica lifetimes are billed.</summary>
     [Option]
-    public BillingConfig? Billing { get; set; }
+    public BillingOptions? Billing { get; set; }
 
     /// <summary>How reports show time.</summary>
     [Option]
@@ -303,10 +135,10 @@ public sealed class BacktestConfig : IValidatableOptions
     public List<CandidateConfig>? Candidates { get; set; }
 
     /// <inheritdoc />
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(SloConfig))]
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReplicaConfig))]
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(EngineConfig))]
-    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(BillingConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(SloOptions))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReplicaOptions))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(EngineOptions))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(BillingOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReportConfig))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(CandidateConfig))]
     public IReadOnlyList<string> Validate() => Candidates is [] ? ["candidates must list at least one candidate"] : [];

@@ -36,7 +36,7 @@ internal static class LoadTimeConfig
             case "fixed":
                 return Fixed(((FixedLoadTimeConfig)ConfigLoader.Bind(typeof(FixedLoadTimeConfig), element, path, file)).Seconds!.Value);
             case "phased":
-                return Phased((PhasedLoadTimeConfig)ConfigLoader.Bind(typeof(PhasedLoadTimeConfig), element, path, file));
+                return PhasedLoadTime.From((PhasedLoadTimeOptions)ConfigLoader.Bind(typeof(PhasedLoadTimeOptions), element, path, file));
             case "empirical":
                 return Empirical((EmpiricalLoadTimeConfig)ConfigLoader.Bind(typeof(EmpiricalLoadTimeConfig), element, path, file), file, path, seed);
             default:
@@ -48,18 +48,6 @@ internal static class LoadTimeConfig
 
     private static FixedLoadTime Fixed(double seconds) => new(Duration.FromNanoseconds(Math.Round(seconds * 1e9)));
 
-    private static PhasedLoadTime Phased(PhasedLoadTimeConfig c) => new()
-    {
-        ModelSizeGb = c.ModelSizeGb!.Value,
-        NodeBandwidthGbps = c.NodeBandwidthGbps!.Value,
-        StoreBandwidthGbps = c.StoreBandwidthGbps,
-        ShardSeconds = c.ShardSeconds,
-        WarmSeconds = c.WarmSeconds,
-        Streaming = c.Streaming,
-        SnapshotRestoreSeconds = c.SnapshotRestoreSeconds,
-        JitterSigma = c.Jitter?.Sigma ?? 0,
-        Cache = c.Cache is { } cache ? new NodeCache(cache.RetentionSeconds!.Value, cache.BandwidthGbps!.Value, cache.HoldDollarsPerHour) : null,
-    };
 
     private static EmpiricalLoadTime Empirical(EmpiricalLoadTimeConfig c, string file, string path, long seed)
     {

@@ -12,32 +12,17 @@ public sealed record SloSettings(
     double? ClientTimeoutSeconds = null,
     double DollarsPerViolation = 0)
 {
-    /// <summary>Every rule the settings break, one message each; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>Every rule the settings break, by the rules of <see cref="SloOptions"/> (the config's <c>slo</c> section); empty when valid.</summary>
+    public IReadOnlyList<OptionError> Validate() => OptionRules.Validate(ToOptions(), typeof(SloOptions));
+
+    /// <summary>The settings as the options class that declares their rules.</summary>
+    public SloOptions ToOptions() => new()
     {
-        var errors = new List<string>();
-        if (!(MaxWaitSeconds >= 0) || double.IsInfinity(MaxWaitSeconds))
-        {
-            errors.Add($"maxWaitSeconds ({MaxWaitSeconds}) must be a finite number >= 0");
-        }
-
-        if (!(TargetPercent is >= 0 and <= 100))
-        {
-            errors.Add($"targetPercent ({TargetPercent}) must be between 0 and 100");
-        }
-
-        if (ClientTimeoutSeconds is { } timeout && !(timeout > 0 && double.IsFinite(timeout)))
-        {
-            errors.Add($"clientTimeoutSeconds ({timeout}) must be a finite number > 0");
-        }
-
-        if (!(DollarsPerViolation >= 0) || double.IsInfinity(DollarsPerViolation))
-        {
-            errors.Add($"dollarsPerViolation ({DollarsPerViolation}) must be a finite number >= 0");
-        }
-
-        return errors;
-    }
+        MaxWaitSeconds = MaxWaitSeconds,
+        TargetPercent = TargetPercent,
+        ClientTimeoutSeconds = ClientTimeoutSeconds,
+        DollarsPerViolation = DollarsPerViolation,
+    };
 }
 
 /// <summary>What one replica serves and what it costs.</summary>
@@ -50,25 +35,14 @@ public sealed record ReplicaSettings(double CapacityRps, int Gpus, double Dollar
     /// <summary>Price of one replica for one second.</summary>
     public double DollarsPerReplicaSecond => Gpus * DollarsPerGpuHour / 3600.0;
 
-    /// <summary>Every rule the settings break, one message each; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>Every rule the settings break, by the rules of <see cref="ReplicaOptions"/> (the config's <c>replica</c> section); empty when valid.</summary>
+    public IReadOnlyList<OptionError> Validate() => OptionRules.Validate(ToOptions(), typeof(ReplicaOptions));
+
+    /// <summary>The settings as the options class that declares their rules.</summary>
+    public ReplicaOptions ToOptions() => new()
     {
-        var errors = new List<string>();
-        if (!(CapacityRps > 0) || double.IsInfinity(CapacityRps))
-        {
-            errors.Add($"capacityRps ({CapacityRps}) must be a finite number > 0");
-        }
-
-        if (Gpus < 0)
-        {
-            errors.Add($"gpus ({Gpus}) must be >= 0");
-        }
-
-        if (!(DollarsPerGpuHour >= 0) || double.IsInfinity(DollarsPerGpuHour))
-        {
-            errors.Add($"dollarsPerGpuHour ({DollarsPerGpuHour}) must be a finite number >= 0");
-        }
-
-        return errors;
-    }
+        CapacityRps = CapacityRps,
+        Gpus = Gpus,
+        DollarsPerGpuHour = DollarsPerGpuHour,
+    };
 }

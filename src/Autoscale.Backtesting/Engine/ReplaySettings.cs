@@ -20,29 +20,17 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     /// <summary>The tick in seconds.</summary>
     public double TickSeconds => Tick.TotalSeconds;
 
-    /// <summary>Every rule the settings break; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        errors.AddRange(Slo.Validate().Select(e => "slo." + e));
-        errors.AddRange(Replica.Validate().Select(e => "replica." + e));
-        if (Tick <= Duration.Zero)
-        {
-            errors.Add($"engine.tickSeconds ({Tick.TotalSeconds}) must be > 0");
-        }
-
-        if (!(BillingGranularitySeconds >= 0) || !(BillingMinimumSeconds >= 0))
-        {
-            errors.Add($"billing.granularitySeconds ({BillingGranularitySeconds}) and billing.minimumSeconds ({BillingMinimumSeconds}) must be >= 0");
-        }
-
-        if (MaxReplicas < 0)
-        {
-            errors.Add($"engine.maxReplicas ({MaxReplicas}) must be >= 0");
-        }
-
-        return errors;
-    }
+    /// <summary>
+    /// Every rule the settings break, by the rules of the config's sections (<see cref="SloOptions"/>,
+    /// <see cref="ReplicaOptions"/>, <see cref="EngineOptions"/>, <see cref="BillingOptions"/>), each at its path.
+    /// </summary>
+    public IReadOnlyList<OptionError> Validate() =>
+    [
+        .. Slo.Validate().Select(e => e.Under("slo")),
+        .. Replica.Validate().Select(e => e.Under("replica")),
+        .. OptionRules.Validate(new EngineOptions { TickSeconds = TickSeconds, MaxReplicas = MaxReplicas, Seed = Seed }, typeof(EngineOptions)).Select(e => e.Under("engine")),
+        .. OptionRules.Validate(new BillingOptions { GranularitySeconds = BillingGranularitySeconds, MinimumSeconds = BillingMinimumSeconds }, typeof(BillingOptions)).Select(e => e.Under("billing")),
+    ];
 }
 
 /// <summary>One candidate: a named policy (built fresh for every run) on the load path of a load-time model.</summary>

@@ -85,59 +85,48 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
     public Duration LoadDuration(long startOrdinal) =>
         Duration.FromNanoseconds(Math.Round(NominalSeconds() * Jitter.LogNormalFactor(JitterSigma, 1, startOrdinal, 0) * 1e9));
 
-    /// <summary>Every rule the parameters break, one message each naming the field; empty when valid.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>The model of bound and checked options (the config's <c>{"model": "phased", ...}</c>).</summary>
+    /// <exception cref="InvalidOptionsException">The options break a rule.</exception>
+    public static PhasedLoadTime From(PhasedLoadTimeOptions options)
     {
-        var errors = new List<string>();
-        Positive(errors, "modelSizeGb", ModelSizeGb);
-        Positive(errors, "nodeBandwidthGbps", NodeBandwidthGbps);
-        if (StoreBandwidthGbps is { } store)
+        ArgumentNullException.ThrowIfNull(options);
+        OptionRules.ThrowIfInvalid(options);
+        return new PhasedLoadTime
         {
-            Positive(errors, "storeBandwidthGbps", store);
-        }
-
-        NonNegative(errors, "shardSeconds", ShardSeconds);
-        NonNegative(errors, "warmSeconds", WarmSeconds);
-        if (SnapshotRestoreSeconds is { } restore)
-        {
-            NonNegative(errors, "snapshotRestoreSeconds", restore);
-        }
-
-        if (!(JitterSigma is >= 0 and <= 3))
-        {
-            errors.Add($"jitter.sigma ({JitterSigma}) must be between 0 and 3");
-        }
-
-        if (Cache is { } cache)
-        {
-            Positive(errors, "cache.retentionSeconds", cache.RetentionSeconds);
-            Positive(errors, "cache.bandwidthGbps", cache.BandwidthGbps);
-            NonNegative(errors, "cache.holdDollarsPerHour", cache.HoldDollarsPerHour);
-        }
-
-        return errors;
+            ModelSizeGb = options.ModelSizeGb!.Value,
+            NodeBandwidthGbps = options.NodeBandwidthGbps!.Value,
+            StoreBandwidthGbps = options.StoreBandwidthGbps,
+            ShardSeconds = options.ShardSeconds,
+            WarmSeconds = options.WarmSeconds,
+            Streaming = options.Streaming,
+            SnapshotRestoreSeconds = options.SnapshotRestoreSeconds,
+            JitterSigma = options.Jitter?.Sigma ?? 0,
+            Cache = options.Cache is { } cache ? new NodeCache(cache.RetentionSeconds!.Value, cache.BandwidthGbps!.Value, cache.HoldDollarsPerHour) : null,
+        };
     }
+
+    /// <summary>The model as the options class that declares its rules.</summary>
+    public PhasedLoadTimeOptions ToOptions() => new()
+    {
+        Model = "phased",
+        ModelSizeGb = ModelSizeGb,
+        NodeBandwidthGbps = NodeBandwidthGbps,
+        StoreBandwidthGbps = StoreBandwidthGbps,
+        ShardSeconds = ShardSeconds,
+        WarmSeconds = WarmSeconds,
+        Streaming = Streaming,
+        SnapshotRestoreSeconds = SnapshotRestoreSeconds,
+        Jitter = JitterSigma == 0 ? null : new JitterOptions { Sigma = JitterSigma },
+        Cache = Cache is { } cache ? new NodeCacheOptions { RetentionSeconds = cache.RetentionSeconds, BandwidthGbps = cache.BandwidthGbps, HoldDollarsPerHour = cache.HoldDollarsPerHour } : null,
+    };
+
+    /// <summary>Every rule the parameters break, by the rules of <see cref="PhasedLoadTimeOptions"/>, each at its path; empty when valid.</summary>
+    public IReadOnlyList<OptionError> Validate() => OptionRules.Validate(ToOptions());
 
     /// <inheritdoc />
     public ILoadSimulation CreateSimulation(double tickSeconds, long seed)
     {
         InvalidOptionsException.ThrowIfAny(Validate());
         return new PhasedLoadSimulation(this, tickSeconds, seed);
-    }
-
-    private static void Positive(List<string> errors, string name, double value)
-    {
-        if (!(value > 0) || !double.IsFinite(value))
-        {
-            errors.Add($"{name} ({value}) must be a finite number > 0");
-        }
-    }
-
-    private static void NonNegative(List<string> errors, string name, double value)
-    {
-        if (!(value >= 0) || !double.IsFinite(value))
-        {
-            errors.Add($"{name} ({value}) must be a finite number >= 0");
-        }
     }
 }

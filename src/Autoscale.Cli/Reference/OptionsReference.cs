@@ -1,3 +1,5 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.LoadTime;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
@@ -38,16 +40,16 @@ internal static class OptionsReference
 
             """);
         Section(text, "The top level", typeof(BacktestConfig), docs, null, expandNested: false);
-        Section(text, "`slo`", typeof(SloConfig), docs, null);
-        Section(text, "`replica`", typeof(ReplicaConfig), docs, null);
-        Section(text, "`engine`", typeof(EngineConfig), docs, null);
-        Section(text, "`billing`", typeof(BillingConfig), docs, null);
+        Section(text, "`slo`", typeof(SloOptions), docs, null);
+        Section(text, "`replica`", typeof(ReplicaOptions), docs, null);
+        Section(text, "`engine`", typeof(EngineOptions), docs, null);
+        Section(text, "`billing`", typeof(BillingOptions), docs, null);
         Section(text, "`report`", typeof(ReportConfig), docs, null);
         Section(text, "`candidates[]`", typeof(CandidateConfig), docs, null);
         text.Append("## Load-time models (`candidates[].loadTime`)\n\n");
         Section(text, "`{\"fixedSeconds\": ...}`", typeof(FixedSecondsLoadTimeConfig), docs, null);
         Section(text, "`{\"model\": \"fixed\", ...}`", typeof(FixedLoadTimeConfig), docs, null);
-        Section(text, "`{\"model\": \"phased\", ...}`", typeof(PhasedLoadTimeConfig), docs, null);
+        Section(text, "`{\"model\": \"phased\", ...}`", typeof(PhasedLoadTimeOptions), docs, null);
         Section(text, "`{\"model\": \"empirical\", ...}`", typeof(EmpiricalLoadTimeConfig), docs, null);
         text.Append("## Policies (`candidates[].options`)\n\n");
         foreach (var name in BuiltInNames(catalog))

@@ -63,7 +63,7 @@ public sealed class NestedOptionsRootsTests
             .Select(n => PolicyCatalog.CreateBuiltIn().TryGet(n, out var d) ? d.OptionsType : null)
             .OfType<Type>()
             .Append(typeof(Autoscale.Config.BacktestConfig))
-            .Append(typeof(Autoscale.Config.PhasedLoadTimeConfig));
+            .Append(typeof(Autoscale.Backtesting.LoadTime.PhasedLoadTimeOptions));
         var missing = new List<string>();
         var seen = new HashSet<Type>();
         var pending = new Queue<Type>(roots);
@@ -93,6 +93,6 @@ public sealed class NestedOptionsRootsTests
         }
 
         Assert.Empty(missing);
-        Assert.Contains(typeof(Autoscale.Config.NodeCacheConfig), seen);
+        Assert.Contains(typeof(Autoscale.Backtesting.LoadTime.NodeCacheOptions), seen);
     }
 }

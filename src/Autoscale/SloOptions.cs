@@ -1,0 +1,43 @@
+namespace Autoscale;
+
+/// <summary>The <c>slo</c> section of a backtest config: the latency objective every candidate is judged by.</summary>
+public sealed class SloOptions : IValidatableOptions
+{
+    /// <summary>A request is late when it waits strictly longer than this before its service starts.</summary>
+    [Option(Unit = "s", Min = 0, Max = 31_536_000, Required = true)]
+    public double? MaxWaitSeconds { get; set; }
+
+    /// <summary>The share of requests that must start within <c>maxWaitSeconds</c> (and not be dropped) for a candidate to meet the SLO.</summary>
+    [Option(Unit = "%", Min = 0, Max = 100)]
+    public double TargetPercent { get; set; } = 99.0;
+
+    /// <summary>Requests that have waited longer than this leave the queue and count as dropped (violations); none when absent.</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 31_536_000)]
+    public double? ClientTimeoutSeconds { get; set; }
+
+    /// <summary>A price per violated request, added to a candidate's dollars in the ranking's cost.</summary>
+    [Option(Unit = "$", Min = 0, Max = 1e9)]
+    public double DollarsPerViolation { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() => [];
+}
+
+/// <summary>The <c>replica</c> section: what one replica serves and what it costs.</summary>
+public sealed class ReplicaOptions : IValidatableOptions
+{
+    /// <summary>Requests per second one ready replica serves.</summary>
+    [Option(Unit = "req/s", Min = 0, MinExclusive = true, Max = 1e9, Required = true)]
+    public double? CapacityRps { get; set; }
+
+    /// <summary>GPUs per replica.</summary>
+    [Option(Unit = "GPUs", Min = 0, Max = 4096)]
+    public int Gpus { get; set; } = 1;
+
+    /// <summary>Price of one GPU for one hour; a replica costs gpus x this per hour from the start of its load until its release.</summary>
+    [Option(Unit = "$/GPU-hour", Min = 0, Max = 1e6)]
+    public double DollarsPerGpuHour { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() => [];
+}
