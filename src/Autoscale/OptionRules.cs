@@ -36,6 +36,69 @@ public static class OptionRules
     /// <summary>Throws <see cref="InvalidOptionsException"/> naming every broken rule of <paramref name="options"/>.</summary>
     public static void ThrowIfInvalid(IValidatableOptions options) => InvalidOptionsException.ThrowIfAny(Validate(options));
 
+    /// <summary>
+    /// A deep copy of <paramref name="options"/>: every settable option copied, nested options objects and lists of them
+    /// copied in turn, other lists copied shallowly. Policies and models keep such a copy when built, so the object a user
+    /// (or a factory shared by many runs) holds can change without touching them.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "An options object's own type: kept as the options classes of policies are (see Check).")]
+    public static T Snapshot<[DynamicallyAccessedMembers(Members)] T>(T options)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return (T)Copy(options, options.GetType());
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "As for Check: nested options types are kept with the options that declare them.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2062", Justification = "As above.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2067", Justification = "As above.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2077", Justification = "As above.")]
+    private static object Copy(object options, [DynamicallyAccessedMembers(Members)] Type type)
+    {
+        var copy = Activator.CreateInstance(type)!;
+        foreach (var property in Settable(type))
+        {
+            var value = property.GetValue(options);
+            if (value is null || value is string || property.PropertyType.IsValueType)
+            {
+                property.SetValue(copy, value);
+            }
+            else if (ItemType(property.PropertyType) is { } item && value is IList list)
+            {
+                var items = list.Cast<object?>().Select(x => x is not null && IsSection(item) ? Copy(x, x.GetType()) : x).ToList();
+                IList target;
+                if (property.PropertyType.IsArray)
+                {
+                    target = (IList)((Array)value).Clone();
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        target[i] = items[i];
+                    }
+                }
+                else
+                {
+                    target = (IList)Activator.CreateInstance(property.PropertyType)!;
+                    foreach (var x in items)
+                    {
+                        target.Add(x);
+                    }
+                }
+
+                property.SetValue(copy, target);
+            }
+            else if (IsSection(property.PropertyType))
+            {
+                property.SetValue(copy, Copy(value, value.GetType()));
+            }
+            else
+            {
+                property.SetValue(copy, value);
+            }
+        }
+
+        return copy;
+    }
+
     /// <summary>The public settable properties of an options class: the options a user can give.</summary>
     public static IEnumerable<PropertyInfo> Settable([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance)

@@ -14,9 +14,10 @@ namespace Autoscale.Policies.Catalog;
 /// Finds a policy by the name a backtest config or the live host's configuration gives it.
 /// The backtest and the live host share this catalog, so a name means the same policy in both.
 /// </summary>
-/// <remarks>Build it, then only read it: reading is thread-safe, adding is not.</remarks>
+/// <remarks>Thread-safe: a lookup may add a loaded policy class as it goes, so every read and write holds one lock (lookups are rare: once per candidate or host, never per decision).</remarks>
 public sealed class PolicyCatalog
 {
+    private readonly Lock _gate = new();
     private readonly Dictionary<string, PolicyDescriptor> _byName = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, List<string>> _ambiguous = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Type> _types = new(StringComparer.OrdinalIgnoreCase);
@@ -40,7 +41,16 @@ public sealed class PolicyCatalog
     }
 
     /// <summary>The names known, in ordinal order.</summary>
-    public IReadOnlyList<string> Names => _byName.Keys.Order(StringComparer.Ordinal).ToArray();
+    public IReadOnlyList<string> Names
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _byName.Keys.Order(StringComparer.Ordinal).ToArray();
+            }
+        }
+    }
 
     /// <summary>Adds a policy under <paramref name="name"/>; a later add of the same name replaces it.</summary>
     public PolicyCatalog Add<[DynamicallyAccessedMembers(OptionsBinder.OptionsMembers)] TOptions>(string name, Func<TOptions, IScalingPolicy> create, string summary = "")
@@ -48,7 +58,11 @@ public sealed class PolicyCatalog
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(create);
-        _byName[name] = new PolicyDescriptor(name, typeof(TOptions), o => create((TOptions)o), summary);
+        lock (_gate)
+        {
+            _byName[name] = new PolicyDescriptor(name, typeof(TOptions), o => create((TOptions)o), summary);
+        }
+
         return this;
     }
 
@@ -90,6 +104,18 @@ public sealed class PolicyCatalog
     [RequiresUnreferencedCode(PolicyTypes.ReflectionWarning)]
     public PolicyCatalog AddType(Type type)
     {
+        ArgumentNullException.ThrowIfNull(type);
+        lock (_gate)
+        {
+            AddTypeLocked(type);
+        }
+
+        return this;
+    }
+
+    [RequiresUnreferencedCode(PolicyTypes.ReflectionWarning)]
+    private void AddTypeLocked(Type type)
+    {
         var full = type.FullName ?? type.Name;
         if (_types.TryGetValue(full, out var earlier) && earlier != type)
         {
@@ -113,12 +139,16 @@ public sealed class PolicyCatalog
         {
             _byName.TryAdd(type.Name, descriptor);
         }
-
-        return this;
     }
 
     /// <summary>The full names a simple name is shared by (it then names none of them); empty when it is not shared.</summary>
-    public IReadOnlyList<string> Sharing(string name) => _ambiguous.TryGetValue(name, out var names) ? names : [];
+    public IReadOnlyList<string> Sharing(string name)
+    {
+        lock (_gate)
+        {
+            return _ambiguous.TryGetValue(name, out var names) ? names.ToArray() : [];
+        }
+    }
 
     /// <summary>
     /// Looks a policy up by name (case-insensitive). A dotted name not in the catalog is also looked for
@@ -127,12 +157,10 @@ public sealed class PolicyCatalog
     /// </summary>
     public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PolicyDescriptor? descriptor)
     {
-        if (_byName.TryGetValue(name, out descriptor))
+        lock (_gate)
         {
-            return true;
+            return _byName.TryGetValue(name, out descriptor) || TryAddLoadedType(name, out descriptor);
         }
-
-        return TryAddLoadedType(name, out descriptor);
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only names no registered policy has reach here: users' policy classes, which a trimmed build does not carry (the lookup then finds nothing).")]
@@ -144,7 +172,7 @@ public sealed class PolicyCatalog
             return false;
         }
 
-        AddType(type);
+        AddTypeLocked(type);
         return _byName.TryGetValue(name, out descriptor);
     }
 

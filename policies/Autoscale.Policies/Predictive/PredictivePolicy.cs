@@ -28,6 +28,9 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
     {
         ArgumentNullException.ThrowIfNull(options);
         OptionRules.ThrowIfInvalid(options);
+
+        // A copy of its own: the caller's object (or a factory's, shared by every run) may change later.
+        options = OptionRules.Snapshot(options);
         _o = options;
         _reactive = new ReactivePolicy(options);
         _forecaster = new SeasonalForecaster(Duration.FromSeconds(options.BucketSeconds), options.LevelSmoothing, options.SeasonalSmoothing, options.WeeklySeasonality);

@@ -42,6 +42,9 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
     {
         ArgumentNullException.ThrowIfNull(options);
         OptionRules.ThrowIfInvalid(options);
+
+        // A copy of its own: the caller's object (or a factory's, shared by every run) may change later.
+        options = OptionRules.Snapshot(options);
         _o = options;
         _arrivals = new SlidingSum(Duration.FromSeconds(options.MetricWindowSeconds));
         _panicArrivals = new SlidingSum(Duration.FromSeconds(options.PanicWindowSeconds));
@@ -52,8 +55,8 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
         _log = new DecisionLog($"the floor (minReplicas {options.MinReplicas})", "demand");
     }
 
-    /// <summary>The options the policy was built with.</summary>
-    public ReactiveOptions Options => _o;
+    /// <summary>A copy of the options the policy was built with (changing it changes nothing).</summary>
+    public ReactiveOptions Options => OptionRules.Snapshot(_o);
 
     /// <inheritdoc />
     public ScalingDecision Decide(in ScalingSignal signal)

@@ -33,6 +33,9 @@ public sealed class ScheduledFloorPolicy : IScalingPolicy, IPolicyDiagnostics
     {
         ArgumentNullException.ThrowIfNull(options);
         OptionRules.ThrowIfInvalid(options);
+
+        // A copy of its own: the caller's object (or a factory's, shared by every run) may change later.
+        options = OptionRules.Snapshot(options);
         _o = options;
         _reactive = new ReactivePolicy(options);
         _zone = DateTimeZoneProviders.Tzdb[options.TimeZone];

@@ -6,20 +6,6 @@ using NodaTime;
 
 namespace Autoscale.Tests.Backtesting;
 
-/// <summary>A policy that answers a fixed script of desired counts, one per call, cycling; records what it saw.</summary>
-internal sealed class ScriptedPolicy(int[] script) : IScalingPolicy
-{
-    private int _calls;
-
-    public List<ScalingSignal> Seen { get; } = [];
-
-    public ScalingDecision Decide(in ScalingSignal signal)
-    {
-        Seen.Add(signal);
-        return new ScalingDecision(script.Length == 0 ? 0 : script[_calls++ % script.Length], "scripted");
-    }
-}
-
 /// <summary>A random replay: trace, settings and a scripted fleet, for properties of the engine.</summary>
 internal sealed record EngineScenario(long[] Arrivals, double Capacity, int LoadSeconds, int[] Script, int MaxReplicas, double? TimeoutSeconds, int DecisionEvery, int Delay)
 {

@@ -44,13 +44,6 @@ public sealed class AutoscalerLoopTests
         }
     }
 
-    private sealed class ScriptedPolicy : IScalingPolicy
-    {
-        public Func<ScalingSignal, ScalingDecision> Decide_ { get; set; } = s => new ScalingDecision(s.CurrentReplicas + 1, "one more");
-
-        public ScalingDecision Decide(in ScalingSignal signal) => Decide_(signal);
-    }
-
     private sealed class Harness : IDisposable
     {
         public Harness(Action<AutoscalerOptions>? configure = null)
@@ -96,7 +89,7 @@ public sealed class AutoscalerLoopTests
     public async Task An_iteration_reads_decides_clamps_and_applies()
     {
         using var h = new Harness();
-        h.Policy.Decide_ = s => new ScalingDecision(s.ReadyReplicas + 3, "three more");
+        h.Policy.Answer = s => new ScalingDecision(s.ReadyReplicas + 3, "three more");
 
         var iteration = await h.Loop.RunOnceAsync();
 
@@ -110,7 +103,7 @@ public sealed class AutoscalerLoopTests
     public async Task Max_replicas_is_never_exceeded()
     {
         using var h = new Harness();
-        h.Policy.Decide_ = _ => new ScalingDecision(1000);
+        h.Policy.Answer = _ => new ScalingDecision(1000);
 
         await h.Loop.RunOnceAsync();
 
@@ -136,7 +129,7 @@ public sealed class AutoscalerLoopTests
         using var h = new Harness();
         await h.Loop.RunOnceAsync();
         h.Source.Next = () => null;
-        h.Policy.Decide_ = _ => new ScalingDecision(0, "would scale to zero");
+        h.Policy.Answer = _ => new ScalingDecision(0, "would scale to zero");
 
         var iteration = await h.Loop.RunOnceAsync();
 
@@ -163,7 +156,7 @@ public sealed class AutoscalerLoopTests
     {
         using var h = new Harness();
         await h.Loop.RunOnceAsync();
-        h.Policy.Decide_ = _ => throw new InvalidOperationException("bug");
+        h.Policy.Answer = _ => throw new InvalidOperationException("bug");
 
         var iteration = await h.Loop.RunOnceAsync();
 
