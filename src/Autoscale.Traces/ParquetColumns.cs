@@ -46,19 +46,19 @@ internal static class ParquetColumns
         long[] result;
         if (field.ClrType == typeof(long))
         {
-            result = await ReadValuesAsync<long>(group, field, n, name, firstRow, cancellationToken);
+            result = await ReadValuesAsync<long>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false);
         }
         else if (field.ClrType == typeof(int))
         {
-            result = Widen(await ReadValuesAsync<int>(group, field, n, name, firstRow, cancellationToken));
+            result = Widen(await ReadValuesAsync<int>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
         }
         else if (field.ClrType == typeof(short))
         {
-            result = Widen(await ReadValuesAsync<short>(group, field, n, name, firstRow, cancellationToken));
+            result = Widen(await ReadValuesAsync<short>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
         }
         else if (field.ClrType == typeof(ulong))
         {
-            var values = await ReadValuesAsync<ulong>(group, field, n, name, firstRow, cancellationToken);
+            var values = await ReadValuesAsync<ulong>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false);
             result = new long[n];
             for (var i = 0; i < n; i++)
             {
@@ -68,19 +68,19 @@ internal static class ParquetColumns
         }
         else if (field.ClrType == typeof(uint))
         {
-            result = Widen(await ReadValuesAsync<uint>(group, field, n, name, firstRow, cancellationToken));
+            result = Widen(await ReadValuesAsync<uint>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
         }
         else if (field.ClrType == typeof(ushort))
         {
-            result = Widen(await ReadValuesAsync<ushort>(group, field, n, name, firstRow, cancellationToken));
+            result = Widen(await ReadValuesAsync<ushort>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
         }
         else if (field.ClrType == typeof(byte))
         {
-            result = Widen(await ReadValuesAsync<byte>(group, field, n, name, firstRow, cancellationToken));
+            result = Widen(await ReadValuesAsync<byte>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
         }
         else
         {
-            result = Widen(await ReadValuesAsync<sbyte>(group, field, n, name, firstRow, cancellationToken));
+            result = Widen(await ReadValuesAsync<sbyte>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
         }
 
         for (var i = 0; i < n; i++)
@@ -171,12 +171,12 @@ internal static class ParquetColumns
         var values = new T[n];
         if (!field.IsNullable)
         {
-            await group.ReadAsync<T>(field, values.AsMemory(), cancellationToken: cancellationToken);
+            await group.ReadAsync<T>(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
             return values;
         }
 
         var nullable = new T?[n];
-        await group.ReadAsync<T>(field, nullable.AsMemory(), cancellationToken: cancellationToken);
+        await group.ReadAsync<T>(field, nullable.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < n; i++)
         {
             values[i] = nullable[i] ?? throw new TraceFormatException(name, "null value", field.Name, firstRow + i + 1);

@@ -68,29 +68,32 @@ public static class ParquetTrace
             even = stamps[i] - stamps[i - 1] == intervalNanos;
         }
 
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, inputTokens is not null, outputTokens is not null, even, cancellationToken);
+        var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos, inputTokens is not null, outputTokens is not null, even, cancellationToken).ConfigureAwait(false);
+
+        await using var writerScope = writer.ConfigureAwait(false);
         for (var offset = 0; offset < counts.Length; offset += rowGroupSize)
         {
             var n = Math.Min(rowGroupSize, counts.Length - offset);
             await writer.WriteRowGroupAsync(timestampsNanos.Slice(offset, n), counts.Slice(offset, n),
-                Slice(inputTokens, offset, n), Slice(outputTokens, offset, n), cancellationToken);
+                Slice(inputTokens, offset, n), Slice(outputTokens, offset, n), cancellationToken).ConfigureAwait(false);
         }
 
-        await writer.CommitAsync();
+        await writer.CommitAsync().ConfigureAwait(false);
     }
 
     /// <summary>Writes a request log (one row per request), with optional token counts per request.</summary>
     public static async Task WriteRequestLogAsync(string path, ReadOnlyMemory<long> timestampsNanos, ReadOnlyMemory<long>? inputTokens = null, ReadOnlyMemory<long>? outputTokens = null,
         int rowGroupSize = DefaultRowGroupSize, CancellationToken cancellationToken = default)
     {
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.RequestLog, withInputTokens: inputTokens is not null, withOutputTokens: outputTokens is not null, cancellationToken: cancellationToken);
+        var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.RequestLog, withInputTokens: inputTokens is not null, withOutputTokens: outputTokens is not null, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var writerScope = writer.ConfigureAwait(false);
         for (var offset = 0; offset < timestampsNanos.Length; offset += rowGroupSize)
         {
             var n = Math.Min(rowGroupSize, timestampsNanos.Length - offset);
-            await writer.WriteRowGroupAsync(timestampsNanos.Slice(offset, n), default, Slice(inputTokens, offset, n), Slice(outputTokens, offset, n), cancellationToken);
+            await writer.WriteRowGroupAsync(timestampsNanos.Slice(offset, n), default, Slice(inputTokens, offset, n), Slice(outputTokens, offset, n), cancellationToken).ConfigureAwait(false);
         }
 
-        await writer.CommitAsync();
+        await writer.CommitAsync().ConfigureAwait(false);
     }
 
     /// <summary>Reads a whole trace file and bins it to <paramref name="tick"/>.</summary>
@@ -102,7 +105,8 @@ public static class ParquetTrace
     /// <exception cref="TraceFormatException">The file is missing, not Parquet, or its data breaks a rule.</exception>
     public static async Task<TickTrace> ReadWithTokensAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default)
     {
-        await using var reader = await TraceReader.OpenAsync(path, tick, displayName, cancellationToken).ConfigureAwait(false);
+        var reader = await TraceReader.OpenAsync(path, tick, displayName, cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         return await reader.ReadAllAsync(cancellationToken, tokens: true).ConfigureAwait(false);
     }
 
@@ -110,8 +114,9 @@ public static class ParquetTrace
     /// <exception cref="TraceFormatException">The file is missing, not Parquet, or its data breaks a rule.</exception>
     public static async Task<(TickTrace Trace, TraceFileInfo Info)> ReadWithInfoAsync(string path, Duration tick, string? displayName = null, CancellationToken cancellationToken = default)
     {
-        await using var reader = await TraceReader.OpenAsync(path, tick, displayName, cancellationToken);
-        var trace = await reader.ReadAllAsync(cancellationToken);
+        var reader = await TraceReader.OpenAsync(path, tick, displayName, cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        var trace = await reader.ReadAllAsync(cancellationToken).ConfigureAwait(false);
         return (trace, reader.Info with { InputTokens = reader.InputTokens, OutputTokens = reader.OutputTokens });
     }
 

@@ -60,7 +60,7 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
                 options.ColumnEncodingHints[field.Path.ToString()] = EncodingHint.DeltaBinaryPacked;
             }
 
-            var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), file.Stream, options, cancellationToken: cancellationToken);
+            var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), file.Stream, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (shape == TraceShape.IntervalCounts)
             {
                 var metadata = new Dictionary<string, string> { [ParquetTrace.IntervalMetadataKey] = intervalNanos.ToString(CultureInfo.InvariantCulture) };
@@ -76,7 +76,7 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
         }
         catch
         {
-            await file.DisposeAsync();
+            await file.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -97,18 +97,18 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
         }
 
         using var group = _writer.CreateRowGroup();
-        await group.WriteAsync<DateTime>(_timestamp, stamps, cancellationToken: cancellationToken);
-        await WriteColumnAsync(group, _requests, requests, stamps.Length, cancellationToken);
-        await WriteColumnAsync(group, _input, inputTokens, stamps.Length, cancellationToken);
-        await WriteColumnAsync(group, _output, outputTokens, stamps.Length, cancellationToken);
+        await group.WriteAsync<DateTime>(_timestamp, stamps, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await WriteColumnAsync(group, _requests, requests, stamps.Length, cancellationToken).ConfigureAwait(false);
+        await WriteColumnAsync(group, _input, inputTokens, stamps.Length, cancellationToken).ConfigureAwait(false);
+        await WriteColumnAsync(group, _output, outputTokens, stamps.Length, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Finishes the file and moves it into place.</summary>
     public async Task CommitAsync()
     {
         _writerClosed = true;
-        await _writer.DisposeAsync();
-        await _file.CommitAsync();
+        await _writer.DisposeAsync().ConfigureAwait(false);
+        await _file.CommitAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -117,10 +117,10 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
         if (!_writerClosed)
         {
             _writerClosed = true;
-            await _writer.DisposeAsync();
+            await _writer.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _file.DisposeAsync();
+        await _file.DisposeAsync().ConfigureAwait(false);
     }
 
     private static async Task WriteColumnAsync(ParquetRowGroupWriter group, DataField<long>? field, ReadOnlyMemory<long> values, int rows, CancellationToken cancellationToken)
@@ -135,6 +135,6 @@ public sealed class ParquetTraceWriter : IAsyncDisposable
             throw new ArgumentException($"column {field.Name} has {values.Length} values for {rows} rows");
         }
 
-        await group.WriteAsync<long>(field, values, cancellationToken: cancellationToken);
+        await group.WriteAsync<long>(field, values, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

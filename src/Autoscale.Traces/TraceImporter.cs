@@ -82,12 +82,12 @@ public static class TraceImporter
         {
             var counts = requests.ToArray();
             await ParquetTrace.WriteIntervalCountsAsync(output, stampArray, counts, TraceBinning.SmallestStep(stampArray, 1_000_000_000L),
-                Memory(input64), Memory(output64), cancellationToken: cancellationToken);
+                Memory(input64), Memory(output64), cancellationToken: cancellationToken).ConfigureAwait(false);
             return new ImportSummary(TraceShape.IntervalCounts, counts.Length, requests.Aggregate(0L, (a, b) => a + b), fields.Timestamp, hasTokens);
         }
 
         SortByTime(stampArray, input64, output64);
-        await ParquetTrace.WriteRequestLogAsync(output, stampArray, Memory(input64), Memory(output64), cancellationToken: cancellationToken);
+        await ParquetTrace.WriteRequestLogAsync(output, stampArray, Memory(input64), Memory(output64), cancellationToken: cancellationToken).ConfigureAwait(false);
         return new ImportSummary(TraceShape.RequestLog, stampArray.Length, stampArray.Length, fields.Timestamp, hasTokens);
     }
 

@@ -123,11 +123,11 @@ public sealed class TraceReader : IAsyncDisposable
 
         try
         {
-            return await OpenAsync(reader, name, tick, limitTicks, cancellationToken);
+            return await OpenAsync(reader, name, tick, limitTicks, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await reader.DisposeAsync();
+            await reader.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -175,7 +175,7 @@ public sealed class TraceReader : IAsyncDisposable
             bool fromStatistics;
             if (requests is not null)
             {
-                (start, last, interval, fromStatistics) = await IntervalSpanAsync(reader, timestamp, name, tick, cancellationToken);
+                (start, last, interval, fromStatistics) = await IntervalSpanAsync(reader, timestamp, name, tick, cancellationToken).ConfigureAwait(false);
                 first = start;
                 even = reader.CustomMetadata is { } m && m.TryGetValue(ParquetTrace.EvenlySpacedMetadataKey, out var flag) && flag == "true"
                     && m.ContainsKey(ParquetTrace.IntervalMetadataKey);
@@ -186,7 +186,7 @@ public sealed class TraceReader : IAsyncDisposable
             }
             else
             {
-                (first, last, fromStatistics, ordered) = await LogSpanAsync(reader, timestamp, name, cancellationToken);
+                (first, last, fromStatistics, ordered) = await LogSpanAsync(reader, timestamp, name, cancellationToken).ConfigureAwait(false);
                 start = IntervalBinner.FloorDiv(first, tick.ToInt64Nanoseconds()) * tick.ToInt64Nanoseconds();
                 interval = 0;
             }
@@ -654,7 +654,7 @@ public sealed class TraceReader : IAsyncDisposable
     {
         try
         {
-            return await read;
+            return await read.ConfigureAwait(false);
         }
         catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
         {
@@ -745,7 +745,7 @@ public sealed class TraceReader : IAsyncDisposable
             }
 
             using var group = reader.OpenRowGroupReader(g);
-            var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken);
+            var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < stamps.Length; i++)
             {
                 if (first)
@@ -819,7 +819,7 @@ public sealed class TraceReader : IAsyncDisposable
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
-            var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken);
+            var stamps = await ParquetColumns.ReadTimestampsAsync(group, timestamp, name, row, cancellationToken).ConfigureAwait(false);
             if (stamps.Length > 0)
             {
                 var (low, high) = (stamps.Min(), stamps.Max());

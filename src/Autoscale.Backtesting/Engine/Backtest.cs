@@ -40,9 +40,10 @@ public static class Backtest
         long done = 0;
 
         // The next chunk is decoded on another thread while the candidates replay this one.
-        await using var chunks = trace.ReadTicksAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var chunks = trace.ReadTicksAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var chunksScope = chunks.ConfigureAwait(false);
         var next = Task.Run(() => chunks.MoveNextAsync().AsTask(), cancellationToken);
-        while (await next)
+        while (await next.ConfigureAwait(false))
         {
             var chunk = chunks.Current;
             next = Task.Run(() => chunks.MoveNextAsync().AsTask(), cancellationToken);
@@ -53,7 +54,7 @@ public static class Backtest
             catch
             {
                 // Let the read in flight finish before the enumerator is disposed.
-                await Task.WhenAny(next);
+                await Task.WhenAny(next).ConfigureAwait(false);
                 throw;
             }
 

@@ -80,7 +80,7 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
 
         if (Path.GetExtension(path).Equals(".parquet", StringComparison.OrdinalIgnoreCase))
         {
-            return await ReadParquetAsync(path, column, name);
+            return await ReadParquetAsync(path, column, name).ConfigureAwait(false);
         }
 
         var lines = File.ReadAllLines(path).Select(l => l.Trim()).ToList();
@@ -128,7 +128,7 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
         ParquetReader reader;
         try
         {
-            reader = await ParquetReader.CreateAsync(path);
+            reader = await ParquetReader.CreateAsync(path).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -147,13 +147,13 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
                 if (field.ClrType == typeof(double))
                 {
                     var buffer = new double[n];
-                    await group.ReadAsync<double>(field, buffer.AsMemory());
+                    await group.ReadAsync<double>(field, buffer.AsMemory()).ConfigureAwait(false);
                     values.AddRange(buffer);
                 }
                 else if (field.ClrType == typeof(long))
                 {
                     var buffer = new long[n];
-                    await group.ReadAsync<long>(field, buffer.AsMemory());
+                    await group.ReadAsync<long>(field, buffer.AsMemory()).ConfigureAwait(false);
                     values.AddRange(buffer.Select(x => (double)x));
                 }
                 else

@@ -23,7 +23,7 @@ public static class PrometheusRangeImport
         string body;
         try
         {
-            body = await http.GetStringAsync(uri, cancellationToken);
+            body = await http.GetStringAsync(uri, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e) when (e.StatusCode is null)
         {

@@ -9,7 +9,8 @@ public static class AtomicFile
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
     public static async Task WriteAsync(string path, Func<Stream, Task> write, CancellationToken cancellationToken = default)
     {
-        await using var pending = PendingFile.Create(path);
+        var pending = PendingFile.Create(path);
+        await using var pendingScope = pending.ConfigureAwait(false);
         await write(pending.Stream).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         await pending.CommitAsync().ConfigureAwait(false);
@@ -19,7 +20,8 @@ public static class AtomicFile
     public static Task WriteTextAsync(string path, string text, CancellationToken cancellationToken = default) =>
         WriteAsync(path, async stream =>
         {
-            await using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+            var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
+            await using var writerScope = writer.ConfigureAwait(false);
             await writer.WriteAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 

@@ -40,9 +40,10 @@ public static class TrafficSynthesizer
         var chunks = GenerateWithTokens(options);
         var intervalNanos = options.Interval.ToInt64Nanoseconds();
         var startNanos = (StartOf(options) - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds();
-        await using var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos,
+        var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.IntervalCounts, intervalNanos,
             withInputTokens: options.Base?.InputTokens is not null, withOutputTokens: options.Base?.OutputTokens is not null,
             evenlySpaced: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var writerScope = writer.ConfigureAwait(false);
         long row = 0, requests = 0;
         foreach (var (counts, input, output) in chunks)
         {
