@@ -29,18 +29,24 @@ public sealed class ConfigLoader
 
     /// <summary>Loads the config file at <paramref name="path"/>.</summary>
     /// <exception cref="ConfigException">The file is missing, not JSON, or breaks a rule.</exception>
-    public BacktestPlan LoadFile(string path)
+    public async Task<BacktestPlan> LoadFileAsync(string path, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(path))
         {
             throw new ConfigException(path, "", Directory.Exists(path) ? "is a folder, not a file" : "no such file");
         }
 
-        return Load(File.ReadAllBytes(path), path);
+        return await LoadAsync(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), path, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Loads a config from its JSON text; <paramref name="file"/> names it in messages (and empirical files are relative to its folder).</summary>
+    /// <exception cref="ConfigException">The text is not JSON or breaks a rule.</exception>
+    public Task<BacktestPlan> LoadAsync(string json, string file, CancellationToken cancellationToken = default) =>
+        LoadAsync(System.Text.Encoding.UTF8.GetBytes(json), file, cancellationToken);
+
     /// <summary>Loads a config from its UTF-8 bytes (invalid UTF-8 is an error, never replaced); <paramref name="file"/> names it in messages.</summary>
-    public BacktestPlan Load(ReadOnlyMemory<byte> utf8, string file)
+    /// <exception cref="ConfigException">The bytes are not UTF-8 JSON or break a rule.</exception>
+    public async Task<BacktestPlan> LoadAsync(ReadOnlyMemory<byte> utf8, string file, CancellationToken cancellationToken = default)
     {
         var bytes = utf8.Span.StartsWith("\uFEFF"u8) ? utf8[3..] : utf8;
         if (Utf8Text.FirstInvalid(bytes.Span) is { } bad)
@@ -59,14 +65,6 @@ public sealed class ConfigLoader
             throw new ConfigException(file, "", $"{where}not valid JSON ({FirstSentence(e.Message)})", e);
         }
 
-        return Load(document, file);
-    }
-
-    /// <summary>Loads a config from its JSON text; <paramref name="file"/> names it in messages.</summary>
-    public BacktestPlan Load(string json, string file) => Load(System.Text.Encoding.UTF8.GetBytes(json), file);
-
-    private BacktestPlan Load(JsonDocument document, string file)
-    {
         using (document)
         {
             if (Utf8Text.FirstUnpaired(document.RootElement, "") is { } at)
@@ -74,11 +72,12 @@ public sealed class ConfigLoader
                 throw new ConfigException(file, at.TrimStart('.'), OptionsBinder.UnpairedText);
             }
 
+            // The files of empirical load-time models are read first, asynchronously; binding then checks every field in order.
+            var measurements = await Measurements.ReadAsync(document.RootElement, file, cancellationToken).ConfigureAwait(false);
             DuplicateKeys.ThrowIfAny(document.RootElement, file);
-
             var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
             var settings = Settings(config);
-            var candidates = ReadCandidates(config, file, settings);
+            var candidates = ReadCandidates(config, file, settings, measurements);
             return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC" };
         }
     }
@@ -123,14 +122,14 @@ public sealed class ConfigLoader
         };
     }
 
-    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings)
+    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings, Measurements measurements)
     {
         var result = new List<CandidateSpec>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var index = 0; index < config.Candidates!.Count; index++)
         {
             var path = $"candidates[{index}]";
-            foreach (var spec in ReadCandidate(config.Candidates[index], file, path, settings, SweepExpansion.MaxCandidates - result.Count))
+            foreach (var spec in ReadCandidate(config.Candidates[index], file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements))
             {
                 if (!names.TryAdd(spec.Name, path))
                 {
@@ -164,7 +163,7 @@ public sealed class ConfigLoader
         }
     }
 
-    private IEnumerable<CandidateSpec> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room)
+    private IEnumerable<CandidateSpec> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room, Measurements measurements)
     {
         if (room < 1)
         {
@@ -190,7 +189,7 @@ public sealed class ConfigLoader
             throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {known}){hint}");
         }
 
-        var loadTime = LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed);
+        var loadTime = LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed, measurements);
         var decisionTicks = Ticks(candidate.DecisionIntervalSeconds, path + ".decisionIntervalSeconds", file, settings.Tick, minimumTicks: 1, fallbackTicks: 1);
         var delayTicks = Ticks(candidate.MetricsDelaySeconds, path + ".metricsDelaySeconds", file, settings.Tick, minimumTicks: 0, fallbackTicks: 0);
 

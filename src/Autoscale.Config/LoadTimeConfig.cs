@@ -12,7 +12,7 @@ namespace Autoscale.Config;
 /// </summary>
 internal static class LoadTimeConfig
 {
-    public static ILoadTimeModel Read(JsonElement element, string file, string path, long seed)
+    public static ILoadTimeModel Read(JsonElement element, string file, string path, long seed, Measurements measurements)
     {
         if (element.ValueKind == JsonValueKind.Undefined)
         {
@@ -38,7 +38,7 @@ internal static class LoadTimeConfig
             case "phased":
                 return PhasedLoadTime.From((PhasedLoadTimeOptions)ConfigLoader.Bind(typeof(PhasedLoadTimeOptions), element, path, file));
             case "empirical":
-                return Empirical((EmpiricalLoadTimeConfig)ConfigLoader.Bind(typeof(EmpiricalLoadTimeConfig), element, path, file), file, path, seed);
+                return Empirical((EmpiricalLoadTimeConfig)ConfigLoader.Bind(typeof(EmpiricalLoadTimeConfig), element, path, file), file, path, seed, measurements);
             default:
                 throw new ConfigException(file, path + ".model", model is null
                     ? "is required: \"fixed\", \"phased\" or \"empirical\" (or the shorthand {\"fixedSeconds\": 25})"
@@ -48,16 +48,14 @@ internal static class LoadTimeConfig
 
     private static FixedLoadTime Fixed(double seconds) => new(Duration.FromNanoseconds(Math.Round(seconds * 1e9)));
 
-
-    private static EmpiricalLoadTime Empirical(EmpiricalLoadTimeConfig c, string file, string path, long seed)
+    private static EmpiricalLoadTime Empirical(EmpiricalLoadTimeConfig c, string file, string path, long seed, Measurements measurements)
     {
         var relative = c.File!;
-        var full = Path.IsPathRooted(relative) ? relative : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", relative);
         var fit = c.Fit;
         double[] seconds;
         try
         {
-            seconds = EmpiricalLoadTime.ReadMeasurementsAsync(full, c.Column, relative).GetAwaiter().GetResult();
+            seconds = measurements.Get(file, relative, c.Column);
         }
         catch (TraceFormatException e)
         {

@@ -42,7 +42,7 @@ internal static class BacktestCommand
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var tracePath = parse.GetValue(trace)!;
-            var plan = new ConfigLoader(context.Catalog).LoadFile(parse.GetValue(config)!);
+            var plan = await new ConfigLoader(context.Catalog).LoadFileAsync(parse.GetValue(config)!, cancellationToken);
             var order = plan.Candidates.Select(c => c.Name).ToList();
             var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard), parse.GetValue(outDir));
             if (shardCount > 1 || shardIndex > 0)

@@ -35,7 +35,7 @@ internal static class LiveCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
-            var plan = new ConfigLoader(context.Catalog).LoadFile(parse.GetValue(config)!);
+            var plan = await new ConfigLoader(context.Catalog).LoadFileAsync(parse.GetValue(config)!, cancellationToken);
             var name = parse.GetValue(candidate)!;
             var spec = plan.Candidates.FirstOrDefault(c => c.Name == name)
                 ?? throw new UserInputException($"{parse.GetValue(config)}: no candidate named \"{name}\" (candidates: {string.Join(", ", plan.Candidates.Select(c => c.Name))})");
@@ -105,7 +105,16 @@ internal static class LiveReplay
         public ScalingDecision Decide(in ScalingSignal signal)
         {
             world.Pending = signal;
-            var iteration = loop.RunOnceAsync().GetAwaiter().GetResult();
+
+            // The replayed world answers at once (no I/O, no retry waits), so an iteration completes synchronously;
+            // nothing here blocks on a task that has not finished.
+            var pending = loop.RunOnceAsync();
+            if (!pending.IsCompleted)
+            {
+                throw new InvalidOperationException("a replayed loop iteration did not complete synchronously");
+            }
+
+            var iteration = pending.Result;
             return new ScalingDecision(loop.LastDesired ?? signal.CurrentReplicas, iteration.Reason);
         }
     }

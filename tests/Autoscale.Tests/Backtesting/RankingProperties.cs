@@ -50,7 +50,7 @@ public sealed class RankingProperties
                   "candidates": [ { "name": "pool", "policy": "textbook", "loadTime": { "fixedSeconds": 25 },
                     "sweep": { "spares": { "from": {{from}}, "to": {{to}}, "step": {{step}} }, "baseReplicas": [1, 2] } } ] }
                 """;
-            var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).Load(json, "c.json");
+            var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadAsync(json, "c.json").GetAwaiter().GetResult();
             var values = Enumerable.Range(0, span / step + 1).Select(k => from + k * step).ToList();
             var expected = values.SelectMany(v => new[] { $"pool spares={v} baseReplicas=1", $"pool spares={v} baseReplicas=2" }).ToList();
             return plan.Candidates.Select(c => c.Name).SequenceEqual(expected)

@@ -153,7 +153,7 @@ public sealed class ReportTests
             Spikes = [new SpikeSpec(start + Duration.FromHours(12), Duration.FromMinutes(30), AddedRps: 60)],
         };
         await TrafficSynthesizer.WriteAsync(options, dir.File("day.parquet"));
-        var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFile(Path.Combine(TestPaths.Examples, "exercise-23-6-3.json"));
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "exercise-23-6-3.json"));
         await using var reader = await TraceReader.OpenAsync(dir.File("day.parquet"), plan.Settings.Tick);
 
         var results = await Backtest.RunAsync(reader, plan.Settings, plan.Candidates);

@@ -28,7 +28,7 @@ public sealed class LiveReplayTests
     [MemberData(nameof(Cases))]
     public async Task The_live_loop_on_a_replay_gives_the_backtest_result_exactly(string trace, string candidate)
     {
-        var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFile(Path.Combine(TestPaths.Examples, "all-policies.json"));
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "all-policies.json"));
         var spec = plan.Candidates.Single(c => c.Name == candidate);
         var path = Path.Combine(TestPaths.Traces, trace + ".parquet");
 

@@ -66,7 +66,7 @@ public sealed class PolicyGoldenTests
             {
                 run = Task.Run(async () =>
                 {
-                    var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFile(Path.Combine(TestPaths.Examples, "all-policies.json"));
+                    var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "all-policies.json"));
                     await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, trace + ".parquet"), plan.Settings.Tick);
                     return await Backtest.RunAsync(reader, plan.Settings, plan.Candidates);
                 });

@@ -13,9 +13,9 @@ public sealed class LoadTimeConfigTests
         """;
 
     [Fact]
-    public void A_phased_model_with_every_part_is_read()
+    public async Task A_phased_model_with_every_part_is_read()
     {
-        var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).Load(Config("""
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadAsync(Config("""
             { "model": "phased", "modelSizeGb": 140, "nodeBandwidthGbps": 1.25, "storeBandwidthGbps": 25, "shardSeconds": 30,
               "warmSeconds": 60, "streaming": true, "snapshotRestoreSeconds": 8, "jitter": { "distribution": "lognormal", "sigma": 0.2 },
               "cache": { "retentionSeconds": 3600, "bandwidthGbps": 3.5, "holdDollarsPerHour": 0.5 } }
@@ -28,13 +28,13 @@ public sealed class LoadTimeConfigTests
     }
 
     [Fact]
-    public void An_empirical_model_reads_measurements_beside_the_config()
+    public async Task An_empirical_model_reads_measurements_beside_the_config()
     {
         using var dir = new TempFolder();
         dir.Write("starts.csv", "seconds\n30\n45\n60\n\n90\n");
         var path = dir.Write("c.json", Config("""{ "model": "empirical", "file": "starts.csv" }"""));
 
-        var plan = new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFile(path);
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(path);
 
         var model = Assert.IsType<EmpiricalLoadTime>(plan.Candidates[0].LoadTime);
         Assert.Equal([30.0, 45, 60, 90], model.Measurements);
