@@ -9,7 +9,7 @@ namespace Autoscale.Config;
 
 
 /// <summary>The <c>report</c> section: how reports show time.</summary>
-public sealed class ReportConfig : IValidatableOptions
+internal sealed class ReportConfig : IValidatableOptions
 {
     /// <summary>The IANA time zone the report's plots and tables show times in, e.g. <c>Europe/Berlin</c>.</summary>
     [Option]
@@ -21,7 +21,7 @@ public sealed class ReportConfig : IValidatableOptions
 }
 
 /// <summary>One entry of <c>candidates</c>: a policy with its options, on the load path of a load-time model.</summary>
-public sealed class CandidateConfig : IValidatableOptions
+internal sealed class CandidateConfig : IValidatableOptions
 {
     /// <summary>The candidate's name, unique in the config; shown in every table and plot.</summary>
     [Option(Required = true)]
@@ -56,7 +56,7 @@ public sealed class CandidateConfig : IValidatableOptions
 }
 
 /// <summary>The shorthand load-time model <c>{"fixedSeconds": 25}</c>: every load takes the same time.</summary>
-public sealed class FixedSecondsLoadTimeConfig : IValidatableOptions
+internal sealed class FixedSecondsLoadTimeConfig : IValidatableOptions
 {
     /// <summary>Seconds from the start of a load until the replica serves.</summary>
     [Option(Unit = "s", Min = 0, Max = 604_800, Required = true)]
@@ -67,7 +67,7 @@ public sealed class FixedSecondsLoadTimeConfig : IValidatableOptions
 }
 
 /// <summary>The load-time model <c>{"model": "fixed", "seconds": 25}</c>.</summary>
-public sealed class FixedLoadTimeConfig : IValidatableOptions
+internal sealed class FixedLoadTimeConfig : IValidatableOptions
 {
     /// <summary><c>fixed</c>.</summary>
     [Option(Required = true)]
@@ -85,7 +85,7 @@ public sealed class FixedLoadTimeConfig : IValidatableOptions
 
 
 /// <summary>The load-time model <c>{"model": "empirical", "file": ...}</c>: loads drawn from measured cold starts.</summary>
-public sealed class EmpiricalLoadTimeConfig : IValidatableOptions
+internal sealed class EmpiricalLoadTimeConfig : IValidatableOptions
 {
     /// <summary><c>empirical</c>.</summary>
     [Option(Required = true)]
@@ -108,7 +108,7 @@ public sealed class EmpiricalLoadTimeConfig : IValidatableOptions
 }
 
 /// <summary>A backtest config file: the sections every candidate shares, then the candidates.</summary>
-public sealed class BacktestConfig : IValidatableOptions
+internal sealed class BacktestConfig : IValidatableOptions
 {
     /// <summary>The latency objective.</summary>
     [Option(Required = true)]

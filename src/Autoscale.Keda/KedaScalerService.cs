@@ -39,7 +39,7 @@ public sealed class KedaScalerOptions : IValidatableOptions
 /// beside it (KEDA applies, the loop decides). Until the loop has decided, or for an unknown
 /// ScaledObject, the scaler answers with an error status, and KEDA leaves the deployment as it is.
 /// </summary>
-public sealed class KedaScalerService(IAutoscaler autoscaler, IOptions<KedaScalerOptions> options) : ExternalScaler.ExternalScalerBase
+internal sealed class KedaScalerService(IAutoscaler autoscaler, IOptions<KedaScalerOptions> options) : ExternalScaler.ExternalScalerBase
 {
     private readonly KedaScalerOptions _options = options.Value;
 

@@ -13,7 +13,7 @@ namespace Autoscale.Traces;
 /// readers (DuckDB, Arrow) skip row groups they should read. The file appears only on <see cref="CommitAsync"/>.
 /// </summary>
 /// <remarks>Not thread-safe.</remarks>
-public sealed class ParquetTraceWriter : IAsyncDisposable
+internal sealed class ParquetTraceWriter : IAsyncDisposable
 {
     private readonly PendingFile _file;
     private readonly ParquetWriter _writer;

@@ -3,7 +3,7 @@ using NodaTime;
 namespace Autoscale.Traces;
 
 /// <summary>Turns interval counts and request timestamps into per-tick arrivals.</summary>
-public static class TraceBinning
+internal static class TraceBinning
 {
     /// <summary>
     /// Bins interval counts: the row at <c>timestamps[i]</c> covers <c>[t, t + interval)</c>; its count is

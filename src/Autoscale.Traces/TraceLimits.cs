@@ -9,7 +9,7 @@ namespace Autoscale.Traces;
 /// another reads: timestamps from 1678 to 2261 (a replay's clock counts nanoseconds in 64 bits), at most
 /// <see cref="MaxTicks"/> ticks, at most <see cref="MaxRequests"/> requests.
 /// </summary>
-public static class TraceLimits
+internal static class TraceLimits
 {
     /// <summary>The earliest instant a trace may hold: 1678-01-01T00:00:00Z.</summary>
     public static readonly Instant Earliest = Instant.FromUtc(1678, 1, 1, 0, 0);

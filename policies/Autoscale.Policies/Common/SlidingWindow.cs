@@ -7,7 +7,7 @@ namespace Autoscale.Policies.Common;
 /// each update costs O(1) amortized and allocates only when the ring grows.
 /// </summary>
 /// <remarks>Not thread-safe; owned by one policy instance.</remarks>
-public sealed class SlidingExtremum
+internal sealed class SlidingExtremum
 {
     private readonly long _windowTicks;
     private readonly bool _max;
@@ -83,7 +83,7 @@ public sealed class SlidingExtremum
 /// the span of time it covers, so a rate can be formed. O(1) amortized per update.
 /// </summary>
 /// <remarks>Not thread-safe; owned by one policy instance.</remarks>
-public sealed class SlidingSum
+internal sealed class SlidingSum
 {
     private readonly long _windowTicks;
     private long[] _times = new long[16];

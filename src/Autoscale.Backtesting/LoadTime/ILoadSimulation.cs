@@ -6,7 +6,7 @@ namespace Autoscale.Backtesting.LoadTime;
 /// every tick. A load is ready at the first tick at or after it completes.
 /// </summary>
 /// <remarks>Owned by one run; not thread-safe. The per-tick methods allocate nothing once warm.</remarks>
-public interface ILoadSimulation
+internal interface ILoadSimulation
 {
     /// <summary>Loads in progress.</summary>
     int Loading { get; }
@@ -31,7 +31,7 @@ public interface ILoadSimulation
 }
 
 /// <summary>A load-time model the engine drives tick by tick instead of asking for one duration per start.</summary>
-public interface ISimulatedLoadTime : ILoadTimeModel
+internal interface ISimulatedLoadTime : ILoadTimeModel
 {
     /// <summary>A fresh simulation for one run with ticks of <paramref name="tickSeconds"/> and the run's seed.</summary>
     ILoadSimulation CreateSimulation(double tickSeconds, long seed);

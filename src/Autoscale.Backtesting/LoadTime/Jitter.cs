@@ -6,7 +6,7 @@ namespace Autoscale.Backtesting.LoadTime;
 /// Seeded draws keyed by (seed, start ordinal, stream): each start gets its own numbers, so one more
 /// start does not reshuffle the others, and nothing is allocated per draw.
 /// </summary>
-public static class Jitter
+internal static class Jitter
 {
     /// <summary>A uniform double in (0, 1) for the key.</summary>
     public static double Uniform(long seed, long ordinal, int stream)

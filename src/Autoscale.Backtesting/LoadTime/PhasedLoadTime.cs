@@ -27,7 +27,7 @@ public sealed record NodeCache(double RetentionSeconds, double BandwidthGbps, do
 /// overlaps pull and shard; a snapshot restore replaces the warm-up; an optional node cache serves
 /// reloads from local disk; a seeded log-normal jitter (mean 1) varies each load, keyed by its ordinal.
 /// </summary>
-/// <remarks>Immutable; <see cref="CreateSimulation"/> makes the per-run state.</remarks>
+/// <remarks>Immutable; the engine makes the per-run state (loads in progress, the store's bandwidth, the cache) from it.</remarks>
 public sealed record PhasedLoadTime : ISimulatedLoadTime
 {
     /// <summary>Model size S, gigabytes (1e9 bytes).</summary>
@@ -123,10 +123,12 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
     /// <summary>Every rule the parameters break, by the rules of <see cref="PhasedLoadTimeOptions"/>, each at its path; empty when valid.</summary>
     public IReadOnlyList<OptionError> Validate() => OptionRules.Validate(ToOptions());
 
-    /// <inheritdoc />
-    public ILoadSimulation CreateSimulation(double tickSeconds, long seed)
+    /// <summary>The per-run state of loads in progress, for the engine and tests.</summary>
+    internal ILoadSimulation CreateSimulation(double tickSeconds, long seed)
     {
         InvalidOptionsException.ThrowIfAny(Validate());
         return new PhasedLoadSimulation(this, tickSeconds, seed);
     }
+
+    ILoadSimulation ISimulatedLoadTime.CreateSimulation(double tickSeconds, long seed) => CreateSimulation(tickSeconds, seed);
 }

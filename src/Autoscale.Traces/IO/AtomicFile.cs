@@ -4,7 +4,7 @@ namespace Autoscale.Traces.IO;
 /// Writes a file so that it appears only when complete: into a hidden file beside it, then moved
 /// over the target. A failure or an interruption leaves nothing behind, never a half-written output.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
     public static async Task WriteAsync(string path, Func<Stream, Task> write, CancellationToken cancellationToken = default)
@@ -66,7 +66,7 @@ public static class AtomicFile
 /// A file being written beside its final path. <see cref="CommitAsync"/> moves it into place;
 /// disposing it uncommitted deletes it.
 /// </summary>
-public sealed class PendingFile : IAsyncDisposable
+internal sealed class PendingFile : IAsyncDisposable
 {
     private readonly string _target;
     private readonly Scratch _scratch;

@@ -8,7 +8,7 @@ namespace Autoscale.Traces.IO;
 /// several) never touch each other's files, and a crash's leftovers do not outlive the next run.
 /// </summary>
 /// <remarks>Not thread-safe; one owner.</remarks>
-public sealed class Scratch : IDisposable
+internal sealed class Scratch : IDisposable
 {
     /// <summary>What every scratch's name holds, so leftovers are recognised as such.</summary>
     public const string Marker = ".autoscale-tmp.";

@@ -12,7 +12,7 @@ namespace Autoscale.Traces.Synthesis;
 /// <param name="Distribution">"Gamma", "Weibull", or empty (no arrivals).</param>
 /// <param name="Shape">The fitted inter-arrival distribution's shape.</param>
 /// <param name="Scale">The fitted inter-arrival distribution's scale (seconds).</param>
-public sealed record ServeGenWindow(long StartSeconds, double RateRps, string Distribution, double Shape, double Scale);
+internal sealed record ServeGenWindow(long StartSeconds, double RateRps, string Distribution, double Shape, double Scale);
 
 /// <summary>
 /// Regenerates per-second arrivals from the ServeGen window parameters (Xiang et al., arXiv:2505.09999):
@@ -22,7 +22,7 @@ public sealed record ServeGenWindow(long StartSeconds, double RateRps, string Di
 /// since the fits disagree with the stated rate in about a fifth of the windows. Clients are summed.
 /// Each client draws from its own seeded stream, so the result does not depend on thread scheduling.
 /// </summary>
-public static class ServeGenTraceBuilder
+internal static class ServeGenTraceBuilder
 {
     /// <summary>Length of a ServeGen window, seconds.</summary>
     public const int WindowSeconds = 600;
