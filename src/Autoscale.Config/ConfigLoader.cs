@@ -206,7 +206,10 @@ public sealed class ConfigLoader
         {
             var candidateName = suffix.Length == 0 ? name : $"{name} {suffix}";
             var bound = BindOptions(descriptor, options, values, file, path);
-            yield return new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, decisionTicks, delayTicks)
+            var ticks = candidate.DecisionIntervalSeconds is null && bound is IHasDecisionPeriod periodic
+                ? PeriodTicks(periodic.DecisionPeriod, file, path, settings.Tick)
+                : decisionTicks;
+            yield return new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, ticks, delayTicks)
             {
                 PolicyName = descriptor.Name,
                 SweepGroup = suffix.Length == 0 ? null : name,
@@ -267,6 +270,19 @@ public sealed class ConfigLoader
 
     /// <summary>The most ticks a decision interval or a metrics delay may span (the signal's history is kept for them).</summary>
     internal const int MaxDelayTicks = 1 << 20;
+
+    /// <summary>A policy's own period (the HPA's sync period, say) as the candidate's decision interval, in whole ticks.</summary>
+    private static int PeriodTicks(Duration period, string file, string path, Duration tick)
+    {
+        var ticks = period.TotalSeconds / tick.TotalSeconds;
+        var whole = Math.Round(ticks);
+        if (!double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < 1 || whole > MaxDelayTicks)
+        {
+            throw new ConfigException(file, path + ".options", $"the policy's own period ({Format(period.TotalSeconds)} s) must be a whole number of {Format(tick.TotalSeconds)} s ticks; change it or set decisionIntervalSeconds");
+        }
+
+        return (int)whole;
+    }
 
     private static int Ticks(double? given, string path, string file, Duration tick, int minimumTicks, int fallbackTicks)
     {

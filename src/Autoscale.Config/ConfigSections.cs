@@ -43,7 +43,7 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option(Required = true)]
     public JsonElement LoadTime { get; set; }
 
-    /// <summary>The policy is asked every this many seconds (a whole number of ticks); the target stands in between, as the HPA syncs every 15 s. Default: every tick.</summary>
+    /// <summary>The policy is asked every this many seconds (a whole number of ticks); the target stands in between, as the HPA syncs every 15 s. Default: the policy's own period where it has one (the hpa policy's syncPeriodSeconds), else every tick.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86400)]
     public double? DecisionIntervalSeconds { get; set; }
 

@@ -37,6 +37,19 @@ public static class OptionRules
     public static void ThrowIfInvalid(IValidatableOptions options) => InvalidOptionsException.ThrowIfAny(Validate(options));
 
     /// <summary>
+    /// What a policy or model does with the options it is built from: throws <see cref="InvalidOptionsException"/> when they
+    /// break a rule, else returns its own deep copy (<see cref="Snapshot{T}"/>), so later changes to the caller's object do
+    /// not reach it.
+    /// </summary>
+    public static T Adopt<[DynamicallyAccessedMembers(Members)] T>(T options)
+        where T : class, IValidatableOptions
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ThrowIfInvalid(options);
+        return Snapshot(options);
+    }
+
+    /// <summary>
     /// A deep copy of <paramref name="options"/>: every settable option copied, nested options objects and lists of them
     /// copied in turn, other lists copied shallowly. Policies and models keep such a copy when built, so the object a user
     /// (or a factory shared by many runs) holds can change without touching them.

@@ -26,6 +26,13 @@ namespace Autoscale.Policies.Catalog;
 [JsonSerializable(typeof(ReactiveMetric))]
 [JsonSerializable(typeof(List<PolicyReference>))]
 [JsonSerializable(typeof(List<ScheduleWindow>))]
+[JsonSerializable(typeof(List<Autoscale.Policies.Hpa.HpaMetricSpec>))]
+[JsonSerializable(typeof(List<Autoscale.Policies.Hpa.HpaScalingPolicy>))]
+[JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaBehavior))]
+[JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaScalingRules))]
+[JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricSource))]
+[JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricIdentifier))]
+[JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricTarget))]
 internal sealed partial class BuiltInOptionsJson : JsonSerializerContext
 {
     /// <summary>

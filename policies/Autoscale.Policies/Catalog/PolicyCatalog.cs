@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Autoscale.Policies.Combinators;
 using Autoscale.Policies.Fixed;
+using Autoscale.Policies.Hpa;
 using Autoscale.Policies.Predictive;
 using Autoscale.Policies.Reactive;
 using Autoscale.Policies.ScheduledFloor;
@@ -37,6 +38,7 @@ public sealed class PolicyCatalog
                 "floors by local time in an IANA zone, pre-warmed by the load time, reactive above")
             .Add<PredictiveOptions>("predictive", o => new PredictivePolicy(o),
                 "seasonal forecast of the peak rate, launched ahead by the load time, never below reactive")
+            .Add<HpaOptions>("hpa", o => new HpaPolicy(o), "the Kubernetes HorizontalPodAutoscaler (v1.33), exactly, from its manifest's fields")
             .Add<MaxOptions>("max", o => MaxPolicy.Create(o, catalog), "the largest answer of several policies");
     }
 

@@ -26,11 +26,8 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public PredictivePolicy(PredictiveOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        OptionRules.ThrowIfInvalid(options);
-
         // A copy of its own: the caller's object (or a factory's, shared by every run) may change later.
-        options = OptionRules.Snapshot(options);
+        options = OptionRules.Adopt(options);
         _o = options;
         _reactive = new ReactivePolicy(options);
         _forecaster = new SeasonalForecaster(Duration.FromSeconds(options.BucketSeconds), options.LevelSmoothing, options.SeasonalSmoothing, options.WeeklySeasonality);

@@ -40,11 +40,8 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public ReactivePolicy(ReactiveOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        OptionRules.ThrowIfInvalid(options);
-
         // A copy of its own: the caller's object (or a factory's, shared by every run) may change later.
-        options = OptionRules.Snapshot(options);
+        options = OptionRules.Adopt(options);
         _o = options;
         _arrivals = new SlidingSum(Duration.FromSeconds(options.MetricWindowSeconds));
         _panicArrivals = new SlidingSum(Duration.FromSeconds(options.PanicWindowSeconds));
@@ -188,7 +185,7 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
     {
         var current = signal.CurrentReplicas;
         double wanted = _o.Metric == ReactiveMetric.InFlightPerReplica
-            ? (signal.QueueDepth + signal.ServedLastInterval / Math.Max(1e-9, signal.Interval.TotalSeconds)) / _o.TargetInFlightPerReplica
+            ? Common.StandInSignals.InFlightTotal(signal) / _o.TargetInFlightPerReplica
             : demand / (signal.CapacityPerReplica * _o.TargetUtilization);
         var raw = (int)Math.Min(int.MaxValue / 2, Math.Ceiling(wanted - 1e-9));
         if (current > 0 && Math.Abs((double)raw / current - 1) <= _o.Tolerance)

@@ -31,11 +31,8 @@ public sealed class ScheduledFloorPolicy : IScalingPolicy, IPolicyDiagnostics
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public ScheduledFloorPolicy(ScheduledFloorOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        OptionRules.ThrowIfInvalid(options);
-
         // A copy of its own: the caller's object (or a factory's, shared by every run) may change later.
-        options = OptionRules.Snapshot(options);
+        options = OptionRules.Adopt(options);
         _o = options;
         _reactive = new ReactivePolicy(options);
         _zone = DateTimeZoneProviders.Tzdb[options.TimeZone];

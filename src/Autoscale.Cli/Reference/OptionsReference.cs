@@ -250,6 +250,7 @@ internal static class OptionsReference
         JsonElement { ValueKind: JsonValueKind.Undefined } => "none",
         JsonElement j => j.GetRawText(),
         System.Collections.ICollection { Count: 0 } => "[]",
+        IValidatableOptions => "see below",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };

@@ -40,6 +40,25 @@ public sealed class LiveReplayTests
         Assert.Equal(backtest with { Rank = 0, OnParetoFront = false }, live with { Rank = 0, OnParetoFront = false });
     }
 
+    [Theory]
+    [InlineData("textbook-spike", "hpa default 90s")]
+    [InlineData("azure-llm-code-2023", "hpa default 240s")]
+    [InlineData("azure-llm-code-2023", "hpa behavior 90s")]
+    public async Task The_live_loop_runs_an_emulated_autoscaler_as_the_backtest_does(string trace, string candidate)
+    {
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "what-you-run-today.json"));
+        var spec = plan.Candidates.Single(c => c.Name == candidate);
+        var path = Path.Combine(TestPaths.Traces, trace + ".parquet");
+
+        await using var forBacktest = await TraceReader.OpenAsync(path, plan.Settings.Tick);
+        var backtest = (await Backtest.RunAsync(forBacktest, plan.Settings, [spec])).Single();
+        await using var forLive = await TraceReader.OpenAsync(path, plan.Settings.Tick);
+        var live = await LiveReplay.RunAsync(forLive, plan.Settings, spec, CancellationToken.None);
+
+        Assert.Equal(15, spec.DecisionIntervalTicks);
+        Assert.Equal(backtest with { Rank = 0, OnParetoFront = false }, live with { Rank = 0, OnParetoFront = false });
+    }
+
     [Fact]
     public async Task Live_replay_from_the_command_line_prints_the_backtest_numbers()
     {

@@ -16,6 +16,8 @@ public sealed class ConformanceTests
         { "warm-floor", """{ "minReplicas": 3 }""" },
         { "scheduled-floor", """{ "timeZone": "Europe/Berlin", "schedule": [{ "days": "Mon-Fri", "from": "00:30", "to": "02:00", "minReplicas": 5 }] }""" },
         { "predictive", """{ "bucketSeconds": 300 }""" },
+        { "hpa", """{ "maxReplicas": 60, "metrics": [ { "type": "Pods", "pods": { "metric": { "name": "inFlight" }, "target": { "type": "AverageValue", "averageValue": 20 } } } ] }""" },
+        { "hpa", """{ "minReplicas": 0, "maxReplicas": 60, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 60, "policies": [ { "type": "Pods", "value": 2, "periodSeconds": 30 } ] } }, "metrics": [ { "type": "External", "external": { "metric": { "name": "arrivalRps" }, "target": { "type": "Value", "value": 25 } } }, { "type": "External", "external": { "metric": { "name": "queue" }, "target": { "type": "AverageValue", "averageValue": 40 } } } ] }""" },
         { "max", """{ "policies": [ { "policy": "scheduled-floor", "options": { "defaultMinReplicas": 2 } }, { "policy": "predictive" } ] }""" },
     };
 
