@@ -171,7 +171,15 @@ public sealed class ConfigLoader
         }
 
         var name = candidate.Name!;
-        var policyName = candidate.Policy!;
+        var policyName = candidate.Policy ?? "";
+        var options = candidate.Options;
+        if (candidate.PolicyFrom is { } manifest)
+        {
+            var imported = Import(manifest, candidate.MetricMap, file, path + ".policyFrom");
+            policyName = imported.Policy;
+            options = imported.Options;
+        }
+
         if (!_catalog.TryGet(policyName, out var descriptor))
         {
             if (WhyNotAPolicy(policyName) is { } why)
@@ -193,7 +201,6 @@ public sealed class ConfigLoader
         var decisionTicks = Ticks(candidate.DecisionIntervalSeconds, path + ".decisionIntervalSeconds", file, settings.Tick, minimumTicks: 1, fallbackTicks: 1);
         var delayTicks = Ticks(candidate.MetricsDelaySeconds, path + ".metricsDelaySeconds", file, settings.Tick, minimumTicks: 0, fallbackTicks: 0);
 
-        var options = candidate.Options;
         if (options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object))
         {
             throw new ConfigException(file, path + ".options", $"must be an object, not {JsonFields.Kind(options)}");
@@ -270,6 +277,20 @@ public sealed class ConfigLoader
 
     /// <summary>The most ticks a decision interval or a metrics delay may span (the signal's history is kept for them).</summary>
     internal const int MaxDelayTicks = 1 << 20;
+
+    /// <summary>The policy and options of the manifest a candidate's <c>policyFrom</c> names (relative to the config file).</summary>
+    private (string Policy, JsonElement Options) Import(string manifest, Dictionary<string, string>? metricMap, string file, string path)
+    {
+        var full = Path.IsPathRooted(manifest) ? manifest : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? "", manifest);
+        if (!File.Exists(full))
+        {
+            throw new ConfigException(file, path, Directory.Exists(full) ? $"\"{manifest}\" is a folder, not a manifest" : $"\"{manifest}\": no such file");
+        }
+
+        var candidate = Manifests.ManifestImporter.Import(full, File.ReadAllText(full), metricMap ?? [], _catalog);
+        using var document = JsonDocument.Parse(candidate["options"]!.ToJsonString());
+        return (candidate["policy"]!.GetValue<string>(), document.RootElement.Clone());
+    }
 
     /// <summary>A policy's own period (the HPA's sync period, say) as the candidate's decision interval, in whole ticks.</summary>
     private static int PeriodTicks(Duration period, string file, string path, Duration tick)

@@ -27,9 +27,17 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option(Required = true)]
     public string? Name { get; set; }
 
-    /// <summary>The policy: a built-in name (<c>autoscale policy list</c>) or a class of <c>--policy-file</c>, <c>--project</c> or <c>--assembly</c>.</summary>
-    [Option(Required = true)]
+    /// <summary>The policy: a built-in name (<c>autoscale policy list</c>) or a class of <c>--policy-file</c>, <c>--project</c> or <c>--assembly</c>. Required unless <c>policyFrom</c> is given.</summary>
+    [Option]
     public string? Policy { get; set; }
+
+    /// <summary>Instead of <c>policy</c> and <c>options</c>: the manifest of an autoscaler you run today (a HorizontalPodAutoscaler YAML), read as <c>autoscale policy import</c> reads it; relative to the config file.</summary>
+    [Option]
+    public string? PolicyFrom { get; set; }
+
+    /// <summary>With <c>policyFrom</c>: the manifest's metric names to read as stand-in signals, <c>{"vllm_requests_in_flight": "inFlight"}</c>, as <c>--metric-map</c>.</summary>
+    [Option]
+    public Dictionary<string, string>? MetricMap { get; set; }
 
     /// <summary>The policy's options (each policy's are listed below).</summary>
     [Option]
@@ -52,7 +60,15 @@ internal sealed class CandidateConfig : IValidatableOptions
     public double? MetricsDelaySeconds { get; set; }
 
     /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
+    public IReadOnlyList<string> Validate() =>
+        (Policy, PolicyFrom) switch
+        {
+            (null, null) => ["policy is required (a policy's name, or policyFrom: the manifest of an autoscaler you run)"],
+            (not null, not null) => ["give policy or policyFrom, not both"],
+            (null, not null) when Options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) => ["options come from the manifest with policyFrom; leave options out"],
+            (not null, null) when MetricMap is not null => ["metricMap goes with policyFrom"],
+            _ => [],
+        };
 }
 
 /// <summary>The shorthand load-time model <c>{"fixedSeconds": 25}</c>: every load takes the same time.</summary>

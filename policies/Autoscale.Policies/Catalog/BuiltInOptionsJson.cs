@@ -20,6 +20,7 @@ namespace Autoscale.Policies.Catalog;
 [JsonSerializable(typeof(bool?))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
 [JsonSerializable(typeof(NodaTime.Duration))]
 [JsonSerializable(typeof(NodaTime.Duration?))]
 [JsonSerializable(typeof(Uri))]

@@ -17,8 +17,56 @@ internal static class PolicyCommands
         policy.Subcommands.Add(List(context));
         policy.Subcommands.Add(Describe(context));
         policy.Subcommands.Add(Check(context));
+        policy.Subcommands.Add(Import(context));
         return policy;
     }
+
+    private static Command Import(CliContext context)
+    {
+        var file = new Argument<string>("file") { Description = "The manifest: a HorizontalPodAutoscaler (autoscaling/v2), in YAML or JSON." };
+        var metricMap = new Option<string[]>("--metric-map")
+        {
+            Description = "NAME=SIGNAL: read the manifest's metric NAME as the replay's stand-in SIGNAL (inFlight, arrivalRps, queue); repeat for several.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("import", "Print the candidate (JSON) that replays an autoscaler you run today, from its own manifest; add a loadTime and put it in a config's candidates.")
+        {
+            file, metricMap,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var path = parse.GetValue(file)!;
+            if (Directory.Exists(path))
+            {
+                throw new UserInputException($"{path}: is a folder, not a manifest");
+            }
+
+            if (!File.Exists(path))
+            {
+                throw new UserInputException($"{path}: no such file");
+            }
+
+            var map = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in parse.GetValue(metricMap) ?? [])
+            {
+                var cut = entry.IndexOf('=', StringComparison.Ordinal);
+                if (cut <= 0 || cut == entry.Length - 1)
+                {
+                    throw new UserInputException($"--metric-map: \"{entry}\" must be NAME=SIGNAL, e.g. vllm:num_requests_running=inFlight");
+                }
+
+                map[entry[..cut]] = entry[(cut + 1)..];
+            }
+
+            var text = await File.ReadAllTextAsync(path, cancellationToken);
+            var candidate = Autoscale.Config.Manifests.ManifestImporter.Import(path, text, map, context.Catalog);
+            await context.Stdout.WriteLineAsync(candidate.ToJsonString(Indented));
+            return AutoscaleCli.Success;
+        });
+        return command;
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     private static Command List(CliContext context)
     {

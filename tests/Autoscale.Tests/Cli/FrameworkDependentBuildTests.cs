@@ -24,6 +24,16 @@ public sealed class FrameworkDependentBuildTests
     }
 
     [Fact]
+    public async Task Policy_import_reads_an_hpa_manifest()
+    {
+        var (exit, stdout, stderr) = await RunAsync("policy", "import", "examples/manifests/hpa-vllm.yaml", "--metric-map", "vllm_requests_in_flight=inFlight");
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("\"policy\": \"hpa\"", stdout, StringComparison.Ordinal);
+        Assert.Contains("\"stabilizationWindowSeconds\": 300", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Policy_check_runs_on_a_policy_file()
     {
         var (exit, stdout, stderr) = await RunAsync("policy", "check", "--policy", "RatePlusSpares", "--policy-file", "examples/RatePlusSpares.cs", "--format", "json");

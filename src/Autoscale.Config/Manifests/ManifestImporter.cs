@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Autoscale.Policies.Catalog;
+using Autoscale.Policies.Common;
+
+namespace Autoscale.Config.Manifests;
+
+/// <summary>
+/// Reads the config of an autoscaler users run today into a candidate of the emulating policy: a Kubernetes
+/// HorizontalPodAutoscaler (autoscaling/v2) into <c>hpa</c>. Metric names that are not stand-in signals need a mapping
+/// (<c>--metric-map NAME=SIGNAL</c>). Every problem is a <see cref="ConfigException"/> naming the manifest's field.
+/// </summary>
+internal static partial class ManifestImporter
+{
+    /// <summary>The candidate JSON (<c>name</c>, <c>policy</c>, <c>options</c>) for the manifest in <paramref name="text"/>.</summary>
+    public static JsonObject Import(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
+    {
+        if (YamlTree.Read(file, text) is not JsonObject root)
+        {
+            throw new ConfigException(file, "", "holds no manifest (expected a mapping with apiVersion and kind)");
+        }
+
+        var kind = (root["kind"] as JsonValue)?.ToString();
+        var apiVersion = (root["apiVersion"] as JsonValue)?.ToString() ?? "";
+        return kind switch
+        {
+            "HorizontalPodAutoscaler" when apiVersion is "autoscaling/v2" or "autoscaling/v2beta2" => Hpa(file, root, metricMap, catalog),
+            "HorizontalPodAutoscaler" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\" is not read; write the HPA as autoscaling/v2"),
+            "ScaledObject" or "Service" or "RayService" => throw new ConfigException(file, "kind", $"{kind} is not emulated by this build yet (it emulates the HorizontalPodAutoscaler)"),
+            null when root.ContainsKey("applications") => throw new ConfigException(file, "applications", "a Ray Serve config is not emulated by this build yet (it emulates the HorizontalPodAutoscaler)"),
+            null => throw new ConfigException(file, "kind", "must be given (HorizontalPodAutoscaler)"),
+            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler)"),
+        };
+    }
+
+    private static JsonObject Hpa(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
+    {
+        var spec = root["spec"] as JsonObject ?? throw new ConfigException(file, "spec", "must be given");
+        var options = new JsonObject();
+        if (spec["minReplicas"] is { } min)
+        {
+            options["minReplicas"] = min.DeepClone();
+        }
+
+        options["maxReplicas"] = spec["maxReplicas"]?.DeepClone() ?? throw new ConfigException(file, "spec.maxReplicas", "must be given");
+        var metrics = new JsonArray();
+        if (spec["metrics"] is not JsonArray given || given.Count == 0)
+        {
+            throw new ConfigException(file, "spec.metrics", "must be given: without metrics the HPA scales on CPU at 80 %, which has no stand-in in a replay");
+        }
+
+        for (var i = 0; i < given.Count; i++)
+        {
+            metrics.Add((JsonNode)Metric(file, $"spec.metrics[{i}]", given[i] as JsonObject, metricMap));
+        }
+
+        options["metrics"] = metrics;
+        if (spec["behavior"] is JsonObject behavior)
+        {
+            options["behavior"] = Behavior(file, behavior);
+        }
+
+        var name = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
+        Check(file, catalog, "hpa", options);
+        return new JsonObject { ["name"] = name, ["policy"] = "hpa", ["options"] = options };
+    }
+
+    private static JsonObject Metric(string file, string path, JsonObject? metric, IReadOnlyDictionary<string, string> metricMap)
+    {
+        var type = (metric?["type"] as JsonValue)?.ToString();
+        var field = type switch
+        {
+            "Pods" => "pods",
+            "External" => "external",
+            "Resource" or "ContainerResource" => throw new ConfigException(file, path + ".type", $"a {type} metric ({metric?[type == "Resource" ? "resource" : "containerResource"]?["name"]}) targets a share of the pods' requests, which no stand-in signal has; replace it with a Pods or External metric on one of {string.Join(", ", StandInSignals.Names)}"),
+            "Object" => throw new ConfigException(file, path + ".type", "Object metrics are not replayed yet; use a Pods or External metric"),
+            _ => throw new ConfigException(file, path + ".type", $"must be Pods or External (was {(type is null ? "missing" : $"\"{type}\"")})"),
+        };
+        var source = metric![field] as JsonObject ?? throw new ConfigException(file, $"{path}.{field}", $"must be given for a {type} metric");
+        var metricName = (source["metric"]?["name"] as JsonValue)?.ToString() ?? throw new ConfigException(file, $"{path}.{field}.metric.name", "must be given");
+        var signal = metricMap.TryGetValue(metricName, out var mapped) ? mapped : metricName;
+        if (StandInSignals.Canonical(signal) is not { } canonical)
+        {
+            var hint = metricMap.ContainsKey(metricName)
+                ? StandInSignals.Problem(signal)
+                : $"the metric \"{metricName}\" has no stand-in in a replay; map it with --metric-map {metricName}=SIGNAL or a candidate's metricMap (SIGNAL one of {string.Join(", ", StandInSignals.Names)})";
+            throw new ConfigException(file, $"{path}.{field}.metric.name", hint!);
+        }
+
+        var target = source["target"] as JsonObject ?? throw new ConfigException(file, $"{path}.{field}.target", "must be given");
+        var targetType = (target["type"] as JsonValue)?.ToString() ?? throw new ConfigException(file, $"{path}.{field}.target.type", "must be given");
+        var key = targetType switch
+        {
+            "AverageValue" => "averageValue",
+            "Value" => "value",
+            _ => throw new ConfigException(file, $"{path}.{field}.target.type", $"must be AverageValue or Value (was \"{targetType}\")"),
+        };
+        var quantity = Quantity(file, $"{path}.{field}.target.{key}", target[key]);
+        return new JsonObject
+        {
+            ["type"] = type,
+            [field] = new JsonObject
+            {
+                ["metric"] = new JsonObject { ["name"] = canonical },
+                ["target"] = new JsonObject { ["type"] = targetType, [key] = quantity },
+            },
+        };
+    }
+
+    private static JsonObject Behavior(string file, JsonObject behavior)
+    {
+        var result = new JsonObject();
+        foreach (var direction in new[] { "scaleUp", "scaleDown" })
+        {
+            if (behavior[direction] is not JsonObject rules)
+            {
+                continue;
+            }
+
+            var copy = new JsonObject();
+            foreach (var (name, value) in rules)
+            {
+                copy[name] = name == "tolerance" ? Quantity(file, $"spec.behavior.{direction}.tolerance", value) : value?.DeepClone();
+            }
+
+            result[direction] = copy;
+        }
+
+        return result;
+    }
+
+    /// <summary>A Kubernetes quantity (<c>20</c>, <c>500m</c>, <c>1.5k</c>, <c>2Gi</c>) as a number.</summary>
+    internal static double Quantity(string file, string path, JsonNode? node)
+    {
+        if (node is JsonValue value && value.TryGetValue<double>(out var number))
+        {
+            return number;
+        }
+
+        var text = (node as JsonValue)?.ToString();
+        var match = text is null ? null : QuantityPattern().Match(text);
+        if (match is not { Success: true })
+        {
+            throw new ConfigException(file, path, $"must be a quantity such as 20, 500m or 1.5k (was {(text is null ? "missing" : $"\"{text}\"")})");
+        }
+
+        var scale = match.Groups[2].Value switch
+        {
+            "m" => 1e-3,
+            "" => 1,
+            "k" => 1e3,
+            "M" => 1e6,
+            "G" => 1e9,
+            "T" => 1e12,
+            "P" => 1e15,
+            "E" => 1e18,
+            "Ki" => 1024.0,
+            "Mi" => 1024.0 * 1024,
+            "Gi" => 1024.0 * 1024 * 1024,
+            "Ti" => 1024.0 * 1024 * 1024 * 1024,
+            "Pi" => 1024.0 * 1024 * 1024 * 1024 * 1024,
+            _ => 1024.0 * 1024 * 1024 * 1024 * 1024 * 1024,
+        };
+        return double.Parse(match.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture) * scale;
+    }
+
+    /// <summary>Binds and builds the options as a backtest would, so a value out of its range is named at its manifest field.</summary>
+    private static void Check(string file, PolicyCatalog catalog, string policy, JsonObject options)
+    {
+        catalog.TryGet(policy, out var descriptor);
+        using var document = JsonDocument.Parse(options.ToJsonString());
+        try
+        {
+            descriptor!.Create(OptionsBinder.Bind(descriptor.OptionsType, document.RootElement, "spec"));
+        }
+        catch (OptionsBindingException e)
+        {
+            throw new ConfigException(file, e.Path, e.Problem, e);
+        }
+        catch (InvalidOptionsException e)
+        {
+            var error = e.Errors[0];
+            throw new ConfigException(file, error.Path.Length == 0 ? "spec" : $"spec.{error.Path}", error.Problem, e);
+        }
+    }
+
+    [GeneratedRegex(@"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex QuantityPattern();
+}

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Autoscale.Config;
+using Autoscale.Policies.Catalog;
+using Autoscale.Tests.Cli;
+using Xunit;
+
+namespace Autoscale.Tests.Policies.Hpa;
+
+/// <summary><c>autoscale policy import</c> and a candidate's <c>policyFrom</c>: an HPA manifest in, the hpa candidate out.</summary>
+public sealed class HpaImportTests
+{
+    private static readonly string Manifest = Path.Combine(TestPaths.Examples, "manifests", "hpa-vllm.yaml");
+
+    [Fact]
+    public async Task A_manifest_becomes_the_candidate_with_its_settings()
+    {
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", Manifest, "--metric-map", "vllm_requests_in_flight=inFlight");
+
+        Assert.True(exit == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.Equal("llm-hpa", root.GetProperty("name").GetString());
+        Assert.Equal("hpa", root.GetProperty("policy").GetString());
+        var options = root.GetProperty("options");
+        Assert.Equal(2, options.GetProperty("minReplicas").GetInt32());
+        Assert.Equal(40, options.GetProperty("maxReplicas").GetInt32());
+        var pods = options.GetProperty("metrics")[0].GetProperty("pods");
+        Assert.Equal("inFlight", pods.GetProperty("metric").GetProperty("name").GetString());
+        Assert.Equal(2.0, pods.GetProperty("target").GetProperty("averageValue").GetDouble());
+        var down = options.GetProperty("behavior").GetProperty("scaleDown");
+        Assert.Equal(300, down.GetProperty("stabilizationWindowSeconds").GetInt32());
+        Assert.Equal("Pods", down.GetProperty("policies")[0].GetProperty("type").GetString());
+        Assert.Equal(60, down.GetProperty("policies")[0].GetProperty("periodSeconds").GetInt32());
+    }
+
+    [Fact]
+    public async Task PolicyFrom_replays_the_manifest_as_the_imported_candidate_does()
+    {
+        using var dir = new TempFolder();
+        var imported = await CliRunner.RunAsync("policy", "import", Manifest, "--metric-map", "vllm_requests_in_flight=inFlight");
+        var candidate = JsonDocument.Parse(imported.Out).RootElement;
+        var config = dir.Write("c.json", $$"""
+            { "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 2, "dollarsPerGpuHour": 3 },
+              "candidates": [
+                { "name": "from", "policyFrom": "{{Manifest}}", "metricMap": { "vllm_requests_in_flight": "inFlight" }, "loadTime": { "fixedSeconds": 90 } },
+                { "name": "pasted", "policy": "hpa", "options": {{candidate.GetProperty("options").GetRawText()}}, "loadTime": { "fixedSeconds": 90 } } ] }
+            """);
+
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(config);
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--format", "json");
+
+        Assert.True(exit == 0, stderr);
+        Assert.All(plan.Candidates, c => Assert.Equal(15, c.DecisionIntervalTicks));
+        var rows = JsonDocument.Parse(stdout).RootElement.GetProperty("candidates").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
+        foreach (var field in new[] { "late", "dollars", "coldStarts", "peakReplicas", "endReplicas" })
+        {
+            Assert.Equal(rows["pasted"].GetProperty(field).GetRawText(), rows["from"].GetProperty(field).GetRawText());
+        }
+    }
+
+    [Theory]
+    [InlineData("kind: [unclosed\n  x: {", "line 2, column 4: is not YAML")]
+    [InlineData("apiVersion: v1\nkind: ConfigMap\n", "kind: \"ConfigMap\" is not an autoscaler this tool reads")]
+    [InlineData("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\n", "kind: ScaledObject is not emulated by this build yet")]
+    [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target: {type: Utilization, averageUtilization: 80}\n",
+        "spec.metrics[0].type: a Resource metric (cpu) targets a share of the pods' requests")]
+    [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n    pods:\n      metric: {name: qps}\n      target: {type: AverageValue, averageValue: 5}\n",
+        "spec.metrics[0].pods.metric.name: the metric \"qps\" has no stand-in in a replay; map it with --metric-map qps=SIGNAL")]
+    [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  minReplicas: 5\n  maxReplicas: 3\n  metrics:\n  - type: External\n    external:\n      metric: {name: queue}\n      target: {type: Value, value: 500m}\n",
+        "spec: minReplicas (5) must be <= maxReplicas (3)")]
+    [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  behavior:\n    scaleUp: {selectPolicy: Sometimes}\n  metrics:\n  - type: External\n    external:\n      metric: {name: queue}\n      target: {type: Value, value: 1k}\n",
+        "spec.behavior.scaleUp: selectPolicy (\"Sometimes\") must be Max, Min or Disabled")]
+    [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  behavior:\n    scaleDown: {stabilizationWindowSeconds: -60}\n  metrics:\n  - type: External\n    external:\n      metric: {name: queue}\n      target: {type: Value, value: 1k}\n",
+        "spec.behavior.scaleDown.stabilizationWindowSeconds: must be in [0, 3600] (was -60)")]
+    [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: External\n    external:\n      metric: {name: queue}\n      target: {type: Value, value: 2x}\n",
+        "spec.metrics[0].external.target.value: must be a quantity such as 20, 500m or 1.5k (was \"2x\")")]
+    public async Task A_bad_manifest_is_one_error_line_naming_the_field(string yaml, string expected)
+    {
+        using var dir = new TempFolder();
+        var file = dir.Write("m.yaml", yaml);
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: {file}: {expected}", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public void Quantities_read_as_Kubernetes_writes_them()
+    {
+        Assert.Equal(0.5, Autoscale.Config.Manifests.ManifestImporter.Quantity("f", "p", System.Text.Json.Nodes.JsonValue.Create("500m")));
+        Assert.Equal(1500, Autoscale.Config.Manifests.ManifestImporter.Quantity("f", "p", System.Text.Json.Nodes.JsonValue.Create("1.5k")));
+        Assert.Equal(2 * 1024.0 * 1024 * 1024, Autoscale.Config.Manifests.ManifestImporter.Quantity("f", "p", System.Text.Json.Nodes.JsonValue.Create("2Gi")));
+        Assert.Equal(20, Autoscale.Config.Manifests.ManifestImporter.Quantity("f", "p", System.Text.Json.Nodes.JsonValue.Create(20)));
+    }
+}
