@@ -3,6 +3,7 @@ using System.Text.Json;
 using Autoscale.Policies.Combinators;
 using Autoscale.Policies.Fixed;
 using Autoscale.Policies.Hpa;
+using Autoscale.Policies.Keda;
 using Autoscale.Policies.Predictive;
 using Autoscale.Policies.Reactive;
 using Autoscale.Policies.ScheduledFloor;
@@ -39,6 +40,7 @@ public sealed class PolicyCatalog
             .Add<PredictiveOptions>("predictive", o => new PredictivePolicy(o),
                 "seasonal forecast of the peak rate, launched ahead by the load time, never below reactive")
             .Add<HpaOptions>("hpa", o => new HpaPolicy(o), "the Kubernetes HorizontalPodAutoscaler (v1.33), exactly, from its manifest's fields")
+            .Add<KedaOptions>("keda", o => new KedaPolicy(o), "KEDA (v2.16) over the HPA it creates: activation, cooldown to zero, triggers as External metrics")
             .Add<MaxOptions>("max", o => MaxPolicy.Create(o, catalog), "the largest answer of several policies");
     }
 

@@ -44,7 +44,6 @@ public sealed class HpaPolicy : IScalingPolicy
     /// <inheritdoc />
     public ScalingDecision Decide(in ScalingSignal signal)
     {
-        var now = signal.Now;
         var current = signal.CurrentReplicas;
         if (!_started)
         {
@@ -56,6 +55,14 @@ public sealed class HpaPolicy : IScalingPolicy
             }
         }
 
+        return Reconcile(signal);
+    }
+
+    /// <summary>One sync of the controller (reconcileAutoscaler) on what <paramref name="signal"/> shows.</summary>
+    internal ScalingDecision Reconcile(in ScalingSignal signal)
+    {
+        var now = signal.Now;
+        var current = signal.CurrentReplicas;
         _controller.RecordInitialRecommendation(current, now);
 
         int desired;

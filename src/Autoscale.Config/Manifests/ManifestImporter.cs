@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Autoscale.Policies.Catalog;
 using Autoscale.Policies.Common;
 
@@ -9,7 +8,7 @@ namespace Autoscale.Config.Manifests;
 
 /// <summary>
 /// Reads the config of an autoscaler users run today into a candidate of the emulating policy: a Kubernetes
-/// HorizontalPodAutoscaler (autoscaling/v2) into <c>hpa</c>. Metric names that are not stand-in signals need a mapping
+/// HorizontalPodAutoscaler (autoscaling/v2) into <c>hpa</c>, a KEDA ScaledObject into <c>keda</c>. Metric names that are not stand-in signals need a mapping
 /// (<c>--metric-map NAME=SIGNAL</c>). Every problem is a <see cref="ConfigException"/> naming the manifest's field.
 /// </summary>
 internal static partial class ManifestImporter
@@ -28,10 +27,11 @@ internal static partial class ManifestImporter
         {
             "HorizontalPodAutoscaler" when apiVersion is "autoscaling/v2" or "autoscaling/v2beta2" => Hpa(file, root, metricMap, catalog),
             "HorizontalPodAutoscaler" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\" is not read; write the HPA as autoscaling/v2"),
-            "ScaledObject" or "Service" or "RayService" => throw new ConfigException(file, "kind", $"{kind} is not emulated by this build yet (it emulates the HorizontalPodAutoscaler)"),
+            "ScaledObject" when apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal) => Keda(file, root, metricMap, catalog),
+            "Service" or "RayService" => throw new ConfigException(file, "kind", $"{kind} is not emulated by this build yet (it emulates the HorizontalPodAutoscaler and KEDA's ScaledObject)"),
             null when root.ContainsKey("applications") => throw new ConfigException(file, "applications", "a Ray Serve config is not emulated by this build yet (it emulates the HorizontalPodAutoscaler)"),
             null => throw new ConfigException(file, "kind", "must be given (HorizontalPodAutoscaler)"),
-            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler)"),
+            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject)"),
         };
     }
 
@@ -65,6 +65,81 @@ internal static partial class ManifestImporter
         var name = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
         Check(file, catalog, "hpa", options);
         return new JsonObject { ["name"] = name, ["policy"] = "hpa", ["options"] = options };
+    }
+
+    private static JsonObject Keda(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
+    {
+        var spec = root["spec"] as JsonObject ?? throw new ConfigException(file, "spec", "must be given");
+        var options = new JsonObject();
+        foreach (var field in new[] { "pollingInterval", "cooldownPeriod", "initialCooldownPeriod", "minReplicaCount", "maxReplicaCount", "idleReplicaCount" })
+        {
+            if (spec[field] is { } value)
+            {
+                options[field] = value.DeepClone();
+            }
+        }
+
+        if (spec["fallback"] is JsonObject fallback)
+        {
+            options["fallback"] = fallback.DeepClone();
+        }
+
+        if (spec["advanced"]?["horizontalPodAutoscalerConfig"]?["behavior"] is JsonObject behavior)
+        {
+            options["advanced"] = new JsonObject { ["horizontalPodAutoscalerConfig"] = new JsonObject { ["behavior"] = Behavior(file, behavior) } };
+        }
+
+        if (spec["triggers"] is not JsonArray triggers || triggers.Count == 0)
+        {
+            throw new ConfigException(file, "spec.triggers", "must hold at least one trigger");
+        }
+
+        var read = new JsonArray();
+        for (var i = 0; i < triggers.Count; i++)
+        {
+            read.Add((JsonNode)Trigger(file, $"spec.triggers[{i}]", triggers[i] as JsonObject, metricMap));
+        }
+
+        options["triggers"] = read;
+        var name = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
+        Check(file, catalog, "keda", options);
+        return new JsonObject { ["name"] = name, ["policy"] = "keda", ["options"] = options };
+    }
+
+    private static JsonObject Trigger(string file, string path, JsonObject? trigger, IReadOnlyDictionary<string, string> metricMap)
+    {
+        var type = (trigger?["type"] as JsonValue)?.ToString() ?? throw new ConfigException(file, path + ".type", "must be given");
+        var metadata = trigger!["metadata"] as JsonObject ?? throw new ConfigException(file, path + ".metadata", "must be given");
+        var keys = new[] { (trigger["name"] as JsonValue)?.ToString(), (metadata["metricName"] as JsonValue)?.ToString(), (metadata["query"] as JsonValue)?.ToString() }
+            .OfType<string>().ToList();
+        var signal = keys.Select(k => metricMap.TryGetValue(k, out var s) ? s : StandInSignals.Canonical(k)).FirstOrDefault(s => s is not null);
+        if (signal is null || StandInSignals.Canonical(signal) is null)
+        {
+            var problem = signal is null
+                ? $"the {type} trigger's metric has no stand-in in a replay; map it with --metric-map NAME=SIGNAL or a candidate's metricMap, NAME being the trigger's name{(keys.Count > 0 ? $" (\"{keys[0]}\")" : "")}, metadata.metricName or metadata.query, SIGNAL one of {string.Join(", ", StandInSignals.Names)}"
+                : StandInSignals.Problem(signal)!;
+            throw new ConfigException(file, path, problem);
+        }
+
+        var result = new JsonObject { ["type"] = type, ["signal"] = StandInSignals.Canonical(signal) };
+        if (trigger["name"] is { } name)
+        {
+            result["name"] = name.DeepClone();
+        }
+
+        if (trigger["metricType"] is { } metricType)
+        {
+            result["metricType"] = metricType.DeepClone();
+        }
+
+        var copied = new JsonObject();
+        foreach (var (key, value) in metadata)
+        {
+            copied[key] = value is null ? null : JsonValue.Create(value.ToString());
+        }
+
+        result["metadata"] = copied;
+        return result;
     }
 
     private static JsonObject Metric(string file, string path, JsonObject? metric, IReadOnlyDictionary<string, string> metricMap)
@@ -140,30 +215,12 @@ internal static partial class ManifestImporter
         }
 
         var text = (node as JsonValue)?.ToString();
-        var match = text is null ? null : QuantityPattern().Match(text);
-        if (match is not { Success: true })
+        if (!KubernetesQuantity.TryParse(text, out var parsed))
         {
             throw new ConfigException(file, path, $"must be a quantity such as 20, 500m or 1.5k (was {(text is null ? "missing" : $"\"{text}\"")})");
         }
 
-        var scale = match.Groups[2].Value switch
-        {
-            "m" => 1e-3,
-            "" => 1,
-            "k" => 1e3,
-            "M" => 1e6,
-            "G" => 1e9,
-            "T" => 1e12,
-            "P" => 1e15,
-            "E" => 1e18,
-            "Ki" => 1024.0,
-            "Mi" => 1024.0 * 1024,
-            "Gi" => 1024.0 * 1024 * 1024,
-            "Ti" => 1024.0 * 1024 * 1024 * 1024,
-            "Pi" => 1024.0 * 1024 * 1024 * 1024 * 1024,
-            _ => 1024.0 * 1024 * 1024 * 1024 * 1024 * 1024,
-        };
-        return double.Parse(match.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture) * scale;
+        return parsed;
     }
 
     /// <summary>Binds and builds the options as a backtest would, so a value out of its range is named at its manifest field.</summary>
@@ -185,7 +242,4 @@ internal static partial class ManifestImporter
             throw new ConfigException(file, error.Path.Length == 0 ? "spec" : $"spec.{error.Path}", error.Problem, e);
         }
     }
-
-    [GeneratedRegex(@"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?\s*$", RegexOptions.CultureInvariant)]
-    private static partial Regex QuantityPattern();
 }

@@ -44,6 +44,8 @@ public sealed class LiveReplayTests
     [InlineData("textbook-spike", "hpa default 90s")]
     [InlineData("azure-llm-code-2023", "hpa default 240s")]
     [InlineData("azure-llm-code-2023", "hpa behavior 90s")]
+    [InlineData("textbook-spike", "keda 90s")]
+    [InlineData("azure-llm-code-2023", "keda 240s")]
     public async Task The_live_loop_runs_an_emulated_autoscaler_as_the_backtest_does(string trace, string candidate)
     {
         var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "what-you-run-today.json"));

@@ -58,10 +58,51 @@ public sealed class HpaImportTests
         }
     }
 
+    [Fact]
+    public async Task A_scaled_object_becomes_the_keda_candidate()
+    {
+        var file = Path.Combine(TestPaths.Examples, "manifests", "keda-vllm.yaml");
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file, "--metric-map", "in-flight=inFlight");
+
+        Assert.True(exit == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("keda", root.GetProperty("policy").GetString());
+        var options = root.GetProperty("options");
+        Assert.Equal(300, options.GetProperty("cooldownPeriod").GetInt32());
+        Assert.Equal(30, options.GetProperty("maxReplicaCount").GetInt32());
+        var trigger = options.GetProperty("triggers")[0];
+        Assert.Equal("inFlight", trigger.GetProperty("signal").GetString());
+        Assert.Equal("2", trigger.GetProperty("metadata").GetProperty("threshold").GetString());
+        Assert.Contains("sum(vllm:num_requests_running) + sum(vllm:num_requests_waiting)", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n  triggers:\n  - type: prometheus\n    metadata: {query: up, threshold: '5'}\n",
+        "spec.triggers[0]: the prometheus trigger's metric has no stand-in in a replay")]
+    [InlineData("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n  minReplicaCount: 9\n  maxReplicaCount: 3\n  triggers:\n  - type: prometheus\n    name: queue\n    metadata: {threshold: '5'}\n",
+        "spec: minReplicaCount (9) must be <= maxReplicaCount (3)")]
+    [InlineData("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n  triggers:\n  - type: prometheus\n    name: queue\n    metadata: {threshold: lots}\n",
+        "spec.triggers[0]: metadata.threshold (\"lots\") must be a positive quantity")]
+    [InlineData("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n  cooldownPeriod: -1\n  triggers:\n  - type: prometheus\n    name: queue\n    metadata: {threshold: '5'}\n",
+        "spec.cooldownPeriod: must be in [0, 604800] (was -1)")]
+    public async Task A_bad_scaled_object_is_one_error_line_naming_the_field(string yaml, string expected)
+    {
+        using var dir = new TempFolder();
+        var file = dir.Write("so.yaml", yaml);
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: {file}: {expected}", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
     [Theory]
     [InlineData("kind: [unclosed\n  x: {", "line 2, column 4: is not YAML")]
     [InlineData("apiVersion: v1\nkind: ConfigMap\n", "kind: \"ConfigMap\" is not an autoscaler this tool reads")]
-    [InlineData("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\n", "kind: ScaledObject is not emulated by this build yet")]
+    [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\n", "kind: Service is not emulated by this build yet")]
     [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target: {type: Utilization, averageUtilization: 80}\n",
         "spec.metrics[0].type: a Resource metric (cpu) targets a share of the pods' requests")]
     [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n    pods:\n      metric: {name: qps}\n      target: {type: AverageValue, averageValue: 5}\n",
