@@ -8,7 +8,8 @@ namespace Autoscale.Config.Manifests;
 
 /// <summary>
 /// Reads the config of an autoscaler users run today into a candidate of the emulating policy: a Kubernetes
-/// HorizontalPodAutoscaler (autoscaling/v2) into <c>hpa</c>, a KEDA ScaledObject into <c>keda</c>. Metric names that are not stand-in signals need a mapping
+/// HorizontalPodAutoscaler (autoscaling/v2) into <c>hpa</c>, a KEDA ScaledObject into <c>keda</c>, a Ray Serve config's
+/// autoscaled deployment into <c>ray-serve</c>. Metric names that are not stand-in signals need a mapping
 /// (<c>--metric-map NAME=SIGNAL</c>). Every problem is a <see cref="ConfigException"/> naming the manifest's field.
 /// </summary>
 internal static partial class ManifestImporter
@@ -29,7 +30,7 @@ internal static partial class ManifestImporter
             "HorizontalPodAutoscaler" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\" is not read; write the HPA as autoscaling/v2"),
             "ScaledObject" when apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal) => Keda(file, root, metricMap, catalog),
             "Service" or "RayService" => throw new ConfigException(file, "kind", $"{kind} is not emulated by this build yet (it emulates the HorizontalPodAutoscaler and KEDA's ScaledObject)"),
-            null when root.ContainsKey("applications") => throw new ConfigException(file, "applications", "a Ray Serve config is not emulated by this build yet (it emulates the HorizontalPodAutoscaler)"),
+            null when root.ContainsKey("applications") => RayServe(file, root, catalog),
             null => throw new ConfigException(file, "kind", "must be given (HorizontalPodAutoscaler)"),
             _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject)"),
         };
@@ -65,6 +66,70 @@ internal static partial class ManifestImporter
         var name = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
         Check(file, catalog, "hpa", options);
         return new JsonObject { ["name"] = name, ["policy"] = "hpa", ["options"] = options };
+    }
+
+    private static JsonObject RayServe(string file, JsonObject root, PolicyCatalog catalog)
+    {
+        var found = new List<(string Path, string Name, JsonObject Deployment)>();
+        if (root["applications"] is JsonArray applications)
+        {
+            for (var a = 0; a < applications.Count; a++)
+            {
+                if (applications[a]?["deployments"] is JsonArray deployments)
+                {
+                    for (var d = 0; d < deployments.Count; d++)
+                    {
+                        if (deployments[d] is JsonObject deployment && deployment["autoscaling_config"] is JsonObject)
+                        {
+                            found.Add(($"applications[{a}].deployments[{d}]", (deployment["name"] as JsonValue)?.ToString() ?? $"deployment {d}", deployment));
+                        }
+                    }
+                }
+            }
+        }
+
+        if (found.Count != 1)
+        {
+            throw new ConfigException(file, "applications", found.Count == 0
+                ? "holds no deployment with an autoscaling_config"
+                : $"holds {found.Count} deployments with an autoscaling_config ({string.Join(", ", found.Select(f => f.Name))}); keep the one to replay in the file");
+        }
+
+        var (path, name, chosen) = found[0];
+        var options = new JsonObject();
+        foreach (var (key, value) in (JsonObject)chosen["autoscaling_config"]!)
+        {
+            if (key is "policy" or "aggregation_function")
+            {
+                if (key == "policy")
+                {
+                    throw new ConfigException(file, $"{path}.autoscaling_config.policy", "a custom autoscaling policy cannot be replayed; remove it to replay the default policy");
+                }
+
+                continue;
+            }
+
+            options[CamelCase(key)] = value?.DeepClone();
+        }
+
+        if (chosen["max_ongoing_requests"] is { } limit)
+        {
+            options["maxOngoingRequests"] = limit.DeepClone();
+        }
+
+        Check(file, catalog, "ray-serve", options, $"{path}.autoscaling_config", SnakeCase);
+        return new JsonObject { ["name"] = name, ["policy"] = "ray-serve", ["options"] = options };
+    }
+
+    /// <summary><c>lookBackPeriodS</c> as <c>look_back_period_s</c> (Ray's names, for messages).</summary>
+    private static string SnakeCase(string camel) =>
+        camel == "maxOngoingRequests" ? "max_ongoing_requests" : string.Concat(camel.Select(c => char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : c.ToString()));
+
+    /// <summary><c>look_back_period_s</c> as <c>lookBackPeriodS</c>.</summary>
+    private static string CamelCase(string snake)
+    {
+        var parts = snake.Split('_', StringSplitOptions.RemoveEmptyEntries);
+        return string.Concat(parts.Select((p, i) => i == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
     }
 
     private static JsonObject Keda(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
@@ -224,22 +289,23 @@ internal static partial class ManifestImporter
     }
 
     /// <summary>Binds and builds the options as a backtest would, so a value out of its range is named at its manifest field.</summary>
-    private static void Check(string file, PolicyCatalog catalog, string policy, JsonObject options)
+    private static void Check(string file, PolicyCatalog catalog, string policy, JsonObject options, string at = "spec", Func<string, string>? rename = null)
     {
+        rename ??= name => name;
         catalog.TryGet(policy, out var descriptor);
         using var document = JsonDocument.Parse(options.ToJsonString());
         try
         {
-            descriptor!.Create(OptionsBinder.Bind(descriptor.OptionsType, document.RootElement, "spec"));
+            descriptor!.Create(OptionsBinder.Bind(descriptor.OptionsType, document.RootElement, at));
         }
         catch (OptionsBindingException e)
         {
-            throw new ConfigException(file, e.Path, e.Problem, e);
+            throw new ConfigException(file, e.Path.StartsWith(at + ".", StringComparison.Ordinal) ? at + "." + rename(e.Path[(at.Length + 1)..]) : e.Path, e.Problem, e);
         }
         catch (InvalidOptionsException e)
         {
             var error = e.Errors[0];
-            throw new ConfigException(file, error.Path.Length == 0 ? "spec" : $"spec.{error.Path}", error.Problem, e);
+            throw new ConfigException(file, error.Path.Length == 0 ? at : $"{at}.{rename(error.Path)}", error.Problem, e);
         }
     }
 }

@@ -20,6 +20,8 @@ public sealed class ConformanceTests
         { "hpa", """{ "minReplicas": 0, "maxReplicas": 60, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 60, "policies": [ { "type": "Pods", "value": 2, "periodSeconds": 30 } ] } }, "metrics": [ { "type": "External", "external": { "metric": { "name": "arrivalRps" }, "target": { "type": "Value", "value": 25 } } }, { "type": "External", "external": { "metric": { "name": "queue" }, "target": { "type": "AverageValue", "averageValue": 40 } } } ] }""" },
         { "keda", """{ "maxReplicaCount": 60, "triggers": [ { "type": "prometheus", "signal": "inFlight", "metadata": { "threshold": "20" } } ] }""" },
         { "keda", """{ "minReplicaCount": 2, "maxReplicaCount": 60, "cooldownPeriod": 60, "triggers": [ { "type": "prometheus", "signal": "arrivalRps", "metricType": "Value", "metadata": { "threshold": "25", "activationThreshold": "1" } } ] }""" },
+        { "ray-serve", """{ "minReplicas": 1, "maxReplicas": 60 }""" },
+        { "ray-serve", """{ "minReplicas": 0, "maxReplicas": 60, "targetOngoingRequests": 5, "upscaleDelayS": 0, "downscaleDelayS": 60, "downscaleToZeroDelayS": 120, "upscalingFactor": 2 }""" },
         { "max", """{ "policies": [ { "policy": "scheduled-floor", "options": { "defaultMinReplicas": 2 } }, { "policy": "predictive" } ] }""" },
     };
 

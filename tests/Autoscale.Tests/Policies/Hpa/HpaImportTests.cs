@@ -77,6 +77,41 @@ public sealed class HpaImportTests
         Assert.Contains("sum(vllm:num_requests_running) + sum(vllm:num_requests_waiting)", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_ray_serve_config_becomes_the_ray_serve_candidate()
+    {
+        var file = Path.Combine(TestPaths.Examples, "manifests", "ray-serve-llm.yaml");
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file);
+
+        Assert.True(exit == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("LLMServer", root.GetProperty("name").GetString());
+        Assert.Equal("ray-serve", root.GetProperty("policy").GetString());
+        var options = root.GetProperty("options");
+        Assert.Equal(4, options.GetProperty("targetOngoingRequests").GetDouble());
+        Assert.Equal(600, options.GetProperty("downscaleDelayS").GetDouble());
+        Assert.Equal(8, options.GetProperty("maxOngoingRequests").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    autoscaling_config: {min_replicas: 1, max_replicas: 3, upscale_delay_s: -3}\n",
+        "applications[0].deployments[0].autoscaling_config.upscale_delay_s: must be in [0, 86400] (was -3)")]
+    [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    autoscaling_config: {min_replicas: 1}\n  - name: B\n    autoscaling_config: {min_replicas: 1}\n",
+        "applications: holds 2 deployments with an autoscaling_config (A, B)")]
+    [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    num_replicas: 2\n", "applications: holds no deployment with an autoscaling_config")]
+    public async Task A_bad_ray_serve_config_is_one_error_line_naming_the_field(string yaml, string expected)
+    {
+        using var dir = new TempFolder();
+        var file = dir.Write("serve.yaml", yaml);
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: {file}: {expected}", stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nspec:\n  triggers:\n  - type: prometheus\n    metadata: {query: up, threshold: '5'}\n",
         "spec.triggers[0]: the prometheus trigger's metric has no stand-in in a replay")]

@@ -1,0 +1,73 @@
+using Autoscale.Policies.Common;
+using NodaTime;
+
+namespace Autoscale.Policies.RayServe;
+
+/// <summary>
+/// Ray Serve's default autoscaling policy (Ray 2.49), replayed: replicas report their ongoing requests (in the count
+/// model, the requests in flight: waiting plus in service) every <c>metricsIntervalS</c>, averaged over
+/// <c>lookBackPeriodS</c>; the controller's loop (every 0.1 s, ten iterations a one-second tick) computes the desired
+/// count from their sum against <c>targetOngoingRequests</c> per running replica and scales once a direction has held for
+/// <c>upscaleDelayS</c> or <c>downscaleDelayS</c> (1 to 0 after <c>downscaleToZeroDelayS</c>); with no replica running and
+/// requests waiting it scales up at once.
+/// </summary>
+public sealed class RayServePolicy : IScalingPolicy
+{
+    private readonly RayServeOptions _o;
+    private readonly RayServeController _controller;
+    private readonly Queue<(Instant At, double InFlight)> _samples = new();
+    private readonly Duration _lookBack;
+    private readonly Duration _metricsInterval;
+    private bool _started;
+    private Instant _nextReport;
+    private double _reported;
+
+    /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
+    public RayServePolicy(RayServeOptions options)
+    {
+        _o = OptionRules.Adopt(options);
+        _controller = new RayServeController(_o);
+        _lookBack = Duration.FromSeconds(_o.LookBackPeriodS);
+        _metricsInterval = Duration.FromSeconds(_o.MetricsIntervalS);
+    }
+
+    /// <inheritdoc />
+    public ScalingDecision Decide(in ScalingSignal signal)
+    {
+        var now = signal.Now;
+        if (!_started)
+        {
+            // The deployment starts at initial_replicas (min_replicas when not set), before any metric is reported.
+            _started = true;
+            _nextReport = now + _metricsInterval;
+            return new ScalingDecision(_o.InitialReplicas ?? _o.MinReplicas, "the deployment's initial replicas");
+        }
+
+        _samples.Enqueue((now, StandInSignals.InFlightTotal(signal)));
+        while (_samples.Count > 0 && _samples.Peek().At <= now - _lookBack)
+        {
+            _samples.Dequeue();
+        }
+
+        if (now >= _nextReport)
+        {
+            double sum = 0;
+            foreach (var (_, inFlight) in _samples)
+            {
+                sum += inFlight;
+            }
+
+            _reported = _samples.Count == 0 ? 0 : sum / _samples.Count;
+            while (_nextReport <= now)
+            {
+                _nextReport += _metricsInterval;
+            }
+        }
+
+        var loops = Math.Max(1, (long)Math.Round(signal.Interval.TotalSeconds / _o.ControlLoopIntervalS));
+        var current = signal.CurrentReplicas;
+        var decided = _controller.Decide(current, _reported, signal.ReadyReplicas, loops);
+        return new ScalingDecision(decided, decided > current ? "scale-up decisions held for upscale_delay_s"
+            : decided < current ? "scale-down decisions held for the downscale delay" : "within the delays");
+    }
+}
