@@ -4,6 +4,7 @@ using Autoscale.Policies.Combinators;
 using Autoscale.Policies.Fixed;
 using Autoscale.Policies.Hpa;
 using Autoscale.Policies.Keda;
+using Autoscale.Policies.Knative;
 using Autoscale.Policies.RayServe;
 using Autoscale.Policies.Predictive;
 using Autoscale.Policies.Reactive;
@@ -43,6 +44,7 @@ public sealed class PolicyCatalog
             .Add<HpaOptions>("hpa", o => new HpaPolicy(o), "the Kubernetes HorizontalPodAutoscaler (v1.33), exactly, from its manifest's fields")
             .Add<KedaOptions>("keda", o => new KedaPolicy(o), "KEDA (v2.16) over the HPA it creates: activation, cooldown to zero, triggers as External metrics")
             .Add<RayServeOptions>("ray-serve", o => new RayServePolicy(o), "Ray Serve's default autoscaling policy (Ray 2.49): ongoing requests per replica, upscale and downscale delays")
+            .Add<KnativeOptions>("knative", o => new KnativePolicy(o), "the Knative Pod Autoscaler (Serving v1.16): stable and panic windows, rate limits, scale to zero after the grace period")
             .Add<MaxOptions>("max", o => MaxPolicy.Create(o, catalog), "the largest answer of several policies");
     }
 

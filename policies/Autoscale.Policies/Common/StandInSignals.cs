@@ -30,7 +30,7 @@ public static class StandInSignals
         signal.QueueDepth + (signal.Interval.TotalSeconds > 0 ? signal.ServedLastInterval / signal.Interval.TotalSeconds : 0);
 
     /// <summary>The fleet-wide value of the stand-in <paramref name="name"/> (case-insensitive); throws for an unknown name.</summary>
-    public static double Total(string name, in ScalingSignal signal) => Canonical(name) switch
+    public static double Total(string name, in ScalingSignal signal) => (name is InFlight or ArrivalRps or Queue ? name : Canonical(name)) switch
     {
         InFlight => InFlightTotal(signal),
         ArrivalRps => signal.ArrivalRate,

@@ -55,7 +55,10 @@ public sealed class HpaPolicy : IScalingPolicy
             }
         }
 
-        return Reconcile(signal);
+        var decision = Reconcile(signal);
+
+        // The Deployment cannot grow past what the engine or host runs (a quota, in cluster terms).
+        return decision.DesiredReplicas > signal.MaxReplicas ? decision with { DesiredReplicas = signal.MaxReplicas } : decision;
     }
 
     /// <summary>One sync of the controller (reconcileAutoscaler) on what <paramref name="signal"/> shows.</summary>

@@ -55,6 +55,12 @@ public sealed class KedaPolicy : IScalingPolicy
     /// <inheritdoc />
     public ScalingDecision Decide(in ScalingSignal signal)
     {
+        var decision = Step(signal);
+        return decision.DesiredReplicas > signal.MaxReplicas ? decision with { DesiredReplicas = signal.MaxReplicas } : decision;
+    }
+
+    private ScalingDecision Step(in ScalingSignal signal)
+    {
         var now = signal.Now;
         if (_executor is null)
         {

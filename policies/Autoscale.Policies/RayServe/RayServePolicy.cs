@@ -66,7 +66,7 @@ public sealed class RayServePolicy : IScalingPolicy
 
         var loops = Math.Max(1, (long)Math.Round(signal.Interval.TotalSeconds / _o.ControlLoopIntervalS));
         var current = signal.CurrentReplicas;
-        var decided = _controller.Decide(current, _reported, signal.ReadyReplicas, loops);
+        var decided = Math.Min(_controller.Decide(current, _reported, signal.ReadyReplicas, loops), signal.MaxReplicas);
         return new ScalingDecision(decided, decided > current ? "scale-up decisions held for upscale_delay_s"
             : decided < current ? "scale-down decisions held for the downscale delay" : "within the delays");
     }

@@ -29,10 +29,12 @@ internal static partial class ManifestImporter
             "HorizontalPodAutoscaler" when apiVersion is "autoscaling/v2" or "autoscaling/v2beta2" => Hpa(file, root, metricMap, catalog),
             "HorizontalPodAutoscaler" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\" is not read; write the HPA as autoscaling/v2"),
             "ScaledObject" when apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal) => Keda(file, root, metricMap, catalog),
-            "Service" or "RayService" => throw new ConfigException(file, "kind", $"{kind} is not emulated by this build yet (it emulates the HorizontalPodAutoscaler and KEDA's ScaledObject)"),
+            "Service" when apiVersion.StartsWith("serving.knative.dev/", StringComparison.Ordinal) => Knative(file, root, catalog),
+            "Service" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\": a Service this tool reads is a Knative Service (serving.knative.dev/v1)"),
+            "RayService" => throw new ConfigException(file, "kind", "a RayService is read through its serveConfigV2: save that as a Serve config file and import it"),
             null when root.ContainsKey("applications") => RayServe(file, root, catalog),
             null => throw new ConfigException(file, "kind", "must be given (HorizontalPodAutoscaler)"),
-            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject)"),
+            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config)"),
         };
     }
 
@@ -130,6 +132,110 @@ internal static partial class ManifestImporter
     {
         var parts = snake.Split('_', StringSplitOptions.RemoveEmptyEntries);
         return string.Concat(parts.Select((p, i) => i == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
+    }
+
+    private static readonly Dictionary<string, string> KnativeAnnotations = new(StringComparer.Ordinal)
+    {
+        ["metric"] = "metric",
+        ["target"] = "target",
+        ["target-utilization-percentage"] = "targetUtilizationPercentage",
+        ["window"] = "stableWindow",
+        ["panic-window-percentage"] = "panicWindowPercentage",
+        ["panic-threshold-percentage"] = "panicThresholdPercentage",
+        ["min-scale"] = "minScale",
+        ["minScale"] = "minScale",
+        ["max-scale"] = "maxScale",
+        ["maxScale"] = "maxScale",
+        ["initial-scale"] = "initialScale",
+        ["scale-down-delay"] = "scaleDownDelay",
+        ["target-burst-capacity"] = "targetBurstCapacity",
+        ["activation-scale"] = "activationScale",
+    };
+
+    private static JsonObject Knative(string file, JsonObject root, PolicyCatalog catalog)
+    {
+        const string prefix = "autoscaling.knative.dev/";
+        var options = new JsonObject();
+        var annotations = root["spec"]?["template"]?["metadata"]?["annotations"] as JsonObject ?? [];
+        foreach (var (key, value) in annotations)
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = key[prefix.Length..];
+            var path = $"spec.template.metadata.annotations.{key}";
+            var text = (value as JsonValue)?.ToString() ?? "";
+            if (name == "class")
+            {
+                if (text != "kpa.autoscaling.knative.dev")
+                {
+                    throw new ConfigException(file, path, $"\"{text}\": only the KPA class is emulated (the HPA class is an HPA: import its manifest)");
+                }
+
+                continue;
+            }
+
+            if (!KnativeAnnotations.TryGetValue(name, out var option))
+            {
+                throw new ConfigException(file, path, $"is not replayed (known: {string.Join(", ", KnativeAnnotations.Keys.Where(k => k is not ("minScale" or "maxScale")).Select(k => prefix + k))})");
+            }
+
+            options[option] = option switch
+            {
+                "metric" => JsonValue.Create(text),
+                "stableWindow" or "scaleDownDelay" => JsonValue.Create(GoDuration(file, path, text)),
+                _ => JsonValue.Create(double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                    ? number
+                    : throw new ConfigException(file, path, $"must be a number (was \"{text}\")")),
+            };
+        }
+
+        if (root["spec"]?["template"]?["spec"]?["containerConcurrency"] is { } concurrency)
+        {
+            options["containerConcurrency"] = concurrency.DeepClone();
+        }
+
+        var serviceName = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
+        Check(file, catalog, "knative", options, "spec.template", KnativeName);
+        return new JsonObject { ["name"] = serviceName, ["policy"] = "knative", ["options"] = options };
+    }
+
+    /// <summary>An option's name as the annotation a Service writes, for messages.</summary>
+    private static string KnativeName(string option)
+    {
+        if (option == "containerConcurrency")
+        {
+            return "spec.containerConcurrency";
+        }
+
+        var key = KnativeAnnotations.FirstOrDefault(p => p.Value == option && p.Key.Contains('-', StringComparison.Ordinal)).Key
+            ?? KnativeAnnotations.FirstOrDefault(p => p.Value == option).Key;
+        return key is null ? option : $"metadata.annotations.autoscaling.knative.dev/{key}";
+    }
+
+    /// <summary>A Go duration (<c>60s</c>, <c>1m30s</c>, <c>1h</c>, <c>500ms</c>) in seconds.</summary>
+    internal static double GoDuration(string file, string path, string text)
+    {
+        var total = 0.0;
+        var rest = text.Trim();
+        var matched = rest.Length > 0;
+        while (rest.Length > 0 && matched)
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(rest, @"^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)");
+            matched = m.Success;
+            if (matched)
+            {
+                var value = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                total += value * m.Groups[2].Value switch { "h" => 3600, "m" => 60, "s" => 1, "ms" => 1e-3, "us" or "µs" => 1e-6, _ => 1e-9 };
+                rest = rest[m.Length..];
+            }
+        }
+
+        return matched && text.Trim() != "0" ? total
+            : text.Trim() == "0" ? 0
+            : throw new ConfigException(file, path, $"must be a duration such as 60s, 1m30s or 2h (was \"{text}\")");
     }
 
     private static JsonObject Keda(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)

@@ -22,6 +22,8 @@ public sealed class ConformanceTests
         { "keda", """{ "minReplicaCount": 2, "maxReplicaCount": 60, "cooldownPeriod": 60, "triggers": [ { "type": "prometheus", "signal": "arrivalRps", "metricType": "Value", "metadata": { "threshold": "25", "activationThreshold": "1" } } ] }""" },
         { "ray-serve", """{ "minReplicas": 1, "maxReplicas": 60 }""" },
         { "ray-serve", """{ "minReplicas": 0, "maxReplicas": 60, "targetOngoingRequests": 5, "upscaleDelayS": 0, "downscaleDelayS": 60, "downscaleToZeroDelayS": 120, "upscalingFactor": 2 }""" },
+        { "knative", """{ "containerConcurrency": 10 }""" },
+        { "knative", """{ "metric": "rps", "target": 20, "minScale": 1, "maxScale": 60, "scaleDownDelay": 30, "stableWindow": 30 }""" },
         { "max", """{ "policies": [ { "policy": "scheduled-floor", "options": { "defaultMinReplicas": 2 } }, { "policy": "predictive" } ] }""" },
     };
 

@@ -94,6 +94,20 @@ public sealed class HpaImportTests
         Assert.Equal(8, options.GetProperty("maxOngoingRequests").GetInt32());
     }
 
+    [Fact]
+    public async Task A_knative_service_becomes_the_knative_candidate()
+    {
+        var file = Path.Combine(TestPaths.Examples, "manifests", "knative-llm.yaml");
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file);
+
+        Assert.True(exit == 0, stderr);
+        var options = JsonDocument.Parse(stdout).RootElement.GetProperty("options");
+        Assert.Equal(120, options.GetProperty("stableWindow").GetDouble());
+        Assert.Equal(8, options.GetProperty("containerConcurrency").GetInt32());
+        Assert.Equal(20, options.GetProperty("maxScale").GetDouble());
+    }
+
     [Theory]
     [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    autoscaling_config: {min_replicas: 1, max_replicas: 3, upscale_delay_s: -3}\n",
         "applications[0].deployments[0].autoscaling_config.upscale_delay_s: must be in [0, 86400] (was -3)")]
@@ -137,7 +151,12 @@ public sealed class HpaImportTests
     [Theory]
     [InlineData("kind: [unclosed\n  x: {", "line 2, column 4: is not YAML")]
     [InlineData("apiVersion: v1\nkind: ConfigMap\n", "kind: \"ConfigMap\" is not an autoscaler this tool reads")]
-    [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\n", "kind: Service is not emulated by this build yet")]
+    [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/class: hpa.autoscaling.knative.dev\n",
+        "spec.template.metadata.annotations.autoscaling.knative.dev/class: \"hpa.autoscaling.knative.dev\": only the KPA class is emulated")]
+    [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/window: forever\n",
+        "spec.template.metadata.annotations.autoscaling.knative.dev/window: must be a duration such as 60s")]
+    [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/panic-threshold-percentage: \"50\"\n",
+        "spec.template.metadata.annotations.autoscaling.knative.dev/panic-threshold-percentage: must be in [110, 1000] (was 50)")]
     [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target: {type: Utilization, averageUtilization: 80}\n",
         "spec.metrics[0].type: a Resource metric (cpu) targets a share of the pods' requests")]
     [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n    pods:\n      metric: {name: qps}\n      target: {type: AverageValue, averageValue: 5}\n",
