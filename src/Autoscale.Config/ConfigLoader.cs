@@ -219,6 +219,7 @@ public sealed class ConfigLoader
             yield return new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, ticks, delayTicks)
             {
                 PolicyName = descriptor.Name,
+                Options = bound,
                 SweepGroup = suffix.Length == 0 ? null : name,
                 SweepValue = suffix.Length == 0 ? null : suffix,
             };

@@ -55,4 +55,7 @@ public sealed record CandidateSpec(
 
     /// <summary>For a candidate expanded from a sweep: its values, as in its name (<c>spares=3</c>).</summary>
     public string? SweepValue { get; init; }
+
+    /// <summary>The policy's bound options as the config gave them (after sweeps and <c>policyFrom</c>), for tools that write them back out; null when built in code.</summary>
+    public object? Options { get; init; }
 }

@@ -18,7 +18,34 @@ internal static class PolicyCommands
         policy.Subcommands.Add(Describe(context));
         policy.Subcommands.Add(Check(context));
         policy.Subcommands.Add(Import(context));
+        policy.Subcommands.Add(Export(context));
         return policy;
+    }
+
+    private static Command Export(CliContext context)
+    {
+        var config = CliOptions.RequiredPath("--config", "The backtest config that holds the candidate.");
+        var candidate = new Option<string>("--candidate") { Description = "The candidate to write out, by name.", Required = true };
+        var kind = new Option<string>("--as") { Description = "What to write: hpa (a HorizontalPodAutoscaler), keda (a ScaledObject), knative (a Knative Service) or ray-serve (a Serve config).", Required = true };
+        kind.AcceptOnlyFromAmong([.. Autoscale.Config.Manifests.ManifestExporter.Kinds]);
+        var command = new Command("export", "Write a candidate as the manifest of an autoscaler you run: exact for hpa, keda, knative and ray-serve candidates, the closest faithful form for the others, with a comment on what it cannot carry.")
+        {
+            config, candidate, kind,
+        };
+        var userPolicies = new UserPolicyLoader();
+        userPolicies.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
+            var file = parse.GetValue(config)!;
+            var plan = await new Autoscale.Config.ConfigLoader(context.Catalog).LoadFileAsync(file, cancellationToken);
+            var name = parse.GetValue(candidate)!;
+            var spec = plan.Candidates.FirstOrDefault(c => c.Name == name)
+                ?? throw new UserInputException($"{file}: no candidate named \"{name}\" (candidates: {string.Join(", ", plan.Candidates.Select(c => c.Name))})");
+            await context.Stdout.WriteAsync(Autoscale.Config.Manifests.ManifestExporter.Export(spec, plan.Settings, parse.GetValue(kind)!, file));
+            return AutoscaleCli.Success;
+        });
+        return command;
     }
 
     private static Command Import(CliContext context)

@@ -1,0 +1,456 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Autoscale.Backtesting.Engine;
+using Autoscale.Policies.Hpa;
+using Autoscale.Policies.Keda;
+using Autoscale.Policies.Knative;
+using Autoscale.Policies.Predictive;
+using Autoscale.Policies.RayServe;
+using Autoscale.Policies.Reactive;
+using Autoscale.Policies.ScheduledFloor;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Autoscale.Config.Manifests;
+
+/// <summary>
+/// Writes a candidate back as the config of an autoscaler users run: exactly for the four emulated policies (import
+/// then export gives the same settings), and for the project's own policies the closest faithful form, with a comment
+/// saying what it cannot carry. Stand-in signals are written as metric names; map them back to your metrics.
+/// </summary>
+internal static class ManifestExporter
+{
+    /// <summary>The kinds a candidate can be written as.</summary>
+    public static IReadOnlyList<string> Kinds { get; } = ["hpa", "keda", "knative", "ray-serve"];
+
+    /// <summary>The manifest (YAML, with leading comments) of <paramref name="candidate"/> as <paramref name="kind"/>.</summary>
+    public static string Export(CandidateSpec candidate, ReplaySettings settings, string kind, string file)
+    {
+        var notes = new List<string>();
+        var name = Slug(candidate.SweepGroup ?? candidate.Name);
+        JsonObject document = (kind, candidate.Options) switch
+        {
+            ("hpa", HpaOptions o) => HpaManifest(name, o, notes),
+            ("hpa", KedaOptions o) => HpaManifest(name, KedaPolicy.HpaFor(o), Note(notes, "KEDA's own part (scaling to and from zero, cooldownPeriod, activation) has no HPA form; the HPA is the one KEDA creates")),
+            ("hpa" or "knative" or "ray-serve", PredictiveOptions or ScheduledFloorOptions) => throw new ConfigException(file, "--as",
+                $"a {candidate.PolicyName} candidate has no {kind} form: its {(candidate.Options is PredictiveOptions ? "forecast" : "schedule")} needs --as keda"),
+            ("hpa", ReactiveOptions o) => HpaManifest(name, FromReactive(o, settings, notes), notes),
+            ("keda", KedaOptions o) => KedaManifest(name, o),
+            ("keda", HpaOptions o) => KedaManifest(name, FromHpa(o, notes)),
+            ("keda", ScheduledFloorOptions o) => CronScaledObject(name, o, settings, notes),
+            ("keda", ReactiveOptions o) when o is not PredictiveOptions => KedaManifest(name, FromHpa(FromReactive(o, settings, notes), notes)),
+            ("keda", _) => ExternalScaledObject(name, candidate, notes),
+            ("knative", KnativeOptions o) => KnativeManifest(name, o),
+            ("ray-serve", RayServeOptions o) => RayServeConfig(name, o),
+            ("knative", ReactiveOptions o) => KnativeManifest(name, new KnativeOptions { MinScale = o.MinReplicas, MaxScale = o.MaxReplicas },
+                Note(notes, $"only the floor and ceiling carry over from {candidate.PolicyName}; set the target (containerConcurrency) for your server")),
+            ("ray-serve", ReactiveOptions o) => RayServeConfig(name, new RayServeOptions { MinReplicas = o.MinReplicas, MaxReplicas = o.MaxReplicas },
+                Note(notes, $"only min_replicas and max_replicas carry over from {candidate.PolicyName}; set target_ongoing_requests for your server")),
+            _ => throw new ConfigException(file, "--as", $"a {candidate.PolicyName} candidate has no {kind} form (known: {string.Join(", ", Kinds)}; --as keda points a ScaledObject at the KEDA scaler of `autoscale live`)"),
+        };
+
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# Exported by autoscale from the candidate \"{candidate.Name}\" ({candidate.PolicyName}).\n");
+        text.Append("# Metric names are the replay's stand-in signals (inFlight, arrivalRps, queue): map them to your metrics.\n");
+        foreach (var note in notes)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"# {note}\n");
+        }
+
+        text.Append(Yaml(document));
+        return text.ToString();
+    }
+
+    private static List<string> Note(List<string> notes, string note)
+    {
+        notes.Add(note);
+        return notes;
+    }
+
+    private static JsonObject HpaManifest(string name, HpaOptions o, List<string> notes)
+    {
+        var defaults = new HpaOptions();
+        if (o.SyncPeriodSeconds != defaults.SyncPeriodSeconds || o.Tolerance != defaults.Tolerance || o.DownscaleStabilizationSeconds != defaults.DownscaleStabilizationSeconds)
+        {
+            notes.Add($"the replay used controller flags a manifest cannot carry: --horizontal-pod-autoscaler-sync-period={o.SyncPeriodSeconds}s, -tolerance={o.Tolerance}, -downscale-stabilization={o.DownscaleStabilizationSeconds}s");
+        }
+
+        var spec = new JsonObject
+        {
+            ["scaleTargetRef"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = name },
+            ["minReplicas"] = o.MinReplicas,
+            ["maxReplicas"] = o.MaxReplicas,
+            ["metrics"] = new JsonArray(o.Metrics.Select(Metric).ToArray()),
+        };
+        if (o.Behavior is { } behavior)
+        {
+            spec["behavior"] = Behavior(behavior);
+        }
+
+        return new JsonObject { ["apiVersion"] = "autoscaling/v2", ["kind"] = "HorizontalPodAutoscaler", ["metadata"] = new JsonObject { ["name"] = name }, ["spec"] = spec };
+    }
+
+    private static JsonNode Metric(HpaMetricSpec m)
+    {
+        var source = m.Source!;
+        var field = m.IsPods ? "pods" : "external";
+        var target = new JsonObject { ["type"] = source.Target.IsAverageValue ? "AverageValue" : "Value" };
+        target[source.Target.IsAverageValue ? "averageValue" : "value"] = Quantity(source.Target.IsAverageValue ? source.Target.AverageValue!.Value : source.Target.Value!.Value);
+        return new JsonObject
+        {
+            ["type"] = m.IsPods ? "Pods" : "External",
+            [field] = new JsonObject { ["metric"] = new JsonObject { ["name"] = source.Metric.Name }, ["target"] = target },
+        };
+    }
+
+    private static JsonObject Behavior(HpaBehavior behavior)
+    {
+        var result = new JsonObject();
+        foreach (var (key, rules) in new[] { ("scaleUp", behavior.ScaleUp), ("scaleDown", behavior.ScaleDown) })
+        {
+            if (rules is null)
+            {
+                continue;
+            }
+
+            var r = new JsonObject();
+            if (rules.StabilizationWindowSeconds is { } window)
+            {
+                r["stabilizationWindowSeconds"] = window;
+            }
+
+            if (rules.SelectPolicy is { } select)
+            {
+                r["selectPolicy"] = select;
+            }
+
+            if (rules.Policies is { } policies)
+            {
+                r["policies"] = new JsonArray(policies.Select(p => (JsonNode)new JsonObject { ["type"] = p.Type, ["value"] = p.Value, ["periodSeconds"] = p.PeriodSeconds }).ToArray());
+            }
+
+            if (rules.Tolerance is { } tolerance)
+            {
+                r["tolerance"] = Quantity(tolerance);
+            }
+
+            result[key] = r;
+        }
+
+        return result;
+    }
+
+    /// <summary>The reactive policy as the HPA closest to it: arrivals per replica at the utilization target, its windows and limits.</summary>
+    private static HpaOptions FromReactive(ReactiveOptions o, ReplaySettings settings, List<string> notes)
+    {
+        var capacity = settings.Replica.CapacityRps;
+        var perReplica = o.Metric == ReactiveMetric.InFlightPerReplica ? o.TargetInFlightPerReplica : capacity * o.TargetUtilization;
+        notes.Add(o.Metric == ReactiveMetric.InFlightPerReplica
+            ? $"the target is {o.TargetInFlightPerReplica} requests in flight per replica"
+            : $"the target is {Format(perReplica)} requests per second per replica ({Format(capacity)} capacity x {Format(o.TargetUtilization)} utilization); the backlog term of the policy's demand has no HPA form");
+        if (o.PanicThresholdPercent > 0)
+        {
+            notes.Add("Knative-style panic mode has no HPA form and is dropped");
+        }
+
+        if (o.MinReplicas == 0)
+        {
+            notes.Add("scaling to zero needs KEDA: export --as keda");
+        }
+
+        return new HpaOptions
+        {
+            MinReplicas = Math.Max(o.MinReplicas, 1),
+            MaxReplicas = o.MaxReplicas,
+            Tolerance = o.Tolerance,
+            Metrics =
+            [
+                o.Metric == ReactiveMetric.InFlightPerReplica
+                    ? new HpaMetricSpec { Type = "Pods", Pods = new HpaMetricSource { Metric = new() { Name = "inFlight" }, Target = new() { Type = "AverageValue", AverageValue = perReplica } } }
+                    : new HpaMetricSpec { Type = "External", External = new HpaMetricSource { Metric = new() { Name = "arrivalRps" }, Target = new() { Type = "AverageValue", AverageValue = perReplica } } },
+            ],
+            Behavior = new HpaBehavior
+            {
+                ScaleUp = new HpaScalingRules
+                {
+                    StabilizationWindowSeconds = (int)Math.Round(o.ScaleUpStabilizationSeconds),
+                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleUpLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleUpPeriodSeconds)) }],
+                },
+                ScaleDown = new HpaScalingRules
+                {
+                    StabilizationWindowSeconds = (int)Math.Round(Math.Min(3600, o.ScaleDownStabilizationSeconds)),
+                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleDownLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleDownPeriodSeconds)) }],
+                },
+            },
+        };
+    }
+
+    /// <summary>An HPA as the ScaledObject whose HPA it is: each metric a Prometheus trigger.</summary>
+    private static KedaOptions FromHpa(HpaOptions o, List<string> notes)
+    {
+        notes.Add("each trigger's query is a placeholder: write the Prometheus query of the metric it names");
+        return new KedaOptions
+        {
+            MinReplicaCount = o.MinReplicas,
+            MaxReplicaCount = o.MaxReplicas,
+            HpaSyncPeriodSeconds = (int)Math.Round(o.SyncPeriodSeconds),
+            Advanced = o.Behavior is null ? null : new KedaAdvanced { HorizontalPodAutoscalerConfig = new KedaHpaConfig { Behavior = o.Behavior } },
+            Triggers = o.Metrics.Select(m => new KedaTrigger
+            {
+                Type = "prometheus",
+                Name = m.Source!.Metric.Name,
+                Signal = m.Source.Metric.Name,
+                MetricType = m.IsPods || m.Source.Target.IsAverageValue ? "AverageValue" : "Value",
+                Metadata = new Dictionary<string, string>
+                {
+                    ["serverAddress"] = "http://prometheus.monitoring:9090",
+                    ["query"] = $"sum({m.Source.Metric.Name})",
+                    ["threshold"] = Format(m.Source.Target.AverageValue ?? m.Source.Target.Value ?? 1),
+                },
+            }).ToList(),
+        };
+    }
+
+    private static JsonObject KedaManifest(string name, KedaOptions o, List<string>? notes = null)
+    {
+        var spec = new JsonObject
+        {
+            ["scaleTargetRef"] = new JsonObject { ["name"] = name },
+            ["pollingInterval"] = o.PollingInterval,
+            ["cooldownPeriod"] = o.CooldownPeriod,
+        };
+        if (o.InitialCooldownPeriod != 0)
+        {
+            spec["initialCooldownPeriod"] = o.InitialCooldownPeriod;
+        }
+
+        spec["minReplicaCount"] = o.MinReplicaCount;
+        spec["maxReplicaCount"] = o.MaxReplicaCount;
+        if (o.IdleReplicaCount is { } idle)
+        {
+            spec["idleReplicaCount"] = idle;
+        }
+
+        if (o.Fallback is { } fallback)
+        {
+            spec["fallback"] = new JsonObject { ["failureThreshold"] = fallback.FailureThreshold, ["replicas"] = fallback.Replicas };
+        }
+
+        if (o.Advanced?.HorizontalPodAutoscalerConfig?.Behavior is { } behavior)
+        {
+            spec["advanced"] = new JsonObject { ["horizontalPodAutoscalerConfig"] = new JsonObject { ["behavior"] = Behavior(behavior) } };
+        }
+
+        spec["triggers"] = new JsonArray(o.Triggers.Select(t =>
+        {
+            var trigger = new JsonObject { ["type"] = t.Type, ["name"] = t.Name ?? t.Signal };
+            if (t.MetricType != "AverageValue")
+            {
+                trigger["metricType"] = t.MetricType;
+            }
+
+            var metadata = new JsonObject();
+            foreach (var (key, value) in t.Metadata)
+            {
+                metadata[key] = value;
+            }
+
+            trigger["metadata"] = metadata;
+            return (JsonNode)trigger;
+        }).ToArray());
+        return new JsonObject { ["apiVersion"] = "keda.sh/v1alpha1", ["kind"] = "ScaledObject", ["metadata"] = new JsonObject { ["name"] = name }, ["spec"] = spec };
+    }
+
+    /// <summary>A scheduled floor as KEDA cron triggers (one per window) beside a Prometheus trigger for the reactive part.</summary>
+    private static JsonObject CronScaledObject(string name, ScheduledFloorOptions o, ReplaySettings settings, List<string> notes)
+    {
+        var keda = FromHpa(FromReactive(o, settings, notes), notes);
+        keda.MinReplicaCount = o.DefaultMinReplicas;
+        string[] cronDays = ["1", "2", "3", "4", "5", "6", "0"];
+        foreach (var (window, i) in o.Schedule.Select((w, i) => (w, i)))
+        {
+            var days = ScheduleWindow.ParseDaysForTest(window.Days);
+            var cron = days.All(d => d) ? "*" : string.Join(",", Enumerable.Range(0, 7).Where(d => days[d]).Select(d => cronDays[d]));
+            var (fromH, fromM) = (window.From[..2], window.From[3..]);
+            var (toH, toM) = window.To == "24:00" ? ("23", "59") : (window.To[..2], window.To[3..]);
+            keda.Triggers.Add(new KedaTrigger
+            {
+                Type = "cron",
+                Name = $"window-{i + 1}",
+                Signal = "queue",
+                MetricType = "Value",
+                Metadata = new Dictionary<string, string>
+                {
+                    ["timezone"] = o.TimeZone,
+                    ["start"] = $"{int.Parse(fromM, CultureInfo.InvariantCulture)} {int.Parse(fromH, CultureInfo.InvariantCulture)} * * {cron}",
+                    ["end"] = $"{int.Parse(toM, CultureInfo.InvariantCulture)} {int.Parse(toH, CultureInfo.InvariantCulture)} * * {cron}",
+                    ["desiredReplicas"] = window.MinReplicas.ToString(CultureInfo.InvariantCulture),
+                },
+            });
+        }
+
+        notes.Add("each schedule window is a cron trigger; pre-warming ahead of a window has no KEDA form: start the windows earlier by the load time");
+        if (o.Schedule.Any(w => string.CompareOrdinal(w.To, w.From) < 0))
+        {
+            notes.Add("a window across midnight ends on the next day in the replay; its cron end is the same day: split it in two");
+        }
+
+        return KedaManifest(name, keda);
+    }
+
+    /// <summary>Any other policy: a ScaledObject whose trigger is the KEDA external scaler of `autoscale live`, which answers with the policy's decision.</summary>
+    private static JsonObject ExternalScaledObject(string name, CandidateSpec candidate, List<string> notes)
+    {
+        notes.Add($"{candidate.PolicyName} decides itself: run it with `autoscale live` and its KEDA scaler (docs: README, Integrations); KEDA applies its count");
+        return new JsonObject
+        {
+            ["apiVersion"] = "keda.sh/v1alpha1",
+            ["kind"] = "ScaledObject",
+            ["metadata"] = new JsonObject { ["name"] = name },
+            ["spec"] = new JsonObject
+            {
+                ["scaleTargetRef"] = new JsonObject { ["name"] = name },
+                ["minReplicaCount"] = 0,
+                ["maxReplicaCount"] = 100,
+                ["triggers"] = new JsonArray(new JsonObject
+                {
+                    ["type"] = "external",
+                    ["metricType"] = "AverageValue",
+                    ["metadata"] = new JsonObject { ["scalerAddress"] = "autoscale-keda-scaler:6000" },
+                }),
+            },
+        };
+    }
+
+    private static JsonObject KnativeManifest(string name, KnativeOptions o, List<string>? notes = null)
+    {
+        var d = new KnativeOptions();
+        var annotations = new JsonObject { ["autoscaling.knative.dev/class"] = "kpa.autoscaling.knative.dev", ["autoscaling.knative.dev/metric"] = o.Metric };
+        void Put(string key, double value, double fallback, string? unit = null)
+        {
+            if (value != fallback)
+            {
+                annotations["autoscaling.knative.dev/" + key] = Format(value) + unit;
+            }
+        }
+
+        if (o.Target is { } target)
+        {
+            annotations["autoscaling.knative.dev/target"] = Format(target);
+        }
+
+        Put("target-utilization-percentage", o.TargetUtilizationPercentage, d.TargetUtilizationPercentage);
+        Put("window", o.StableWindow, d.StableWindow, "s");
+        Put("panic-window-percentage", o.PanicWindowPercentage, d.PanicWindowPercentage);
+        Put("panic-threshold-percentage", o.PanicThresholdPercentage, d.PanicThresholdPercentage);
+        Put("min-scale", o.MinScale, d.MinScale);
+        Put("max-scale", o.MaxScale, d.MaxScale);
+        Put("initial-scale", o.InitialScale, d.InitialScale);
+        Put("scale-down-delay", o.ScaleDownDelay, d.ScaleDownDelay, "s");
+        Put("target-burst-capacity", o.TargetBurstCapacity, d.TargetBurstCapacity);
+        Put("activation-scale", o.ActivationScale, d.ActivationScale);
+        if (o.MaxScaleUpRate != d.MaxScaleUpRate || o.MaxScaleDownRate != d.MaxScaleDownRate || o.ScaleToZeroGracePeriod != d.ScaleToZeroGracePeriod || !o.EnableScaleToZero)
+        {
+            notes?.Add("rates, the grace period and enable-scale-to-zero are cluster settings (config-autoscaler), not annotations");
+        }
+
+        return new JsonObject
+        {
+            ["apiVersion"] = "serving.knative.dev/v1",
+            ["kind"] = "Service",
+            ["metadata"] = new JsonObject { ["name"] = name },
+            ["spec"] = new JsonObject
+            {
+                ["template"] = new JsonObject
+                {
+                    ["metadata"] = new JsonObject { ["annotations"] = annotations },
+                    ["spec"] = new JsonObject
+                    {
+                        ["containerConcurrency"] = o.ContainerConcurrency,
+                        ["containers"] = new JsonArray(new JsonObject { ["image"] = "REPLACE-WITH-YOUR-IMAGE" }),
+                    },
+                },
+            },
+        };
+    }
+
+    private static JsonObject RayServeConfig(string name, RayServeOptions o, List<string>? notes = null)
+    {
+        var d = new RayServeOptions();
+        var config = new JsonObject { ["min_replicas"] = o.MinReplicas, ["max_replicas"] = o.MaxReplicas };
+        void Put(string key, double? value, double? fallback)
+        {
+            if (value is { } v && value != fallback)
+            {
+                config[key] = v;
+            }
+        }
+
+        Put("initial_replicas", o.InitialReplicas, null);
+        Put("target_ongoing_requests", o.TargetOngoingRequests, d.TargetOngoingRequests);
+        Put("metrics_interval_s", o.MetricsIntervalS, d.MetricsIntervalS);
+        Put("look_back_period_s", o.LookBackPeriodS, d.LookBackPeriodS);
+        Put("smoothing_factor", o.SmoothingFactor, d.SmoothingFactor);
+        Put("upscale_smoothing_factor", o.UpscaleSmoothingFactor, null);
+        Put("downscale_smoothing_factor", o.DownscaleSmoothingFactor, null);
+        Put("upscaling_factor", o.UpscalingFactor, null);
+        Put("downscaling_factor", o.DownscalingFactor, null);
+        Put("upscale_delay_s", o.UpscaleDelayS, d.UpscaleDelayS);
+        Put("downscale_delay_s", o.DownscaleDelayS, d.DownscaleDelayS);
+        Put("downscale_to_zero_delay_s", o.DownscaleToZeroDelayS, null);
+        if (o.ControlLoopIntervalS != d.ControlLoopIntervalS)
+        {
+            notes?.Add($"the control loop period is the controller's RAY_SERVE_CONTROL_LOOP_INTERVAL_S={Format(o.ControlLoopIntervalS)}");
+        }
+
+        var deployment = new JsonObject { ["name"] = name, ["max_ongoing_requests"] = o.MaxOngoingRequests, ["autoscaling_config"] = config };
+        return new JsonObject
+        {
+            ["applications"] = new JsonArray(new JsonObject
+            {
+                ["name"] = name,
+                ["import_path"] = "REPLACE.WITH:app",
+                ["deployments"] = new JsonArray(deployment),
+            }),
+        };
+    }
+
+    private static JsonNode Quantity(double value) => JsonValue.Create(Format(value))!;
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Slug(string name)
+    {
+        var slug = new string(name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+        while (slug.Contains("--", StringComparison.Ordinal))
+        {
+            slug = slug.Replace("--", "-", StringComparison.Ordinal);
+        }
+
+        return slug.Length == 0 ? "autoscale" : slug[..Math.Min(slug.Length, 63)].TrimEnd('-');
+    }
+
+    /// <summary>The JSON tree as block YAML; strings that would read as something else are quoted.</summary>
+    private static string Yaml(JsonNode root)
+    {
+        var stream = new YamlStream(new YamlDocument(ToYaml(root)));
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        stream.Save(writer, assignAnchors: false);
+        var text = writer.ToString();
+        return text.EndsWith("...\n", StringComparison.Ordinal) ? text[..^4] : text.Replace("\r\n", "\n", StringComparison.Ordinal);
+    }
+
+    private static YamlNode ToYaml(JsonNode? node) => node switch
+    {
+        JsonObject o => new YamlMappingNode(o.Select(p => new KeyValuePair<YamlNode, YamlNode>(new YamlScalarNode(p.Key), ToYaml(p.Value)))),
+        JsonArray a => new YamlSequenceNode(a.Select(ToYaml)),
+        JsonValue v when v.TryGetValue<string>(out var s) => new YamlScalarNode(s) { Style = NeedsQuotes(s) ? ScalarStyle.DoubleQuoted : ScalarStyle.Plain },
+        JsonValue v => new YamlScalarNode(v.ToJsonString()),
+        _ => new YamlScalarNode("null"),
+    };
+
+    private static bool NeedsQuotes(string s) =>
+        s.Length == 0 || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || s is "true" or "false" or "null" or "~"
+        || s.IndexOfAny([':', '#', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`']) >= 0 || s.StartsWith('-') || s.StartsWith(' ') || s.EndsWith(' ');
+}
