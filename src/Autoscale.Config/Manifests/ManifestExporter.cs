@@ -35,7 +35,7 @@ internal static class ManifestExporter
             ("hpa", KedaOptions o) => HpaManifest(name, KedaPolicy.HpaFor(o), Note(notes, "KEDA's own part (scaling to and from zero, cooldownPeriod, activation) has no HPA form; the HPA is the one KEDA creates")),
             ("hpa" or "knative" or "ray-serve", PredictiveOptions or ScheduledFloorOptions) => throw new ConfigException(file, "--as",
                 $"a {candidate.PolicyName} candidate has no {kind} form: its {(candidate.Options is PredictiveOptions ? "forecast" : "schedule")} needs --as keda"),
-            ("hpa", ReactiveOptions o) => HpaManifest(name, FromReactive(o, settings, notes), notes),
+            ("hpa", ReactiveOptions o) => HpaManifest(name, FromReactive(o, settings, notes, forHpa: true), notes),
             ("keda", KedaOptions o) => KedaManifest(name, o),
             ("keda", HpaOptions o) => KedaManifest(name, FromHpa(o, notes)),
             ("keda", ScheduledFloorOptions o) => CronScaledObject(name, o, settings, notes),
@@ -142,7 +142,7 @@ internal static class ManifestExporter
     }
 
     /// <summary>The reactive policy as the HPA closest to it: arrivals per replica at the utilization target, its windows and limits.</summary>
-    private static HpaOptions FromReactive(ReactiveOptions o, ReplaySettings settings, List<string> notes)
+    private static HpaOptions FromReactive(ReactiveOptions o, ReplaySettings settings, List<string> notes, bool forHpa = false)
     {
         var capacity = settings.Replica.CapacityRps;
         var perReplica = o.Metric == ReactiveMetric.InFlightPerReplica ? o.TargetInFlightPerReplica : capacity * o.TargetUtilization;
@@ -154,7 +154,7 @@ internal static class ManifestExporter
             notes.Add("Knative-style panic mode has no HPA form and is dropped");
         }
 
-        if (o.MinReplicas == 0)
+        if (o.MinReplicas == 0 && forHpa)
         {
             notes.Add("scaling to zero needs KEDA: export --as keda");
         }
