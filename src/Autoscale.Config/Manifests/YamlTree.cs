@@ -11,6 +11,22 @@ internal static class YamlTree
     /// <summary>The first document of <paramref name="text"/>; throws <see cref="ConfigException"/> naming the line and column when it is not YAML.</summary>
     public static JsonNode? Read(string file, string text)
     {
+        // A manifest is a few kilobytes; refuse what could exhaust memory or the stack before parsing it.
+        if (text.Length > MaxChars)
+        {
+            throw new ConfigException(file, "", $"is {text.Length:N0} characters long; a manifest this tool reads is at most {MaxChars:N0}");
+        }
+
+        if (FlowDepth(text) is { } deep)
+        {
+            throw new ConfigException(file, $"line {deep.Line}", $"nests brackets deeper than {MaxDepth} levels");
+        }
+
+        if (BlockDepth(text) is { } line)
+        {
+            throw new ConfigException(file, $"line {line}", $"nests deeper than {MaxDepth} levels (indentation or \"- \" entries)");
+        }
+
         var stream = new YamlStream();
         try
         {
@@ -22,24 +38,156 @@ internal static class YamlTree
             throw new ConfigException(file, $"line {e.Start.Line}, column {e.Start.Column}", $"is not YAML: {FirstLine(what)}", e);
         }
 
-        return stream.Documents.Count == 0 ? null : Convert(stream.Documents[0].RootNode);
+        if (stream.Documents.Count == 0)
+        {
+            return null;
+        }
+
+        var budget = new Budget(file);
+        return Convert(stream.Documents[0].RootNode, budget, 0);
     }
 
-    private static JsonNode? Convert(YamlNode node) => node switch
-    {
-        YamlMappingNode map => Map(map),
-        YamlSequenceNode list => new JsonArray(list.Children.Select(Convert).ToArray()),
-        YamlScalarNode scalar => Scalar(scalar),
-        _ => null,
-    };
+    internal const int MaxChars = 1 << 20;
+    internal const int MaxDepth = 64;
+    internal const int MaxNodes = 100_000;
 
-    private static JsonObject Map(YamlMappingNode map)
+    /// <summary>Counts the nodes a document expands to: aliases repeat whole subtrees, and a few lines can stand for billions.</summary>
+    private sealed class Budget(string file)
+    {
+        private int _nodes;
+
+        public string File => file;
+
+        public void Take(int depth)
+        {
+            if (++_nodes > MaxNodes)
+            {
+                throw new ConfigException(file, "", $"expands to more than {MaxNodes:N0} values (through aliases?); a manifest this tool reads is smaller");
+            }
+
+            if (depth > MaxDepth)
+            {
+                throw new ConfigException(file, "", $"nests deeper than {MaxDepth} levels");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The first line that nests block collections too deep for the parser's recursion: more than
+    /// <see cref="MaxDepth"/> compact entries (<c>- - - x</c>) on one line, or an indentation past 8 columns a level.
+    /// </summary>
+    private static int? BlockDepth(string text)
+    {
+        var line = 0;
+        foreach (var raw in text.Split('\n'))
+        {
+            line++;
+            var indent = 0;
+            while (indent < raw.Length && raw[indent] == ' ')
+            {
+                indent++;
+            }
+
+            if (indent > MaxDepth * 8)
+            {
+                return line;
+            }
+
+            var compact = 0;
+            for (var i = indent; i + 1 < raw.Length && raw[i] is '-' or '?' && raw[i + 1] == ' ';)
+            {
+                compact++;
+                i += 2;
+                while (i < raw.Length && raw[i] == ' ')
+                {
+                    i++;
+                }
+            }
+
+            if (compact > MaxDepth)
+            {
+                return line;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The first line where flow brackets nest deeper than <see cref="MaxDepth"/>, outside quotes and comments; null when none does.</summary>
+    private static (int Line, int Depth)? FlowDepth(string text)
+    {
+        int depth = 0, line = 1;
+        char quote = '\0';
+        var comment = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\n')
+            {
+                line++;
+                comment = false;
+                continue;
+            }
+
+            if (comment)
+            {
+                continue;
+            }
+
+            if (quote != '\0')
+            {
+                quote = c == quote ? '\0' : quote;
+                continue;
+            }
+
+            switch (c)
+            {
+                case '#' when i == 0 || char.IsWhiteSpace(text[i - 1]):
+                    comment = true;
+                    break;
+                case '"' or '\'':
+                    quote = c;
+                    break;
+                case '[' or '{':
+                    if (++depth > MaxDepth)
+                    {
+                        return (line, depth);
+                    }
+
+                    break;
+                case ']' or '}':
+                    depth = Math.Max(0, depth - 1);
+                    break;
+            }
+        }
+
+        return null;
+    }
+
+    private static JsonNode? Convert(YamlNode node, Budget budget, int depth)
+    {
+        budget.Take(depth);
+        return node switch
+        {
+            YamlMappingNode map => Map(map, budget, depth),
+            YamlSequenceNode list => new JsonArray(list.Children.Select(n => Convert(n, budget, depth + 1)).ToArray()),
+            YamlScalarNode scalar => Scalar(scalar),
+            _ => null,
+        };
+    }
+
+    private static JsonObject Map(YamlMappingNode map, Budget budget, int depth)
     {
         var result = new JsonObject();
         foreach (var (key, value) in map.Children)
         {
             var name = (key as YamlScalarNode)?.Value ?? "";
-            result[name] = Convert(value);
+            if (result.ContainsKey(name))
+            {
+                throw new ConfigException(budget.File, name, "is given twice in one mapping");
+            }
+
+            result[name] = Convert(value, budget, depth + 1);
         }
 
         return result;

@@ -182,6 +182,40 @@ public sealed class HpaImportTests
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
     }
 
+    public static TheoryData<string, string> HostileManifests()
+    {
+        var bomb = new System.Text.StringBuilder("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (var i = 1; i < 12; i++)
+        {
+            bomb.Append($"a{i}: &a{i} [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))}]\n");
+        }
+
+        return new()
+        {
+            { bomb.ToString(), "expands to more than 100,000 values (through aliases?)" },
+            { "kind: " + new string('[', 100_000), "line 1: nests brackets deeper than 64 levels" },
+            { string.Concat(Enumerable.Repeat("- ", 400_000)) + "x", "line 1: nests deeper than 64 levels" },
+            { string.Join("\n", Enumerable.Range(0, 600).Select(i => new string(' ', 2 * i) + $"k{i}:")), "nests deeper than 64 levels" },
+            { "kind: HorizontalPodAutoscaler\nkind: ScaledObject\n", "is not YAML: Duplicate key kind" },
+            { new string('#', 1_100_000), "characters long; a manifest this tool reads is at most 1,048,576" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileManifests))]
+    public async Task A_hostile_manifest_is_refused_in_one_line_without_exhausting_the_process(string yaml, string expected)
+    {
+        using var dir = new TempFolder();
+        var file = dir.Write("hostile.yaml", yaml);
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
     [Fact]
     public void Quantities_read_as_Kubernetes_writes_them()
     {
