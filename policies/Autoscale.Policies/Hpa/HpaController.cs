@@ -214,7 +214,7 @@ internal sealed class HpaController
         for (var p = 0; p < rules.Policies.Count; p++)
         {
             var policy = rules.Policies[p];
-            var periodStart = (long)currentReplicas - ChangeInPeriod(policy.PeriodSeconds, _scaleUpEvents, now) + ChangeInPeriod(policy.PeriodSeconds, _scaleDownEvents, now);
+            var periodStart = PeriodStartReplicas(currentReplicas, policy, now);
             long proposed = policy.Type == "Pods"
                 ? periodStart + policy.Value
                 : (long)Math.Ceiling(periodStart * (1 + policy.Value / 100.0));
@@ -237,7 +237,7 @@ internal sealed class HpaController
         for (var p = 0; p < rules.Policies.Count; p++)
         {
             var policy = rules.Policies[p];
-            var periodStart = (long)currentReplicas - ChangeInPeriod(policy.PeriodSeconds, _scaleUpEvents, now) + ChangeInPeriod(policy.PeriodSeconds, _scaleDownEvents, now);
+            var periodStart = PeriodStartReplicas(currentReplicas, policy, now);
             long proposed = policy.Type == "Pods"
                 ? periodStart - policy.Value
                 : (long)(periodStart * (1 - policy.Value / 100.0));
@@ -246,6 +246,10 @@ internal sealed class HpaController
 
         return (int)Math.Clamp(result, int.MinValue, int.MaxValue);
     }
+
+    /// <summary>The replicas at the start of the policy's period: the current count less what was added, plus what was removed, since.</summary>
+    private long PeriodStartReplicas(int currentReplicas, HpaScalingPolicy policy, Instant now) =>
+        (long)currentReplicas - ChangeInPeriod(policy.PeriodSeconds, _scaleUpEvents, now) + ChangeInPeriod(policy.PeriodSeconds, _scaleDownEvents, now);
 
     /// <summary>The replicas changed by the events after <c>now - period</c> (getReplicasChangePerPeriod).</summary>
     internal static long ChangeInPeriod(int periodSeconds, List<HpaScaleEvent> events, Instant now)

@@ -18,14 +18,15 @@ public sealed class PolicyProperties
 {
     private static readonly Instant Start = Instant.FromUtc(2026, 1, 5, 0, 0);
 
-    private static ScalingSignal Signal(int t, int ready, int loading, long queue, long arrivals, long served = 0) =>
+    internal static ScalingSignal Signal(int t, int ready, int loading, long queue, long arrivals, long served = 0) =>
         new(Start + Duration.FromSeconds(t * 15), Duration.FromSeconds(15), ready, loading, queue, arrivals, 30, Duration.FromSeconds(90))
         {
             ServedLastInterval = served,
             MaxReplicas = 1000,
         };
 
-    private static Gen<(int Ready, int Loading, long Queue, long Arrivals)[]> Histories() =>
+    /// <summary>Fleet states and loads, decision by decision: the histories every policy property runs on.</summary>
+    internal static Gen<(int Ready, int Loading, long Queue, long Arrivals)[]> Histories() =>
         Gen.Choose(1, 40).SelectMany(n => Gen.ArrayOf(
             from ready in Gen.Choose(0, 30)
             from loading in Gen.Choose(0, 5)

@@ -2,6 +2,7 @@ using Autoscale.Config;
 using Autoscale.Policies.Catalog;
 using Autoscale.Policies.Hpa;
 using Autoscale.Tests.Cli;
+using Autoscale.Tests.Policies;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -15,11 +16,7 @@ public sealed class HpaPolicyTests
     private static readonly Instant Start = Instant.FromUtc(2025, 6, 2, 0, 0);
 
     private static ScalingSignal Signal(int t, int ready, int loading, long queue, long arrivals, long served = 0) =>
-        new(Start + Duration.FromSeconds(t * 15), Duration.FromSeconds(15), ready, loading, queue, arrivals, 30, Duration.FromSeconds(90))
-        {
-            ServedLastInterval = served,
-            MaxReplicas = 1000,
-        };
+        PolicyProperties.Signal(t, ready, loading, queue, arrivals, served);
 
     private static HpaOptions InFlight(double target, int min = 1, int max = 50, HpaBehavior? behavior = null) => new()
     {
@@ -67,13 +64,7 @@ public sealed class HpaPolicyTests
         Assert.Equal([5, 5, 5, 1], held);
     }
 
-    private static Gen<(int Ready, int Loading, long Queue, long Arrivals)[]> Histories() =>
-        Gen.Choose(1, 40).SelectMany(n => Gen.ArrayOf(
-            from ready in Gen.Choose(0, 30)
-            from loading in Gen.Choose(0, 5)
-            from queue in Gen.Choose(0, 3000)
-            from arrivals in Gen.Choose(0, 9000)
-            select (ready, loading, (long)queue, (long)arrivals), n));
+    private static Gen<(int Ready, int Loading, long Queue, long Arrivals)[]> Histories() => PolicyProperties.Histories();
 
     [Property(MaxTest = 200)]
     public Property Decisions_stay_within_min_and_max_and_repeat_exactly() =>
