@@ -19,6 +19,10 @@ internal sealed class KedaScaleExecutor(KedaOptions options, Instant created)
         set => _lastActiveTime = value;
     }
 
+    /// <summary>Where scaling in ends (getIdleOrMinimumReplicaCount): the idle count when set, else minReplicaCount.</summary>
+    internal static (bool IsIdle, int Replicas) IdleOrMinimumReplicaCount(KedaOptions options) =>
+        options.IdleReplicaCount is { } idle ? (true, idle) : (false, options.MinReplicaCount);
+
     /// <summary>The count KEDA sets, or null when it leaves the count as it is.</summary>
     public (int? Replicas, string Reason) RequestScale(int currentReplicas, bool isActive, Instant now)
     {
@@ -41,7 +45,7 @@ internal sealed class KedaScaleExecutor(KedaOptions options, Instant created)
                 ? last + Duration.FromSeconds(options.CooldownPeriod) < now
                 : created + Duration.FromSeconds(options.InitialCooldownPeriod) < now;
             return cooled
-                ? (options.IdleReplicaCount ?? minReplicas, "KEDA: no trigger active for the cooldown period")
+                ? (IdleOrMinimumReplicaCount(options).Replicas, "KEDA: no trigger active for the cooldown period")
                 : (null, "KEDA: cooling down");
         }
 

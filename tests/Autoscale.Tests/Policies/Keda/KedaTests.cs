@@ -39,6 +39,20 @@ public sealed class KedaTests
         Assert.Equal(expected, replicas);
     }
 
+    /// <summary>
+    /// TestGetIdleOrMinimumReplicaCount of kedacore/keda pkg/scaling/executor/scale_executor_helpers_test.go at commit
+    /// 0f19888de5a895be551e2d7b5c1dacc28634856d (Apache-2.0, The KEDA Authors). An unset minReplicaCount is 0.
+    /// </summary>
+    [Theory]
+    [InlineData(null, 0, false, 0)]
+    [InlineData(0, 5, true, 0)]
+    [InlineData(3, 5, true, 3)]
+    [InlineData(null, 2, false, 2)]
+    public void Scaling_in_ends_at_the_idle_or_minimum_count_as_upstream(int? idle, int min, bool isIdle, int replicas)
+    {
+        Assert.Equal((isIdle, replicas), KedaScaleExecutor.IdleOrMinimumReplicaCount(Options(min, idle)));
+    }
+
     [Fact]
     public void Scaling_to_zero_waits_for_the_cooldown_after_the_last_activity()
     {
