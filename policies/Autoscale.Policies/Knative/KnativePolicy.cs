@@ -10,7 +10,7 @@ namespace Autoscale.Policies.Knative;
 /// to zero only after the revision has been active a stable window without demand and inactive (the activator in its
 /// path) for the grace period. Requests that arrive while at zero wait in the queue, as the activator holds them.
 /// </summary>
-public sealed class KnativePolicy : IScalingPolicy
+public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
 {
     private const int TickSeconds = 2;
     private static readonly Duration ActivationTimeout = Duration.FromSeconds(600 + 10);
@@ -162,6 +162,21 @@ public sealed class KnativePolicy : IScalingPolicy
         {
             _state = next;
             _since = now;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Report(IDictionary<string, double> metrics)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Warn(ICollection<string> warnings)
+    {
+        ArgumentNullException.ThrowIfNull(warnings);
+        if (_o.ContainerConcurrency > 0)
+        {
+            warnings.Add($"containerConcurrency ({_o.ContainerConcurrency}) sets the target and also caps a pod's concurrent requests; the count model replays the target, not the cap (each replica serves replica.capacityRps)");
         }
     }
 }

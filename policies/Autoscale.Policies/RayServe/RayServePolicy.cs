@@ -11,7 +11,7 @@ namespace Autoscale.Policies.RayServe;
 /// <c>upscaleDelayS</c> or <c>downscaleDelayS</c> (1 to 0 after <c>downscaleToZeroDelayS</c>); with no replica running and
 /// requests waiting it scales up at once.
 /// </summary>
-public sealed class RayServePolicy : IScalingPolicy
+public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
 {
     private readonly RayServeOptions _o;
     private readonly RayServeController _controller;
@@ -69,5 +69,17 @@ public sealed class RayServePolicy : IScalingPolicy
         var decided = Math.Min(_controller.Decide(current, _reported, signal.ReadyReplicas, loops), signal.MaxReplicas);
         return new ScalingDecision(decided, decided > current ? "scale-up decisions held for upscale_delay_s"
             : decided < current ? "scale-down decisions held for the downscale delay" : "within the delays");
+    }
+
+    /// <inheritdoc />
+    public void Report(IDictionary<string, double> metrics)
+    {
+    }
+
+    /// <inheritdoc />
+    public void Warn(ICollection<string> warnings)
+    {
+        ArgumentNullException.ThrowIfNull(warnings);
+        warnings.Add($"max_ongoing_requests ({_o.MaxOngoingRequests}) limits what a Ray Serve replica takes at once; the count model does not replay this data-plane limit (each replica serves replica.capacityRps)");
     }
 }
