@@ -38,6 +38,7 @@ namespace Autoscale.Policies.Catalog;
 [JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricSource))]
 [JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricIdentifier))]
 [JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricTarget))]
+[JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaResourceSource))]
 internal sealed partial class BuiltInOptionsJson : JsonSerializerContext
 {
     /// <summary>

@@ -85,7 +85,10 @@ public sealed class HpaOptions : IValidatableOptions, IHasDecisionPeriod
 /// <summary>One entry of <c>spec.metrics</c>.</summary>
 public sealed class HpaMetricSpec : IValidatableOptions
 {
-    /// <summary><c>Pods</c> (a per-replica metric, averaged over the ready replicas) or <c>External</c> (one value for the whole fleet).</summary>
+    /// <summary>
+    /// <c>Pods</c> (a per-replica metric, averaged over the ready replicas), <c>External</c> (one value for the whole fleet)
+    /// or <c>Resource</c> (a share of what each pod requests, read from the stand-in signal the resource is mapped to).
+    /// </summary>
     [Option]
     public string Type { get; set; } = "Pods";
 
@@ -97,24 +100,49 @@ public sealed class HpaMetricSpec : IValidatableOptions
     [Option]
     public HpaMetricSource? External { get; set; }
 
+    /// <summary>The Resource metric: the resource's <c>name</c> (cpu), the stand-in <c>signal</c> it is read from, and a <c>target</c> of type <c>Utilization</c>.</summary>
+    [Option]
+    public HpaResourceSource? Resource { get; set; }
+
     internal bool IsPods => string.Equals(Type, "Pods", StringComparison.OrdinalIgnoreCase);
+
+    internal bool IsResource => string.Equals(Type, "Resource", StringComparison.OrdinalIgnoreCase);
 
     internal HpaMetricSource? Source => IsPods ? Pods : External;
 
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricSource))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaResourceSource))]
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
-        if (string.Equals(Type, "Resource", StringComparison.OrdinalIgnoreCase) || string.Equals(Type, "ContainerResource", StringComparison.OrdinalIgnoreCase))
+        if (IsResource)
         {
-            errors.Add($"type (\"{Type}\"): CPU and memory have no stand-in in a replay; use a Pods or External metric on one of {string.Join(", ", StandInSignals.Names)}");
+            if (Resource is not { } resource)
+            {
+                errors.Add("resource must be given for a Resource metric");
+            }
+            else if (StandInSignals.Problem(resource.Signal) is { } unmapped)
+            {
+                errors.Add($"resource.signal: {resource.Name} has no stand-in in a replay until it is mapped to one: {unmapped}");
+            }
+            else if (!string.Equals(resource.Target.Type, "Utilization", StringComparison.OrdinalIgnoreCase) || resource.Target.AverageUtilization is not > 0)
+            {
+                errors.Add($"resource.target must be of type Utilization with a positive averageUtilization (was {resource.Target.Type} {resource.Target.AverageUtilization})");
+            }
+
+            return errors;
+        }
+
+        if (string.Equals(Type, "ContainerResource", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"type (\"{Type}\"): a container's resource has no stand-in in a replay; use a Resource, Pods or External metric on one of {string.Join(", ", StandInSignals.Names)}");
             return errors;
         }
 
         if (!IsPods && !string.Equals(Type, "External", StringComparison.OrdinalIgnoreCase))
         {
-            errors.Add($"type (\"{Type}\") must be Pods or External");
+            errors.Add($"type (\"{Type}\") must be Pods, External or Resource");
             return errors;
         }
 
@@ -171,6 +199,29 @@ public sealed class HpaMetricSource : IValidatableOptions
     public IReadOnlyList<string> Validate() => [];
 }
 
+/// <summary>A Resource metric (<c>resource</c> of a metric spec): which resource, and the stand-in it is read from in a replay.</summary>
+public sealed class HpaResourceSource : IValidatableOptions
+{
+    /// <summary>The resource as the manifest names it (<c>cpu</c>, <c>memory</c>).</summary>
+    [Option]
+    public string Name { get; set; } = "cpu";
+
+    /// <summary>
+    /// The stand-in signal the resource is read from (inFlight, arrivalRps, queue); each pod's request is then one
+    /// replica's capacity in that signal (replica.capacityRps), so 100 % means a replica at its capacity.
+    /// </summary>
+    [Option]
+    public string Signal { get; set; } = "";
+
+    /// <summary>The target: <c>type</c> <c>Utilization</c> and <c>averageUtilization</c> in percent.</summary>
+    [Option]
+    public HpaMetricTarget Target { get; set; } = new() { Type = "Utilization" };
+
+    /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricTarget))]
+    public IReadOnlyList<string> Validate() => [];
+}
+
 /// <summary>A metric's name (<c>metric.name</c>).</summary>
 public sealed class HpaMetricIdentifier : IValidatableOptions
 {
@@ -196,6 +247,10 @@ public sealed class HpaMetricTarget : IValidatableOptions
     /// <summary>The target of the whole metric, for <c>Value</c>.</summary>
     [Option]
     public double? Value { get; set; }
+
+    /// <summary>The target share of each pod's request, in percent, for <c>Utilization</c> (Resource metrics).</summary>
+    [Option(Unit = "%", Min = 1)]
+    public int? AverageUtilization { get; set; }
 
     internal bool IsAverageValue => string.Equals(Type, "AverageValue", StringComparison.OrdinalIgnoreCase);
 

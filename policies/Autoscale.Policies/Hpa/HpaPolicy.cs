@@ -22,7 +22,15 @@ public sealed class HpaPolicy : IScalingPolicy
     private readonly HpaRules _down;
     private readonly HpaTolerances _tolerances;
     private bool _started;
-    private readonly (bool Pods, bool AverageValue, string Signal, long TargetMilli)[] _metrics;
+    private readonly (HpaMetricKind Kind, string Signal, long Target)[] _metrics;
+
+    private enum HpaMetricKind
+    {
+        Pods,
+        ExternalValue,
+        ExternalAverageValue,
+        ResourceUtilization,
+    }
 
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public HpaPolicy(HpaOptions options)
@@ -35,9 +43,15 @@ public sealed class HpaPolicy : IScalingPolicy
         _tolerances = new HpaTolerances(_down.Tolerance, _up.Tolerance);
         _metrics = _o.Metrics.Select(m =>
         {
+            if (m.IsResource)
+            {
+                return (HpaMetricKind.ResourceUtilization, StandInSignals.Canonical(m.Resource!.Signal)!, (long)m.Resource.Target.AverageUtilization!.Value);
+            }
+
             var source = m.Source!;
             var target = source.Target.IsAverageValue ? source.Target.AverageValue!.Value : source.Target.Value!.Value;
-            return (m.IsPods, source.Target.IsAverageValue, StandInSignals.Canonical(source.Metric.Name)!, HpaReplicaCalculator.Milli(target));
+            var kind = m.IsPods ? HpaMetricKind.Pods : source.Target.IsAverageValue ? HpaMetricKind.ExternalAverageValue : HpaMetricKind.ExternalValue;
+            return (kind, StandInSignals.Canonical(source.Metric.Name)!, HpaReplicaCalculator.Milli(target));
         }).ToArray();
     }
 
@@ -109,14 +123,17 @@ public sealed class HpaPolicy : IScalingPolicy
         var pods = new HpaPods(signal.ReadyReplicas, signal.LoadingReplicas);
         var replicas = 0;
         var invalid = 0;
-        foreach (var (isPods, averageValue, name, targetMilli) in _metrics)
+        foreach (var (kind, name, target) in _metrics)
         {
             var total = StandInSignals.Total(name, signal);
-            int? proposal = isPods
-                ? HpaReplicaCalculator.PodsAverageValue(current, pods.Ready == 0 ? 0 : HpaReplicaCalculator.Measured(total / pods.Ready) * pods.Ready, targetMilli, pods, _tolerances)
-                : averageValue
-                    ? HpaReplicaCalculator.ExternalAverageValue(current, HpaReplicaCalculator.Measured(total), targetMilli, _tolerances)
-                    : HpaReplicaCalculator.ExternalValue(current, HpaReplicaCalculator.Measured(total), targetMilli, pods.Ready, _tolerances);
+            int? proposal = kind switch
+            {
+                HpaMetricKind.Pods => HpaReplicaCalculator.PodsAverageValue(current, pods.Ready == 0 ? 0 : HpaReplicaCalculator.Measured(total / pods.Ready) * pods.Ready, target, pods, _tolerances),
+                HpaMetricKind.ExternalAverageValue => HpaReplicaCalculator.ExternalAverageValue(current, HpaReplicaCalculator.Measured(total), target, _tolerances),
+                HpaMetricKind.ExternalValue => HpaReplicaCalculator.ExternalValue(current, HpaReplicaCalculator.Measured(total), target, pods.Ready, _tolerances),
+                _ => HpaReplicaCalculator.ResourceUtilization(current, pods.Ready == 0 ? 0 : HpaReplicaCalculator.Measured(total / pods.Ready) * pods.Ready,
+                    HpaReplicaCalculator.Measured(signal.CapacityPerReplica), (int)target, pods, _tolerances),
+            };
             if (proposal is not { } count)
             {
                 invalid++;

@@ -47,6 +47,41 @@ internal static class HpaReplicaCalculator
         return (int)Math.Ceiling(newUsageRatio * pods.Count);
     }
 
+    /// <summary>
+    /// A Resource metric with a Utilization target (GetResourceReplicas, GetResourceUtilizationRatio): the ready pods use
+    /// <paramref name="readyUsageMilli"/> together, each requests <paramref name="requestMilli"/>; utilization is the
+    /// integer percent of usage over requests. Pods still loading report nothing: on a scale-down they count as using
+    /// their whole request, on a scale-up as using none.
+    /// </summary>
+    public static int? ResourceUtilization(int currentReplicas, long readyUsageMilli, long requestMilli, int targetPercent, HpaPods pods, HpaTolerances tolerances)
+    {
+        if (pods.Ready == 0 || requestMilli <= 0)
+        {
+            return null;
+        }
+
+        var usageRatio = UtilizationPercent(readyUsageMilli, requestMilli * pods.Ready) / (double)targetPercent;
+        if (pods.Missing == 0)
+        {
+            return tolerances.IsWithin(usageRatio) ? currentReplicas : (int)Math.Ceiling(usageRatio * pods.Ready);
+        }
+
+        // Missing pods join the metrics only when the direction is clear (at exactly 1 they stay out).
+        var (usage, counted) = usageRatio < 1.0 ? (readyUsageMilli + (requestMilli * pods.Missing), pods.Count)
+            : usageRatio > 1.0 ? (readyUsageMilli, pods.Count)
+            : (readyUsageMilli, pods.Ready);
+        var newUsageRatio = UtilizationPercent(usage, requestMilli * counted) / (double)targetPercent;
+        if (tolerances.IsWithin(newUsageRatio) || (usageRatio < 1.0 && newUsageRatio > 1.0) || (usageRatio > 1.0 && newUsageRatio < 1.0))
+        {
+            return currentReplicas;
+        }
+
+        var newReplicas = (int)Math.Ceiling(newUsageRatio * counted);
+        return (newUsageRatio < 1.0 && newReplicas > currentReplicas) || (newUsageRatio > 1.0 && newReplicas < currentReplicas) ? currentReplicas : newReplicas;
+    }
+
+    private static int UtilizationPercent(long usageMilli, long requestsMilli) => (int)Math.Clamp(usageMilli * 100 / requestsMilli, int.MinValue, int.MaxValue);
+
     /// <summary>An External metric with a Value target (GetExternalMetricReplicas, getUsageRatioReplicaCount).</summary>
     public static int ExternalValue(int currentReplicas, long metricMilli, long targetMilli, int readyPods, HpaTolerances tolerances)
     {

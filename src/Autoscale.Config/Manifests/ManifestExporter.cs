@@ -76,6 +76,11 @@ internal static class ManifestExporter
             notes.Add($"the replay used controller flags a manifest cannot carry: --horizontal-pod-autoscaler-sync-period={o.SyncPeriodSeconds}s, -tolerance={o.Tolerance}, -downscale-stabilization={o.DownscaleStabilizationSeconds}s");
         }
 
+        foreach (var resource in o.Metrics.Where(m => m.IsResource).Select(m => m.Resource!))
+        {
+            notes.Add($"the replay read {resource.Name} from its stand-in {resource.Signal} (100 % = one replica at its capacity); import this file again with --metric-map {resource.Name}={resource.Signal}");
+        }
+
         var spec = new JsonObject
         {
             ["scaleTargetRef"] = new JsonObject { ["apiVersion"] = "apps/v1", ["kind"] = "Deployment", ["name"] = name },
@@ -93,6 +98,20 @@ internal static class ManifestExporter
 
     private static JsonNode Metric(HpaMetricSpec m)
     {
+        if (m.IsResource)
+        {
+            var resource = m.Resource!;
+            return new JsonObject
+            {
+                ["type"] = "Resource",
+                ["resource"] = new JsonObject
+                {
+                    ["name"] = resource.Name,
+                    ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = resource.Target.AverageUtilization },
+                },
+            };
+        }
+
         var source = m.Source!;
         var field = m.IsPods ? "pods" : "external";
         var target = new JsonObject { ["type"] = source.Target.IsAverageValue ? "AverageValue" : "Value" };
@@ -190,13 +209,18 @@ internal static class ManifestExporter
     private static KedaOptions FromHpa(HpaOptions o, List<string> notes)
     {
         notes.Add("each trigger's query is a placeholder: write the Prometheus query of the metric it names");
+        if (o.Metrics.Any(m => m.IsResource))
+        {
+            notes.Add("Resource metrics become KEDA cpu or memory triggers, which cannot scale to zero; they are left out: add them as triggers of type cpu");
+        }
+
         return new KedaOptions
         {
             MinReplicaCount = o.MinReplicas,
             MaxReplicaCount = o.MaxReplicas,
             HpaSyncPeriodSeconds = (int)Math.Round(o.SyncPeriodSeconds),
             Advanced = o.Behavior is null ? null : new KedaAdvanced { HorizontalPodAutoscalerConfig = new KedaHpaConfig { Behavior = o.Behavior } },
-            Triggers = o.Metrics.Select(m => new KedaTrigger
+            Triggers = o.Metrics.Where(m => !m.IsResource).Select(m => new KedaTrigger
             {
                 Type = "prometheus",
                 Name = m.Source!.Metric.Name,

@@ -316,11 +316,16 @@ internal static partial class ManifestImporter
     private static JsonObject Metric(string file, string path, JsonObject? metric, IReadOnlyDictionary<string, string> metricMap)
     {
         var type = (metric?["type"] as JsonValue)?.ToString();
+        if (type == "Resource")
+        {
+            return ResourceMetric(file, path, metric!, metricMap);
+        }
+
         var field = type switch
         {
             "Pods" => "pods",
             "External" => "external",
-            "Resource" or "ContainerResource" => throw new ConfigException(file, path + ".type", $"a {type} metric ({metric?[type == "Resource" ? "resource" : "containerResource"]?["name"]}) targets a share of the pods' requests, which no stand-in signal has; replace it with a Pods or External metric on one of {string.Join(", ", StandInSignals.Names)}"),
+            "ContainerResource" => throw new ConfigException(file, path + ".type", $"a ContainerResource metric ({metric?["containerResource"]?["name"]}) has no stand-in in a replay; write it as a Resource metric and map the resource with --metric-map NAME=SIGNAL"),
             "Object" => throw new ConfigException(file, path + ".type", "Object metrics are not replayed yet; use a Pods or External metric"),
             _ => throw new ConfigException(file, path + ".type", $"must be Pods or External (was {(type is null ? "missing" : $"\"{type}\"")})"),
         };
@@ -351,6 +356,40 @@ internal static partial class ManifestImporter
             {
                 ["metric"] = new JsonObject { ["name"] = canonical },
                 ["target"] = new JsonObject { ["type"] = targetType, [key] = quantity },
+            },
+        };
+    }
+
+    /// <summary>A Resource metric (cpu at 80 %, say), read from the stand-in signal the resource is mapped to.</summary>
+    private static JsonObject ResourceMetric(string file, string path, JsonObject metric, IReadOnlyDictionary<string, string> metricMap)
+    {
+        var resource = metric["resource"] as JsonObject ?? throw new ConfigException(file, path + ".resource", "must be given for a Resource metric");
+        var name = (resource["name"] as JsonValue)?.ToString() ?? throw new ConfigException(file, path + ".resource.name", "must be given");
+        if (!metricMap.TryGetValue(name, out var signal))
+        {
+            throw new ConfigException(file, path + ".resource.name",
+                $"the resource \"{name}\" has no stand-in in a replay; map it with --metric-map {name}=SIGNAL or a candidate's metricMap (SIGNAL one of {string.Join(", ", StandInSignals.Names)}; 100 % is then one replica at replica.capacityRps)");
+        }
+
+        if (StandInSignals.Canonical(signal) is not { } canonical)
+        {
+            throw new ConfigException(file, path + ".resource.name", StandInSignals.Problem(signal)!);
+        }
+
+        var target = resource["target"] as JsonObject ?? throw new ConfigException(file, path + ".resource.target", "must be given");
+        if ((target["type"] as JsonValue)?.ToString() != "Utilization" || target["averageUtilization"] is not JsonValue utilization)
+        {
+            throw new ConfigException(file, path + ".resource.target", "must be of type Utilization with averageUtilization (a Resource metric's AverageValue is a raw quantity of cpu or memory, which a replay has not)");
+        }
+
+        return new JsonObject
+        {
+            ["type"] = "Resource",
+            ["resource"] = new JsonObject
+            {
+                ["name"] = name,
+                ["signal"] = canonical,
+                ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = utilization.DeepClone() },
             },
         };
     }

@@ -18,6 +18,7 @@ public sealed class ConformanceTests
         { "predictive", """{ "bucketSeconds": 300 }""" },
         { "hpa", """{ "maxReplicas": 60, "metrics": [ { "type": "Pods", "pods": { "metric": { "name": "inFlight" }, "target": { "type": "AverageValue", "averageValue": 20 } } } ] }""" },
         { "hpa", """{ "minReplicas": 0, "maxReplicas": 60, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 60, "policies": [ { "type": "Pods", "value": 2, "periodSeconds": 30 } ] } }, "metrics": [ { "type": "External", "external": { "metric": { "name": "arrivalRps" }, "target": { "type": "Value", "value": 25 } } }, { "type": "External", "external": { "metric": { "name": "queue" }, "target": { "type": "AverageValue", "averageValue": 40 } } } ] }""" },
+        { "hpa", """{ "maxReplicas": 60, "metrics": [ { "type": "Resource", "resource": { "name": "cpu", "signal": "arrivalRps", "target": { "type": "Utilization", "averageUtilization": 70 } } } ] }""" },
         { "keda", """{ "maxReplicaCount": 60, "triggers": [ { "type": "prometheus", "signal": "inFlight", "metadata": { "threshold": "20" } } ] }""" },
         { "keda", """{ "minReplicaCount": 2, "maxReplicaCount": 60, "cooldownPeriod": 60, "triggers": [ { "type": "prometheus", "signal": "arrivalRps", "metricType": "Value", "metadata": { "threshold": "25", "activationThreshold": "1" } } ] }""" },
         { "ray-serve", """{ "minReplicas": 1, "maxReplicas": 60 }""" },

@@ -49,6 +49,26 @@ public sealed class ExportTests
         return JsonSerializer.Serialize(bound, descriptor.OptionsType, new JsonSerializerOptions { WriteIndented = true });
     }
 
+    [Fact]
+    public async Task A_cpu_target_goes_back_out_as_a_resource_metric_with_its_mapping_noted()
+    {
+        using var dir = new TempFolder();
+        var config = dir.Write("c.json", """
+            { "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 2 },
+              "candidates": [ { "name": "web", "policy": "hpa", "loadTime": { "fixedSeconds": 60 },
+                "options": { "maxReplicas": 30, "metrics": [ { "type": "Resource", "resource": { "name": "cpu", "signal": "arrivalRps", "target": { "type": "Utilization", "averageUtilization": 80 } } } ] } } ] }
+            """);
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "export", "--config", config, "--candidate", "web", "--as", "hpa");
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("averageUtilization: 80", stdout, StringComparison.Ordinal);
+        Assert.Contains("# the replay read cpu from its stand-in arrivalRps", stdout, StringComparison.Ordinal);
+        var back = await CliRunner.RunAsync("policy", "import", dir.Write("back.yaml", stdout), "--metric-map", "cpu=arrivalRps");
+        Assert.True(back.Exit == 0, back.Err);
+        Assert.Contains("\"signal\": \"arrivalRps\"", back.Out, StringComparison.Ordinal);
+    }
+
     private static async Task<(int Exit, string Out, string Err)> Export(string candidate, string kind) =>
         await CliRunner.RunAsync("policy", "export", "--config", Path.Combine(TestPaths.Examples, "what-you-run-today.json"), "--candidate", candidate, "--as", kind);
 

@@ -59,6 +59,21 @@ public sealed class HpaImportTests
     }
 
     [Fact]
+    public async Task A_cpu_target_is_read_from_the_signal_it_is_mapped_to()
+    {
+        using var dir = new TempFolder();
+        var file = dir.Write("cpu.yaml", "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  maxReplicas: 30\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target: {type: Utilization, averageUtilization: 80}\n");
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "import", file, "--metric-map", "cpu=arrivalRps");
+
+        Assert.True(exit == 0, stderr);
+        var resource = JsonDocument.Parse(stdout).RootElement.GetProperty("options").GetProperty("metrics")[0].GetProperty("resource");
+        Assert.Equal("cpu", resource.GetProperty("name").GetString());
+        Assert.Equal("arrivalRps", resource.GetProperty("signal").GetString());
+        Assert.Equal(80, resource.GetProperty("target").GetProperty("averageUtilization").GetInt32());
+    }
+
+    [Fact]
     public async Task A_scaled_object_becomes_the_keda_candidate()
     {
         var file = Path.Combine(TestPaths.Examples, "manifests", "keda-vllm.yaml");
@@ -137,7 +152,7 @@ public sealed class HpaImportTests
     [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/panic-threshold-percentage: \"50\"\n",
         "spec.template.metadata.annotations.autoscaling.knative.dev/panic-threshold-percentage: must be in [110, 1000] (was 50)")]
     [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Resource\n    resource:\n      name: cpu\n      target: {type: Utilization, averageUtilization: 80}\n",
-        "spec.metrics[0].type: a Resource metric (cpu) targets a share of the pods' requests")]
+        "spec.metrics[0].resource.name: the resource \"cpu\" has no stand-in in a replay; map it with --metric-map cpu=SIGNAL")]
     [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  maxReplicas: 3\n  metrics:\n  - type: Pods\n    pods:\n      metric: {name: qps}\n      target: {type: AverageValue, averageValue: 5}\n",
         "spec.metrics[0].pods.metric.name: the metric \"qps\" has no stand-in in a replay; map it with --metric-map qps=SIGNAL")]
     [InlineData("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec:\n  minReplicas: 5\n  maxReplicas: 3\n  metrics:\n  - type: External\n    external:\n      metric: {name: queue}\n      target: {type: Value, value: 500m}\n",

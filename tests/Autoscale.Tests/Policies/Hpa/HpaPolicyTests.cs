@@ -115,7 +115,8 @@ public sealed class HpaPolicyTests
 
     [Theory]
     [InlineData("""{ "maxReplicas": 5 }""", "metrics must name at least one metric")]
-    [InlineData("""{ "maxReplicas": 5, "metrics": [ { "type": "Resource" } ] }""", "CPU and memory have no stand-in in a replay")]
+    [InlineData("""{ "maxReplicas": 5, "metrics": [ { "type": "Resource" } ] }""", "resource must be given for a Resource metric")]
+    [InlineData("""{ "maxReplicas": 5, "metrics": [ { "type": "Resource", "resource": { "name": "cpu", "target": { "type": "Utilization", "averageUtilization": 80 } } } ] }""", "cpu has no stand-in in a replay until it is mapped to one")]
     [InlineData("""{ "maxReplicas": 5, "metrics": [ { "type": "Pods", "pods": { "metric": { "name": "gpu" }, "target": { "type": "AverageValue", "averageValue": 3 } } } ] }""", "\"gpu\" is not a signal the replay has")]
     [InlineData("""{ "maxReplicas": 5, "metrics": [ { "type": "Pods", "pods": { "metric": { "name": "waiting" }, "target": { "type": "AverageValue", "averageValue": 3 } } } ] }""", "needs a serving profile")]
     [InlineData("""{ "maxReplicas": 5, "metrics": [ { "type": "Pods", "pods": { "metric": { "name": "inFlight" }, "target": { "type": "Value", "value": 3 } } } ] }""", "must be AverageValue for a Pods metric")]

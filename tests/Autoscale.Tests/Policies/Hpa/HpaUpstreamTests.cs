@@ -202,6 +202,19 @@ public sealed class HpaUpstreamTests
     }
 
     [Theory]
+    // TestReplicaCalcScaleDown (5 pods at 100, 300, 500, 250, 250 of 1000 milli-CPU, 50 %), TestReplicaCalcTolerance (3060 of 3000, 100 %),
+    // TestReplicaCalcMissingMetricsNoChangeEq, ...NoChangeGt and ...NoChangeLt (one of two pods reports 1000, 1900, 600; 100 %),
+    // TestReplicaCalcMissingMetrics (two of four report 400 and 95; 100 %). Every pod requests 1000 milli-CPU.
+    [InlineData(5, 1400, 5, 0, 50, 3)]
+    [InlineData(3, 3060, 3, 0, 100, 3)]
+    [InlineData(2, 1000, 1, 1, 100, 2)]
+    [InlineData(2, 1900, 1, 1, 100, 2)]
+    [InlineData(2, 600, 1, 1, 100, 2)]
+    [InlineData(4, 495, 2, 2, 100, 3)]
+    public void Resource_utilization_matches_upstream(int current, long usage, int ready, int missing, int target, int expected) =>
+        Assert.Equal(expected, HpaReplicaCalculator.ResourceUtilization(current, usage, 1000, target, new HpaPods(ready, missing), new HpaTolerances(0.1, 0.1)));
+
+    [Theory]
     // TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods (1 of 3 pods ready), TestReplicaCalcScaleDownCMExternal, TestReplicaCalcToleranceCMExternal
     [InlineData(3, 1, 8600, 4400, 2)]
     [InlineData(5, 5, 8600, 14334, 3)]
