@@ -380,6 +380,9 @@ internal static class ReportPlots
         plot.Layout.Fixed(new PixelPadding(80, 40, 45, plot.Axes.Title.Label.Text.Length > 0 ? 45 : 20));
         plot.ShowLegend(Alignment.UpperLeft);
         plot.Legend.FontSize = 11;
+
+        // One row of entries along the top, above the data (see Top): a legend never hides a line.
+        plot.Legend.Orientation = Orientation.Horizontal;
     }
 
     /// <summary>The bottom axis's title: the zone, and the date when the whole span falls on one day.</summary>
@@ -392,7 +395,8 @@ internal static class ReportPlots
             : $"time ({ReportText.ZoneName(zone)}), {first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} to {last.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
     }
 
-    private static double Top(double max) => max > 0 ? max * 1.12 : 1;
+    /// <summary>The value axis's top: the largest value at 75 % of the height, leaving the top row to the legend.</summary>
+    private static double Top(double max) => max > 0 ? max * 1.33 : 1;
 
     private static double OaDate(Instant start, double seconds, DateTimeZone zone) =>
         (start + Duration.FromMilliseconds(Math.Round(seconds * 1000))).InZone(zone).LocalDateTime.ToDateTimeUnspecified().ToOADate();
