@@ -231,6 +231,11 @@ internal static class OptionsReference
             return "one of " + string.Join(", ", Enum.GetNames(t).Select(n => $"`{JsonNamingPolicy.CamelCase.ConvertName(n)}`"));
         }
 
+        if (t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+        {
+            return $"object of {TypeName(t.GetGenericArguments()[1])}s";
+        }
+
         if (OptionRules.ItemType(t) is { } item)
         {
             return IsNested(item) ? "list of objects" : $"list of {TypeName(item)}";
@@ -249,6 +254,7 @@ internal static class OptionsReference
         Enum e => JsonNamingPolicy.CamelCase.ConvertName(e.ToString()),
         JsonElement { ValueKind: JsonValueKind.Undefined } => "none",
         JsonElement j => j.GetRawText(),
+        System.Collections.IDictionary { Count: 0 } => "{}",
         System.Collections.ICollection { Count: 0 } => "[]",
         IValidatableOptions => "see below",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
