@@ -21,7 +21,7 @@ public class ReplayBenchmarks
     private long[] _arrivals = [];
     private PolicyCatalog _catalog = PolicyCatalog.CreateBuiltIn();
 
-    [Params("textbook", "fixed", "reactive", "warm-floor", "scheduled-floor", "predictive")]
+    [Params("textbook", "fixed", "reactive", "warm-floor", "scheduled-floor", "predictive", "hpa", "keda", "knative", "ray-serve")]
     public string Policy { get; set; } = "textbook";
 
     private static readonly ReplaySettings Settings = new(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 500);
@@ -38,8 +38,19 @@ public class ReplayBenchmarks
     [Benchmark(OperationsPerInvoke = Ticks, Description = "one tick")]
     public CandidateResult Replay()
     {
-        var options = System.Text.Json.JsonDocument.Parse(Policy == "fixed" ? """{"replicas": 5}""" : "{}").RootElement;
-        var spec = new CandidateSpec(Policy, () => _catalog.Create(Policy, options), new FixedLoadTime(Duration.FromSeconds(90)), DecisionIntervalTicks: Policy == "textbook" ? 1 : 15);
+        var options = System.Text.Json.JsonDocument.Parse(Policy switch
+        {
+            "fixed" => """{"replicas": 5}""",
+            "hpa" => """{"maxReplicas": 200, "metrics": [{"type": "Pods", "pods": {"metric": {"name": "inFlight"}, "target": {"type": "AverageValue", "averageValue": 20}}}]}""",
+            "keda" => """{"maxReplicaCount": 200, "triggers": [{"type": "prometheus", "signal": "inFlight", "metadata": {"threshold": "20"}}]}""",
+            "knative" => """{"containerConcurrency": 30}""",
+            "ray-serve" => """{"maxReplicas": 200, "targetOngoingRequests": 20}""",
+            _ => "{}",
+        }).RootElement;
+
+        // Each policy on its own period: the textbook every tick, Knative and Ray Serve every second, the rest every 15 s.
+        var interval = Policy switch { "textbook" or "knative" or "ray-serve" => 1, _ => 15 };
+        var spec = new CandidateSpec(Policy, () => _catalog.Create(Policy, options), new FixedLoadTime(Duration.FromSeconds(90)), DecisionIntervalTicks: interval);
         var run = new CandidateRun(spec, Settings, Instant.FromUtc(2026, 1, 5, 0, 0));
         run.Advance(_arrivals);
         return run.Complete();
