@@ -39,6 +39,7 @@ namespace Autoscale.Policies.Catalog;
 [JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricIdentifier))]
 [JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaMetricTarget))]
 [JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaResourceSource))]
+[JsonSerializable(typeof(Autoscale.Policies.Hpa.HpaObjectReference))]
 internal sealed partial class BuiltInOptionsJson : JsonSerializerContext
 {
     /// <summary>

@@ -11,7 +11,7 @@ namespace Autoscale.Policies.Hpa;
 /// </summary>
 public sealed class HpaOptions : IValidatableOptions, IHasDecisionPeriod
 {
-    /// <summary>The fewest replicas (<c>spec.minReplicas</c>); 0 needs an External metric (the HPAScaleToZero feature).</summary>
+    /// <summary>The fewest replicas (<c>spec.minReplicas</c>); 0 needs an Object or External metric (the HPAScaleToZero feature).</summary>
     [Option(Unit = "replicas", Min = 0)]
     public int MinReplicas { get; set; } = 1;
 
@@ -73,9 +73,9 @@ public sealed class HpaOptions : IValidatableOptions, IHasDecisionPeriod
             errors.Add("metrics must name at least one metric (the HPA's own default, CPU at 80 %, has no stand-in in a replay)");
         }
 
-        if (MinReplicas == 0 && Metrics.Count > 0 && Metrics.All(m => !string.Equals(m.Type, "External", StringComparison.OrdinalIgnoreCase)))
+        if (MinReplicas == 0 && Metrics.Count > 0 && Metrics.All(m => !m.IsObject && !string.Equals(m.Type, "External", StringComparison.OrdinalIgnoreCase)))
         {
-            errors.Add("minReplicas 0 needs at least one External metric (scale to zero reads Object or External metrics only)");
+            errors.Add("minReplicas 0 needs at least one Object or External metric (scale to zero reads those only)");
         }
 
         return errors;
@@ -100,6 +100,10 @@ public sealed class HpaMetricSpec : IValidatableOptions
     [Option]
     public HpaMetricSource? External { get; set; }
 
+    /// <summary>The Object metric: <c>describedObject</c>, <c>metric.name</c> and a <c>target</c> of type <c>Value</c> or <c>AverageValue</c>; replayed as the External one.</summary>
+    [Option]
+    public HpaMetricSource? Object { get; set; }
+
     /// <summary>The Resource metric: the resource's <c>name</c> (cpu), the stand-in <c>signal</c> it is read from, and a <c>target</c> of type <c>Utilization</c>.</summary>
     [Option]
     public HpaResourceSource? Resource { get; set; }
@@ -108,7 +112,12 @@ public sealed class HpaMetricSpec : IValidatableOptions
 
     internal bool IsResource => string.Equals(Type, "Resource", StringComparison.OrdinalIgnoreCase);
 
-    internal HpaMetricSource? Source => IsPods ? Pods : External;
+    internal bool IsObject => string.Equals(Type, "Object", StringComparison.OrdinalIgnoreCase);
+
+    internal HpaMetricSource? Source => IsPods ? Pods : IsObject ? Object : External;
+
+    /// <summary>The field of the metric's source in the manifest: pods, object or external.</summary>
+    internal string Field => IsPods ? "pods" : IsObject ? "object" : "external";
 
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricSource))]
@@ -140,13 +149,13 @@ public sealed class HpaMetricSpec : IValidatableOptions
             return errors;
         }
 
-        if (!IsPods && !string.Equals(Type, "External", StringComparison.OrdinalIgnoreCase))
+        if (!IsPods && !IsObject && !string.Equals(Type, "External", StringComparison.OrdinalIgnoreCase))
         {
-            errors.Add($"type (\"{Type}\") must be Pods, External or Resource");
+            errors.Add($"type (\"{Type}\") must be Pods, Object, External or Resource");
             return errors;
         }
 
-        var field = IsPods ? "pods" : "external";
+        var field = Field;
         if (Source is not { } source)
         {
             errors.Add($"{field} must be given for a {Type} metric");
@@ -165,7 +174,7 @@ public sealed class HpaMetricSpec : IValidatableOptions
         }
         else if (!IsPods && !target.IsAverageValue && !target.IsValue)
         {
-            errors.Add($"{field}.target.type (\"{target.Type}\") must be Value or AverageValue for an External metric");
+            errors.Add($"{field}.target.type (\"{target.Type}\") must be Value or AverageValue for an {Type} metric");
         }
 
         var (name, value) = target.IsAverageValue ? ("averageValue", target.AverageValue) : ("value", target.Value);
@@ -193,9 +202,14 @@ public sealed class HpaMetricSource : IValidatableOptions
     [Option]
     public HpaMetricTarget Target { get; set; } = new();
 
+    /// <summary>For an Object metric, the object it describes (<c>apiVersion</c>, <c>kind</c>, <c>name</c>), kept for export.</summary>
+    [Option]
+    public HpaObjectReference? DescribedObject { get; set; }
+
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricIdentifier))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricTarget))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaObjectReference))]
     public IReadOnlyList<string> Validate() => [];
 }
 
@@ -219,6 +233,25 @@ public sealed class HpaResourceSource : IValidatableOptions
 
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricTarget))]
+    public IReadOnlyList<string> Validate() => [];
+}
+
+/// <summary>The object an Object metric describes (<c>describedObject</c>).</summary>
+public sealed class HpaObjectReference : IValidatableOptions
+{
+    /// <summary>The object's API version, e.g. <c>networking.k8s.io/v1</c>.</summary>
+    [Option]
+    public string ApiVersion { get; set; } = "";
+
+    /// <summary>The object's kind, e.g. <c>Ingress</c>.</summary>
+    [Option]
+    public string Kind { get; set; } = "";
+
+    /// <summary>The object's name.</summary>
+    [Option]
+    public string Name { get; set; } = "";
+
+    /// <inheritdoc />
     public IReadOnlyList<string> Validate() => [];
 }
 

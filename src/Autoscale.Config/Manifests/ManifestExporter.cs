@@ -113,13 +113,19 @@ internal static class ManifestExporter
         }
 
         var source = m.Source!;
-        var field = m.IsPods ? "pods" : "external";
+        var field = m.Field;
         var target = new JsonObject { ["type"] = source.Target.IsAverageValue ? "AverageValue" : "Value" };
         target[source.Target.IsAverageValue ? "averageValue" : "value"] = Quantity(source.Target.IsAverageValue ? source.Target.AverageValue!.Value : source.Target.Value!.Value);
+        var body = new JsonObject { ["metric"] = new JsonObject { ["name"] = source.Metric.Name }, ["target"] = target };
+        if (source.DescribedObject is { } described)
+        {
+            body["describedObject"] = new JsonObject { ["apiVersion"] = described.ApiVersion, ["kind"] = described.Kind, ["name"] = described.Name };
+        }
+
         return new JsonObject
         {
-            ["type"] = m.IsPods ? "Pods" : "External",
-            [field] = new JsonObject { ["metric"] = new JsonObject { ["name"] = source.Metric.Name }, ["target"] = target },
+            ["type"] = m.IsPods ? "Pods" : m.IsObject ? "Object" : "External",
+            [field] = body,
         };
     }
 

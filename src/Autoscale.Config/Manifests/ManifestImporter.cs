@@ -325,9 +325,9 @@ internal static partial class ManifestImporter
         {
             "Pods" => "pods",
             "External" => "external",
+            "Object" => "object",
             "ContainerResource" => throw new ConfigException(file, path + ".type", $"a ContainerResource metric ({metric?["containerResource"]?["name"]}) has no stand-in in a replay; write it as a Resource metric and map the resource with --metric-map NAME=SIGNAL"),
-            "Object" => throw new ConfigException(file, path + ".type", "Object metrics are not replayed yet; use a Pods or External metric"),
-            _ => throw new ConfigException(file, path + ".type", $"must be Pods or External (was {(type is null ? "missing" : $"\"{type}\"")})"),
+            _ => throw new ConfigException(file, path + ".type", $"must be Pods, Object, External or Resource (was {(type is null ? "missing" : $"\"{type}\"")})"),
         };
         var source = metric![field] as JsonObject ?? throw new ConfigException(file, $"{path}.{field}", $"must be given for a {type} metric");
         var metricName = (source["metric"]?["name"] as JsonValue)?.ToString() ?? throw new ConfigException(file, $"{path}.{field}.metric.name", "must be given");
@@ -349,15 +349,22 @@ internal static partial class ManifestImporter
             _ => throw new ConfigException(file, $"{path}.{field}.target.type", $"must be AverageValue or Value (was \"{targetType}\")"),
         };
         var quantity = Quantity(file, $"{path}.{field}.target.{key}", target[key]);
-        return new JsonObject
+        var body = new JsonObject
         {
-            ["type"] = type,
-            [field] = new JsonObject
-            {
-                ["metric"] = new JsonObject { ["name"] = canonical },
-                ["target"] = new JsonObject { ["type"] = targetType, [key] = quantity },
-            },
+            ["metric"] = new JsonObject { ["name"] = canonical },
+            ["target"] = new JsonObject { ["type"] = targetType, [key] = quantity },
         };
+        if (source["describedObject"] is JsonObject described)
+        {
+            body["describedObject"] = new JsonObject
+            {
+                ["apiVersion"] = (described["apiVersion"] as JsonValue)?.ToString() ?? "",
+                ["kind"] = (described["kind"] as JsonValue)?.ToString() ?? "",
+                ["name"] = (described["name"] as JsonValue)?.ToString() ?? "",
+            };
+        }
+
+        return new JsonObject { ["type"] = type, [field] = body };
     }
 
     /// <summary>A Resource metric (cpu at 80 %, say), read from the stand-in signal the resource is mapped to.</summary>

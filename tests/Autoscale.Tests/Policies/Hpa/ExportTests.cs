@@ -69,6 +69,26 @@ public sealed class ExportTests
         Assert.Contains("\"signal\": \"arrivalRps\"", back.Out, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_object_metric_goes_in_and_out_with_its_described_object()
+    {
+        using var dir = new TempFolder();
+        var manifest = dir.Write("ingress.yaml", "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  minReplicas: 0\n  maxReplicas: 30\n  metrics:\n  - type: Object\n    object:\n      describedObject: {apiVersion: networking.k8s.io/v1, kind: Ingress, name: main}\n      metric: {name: requests-per-second}\n      target: {type: AverageValue, averageValue: 2k}\n");
+        var imported = await CliRunner.RunAsync("policy", "import", manifest, "--metric-map", "requests-per-second=arrivalRps");
+        Assert.True(imported.Exit == 0, imported.Err);
+        var candidate = JsonNode.Parse(imported.Out)!.AsObject();
+        Assert.Equal(2000, candidate["options"]!["metrics"]![0]!["object"]!["target"]!["averageValue"]!.GetValue<double>());
+        candidate["loadTime"] = new JsonObject { ["fixedSeconds"] = 60 };
+        var config = dir.Write("c.json", new JsonObject { ["slo"] = new JsonObject { ["maxWaitSeconds"] = 2 }, ["replica"] = new JsonObject { ["capacityRps"] = 2 }, ["candidates"] = new JsonArray(candidate) }.ToJsonString());
+
+        var (exit, stdout, stderr) = await CliRunner.RunAsync("policy", "export", "--config", config, "--candidate", "web", "--as", "hpa");
+
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("type: Object", stdout, StringComparison.Ordinal);
+        Assert.Contains("kind: Ingress", stdout, StringComparison.Ordinal);
+        Assert.Contains("minReplicas: 0", stdout, StringComparison.Ordinal);
+    }
+
     private static async Task<(int Exit, string Out, string Err)> Export(string candidate, string kind) =>
         await CliRunner.RunAsync("policy", "export", "--config", Path.Combine(TestPaths.Examples, "what-you-run-today.json"), "--candidate", candidate, "--as", kind);
 

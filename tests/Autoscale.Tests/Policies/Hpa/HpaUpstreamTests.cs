@@ -223,6 +223,18 @@ public sealed class HpaUpstreamTests
         Assert.Equal(expected, HpaReplicaCalculator.ExternalValue(current, level, target, ready, new HpaTolerances(0.1, 0.1)));
 
     [Theory]
+    // TestReplicaCalcScaleDownCMObject and TestReplicaCalcToleranceCMObject (Value targets: getUsageRatioReplicaCount, as for External);
+    // TestReplicaCalcScaleDownPerPodCMObject and TestReplicaCalcTolerancePerPodCMObject (AverageValue: GetObjectPerPodMetricReplicas).
+    [InlineData(5, 12000, 20000, false, 3)]
+    [InlineData(3, 20666, 20000, false, 3)]
+    [InlineData(5, 6000, 2000, true, 3)]
+    [InlineData(4, 20166, 5000, true, 4)]
+    public void Object_metrics_match_upstream(int current, long level, long target, bool perPod, int expected) =>
+        Assert.Equal(expected, perPod
+            ? HpaReplicaCalculator.ExternalAverageValue(current, level, target, new HpaTolerances(0.1, 0.1))
+            : HpaReplicaCalculator.ExternalValue(current, level, target, current, new HpaTolerances(0.1, 0.1)));
+
+    [Theory]
     // TestReplicaCalcScaleUpPerPodCMExternal, TestReplicaCalcScaleDownPerPodCMExternal, TestReplicaCalcTolerancePerPodCMExternal
     [InlineData(3, 8600, 2150, 4)]
     [InlineData(5, 8600, 2867, 3)]
