@@ -294,16 +294,16 @@ public sealed class ConfigLoader
     }
 
     /// <summary>A policy's own period (the HPA's sync period, say) as the candidate's decision interval, in whole ticks.</summary>
-    private static int PeriodTicks(Duration period, string file, string path, Duration tick)
-    {
-        var ticks = period.TotalSeconds / tick.TotalSeconds;
-        var whole = Math.Round(ticks);
-        if (!double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < 1 || whole > MaxDelayTicks)
-        {
-            throw new ConfigException(file, path + ".options", $"the policy's own period ({Format(period.TotalSeconds)} s) must be a whole number of {Format(tick.TotalSeconds)} s ticks; change it or set decisionIntervalSeconds");
-        }
+    private static int PeriodTicks(Duration period, string file, string path, Duration tick) =>
+        WholeTicks(period.TotalSeconds, tick, minimumTicks: 1)
+        ?? throw new ConfigException(file, path + ".options", $"the policy's own period ({Format(period.TotalSeconds)} s) must be a whole number of {Format(tick.TotalSeconds)} s ticks; change it or set decisionIntervalSeconds");
 
-        return (int)whole;
+    /// <summary><paramref name="seconds"/> as a whole number of ticks from <paramref name="minimumTicks"/> to <see cref="MaxDelayTicks"/>; null when it is not one.</summary>
+    private static int? WholeTicks(double seconds, Duration tick, int minimumTicks)
+    {
+        var ticks = seconds / tick.TotalSeconds;
+        var whole = Math.Round(ticks);
+        return !double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < minimumTicks || whole > MaxDelayTicks ? null : (int)whole;
     }
 
     private static int Ticks(double? given, string path, string file, Duration tick, int minimumTicks, int fallbackTicks)
@@ -313,15 +313,13 @@ public sealed class ConfigLoader
             return fallbackTicks;
         }
 
-        var ticks = seconds / tick.TotalSeconds;
-        var whole = Math.Round(ticks);
-        if (!double.IsFinite(ticks) || Math.Abs(ticks - whole) > 1e-9 || whole < minimumTicks || whole > MaxDelayTicks)
+        if (WholeTicks(seconds, tick, minimumTicks) is not { } whole)
         {
             var rule = (minimumTicks > 0 ? "a positive whole number of ticks" : "a whole number of ticks, >= 0") + $", at most {MaxDelayTicks:N0}";
             throw new ConfigException(file, path, $"must be {rule} (was {Format(seconds)} s with a {Format(tick.TotalSeconds)} s tick)");
         }
 
-        return (int)whole;
+        return whole;
     }
 
     internal static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -16,7 +16,9 @@ public static class StandInSignals
     public const string Queue = "queue";
 
     /// <summary>The stand-in signals a count-model replay provides.</summary>
-    public static IReadOnlyList<string> Names { get; } = [InFlight, ArrivalRps, Queue];
+    public static IReadOnlyList<string> Names => Known;
+
+    private static readonly string[] Known = [InFlight, ArrivalRps, Queue];
 
     /// <summary>The signals that need a serving profile (<c>replica.serving</c>), which this build does not replay yet.</summary>
     public static IReadOnlyList<string> ServingNames { get; } = ["waiting", "running", "kvCacheUtilization", "ttftP95Seconds"];
@@ -30,7 +32,7 @@ public static class StandInSignals
         signal.QueueDepth + (signal.Interval.TotalSeconds > 0 ? signal.ServedLastInterval / signal.Interval.TotalSeconds : 0);
 
     /// <summary>The fleet-wide value of the stand-in <paramref name="name"/> (case-insensitive); throws for an unknown name.</summary>
-    public static double Total(string name, in ScalingSignal signal) => (name is InFlight or ArrivalRps or Queue ? name : Canonical(name)) switch
+    public static double Total(string name, in ScalingSignal signal) => Canonical(name) switch
     {
         InFlight => InFlightTotal(signal),
         ArrivalRps => signal.ArrivalRate,
@@ -39,8 +41,19 @@ public static class StandInSignals
     };
 
     /// <summary>The signal's name as written here, or null when <paramref name="name"/> names none this build replays.</summary>
-    public static string? Canonical(string? name) =>
-        Names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
+    public static string? Canonical(string? name)
+    {
+        // A loop, not LINQ: policies call this on every decision, and the engine's loop allocates nothing.
+        foreach (var known in Known)
+        {
+            if (string.Equals(known, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return known;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Why <paramref name="name"/> cannot be read in a replay, for an error message; null when it can.</summary>
     public static string? Problem(string? name)

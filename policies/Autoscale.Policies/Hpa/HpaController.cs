@@ -48,7 +48,6 @@ internal sealed class HpaController
     private readonly List<HpaScaleEvent> _scaleUpEvents = [];
     private readonly List<HpaScaleEvent> _scaleDownEvents = [];
     private readonly Duration _downscaleStabilisationWindow;
-    private bool _initialRecorded;
 
     public HpaController(Duration downscaleStabilisationWindow)
     {
@@ -64,12 +63,11 @@ internal sealed class HpaController
     /// <summary>The first reconcile records the current count as a recommendation (recordInitialRecommendation).</summary>
     public void RecordInitialRecommendation(int currentReplicas, Instant now)
     {
-        if (_recommendations.Count == 0 && !_initialRecorded)
+        // The log is never emptied (old entries are reused), so an empty log means the first reconcile.
+        if (_recommendations.Count == 0)
         {
             _recommendations.Add(new HpaRecommendation(currentReplicas, now));
         }
-
-        _initialRecorded = true;
     }
 
     /// <summary>Without a behavior: the largest recommendation of the downscale window, then at most max(2 x current, 4), within min and max.</summary>

@@ -72,7 +72,7 @@ public sealed class HpaPolicy : IScalingPolicy
         var decision = Reconcile(signal);
 
         // The Deployment cannot grow past what the engine or host runs (a quota, in cluster terms).
-        return decision.DesiredReplicas > signal.MaxReplicas ? decision with { DesiredReplicas = signal.MaxReplicas } : decision;
+        return decision.CappedAt(signal.MaxReplicas);
     }
 
     /// <summary>One sync of the controller (reconcileAutoscaler) on what <paramref name="signal"/> shows.</summary>

@@ -56,7 +56,7 @@ public sealed class KedaPolicy : IScalingPolicy
     public ScalingDecision Decide(in ScalingSignal signal)
     {
         var decision = Step(signal);
-        return decision.DesiredReplicas > signal.MaxReplicas ? decision with { DesiredReplicas = signal.MaxReplicas } : decision;
+        return decision.CappedAt(signal.MaxReplicas);
     }
 
     private ScalingDecision Step(in ScalingSignal signal)

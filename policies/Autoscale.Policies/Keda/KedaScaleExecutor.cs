@@ -13,12 +13,6 @@ internal sealed class KedaScaleExecutor(KedaOptions options, Instant created)
 {
     private Instant? _lastActiveTime;
 
-    internal Instant? LastActiveTime
-    {
-        get => _lastActiveTime;
-        set => _lastActiveTime = value;
-    }
-
     /// <summary>Where scaling in ends (getIdleOrMinimumReplicaCount): the idle count when set, else minReplicaCount.</summary>
     internal static (bool IsIdle, int Replicas) IdleOrMinimumReplicaCount(KedaOptions options) =>
         options.IdleReplicaCount is { } idle ? (true, idle) : (false, options.MinReplicaCount);

@@ -10,12 +10,6 @@ internal sealed class RayServeController(RayServeOptions options)
 {
     private long _counter;
 
-    internal long DecisionCounter
-    {
-        get => _counter;
-        set => _counter = value;
-    }
-
     /// <summary>_calculate_desired_num_replicas.</summary>
     public int DesiredReplicas(double totalRequests, int runningReplicas)
     {

@@ -448,7 +448,7 @@ internal static class ManifestExporter
 
     private static JsonNode Quantity(double value) => JsonValue.Create(Format(value))!;
 
-    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    private static string Format(double value) => ConfigLoader.Format(value);
 
     private static string Slug(string name)
     {

@@ -41,20 +41,29 @@ public sealed class PolicyProperties
             {
                 var (extraQueue, extraArrivals) = extra;
                 var options = new ReactiveOptions { MinReplicas = 0, MaxReplicas = 500, PanicThresholdPercent = panic, ScaleUpStabilizationSeconds = 30 };
-                var a = new ReactivePolicy(options);
-                var b = new ReactivePolicy(options);
-                for (var i = 0; i < history.Length - 1; i++)
-                {
-                    var (r, l, q, n) = history[i];
-                    a.Decide(Signal(i, r, l, q, n));
-                    b.Decide(Signal(i, r, l, q, n));
-                }
-
-                var (ready, loading, queue, arrivals) = history[^1];
-                var low = a.Decide(Signal(history.Length - 1, ready, loading, queue, arrivals)).DesiredReplicas;
-                var high = b.Decide(Signal(history.Length - 1, ready, loading, queue + extraQueue, arrivals + extraArrivals)).DesiredReplicas;
-                return (high >= low).Label($"{high} < {low}");
+                return MoreLoadNeverGivesFewer(() => new ReactivePolicy(options), history, extraQueue, extraArrivals);
             });
+
+    /// <summary>
+    /// Two fresh instances see the same history; at its last decision one sees more queue and arrivals. It must not ask
+    /// for fewer replicas than the other.
+    /// </summary>
+    internal static Property MoreLoadNeverGivesFewer(Func<IScalingPolicy> create, (int Ready, int Loading, long Queue, long Arrivals)[] history, long extraQueue, long extraArrivals)
+    {
+        var a = create();
+        var b = create();
+        for (var i = 0; i < history.Length - 1; i++)
+        {
+            var (r, l, q, n) = history[i];
+            a.Decide(Signal(i, r, l, q, n));
+            b.Decide(Signal(i, r, l, q, n));
+        }
+
+        var (ready, loading, queue, arrivals) = history[^1];
+        var low = a.Decide(Signal(history.Length - 1, ready, loading, queue, arrivals)).DesiredReplicas;
+        var high = b.Decide(Signal(history.Length - 1, ready, loading, queue + extraQueue, arrivals + extraArrivals)).DesiredReplicas;
+        return (high >= low).Label($"{high} < {low}");
+    }
 
     [Property(MaxTest = 200)]
     public Property Every_policy_stays_within_its_floor_and_max() =>

@@ -97,21 +97,7 @@ public sealed class HpaPolicyTests
     [Property(MaxTest = 200)]
     public Property More_in_flight_never_gives_fewer_replicas_at_the_same_state() =>
         Prop.ForAll(Histories().ToArbitrary(), Gen.Choose(0, 5000).ToArbitrary(), (history, extra) =>
-        {
-            var a = new HpaPolicy(InFlight(15, 1, 500, new HpaBehavior()));
-            var b = new HpaPolicy(InFlight(15, 1, 500, new HpaBehavior()));
-            for (var i = 0; i < history.Length - 1; i++)
-            {
-                var (r, l, q, n) = history[i];
-                a.Decide(Signal(i, r, l, q, n));
-                b.Decide(Signal(i, r, l, q, n));
-            }
-
-            var (ready, loading, queue, arrivals) = history[^1];
-            var low = a.Decide(Signal(history.Length - 1, ready, loading, queue, arrivals)).DesiredReplicas;
-            var high = b.Decide(Signal(history.Length - 1, ready, loading, queue + extra, arrivals)).DesiredReplicas;
-            return (high >= low).Label($"{high} < {low}");
-        });
+            PolicyProperties.MoreLoadNeverGivesFewer(() => new HpaPolicy(InFlight(15, 1, 500, new HpaBehavior())), history, extra, 0));
 
     [Theory]
     [InlineData("""{ "maxReplicas": 5 }""", "metrics must name at least one metric")]
