@@ -74,7 +74,7 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
         }
 
         var desired = _decider.Scale(signal.ReadyReplicas, Average(_stableSeconds), Average(_panicSeconds), now);
-        var (scale, apply) = Reconcile(desired, signal, now);
+        var (scale, apply) = Reconcile(desired, now);
         UpdateActive(scale, signal.ReadyReplicas, now);
         // The fleet cannot grow past what the engine or host runs (maxScale 0 is unbounded).
         _last = Math.Min(apply ? scale : signal.CurrentReplicas, signal.MaxReplicas);
@@ -107,7 +107,7 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
     }
 
     /// <summary>The KPA scaler (pkg/reconciler/autoscaling/kpa/scaler.go): bounds, then the scale-to-zero rules.</summary>
-    private (int Scale, bool Apply) Reconcile(int desired, in ScalingSignal signal, Instant now)
+    private (int Scale, bool Apply) Reconcile(int desired, Instant now)
     {
         var min = _o.MinScale;
         if (!_initialized && _o.InitialScale > 1)
