@@ -113,12 +113,22 @@ public sealed class ConfigLoader
         var replica = config.Replica!;
         var engine = config.Engine ?? new EngineOptions();
         var billing = config.Billing ?? new BillingOptions();
-        var sloSettings = new SloSettings(slo.MaxWaitSeconds!.Value, slo.TargetPercent, slo.ClientTimeoutSeconds, slo.DollarsPerViolation);
-        var replicaSettings = new ReplicaSettings(replica.CapacityRps!.Value, replica.Gpus, replica.DollarsPerGpuHour);
+        var serving = replica.Serving is { } profile ? Autoscale.Backtesting.Serving.ServingProfile.From(profile) : null;
+        var sloSettings = new SloSettings(slo.MaxWaitSeconds ?? double.PositiveInfinity, slo.TargetPercent, slo.ClientTimeoutSeconds, slo.DollarsPerViolation)
+        {
+            MaxTtftSeconds = slo.MaxTtftSeconds,
+            MaxTpotSeconds = slo.MaxTpotSeconds,
+            MaxE2eSeconds = slo.MaxE2eSeconds,
+        };
+
+        // With a serving profile the capacity per replica comes from the profile and the trace's tokens.
+        var replicaSettings = new ReplicaSettings(replica.CapacityRps ?? 1, replica.Gpus, replica.DollarsPerGpuHour);
         return new ReplaySettings(sloSettings, replicaSettings, Duration.FromNanoseconds(Math.Round(engine.TickSeconds * 1e9)), engine.MaxReplicas, engine.Seed)
         {
             BillingGranularitySeconds = billing.GranularitySeconds,
             BillingMinimumSeconds = billing.MinimumSeconds,
+            Serving = serving,
+            DrainSeconds = engine.DrainSeconds,
         };
     }
 

@@ -157,5 +157,27 @@ internal sealed class BacktestConfig : IValidatableOptions
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(BillingOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReportConfig))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(CandidateConfig))]
-    public IReadOnlyList<string> Validate() => Candidates is [] ? ["candidates must list at least one candidate"] : [];
+    public IReadOnlyList<string> Validate()
+    {
+        if (Candidates is [])
+        {
+            return ["candidates must list at least one candidate"];
+        }
+
+        if (Replica?.Serving is null && Slo is { } slo)
+        {
+            if (slo.MaxWaitSeconds is null)
+            {
+                return ["slo.maxWaitSeconds is required (maxTtftSeconds, maxTpotSeconds and maxE2eSeconds need a serving profile, replica.serving)"];
+            }
+
+            var serving = slo.MaxTtftSeconds is not null ? "maxTtftSeconds" : slo.MaxTpotSeconds is not null ? "maxTpotSeconds" : slo.MaxE2eSeconds is not null ? "maxE2eSeconds" : null;
+            if (serving is not null)
+            {
+                return [$"slo.{serving} needs a serving profile (replica.serving) to judge tokens by"];
+            }
+        }
+
+        return [];
+    }
 }

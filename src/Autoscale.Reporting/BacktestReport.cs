@@ -74,6 +74,31 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
         ("error", r => r.Error),
     ];
 
+    // With a serving profile, after dollarsPer1000Requests; a dropped request's infinite latency is written as null.
+    private static readonly (string Name, Func<CandidateResult, object?> Value)[] ServingFields =
+    [
+        ("ttftP50Seconds", r => Finite(r.Serving?.TtftP50Seconds)),
+        ("ttftP90Seconds", r => Finite(r.Serving?.TtftP90Seconds)),
+        ("ttftP99Seconds", r => Finite(r.Serving?.TtftP99Seconds)),
+        ("tpotP50Seconds", r => Finite(r.Serving?.TpotP50Seconds)),
+        ("tpotP99Seconds", r => Finite(r.Serving?.TpotP99Seconds)),
+        ("e2eP50Seconds", r => Finite(r.Serving?.E2eP50Seconds)),
+        ("e2eP99Seconds", r => Finite(r.Serving?.E2eP99Seconds)),
+        ("goodputRps", r => Finite(r.Serving?.GoodputRps)),
+        ("inputTokensPerSecond", r => Finite(r.Serving?.InputTokensPerSecond)),
+        ("outputTokensPerSecond", r => Finite(r.Serving?.OutputTokensPerSecond)),
+        ("kvCacheUtilization", r => Finite(r.Serving?.KvCacheUtilization)),
+        ("dollarsPerMillionTokens", r => Finite(r.Serving?.DollarsPerMillionTokens)),
+        ("preemptions", r => r.Serving?.Preemptions),
+        ("nominalCapacityRps", r => Finite(r.Serving?.NominalCapacityRps)),
+    ];
+
+    private (string Name, Func<CandidateResult, object?> Value)[] ActiveFields => results.Any(r => r.Serving is not null)
+        ? [.. Fields.TakeWhile(f => f.Name != "replicaSeconds"), .. ServingFields, .. Fields.SkipWhile(f => f.Name != "replicaSeconds")]
+        : Fields;
+
+    private static object? Finite(double? value) => value is { } v && double.IsFinite(v) ? Round(v) : null;
+
     /// <summary>The results in rank order.</summary>
     public IReadOnlyList<CandidateResult> Results => results;
 
@@ -121,14 +146,21 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
 
             json.WriteEndObject();
             json.WriteStartObject("slo");
-            json.WriteNumber("maxWaitSeconds", settings.Slo.MaxWaitSeconds);
+            if (settings.Slo.HasMaxWait)
+            {
+                json.WriteNumber("maxWaitSeconds", settings.Slo.MaxWaitSeconds);
+            }
+
+            WriteOptional(json, "maxTtftSeconds", settings.Slo.MaxTtftSeconds);
+            WriteOptional(json, "maxTpotSeconds", settings.Slo.MaxTpotSeconds);
+            WriteOptional(json, "maxE2eSeconds", settings.Slo.MaxE2eSeconds);
             json.WriteNumber("targetPercent", settings.Slo.TargetPercent);
             json.WriteEndObject();
             json.WriteStartArray("candidates");
             foreach (var r in results)
             {
                 json.WriteStartObject();
-                foreach (var (name, value) in Fields)
+                foreach (var (name, value) in ActiveFields)
                 {
                     WriteJson(json, name, value(r));
                 }
@@ -156,10 +188,11 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
     public string ToCsv()
     {
         var text = new StringBuilder();
-        text.AppendJoin(',', Fields.Select(f => f.Name)).Append('\n');
+        var fields = ActiveFields;
+        text.AppendJoin(',', fields.Select(f => f.Name)).Append('\n');
         foreach (var r in results)
         {
-            text.AppendJoin(',', Fields.Select(f => CsvValue(f.Value(r)))).Append('\n');
+            text.AppendJoin(',', fields.Select(f => CsvValue(f.Value(r)))).Append('\n');
         }
 
         return text.ToString();
@@ -297,6 +330,14 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
     }
 
     internal static double Round(double value) => Math.Round(value, 6);
+
+    private static void WriteOptional(Utf8JsonWriter json, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, v);
+        }
+    }
 
     private static void WriteJson(Utf8JsonWriter json, string name, object? value)
     {

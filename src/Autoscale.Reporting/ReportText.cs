@@ -67,7 +67,33 @@ public static class ReportText
     public static string SloLine(SloSettings slo)
     {
         var timeout = slo.ClientTimeoutSeconds is { } t ? $"; requests that wait {t.ToString(Ci)} s leave (dropped)" : "";
-        return $"SLO: {slo.TargetPercent.ToString(Ci)}% of requests start within {slo.MaxWaitSeconds.ToString(Ci)} s{timeout}.";
+        var parts = new List<string>();
+        if (slo.HasMaxWait)
+        {
+            parts.Add($"start within {slo.MaxWaitSeconds.ToString(Ci)} s");
+        }
+
+        if (slo.MaxTtftSeconds is { } ttft)
+        {
+            parts.Add($"have their first token within {ttft.ToString(Ci)} s");
+        }
+
+        if (slo.MaxTpotSeconds is { } tpot)
+        {
+            parts.Add($"take at most {tpot.ToString(Ci)} s per later token");
+        }
+
+        if (slo.MaxE2eSeconds is { } e2e)
+        {
+            parts.Add($"finish within {e2e.ToString(Ci)} s");
+        }
+
+        var what = parts.Count switch
+        {
+            1 => parts[0],
+            _ => string.Join(", ", parts.Take(parts.Count - 1)) + " and " + parts[^1],
+        };
+        return $"SLO: {slo.TargetPercent.ToString(Ci)}% of requests {what}{timeout}.";
     }
 
     /// <summary>An instant in the zone, as <c>2026-01-05 19:00:00</c>.</summary>

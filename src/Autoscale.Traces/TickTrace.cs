@@ -60,3 +60,9 @@ public sealed class TickTrace
 /// <param name="InputTokens">Input tokens of those requests per tick, when asked for and the trace has them.</param>
 /// <param name="OutputTokens">Output tokens of those requests per tick, when asked for and the trace has them.</param>
 public sealed record TickChunk(long FirstTick, long[] Arrivals, long[]? InputTokens, long[]? OutputTokens);
+
+/// <summary>One batch of a request log's requests, as <see cref="TraceReader.ReadRequestsAsync"/> hands them out.</summary>
+/// <param name="ArrivalNanos">Each request's arrival, in nanoseconds after the trace's start.</param>
+/// <param name="InputTokens">Each request's input tokens, when the trace has them.</param>
+/// <param name="OutputTokens">Each request's output tokens, when the trace has them.</param>
+public sealed record RequestBatch(long[] ArrivalNanos, long[]? InputTokens, long[]? OutputTokens);

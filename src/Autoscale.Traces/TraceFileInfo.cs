@@ -21,6 +21,12 @@ public sealed record TraceFileInfo(TraceShape Shape, long Rows, Duration? Interv
     /// <summary>Whether the file has token columns.</summary>
     public bool HasTokens { get; init; }
 
+    /// <summary>Whether the file has an input_tokens column.</summary>
+    public bool HasInputTokens { get; init; }
+
+    /// <summary>Whether the file has an output_tokens column.</summary>
+    public bool HasOutputTokens { get; init; }
+
     /// <summary>Input tokens in the whole trace, once read; null without the column.</summary>
     public long? InputTokens { get; init; }
 

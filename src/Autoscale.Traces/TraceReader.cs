@@ -50,6 +50,8 @@ public sealed class TraceReader : IAsyncDisposable
         Info = new TraceFileInfo(shape, rows, shape == TraceShape.IntervalCounts ? Duration.FromNanoseconds(intervalNanos) : null)
         {
             HasTokens = inputTokens is not null || outputTokens is not null,
+            HasInputTokens = inputTokens is not null,
+            HasOutputTokens = outputTokens is not null,
         };
         Length = shape == TraceShape.IntervalCounts
             ? IntervalBinner.CeilDiv(lastNanos + intervalNanos - startNanos, _tickNanos)
@@ -302,6 +304,43 @@ public sealed class TraceReader : IAsyncDisposable
         while (!arrivals.Done)
         {
             yield return Take(arrivals, inputBins, outputBins, Length);
+        }
+    }
+
+    /// <summary>
+    /// A request log's requests in time order, batch by batch: each one's arrival in nanoseconds after <see cref="Start"/>
+    /// and, where the file has them, its input and output tokens. Interval counts have no requests of their own (use
+    /// <see cref="ReadChunksAsync"/>).
+    /// </summary>
+    /// <exception cref="TraceFormatException">A row breaks a rule (null, negative, out of order).</exception>
+    public async IAsyncEnumerable<RequestBatch> ReadRequestsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (_requests is not null)
+        {
+            throw new InvalidOperationException("interval counts have no per-request rows; read them with ReadChunksAsync");
+        }
+
+        ResetTotals();
+        long previous = long.MinValue;
+        long row = 0;
+        await foreach (var batch in ReadBatchesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var offsets = new long[batch.Stamps.Length];
+            for (var i = 0; i < offsets.Length; i++)
+            {
+                var stamp = batch.Stamps[i];
+                if (stamp < previous)
+                {
+                    throw OutOfOrder(stamp, previous, row + i);
+                }
+
+                previous = stamp;
+                offsets[i] = stamp - _startNanos;
+            }
+
+            row += offsets.Length;
+            AddRequests(offsets.Length);
+            yield return new RequestBatch(offsets, batch.Input, batch.Output);
         }
     }
 

@@ -10,7 +10,26 @@ namespace Autoscale;
 /// <param name="QueueDepth">Requests waiting, after the last interval's service.</param>
 /// <param name="ArrivalsLastInterval">Requests that arrived during the last interval.</param>
 /// <param name="ServedLastInterval">Requests that started service during the last interval.</param>
-public readonly record struct FleetState(int ReadyReplicas, int LoadingReplicas, long QueueDepth, long ArrivalsLastInterval, long ServedLastInterval);
+public readonly record struct FleetState(int ReadyReplicas, int LoadingReplicas, long QueueDepth, long ArrivalsLastInterval, long ServedLastInterval)
+{
+    /// <summary>Requests running in the replicas' batches (serving replays and vLLM-style sources; else 0).</summary>
+    public long RunningRequests { get; init; }
+
+    /// <summary>Used KV cache blocks over all blocks of the ready replicas, from 0 to 1.</summary>
+    public double KvCacheUtilization { get; init; }
+
+    /// <summary>Input tokens of the last interval's arrivals.</summary>
+    public long InputTokensLastInterval { get; init; }
+
+    /// <summary>Output tokens of the last interval's arrivals.</summary>
+    public long OutputTokensLastInterval { get; init; }
+
+    /// <summary>Median time to first token over the last interval's first tokens; null when there were none.</summary>
+    public Duration? TtftP50LastInterval { get; init; }
+
+    /// <summary>95th percentile time to first token over the last interval's first tokens; null when there were none.</summary>
+    public Duration? TtftP95LastInterval { get; init; }
+}
 
 /// <summary>
 /// The one decision step the replay engine and the live loop share: the <see cref="ScalingSignal"/> built from the
@@ -51,6 +70,12 @@ public readonly struct DecisionStep
         {
             ServedLastInterval = fleet.ServedLastInterval,
             MaxReplicas = MaxReplicas,
+            RunningRequests = fleet.RunningRequests,
+            KvCacheUtilization = fleet.KvCacheUtilization,
+            InputTokensLastInterval = fleet.InputTokensLastInterval,
+            OutputTokensLastInterval = fleet.OutputTokensLastInterval,
+            TtftP50LastInterval = fleet.TtftP50LastInterval,
+            TtftP95LastInterval = fleet.TtftP95LastInterval,
         };
 
     /// <summary>A decision's count clamped to <c>[0, MaxReplicas]</c>.</summary>

@@ -30,6 +30,24 @@ public readonly record struct ScalingSignal(
     /// <summary>The most replicas the engine or host will run; decisions above it are clamped.</summary>
     public int MaxReplicas { get; init; } = int.MaxValue;
 
+    /// <summary>Requests running in a replica's batch (admitted, not finished); with a serving profile, else 0.</summary>
+    public long RunningRequests { get; init; }
+
+    /// <summary>Used KV cache blocks over all blocks of the ready replicas, a fraction from 0 to 1; with a serving profile, else 0.</summary>
+    public double KvCacheUtilization { get; init; }
+
+    /// <summary>Input (prompt) tokens of the requests that arrived during the last interval; with a serving profile, else 0.</summary>
+    public long InputTokensLastInterval { get; init; }
+
+    /// <summary>Output tokens of the requests that arrived during the last interval; with a serving profile, else 0.</summary>
+    public long OutputTokensLastInterval { get; init; }
+
+    /// <summary>The median time to first token over the requests whose first token came in the last interval; null when none did.</summary>
+    public Duration? TtftP50LastInterval { get; init; }
+
+    /// <summary>The 95th percentile time to first token over the requests whose first token came in the last interval; null when none did.</summary>
+    public Duration? TtftP95LastInterval { get; init; }
+
     /// <summary>Ready plus loading replicas: the count a decision is compared with.</summary>
     public int CurrentReplicas => ReadyReplicas + LoadingReplicas;
 

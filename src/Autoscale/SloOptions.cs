@@ -4,8 +4,20 @@ namespace Autoscale;
 public sealed class SloOptions : IValidatableOptions
 {
     /// <summary>A request is late when it waits strictly longer than this before its service starts.</summary>
-    [Option(Unit = "s", Min = 0, Max = 31_536_000, Required = true)]
+    [Option(Unit = "s", Min = 0, Max = 31_536_000)]
     public double? MaxWaitSeconds { get; set; }
+
+    /// <summary>With a serving profile: the longest time to first token (arrival to the end of the step that completes the prompt) that meets the SLO.</summary>
+    [Option(Unit = "s", Min = 0, Max = 31_536_000)]
+    public double? MaxTtftSeconds { get; set; }
+
+    /// <summary>With a serving profile: the longest mean time per output token after the first that meets the SLO.</summary>
+    [Option(Unit = "s", Min = 0, Max = 31_536_000)]
+    public double? MaxTpotSeconds { get; set; }
+
+    /// <summary>With a serving profile: the longest time from arrival to the last token that meets the SLO.</summary>
+    [Option(Unit = "s", Min = 0, Max = 31_536_000)]
+    public double? MaxE2eSeconds { get; set; }
 
     /// <summary>The share of requests that must start within <c>maxWaitSeconds</c> (and not be dropped) for a candidate to meet the SLO.</summary>
     [Option(Unit = "%", Min = 0, Max = 100)]
@@ -20,14 +32,17 @@ public sealed class SloOptions : IValidatableOptions
     public double DollarsPerViolation { get; set; }
 
     /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
+    public IReadOnlyList<string> Validate() =>
+        MaxWaitSeconds is null && MaxTtftSeconds is null && MaxTpotSeconds is null && MaxE2eSeconds is null
+            ? ["maxWaitSeconds is required (with replica.serving, maxTtftSeconds, maxTpotSeconds or maxE2eSeconds may take its place)"]
+            : [];
 }
 
 /// <summary>The <c>replica</c> section: what one replica serves and what it costs.</summary>
 public sealed class ReplicaOptions : IValidatableOptions
 {
     /// <summary>Requests per second one ready replica serves.</summary>
-    [Option(Unit = "req/s", Min = 0, MinExclusive = true, Max = 1e9, Required = true)]
+    [Option(Unit = "req/s", Min = 0, MinExclusive = true, Max = 1e9)]
     public double? CapacityRps { get; set; }
 
     /// <summary>GPUs per replica.</summary>
@@ -38,6 +53,12 @@ public sealed class ReplicaOptions : IValidatableOptions
     [Option(Unit = "$/GPU-hour", Min = 0, Max = 1e6)]
     public double DollarsPerGpuHour { get; set; }
 
+    /// <summary>The serving profile: replays model tokens, continuous batching and the KV cache instead of <see cref="CapacityRps"/>.</summary>
+    [Option]
+    public ServingOptions? Serving { get; set; }
+
     /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ServingOptions))]
+    public IReadOnlyList<string> Validate() =>
+        CapacityRps is null && Serving is null ? ["capacityRps is required (or a serving profile, replica.serving)"] : [];
 }

@@ -12,13 +12,28 @@ public sealed record SloSettings(
     double? ClientTimeoutSeconds = null,
     double DollarsPerViolation = 0)
 {
+    /// <summary>With a serving profile: the longest time to first token that meets the SLO; null for none.</summary>
+    public double? MaxTtftSeconds { get; init; }
+
+    /// <summary>With a serving profile: the longest mean time per output token after the first; null for none.</summary>
+    public double? MaxTpotSeconds { get; init; }
+
+    /// <summary>With a serving profile: the longest time from arrival to the last token; null for none.</summary>
+    public double? MaxE2eSeconds { get; init; }
+
+    /// <summary>Whether <see cref="MaxWaitSeconds"/> is an objective (infinite: a serving SLO without a queue-wait bound).</summary>
+    public bool HasMaxWait => double.IsFinite(MaxWaitSeconds);
+
     /// <summary>Every rule the settings break, by the rules of <see cref="SloOptions"/> (the config's <c>slo</c> section); empty when valid.</summary>
     public IReadOnlyList<OptionError> Validate() => OptionRules.Validate(ToOptions(), typeof(SloOptions));
 
     /// <summary>The settings as the options class that declares their rules.</summary>
     public SloOptions ToOptions() => new()
     {
-        MaxWaitSeconds = MaxWaitSeconds,
+        MaxWaitSeconds = HasMaxWait ? MaxWaitSeconds : null,
+        MaxTtftSeconds = MaxTtftSeconds,
+        MaxTpotSeconds = MaxTpotSeconds,
+        MaxE2eSeconds = MaxE2eSeconds,
         TargetPercent = TargetPercent,
         ClientTimeoutSeconds = ClientTimeoutSeconds,
         DollarsPerViolation = DollarsPerViolation,

@@ -24,6 +24,7 @@ namespace Autoscale.Policies.Catalog;
 [JsonSerializable(typeof(NodaTime.Duration))]
 [JsonSerializable(typeof(NodaTime.Duration?))]
 [JsonSerializable(typeof(Uri))]
+[JsonSerializable(typeof(List<List<double>>))]
 [JsonSerializable(typeof(ReactiveMetric))]
 [JsonSerializable(typeof(List<PolicyReference>))]
 [JsonSerializable(typeof(List<ScheduleWindow>))]

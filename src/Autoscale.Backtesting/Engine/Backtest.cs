@@ -65,6 +65,36 @@ public static class Backtest
         return Finish(runs);
     }
 
+    /// <summary>
+    /// Replays a serving workload request by request against every candidate (in parallel across cores) and returns
+    /// them ranked. Needs <see cref="ReplaySettings.Serving"/>.
+    /// </summary>
+    public static IReadOnlyList<CandidateResult> RunServing(Serving.ServingWorkload workload, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,
+        int maxParallelism = -1, int timelinePoints = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(candidates);
+        var bucket = TimelineBucket(workload.Ticks, timelinePoints);
+        var zoom = ZoomWorstHour(workload.Ticks, settings, timelinePoints);
+        var results = new CandidateResult[candidates.Count];
+        Parallel.For(0, candidates.Count, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism, CancellationToken = cancellationToken }, i =>
+        {
+            var spec = candidates[i];
+            Serving.ServingRun? run = null;
+            try
+            {
+                run = new Serving.ServingRun(spec, settings, workload, bucket, zoom);
+                results[i] = run.Run();
+            }
+            catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
+            {
+                var error = run is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {run.Tick}: {e.GetType().Name}: {e.Message}";
+                results[i] = new CandidateResult { Name = spec.Name, Policy = spec.PolicyName, SweepGroup = spec.SweepGroup, SweepValue = spec.SweepValue, Error = error, Ticks = run?.Tick ?? 0 };
+            }
+        });
+        return Ranking.Rank(results);
+    }
+
     /// <summary>Ticks per timeline point for about <paramref name="points"/> points (0: no timeline).</summary>
     public static long TimelineBucket(long ticks, int points) => points <= 0 ? 0 : Math.Max(1, (ticks + points - 1) / points);
 

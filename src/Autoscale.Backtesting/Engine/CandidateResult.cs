@@ -172,4 +172,7 @@ public sealed record CandidateResult
 
     /// <summary>Whether no other candidate is at least as good on both violation percentage and dollars and better on one.</summary>
     public bool OnParetoFront { get; init; }
+
+    /// <summary>Token latencies, throughput and KV use of a serving replay; null for the <c>capacityRps</c> model.</summary>
+    public Serving.ServingMetrics? Serving { get; init; }
 }

@@ -17,8 +17,17 @@ public sealed class EngineOptions : IValidatableOptions
     [Option]
     public long Seed { get; set; } = 1;
 
+    /// <summary>With a serving profile: <c>request</c> (every request through every step, the reference) or <c>fluid</c> (per-tick token totals, fast).</summary>
+    [Option]
+    public string Serving { get; set; } = "request";
+
+    /// <summary>With a serving profile: how long the fleet may serve what is left once the trace ends, before the rest is dropped.</summary>
+    [Option(Unit = "s", Min = 0, Max = 31_536_000)]
+    public double DrainSeconds { get; set; } = 3600;
+
     /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
+    public IReadOnlyList<string> Validate() =>
+        Serving is "request" ? [] : Serving is "fluid" ? ["serving (\"fluid\") is not built yet: use \"request\""] : [$"serving (\"{Serving}\") must be \"request\" or \"fluid\""];
 }
 
 /// <summary>The <c>billing</c> section: how a replica's lifetime turns into billed time.</summary>

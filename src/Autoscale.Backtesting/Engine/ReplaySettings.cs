@@ -20,6 +20,12 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     /// <summary>The tick in seconds.</summary>
     public double TickSeconds => Tick.TotalSeconds;
 
+    /// <summary>The replicas' serving profile; null for the <c>capacityRps</c> model.</summary>
+    public Serving.ServingProfile? Serving { get; init; }
+
+    /// <summary>With a serving profile: seconds the fleet may serve what is left after the trace ends.</summary>
+    public double DrainSeconds { get; init; } = 3600;
+
     /// <summary>
     /// Every rule the settings break, by the rules of the config's sections (<see cref="SloOptions"/>,
     /// <see cref="ReplicaOptions"/>, <see cref="EngineOptions"/>, <see cref="BillingOptions"/>), each at its path.

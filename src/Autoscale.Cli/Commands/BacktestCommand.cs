@@ -62,8 +62,28 @@ internal static class BacktestCommand
                     throw new UserInputException("--seeds and --shard cannot be combined");
                 }
 
-                var results = await WithProgressAsync(context, label, progress =>
-                    Backtest.RunAsync(reader, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, progress: progress, cancellationToken: cancellationToken));
+                IReadOnlyList<CandidateResult> results;
+                if (settings.Serving is { } profile)
+                {
+                    Autoscale.Backtesting.Serving.ServingWorkload workload;
+                    try
+                    {
+                        workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, tracePath, cancellationToken);
+                    }
+                    catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)
+                    {
+                        throw new UserInputException(e.Message);
+                    }
+
+                    results = await WithProgressAsync(context, label, _ =>
+                        Task.Run(() => Backtest.RunServing(workload, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, cancellationToken: cancellationToken), cancellationToken));
+                }
+                else
+                {
+                    results = await WithProgressAsync(context, label, progress =>
+                        Backtest.RunAsync(reader, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, progress: progress, cancellationToken: cancellationToken));
+                }
+
                 runs.Add(results);
                 info ??= new TraceInfo(tracePath, reader.Start, reader.Start + reader.Tick * reader.Length, reader.Length, reader.Requests,
                     reader.InputTokens is null && reader.OutputTokens is null ? null : (reader.InputTokens ?? 0) + (reader.OutputTokens ?? 0));

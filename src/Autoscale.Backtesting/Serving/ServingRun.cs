@@ -1,0 +1,1199 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.LoadTime;
+using NodaTime;
+
+namespace Autoscale.Backtesting.Serving;
+
+/// <summary>
+/// One candidate's request-level serving replay: every request routed to a replica, batched continuously with chunked
+/// prefill, decoded token by token and preempted when the KV cache is full, on the fleet the policy asks for, with
+/// cold starts from the candidate's load-time model. docs/serving.md states the semantics step by step.
+/// </summary>
+/// <remarks>
+/// Time is an integer number of nanoseconds; each step's duration is rounded up on its own. In each tick: steps ending at
+/// its start finish, loads completing become ready and take requests held at the gateway, the policy decides and the
+/// engine reconciles, then the tick's arrivals are routed at their exact times while replicas run steps until the next
+/// tick (a step ending exactly on it counts there). At equal times step ends come first, then arrivals, then the batches
+/// that start then. Not thread-safe; one run per thread.
+/// </remarks>
+internal sealed class ServingRun
+{
+    private const long Idle = long.MaxValue;
+    private const byte AdmittedOnce = 1;
+    private const byte LateStart = 2;
+
+    private readonly CandidateSpec _spec;
+    private readonly ReplaySettings _settings;
+    private readonly ServingProfile _p;
+    private readonly ServingWorkload _w;
+    private readonly IScalingPolicy _policy;
+    private readonly long _tickNanos;
+    private readonly double _tickSeconds;
+    private readonly int _decisionEvery;
+    private readonly int _metricsDelay;
+    private readonly Duration _interval;
+    private readonly DecisionStep _step;
+    private readonly ILoadSimulation _loads;
+    private readonly SloLedger _slo;
+    private readonly FleetLedger _fleet;
+    private readonly TimelineRecorder? _timeline;
+    private readonly long _blocksPerReplica;
+    private readonly double _baseNanos, _prefillNanos, _decodeNanos;
+    private readonly long _warmupNanos;
+    private readonly long _drainTimeoutNanos;
+    private readonly long _maxTtft, _maxE2e, _maxWait, _timeout;
+    private readonly double _maxTpot;
+
+    // Per request (index = ordinal in the workload).
+    private readonly int[] _progress;
+    private readonly int[] _generated;
+    private readonly int[] _target;
+    private readonly int[] _blocks;
+    private readonly int[] _scheduled;
+    private readonly long[] _firstToken;
+    private readonly long[] _end;
+    private readonly byte[] _state;
+    private readonly byte[] _flags;
+
+    private readonly List<Replica> _replicas = [];
+    private readonly List<Replica> _ready = [];
+    private readonly List<Replica> _draining = [];
+    private readonly ReplicaHeap _heap = new();
+    private readonly List<Replica> _toForm = [];
+    private readonly IntDeque _gateway = new();
+
+    private readonly LatencyHistogram _ttft = new();
+    private readonly LatencyHistogram _tpot = new();
+    private readonly LatencyHistogram _e2e = new();
+    private readonly LatencyHistogram _wait = new();
+    private readonly LatencyHistogram _intervalTtft = new();
+
+    private readonly Snapshot[] _history;
+    private readonly int _historyMask;
+
+    private int _next;
+    private long _tick;
+    private int _loading;
+    private int _untilDecision;
+    private int _roundRobin = -1;
+    private long _waiting;
+    private long _running;
+    private long _admissions;
+    private long _arrivedInput, _arrivedOutput;
+    private long _requests, _completed, _late, _dropped;
+    private long _tickViolations, _tickCompleted;
+    private long _coldStarts, _startOrdinal, _decisions, _atEngineMax, _firstAtEngineMax = -1;
+    private int _peak;
+    private double _replicaSeconds, _loadingSeconds, _readySeconds, _drainBilledSeconds;
+    private double _busyNanos, _kvBlockNanos;
+    private long _preemptions, _servedInput, _servedOutput, _goodRequests;
+    private Instant _nextDecisionAt;
+    private bool _completedRun;
+
+    public ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(workload);
+        InvalidOptionsException.ThrowIfAny(settings.Validate());
+        _p = settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
+        if (spec.DecisionIntervalTicks < 1)
+        {
+            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
+        }
+
+        _spec = spec;
+        _settings = settings;
+        _w = workload;
+        _policy = spec.PolicyFactory();
+        _tickNanos = settings.Tick.ToInt64Nanoseconds();
+        _tickSeconds = settings.TickSeconds;
+        _decisionEvery = spec.DecisionIntervalTicks;
+        _metricsDelay = spec.MetricsDelayTicks;
+        _interval = settings.Tick * _decisionEvery;
+        NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens);
+        _step = new DecisionStep(_interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
+        _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
+        _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
+        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
+        _loads = spec.LoadTime is ISimulatedLoadTime simulated
+            ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
+            : new FleetLoads(spec.LoadTime, settings.Tick);
+        _blocksPerReplica = _p.KvBlocks;
+        _baseNanos = _p.BaseSeconds * 1e9;
+        _prefillNanos = _p.PerPrefillTokenSeconds * 1e9;
+        _decodeNanos = _p.PerDecodeTokenSeconds * 1e9;
+        _warmupNanos = Nanos(_p.WarmupSeconds);
+        _drainTimeoutNanos = Nanos(_p.DrainTimeoutSeconds);
+        var slo = settings.Slo;
+        _maxWait = slo.HasMaxWait ? Nanos(slo.MaxWaitSeconds) : long.MaxValue;
+        _maxTtft = slo.MaxTtftSeconds is { } ttft ? Nanos(ttft) : long.MaxValue;
+        _maxE2e = slo.MaxE2eSeconds is { } e2e ? Nanos(e2e) : long.MaxValue;
+        _maxTpot = slo.MaxTpotSeconds is { } tpot ? tpot * 1e9 : double.PositiveInfinity;
+        _timeout = slo.ClientTimeoutSeconds is { } timeout ? Nanos(timeout) : long.MaxValue;
+
+        var n = workload.Count;
+        _progress = new int[n];
+        _generated = new int[n];
+        _target = new int[n];
+        _blocks = new int[n];
+        _scheduled = new int[n];
+        _firstToken = new long[n];
+        _state = new byte[n];
+        _flags = new byte[n];
+        _end = new long[n];
+        Array.Fill(_firstToken, -1L);
+        Array.Fill(_end, -1L);
+        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
+        _historyMask = historyLength - 1;
+        _history = new Snapshot[historyLength];
+        _nextDecisionAt = workload.Start;
+    }
+
+    /// <summary>A replica's nominal request rate at the workload's mean tokens: the signal's capacity per replica.</summary>
+    public double NominalCapacity { get; }
+
+    public long Tick => _tick;
+
+    /// <summary>When request <paramref name="r"/> had its first token, in nanoseconds after the start; -1 for never.</summary>
+    internal long FirstTokenAt(int r) => _firstToken[r];
+
+    /// <summary>When request <paramref name="r"/> finished, in nanoseconds after the start; -1 when it was dropped.</summary>
+    internal long EndAt(int r) => _end[r];
+
+    private enum RequestState : byte
+    {
+        Pending,
+        Waiting,
+        Running,
+        Done,
+        Dropped,
+    }
+
+    /// <summary>Replays every tick of the workload, then the drain.</summary>
+    public CandidateResult Run()
+    {
+        for (long t = 0; t < _w.Ticks; t++)
+        {
+            Step(t);
+        }
+
+        return Complete();
+    }
+
+    private void Step(long t)
+    {
+        _tick = t;
+        var ts = t * _tickNanos;
+        var te = ts + _tickNanos;
+        _slo.Advance(t);
+        _tickViolations = 0;
+        _tickCompleted = 0;
+
+        FinishStepsAt(ts);
+
+        // 1. Loads completing at t become ready and take the requests held at the gateway.
+        if (_loading > 0)
+        {
+            var ready = _loads.CompleteDue(t);
+            _loading = _loads.Loading;
+            for (var i = 0; i < ready; i++)
+            {
+                AddReady(ts);
+            }
+
+            if (ready > 0)
+            {
+                RouteGateway(ts);
+            }
+        }
+
+        // 2. The policy decides; the engine reconciles.
+        RecordHistory(t);
+        if (_untilDecision == 0)
+        {
+            Decide(t, ts);
+            _untilDecision = _decisionEvery;
+        }
+
+        _untilDecision--;
+        var fleet = _ready.Count + _loading;
+        _peak = Math.Max(_peak, fleet);
+        _replicaSeconds += fleet * _tickSeconds;
+        _loadingSeconds += _loading * _tickSeconds;
+        _readySeconds += _ready.Count * _tickSeconds;
+
+        // 3. Arrivals at their exact times; replicas run steps until the next tick.
+        var before = _next;
+        RouteArrivalsAt(ts);
+        FormPending(ts);
+        RunUntil(te);
+        var arrivals = _next - before;
+
+        _slo.Complete(_tickCompleted, _tickViolations);
+        _fleet.Observe(t, arrivals, _ready.Count);
+        _timeline?.Add(t, arrivals, _ready.Count, _loading, _waiting, _tickViolations);
+    }
+
+    private void RunUntil(long limit)
+    {
+        while (true)
+        {
+            var step = _heap.Count > 0 ? _heap.PeekTime : Idle;
+            var arrival = _next < _w.Count ? _w.ArrivalNanos[_next] : Idle;
+            var at = Math.Min(step, arrival);
+            if (at >= limit)
+            {
+                return;
+            }
+
+            FinishStepsAt(at);
+            RouteArrivalsAt(at);
+            FormPending(at);
+        }
+    }
+
+    private void RouteArrivalsAt(long at)
+    {
+        while (_next < _w.Count && _w.ArrivalNanos[_next] == at)
+        {
+            var r = _next++;
+            _requests++;
+            _arrivedInput += _w.InputTokens[r];
+            _arrivedOutput += _w.OutputTokens[r];
+            _target[r] = _w.InputTokens[r];
+            _state[r] = (byte)RequestState.Waiting;
+            _waiting++;
+            Route(r, at);
+        }
+    }
+
+    private void Route(int r, long at)
+    {
+        if (_p.Routing == ServingRouting.SharedQueue)
+        {
+            _gateway.PushBack(r);
+            WakeIdle(at);
+            return;
+        }
+
+        if (_ready.Count == 0)
+        {
+            _gateway.PushBack(r);
+            return;
+        }
+
+        Replica target;
+        if (_p.Routing == ServingRouting.RoundRobin)
+        {
+            var i = 0;
+            while (i < _ready.Count && _ready[i].Index <= _roundRobin)
+            {
+                i++;
+            }
+
+            target = _ready[i == _ready.Count ? 0 : i];
+            _roundRobin = target.Index;
+        }
+        else
+        {
+            target = _ready[0];
+            var least = Load(target, at);
+            for (var i = 1; i < _ready.Count; i++)
+            {
+                var load = Load(_ready[i], at);
+                if (load < least)
+                {
+                    target = _ready[i];
+                    least = load;
+                }
+            }
+        }
+
+        if (target.RoutedAt != at)
+        {
+            target.RoutedAt = at;
+            target.RoutedNow = 0;
+        }
+
+        target.RoutedNow++;
+        target.Queue.PushBack(r);
+        if (target.StepEnd == Idle && !target.PendingForm)
+        {
+            target.PendingForm = true;
+            _toForm.Add(target);
+        }
+    }
+
+    /// <summary>
+    /// A replica's load as BLIS's router sees it: its queue and batch, plus the requests dispatched to it and not finished
+    /// (the same ones again, except those routed at this very instant, which its queue does not hold yet).
+    /// </summary>
+    private static long Load(Replica replica, long at) =>
+        (2L * (replica.Queue.Count + replica.RunCount)) - (replica.RoutedAt == at ? replica.RoutedNow : 0);
+
+    /// <summary>With a shared queue, the idle ready replicas start a step to admit what waits at the gateway (lowest index first).</summary>
+    private void WakeIdle(long at)
+    {
+        _ = at;
+        for (var i = 0; i < _ready.Count && _gateway.Count > 0; i++)
+        {
+            var replica = _ready[i];
+            if (replica.StepEnd == Idle && !replica.PendingForm)
+            {
+                replica.PendingForm = true;
+                _toForm.Add(replica);
+                return;
+            }
+        }
+    }
+
+    private void RouteGateway(long at)
+    {
+        if (_p.Routing == ServingRouting.SharedQueue)
+        {
+            for (var i = 0; i < _ready.Count; i++)
+            {
+                var replica = _ready[i];
+                if (_gateway.Count > 0 && replica.StepEnd == Idle && !replica.PendingForm)
+                {
+                    replica.PendingForm = true;
+                    _toForm.Add(replica);
+                }
+            }
+
+            return;
+        }
+
+        while (_ready.Count > 0 && _gateway.Count > 0)
+        {
+            Route(_gateway.PopFront(), at);
+        }
+    }
+
+    private void FormPending(long at)
+    {
+        if (_toForm.Count == 0)
+        {
+            return;
+        }
+
+        if (_toForm.Count > 1)
+        {
+            _toForm.Sort(static (a, b) => a.Index.CompareTo(b.Index));
+        }
+
+        for (var i = 0; i < _toForm.Count; i++)
+        {
+            var replica = _toForm[i];
+            replica.PendingForm = false;
+            if (replica.StepEnd == Idle && !replica.Gone)
+            {
+                Form(replica, at);
+            }
+        }
+
+        _toForm.Clear();
+    }
+
+    /// <summary>The replicas whose next step is due at <paramref name="at"/> form it once the arrivals at that instant are routed.</summary>
+    private void FinishStepsAt(long at)
+    {
+        while (_heap.Count > 0 && _heap.PeekTime == at)
+        {
+            var replica = _heap.Pop();
+            replica.StepEnd = Idle;
+            if (!replica.Gone && !replica.PendingForm)
+            {
+                replica.PendingForm = true;
+                _toForm.Add(replica);
+            }
+        }
+    }
+
+    private bool HasWork(Replica replica) =>
+        replica.RunCount > 0 || replica.Queue.Count > 0 || (_p.Routing == ServingRouting.SharedQueue && !replica.Draining && _gateway.Count > 0);
+
+    /// <summary>
+    /// Runs the step just formed, ending at <paramref name="end"/>: prompts that complete yield
+    /// their first token, decoders gain a token, finished requests leave and free their blocks. As in BLIS, the outcome is
+    /// settled when the step starts (stamped with its end): a replica whose batch empties with nothing queued takes a new
+    /// request at once, even during that last step.
+    /// </summary>
+    private void Execute(Replica replica, long end)
+    {
+        var kept = 0;
+        for (var i = 0; i < replica.RunCount; i++)
+        {
+            var r = replica.Running[i];
+            var chunk = _scheduled[r];
+            if (chunk > 0)
+            {
+                _scheduled[r] = 0;
+                if (_progress[r] < _target[r])
+                {
+                    _progress[r] += chunk;
+                    if (_progress[r] == _target[r])
+                    {
+                        _generated[r]++;
+                        if (_firstToken[r] < 0)
+                        {
+                            _firstToken[r] = end;
+                            var ttft = end - _w.ArrivalNanos[r];
+                            _ttft.Add(ttft);
+                            _intervalTtft.Add(ttft);
+                        }
+                    }
+                }
+                else
+                {
+                    _progress[r]++;
+                    _generated[r]++;
+                }
+
+                if (_generated[r] >= Math.Max(1, _w.OutputTokens[r]))
+                {
+                    Done(replica, r, end);
+                    continue;
+                }
+            }
+
+            replica.Running[kept++] = r;
+        }
+
+        replica.RunCount = kept;
+    }
+
+    private void Done(Replica replica, int r, long end)
+    {
+        Free(replica, r);
+        _running--;
+        _state[r] = (byte)RequestState.Done;
+        _end[r] = end;
+        _completed++;
+        _tickCompleted++;
+        var arrival = _w.ArrivalNanos[r];
+        var e2e = end - arrival;
+        _e2e.Add(e2e);
+        var n = _w.OutputTokens[r];
+        var ttft = _firstToken[r] - arrival;
+        var violated = ttft > _maxTtft || e2e > _maxE2e;
+        if (n > 1)
+        {
+            var tpot = (end - _firstToken[r]) / (double)(n - 1);
+            _tpot.Add((long)Math.Ceiling(tpot));
+            violated |= tpot > _maxTpot;
+        }
+
+        // The queue wait was judged at admission (a late start is a violation whatever follows).
+        if (violated && !WaitViolated(r))
+        {
+            _late++;
+            _tickViolations++;
+        }
+        else if (!violated && !WaitViolated(r))
+        {
+            _goodRequests++;
+        }
+
+        _servedInput += _w.InputTokens[r];
+        _servedOutput += n;
+    }
+
+    private bool WaitViolated(int r) => (_flags[r] & LateStart) != 0;
+
+    private void Free(Replica replica, int r)
+    {
+        replica.UsedBlocks -= _blocks[r];
+        _blocks[r] = 0;
+    }
+
+    private void Drop(int r)
+    {
+        var wasLate = WaitViolated(r);
+        _flags[r] &= unchecked((byte)~LateStart);
+        if (wasLate)
+        {
+            // Counted late at admission; a drop supersedes it.
+            _late--;
+        }
+
+        _state[r] = (byte)RequestState.Dropped;
+        _dropped++;
+        _tickViolations += wasLate ? 0 : 1;
+        _tickCompleted++;
+        if (_firstToken[r] < 0)
+        {
+            _ttft.AddInfinite();
+        }
+
+        _e2e.AddInfinite();
+    }
+
+    /// <summary>Forms and starts one step at <paramref name="now"/>, as vLLM's scheduler (BLIS's batch formation, without prefix caching).</summary>
+    private void Form(Replica replica, long now)
+    {
+        if (replica.Draining && now >= replica.DrainDeadline && replica.RunCount > 0)
+        {
+            for (var k = 0; k < replica.RunCount; k++)
+            {
+                var r = replica.Running[k];
+                Free(replica, r);
+                _scheduled[r] = 0;
+                _running--;
+                Drop(r);
+            }
+
+            replica.RunCount = 0;
+        }
+
+        long budget = _p.MaxBatchedTokens;
+        long prefill = 0, decode = 0;
+        var preempted = false;
+
+        // Phase 1: the running requests, in admission order.
+        var i = 0;
+        while (i < replica.RunCount)
+        {
+            if (budget <= 0)
+            {
+                break;
+            }
+
+            var r = replica.Running[i];
+            if (_progress[r] < _target[r])
+            {
+                var chunk = (int)Math.Min(_target[r] - _progress[r], budget);
+                if (!Allocate(replica, r, _progress[r] + chunk, ref preempted))
+                {
+                    break;
+                }
+
+                _scheduled[r] = chunk;
+                budget -= chunk;
+                prefill += chunk;
+            }
+            else
+            {
+                if (!Allocate(replica, r, _progress[r] + 1, ref preempted))
+                {
+                    break;
+                }
+
+                _scheduled[r] = 1;
+                budget--;
+                decode++;
+            }
+
+            i++;
+        }
+
+        // Phase 2: admit from the queue (the replica's own, then with a shared queue the gateway's).
+        while (replica.RunCount < _p.MaxSequences && budget > 0 && !preempted)
+        {
+            var fromGateway = replica.Queue.Count == 0;
+            if (fromGateway && (_p.Routing != ServingRouting.SharedQueue || replica.Draining || _gateway.Count == 0))
+            {
+                break;
+            }
+
+            var queue = fromGateway ? _gateway : replica.Queue;
+            var r = queue.PeekFront();
+            if (!Admitted(r) && now - _w.ArrivalNanos[r] > _timeout)
+            {
+                queue.PopFront();
+                _waiting--;
+                Drop(r);
+                continue;
+            }
+
+            var chunk = (int)Math.Min(_target[r] - _progress[r], budget);
+            var need = BlocksFor(_progress[r] + chunk) - _blocks[r];
+            if (need > _blocksPerReplica - replica.UsedBlocks)
+            {
+                break;
+            }
+
+            queue.PopFront();
+            _waiting--;
+            _running++;
+            _blocks[r] += (int)need;
+            replica.UsedBlocks += need;
+            replica.Running[replica.RunCount++] = r;
+            _state[r] = (byte)RequestState.Running;
+            if (!Admitted(r))
+            {
+                _flags[r] |= AdmittedOnce;
+                _admissions++;
+                var wait = now - _w.ArrivalNanos[r];
+                _wait.Add(wait);
+                if (wait > _maxWait)
+                {
+                    _flags[r] |= LateStart;
+                    _late++;
+                    _tickViolations++;
+                }
+            }
+
+            _scheduled[r] = chunk;
+            budget -= chunk;
+            prefill += chunk;
+        }
+
+        if (prefill == 0 && decode == 0 && replica.RunCount == 0)
+        {
+            // Nothing to run (the queue's head does not fit, or only drops were found).
+            if (replica.Draining && replica.Queue.Count == 0)
+            {
+                Retire(replica, Math.Max(now, replica.BusyUntil));
+            }
+
+            return;
+        }
+
+        var nanos = _baseNanos + (_prefillNanos * prefill) + (_decodeNanos * decode);
+        if (now < replica.WarmupEnd)
+        {
+            nanos *= _p.WarmupSlowdown;
+        }
+
+        var duration = Math.Max(1L, (long)Math.Ceiling(nanos - 1e-6));
+        var end = now + duration;
+        _busyNanos += duration;
+        _kvBlockNanos += (double)replica.UsedBlocks * duration;
+        replica.BusyUntil = end;
+        Execute(replica, end);
+        if (HasWork(replica))
+        {
+            replica.StepEnd = end;
+            _heap.Push(replica);
+        }
+        else if (replica.Draining)
+        {
+            Retire(replica, end);
+        }
+    }
+
+    private bool Admitted(int r) => (_flags[r] & AdmittedOnce) != 0;
+
+    private long BlocksFor(long tokens) => (tokens + _p.BlockTokens - 1) / _p.BlockTokens;
+
+    /// <summary>Grows <paramref name="r"/>'s KV to hold <paramref name="tokens"/>, preempting from the tail of the running list while it cannot.</summary>
+    private bool Allocate(Replica replica, int r, long tokens, ref bool preempted)
+    {
+        var need = BlocksFor(tokens) - _blocks[r];
+        while (need > _blocksPerReplica - replica.UsedBlocks)
+        {
+            preempted = true;
+            var victim = replica.Running[--replica.RunCount];
+            _preemptions++;
+            _running--;
+            Free(replica, victim);
+            _scheduled[victim] = 0;
+
+            // Prefilled again from the start: the prompt and every token it had generated (or, restarting, the prompt alone).
+            if (_p.RestartOnPreemption)
+            {
+                _generated[victim] = 0;
+            }
+
+            _target[victim] = _w.InputTokens[victim] + _generated[victim];
+            _progress[victim] = 0;
+            replica.Queue.PushFront(victim);
+            _state[victim] = (byte)RequestState.Waiting;
+            _waiting++;
+            if (victim == r)
+            {
+                return false;
+            }
+        }
+
+        _blocks[r] += (int)need;
+        replica.UsedBlocks += need;
+        return true;
+    }
+
+    private void AddReady(long at)
+    {
+        var replica = new Replica(_replicas.Count, _p.MaxSequences) { WarmupEnd = at + _warmupNanos, ReadyAt = at, BusyUntil = at };
+        _replicas.Add(replica);
+        _ready.Add(replica);
+    }
+
+    private void Retire(Replica replica, long at)
+    {
+        replica.Gone = true;
+        replica.StepEnd = Idle;
+        _draining.Remove(replica);
+        _drainBilledSeconds += Math.Max(0, at - replica.ReleasedAt) / 1e9;
+    }
+
+    private void RecordHistory(long t)
+    {
+        var shifted = t + _metricsDelay;
+        if (shifted % _decisionEvery != 0)
+        {
+            return;
+        }
+
+        var slot = (int)((shifted / _decisionEvery) & _historyMask);
+        long used = 0;
+        foreach (var replica in _ready)
+        {
+            used += replica.UsedBlocks;
+        }
+
+        var hasTtft = _intervalTtft.Count > 0;
+        _history[slot] = new Snapshot(
+            _requests, _admissions, _waiting, _running, _arrivedInput, _arrivedOutput,
+            _ready.Count == 0 ? 0 : (double)used / (_ready.Count * _blocksPerReplica),
+            hasTtft ? Duration.FromNanoseconds(_intervalTtft.PercentileSeconds(50) * 1e9) : null,
+            hasTtft ? Duration.FromNanoseconds(_intervalTtft.PercentileSeconds(95) * 1e9) : null);
+        _intervalTtft.Clear();
+    }
+
+    private void Decide(long t, long now)
+    {
+        var fleetState = new FleetState(_ready.Count, _loading, 0, 0, 0);
+        var observed = t - _metricsDelay;
+        if (observed >= 0)
+        {
+            var key = t / _decisionEvery;
+            var at = _history[(int)(key & _historyMask)];
+            var from = observed - _decisionEvery >= 0 ? _history[(int)((key - 1) & _historyMask)] : default;
+            fleetState = new FleetState(_ready.Count, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
+            {
+                RunningRequests = at.Running,
+                KvCacheUtilization = at.KvUtilization,
+                InputTokensLastInterval = at.Input - from.Input,
+                OutputTokensLastInterval = at.Output - from.Output,
+                TtftP50LastInterval = at.TtftP50,
+                TtftP95LastInterval = at.TtftP95,
+            };
+        }
+
+        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
+        _nextDecisionAt += _interval;
+        _decisions++;
+        if (decision.DesiredReplicas >= _settings.MaxReplicas && _settings.MaxReplicas > 0)
+        {
+            _atEngineMax++;
+            if (_firstAtEngineMax < 0)
+            {
+                _firstAtEngineMax = t;
+            }
+        }
+
+        _fleet.Decided(t, _ready.Count + _loading, desired);
+        Reconcile(t, now, desired);
+        _loading = _loads.Loading;
+    }
+
+    private void Reconcile(long t, long now, int desired)
+    {
+        var current = _ready.Count + _loading;
+        if (desired > current)
+        {
+            _fleet.Started(t, desired - current);
+            for (var i = current; i < desired; i++)
+            {
+                if (t == 0)
+                {
+                    // The fleet starts with the first decision, all of it ready: no cold starts.
+                    AddReady(now);
+                    continue;
+                }
+
+                _coldStarts++;
+                if (_loads.Start(t, _startOrdinal++))
+                {
+                    AddReady(now);
+                }
+            }
+
+            RouteGateway(now);
+        }
+        else if (desired < current)
+        {
+            var excess = current - desired;
+            _fleet.Removed(t, excess);
+            excess -= _loads.CancelNewest(t, excess);
+            if (excess > 0)
+            {
+                _loads.Release(t, excess);
+                for (var k = 0; k < excess; k++)
+                {
+                    Release(now);
+                }
+
+                RouteGateway(now);
+            }
+        }
+    }
+
+    /// <summary>Releases the ready replica with the fewest running requests (the newest among equals): it drains.</summary>
+    private void Release(long now)
+    {
+        var pick = _ready.Count - 1;
+        for (var i = _ready.Count - 2; i >= 0; i--)
+        {
+            if (_ready[i].RunCount < _ready[pick].RunCount)
+            {
+                pick = i;
+            }
+        }
+
+        var replica = _ready[pick];
+        _ready.RemoveAt(pick);
+        replica.Draining = true;
+        replica.ReleasedAt = now;
+        replica.DrainDeadline = now + _drainTimeoutNanos;
+
+        // Its queue goes back to the gateway, in its order, ahead of later arrivals.
+        while (replica.Queue.Count > 0)
+        {
+            _gateway.PushFront(replica.Queue.PopBack());
+        }
+
+        if (replica.RunCount == 0 && replica.StepEnd == Idle)
+        {
+            Retire(replica, Math.Max(now, replica.BusyUntil));
+        }
+        else
+        {
+            _draining.Add(replica);
+        }
+    }
+
+    private CandidateResult Complete()
+    {
+        if (_completedRun)
+        {
+            throw new InvalidOperationException("the run is already complete");
+        }
+
+        _completedRun = true;
+        var horizon = _w.Ticks;
+        var endNanos = horizon * _tickNanos;
+        var limit = endNanos + Nanos(_settings.DrainSeconds);
+
+        // After the trace: no decisions; loads in progress complete; the fleet serves what is left up to the limit.
+        var drainTicks = 0L;
+        var t = horizon;
+        while (t * _tickNanos < limit && (_loading > 0 || _waiting > 0 || _running > 0 || _heap.Count > 0))
+        {
+            var ts = t * _tickNanos;
+            FinishStepsAt(ts);
+            if (_loading > 0)
+            {
+                var ready = _loads.CompleteDue(t);
+                _loading = _loads.Loading;
+                for (var i = 0; i < ready; i++)
+                {
+                    AddReady(ts);
+                    _drainBilledSeconds += (ts - endNanos) / 1e9;
+                }
+
+                RouteGateway(ts);
+            }
+
+            if (_ready.Count == 0 && _loading == 0 && _gateway.Count > 0)
+            {
+                break;
+            }
+
+            FormPending(ts);
+            RunUntil(Math.Min(ts + _tickNanos, limit));
+            t++;
+            drainTicks++;
+        }
+
+        // Each replica is billed until it had nothing left (or the limit).
+        foreach (var replica in _ready)
+        {
+            var busy = Math.Min(replica.StepEnd != Idle ? limit : replica.BusyUntil, limit);
+            _drainBilledSeconds += Math.Max(0, busy - Math.Max(endNanos, replica.ReadyAt)) / 1e9;
+        }
+
+        foreach (var replica in _draining.ToArray())
+        {
+            var busy = Math.Min(replica.StepEnd != Idle ? limit : replica.BusyUntil, limit);
+            _drainBilledSeconds += Math.Max(0, busy - replica.ReleasedAt) / 1e9;
+            replica.ReleasedAt = busy;
+        }
+
+        // Whatever remains is dropped.
+        for (var r = 0; r < _w.Count; r++)
+        {
+            if (_state[r] is (byte)RequestState.Waiting or (byte)RequestState.Running)
+            {
+                Drop(r);
+            }
+        }
+
+        _slo.Complete(_tickCompleted, _tickViolations);
+        _tickCompleted = 0;
+        _tickViolations = 0;
+        _slo.Finish(horizon, 0, 0);
+        _fleet.Finish(horizon);
+
+        var perReplicaSecond = _settings.Replica.DollarsPerReplicaSecond;
+        var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        var holdDollars = _loads.Finish(horizon, loadMetrics);
+        var billed = _replicaSeconds + _drainBilledSeconds;
+        var dollars = (billed + _fleet.RoundedExtraSeconds) * perReplicaSecond + holdDollars;
+        var violations = _late + _dropped;
+        var budget = _requests * (100 - _settings.Slo.TargetPercent) / 100;
+        var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
+        var span = horizon * _tickSeconds;
+        var serving = new ServingMetrics
+        {
+            TtftP50Seconds = _ttft.PercentileSeconds(50),
+            TtftP90Seconds = _ttft.PercentileSeconds(90),
+            TtftP99Seconds = _ttft.PercentileSeconds(99),
+            TpotP50Seconds = _tpot.PercentileSeconds(50),
+            TpotP99Seconds = _tpot.PercentileSeconds(99),
+            E2eP50Seconds = _e2e.PercentileSeconds(50),
+            E2eP99Seconds = _e2e.PercentileSeconds(99),
+            GoodputRps = span > 0 ? _goodRequests / span : 0,
+            InputTokensPerSecond = span > 0 ? _servedInput / span : 0,
+            OutputTokensPerSecond = span > 0 ? _servedOutput / span : 0,
+            KvCacheUtilization = _readySeconds > 0 ? _kvBlockNanos / 1e9 / (_blocksPerReplica * _readySeconds) : 0,
+            DollarsPerMillionTokens = _servedInput + _servedOutput > 0 ? dollars / ((_servedInput + _servedOutput) / 1e6) : 0,
+            NominalCapacityRps = NominalCapacity,
+            Preemptions = _preemptions,
+            MeanInputTokens = _w.MeanInputTokens,
+            MeanOutputTokens = _w.MeanOutputTokens,
+        };
+        return new CandidateResult
+        {
+            Name = _spec.Name,
+            Policy = _spec.PolicyName,
+            SweepGroup = _spec.SweepGroup,
+            SweepValue = _spec.SweepValue,
+            Requests = _requests,
+            Served = _completed,
+            Late = _late,
+            Dropped = _dropped,
+            QueuedAtEnd = 0,
+            MeetsSlo = _requests == 0 || 100.0 * (_requests - violations) >= _settings.Slo.TargetPercent * _requests,
+            WaitP50Seconds = _wait.PercentileSeconds(50),
+            WaitP95Seconds = _wait.PercentileSeconds(95),
+            WaitP99Seconds = _wait.PercentileSeconds(99),
+            WaitMaxSeconds = _wait.PercentileSeconds(100),
+            WorstMinuteViolations = _slo.WorstMinuteViolations,
+            WorstMinuteStartSeconds = _slo.WorstMinute * 60.0,
+            WorstHourViolations = _slo.WorstHourViolations,
+            WorstHourStartSeconds = _slo.WorstHour * 3600.0,
+            BreachMinutes = _slo.BreachMinutes,
+            Minutes = _slo.Minutes,
+            LongestBreachMinutes = _slo.LongestBreachMinutes,
+            ErrorBudgetBurn = budget > 0 ? violations / budget : (violations > 0 ? double.PositiveInfinity : 0),
+            ScaleActions = _fleet.ScaleActions,
+            Flaps = _fleet.Flaps,
+            CapacityLagMaxSeconds = _fleet.MaxLagSeconds,
+            CapacityLagMeanSeconds = _fleet.MeanLagSeconds,
+            CapacityLagEpisodes = _fleet.LagEpisodes,
+            RoundingDollars = _fleet.RoundedExtraSeconds * perReplicaSecond,
+            Timeline = _timeline?.Finish() ?? Timeline.Empty,
+            ReplicaSeconds = billed,
+            IdleReplicaSeconds = idleSeconds,
+            LoadingReplicaSeconds = _loadingSeconds,
+            Dollars = dollars,
+            IdleDollars = idleSeconds * perReplicaSecond,
+            LoadingDollars = _loadingSeconds * perReplicaSecond,
+            CostDollars = dollars + violations * _settings.Slo.DollarsPerViolation,
+            ColdStarts = _coldStarts,
+            PeakReplicas = _peak,
+            EndReplicas = _ready.Count,
+            Start = _w.Start,
+            Ticks = horizon,
+            SpanSeconds = span,
+            PolicyMetrics = PolicyMetrics(),
+            Warnings = Warnings(drainTicks),
+            LoadMetrics = new MetricSet(loadMetrics),
+            HoldDollars = holdDollars,
+            Serving = serving,
+        };
+    }
+
+    private MetricSet PolicyMetrics()
+    {
+        if (_policy is not IPolicyDiagnostics diagnostics)
+        {
+            return MetricSet.Empty;
+        }
+
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        diagnostics.Report(metrics);
+        return new MetricSet(metrics);
+    }
+
+    private TextList Warnings(long drainTicks)
+    {
+        var warnings = new List<string>();
+        if (_atEngineMax > 0)
+        {
+            var from = NodaTime.Text.InstantPattern.ExtendedIso.Format(_w.Start + _settings.Tick * _firstAtEngineMax);
+            warnings.Add($"reached engine.maxReplicas ({_settings.MaxReplicas}) in {_atEngineMax:N0} of {_decisions:N0} decisions, from {from}: it may have wanted more; raise engine.maxReplicas to see");
+        }
+
+        if (_preemptions > 0)
+        {
+            warnings.Add($"{_preemptions:N0} preemptions: the KV cache ran full (kvCacheTokens {_p.KvCacheTokens:N0}); preempted requests were prefilled again");
+        }
+
+        if (drainTicks * _tickSeconds >= _settings.DrainSeconds && _dropped > 0)
+        {
+            warnings.Add($"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds:0.###} s) after the trace ended and were dropped");
+        }
+
+        (_policy as IPolicyDiagnostics)?.Warn(warnings);
+        return new TextList(warnings);
+    }
+
+    private static long Nanos(double seconds) => seconds >= 9.2e9 ? long.MaxValue : (long)Math.Round(seconds * 1e9);
+
+    private readonly record struct Snapshot(long Arrivals, long Admissions, long Waiting, long Running, long Input, long Output, double KvUtilization, Duration? TtftP50, Duration? TtftP95);
+
+    private sealed class Replica(int index, int maxSequences)
+    {
+        public int Index { get; } = index;
+
+        public IntDeque Queue { get; } = new();
+
+        public int[] Running { get; } = new int[maxSequences];
+
+        public int RunCount;
+        public long UsedBlocks;
+        public long StepEnd = Idle;
+        public long BusyUntil;
+        public long ReadyAt;
+        public long WarmupEnd;
+        public long ReleasedAt;
+        public long DrainDeadline;
+        public bool Draining;
+        public bool Gone;
+        public bool PendingForm;
+        public long RoutedAt = -1;
+        public int RoutedNow;
+    }
+
+    /// <summary>Replicas by the end of their step, ties to the lowest index.</summary>
+    private sealed class ReplicaHeap
+    {
+        private Replica[] _items = new Replica[16];
+
+        public int Count { get; private set; }
+
+        public long PeekTime => _items[0].StepEnd;
+
+        public void Push(Replica replica)
+        {
+            if (Count == _items.Length)
+            {
+                Array.Resize(ref _items, Count * 2);
+            }
+
+            var i = Count++;
+            _items[i] = replica;
+            while (i > 0)
+            {
+                var parent = (i - 1) / 2;
+                if (!Less(_items[i], _items[parent]))
+                {
+                    break;
+                }
+
+                (_items[i], _items[parent]) = (_items[parent], _items[i]);
+                i = parent;
+            }
+        }
+
+        public Replica Pop()
+        {
+            var top = _items[0];
+            _items[0] = _items[--Count];
+            _items[Count] = null!;
+            var i = 0;
+            while (true)
+            {
+                var left = (2 * i) + 1;
+                if (left >= Count)
+                {
+                    break;
+                }
+
+                var child = left + 1 < Count && Less(_items[left + 1], _items[left]) ? left + 1 : left;
+                if (!Less(_items[child], _items[i]))
+                {
+                    break;
+                }
+
+                (_items[i], _items[child]) = (_items[child], _items[i]);
+                i = child;
+            }
+
+            return top;
+        }
+
+        private static bool Less(Replica a, Replica b) => a.StepEnd < b.StepEnd || (a.StepEnd == b.StepEnd && a.Index < b.Index);
+    }
+}
+
+/// <summary>A double-ended queue of request indices (a ring that grows), allocation-free once grown.</summary>
+internal sealed class IntDeque
+{
+    private int[] _items = new int[16];
+    private int _head;
+
+    public int Count { get; private set; }
+
+    public void PushBack(int value)
+    {
+        Grow();
+        _items[(_head + Count) & (_items.Length - 1)] = value;
+        Count++;
+    }
+
+    public void PushFront(int value)
+    {
+        Grow();
+        _head = (_head - 1) & (_items.Length - 1);
+        _items[_head] = value;
+        Count++;
+    }
+
+    public int PeekFront() => _items[_head];
+
+    public int PopFront()
+    {
+        var value = _items[_head];
+        _head = (_head + 1) & (_items.Length - 1);
+        Count--;
+        return value;
+    }
+
+    public int PopBack()
+    {
+        Count--;
+        return _items[(_head + Count) & (_items.Length - 1)];
+    }
+
+    private void Grow()
+    {
+        if (Count < _items.Length)
+        {
+            return;
+        }
+
+        var bigger = new int[_items.Length * 2];
+        for (var i = 0; i < Count; i++)
+        {
+            bigger[i] = _items[(_head + i) & (_items.Length - 1)];
+        }
+
+        _items = bigger;
+        _head = 0;
+    }
+}

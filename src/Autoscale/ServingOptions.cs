@@ -1,0 +1,186 @@
+namespace Autoscale;
+
+/// <summary>
+/// A replica's serving profile (<c>replica.serving</c>): how a continuously batching model server (vLLM, SGLang, TGI)
+/// turns tokens into time. Absent, a replica serves <c>capacityRps</c> requests per second.
+/// </summary>
+/// <remarks>
+/// One step's time is <c>stepSeconds.base + stepSeconds.perPrefillToken * prefill tokens scheduled +
+/// stepSeconds.perDecodeToken * sequences decoding</c>: the linear model of BLIS (inference-sim), whose
+/// scheduler docs/serving.md describes step by step.
+/// </remarks>
+public sealed class ServingOptions : IValidatableOptions
+{
+    /// <summary>The step-time coefficients.</summary>
+    [Option(Required = true)]
+    public StepSecondsOptions? StepSeconds { get; set; }
+
+    /// <summary>Requests running at once in one replica's batch (vLLM's <c>max_num_seqs</c>).</summary>
+    [Option(Unit = "requests", Min = 1, Max = 1_000_000)]
+    public int MaxSequences { get; set; } = 256;
+
+    /// <summary>Prefill plus decode tokens scheduled in one step (vLLM's <c>max_num_batched_tokens</c>).</summary>
+    [Option(Unit = "tokens", Min = 1, Max = 100_000_000)]
+    public int MaxBatchedTokens { get; set; } = 8192;
+
+    /// <summary>Tokens the KV cache of one replica holds.</summary>
+    [Option(Unit = "tokens", Min = 1, Max = 1e12)]
+    public long KvCacheTokens { get; set; } = 1_000_000;
+
+    /// <summary>Tokens per KV cache block.</summary>
+    [Option(Unit = "tokens", Min = 1, Max = 65_536)]
+    public int BlockTokens { get; set; } = 16;
+
+    /// <summary>The longest request, input plus output tokens.</summary>
+    [Option(Unit = "tokens", Min = 1, Max = 100_000_000)]
+    public int MaxModelLen { get; set; } = 131_072;
+
+    /// <summary><c>least-loaded</c> (fewest waiting plus running), <c>round-robin</c> or <c>shared-queue</c> (held at the gateway until a replica admits it).</summary>
+    [Option]
+    public string Routing { get; set; } = "least-loaded";
+
+    /// <summary>
+    /// What a request preempted for KV space redoes: <c>recompute</c> (its prompt and the tokens it had generated are
+    /// prefilled again and generation goes on, as vLLM does) or <c>restart</c> (its prompt is prefilled again and every
+    /// output token generated again, as BLIS models it).
+    /// </summary>
+    [Option]
+    public string Preemption { get; set; } = "recompute";
+
+    /// <summary>Seconds after a replica becomes ready during which its steps are slower by <see cref="WarmupSlowdown"/>.</summary>
+    [Option(Unit = "s", Min = 0, Max = 86_400)]
+    public double WarmupSeconds { get; set; }
+
+    /// <summary>How much slower steps run during warm-up (1: not slower).</summary>
+    [Option(Unit = "x", Min = 1, Max = 1000)]
+    public double WarmupSlowdown { get; set; } = 1;
+
+    /// <summary>Seconds a released replica may finish its running requests before they are dropped.</summary>
+    [Option(Unit = "s", Min = 0, Max = 86_400)]
+    public double DrainTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>Token counts for a trace that has none (each side optional when the trace has that column).</summary>
+    [Option]
+    public TokenOptions? Tokens { get; set; }
+
+    /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(StepSecondsOptions))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(TokenOptions))]
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Routing is not ("least-loaded" or "round-robin" or "shared-queue"))
+        {
+            errors.Add($"routing (\"{Routing}\") must be \"least-loaded\", \"round-robin\" or \"shared-queue\"");
+        }
+
+        if (Preemption is not ("recompute" or "restart"))
+        {
+            errors.Add($"preemption (\"{Preemption}\") must be \"recompute\" or \"restart\"");
+        }
+
+        if (KvCacheTokens < BlockTokens)
+        {
+            errors.Add($"kvCacheTokens ({KvCacheTokens}) must hold at least one block of blockTokens ({BlockTokens})");
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>The step-time coefficients of a serving profile, in seconds.</summary>
+public sealed class StepSecondsOptions : IValidatableOptions
+{
+    /// <summary>Seconds every step takes, whatever it holds (must be positive).</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 60, Required = true)]
+    public double? Base { get; set; }
+
+    /// <summary>Seconds per prefill (prompt) token scheduled in a step.</summary>
+    [Option(Unit = "s", Min = 0, Max = 1)]
+    public double PerPrefillToken { get; set; }
+
+    /// <summary>Seconds per sequence decoding one token in a step.</summary>
+    [Option(Unit = "s", Min = 0, Max = 1)]
+    public double PerDecodeToken { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() => [];
+}
+
+/// <summary>Where a replay takes token counts from when the trace has none: one distribution per side.</summary>
+public sealed class TokenOptions : IValidatableOptions
+{
+    /// <summary>Input (prompt) tokens per request.</summary>
+    [Option]
+    public TokenDistributionOptions? Input { get; set; }
+
+    /// <summary>Output tokens per request.</summary>
+    [Option]
+    public TokenDistributionOptions? Output { get; set; }
+
+    /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(TokenDistributionOptions))]
+    public IReadOnlyList<string> Validate() => [];
+}
+
+/// <summary>
+/// A distribution of token counts: <c>{"fixed": 500}</c>, <c>{"median": 500, "sigma": 1.0}</c> (log-normal), or
+/// <c>{"histogram": [[tokens, weight], ...]}</c> (an empirical one). Draws are rounded to whole tokens, at least 1.
+/// </summary>
+public sealed class TokenDistributionOptions : IValidatableOptions
+{
+    /// <summary>Every request has this many tokens.</summary>
+    [Option(Unit = "tokens", Min = 1, Max = 100_000_000)]
+    public int? Fixed { get; set; }
+
+    /// <summary>The median of a log-normal distribution.</summary>
+    [Option(Unit = "tokens", Min = 1, Max = 100_000_000)]
+    public double? Median { get; set; }
+
+    /// <summary>The log-normal's sigma (standard deviation of the natural log).</summary>
+    [Option(Min = 0, Max = 10)]
+    public double? Sigma { get; set; }
+
+    /// <summary>An empirical distribution: pairs of [tokens, weight].</summary>
+    [Option]
+    public List<List<double>>? Histogram { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate()
+    {
+        var kinds = (Fixed is null ? 0 : 1) + (Median is null && Sigma is null ? 0 : 1) + (Histogram is null ? 0 : 1);
+        if (kinds != 1)
+        {
+            return ["give exactly one of fixed, median with sigma (log-normal), or histogram"];
+        }
+
+        if ((Median is null) != (Sigma is null))
+        {
+            return ["a log-normal needs both median and sigma"];
+        }
+
+        if (Histogram is { } h)
+        {
+            if (h.Count == 0)
+            {
+                return ["histogram must have at least one [tokens, weight] pair"];
+            }
+
+            for (var i = 0; i < h.Count; i++)
+            {
+                if (h[i] is not [var tokens, var weight] || !double.IsFinite(tokens) || !double.IsFinite(weight)
+                    || tokens < 1 || tokens > 100_000_000 || tokens != Math.Floor(tokens) || weight < 0)
+                {
+                    return [$"histogram[{i}] must be [tokens, weight]: a whole number of tokens from 1 to 100000000 and a weight >= 0"];
+                }
+            }
+
+            if (h.Sum(p => p[1]) <= 0)
+            {
+                return ["histogram's weights must add up to more than 0"];
+            }
+        }
+
+        return [];
+    }
+}

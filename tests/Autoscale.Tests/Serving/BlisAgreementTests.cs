@@ -1,0 +1,70 @@
+using Autoscale.Backtesting.Serving;
+using Xunit;
+
+namespace Autoscale.Tests.Serving;
+
+/// <summary>
+/// A fixed fleet replayed request by request agrees with BLIS (inference-sim b563c440, the linear step model, alpha
+/// overheads zero, least-loaded ties to the lowest index) on the same requests: every request's TTFT and E2E to the
+/// nanosecond. The cases and how they were made are in the blis folder beside this file.
+/// </summary>
+public sealed class BlisAgreementTests
+{
+    [Theory]
+    [InlineData("rr2")]
+    [InlineData("ll3")]
+    [InlineData("chunked1")]
+    public void Every_request_has_the_ttft_and_e2e_blis_gives_it(string name)
+    {
+        var c = ServingFixtures.LoadBlisCase(name);
+        var workload = ServingFixtures.Workload(c.Profile, c.Arrivals, c.Input, c.Output);
+        var run = new ServingRun(ServingFixtures.Fixed(c.Instances), ServingFixtures.Settings(c.Profile), workload);
+        var result = run.Run();
+
+        Assert.Equal(c.Arrivals.Length, result.Requests);
+        Assert.Equal(0, result.Dropped);
+        var mismatches = new List<string>();
+        for (var r = 0; r < c.Arrivals.Length; r++)
+        {
+            var ttft = run.FirstTokenAt(r) - c.Arrivals[r];
+            var e2e = run.EndAt(r) - c.Arrivals[r];
+            if (ttft != c.TtftNanos[r] || e2e != c.E2eNanos[r])
+            {
+                mismatches.Add($"request {r}: ttft {ttft} vs BLIS {c.TtftNanos[r]}, e2e {e2e} vs BLIS {c.E2eNanos[r]}");
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {c.Arrivals.Length} requests differ from BLIS, first: {string.Join("; ", mismatches.Take(5))}");
+    }
+
+    /// <summary>
+    /// Under KV pressure BLIS keeps a preempted request's prompt blocks in its prefix cache and prefills only what was
+    /// evicted, which this replay (no prefix caching) does not model: there, the replay is a bound on BLIS, not equal
+    /// to it. The first tokens still agree wherever no preemption came before; the measured gap is pinned.
+    /// </summary>
+    [Fact]
+    public void Under_kv_pressure_the_replay_stays_close_to_blis()
+    {
+        var c = ServingFixtures.LoadBlisCase("kvtight2");
+        var workload = ServingFixtures.Workload(c.Profile, c.Arrivals, c.Input, c.Output);
+        var run = new ServingRun(ServingFixtures.Fixed(c.Instances), ServingFixtures.Settings(c.Profile), workload);
+        var result = run.Run();
+        double P(IEnumerable<long> values, double p)
+        {
+            var sorted = values.OrderBy(v => v).ToArray();
+            return sorted[Math.Max(0, (int)Math.Ceiling(p / 100 * sorted.Length) - 1)] / 1e9;
+        }
+
+        var ours = Enumerable.Range(0, c.Arrivals.Length).Select(r => (Ttft: run.FirstTokenAt(r) - c.Arrivals[r], E2e: run.EndAt(r) - c.Arrivals[r])).ToArray();
+        void Close(string what, double mine, double blis, double tolerance) =>
+            Assert.True(Math.Abs(mine - blis) <= tolerance * blis, $"{what}: {mine:0.###} s against BLIS's {blis:0.###} s, beyond {tolerance:P0}");
+
+        // Measured: TTFT p50 0.026 vs 0.024 s; E2E p50 2.27 vs 2.075 s, p99 14.463 vs 13.545 s; TTFT p99 4.8 vs 2.65 s
+        // (the tail is where re-prefilling without a prefix cache costs); 166 preemptions against BLIS's 41.
+        Close("TTFT p50", P(ours.Select(o => o.Ttft), 50), P(c.TtftNanos, 50), 0.10);
+        Close("E2E p50", P(ours.Select(o => o.E2e), 50), P(c.E2eNanos, 50), 0.12);
+        Close("E2E p99", P(ours.Select(o => o.E2e), 99), P(c.E2eNanos, 99), 0.10);
+        Assert.InRange(result.Serving!.Preemptions, 100, 250);
+        Assert.Equal(c.Arrivals.Length, result.Served);
+    }
+}

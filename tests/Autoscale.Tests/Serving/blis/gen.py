@@ -1,0 +1,22 @@
+import random, math, sys, json
+seed=int(sys.argv[1]); n=int(sys.argv[2]); rate=float(sys.argv[3]); med_in=float(sys.argv[4]); med_out=float(sys.argv[5]); out=sys.argv[6]
+random.seed(seed)
+t=0.0
+rows=[]
+for i in range(n):
+    t+=random.expovariate(rate)
+    us=int(t*1e6)
+    inp=max(1,int(round(med_in*math.exp(random.gauss(0,1.0)))))
+    outp=max(1,int(round(med_out*math.exp(random.gauss(0,0.8)))))
+    inp=min(inp,8000); outp=min(outp,4000)
+    rows.append((us,inp,outp))
+cols=["request_id","client_id","tenant_id","slo_class","session_id","round_index","prefix_group","prefix_length","streaming","input_tokens","output_tokens","text_tokens","image_tokens","audio_tokens","video_tokens","reason_ratio","model","deadline_us","server_input_tokens","arrival_time_us","send_time_us","first_chunk_time_us","last_chunk_time_us","num_chunks","status","error_message","finish_reason"]
+with open(out+'.csv','w') as f:
+    f.write(','.join(cols)+'\n')
+    for i,(us,a,b) in enumerate(rows):
+        f.write(f"{i},c0,,,,0,,0,true,{a},{b},{a},0,0,0,0,,0,{a},{us},{us},0,0,0,ok,,\n")
+open(out+'.yaml','w').write("trace_version: 2\ntime_unit: us\nmode: real\nwarm_up_requests: 0\n")
+with open(out+'.jsonl','w') as f:
+    for us,a,b in rows:
+        # timestamps as ISO with microseconds from a fixed epoch
+        f.write(json.dumps({"timestamp": 1700000000_000000+us, "input_tokens": a, "output_tokens": b})+'\n')
