@@ -71,6 +71,11 @@ internal static class ReportHtml
 
         html.Append("<h2>SLO risk</h2>\n");
         Risk(html, report.Results);
+        if (report.Results.Any(r => r.Serving is not null))
+        {
+            Serving(html, report.Results);
+        }
+
         html.Append("<h2>Dollars</h2>\n");
         Dollars(html, report);
 
@@ -147,6 +152,24 @@ internal static class ReportHtml
         }
 
         html.Append("</table>\n");
+    }
+
+    private static void Serving(StringBuilder html, IReadOnlyList<CandidateResult> results)
+    {
+        static string S(double v) => double.IsFinite(v) ? v.ToString("0.###", Ci) : "dropped";
+        html.Append("<h3>Tokens and latencies</h3>\n<table><tr><th class=\"name\">candidate</th><th>TTFT p50 s</th><th>p90</th><th>p99</th><th>TPOT p50 s</th><th>p99</th><th>E2E p50 s</th><th>p99</th><th>goodput req/s</th><th>input tok/s</th><th>output tok/s</th><th>KV use</th><th>preemptions</th><th>$/M tokens</th></tr>\n");
+        foreach (var r in results)
+        {
+            if (r.Serving is not { } s)
+            {
+                continue;
+            }
+
+            html.Append(Ci, $"<tr><td class=\"name\">{E(r.Name)}</td><td>{S(s.TtftP50Seconds)}</td><td>{S(s.TtftP90Seconds)}</td><td>{S(s.TtftP99Seconds)}</td><td>{S(s.TpotP50Seconds)}</td><td>{S(s.TpotP99Seconds)}</td><td>{S(s.E2eP50Seconds)}</td><td>{S(s.E2eP99Seconds)}</td><td>{s.GoodputRps.ToString("0.###", Ci)}</td><td>{s.InputTokensPerSecond.ToString("N0", Ci)}</td><td>{s.OutputTokensPerSecond.ToString("N0", Ci)}</td><td>{s.KvCacheUtilization.ToString("P1", Ci)}</td><td>{s.Preemptions:N0}</td><td>{s.DollarsPerMillionTokens.ToString("0.###", Ci)}</td></tr>\n");
+        }
+
+        var first = results.First(r => r.Serving is not null).Serving!;
+        html.Append(Ci, $"</table>\n<p class=\"note\">A replica's nominal rate at the trace's mean {first.MeanInputTokens:0} input and {first.MeanOutputTokens:0} output tokens is {first.NominalCapacityRps:0.###} requests per second: the capacity per replica the policies see. docs/serving.md states how requests are replayed.</p>\n");
     }
 
     private static void Risk(StringBuilder html, IReadOnlyList<CandidateResult> results)

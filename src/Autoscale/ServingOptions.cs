@@ -47,6 +47,14 @@ public sealed class ServingOptions : IValidatableOptions
     [Option]
     public string Preemption { get; set; } = "recompute";
 
+    /// <summary>
+    /// Reproduce BLIS b563c440 where it departs from a real server: a replica whose batch empties (every request in it
+    /// finishes in this step) with nothing queued takes a new request at once, during that last step, so two steps
+    /// overlap. Off, a replica is busy until its step ends. For comparisons with BLIS only.
+    /// </summary>
+    [Option]
+    public bool OverlapLastStep { get; set; }
+
     /// <summary>Seconds after a replica becomes ready during which its steps are slower by <see cref="WarmupSlowdown"/>.</summary>
     [Option(Unit = "s", Min = 0, Max = 86_400)]
     public double WarmupSeconds { get; set; }

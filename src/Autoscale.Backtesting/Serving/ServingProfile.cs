@@ -50,6 +50,9 @@ public sealed record ServingProfile
     /// <summary>Whether a preempted request generates its output again from the first token (BLIS) rather than going on (vLLM).</summary>
     public bool RestartOnPreemption { get; init; }
 
+    /// <summary>Whether a replica whose batch empties takes new requests during its last step (BLIS's behaviour; off, it is busy until the step ends).</summary>
+    public bool OverlapLastStep { get; init; }
+
     /// <summary>Seconds of slower steps after a replica becomes ready.</summary>
     public double WarmupSeconds { get; init; }
 
@@ -89,6 +92,7 @@ public sealed record ServingProfile
                 _ => ServingRouting.LeastLoaded,
             },
             RestartOnPreemption = options.Preemption == "restart",
+            OverlapLastStep = options.OverlapLastStep,
             WarmupSeconds = options.WarmupSeconds,
             WarmupSlowdown = options.WarmupSlowdown,
             DrainTimeoutSeconds = options.DrainTimeoutSeconds,

@@ -44,16 +44,28 @@ internal sealed class ServingRun
     private readonly long _maxTtft, _maxE2e, _maxWait, _timeout;
     private readonly double _maxTpot;
 
-    // Per request (index = ordinal in the workload).
-    private readonly int[] _progress;
-    private readonly int[] _generated;
-    private readonly int[] _target;
-    private readonly int[] _blocks;
-    private readonly int[] _scheduled;
-    private readonly long[] _firstToken;
-    private readonly long[] _end;
-    private readonly byte[] _state;
-    private readonly byte[] _flags;
+    // Per request in flight, by slot (reused once the request has finished or left): memory grows with the
+    // requests in flight, not with the trace.
+    private long[] _arrival = [];
+    private int[] _input = [];
+    private int[] _output = [];
+    private int[] _progress = [];
+    private int[] _generated = [];
+    private int[] _target = [];
+    private int[] _blocks = [];
+    private int[] _scheduled = [];
+    private long[] _firstToken = [];
+    private long[] _ordinal = [];
+    private byte[] _state = [];
+    private byte[] _flags = [];
+    private int[] _free = [];
+    private int _freeCount;
+    private int _slots;
+
+    // Per request of the workload, when asked for (tests compare them with BLIS).
+    private readonly long[]? _recordedFirstToken;
+    private readonly long[]? _recordedEnd;
+    private readonly ServingWorkload.Cursor _cursor;
 
     private readonly List<Replica> _replicas = [];
     private readonly List<Replica> _ready = [];
@@ -71,7 +83,6 @@ internal sealed class ServingRun
     private readonly Snapshot[] _history;
     private readonly int _historyMask;
 
-    private int _next;
     private long _tick;
     private int _loading;
     private int _untilDecision;
@@ -90,7 +101,7 @@ internal sealed class ServingRun
     private Instant _nextDecisionAt;
     private bool _completedRun;
 
-    public ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false)
+    public ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false, bool recordRequests = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
@@ -132,18 +143,16 @@ internal sealed class ServingRun
         _maxTpot = slo.MaxTpotSeconds is { } tpot ? tpot * 1e9 : double.PositiveInfinity;
         _timeout = slo.ClientTimeoutSeconds is { } timeout ? Nanos(timeout) : long.MaxValue;
 
-        var n = workload.Count;
-        _progress = new int[n];
-        _generated = new int[n];
-        _target = new int[n];
-        _blocks = new int[n];
-        _scheduled = new int[n];
-        _firstToken = new long[n];
-        _state = new byte[n];
-        _flags = new byte[n];
-        _end = new long[n];
-        Array.Fill(_firstToken, -1L);
-        Array.Fill(_end, -1L);
+        if (recordRequests)
+        {
+            _recordedFirstToken = new long[workload.Count];
+            _recordedEnd = new long[workload.Count];
+            Array.Fill(_recordedFirstToken, -1L);
+            Array.Fill(_recordedEnd, -1L);
+        }
+
+        _cursor = workload.OpenCursor();
+        GrowSlots(256);
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
         _historyMask = historyLength - 1;
         _history = new Snapshot[historyLength];
@@ -156,18 +165,58 @@ internal sealed class ServingRun
     public long Tick => _tick;
 
     /// <summary>When request <paramref name="r"/> had its first token, in nanoseconds after the start; -1 for never.</summary>
-    internal long FirstTokenAt(int r) => _firstToken[r];
+    internal long FirstTokenAt(int r) => _recordedFirstToken![r];
 
     /// <summary>When request <paramref name="r"/> finished, in nanoseconds after the start; -1 when it was dropped.</summary>
-    internal long EndAt(int r) => _end[r];
+    internal long EndAt(int r) => _recordedEnd![r];
 
     private enum RequestState : byte
     {
         Pending,
         Waiting,
         Running,
-        Done,
-        Dropped,
+        Free,
+    }
+
+    private int TakeSlot()
+    {
+        if (_freeCount == 0)
+        {
+            GrowSlots(_slots * 2);
+        }
+
+        return _free[--_freeCount];
+    }
+
+    private void ReleaseSlot(int r)
+    {
+        _state[r] = (byte)RequestState.Free;
+        _free[_freeCount++] = r;
+    }
+
+    private void GrowSlots(int size)
+    {
+        var old = _slots;
+        Array.Resize(ref _arrival, size);
+        Array.Resize(ref _input, size);
+        Array.Resize(ref _output, size);
+        Array.Resize(ref _progress, size);
+        Array.Resize(ref _generated, size);
+        Array.Resize(ref _target, size);
+        Array.Resize(ref _blocks, size);
+        Array.Resize(ref _scheduled, size);
+        Array.Resize(ref _firstToken, size);
+        Array.Resize(ref _ordinal, size);
+        Array.Resize(ref _state, size);
+        Array.Resize(ref _flags, size);
+        Array.Resize(ref _free, size);
+        for (var r = size - 1; r >= old; r--)
+        {
+            _state[r] = (byte)RequestState.Free;
+            _free[_freeCount++] = r;
+        }
+
+        _slots = size;
     }
 
     /// <summary>Replays every tick of the workload, then the drain.</summary>
@@ -224,11 +273,11 @@ internal sealed class ServingRun
         _readySeconds += _ready.Count * _tickSeconds;
 
         // 3. Arrivals at their exact times; replicas run steps until the next tick.
-        var before = _next;
+        var before = _requests;
         RouteArrivalsAt(ts);
         FormPending(ts);
         RunUntil(te);
-        var arrivals = _next - before;
+        var arrivals = _requests - before;
 
         _slo.Complete(_tickCompleted, _tickViolations);
         _fleet.Observe(t, arrivals, _ready.Count);
@@ -240,7 +289,7 @@ internal sealed class ServingRun
         while (true)
         {
             var step = _heap.Count > 0 ? _heap.PeekTime : Idle;
-            var arrival = _next < _w.Count ? _w.ArrivalNanos[_next] : Idle;
+            var arrival = _cursor.Next;
             var at = Math.Min(step, arrival);
             if (at >= limit)
             {
@@ -255,13 +304,24 @@ internal sealed class ServingRun
 
     private void RouteArrivalsAt(long at)
     {
-        while (_next < _w.Count && _w.ArrivalNanos[_next] == at)
+        while (_cursor.Next == at)
         {
-            var r = _next++;
+            var r = TakeSlot();
+            _arrival[r] = at;
+            _ordinal[r] = _requests;
+            _cursor.Take(out var input, out var output);
+            _input[r] = input;
+            _output[r] = output;
+            _progress[r] = 0;
+            _generated[r] = 0;
+            _blocks[r] = 0;
+            _scheduled[r] = 0;
+            _firstToken[r] = -1;
+            _flags[r] = 0;
             _requests++;
-            _arrivedInput += _w.InputTokens[r];
-            _arrivedOutput += _w.OutputTokens[r];
-            _target[r] = _w.InputTokens[r];
+            _arrivedInput += input;
+            _arrivedOutput += output;
+            _target[r] = input;
             _state[r] = (byte)RequestState.Waiting;
             _waiting++;
             Route(r, at);
@@ -439,7 +499,7 @@ internal sealed class ServingRun
                         if (_firstToken[r] < 0)
                         {
                             _firstToken[r] = end;
-                            var ttft = end - _w.ArrivalNanos[r];
+                            var ttft = end - _arrival[r];
                             _ttft.Add(ttft);
                             _intervalTtft.Add(ttft);
                         }
@@ -451,7 +511,7 @@ internal sealed class ServingRun
                     _generated[r]++;
                 }
 
-                if (_generated[r] >= Math.Max(1, _w.OutputTokens[r]))
+                if (_generated[r] >= Math.Max(1, _output[r]))
                 {
                     Done(replica, r, end);
                     continue;
@@ -468,14 +528,18 @@ internal sealed class ServingRun
     {
         Free(replica, r);
         _running--;
-        _state[r] = (byte)RequestState.Done;
-        _end[r] = end;
+        if (_recordedEnd is not null)
+        {
+            _recordedEnd[_ordinal[r]] = end;
+            _recordedFirstToken![_ordinal[r]] = _firstToken[r];
+        }
+
         _completed++;
         _tickCompleted++;
-        var arrival = _w.ArrivalNanos[r];
+        var arrival = _arrival[r];
         var e2e = end - arrival;
         _e2e.Add(e2e);
-        var n = _w.OutputTokens[r];
+        var n = _output[r];
         var ttft = _firstToken[r] - arrival;
         var violated = ttft > _maxTtft || e2e > _maxE2e;
         if (n > 1)
@@ -496,8 +560,9 @@ internal sealed class ServingRun
             _goodRequests++;
         }
 
-        _servedInput += _w.InputTokens[r];
+        _servedInput += _input[r];
         _servedOutput += n;
+        ReleaseSlot(r);
     }
 
     private bool WaitViolated(int r) => (_flags[r] & LateStart) != 0;
@@ -518,7 +583,11 @@ internal sealed class ServingRun
             _late--;
         }
 
-        _state[r] = (byte)RequestState.Dropped;
+        if (_recordedFirstToken is not null)
+        {
+            _recordedFirstToken[_ordinal[r]] = _firstToken[r];
+        }
+
         _dropped++;
         _tickViolations += wasLate ? 0 : 1;
         _tickCompleted++;
@@ -528,6 +597,7 @@ internal sealed class ServingRun
         }
 
         _e2e.AddInfinite();
+        ReleaseSlot(r);
     }
 
     /// <summary>Forms and starts one step at <paramref name="now"/>, as vLLM's scheduler (BLIS's batch formation, without prefix caching).</summary>
@@ -599,7 +669,7 @@ internal sealed class ServingRun
 
             var queue = fromGateway ? _gateway : replica.Queue;
             var r = queue.PeekFront();
-            if (!Admitted(r) && now - _w.ArrivalNanos[r] > _timeout)
+            if (!Admitted(r) && now - _arrival[r] > _timeout)
             {
                 queue.PopFront();
                 _waiting--;
@@ -625,7 +695,7 @@ internal sealed class ServingRun
             {
                 _flags[r] |= AdmittedOnce;
                 _admissions++;
-                var wait = now - _w.ArrivalNanos[r];
+                var wait = now - _arrival[r];
                 _wait.Add(wait);
                 if (wait > _maxWait)
                 {
@@ -640,9 +710,10 @@ internal sealed class ServingRun
             prefill += chunk;
         }
 
-        if (prefill == 0 && decode == 0 && replica.RunCount == 0)
+        if (prefill == 0 && decode == 0 && !HasWork(replica))
         {
-            // Nothing to run (the queue's head does not fit, or only drops were found).
+            // Nothing to run (only requests past their timeout were found). With work but nothing scheduled (every
+            // running request preempted), a step of the base time passes, as in BLIS, so the queue moves on.
             if (replica.Draining && replica.Queue.Count == 0)
             {
                 Retire(replica, Math.Max(now, replica.BusyUntil));
@@ -663,8 +734,9 @@ internal sealed class ServingRun
         _kvBlockNanos += (double)replica.UsedBlocks * duration;
         replica.BusyUntil = end;
         Execute(replica, end);
-        if (HasWork(replica))
+        if (HasWork(replica) || !_p.OverlapLastStep)
         {
+            // Busy until the step ends (with nothing left, it then goes idle; a draining replica retires then).
             replica.StepEnd = end;
             _heap.Push(replica);
         }
@@ -697,7 +769,7 @@ internal sealed class ServingRun
                 _generated[victim] = 0;
             }
 
-            _target[victim] = _w.InputTokens[victim] + _generated[victim];
+            _target[victim] = _input[victim] + _generated[victim];
             _progress[victim] = 0;
             replica.Queue.PushFront(victim);
             _state[victim] = (byte)RequestState.Waiting;
@@ -923,7 +995,7 @@ internal sealed class ServingRun
         }
 
         // Whatever remains is dropped.
-        for (var r = 0; r < _w.Count; r++)
+        for (var r = 0; r < _slots; r++)
         {
             if (_state[r] is (byte)RequestState.Waiting or (byte)RequestState.Running)
             {

@@ -16,25 +16,39 @@ namespace Autoscale.Backtesting.Serving;
 /// </remarks>
 public sealed class ServingWorkload
 {
-    private ServingWorkload(Instant start, Duration tick, long ticks, long[] arrivals, int[] input, int[] output)
+    // A request log (or explicit requests): one entry per request.
+    private readonly long[]? _arrivals;
+    private readonly int[]? _input;
+    private readonly int[]? _output;
+
+    // Interval counts: per tick, expanded as the replay reaches them (memory grows with ticks, not requests).
+    private readonly long[]? _tickCounts;
+    private readonly long[]? _tickInput;
+    private readonly long[]? _tickOutput;
+    private readonly ServingProfile _profile;
+    private readonly long _seed;
+    private readonly long _tickNanos;
+
+    private ServingWorkload(Instant start, Duration tick, long ticks, ServingProfile profile, long seed,
+        long[]? arrivals, int[]? input, int[]? output, long[]? tickCounts, long[]? tickInput, long[]? tickOutput, Totals totals)
     {
         Start = start;
         Tick = tick;
         Ticks = ticks;
-        ArrivalNanos = arrivals;
-        InputTokens = input;
-        OutputTokens = output;
-        double inSum = 0, outSum = 0;
-        for (var i = 0; i < input.Length; i++)
-        {
-            inSum += input[i];
-            outSum += output[i];
-        }
-
-        MeanInputTokens = input.Length == 0 ? 0 : inSum / input.Length;
-        MeanOutputTokens = output.Length == 0 ? 0 : outSum / output.Length;
-        TotalInputTokens = (long)inSum;
-        TotalOutputTokens = (long)outSum;
+        _profile = profile;
+        _seed = seed;
+        _tickNanos = tick.ToInt64Nanoseconds();
+        _arrivals = arrivals;
+        _input = input;
+        _output = output;
+        _tickCounts = tickCounts;
+        _tickInput = tickInput;
+        _tickOutput = tickOutput;
+        Count = totals.Count;
+        TotalInputTokens = totals.Input;
+        TotalOutputTokens = totals.Output;
+        MeanInputTokens = Count == 0 ? 0 : (double)totals.Input / Count;
+        MeanOutputTokens = Count == 0 ? 0 : (double)totals.Output / Count;
     }
 
     /// <summary>The instant tick 0 begins.</summary>
@@ -46,11 +60,8 @@ public sealed class ServingWorkload
     /// <summary>Ticks in the trace.</summary>
     public long Ticks { get; }
 
-    /// <summary>Each request's arrival in nanoseconds after <see cref="Start"/>, ascending.</summary>
-    public IReadOnlyList<long> Arrivals => ArrivalNanos;
-
     /// <summary>Requests in the workload.</summary>
-    public int Count => ArrivalNanos.Length;
+    public long Count { get; }
 
     /// <summary>The mean input tokens per request.</summary>
     public double MeanInputTokens { get; }
@@ -64,19 +75,7 @@ public sealed class ServingWorkload
     /// <summary>All output tokens.</summary>
     public long TotalOutputTokens { get; }
 
-    internal long[] ArrivalNanos { get; }
-
-    internal int[] InputTokens { get; }
-
-    internal int[] OutputTokens { get; }
-
-    /// <summary>The input tokens of request <paramref name="index"/>.</summary>
-    public int Input(int index) => InputTokens[index];
-
-    /// <summary>The output tokens of request <paramref name="index"/>.</summary>
-    public int Output(int index) => OutputTokens[index];
-
-    /// <summary>Requests at most this many are replayed request by request (more: split the trace).</summary>
+    /// <summary>A request log holds at most this many requests in memory (interval counts have no limit).</summary>
     public const int MaxRequests = 200_000_000;
 
     /// <summary>Builds a workload from explicit requests (arrivals in nanoseconds after <paramref name="start"/>, ascending).</summary>
@@ -92,6 +91,7 @@ public sealed class ServingWorkload
             throw new ArgumentException("arrivals, input and output must have the same length");
         }
 
+        var totals = default(Totals);
         for (var i = 0; i < arrivalNanos.Length; i++)
         {
             if (i > 0 && arrivalNanos[i] < arrivalNanos[i - 1])
@@ -99,19 +99,34 @@ public sealed class ServingWorkload
                 throw new ArgumentException($"arrival {i} is earlier than arrival {i - 1}");
             }
 
+            if (arrivalNanos[i] < 0 || arrivalNanos[i] >= ticks * tick.ToInt64Nanoseconds())
+            {
+                throw new ArgumentException($"arrival {i} is outside the {ticks} ticks");
+            }
+
             Check(name, start, i, arrivalNanos[i], input[i], output[i], profile);
+            totals.Add(input[i], output[i]);
         }
 
-        return new ServingWorkload(start, tick, ticks, arrivalNanos, input, output);
+        return new ServingWorkload(start, tick, ticks, profile, 0, arrivalNanos, input, output, null, null, null, totals);
     }
 
     /// <summary>Builds a workload from an in-memory trace of per-tick arrivals (and token totals where it has them).</summary>
+    /// <exception cref="ServingWorkloadException">A request breaks a rule of <paramref name="profile"/>, or tokens are missing.</exception>
     public static ServingWorkload FromTicks(TickTrace trace, ServingProfile profile, long seed, string name = "trace")
     {
         ArgumentNullException.ThrowIfNull(trace);
-        var builder = new Builder(name, trace.Start, trace.Tick, profile, seed);
-        builder.AddTicks(0, trace.Arrivals, trace.InputTokens, trace.OutputTokens);
-        return builder.Build(trace.Length);
+        ArgumentNullException.ThrowIfNull(profile);
+        var workload = new ServingWorkload(trace.Start, trace.Tick, trace.Length, profile, seed, null, null, null, trace.Arrivals, trace.InputTokens, trace.OutputTokens, default);
+        var totals = default(Totals);
+        var cursor = workload.OpenCursor(name);
+        while (cursor.Next != long.MaxValue)
+        {
+            cursor.Take(out var input, out var output);
+            totals.Add(input, output);
+        }
+
+        return new ServingWorkload(trace.Start, trace.Tick, trace.Length, profile, seed, null, null, null, trace.Arrivals, trace.InputTokens, trace.OutputTokens, totals);
     }
 
     /// <summary>Reads the workload of an open trace: a request log request by request, interval counts tick by tick.</summary>
@@ -121,24 +136,22 @@ public sealed class ServingWorkload
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(profile);
-        var builder = new Builder(name, reader.Start, reader.Tick, profile, seed);
-        if (reader.Info.Shape == TraceShape.RequestLog)
+        if (reader.Info.Shape != TraceShape.RequestLog)
         {
-            await foreach (var batch in reader.ReadRequestsAsync(cancellationToken).ConfigureAwait(false))
-            {
-                builder.AddRequests(batch);
-            }
-        }
-        else
-        {
-            await foreach (var chunk in reader.ReadChunksAsync(tokens: true, cancellationToken).ConfigureAwait(false))
-            {
-                builder.AddTicks(chunk.FirstTick, chunk.Arrivals, chunk.InputTokens, chunk.OutputTokens);
-            }
+            return FromTicks(await reader.ReadAllAsync(cancellationToken, tokens: true).ConfigureAwait(false), profile, seed, name);
         }
 
-        return builder.Build(reader.Length);
+        var builder = new LogBuilder(name, reader.Start, profile, seed);
+        await foreach (var batch in reader.ReadRequestsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            builder.Add(batch);
+        }
+
+        return builder.Build(reader.Tick, reader.Length);
     }
+
+    /// <summary>The requests in arrival order, one at a time (the same every time it is opened).</summary>
+    internal Cursor OpenCursor(string name = "trace") => new(this, name);
 
     private static void Check(string name, Instant start, long ordinal, long arrival, long input, long output, ServingProfile profile)
     {
@@ -162,89 +175,155 @@ public sealed class ServingWorkload
     private static string At(Instant start, long arrival) =>
         NodaTime.Text.InstantPattern.ExtendedIso.Format(start + Duration.FromNanoseconds(arrival));
 
-    private sealed class Builder(string name, Instant start, Duration tick, ServingProfile profile, long seed)
+    /// <summary>Tokens of request <paramref name="ordinal"/> from the trace or, where it has none, the profile's distribution, capped at maxModelLen.</summary>
+    private static (long Input, long Output) Tokens(ServingProfile profile, long seed, long ordinal, long? input, long? output, string name)
     {
-        private readonly long _tickNanos = tick.ToInt64Nanoseconds();
+        var i = input ?? Draw(profile.InputTokens, seed, 0, ordinal, "input", name);
+        var o = output ?? Draw(profile.OutputTokens, seed, 1, ordinal, "output", name);
+        if (input is null || output is null)
+        {
+            // Drawn tokens are capped at maxModelLen (input first, leaving room for one output token).
+            i = Math.Min(i, profile.MaxModelLen - 1);
+            o = Math.Min(o, profile.MaxModelLen - i);
+        }
+
+        return (i, o);
+    }
+
+    private static long Draw(TokenDistribution? distribution, long seed, int side, long ordinal, string which, string name)
+    {
+        if (distribution is null)
+        {
+            var column = side == 0 ? ParquetTrace.InputTokensColumn : ParquetTrace.OutputTokensColumn;
+            throw new ServingWorkloadException($"{name}: has no {column} column and replica.serving.tokens.{which} gives no distribution: a serving replay needs each request's {which} tokens");
+        }
+
+        return distribution.Draw(seed, ordinal, side);
+    }
+
+    private struct Totals
+    {
+        public long Count;
+        public long Input;
+        public long Output;
+
+        public void Add(long input, long output)
+        {
+            Count++;
+            Input += input;
+            Output += output;
+        }
+    }
+
+    /// <summary>Walks the requests in arrival order; allocation-free.</summary>
+    internal sealed class Cursor
+    {
+        private readonly ServingWorkload _w;
+        private readonly string _name;
+        private long _ordinal;
+        private long _tick = -1;
+        private long _inTick;
+        private long _tickCount;
+
+        public Cursor(ServingWorkload workload, string name)
+        {
+            _w = workload;
+            _name = name;
+            Advance();
+        }
+
+        /// <summary>The arrival of the next request in nanoseconds after the start; long.MaxValue when none is left.</summary>
+        public long Next { get; private set; }
+
+        /// <summary>Takes the next request's tokens and moves on.</summary>
+        public void Take(out int input, out int output)
+        {
+            long i, o;
+            if (_w._arrivals is not null)
+            {
+                i = _w._input![_ordinal];
+                o = _w._output![_ordinal];
+            }
+            else
+            {
+                var k = _tick;
+                (i, o) = Tokens(_w._profile, _w._seed, _ordinal, Share(_w._tickInput, k), Share(_w._tickOutput, k), _name);
+                Check(_name, _w.Start, _ordinal, Next, i, o, _w._profile);
+                _inTick++;
+            }
+
+            input = (int)i;
+            output = (int)o;
+            _ordinal++;
+            Advance();
+        }
+
+        private long? Share(long[]? totals, long k) =>
+            totals is null ? null : (totals[k] / _tickCount) + (_inTick < totals[k] % _tickCount ? 1 : 0);
+
+        private void Advance()
+        {
+            if (_w._arrivals is not null)
+            {
+                Next = _ordinal < _w._arrivals.Length ? _w._arrivals[_ordinal] : long.MaxValue;
+                return;
+            }
+
+            var counts = _w._tickCounts!;
+            while (_tick < 0 || _inTick >= _tickCount)
+            {
+                if (++_tick >= counts.Length)
+                {
+                    Next = long.MaxValue;
+                    return;
+                }
+
+                _inTick = 0;
+                _tickCount = counts[_tick];
+            }
+
+            Next = (_tick * _w._tickNanos) + (long)((Int128)_inTick * _w._tickNanos / _tickCount);
+        }
+    }
+
+    private sealed class LogBuilder(string name, Instant start, ServingProfile profile, long seed)
+    {
         private long[] _arrivals = new long[1024];
         private int[] _input = new int[1024];
         private int[] _output = new int[1024];
         private int _count;
+        private Totals _totals;
 
-        public void AddRequests(RequestBatch batch)
+        public void Add(RequestBatch batch)
         {
             for (var i = 0; i < batch.ArrivalNanos.Length; i++)
             {
-                Add(batch.ArrivalNanos[i], batch.InputTokens?[i], batch.OutputTokens?[i]);
-            }
-        }
-
-        public void AddTicks(long firstTick, long[] arrivals, long[]? input, long[]? output)
-        {
-            for (var k = 0; k < arrivals.Length; k++)
-            {
-                var n = arrivals[k];
-                if (n == 0)
+                if (_count >= MaxRequests)
                 {
-                    continue;
+                    throw new ServingWorkloadException($"{name}: more than {MaxRequests:N0} requests; a request log is held in memory for a request-level replay: replay a part of it, or write it as interval counts");
                 }
 
-                var t0 = (firstTick + k) * _tickNanos;
-                for (long i = 0; i < n; i++)
+                if (_count == _arrivals.Length)
                 {
-                    var at = t0 + (long)((Int128)i * _tickNanos / n);
-                    Add(at, Share(input?[k], n, i), Share(output?[k], n, i));
+                    var size = (int)Math.Min(MaxRequests, _arrivals.Length * 2L);
+                    Array.Resize(ref _arrivals, size);
+                    Array.Resize(ref _input, size);
+                    Array.Resize(ref _output, size);
                 }
+
+                var arrival = batch.ArrivalNanos[i];
+                var (input, output) = Tokens(profile, seed, _count, batch.InputTokens?[i], batch.OutputTokens?[i], name);
+                Check(name, start, _count, arrival, input, output, profile);
+                _arrivals[_count] = arrival;
+                _input[_count] = (int)input;
+                _output[_count] = (int)output;
+                _totals.Add(input, output);
+                _count++;
             }
         }
 
-        private static long? Share(long? total, long n, long i) =>
-            total is not { } sum ? null : (sum / n) + (i < sum % n ? 1 : 0);
-
-        private void Add(long arrival, long? input, long? output)
-        {
-            if (_count >= MaxRequests)
-            {
-                throw new ServingWorkloadException($"{name}: more than {MaxRequests:N0} requests; a request-level replay holds them all: replay a part of the trace (trace slice) or use a coarser model");
-            }
-
-            if (_count == _arrivals.Length)
-            {
-                var size = (int)Math.Min(MaxRequests, _arrivals.Length * 2L);
-                Array.Resize(ref _arrivals, size);
-                Array.Resize(ref _input, size);
-                Array.Resize(ref _output, size);
-            }
-
-            var ordinal = _count;
-            var i = input ?? Draw(profile.InputTokens, 0, ordinal, "input");
-            var o = output ?? Draw(profile.OutputTokens, 1, ordinal, "output");
-            if (input is null || output is null)
-            {
-                // Drawn tokens are capped at maxModelLen (input first, leaving room for one output token).
-                i = Math.Min(i, profile.MaxModelLen - 1);
-                o = Math.Min(o, profile.MaxModelLen - i);
-            }
-
-            Check(name, start, ordinal, arrival, i, o, profile);
-            _arrivals[_count] = arrival;
-            _input[_count] = (int)i;
-            _output[_count] = (int)o;
-            _count++;
-        }
-
-        private long Draw(TokenDistribution? distribution, int side, long ordinal, string which)
-        {
-            if (distribution is null)
-            {
-                var column = side == 0 ? ParquetTrace.InputTokensColumn : ParquetTrace.OutputTokensColumn;
-                throw new ServingWorkloadException($"{name}: has no {column} column and replica.serving.tokens.{which} gives no distribution: a serving replay needs each request's {which} tokens");
-            }
-
-            return distribution.Draw(seed, ordinal, side);
-        }
-
-        public ServingWorkload Build(long ticks) =>
-            new(start, tick, ticks, _arrivals[.._count], _input[.._count], _output[.._count]);
+        public ServingWorkload Build(Duration tick, long ticks) =>
+            new(start, tick, ticks, profile, seed, _arrivals[.._count], _input[.._count], _output[.._count], null, null, null, _totals);
     }
 }
 

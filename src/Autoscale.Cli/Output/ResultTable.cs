@@ -34,7 +34,10 @@ internal static class ResultTable
         output.WriteLine(ReportText.SloLine(document.Settings.Slo));
 
         var table = new Table().Border(TableBorder.Rounded);
-        var columns = new List<string> { "rank", "candidate", "requests", "late", "dropped", "viol %", "SLO", "p99 wait s", "$ total", "$/hour" };
+        var serving = document.Results.Any(r => r.Serving is not null);
+        var columns = new List<string> { "rank", "candidate", "requests", "late", "dropped", "viol %", "SLO" };
+        columns.AddRange(serving ? ["p99 TTFT s", "p99 TPOT s", "p99 E2E s", "$/M tokens"] : ["p99 wait s"]);
+        columns.AddRange(["$ total", "$/hour"]);
         if (perDay)
         {
             columns.Add("$/day");
@@ -61,9 +64,18 @@ internal static class ResultTable
             var cells = new List<string>
             {
                 r.Rank.ToString(Ci), name, r.Requests.ToString(Ci), r.Late.ToString(Ci), r.Dropped.ToString(Ci),
-                r.ViolationPercent.ToString("F1", Ci), r.MeetsSlo ? "[green]met[/]" : "[red]missed[/]", r.WaitP99Seconds.ToString("0.##", Ci),
-                r.Dollars.ToString("F2", Ci), r.DollarsPerHour.ToString("F2", Ci),
+                r.ViolationPercent.ToString("F1", Ci), r.MeetsSlo ? "[green]met[/]" : "[red]missed[/]",
             };
+            if (r.Serving is { } s)
+            {
+                cells.AddRange([Seconds(s.TtftP99Seconds), Seconds(s.TpotP99Seconds), Seconds(s.E2eP99Seconds), s.DollarsPerMillionTokens.ToString("F2", Ci)]);
+            }
+            else
+            {
+                cells.Add(r.WaitP99Seconds.ToString("0.##", Ci));
+            }
+
+            cells.AddRange([r.Dollars.ToString("F2", Ci), r.DollarsPerHour.ToString("F2", Ci)]);
             if (perDay)
             {
                 cells.Add((r.DollarsPerHour * 24).ToString("F2", Ci));
@@ -94,4 +106,8 @@ internal static class ResultTable
             output.WriteLine($"warning: {warning}");
         }
     }
+
+    /// <summary>A latency for the table: up to three significant decimals, "dropped" for the infinite one a dropped request gives.</summary>
+    private static string Seconds(double seconds) =>
+        double.IsFinite(seconds) ? seconds.ToString(seconds < 1 ? "0.###" : "0.##", Ci) : "dropped";
 }

@@ -73,6 +73,7 @@ internal static class ServingFixtures
             BlockTokens = block,
             Routing = routing,
             RestartOnPreemption = true,
+            OverlapLastStep = true,
         };
         var rows = File.ReadAllLines(Path.Combine(folder, name + ".csv")).Skip(1).Select(l => l.Split(',')).ToArray();
         long L(string[] row, int i) => long.Parse(row[i], CultureInfo.InvariantCulture);
