@@ -135,15 +135,20 @@ public sealed class ServingProperties
             return same;
         });
 
+    /// <summary>
+    /// With a shared queue and identical requests, a replica that runs one request at a time is a server of a fixed
+    /// service time, and first-come-first-served waits never grow with more servers. (With batches of several, a step's
+    /// time depends on what it holds, and more replicas can raise the tail: see the closing notes of the serving issue.)
+    /// </summary>
     [Property(MaxTest = 60)]
     public Property With_a_shared_queue_and_identical_requests_more_replicas_never_raise_ttft_p99() =>
-        Prop.ForAll((from replicas in Gen.Choose(1, 6) from count in Gen.Choose(20, 400) from seqs in Gen.Choose(1, 8) from seed in Gen.Choose(1, 1000) select (replicas, count, seqs, seed)).ToArbitrary(), c =>
+        Prop.ForAll((from replicas in Gen.Choose(1, 6) from count in Gen.Choose(20, 400) from output in Gen.Choose(1, 12) from seed in Gen.Choose(1, 1000) select (replicas, count, output, seed)).ToArbitrary(), c =>
         {
-            var (replicas, count, seqs, seed) = c;
-            var profile = ServingFixtures.Profile(baseSeconds: 0.01, perPrefill: 0.0001, perDecode: 0.001, maxSequences: seqs, routing: ServingRouting.SharedQueue);
+            var (replicas, count, output, seed) = c;
+            var profile = ServingFixtures.Profile(baseSeconds: 0.01, perPrefill: 0.0001, perDecode: 0.001, maxSequences: 1, routing: ServingRouting.SharedQueue);
             var random = new Random(seed);
             var arrivals = Enumerable.Range(0, count).Select(_ => (long)random.Next(0, 10_000) * 1_000_000).Order().ToArray();
-            var workload = ServingFixtures.Workload(profile, arrivals, [.. Enumerable.Repeat(100, count)], [.. Enumerable.Repeat(10, count)]);
+            var workload = ServingFixtures.Workload(profile, arrivals, [.. Enumerable.Repeat(100, count)], [.. Enumerable.Repeat(output, count)]);
             var fewer = new ServingRun(ServingFixtures.Fixed(replicas), ServingFixtures.Settings(profile), workload).Run();
             var more = new ServingRun(ServingFixtures.Fixed(replicas + 1), ServingFixtures.Settings(profile), workload).Run();
             return more.Serving!.TtftP99Seconds <= fewer.Serving!.TtftP99Seconds;
