@@ -226,6 +226,11 @@ public sealed class ConfigLoader
             var ticks = candidate.DecisionIntervalSeconds is null && bound is IHasDecisionPeriod periodic
                 ? PeriodTicks(periodic.DecisionPeriod, file, path, settings.Tick)
                 : decisionTicks;
+            if (settings.Serving is null)
+            {
+                NeedsNoServingSignals(descriptor, bound, file, path);
+            }
+
             yield return new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, ticks, delayTicks)
             {
                 PolicyName = descriptor.Name,
@@ -233,6 +238,28 @@ public sealed class ConfigLoader
                 SweepGroup = suffix.Length == 0 ? null : name,
                 SweepValue = suffix.Length == 0 ? null : suffix,
             };
+        }
+    }
+
+    /// <summary>
+    /// Without a serving profile, a policy that reads a serving signal (waiting, running, KV cache use, TTFT) is refused
+    /// when the config is read: one decision on a count-model signal tells.
+    /// </summary>
+    private static void NeedsNoServingSignals(PolicyDescriptor descriptor, object bound, string file, string path)
+    {
+        try
+        {
+            var policy = descriptor.Create(bound);
+            var signal = new ScalingSignal(NodaTime.Instant.FromUnixTimeSeconds(0), Duration.FromSeconds(1), 1, 0, 1, 1, 1, Duration.Zero) { MaxReplicas = 10 };
+            policy.Decide(in signal);
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("needs a serving profile", StringComparison.Ordinal))
+        {
+            throw new ConfigException(file, path + ".options", e.Message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything else shows when the candidate runs, as it always has.
         }
     }
 

@@ -12,6 +12,9 @@ namespace Autoscale;
 /// <param name="ServedLastInterval">Requests that started service during the last interval.</param>
 public readonly record struct FleetState(int ReadyReplicas, int LoadingReplicas, long QueueDepth, long ArrivalsLastInterval, long ServedLastInterval)
 {
+    /// <summary>Whether the serving signals (running requests, KV cache use, TTFT) are observed: a serving replay, or a live source that reads a model server's metrics.</summary>
+    public bool HasServingSignals { get; init; }
+
     /// <summary>Requests running in the replicas' batches (serving replays and vLLM-style sources; else 0).</summary>
     public long RunningRequests { get; init; }
 
@@ -70,6 +73,7 @@ public readonly struct DecisionStep
         {
             ServedLastInterval = fleet.ServedLastInterval,
             MaxReplicas = MaxReplicas,
+            HasServingSignals = fleet.HasServingSignals,
             RunningRequests = fleet.RunningRequests,
             KvCacheUtilization = fleet.KvCacheUtilization,
             InputTokensLastInterval = fleet.InputTokensLastInterval,

@@ -30,6 +30,9 @@ public readonly record struct ScalingSignal(
     /// <summary>The most replicas the engine or host will run; decisions above it are clamped.</summary>
     public int MaxReplicas { get; init; } = int.MaxValue;
 
+    /// <summary>Whether the serving signals (running requests, KV cache use, TTFT) are observed: a serving replay, or a live source that reads a model server's metrics.</summary>
+    public bool HasServingSignals { get; init; }
+
     /// <summary>Requests running in a replica's batch (admitted, not finished); with a serving profile, else 0.</summary>
     public long RunningRequests { get; init; }
 

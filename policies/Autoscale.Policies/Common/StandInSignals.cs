@@ -15,30 +15,57 @@ public static class StandInSignals
     /// <summary>Requests waiting for a replica at the decision instant.</summary>
     public const string Queue = "queue";
 
-    /// <summary>The stand-in signals a count-model replay provides.</summary>
+    /// <summary>With a serving profile: requests waiting at the gateway and in replica queues (vLLM's <c>num_requests_waiting</c>).</summary>
+    public const string Waiting = "waiting";
+
+    /// <summary>With a serving profile: requests running in replicas' batches (vLLM's <c>num_requests_running</c>).</summary>
+    public const string Running = "running";
+
+    /// <summary>With a serving profile: KV cache use, summed over ready replicas (so its average per replica is the fraction used).</summary>
+    public const string KvCacheUtilization = "kvCacheUtilization";
+
+    /// <summary>With a serving profile: the 95th percentile time to first token over the last interval, seconds (0 when no first token came).</summary>
+    public const string TtftP95Seconds = "ttftP95Seconds";
+
+    /// <summary>The stand-in signals a replay provides (the last four with a serving profile).</summary>
     public static IReadOnlyList<string> Names => Known;
 
-    private static readonly string[] Known = [InFlight, ArrivalRps, Queue];
+    private static readonly string[] Known = [InFlight, ArrivalRps, Queue, Waiting, Running, KvCacheUtilization, TtftP95Seconds];
 
-    /// <summary>The signals that need a serving profile (<c>replica.serving</c>), which this build does not replay yet.</summary>
-    public static IReadOnlyList<string> ServingNames { get; } = ["waiting", "running", "kvCacheUtilization", "ttftP95Seconds"];
+    /// <summary>The signals that need a serving profile (<c>replica.serving</c>) or a live source reading a model server's metrics.</summary>
+    public static IReadOnlyList<string> ServingNames { get; } = [Waiting, Running, KvCacheUtilization, TtftP95Seconds];
 
     /// <summary>
-    /// Requests in flight over the whole fleet: those waiting, plus those in service. In the count model a request is in
-    /// service for one second of a replica's capacity, so the requests that started in the last interval, per second
-    /// of it, are the ones in service now.
+    /// Requests in flight over the whole fleet: those waiting, plus those in service. With serving signals, waiting plus
+    /// running. In the count model a request is in service for one second of a replica's capacity, so the requests that
+    /// started in the last interval, per second of it, are the ones in service now.
     /// </summary>
-    public static double InFlightTotal(in ScalingSignal signal) =>
-        signal.QueueDepth + (signal.Interval.TotalSeconds > 0 ? signal.ServedLastInterval / signal.Interval.TotalSeconds : 0);
+    public static double InFlightTotal(in ScalingSignal signal) => signal.HasServingSignals
+        ? signal.QueueDepth + signal.RunningRequests
+        : signal.QueueDepth + (signal.Interval.TotalSeconds > 0 ? signal.ServedLastInterval / signal.Interval.TotalSeconds : 0);
 
-    /// <summary>The fleet-wide value of the stand-in <paramref name="name"/> (case-insensitive); throws for an unknown name.</summary>
+    /// <summary>The fleet-wide value of the stand-in <paramref name="name"/> (case-insensitive); throws for an unknown name, or a serving signal without serving signals.</summary>
     public static double Total(string name, in ScalingSignal signal) => Canonical(name) switch
     {
         InFlight => InFlightTotal(signal),
         ArrivalRps => signal.ArrivalRate,
         Queue => signal.QueueDepth,
+        Waiting => Serving(name, signal).QueueDepth,
+        Running => Serving(name, signal).RunningRequests,
+        KvCacheUtilization => Serving(name, signal).KvCacheUtilization * signal.ReadyReplicas,
+        TtftP95Seconds => Serving(name, signal).TtftP95LastInterval?.TotalSeconds ?? 0,
         _ => throw new ArgumentException($"unknown stand-in signal \"{name}\"", nameof(name)),
     };
+
+    private static ref readonly ScalingSignal Serving(string name, in ScalingSignal signal)
+    {
+        if (!signal.HasServingSignals)
+        {
+            throw new InvalidOperationException($"the signal \"{name}\" needs a serving profile (replica.serving) or a live source that reads a model server's metrics");
+        }
+
+        return ref signal;
+    }
 
     /// <summary>The signal's name as written here, or null when <paramref name="name"/> names none this build replays.</summary>
     public static string? Canonical(string? name)
@@ -61,11 +88,6 @@ public static class StandInSignals
         if (Canonical(name) is not null)
         {
             return null;
-        }
-
-        if (ServingNames.Any(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase)))
-        {
-            return $"\"{name}\" needs a serving profile (replica.serving), which this build does not replay yet; use one of {string.Join(", ", Names)}";
         }
 
         return $"\"{name}\" is not a signal the replay has (known: {string.Join(", ", Names)}); map the metric to one of them";

@@ -11,6 +11,18 @@ public enum ReactiveMetric
     /// <c>num_requests_running</c>, the usual KEDA query), against <see cref="ReactiveOptions.TargetInFlightPerReplica"/>.
     /// </summary>
     InFlightPerReplica,
+
+    /// <summary>With a serving profile: requests waiting (gateway and replica queues, vLLM's <c>num_requests_waiting</c>) per replica, against <see cref="ReactiveOptions.TargetWaitingPerReplica"/>.</summary>
+    WaitingPerReplica,
+
+    /// <summary>With a serving profile: requests running in replicas' batches (vLLM's <c>num_requests_running</c>) per replica, against <see cref="ReactiveOptions.TargetRunningPerReplica"/>.</summary>
+    RunningPerReplica,
+
+    /// <summary>With a serving profile: the ready replicas' KV cache use (vLLM's <c>kv_cache_usage_perc</c>), against <see cref="ReactiveOptions.TargetKvCacheUtilization"/>.</summary>
+    KvCacheUtilization,
+
+    /// <summary>With a serving profile: the 95th percentile time to first token of the last interval, against <see cref="ReactiveOptions.TargetTtftP95Seconds"/>.</summary>
+    TtftP95Seconds,
 }
 
 /// <summary>
@@ -27,7 +39,7 @@ public class ReactiveOptions : IValidatableOptions
     [Option(Unit = "replicas", Min = 1)]
     public int MaxReplicas { get; set; } = 100;
 
-    /// <summary>What to measure: <c>utilization</c> (demand over ready capacity) or <c>inFlightPerReplica</c> (requests waiting or in service per replica).</summary>
+    /// <summary>What to measure: <c>utilization</c> (demand over ready capacity), <c>inFlightPerReplica</c> (requests waiting or in service per replica), or with a serving profile <c>waitingPerReplica</c>, <c>runningPerReplica</c>, <c>kvCacheUtilization</c>, <c>ttftP95Seconds</c>.</summary>
     [Option]
     public ReactiveMetric Metric { get; set; } = ReactiveMetric.Utilization;
 
@@ -38,6 +50,22 @@ public class ReactiveOptions : IValidatableOptions
     /// <summary>Target requests in flight per replica (inFlightPerReplica metric), as a KEDA query on vLLM's waiting plus running requests would give.</summary>
     [Option(Unit = "requests", Min = 0, MinExclusive = true)]
     public double TargetInFlightPerReplica { get; set; } = 20;
+
+    /// <summary>Target requests waiting per replica (waitingPerReplica metric).</summary>
+    [Option(Unit = "requests", Min = 0, MinExclusive = true)]
+    public double TargetWaitingPerReplica { get; set; } = 4;
+
+    /// <summary>Target requests running per replica (runningPerReplica metric).</summary>
+    [Option(Unit = "requests", Min = 0, MinExclusive = true)]
+    public double TargetRunningPerReplica { get; set; } = 32;
+
+    /// <summary>Target KV cache use of the ready replicas (kvCacheUtilization metric).</summary>
+    [Option(Unit = "fraction", Min = 0, MinExclusive = true, Max = 1)]
+    public double TargetKvCacheUtilization { get; set; } = 0.8;
+
+    /// <summary>Target 95th percentile time to first token (ttftP95Seconds metric): the fleet grows by the ratio of the measured to this.</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true)]
+    public double TargetTtftP95Seconds { get; set; } = 1;
 
     /// <summary>The backlog counts as demand to be drained within this long: queue / this is added to the arrival rate.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true)]

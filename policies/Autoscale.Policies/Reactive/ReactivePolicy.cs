@@ -181,12 +181,23 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
         }
     }
 
+    /// <summary>The HPA's rule for a ratio metric: the fleet (at least one) times measured over target.</summary>
+    private static double Ratio(int current, double measured, double target) => Math.Max(1, current) * measured / target;
+
     private int Recommend(in ScalingSignal signal, double demand)
     {
         var current = signal.CurrentReplicas;
-        double wanted = _o.Metric == ReactiveMetric.InFlightPerReplica
-            ? Common.StandInSignals.InFlightTotal(signal) / _o.TargetInFlightPerReplica
-            : demand / (signal.CapacityPerReplica * _o.TargetUtilization);
+        double wanted = _o.Metric switch
+        {
+            ReactiveMetric.InFlightPerReplica => Common.StandInSignals.InFlightTotal(signal) / _o.TargetInFlightPerReplica,
+            ReactiveMetric.WaitingPerReplica => Common.StandInSignals.Total(Common.StandInSignals.Waiting, signal) / _o.TargetWaitingPerReplica,
+            ReactiveMetric.RunningPerReplica => Common.StandInSignals.Total(Common.StandInSignals.Running, signal) / _o.TargetRunningPerReplica,
+            ReactiveMetric.KvCacheUtilization => Ratio(current, Common.StandInSignals.Total(Common.StandInSignals.KvCacheUtilization, signal) / Math.Max(1, signal.ReadyReplicas), _o.TargetKvCacheUtilization),
+            ReactiveMetric.TtftP95Seconds => signal.TtftP95LastInterval is { } ttft || !signal.HasServingSignals
+                ? Ratio(current, Common.StandInSignals.Total(Common.StandInSignals.TtftP95Seconds, signal), _o.TargetTtftP95Seconds)
+                : current,
+            _ => demand / (signal.CapacityPerReplica * _o.TargetUtilization),
+        };
         var raw = (int)Math.Min(int.MaxValue / 2, Math.Ceiling(wanted - 1e-9));
         if (current > 0 && Math.Abs((double)raw / current - 1) <= _o.Tolerance)
         {

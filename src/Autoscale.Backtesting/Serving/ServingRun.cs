@@ -826,7 +826,7 @@ internal sealed class ServingRun
 
     private void Decide(long t, long now)
     {
-        var fleetState = new FleetState(_ready.Count, _loading, 0, 0, 0);
+        var fleetState = new FleetState(_ready.Count, _loading, 0, 0, 0) { HasServingSignals = true };
         var observed = t - _metricsDelay;
         if (observed >= 0)
         {
@@ -835,6 +835,7 @@ internal sealed class ServingRun
             var from = observed - _decisionEvery >= 0 ? _history[(int)((key - 1) & _historyMask)] : default;
             fleetState = new FleetState(_ready.Count, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
             {
+                HasServingSignals = true,
                 RunningRequests = at.Running,
                 KvCacheUtilization = at.KvUtilization,
                 InputTokensLastInterval = at.Input - from.Input,

@@ -15,7 +15,8 @@ internal static partial class SynthCommand
     {
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
         var start = new Option<string?>("--start") { Description = "ISO-8601 start (default 2026-01-05T00:00:00Z, a Monday)." };
-        var duration = new Option<string>("--duration") { Description = "Length, e.g. 90s, 15m, 6h, 14d, 52w, 365d.", DefaultValueFactory = _ => "1d" };
+        var duration = new Option<string>("--duration") { Description = "Length, e.g. 90s, 15m, 6h, 14d, 52w, 365d. With --from: keep only this much of the trace (after --from-offset).", DefaultValueFactory = _ => "1d" };
+        var fromOffset = new Option<string?>("--from-offset") { Description = "With --from: start this far into the trace, e.g. 13h (a window of a long trace, with --duration)." };
         var interval = new Option<string>("--interval") { Description = "Row interval.", DefaultValueFactory = _ => "1s" };
         var mean = new Option<double>("--mean-rps") { Description = "Mean requests per second over a whole week (weekdays and weekends together, before spikes and noise).", DefaultValueFactory = _ => 100 };
         var daily = new Option<double>("--daily-amplitude") { Description = "Daily swing as a fraction of the mean, 0 to 1 (default 0)." };
@@ -35,7 +36,7 @@ internal static partial class SynthCommand
         var repeat = new Option<int>("--repeat") { Description = "Play the --from trace this many times back to back.", DefaultValueFactory = _ => 1 };
         var command = new Command("synth", "Generate seeded traffic (daily and weekly cycles, spikes, noise) or transform a trace (scale, shift, repeat, spikes).")
         {
-            output, start, duration, interval, mean, daily, peak, weekend, zone, spikes, noise, seed, from, scale, shift, repeat,
+            output, start, duration, interval, mean, daily, peak, weekend, zone, spikes, noise, seed, from, fromOffset, scale, shift, repeat,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -46,6 +47,9 @@ internal static partial class SynthCommand
             if (parse.GetValue(from) is { } basePath)
             {
                 baseTrace = await ParquetTrace.ReadWithTokensAsync(basePath, step, cancellationToken: cancellationToken);
+                var skip = parse.GetValue(fromOffset) is { } o ? ParseDuration(o, "--from-offset") : Duration.Zero;
+                Duration? keep = parse.GetResult(duration) is { Implicit: false } ? ParseDuration(parse.GetValue(duration)!, "--duration") : null;
+                baseTrace = Window(baseTrace, skip, keep);
                 origin = baseTrace.Start;
             }
 
@@ -83,6 +87,35 @@ internal static partial class SynthCommand
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>The ticks of <paramref name="trace"/> from <paramref name="skip"/> on, at most <paramref name="keep"/> of them (all when null).</summary>
+    private static TickTrace Window(TickTrace trace, Duration skip, Duration? keep)
+    {
+        var tick = trace.Tick.ToInt64Nanoseconds();
+        var from = skip.ToInt64Nanoseconds() / tick;
+        if (skip.ToInt64Nanoseconds() % tick != 0 || (keep is { } k0 && k0.ToInt64Nanoseconds() % tick != 0))
+        {
+            throw new UserInputException("--from-offset and --duration must be whole multiples of --interval");
+        }
+
+        if (from >= trace.Length)
+        {
+            throw new UserInputException($"--from-offset ({skip.TotalSeconds:0.###} s) is past the end of the trace ({(trace.Length * trace.Tick.TotalSeconds):0.###} s long)");
+        }
+
+        var to = keep is { } k ? Math.Min(trace.Length, from + (k.ToInt64Nanoseconds() / tick)) : trace.Length;
+        if (from == 0 && to == trace.Length)
+        {
+            return trace;
+        }
+
+        var range = (int)from..(int)to;
+        return new TickTrace(trace.Start + (trace.Tick * from), trace.Tick, trace.Arrivals[range])
+        {
+            InputTokens = trace.InputTokens?[range],
+            OutputTokens = trace.OutputTokens?[range],
+        };
     }
 
     /// <summary>Parses <c>90s</c>, <c>15m</c>, <c>6h</c>, <c>14d</c>, <c>2w</c>, <c>250ms</c> (and a leading minus where allowed).</summary>
