@@ -1,0 +1,111 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Serving;
+using Autoscale.Config;
+using Autoscale.Policies.Catalog;
+using Autoscale.Traces;
+using Xunit;
+
+namespace Autoscale.Tests.Serving;
+
+/// <summary>
+/// The candidates of examples/llm-serving.json (every built-in policy kind with a serving profile) replayed request by
+/// request on the bundled traces: pinned so that a change in behaviour fails here and is looked at. ServeGen is replayed
+/// on ten minutes of its afternoon (13:00 to 13:10 on its first day), about 160,000 requests.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class ServingGoldenTests
+{
+    private static readonly Dictionary<string, Task<IReadOnlyList<CandidateResult>>> Runs = new(StringComparer.Ordinal);
+
+    public static TheoryData<string, string, long, long, long, int, int, double, double> Golden => new()
+    {
+        { "textbook-spike", "fixed 3", 12804, 12669, 0, 3, 3, 4.96, 855.953 },
+        { "textbook-spike", "hpa on waiting+running", 12804, 12626, 199, 200, 200, 34.84, 2687.869 },
+        { "textbook-spike", "predictive", 12804, 12626, 31, 32, 32, 9.64, 2687.869 },
+        { "textbook-spike", "reactive", 12804, 12626, 31, 32, 32, 9.64, 2687.869 },
+        { "textbook-spike", "reactive on TTFT", 12804, 12626, 31, 32, 32, 9.64, 2687.869 },
+        { "textbook-spike", "reactive on running", 12804, 12716, 2, 3, 3, 5.26, 2687.869 },
+        { "textbook-spike", "textbook", 12804, 11554, 197, 200, 200, 39.60, 798.363 },
+        { "textbook-spike", "warm-floor 2", 12804, 12670, 30, 32, 32, 9.49, 1287.142 },
+        { "azure-llm-code-2023", "fixed 3", 8819, 4319, 0, 3, 3, 17.24, 19.513 },
+        { "azure-llm-code-2023", "hpa on waiting+running", 8819, 3982, 65, 25, 4, 51.03, 114.692 },
+        { "azure-llm-code-2023", "predictive", 8819, 2903, 31, 12, 7, 36.77, 19.905 },
+        { "azure-llm-code-2023", "reactive", 8819, 2903, 31, 12, 7, 36.77, 19.905 },
+        { "azure-llm-code-2023", "reactive on TTFT", 8819, 433, 19, 20, 20, 98.16, 2.039 },
+        { "azure-llm-code-2023", "reactive on running", 8819, 4801, 14, 8, 3, 19.91, 58.301 },
+        { "azure-llm-code-2023", "textbook", 8819, 460, 19, 22, 22, 119.00, 4.258 },
+        { "azure-llm-code-2023", "warm-floor 2", 8819, 1590, 16, 11, 6, 40.39, 11.747 },
+        { "azure-llm-conv-2023", "fixed 3", 19366, 4, 0, 3, 3, 17.54, 0.875 },
+        { "azure-llm-conv-2023", "hpa on waiting+running", 19366, 384, 11, 8, 3, 20.95, 19.129 },
+        { "azure-llm-conv-2023", "predictive", 19366, 381, 10, 10, 2, 22.63, 19.129 },
+        { "azure-llm-conv-2023", "reactive", 19366, 381, 10, 10, 2, 22.63, 19.129 },
+        { "azure-llm-conv-2023", "reactive on TTFT", 19366, 555, 90, 80, 10, 90.52, 24.048 },
+        { "azure-llm-conv-2023", "reactive on running", 19366, 378, 10, 7, 3, 20.49, 19.129 },
+        { "azure-llm-conv-2023", "textbook", 19366, 2, 1, 4, 4, 20.71, 0.808 },
+        { "azure-llm-conv-2023", "warm-floor 2", 19366, 1, 2, 4, 2, 19.19, 0.841 },
+        { "servegen-afternoon", "fixed 3", 137576, 137527, 0, 3, 3, 21.00, double.PositiveInfinity },
+        { "servegen-afternoon", "hpa on waiting+running", 137576, 36897, 199, 200, 200, 180.51, double.PositiveInfinity },
+        { "servegen-afternoon", "predictive", 137576, 55051, 199, 200, 200, 158.43, double.PositiveInfinity },
+        { "servegen-afternoon", "reactive", 137576, 55051, 199, 200, 200, 158.43, double.PositiveInfinity },
+        { "servegen-afternoon", "reactive on TTFT", 137576, 55051, 199, 200, 200, 158.43, double.PositiveInfinity },
+        { "servegen-afternoon", "reactive on running", 137576, 118100, 199, 200, 200, 88.51, double.PositiveInfinity },
+        { "servegen-afternoon", "textbook", 137576, 20813, 197, 200, 200, 207.56, 1407.728 },
+        { "servegen-afternoon", "warm-floor 2", 137576, 53259, 198, 200, 200, 161.24, 2482.202 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Golden))]
+    public async Task A_policy_on_a_bundled_trace_gives_its_pinned_serving_result(string trace, string candidate, long requests, long violations, long coldStarts, int peak, int end, double dollars, double ttftP99)
+    {
+        var results = await RunAsync(trace);
+        var r = results.Single(x => x.Name == candidate);
+
+        Assert.Null(r.Error);
+        Assert.Equal((requests, violations, coldStarts, peak, end), (r.Requests, r.Violations, r.ColdStarts, r.PeakReplicas, r.EndReplicas));
+        Assert.Equal(dollars, r.Dollars, 0.0051);
+        if (double.IsInfinity(ttftP99))
+        {
+            Assert.True(double.IsPositiveInfinity(r.Serving!.TtftP99Seconds), "a dropped request sets the TTFT p99");
+        }
+        else
+        {
+            Assert.Equal(ttftP99, r.Serving!.TtftP99Seconds, 0.00051);
+        }
+    }
+
+    internal static Task<IReadOnlyList<CandidateResult>> RunAsync(string trace)
+    {
+        lock (Runs)
+        {
+            if (!Runs.TryGetValue(trace, out var run))
+            {
+                run = Task.Run(async () =>
+                {
+                    var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "llm-serving.json"));
+                    var file = trace == "servegen-afternoon" ? "servegen-m-large-14d" : trace;
+                    await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, file + ".parquet"), plan.Settings.Tick);
+                    ServingWorkload workload;
+                    if (trace == "servegen-afternoon")
+                    {
+                        var all = await reader.ReadAllAsync(tokens: true);
+                        var window = new TickTrace(all.Start + (all.Tick * 46_800), all.Tick, all.Arrivals[46_800..47_400])
+                        {
+                            InputTokens = all.InputTokens?[46_800..47_400],
+                            OutputTokens = all.OutputTokens?[46_800..47_400],
+                        };
+                        workload = ServingWorkload.FromTicks(window, plan.Settings.Serving!, plan.Settings.Seed);
+                    }
+                    else
+                    {
+                        workload = await ServingWorkload.ReadAsync(reader, plan.Settings.Serving!, plan.Settings.Seed, trace);
+                    }
+
+                    return Backtest.RunServing(workload, plan.Settings, plan.Candidates);
+                });
+                Runs[trace] = run;
+            }
+
+            return run;
+        }
+    }
+}
