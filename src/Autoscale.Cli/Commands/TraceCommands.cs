@@ -38,7 +38,7 @@ internal static class TraceCommands
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
         var seed = new Option<int>("--seed") { Description = "Seed of the arrival draws.", DefaultValueFactory = _ => 1 };
         var start = new Option<string>("--start") { Description = "The start given to the trace.", DefaultValueFactory = _ => "2026-01-05T00:00:00Z" };
-        var command = new Command("servegen", "Generate per-second arrivals from ServeGen's per-client window parameters, summed over clients.") { directory, output, seed, start };
+        var command = new Command("servegen", "Generate per-second arrivals from ServeGen's per-client window parameters, summed over clients, with each request's tokens drawn from its client's distributions (chunk-N-dataset.json) where the folder has them.") { directory, output, seed, start };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dir = parse.GetValue(directory)!;
@@ -49,7 +49,15 @@ internal static class TraceCommands
 
             var origin = CliInstant.Parse(parse.GetValue(start)!, "--start");
             var trace = Autoscale.Traces.Synthesis.ServeGenTraceBuilder.Build(dir, parse.GetValue(seed), origin);
-            await ParquetTrace.WriteIntervalCountsAsync(parse.GetValue(output)!, trace.Start, trace.Tick, trace.Arrivals, cancellationToken: cancellationToken);
+            var step = trace.Tick.ToInt64Nanoseconds();
+            var startNanos = (trace.Start - NodaTime.Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds();
+            var stamps = new long[trace.Arrivals.Length];
+            for (var i = 0; i < stamps.Length; i++)
+            {
+                stamps[i] = startNanos + (step * i);
+            }
+
+            await ParquetTrace.WriteIntervalCountsAsync(parse.GetValue(output)!, stamps, trace.Arrivals, step, trace.InputTokens, trace.OutputTokens, cancellationToken: cancellationToken);
             await context.Stderr.WriteLineAsync($"wrote {parse.GetValue(output)}: {trace.Length} seconds, {trace.TotalRequests} requests");
             return AutoscaleCli.Success;
         });

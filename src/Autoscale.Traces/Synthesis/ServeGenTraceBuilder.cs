@@ -66,7 +66,19 @@ internal static class ServeGenTraceBuilder
         return windows;
     }
 
-    /// <summary>Builds the summed per-second arrivals of every <c>chunk-N-trace.csv</c> in <paramref name="directory"/>.</summary>
+    /// <summary>Length of a ServeGen token window (the datasets' windows), seconds.</summary>
+    public const int TokenWindowSeconds = 21_600;
+
+    /// <summary>
+    /// Builds the summed per-second arrivals of every <c>chunk-N-trace.csv</c> in <paramref name="directory"/>, and, where
+    /// the folder has <c>chunk-N-dataset.json</c> token distributions, the input and output tokens of every request,
+    /// summed per second.
+    /// </summary>
+    /// <remarks>
+    /// Each request draws its input and output tokens from its client's distributions of the 6-hour window it falls in,
+    /// from a stream of its own (the arrivals are those drawn without tokens). A client without a dataset draws from the
+    /// pool of the other clients' distributions in the same window, each weighted by that client's requests in it.
+    /// </remarks>
     public static TickTrace Build(string directory, int seed, Instant start)
     {
         var files = Directory.GetFiles(directory, "chunk-*-trace.csv")
@@ -80,14 +92,60 @@ internal static class ServeGenTraceBuilder
 
         var clients = files.Select(f => (f.Index, Windows: ReadClient(f.Path))).ToArray();
         var seconds = clients.Max(c => c.Windows.Count == 0 ? 0 : c.Windows.Max(w => w.StartSeconds)) + WindowSeconds;
-        var total = new long[seconds];
-        var gate = new object();
-        Parallel.For(0, clients.Length, () => new long[seconds], (i, _, local) =>
+
+        // Per client, its arrivals per second (drawn exactly as without tokens).
+        var perClient = new long[clients.Length][];
+        Parallel.For(0, clients.Length, i =>
         {
             var random = new Xoshiro256StarStar(unchecked(seed * 1_000_003 + clients[i].Index), threadSafe: false);
+            var counts = new long[seconds];
             foreach (var window in clients[i].Windows)
             {
-                DrawWindow(window, random, local);
+                DrawWindow(window, random, counts);
+            }
+
+            perClient[i] = counts;
+        });
+
+        var total = new long[seconds];
+        foreach (var counts in perClient)
+        {
+            for (var t = 0; t < total.Length; t++)
+            {
+                total[t] += counts[t];
+            }
+        }
+
+        var datasets = clients.Select(c => Path.Combine(directory, $"chunk-{c.Index}-dataset.json")).ToArray();
+        if (!datasets.Any(File.Exists))
+        {
+            return new TickTrace(start, Duration.FromSeconds(1), total);
+        }
+
+        var tokenWindows = (int)((seconds + TokenWindowSeconds - 1) / TokenWindowSeconds);
+        var own = datasets.Select(d => File.Exists(d) ? ReadDataset(d, tokenWindows) : null).ToArray();
+        var pooled = Pool(own, perClient, tokenWindows);
+        var input = new long[seconds];
+        var output = new long[seconds];
+        var gate = new object();
+        Parallel.For(0, clients.Length, () => (In: new long[seconds], Out: new long[seconds]), (i, _, local) =>
+        {
+            var random = new Xoshiro256StarStar(unchecked((seed * 1_000_003) + clients[i].Index + 500_000_000), threadSafe: false);
+            var counts = perClient[i];
+            for (var t = 0; t < counts.Length; t++)
+            {
+                var w = t / TokenWindowSeconds;
+                var dist = own[i]?[w] ?? pooled[w];
+                if (dist is null)
+                {
+                    continue;
+                }
+
+                for (var k = 0; k < counts[t]; k++)
+                {
+                    local.In[t] += dist.Input.Draw(random);
+                    local.Out[t] += dist.Output.Draw(random);
+                }
             }
 
             return local;
@@ -95,14 +153,134 @@ internal static class ServeGenTraceBuilder
         {
             lock (gate)
             {
-                for (var t = 0; t < total.Length; t++)
+                for (var t = 0; t < seconds; t++)
                 {
-                    total[t] += local[t];
+                    input[t] += local.In[t];
+                    output[t] += local.Out[t];
                 }
             }
         });
 
-        return new TickTrace(start, Duration.FromSeconds(1), total);
+        return new TickTrace(start, Duration.FromSeconds(1), total) { InputTokens = input, OutputTokens = output };
+    }
+
+    /// <summary>A window's input and output token distributions.</summary>
+    private sealed record TokenPair(Categorical Input, Categorical Output);
+
+    /// <summary>A discrete distribution of token counts, drawn by inverting its cumulative weights.</summary>
+    private sealed class Categorical
+    {
+        private readonly long[] _values;
+        private readonly double[] _cumulative;
+
+        public Categorical(IEnumerable<KeyValuePair<long, double>> weights)
+        {
+            var pairs = weights.Where(p => p.Value > 0).OrderBy(p => p.Key).ToArray();
+            _values = pairs.Select(p => p.Key).ToArray();
+            _cumulative = new double[pairs.Length];
+            double sum = 0;
+            for (var i = 0; i < pairs.Length; i++)
+            {
+                sum += pairs[i].Value;
+                _cumulative[i] = sum;
+            }
+        }
+
+        public IEnumerable<KeyValuePair<long, double>> Weights =>
+            _values.Select((v, i) => new KeyValuePair<long, double>(v, (_cumulative[i] - (i == 0 ? 0 : _cumulative[i - 1])) / _cumulative[^1]));
+
+        public bool IsEmpty => _values.Length == 0;
+
+        public long Draw(Random random)
+        {
+            var u = random.NextDouble() * _cumulative[^1];
+            var i = Array.BinarySearch(_cumulative, u);
+            i = i < 0 ? ~i : i;
+            return _values[Math.Min(i, _values.Length - 1)];
+        }
+    }
+
+    /// <summary>Reads a client's <c>chunk-N-dataset.json</c>: per 6-hour window, Python-style dicts of tokens to probability.</summary>
+    private static TokenPair?[] ReadDataset(string path, int windows)
+    {
+        var result = new TokenPair?[windows];
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        foreach (var window in doc.RootElement.EnumerateObject())
+        {
+            if (!long.TryParse(window.Name, NumberStyles.Integer, CultureInfo.InvariantCulture, out var startSeconds) || startSeconds % TokenWindowSeconds != 0)
+            {
+                throw new TraceFormatException(path, $"window \"{window.Name}\" is not a multiple of {TokenWindowSeconds} seconds");
+            }
+
+            var index = startSeconds / TokenWindowSeconds;
+            if (index < 0 || index >= windows)
+            {
+                continue;
+            }
+
+            var input = new Categorical(ParsePythonDict(path, window.Value.GetProperty("input_tokens").GetString()!));
+            var output = new Categorical(ParsePythonDict(path, window.Value.GetProperty("output_tokens").GetString()!));
+            result[index] = input.IsEmpty || output.IsEmpty ? null : new TokenPair(input, output);
+        }
+
+        return result;
+    }
+
+    private static IEnumerable<KeyValuePair<long, double>> ParsePythonDict(string path, string text)
+    {
+        foreach (var item in text.Trim().TrimStart('{').TrimEnd('}').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = item.Split(':', StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var tokens)
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var p) || tokens < 0 || p < 0)
+            {
+                throw new TraceFormatException(path, $"\"{item}\" is not a tokens: probability pair");
+            }
+
+            yield return new KeyValuePair<long, double>(tokens, p);
+        }
+    }
+
+    /// <summary>Per window, the other clients' distributions mixed, each weighted by its requests in the window.</summary>
+    private static TokenPair?[] Pool(TokenPair?[]?[] own, long[][] perClient, int windows)
+    {
+        var pooled = new TokenPair?[windows];
+        for (var w = 0; w < windows; w++)
+        {
+            var input = new Dictionary<long, double>();
+            var output = new Dictionary<long, double>();
+            for (var c = 0; c < own.Length; c++)
+            {
+                if (own[c]?[w] is not { } pair)
+                {
+                    continue;
+                }
+
+                var from = w * TokenWindowSeconds;
+                var to = Math.Min(perClient[c].Length, from + TokenWindowSeconds);
+                double requests = 0;
+                for (var t = from; t < to; t++)
+                {
+                    requests += perClient[c][t];
+                }
+
+                foreach (var (tokens, p) in pair.Input.Weights)
+                {
+                    input[tokens] = input.GetValueOrDefault(tokens) + (requests * p);
+                }
+
+                foreach (var (tokens, p) in pair.Output.Weights)
+                {
+                    output[tokens] = output.GetValueOrDefault(tokens) + (requests * p);
+                }
+            }
+
+            var pi = new Categorical(input);
+            var po = new Categorical(output);
+            pooled[w] = pi.IsEmpty || po.IsEmpty ? null : new TokenPair(pi, po);
+        }
+
+        return pooled;
     }
 
     /// <summary>Draws one window's arrivals into per-second <paramref name="counts"/>.</summary>
