@@ -47,6 +47,7 @@ public static class AutoscaleCli
         root.Subcommands.Add(LiveCommand.Create(context));
         root.Subcommands.Add(PolicyCommands.Create(context));
         root.Subcommands.Add(MergeCommand.Create(context));
+        root.Subcommands.Add(ServingCommands.Create(context));
 
         if (args.Length == 0)
         {

@@ -82,9 +82,23 @@ internal static class ConfigGen
     private static Gen<List<(string Key, string Value)>> Members(IEnumerable<OptionRow> rows, string section = "") =>
         Gen.CollectToList(rows.Select(row =>
                 Gen.Frequency(
-                    (row.Required ? 1 : 3, Gen.Constant<(string, string)?>(null)),
-                    (row.Required ? 150 : 2, Value(row, section).Select(v => ((string, string)?)(row.Name, v))))))
+                    (Required(row) ? 1 : Rare(row) ? 400 : 3, Gen.Constant<(string, string)?>(null)),
+                    (Required(row) ? 150 : 2, Value(row, section).Select(v => ((string, string)?)(row.Name, v))))))
             .Select(members => members.Where(m => m is not null).Select(m => m!.Value).ToList());
+
+    /// <summary>
+    /// Required by the reference, or by the count model these configs replay: its capacity and its queue-wait SLO
+    /// (a serving profile may take their place; serving configs are fuzzed apart).
+    /// </summary>
+    private static bool Required(OptionRow row) => row.Required || row.Name is "capacityRps" or "maxWaitSeconds";
+
+    /// <summary>
+    /// Seldom given: the serving profile and its SLOs (refused without it), and lists of objects this generator only
+    /// writes as <c>{}</c> (an HPA's metrics, a ScaledObject's triggers), so that most configs can succeed.
+    /// </summary>
+    private static bool Rare(OptionRow row) =>
+        row.Name is "serving" or "maxTtftSeconds" or "maxTpotSeconds" or "maxE2eSeconds"
+        || (row.Type == "list of objects" && row.Name is not ("schedule" or "policies"));
 
     private static Gen<string> Value(OptionRow row, string section) => row.Type switch
     {
@@ -100,10 +114,18 @@ internal static class ConfigGen
             from count in Gen.Choose(0, 3)
             from windows in Gen.ListOf(Object("schedule[]"), count)
             select "[ " + string.Join(", ", windows) + " ]",
-        var type when type.StartsWith("one of", StringComparison.Ordinal) =>
-            Gen.Elements(type.Split('`').Where((_, i) => i % 2 == 1).Select(Quote).Append("\"neither\"").ToArray()),
+        var type when type.StartsWith("one of", StringComparison.Ordinal) => OneOf(type.Split('`').Where((_, i) => i % 2 == 1).ToArray()),
         _ => Gen.Constant("{}"),
     };
+
+    /// <summary>One of the listed values (the serving profile's metrics seldom: these configs replay the count model), or none of them.</summary>
+    private static Gen<string> OneOf(string[] values)
+    {
+        string[] serving = ["waitingPerReplica", "runningPerReplica", "kvCacheUtilization", "ttftP95Seconds"];
+        var plain = values.Where(v => !serving.Contains(v)).Select(Quote).Append("\"neither\"").ToArray();
+        var rare = values.Where(serving.Contains).Select(Quote).ToArray();
+        return rare.Length == 0 ? Gen.Elements(plain) : Gen.Frequency((8, Gen.Elements(plain)), (1, Gen.Elements(rare)));
+    }
 
     /// <summary>Values in the option's range: mostly everyday ones, sometimes its bounds exactly.</summary>
     private static Gen<string> Numbers(OptionRow row, double[] everyday)
@@ -128,6 +150,7 @@ internal static class ConfigGen
         "file" => Gen.Frequency((12, Gen.Constant("\"loads.csv\"")), (1, Gen.Elements("\"missing.csv\"", "\".\""))),
         "column" => Gen.Frequency((12, Gen.Constant("\"seconds\"")), (1, Gen.Constant("\"secs\""))),
         "fit" => Gen.Frequency((12, Gen.Elements("\"none\"", "\"lognormal\"")), (1, Gen.Constant("\"gamma\""))),
+        "serving" => Gen.Frequency((12, Gen.Constant("\"request\"")), (1, Gen.Elements("\"fluid\"", "\"tokens\""))),
         _ => Gen.Elements("\"x\"", "\"\""),
     };
 

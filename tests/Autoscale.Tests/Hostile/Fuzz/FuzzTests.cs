@@ -60,7 +60,10 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
             tally.Add(succeeded, run.Err);
         }));
-        tally.AssertMixed();
+
+        // Every option of every policy is written, so their combined rules refuse most configs: measured 8 to 15 of
+        // 80 succeed over seeds (10 to 13 before the serving options came); 6 % keeps both paths tested without flaking.
+        tally.AssertMixed(0.06);
     }
 
     [Fact]
