@@ -140,7 +140,14 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
 
         _metrics.Observe(observation.ReadyReplicas, observation.LoadingReplicas);
         var step = new DecisionStep(_options.Interval, _options.CapacityPerReplica, _options.ExpectedLoadTime, _options.MaxReplicas);
-        var fleet = new FleetState(observation.ReadyReplicas, observation.LoadingReplicas, observation.QueueDepth, observation.ArrivalsLastInterval, observation.ServedLastInterval);
+        var fleet = new FleetState(observation.ReadyReplicas, observation.LoadingReplicas, observation.QueueDepth, observation.ArrivalsLastInterval, observation.ServedLastInterval)
+        {
+            HasServingSignals = observation.RunningRequests is not null,
+            RunningRequests = observation.RunningRequests ?? 0,
+            KvCacheUtilization = observation.KvCacheUtilization ?? 0,
+            TtftP50LastInterval = observation.TtftP50LastInterval,
+            TtftP95LastInterval = observation.TtftP95LastInterval,
+        };
         ScalingDecision decision;
         int desired;
         var started = Stopwatch.GetTimestamp();

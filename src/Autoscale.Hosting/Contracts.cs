@@ -15,7 +15,20 @@ public readonly record struct FleetObservation(
     int LoadingReplicas,
     long QueueDepth,
     long ArrivalsLastInterval,
-    long ServedLastInterval = 0);
+    long ServedLastInterval = 0)
+{
+    /// <summary>Requests running in the model servers' batches (vLLM's <c>num_requests_running</c>); null when the source does not read serving signals.</summary>
+    public long? RunningRequests { get; init; }
+
+    /// <summary>The model servers' KV cache use, a fraction from 0 to 1; null when not read.</summary>
+    public double? KvCacheUtilization { get; init; }
+
+    /// <summary>The median time to first token over the last interval; null when not read or when no first token came.</summary>
+    public Duration? TtftP50LastInterval { get; init; }
+
+    /// <summary>The 95th percentile time to first token over the last interval; null when not read or when no first token came.</summary>
+    public Duration? TtftP95LastInterval { get; init; }
+}
 
 /// <summary>Reads the metrics a policy's signal needs (Prometheus, a load balancer, a test's fake).</summary>
 public interface IScalingSignalSource

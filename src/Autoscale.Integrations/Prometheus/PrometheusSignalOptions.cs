@@ -33,6 +33,29 @@ public sealed class PrometheusSignalOptions : IValidatableOptions
     public string? ServedQuery { get; set; }
 
     /// <summary>How long one query may take.</summary>
+    /// <summary>
+    /// Whether to read the serving signals (running requests, KV cache use, TTFT) a model server exports, for policies
+    /// that scale on them; turn off for servers without vLLM's metrics.
+    /// </summary>
+    [Option]
+    public bool ReadServingSignals { get; set; } = true;
+
+    /// <summary>Requests running in the model servers' batches (vLLM's <c>vllm:num_requests_running</c>).</summary>
+    [Option]
+    public string RunningQuery { get; set; } = "sum(vllm:num_requests_running)";
+
+    /// <summary>KV cache use as a fraction from 0 to 1 (vLLM's <c>vllm:kv_cache_usage_perc</c>, or <c>vllm:gpu_cache_usage_perc</c> before v0.10).</summary>
+    [Option]
+    public string KvCacheUtilizationQuery { get; set; } = "avg(vllm:kv_cache_usage_perc) or avg(vllm:gpu_cache_usage_perc)";
+
+    /// <summary>The median time to first token over the last minute, in seconds, from vLLM's histogram (NaN, no first token, reads as none).</summary>
+    [Option]
+    public string TtftP50Query { get; set; } = "histogram_quantile(0.5, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[1m])))";
+
+    /// <summary>The 95th percentile time to first token over the last minute, in seconds, from vLLM's histogram.</summary>
+    [Option]
+    public string TtftP95Query { get; set; } = "histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[1m])))";
+
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 300)]
     public Duration Timeout { get; set; } = Duration.FromSeconds(5);
 

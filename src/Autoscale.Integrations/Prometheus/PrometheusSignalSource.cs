@@ -47,8 +47,42 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
         var oldest = new[] { ready.At, loading.At, queue.At, arrivals.At, served.At }.Min();
 
         // increase() over a counter reset and a difference of two series may dip below zero for a scrape: that is zero.
-        return new FleetObservation(oldest, (int)Math.Round(ready.Value), (int)Math.Round(Math.Max(0, loading.Value)), (long)Math.Round(queue.Value),
+        var observation = new FleetObservation(oldest, (int)Math.Round(ready.Value), (int)Math.Round(Math.Max(0, loading.Value)), (long)Math.Round(queue.Value),
             (long)Math.Round(Math.Max(0, arrivals.Value)), (long)Math.Round(Math.Max(0, served.Value)));
+        if (!_options.ReadServingSignals)
+        {
+            return observation;
+        }
+
+        var running = Plausible(await QueryAsync(_options.RunningQuery, cancellationToken).ConfigureAwait(false), _options.RunningQuery, "running requests", MaxRequests);
+        var kv = Plausible(await QueryAsync(_options.KvCacheUtilizationQuery, cancellationToken).ConfigureAwait(false), _options.KvCacheUtilizationQuery, "KV cache use (a fraction)", 1);
+        var p50 = await QuantileAsync(_options.TtftP50Query, cancellationToken).ConfigureAwait(false);
+        var p95 = await QuantileAsync(_options.TtftP95Query, cancellationToken).ConfigureAwait(false);
+        return observation with
+        {
+            ObservedAt = new[] { oldest, running.At, kv.At }.Min(),
+            RunningRequests = (long)Math.Round(running.Value),
+            KvCacheUtilization = kv.Value,
+            TtftP50LastInterval = p50,
+            TtftP95LastInterval = p95,
+        };
+    }
+
+    /// <summary>A latency quantile in seconds; null when no first token came (the histogram's rate is empty: NaN, or no series).</summary>
+    private async Task<Duration?> QuantileAsync(string query, CancellationToken cancellationToken)
+    {
+        var (value, _) = await QueryAsync(query, cancellationToken, allowNaN: true).ConfigureAwait(false);
+        if (double.IsNaN(value))
+        {
+            return null;
+        }
+
+        if (value < 0 || value > 86_400 || double.IsInfinity(value))
+        {
+            throw new PrometheusQueryException(query, $"returned {value.ToString("R", CultureInfo.InvariantCulture)} s, outside the plausible range 0 to 86400 s");
+        }
+
+        return Duration.FromNanoseconds(Math.Round(value * 1e9));
     }
 
     /// <summary>The most replicas a reading may show before it is taken for a broken metric.</summary>
@@ -73,7 +107,9 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
     }
 
     /// <summary>Runs one instant query and returns its single value and sample time.</summary>
-    public async Task<(double Value, Instant At)> QueryAsync(string query, CancellationToken cancellationToken)
+    public Task<(double Value, Instant At)> QueryAsync(string query, CancellationToken cancellationToken) => QueryAsync(query, cancellationToken, allowNaN: false);
+
+    private async Task<(double Value, Instant At)> QueryAsync(string query, CancellationToken cancellationToken, bool allowNaN)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout.ToTimeSpan());
@@ -97,11 +133,14 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
             throw new PrometheusQueryException(query, $"{_options.BaseAddress} is unreachable ({e.Message})", e);
         }
 
-        return Parse(query, body);
+        return Parse(query, body, allowNaN);
     }
 
     /// <summary>Parses an instant-query answer holding exactly one numeric sample.</summary>
-    public static (double Value, Instant At) Parse(string query, string body)
+    public static (double Value, Instant At) Parse(string query, string body) => Parse(query, body, allowNaN: false);
+
+    /// <summary>As <see cref="Parse(string, string)"/>; with <paramref name="allowNaN"/>, NaN (a quantile of an empty histogram) or no series reads as NaN.</summary>
+    private static (double Value, Instant At) Parse(string query, string body, bool allowNaN)
     {
         using var doc = JsonDocument.Parse(body);
         var root = doc.RootElement;
@@ -123,6 +162,11 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
             var result = data.GetProperty("result");
             if (result.GetArrayLength() == 0)
             {
+                if (allowNaN)
+                {
+                    return (double.NaN, SystemClock.Instance.GetCurrentInstant());
+                }
+
                 throw new PrometheusQueryException(query, "returned no series");
             }
 
@@ -140,7 +184,7 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
 
         var at = Instant.FromUnixTimeTicks((long)Math.Round(sample[0].GetDouble() * NodaConstants.TicksPerSecond));
         var text = sample[1].GetString();
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || (!double.IsFinite(value) && !(allowNaN && double.IsNaN(value))))
         {
             throw new PrometheusQueryException(query, $"returned \"{text}\", not a finite number");
         }

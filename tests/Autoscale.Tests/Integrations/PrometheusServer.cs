@@ -141,6 +141,7 @@ public sealed class PrometheusServer : IAsyncLifetime
             }
 
             var requests = (long)(_clock.Elapsed.TotalSeconds * 30);
+            var seconds = (long)_clock.Elapsed.TotalSeconds;
             var text = $"""
                 # TYPE llm_ready gauge
                 llm_ready 3
@@ -153,6 +154,20 @@ public sealed class PrometheusServer : IAsyncLifetime
                 llm_queue_split{"{"}pod="b"{"}"} 2
                 # TYPE llm_requests_total counter
                 llm_requests_total {requests}
+                # vLLM's own names: two servers, the older KV cache gauge, a TTFT histogram (half the first tokens within
+                # 0.1 s, 90 % within 0.5 s, 99 % within 1 s).
+                # TYPE vllm:num_requests_running gauge
+                vllm:num_requests_running{"{"}pod="a"{"}"} 4
+                vllm:num_requests_running{"{"}pod="b"{"}"} 3
+                # TYPE vllm:gpu_cache_usage_perc gauge
+                vllm:gpu_cache_usage_perc{"{"}pod="a"{"}"} 0.3
+                vllm:gpu_cache_usage_perc{"{"}pod="b"{"}"} 0.4
+                # TYPE vllm:time_to_first_token_seconds histogram
+                vllm:time_to_first_token_seconds_bucket{"{"}le="0.1"{"}"} {seconds * 50}
+                vllm:time_to_first_token_seconds_bucket{"{"}le="0.5"{"}"} {seconds * 90}
+                vllm:time_to_first_token_seconds_bucket{"{"}le="1"{"}"} {seconds * 99}
+                vllm:time_to_first_token_seconds_bucket{"{"}le="+Inf"{"}"} {seconds * 100}
+                vllm:time_to_first_token_seconds_count {seconds * 100}
 
                 """;
             var bytes = Encoding.UTF8.GetBytes(text);

@@ -36,6 +36,54 @@ public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : I
     }
 
     [PrometheusFact]
+    public async Task Vllm_metrics_give_the_serving_signals_by_their_default_queries()
+    {
+        // Wait for enough scrapes that the TTFT histogram's one-minute rate holds samples.
+        FleetObservation observation = default;
+        for (var attempt = 0; attempt < 30; attempt++)
+        {
+            observation = (await Source().ReadAsync(CancellationToken.None))!.Value;
+            if (observation.TtftP95LastInterval is not null)
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(7L, observation.RunningRequests);
+        Assert.Equal(0.35, observation.KvCacheUtilization!.Value, 6); // the older gpu_cache_usage_perc, averaged
+        // Proportional buckets make histogram_quantile exact: p50 at the 0.1 s edge, p95 at 0.5 + 0.05 / 0.09 * 0.5 s.
+        Assert.Equal(0.1, observation.TtftP50LastInterval!.Value.TotalSeconds, 2);
+        Assert.Equal(0.5 + (0.05 / 0.09 * 0.5), observation.TtftP95LastInterval!.Value.TotalSeconds, 2);
+
+        var without = (await Source(o => o.ReadServingSignals = false).ReadAsync(CancellationToken.None))!.Value;
+        Assert.Null(without.RunningRequests);
+        Assert.Null(without.TtftP95LastInterval);
+    }
+
+    [PrometheusFact]
+    public async Task The_live_loop_scales_on_vllms_running_requests()
+    {
+        var applied = new List<int>();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IClock>(new FakeClock(SystemClock.Instance.GetCurrentInstant()));
+        services.AddAutoscaler(o => { o.CapacityPerReplica = 30; o.MaxReplicas = 20; })
+            .UsePolicy(_ => new Autoscale.Policies.Reactive.ReactivePolicy(new() { Metric = Autoscale.Policies.Reactive.ReactiveMetric.RunningPerReplica, TargetRunningPerReplica = 1, MaxReplicas = 20 }))
+            .UseSignalSource(_ => Source())
+            .UseReplicaController(_ => new RecordingController(applied));
+        await using var provider = services.BuildServiceProvider();
+
+        var iteration = await provider.GetRequiredService<IAutoscaler>().RunOnceAsync();
+
+        // 7 running across the two servers, 1 per replica: 7 replicas, from the 4 there are (3 ready, 1 loading).
+        Assert.Equal(IterationOutcome.Applied, iteration.Outcome);
+        Assert.Equal(7, iteration.Desired);
+        Assert.Equal([7], applied);
+    }
+
+    [PrometheusFact]
     public async Task A_query_that_returns_nothing_fails()
     {
         var error = await Assert.ThrowsAsync<PrometheusQueryException>(() => Source().QueryAsync("sum(no_such_metric)", CancellationToken.None));
