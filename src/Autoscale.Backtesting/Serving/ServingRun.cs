@@ -379,6 +379,7 @@ internal sealed class ServingRun
             }
         }
 
+        Split(target, at);
         if (target.RoutedAt != at)
         {
             target.RoutedAt = at;
@@ -472,6 +473,11 @@ internal sealed class ServingRun
         {
             var replica = _heap.Pop();
             replica.StepEnd = Idle;
+            if (replica.BatchSteps > 0)
+            {
+                ApplyBatch(replica, replica.BatchSteps);
+            }
+
             if (!replica.Gone && !replica.PendingForm)
             {
                 replica.PendingForm = true;
@@ -629,6 +635,7 @@ internal sealed class ServingRun
         long budget = _p.MaxBatchedTokens;
         long prefill = 0, decode = 0;
         var preempted = false;
+        var admitted = 0;
 
         // Phase 1: the running requests, in admission order.
         var i = 0;
@@ -699,6 +706,7 @@ internal sealed class ServingRun
             _blocks[r] += (int)need;
             replica.UsedBlocks += need;
             replica.Running[replica.RunCount++] = r;
+            admitted++;
             _state[r] = (byte)RequestState.Running;
             if (!Admitted(r))
             {
@@ -738,6 +746,21 @@ internal sealed class ServingRun
         }
 
         var duration = Math.Max(1L, (long)Math.Ceiling(nanos - 1e-6));
+        if (prefill == 0 && admitted == 0 && !preempted && decode == replica.RunCount && decode > 0
+            && _p.Routing != ServingRouting.SharedQueue && !replica.Draining && now >= replica.WarmupEnd
+            && IdenticalSteps(replica) is var steps && steps >= 2)
+        {
+            // The same decode step, again and again, until a request crosses a KV block boundary or is one step from
+            // done: advanced together, settled when the batch ends or something reaches the replica (Split).
+            replica.BatchStart = now;
+            replica.BatchStep = duration;
+            replica.BatchSteps = steps;
+            replica.StepEnd = now + (steps * duration);
+            replica.BusyUntil = replica.StepEnd;
+            _heap.Push(replica);
+            return;
+        }
+
         var end = now + duration;
         _busyNanos += duration;
         _kvBlockNanos += (double)replica.UsedBlocks * duration;
@@ -753,6 +776,82 @@ internal sealed class ServingRun
         {
             Retire(replica, end);
         }
+    }
+
+    /// <summary>
+    /// How many decode steps in a row, this one first, have the composition of this one: none allocates a KV block and
+    /// none finishes a request (a finishing step changes what the replica shows while it runs).
+    /// </summary>
+    private long IdenticalSteps(Replica replica)
+    {
+        long steps = long.MaxValue;
+        for (var i = 0; i < replica.RunCount; i++)
+        {
+            var r = replica.Running[i];
+            var room = ((long)_blocks[r] * _p.BlockTokens) - _progress[r];
+            var left = (long)Math.Max(1, _output[r]) - _generated[r] - 1;
+            steps = Math.Min(steps, Math.Min(room, left));
+        }
+
+        return steps;
+    }
+
+    /// <summary>Settles <paramref name="steps"/> steps of a replica's batch of identical decode steps.</summary>
+    private void ApplyBatch(Replica replica, long steps)
+    {
+        for (var i = 0; i < replica.RunCount; i++)
+        {
+            var r = replica.Running[i];
+            _scheduled[r] = 0;
+            _progress[r] += (int)steps;
+            _generated[r] += (int)steps;
+        }
+
+        var nanos = steps * replica.BatchStep;
+        _busyNanos += nanos;
+        _kvBlockNanos += (double)replica.UsedBlocks * nanos;
+        replica.BatchSteps = 0;
+    }
+
+    /// <summary>
+    /// Something reaches a replica in a batch at <paramref name="at"/> (a request routed to it, its release): the batch
+    /// ends with the step running then, or, when a step ends exactly then, with that step and the replica forms its next
+    /// step at <paramref name="at"/>, after the arrivals, as it would have stepping one at a time.
+    /// </summary>
+    private void Split(Replica replica, long at)
+    {
+        if (replica.BatchSteps == 0 || replica.StepEnd == Idle)
+        {
+            return;
+        }
+
+        var done = (at - replica.BatchStart) / replica.BatchStep;
+        var boundary = (at - replica.BatchStart) % replica.BatchStep == 0;
+        var keep = boundary ? done : done + 1;
+        if (keep >= replica.BatchSteps)
+        {
+            return;
+        }
+
+        if (boundary)
+        {
+            _heap.Remove(replica);
+            replica.StepEnd = Idle;
+            ApplyBatch(replica, keep);
+            replica.BusyUntil = at;
+            if (!replica.PendingForm)
+            {
+                replica.PendingForm = true;
+                _toForm.Add(replica);
+            }
+
+            return;
+        }
+
+        replica.BatchSteps = keep;
+        replica.StepEnd = replica.BatchStart + (keep * replica.BatchStep);
+        replica.BusyUntil = replica.StepEnd;
+        _heap.Decreased(replica);
     }
 
     private bool Admitted(int r) => (_flags[r] & AdmittedOnce) != 0;
@@ -926,6 +1025,7 @@ internal sealed class ServingRun
         }
 
         var replica = _ready[pick];
+        Split(replica, now);
         _ready.RemoveAt(pick);
         replica.Draining = true;
         replica.ReleasedAt = now;
@@ -1166,9 +1266,13 @@ internal sealed class ServingRun
         public bool PendingForm;
         public long RoutedAt = -1;
         public int RoutedNow;
+        public long BatchStart;
+        public long BatchStep;
+        public long BatchSteps;
+        public int HeapSlot = -1;
     }
 
-    /// <summary>Replicas by the end of their step, ties to the lowest index.</summary>
+    /// <summary>Replicas by the end of their step, ties to the lowest index; each knows its slot, so it can be moved or removed.</summary>
     private sealed class ReplicaHeap
     {
         private Replica[] _items = new Replica[16];
@@ -1184,8 +1288,50 @@ internal sealed class ServingRun
                 Array.Resize(ref _items, Count * 2);
             }
 
-            var i = Count++;
-            _items[i] = replica;
+            Place(replica, Count++);
+            Up(replica.HeapSlot);
+        }
+
+        public Replica Pop()
+        {
+            var top = _items[0];
+            RemoveAt(0);
+            return top;
+        }
+
+        public void Remove(Replica replica)
+        {
+            if (replica.HeapSlot >= 0)
+            {
+                RemoveAt(replica.HeapSlot);
+            }
+        }
+
+        /// <summary>The replica's step now ends sooner.</summary>
+        public void Decreased(Replica replica) => Up(replica.HeapSlot);
+
+        private void RemoveAt(int slot)
+        {
+            var removed = _items[slot];
+            var last = _items[--Count];
+            _items[Count] = null!;
+            removed.HeapSlot = -1;
+            if (slot < Count)
+            {
+                Place(last, slot);
+                Up(slot);
+                Down(last.HeapSlot);
+            }
+        }
+
+        private void Place(Replica replica, int slot)
+        {
+            _items[slot] = replica;
+            replica.HeapSlot = slot;
+        }
+
+        private void Up(int i)
+        {
             while (i > 0)
             {
                 var parent = (i - 1) / 2;
@@ -1194,36 +1340,37 @@ internal sealed class ServingRun
                     break;
                 }
 
-                (_items[i], _items[parent]) = (_items[parent], _items[i]);
+                Swap(i, parent);
                 i = parent;
             }
         }
 
-        public Replica Pop()
+        private void Down(int i)
         {
-            var top = _items[0];
-            _items[0] = _items[--Count];
-            _items[Count] = null!;
-            var i = 0;
             while (true)
             {
                 var left = (2 * i) + 1;
                 if (left >= Count)
                 {
-                    break;
+                    return;
                 }
 
                 var child = left + 1 < Count && Less(_items[left + 1], _items[left]) ? left + 1 : left;
                 if (!Less(_items[child], _items[i]))
                 {
-                    break;
+                    return;
                 }
 
-                (_items[i], _items[child]) = (_items[child], _items[i]);
+                Swap(i, child);
                 i = child;
             }
+        }
 
-            return top;
+        private void Swap(int a, int b)
+        {
+            var x = _items[a];
+            Place(_items[b], a);
+            Place(x, b);
         }
 
         private static bool Less(Replica a, Replica b) => a.StepEnd < b.StepEnd || (a.StepEnd == b.StepEnd && a.Index < b.Index);
