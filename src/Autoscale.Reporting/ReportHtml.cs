@@ -36,7 +36,11 @@ internal static class ReportHtml
             """);
         html.Append("<h1>Autoscale backtest report</h1>\n<div class=\"summary\">");
         html.Append(Ci, $"<p>{E(ReportText.TraceLine(report.Trace, zone))} Ticks of {report.Settings.TickSeconds.ToString(Ci)} s.</p>");
-        html.Append(Ci, $"<p>{E(ReportText.SloLine(slo))} Replica: {report.Settings.Replica.CapacityRps.ToString(Ci)} req/s, {report.Settings.Replica.Gpus} GPU at ${report.Settings.Replica.DollarsPerGpuHour.ToString("0.###", Ci)} per GPU-hour.</p>");
+        var serving = report.Settings.Serving;
+        var replicaText = serving is null
+            ? $"{report.Settings.Replica.CapacityRps.ToString(Ci)} req/s"
+            : $"a serving profile (a step is {(serving.BaseSeconds * 1000).ToString("0.###", Ci)} ms + {(serving.PerPrefillTokenSeconds * 1e6).ToString("0.###", Ci)} µs per prefill token + {(serving.PerDecodeTokenSeconds * 1e6).ToString("0.###", Ci)} µs per sequence decoding; {serving.MaxSequences} sequences, {serving.MaxBatchedTokens} tokens a step, {serving.KvCacheTokens.ToString("N0", Ci)} KV tokens)";
+        html.Append(Ci, $"<p>{E(ReportText.SloLine(slo))} Replica: {E(replicaText)}, {report.Settings.Replica.Gpus} GPU{(report.Settings.Replica.Gpus == 1 ? "" : "s")} at ${report.Settings.Replica.DollarsPerGpuHour.ToString("0.###", Ci)} per GPU-hour.</p>");
         if (best is not null)
         {
             html.Append(best.MeetsSlo

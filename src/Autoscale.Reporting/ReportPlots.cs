@@ -36,10 +36,11 @@ internal static class ReportPlots
     {
         EnsureFont();
         var written = new List<(string, string)>();
-        var capacity = report.Settings.Replica.CapacityRps;
         var zone = ReportText.Zone(report.TimeZone);
         foreach (var (r, why) in TimelineCandidates(report))
         {
+            // With a serving profile, a replica's capacity is its nominal rate at the trace's mean tokens.
+            var capacity = r.Serving?.NominalCapacityRps ?? report.Settings.Replica.CapacityRps;
             var file = $"timeline-{r.Rank}.png";
             File.WriteAllBytes(Path.Combine(directory, file), Timeline(r, capacity, zone, why, r.Timeline, Width, TimelineHeight));
             written.Add((file, $"Rank {r.Rank}, {r.Name} ({why}): demand against ready and loading capacity, replicas, and the queue with the requests that broke the SLO"));
@@ -137,7 +138,7 @@ internal static class ReportPlots
         var rates = NewPlot();
         rates.Title($"Rank {r.Rank}, {r.Name} ({why})");
         Line(rates, xs, points.Select(p => p.DemandRps), "demand (requests/s)", Demand, 2);
-        Line(rates, xs, points.Select(p => p.ReadyReplicas * capacity), "ready capacity (requests/s)", Ready, 2);
+        Line(rates, xs, points.Select(p => p.ReadyReplicas * capacity), r.Serving is null ? "ready capacity (requests/s)" : "ready capacity (nominal, at mean tokens)", Ready, 2);
         var loading = Line(rates, xs, points.Select(p => (p.ReadyReplicas + p.LoadingReplicas) * capacity), "ready + loading capacity", Loading, 2);
         loading.LinePattern = LinePattern.Dashed;
         rates.Axes.Left.Label.Text = "requests per second";
