@@ -61,9 +61,7 @@ public sealed class CandidateRun
     private long _tickViolations;
     private bool _completed;
     private readonly Instant _start;
-    private long _decisions;
-    private long _atEngineMax;
-    private long _firstAtEngineMax = -1;
+    private readonly DecisionRecord _record;
 
     /// <summary>Starts a run of <paramref name="spec"/> on a trace that begins at <paramref name="start"/>.</summary>
     /// <param name="spec">The candidate.</param>
@@ -89,6 +87,7 @@ public sealed class CandidateRun
         _spec = spec;
         _settings = settings;
         _policy = spec.PolicyFactory();
+        _record = new DecisionRecord(_policy, settings.MaxReplicas);
         _tickNanos = settings.Tick.ToInt64Nanoseconds();
         _tickSeconds = settings.TickSeconds;
         _capacity = settings.Replica.CapacityRps;
@@ -286,38 +285,11 @@ public sealed class CandidateRun
             Start = _start,
             Ticks = horizon,
             SpanSeconds = horizon * _tickSeconds,
-            PolicyMetrics = PolicyMetrics(),
-            Warnings = Warnings(),
+            PolicyMetrics = _record.PolicyMetrics(),
+            Warnings = _record.Warnings(_start, _settings.Tick),
             LoadMetrics = new MetricSet(loadMetrics),
             HoldDollars = holdDollars,
         };
-    }
-
-    private MetricSet PolicyMetrics()
-    {
-        if (_policy is not IPolicyDiagnostics diagnostics)
-        {
-            return MetricSet.Empty;
-        }
-
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        diagnostics.Report(metrics);
-        return new MetricSet(metrics);
-    }
-
-    private TextList Warnings()
-    {
-        var warnings = new List<string>();
-        if (_atEngineMax > 0)
-        {
-            var from = NodaTime.Text.InstantPattern.ExtendedIso.Format(_start + _settings.Tick * _firstAtEngineMax);
-            var share = 100.0 * _atEngineMax / _decisions;
-            var percent = share.ToString(share < 0.1 ? "0.###" : share < 10 ? "0.##" : "0.#", System.Globalization.CultureInfo.InvariantCulture);
-            warnings.Add($"reached engine.maxReplicas ({_settings.MaxReplicas}) in {_atEngineMax.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} of {_decisions.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} decisions ({percent}%), from {from}: it may have wanted more; raise engine.maxReplicas to see");
-        }
-
-        (_policy as IPolicyDiagnostics)?.Warn(warnings);
-        return new TextList(warnings);
     }
 
     private void RecordHistory(long t)
@@ -360,15 +332,7 @@ public sealed class CandidateRun
         var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, new FleetState(_ready, _loading, queue, arrivals, served));
         _nextDecisionAt += _interval;
         LastDecision = decision;
-        _decisions++;
-        if (decision.DesiredReplicas >= _settings.MaxReplicas && _settings.MaxReplicas > 0)
-        {
-            _atEngineMax++;
-            if (_firstAtEngineMax < 0)
-            {
-                _firstAtEngineMax = t;
-            }
-        }
+        _record.Decided(t, decision);
 
         _fleet.Decided(t, _ready + _loading, desired);
         Reconcile(t, desired);

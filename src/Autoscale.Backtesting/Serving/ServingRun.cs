@@ -93,7 +93,8 @@ internal sealed class ServingRun
     private long _arrivedInput, _arrivedOutput;
     private long _requests, _completed, _late, _dropped;
     private long _tickViolations, _tickCompleted;
-    private long _coldStarts, _startOrdinal, _decisions, _atEngineMax, _firstAtEngineMax = -1;
+    private long _coldStarts, _startOrdinal;
+    private readonly DecisionRecord _record;
     private int _peak;
     private double _replicaSeconds, _loadingSeconds, _readySeconds, _drainBilledSeconds;
     private double _busyNanos, _kvBlockNanos;
@@ -117,6 +118,7 @@ internal sealed class ServingRun
         _settings = settings;
         _w = workload;
         _policy = spec.PolicyFactory();
+        _record = new DecisionRecord(_policy, settings.MaxReplicas);
         _tickNanos = settings.Tick.ToInt64Nanoseconds();
         _tickSeconds = settings.TickSeconds;
         _decisionEvery = spec.DecisionIntervalTicks;
@@ -172,7 +174,6 @@ internal sealed class ServingRun
 
     private enum RequestState : byte
     {
-        Pending,
         Waiting,
         Running,
         Free,
@@ -251,20 +252,7 @@ internal sealed class ServingRun
         FinishStepsAt(ts);
 
         // 1. Loads completing at t become ready and take the requests held at the gateway.
-        if (_loading > 0)
-        {
-            var ready = _loads.CompleteDue(t);
-            _loading = _loads.Loading;
-            for (var i = 0; i < ready; i++)
-            {
-                AddReady(ts);
-            }
-
-            if (ready > 0)
-            {
-                RouteGateway(ts);
-            }
-        }
+        ReadyLoads(t, ts);
 
         // 2. The policy decides; the engine reconciles.
         RecordHistory(t);
@@ -342,7 +330,7 @@ internal sealed class ServingRun
         if (_p.Routing == ServingRouting.SharedQueue)
         {
             _gateway.PushBack(r);
-            WakeIdle(at);
+            WakeIdle();
             return;
         }
 
@@ -403,9 +391,8 @@ internal sealed class ServingRun
         (2L * (replica.Queue.Count + replica.RunCount)) - (replica.RoutedAt == at ? replica.RoutedNow : 0);
 
     /// <summary>With a shared queue, the idle ready replicas start a step to admit what waits at the gateway (lowest index first).</summary>
-    private void WakeIdle(long at)
+    private void WakeIdle()
     {
-        _ = at;
         for (var i = 0; i < _ready.Count && _gateway.Count > 0; i++)
         {
             var replica = _ready[i];
@@ -893,6 +880,29 @@ internal sealed class ServingRun
         return true;
     }
 
+    /// <summary>Loads completing at tick <paramref name="t"/> become ready replicas and take the requests held at the gateway; returns how many.</summary>
+    private int ReadyLoads(long t, long ts)
+    {
+        if (_loading == 0)
+        {
+            return 0;
+        }
+
+        var ready = _loads.CompleteDue(t);
+        _loading = _loads.Loading;
+        for (var i = 0; i < ready; i++)
+        {
+            AddReady(ts);
+        }
+
+        if (ready > 0)
+        {
+            RouteGateway(ts);
+        }
+
+        return ready;
+    }
+
     private void AddReady(long at)
     {
         var replica = new Replica(_replicas.Count, _p.MaxSequences) { WarmupEnd = at + _warmupNanos, ReadyAt = at, BusyUntil = at };
@@ -955,15 +965,7 @@ internal sealed class ServingRun
 
         var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
         _nextDecisionAt += _interval;
-        _decisions++;
-        if (decision.DesiredReplicas >= _settings.MaxReplicas && _settings.MaxReplicas > 0)
-        {
-            _atEngineMax++;
-            if (_firstAtEngineMax < 0)
-            {
-                _firstAtEngineMax = t;
-            }
-        }
+        _record.Decided(t, decision);
 
         _fleet.Decided(t, _ready.Count + _loading, desired);
         Reconcile(t, now, desired);
@@ -1066,18 +1068,9 @@ internal sealed class ServingRun
         {
             var ts = t * _tickNanos;
             FinishStepsAt(ts);
-            if (_loading > 0)
-            {
-                var ready = _loads.CompleteDue(t);
-                _loading = _loads.Loading;
-                for (var i = 0; i < ready; i++)
-                {
-                    AddReady(ts);
-                    _drainBilledSeconds += (ts - endNanos) / 1e9;
-                }
 
-                RouteGateway(ts);
-            }
+            // A load that completes after the trace is billed from the trace's end until it is ready.
+            _drainBilledSeconds += ReadyLoads(t, ts) * (ts - endNanos) / 1e9;
 
             if (_ready.Count == 0 && _loading == 0 && _gateway.Count > 0)
             {
@@ -1191,47 +1184,27 @@ internal sealed class ServingRun
             Start = _w.Start,
             Ticks = horizon,
             SpanSeconds = span,
-            PolicyMetrics = PolicyMetrics(),
-            Warnings = Warnings(drainTicks),
+            PolicyMetrics = _record.PolicyMetrics(),
+            Warnings = _record.Warnings(_w.Start, _settings.Tick, ServingWarnings(drainTicks)),
             LoadMetrics = new MetricSet(loadMetrics),
             HoldDollars = holdDollars,
             Serving = serving,
         };
     }
 
-    private MetricSet PolicyMetrics()
+    /// <summary>The serving replay's own warnings: KV preemptions, and requests the drain after the trace cut off.</summary>
+    private IEnumerable<string> ServingWarnings(long drainTicks)
     {
-        if (_policy is not IPolicyDiagnostics diagnostics)
-        {
-            return MetricSet.Empty;
-        }
-
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        diagnostics.Report(metrics);
-        return new MetricSet(metrics);
-    }
-
-    private TextList Warnings(long drainTicks)
-    {
-        var warnings = new List<string>();
-        if (_atEngineMax > 0)
-        {
-            var from = NodaTime.Text.InstantPattern.ExtendedIso.Format(_w.Start + _settings.Tick * _firstAtEngineMax);
-            warnings.Add($"reached engine.maxReplicas ({_settings.MaxReplicas}) in {_atEngineMax:N0} of {_decisions:N0} decisions, from {from}: it may have wanted more; raise engine.maxReplicas to see");
-        }
-
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
         if (_preemptions > 0)
         {
-            warnings.Add($"{_preemptions:N0} preemptions: the KV cache ran full (kvCacheTokens {_p.KvCacheTokens:N0}); preempted requests were prefilled again");
+            yield return $"{_preemptions.ToString("N0", ci)} preemptions: the KV cache ran full (kvCacheTokens {_p.KvCacheTokens.ToString("N0", ci)}); preempted requests were prefilled again";
         }
 
         if (drainTicks * _tickSeconds >= _settings.DrainSeconds && _dropped > 0)
         {
-            warnings.Add($"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds:0.###} s) after the trace ended and were dropped");
+            yield return $"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds.ToString("0.###", ci)} s) after the trace ended and were dropped";
         }
-
-        (_policy as IPolicyDiagnostics)?.Warn(warnings);
-        return new TextList(warnings);
     }
 
     private static long Nanos(double seconds) => seconds >= 9.2e9 ? long.MaxValue : (long)Math.Round(seconds * 1e9);
