@@ -114,21 +114,21 @@ public sealed class ConfigLoader
         var engine = config.Engine ?? new EngineOptions();
         var billing = config.Billing ?? new BillingOptions();
         var serving = replica.Serving is { } profile ? Autoscale.Backtesting.Serving.ServingProfile.From(profile) : null;
-        var sloSettings = new SloSettings(slo.MaxWaitSeconds ?? double.PositiveInfinity, slo.TargetPercent, slo.ClientTimeoutSeconds, slo.DollarsPerViolation)
+        var sloSettings = new SloSettings(OptionDuration.Seconds(slo.MaxWaitSeconds) ?? double.PositiveInfinity, slo.TargetPercent, OptionDuration.Seconds(slo.ClientTimeoutSeconds), slo.DollarsPerViolation)
         {
-            MaxTtftSeconds = slo.MaxTtftSeconds,
-            MaxTpotSeconds = slo.MaxTpotSeconds,
-            MaxE2eSeconds = slo.MaxE2eSeconds,
+            MaxTtftSeconds = OptionDuration.Seconds(slo.MaxTtftSeconds),
+            MaxTpotSeconds = OptionDuration.Seconds(slo.MaxTpotSeconds),
+            MaxE2eSeconds = OptionDuration.Seconds(slo.MaxE2eSeconds),
         };
 
         // With a serving profile the capacity per replica comes from the profile and the trace's tokens.
         var replicaSettings = new ReplicaSettings(replica.CapacityRps ?? 1, replica.Gpus, replica.DollarsPerGpuHour);
-        return new ReplaySettings(sloSettings, replicaSettings, Duration.FromNanoseconds(Math.Round(engine.TickSeconds * 1e9)), engine.MaxReplicas, engine.Seed)
+        return new ReplaySettings(sloSettings, replicaSettings, engine.TickSeconds, engine.MaxReplicas, engine.Seed)
         {
-            BillingGranularitySeconds = billing.GranularitySeconds,
-            BillingMinimumSeconds = billing.MinimumSeconds,
+            BillingGranularitySeconds = billing.GranularitySeconds.TotalSeconds,
+            BillingMinimumSeconds = billing.MinimumSeconds.TotalSeconds,
             Serving = serving,
-            DrainSeconds = engine.DrainSeconds,
+            DrainSeconds = engine.DrainSeconds.TotalSeconds,
         };
     }
 
@@ -208,8 +208,8 @@ public sealed class ConfigLoader
         }
 
         var loadTime = LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed, measurements);
-        var decisionTicks = Ticks(candidate.DecisionIntervalSeconds, path + ".decisionIntervalSeconds", file, settings.Tick, minimumTicks: 1, fallbackTicks: 1);
-        var delayTicks = Ticks(candidate.MetricsDelaySeconds, path + ".metricsDelaySeconds", file, settings.Tick, minimumTicks: 0, fallbackTicks: 0);
+        var decisionTicks = Ticks(OptionDuration.Seconds(candidate.DecisionIntervalSeconds), path + ".decisionIntervalSeconds", file, settings.Tick, minimumTicks: 1, fallbackTicks: 1);
+        var delayTicks = Ticks(OptionDuration.Seconds(candidate.MetricsDelaySeconds), path + ".metricsDelaySeconds", file, settings.Tick, minimumTicks: 0, fallbackTicks: 0);
 
         if (options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object))
         {

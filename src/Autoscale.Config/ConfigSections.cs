@@ -1,3 +1,4 @@
+using NodaTime;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
 using System.Text.Json;
@@ -53,11 +54,11 @@ internal sealed class CandidateConfig : IValidatableOptions
 
     /// <summary>The policy is asked every this many seconds (a whole number of ticks); the target stands in between, as the HPA syncs every 15 s. Default: the policy's own period where it has one (the hpa policy's syncPeriodSeconds), else every tick.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86400)]
-    public double? DecisionIntervalSeconds { get; set; }
+    public Duration? DecisionIntervalSeconds { get; set; }
 
     /// <summary>The signal shows the queue and arrivals of this many seconds earlier (a whole number of ticks, at most 1,048,576 of them), as scraped metrics lag.</summary>
     [Option(Unit = "s", Min = 0, Max = 3600)]
-    public double? MetricsDelaySeconds { get; set; }
+    public Duration? MetricsDelaySeconds { get; set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() =>
@@ -76,7 +77,7 @@ internal sealed class FixedSecondsLoadTimeConfig : IValidatableOptions
 {
     /// <summary>Seconds from the start of a load until the replica serves.</summary>
     [Option(Unit = "s", Min = 0, Max = 604_800, Required = true)]
-    public double? FixedSeconds { get; set; }
+    public Duration? FixedSeconds { get; set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() => [];
@@ -91,7 +92,7 @@ internal sealed class FixedLoadTimeConfig : IValidatableOptions
 
     /// <summary>Seconds from the start of a load until the replica serves.</summary>
     [Option(Unit = "s", Min = 0, Max = 604_800, Required = true)]
-    public double? Seconds { get; set; }
+    public Duration? Seconds { get; set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() => [];

@@ -46,7 +46,7 @@ internal static class LoadTimeConfig
         }
     }
 
-    private static FixedLoadTime Fixed(double seconds) => new(Duration.FromNanoseconds(Math.Round(seconds * 1e9)));
+    private static FixedLoadTime Fixed(Duration loadTime) => new(loadTime);
 
     private static EmpiricalLoadTime Empirical(EmpiricalLoadTimeConfig c, string file, string path, long seed, Measurements measurements)
     {

@@ -53,5 +53,8 @@ public sealed class OptionAttribute : Attribute
         }
     }
 
+    /// <summary>What a value must be, as an error message says it: <c>&gt;= 0</c>, <c>in (0, 1]</c>; empty when unbounded.</summary>
+    public string RequirementText => RangeText is var range && (range.StartsWith('(') || range.StartsWith('[')) ? $"in {range}" : range;
+
     internal static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -216,14 +216,8 @@ public static class OptionRules
         }
         else if (rule is not null && !rule.Contains(value))
         {
-            errors.Add(new OptionError(name, $"must be {Describe(rule)} (was {OptionAttribute.Number(value)})"));
+            errors.Add(new OptionError(name, $"must be {rule.RequirementText} (was {OptionAttribute.Number(value)})"));
         }
-    }
-
-    private static string Describe(OptionAttribute rule)
-    {
-        var range = rule.RangeText;
-        return range.StartsWith('(') || range.StartsWith('[') ? $"in {range}" : range;
     }
 
     private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";

@@ -1,3 +1,4 @@
+using NodaTime;
 namespace Autoscale;
 
 /// <summary>
@@ -57,7 +58,7 @@ public sealed class ServingOptions : IValidatableOptions
 
     /// <summary>Seconds after a replica becomes ready during which its steps are slower by <see cref="WarmupSlowdown"/>.</summary>
     [Option(Unit = "s", Min = 0, Max = 86_400)]
-    public double WarmupSeconds { get; set; }
+    public Duration WarmupSeconds { get; set; }
 
     /// <summary>How much slower steps run during warm-up (1: not slower).</summary>
     [Option(Unit = "x", Min = 1, Max = 1000)]
@@ -65,7 +66,7 @@ public sealed class ServingOptions : IValidatableOptions
 
     /// <summary>Seconds a released replica may finish its running requests before they are dropped.</summary>
     [Option(Unit = "s", Min = 0, Max = 86_400)]
-    public double DrainTimeoutSeconds { get; set; } = 600;
+    public Duration DrainTimeoutSeconds { get; set; } = Duration.FromSeconds(600);
 
     /// <summary>Token counts for a trace that has none (each side optional when the trace has that column).</summary>
     [Option]

@@ -1,3 +1,4 @@
+using NodaTime;
 namespace Autoscale;
 
 /// <summary>The <c>slo</c> section of a backtest config: the latency objective every candidate is judged by.</summary>
@@ -5,19 +6,19 @@ public sealed class SloOptions : IValidatableOptions
 {
     /// <summary>A request is late when it waits strictly longer than this before its service starts.</summary>
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double? MaxWaitSeconds { get; set; }
+    public Duration? MaxWaitSeconds { get; set; }
 
     /// <summary>With a serving profile: the longest time to first token (arrival to the end of the step that completes the prompt) that meets the SLO.</summary>
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double? MaxTtftSeconds { get; set; }
+    public Duration? MaxTtftSeconds { get; set; }
 
     /// <summary>With a serving profile: the longest mean time per output token after the first that meets the SLO.</summary>
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double? MaxTpotSeconds { get; set; }
+    public Duration? MaxTpotSeconds { get; set; }
 
     /// <summary>With a serving profile: the longest time from arrival to the last token that meets the SLO.</summary>
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double? MaxE2eSeconds { get; set; }
+    public Duration? MaxE2eSeconds { get; set; }
 
     /// <summary>The share of requests that must start within <c>maxWaitSeconds</c> (and not be dropped) for a candidate to meet the SLO.</summary>
     [Option(Unit = "%", Min = 0, Max = 100)]
@@ -25,7 +26,7 @@ public sealed class SloOptions : IValidatableOptions
 
     /// <summary>Requests that have waited longer than this leave the queue and count as dropped (violations); none when absent.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 31_536_000)]
-    public double? ClientTimeoutSeconds { get; set; }
+    public Duration? ClientTimeoutSeconds { get; set; }
 
     /// <summary>A price per violated request, added to a candidate's dollars in the ranking's cost.</summary>
     [Option(Unit = "$", Min = 0, Max = 1e9)]

@@ -30,12 +30,12 @@ public sealed record SloSettings(
     /// <summary>The settings as the options class that declares their rules.</summary>
     public SloOptions ToOptions() => new()
     {
-        MaxWaitSeconds = HasMaxWait ? MaxWaitSeconds : null,
-        MaxTtftSeconds = MaxTtftSeconds,
-        MaxTpotSeconds = MaxTpotSeconds,
-        MaxE2eSeconds = MaxE2eSeconds,
+        MaxWaitSeconds = HasMaxWait ? OptionDuration.FromSeconds(MaxWaitSeconds) : null,
+        MaxTtftSeconds = OptionDuration.FromSeconds(MaxTtftSeconds),
+        MaxTpotSeconds = OptionDuration.FromSeconds(MaxTpotSeconds),
+        MaxE2eSeconds = OptionDuration.FromSeconds(MaxE2eSeconds),
         TargetPercent = TargetPercent,
-        ClientTimeoutSeconds = ClientTimeoutSeconds,
+        ClientTimeoutSeconds = OptionDuration.FromSeconds(ClientTimeoutSeconds),
         DollarsPerViolation = DollarsPerViolation,
     };
 }

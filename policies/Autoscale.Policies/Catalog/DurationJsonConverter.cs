@@ -15,7 +15,7 @@ namespace Autoscale.Policies.Catalog;
 public sealed partial class DurationJsonConverter : JsonConverter<Duration>
 {
     /// <summary>The longest duration an option may hold: a hundred years, far inside NodaTime's range.</summary>
-    public static readonly Duration Limit = Duration.FromDays(36_525);
+    public static readonly Duration Limit = OptionDuration.Limit;
 
     /// <inheritdoc />
     public override Duration Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
@@ -54,8 +54,9 @@ public sealed partial class DurationJsonConverter : JsonConverter<Duration>
 
         if (text.StartsWith('P') || text.StartsWith("-P", StringComparison.Ordinal))
         {
+            // Years and months have no fixed length: such a period is no duration.
             var period = PeriodPattern.NormalizingIso.Parse(text);
-            return period.Success && !period.Value.HasDateComponent ? Checked(period.Value.ToDuration()) : period.Success ? Checked(period.Value.Normalize().ToDuration()) : null;
+            return period.Success && period.Value is { Years: 0, Months: 0 } p ? Checked(p.Normalize().ToDuration()) : null;
         }
 
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? Checked(Duration.FromTimeSpan(span)) : null;
@@ -74,6 +75,6 @@ public sealed partial class DurationJsonConverter : JsonConverter<Duration>
     private static Duration Checked(Duration duration) =>
         Duration.Max(duration, -duration) <= Limit ? duration : throw new JsonException("a duration must be at most a hundred years");
 
-    [GeneratedRegex(@"^([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(ms|s|min|m|h|d|w)$")]
+    [GeneratedRegex(@"^([-+]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(ms|s|min|m|h|d|w)$")]
     private static partial Regex WithUnit();
 }

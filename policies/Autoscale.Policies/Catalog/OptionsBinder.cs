@@ -137,6 +137,17 @@ public static class OptionsBinder
             return list;
         }
 
+        // A number of seconds too large for a duration still gets its option's range in the message.
+        if ((Nullable.GetUnderlyingType(type) ?? type) == typeof(NodaTime.Duration) && value.ValueKind == JsonValueKind.Number
+            && value.TryGetDouble(out var seconds) && !(Math.Abs(seconds) <= OptionDuration.Limit.TotalSeconds))
+        {
+            var rule = property.GetCustomAttribute<OptionAttribute>();
+            var number = seconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            throw new OptionsBindingException(path, rule is not null && !rule.Contains(seconds) && rule.RequirementText.Length > 0
+                ? $"must be {rule.RequirementText} (was {number})"
+                : $"must be a duration of at most a hundred years (was {number} s)");
+        }
+
         return ReadValue(value, type, path);
     }
 

@@ -44,7 +44,7 @@ public sealed class HpaOptions : IValidatableOptions, IHasDecisionPeriod
 
     /// <summary>How often the controller reconciles (kube-controller-manager <c>--horizontal-pod-autoscaler-sync-period</c>); the candidate's decision interval unless it sets one.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86_400)]
-    public double SyncPeriodSeconds { get; set; } = 15;
+    public Duration SyncPeriodSeconds { get; set; } = Duration.FromSeconds(15);
 
     /// <summary>The ratio of metric to target within which nothing changes (<c>--horizontal-pod-autoscaler-tolerance</c>).</summary>
     [Option(Unit = "fraction", Min = 0, Max = 1)]
@@ -52,10 +52,10 @@ public sealed class HpaOptions : IValidatableOptions, IHasDecisionPeriod
 
     /// <summary>The scale-down stabilization window when the behavior does not give one (<c>--horizontal-pod-autoscaler-downscale-stabilization</c>).</summary>
     [Option(Unit = "s", Min = 0, Max = 3_600)]
-    public double DownscaleStabilizationSeconds { get; set; } = 300;
+    public Duration DownscaleStabilizationSeconds { get; set; } = Duration.FromSeconds(300);
 
     /// <inheritdoc />
-    public Duration DecisionPeriod => Duration.FromSeconds(SyncPeriodSeconds);
+    public Duration DecisionPeriod => SyncPeriodSeconds;
 
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricSpec))]

@@ -36,8 +36,8 @@ public sealed class HpaPolicy : IScalingPolicy
     public HpaPolicy(HpaOptions options)
     {
         _o = OptionRules.Adopt(options);
-        _controller = new HpaController(Duration.FromSeconds(_o.DownscaleStabilizationSeconds));
-        var window = (int)Math.Round(_o.DownscaleStabilizationSeconds);
+        _controller = new HpaController(_o.DownscaleStabilizationSeconds);
+        var window = (int)Math.Round(_o.DownscaleStabilizationSeconds.TotalSeconds);
         _up = HpaRules.Up(_o.Behavior?.ScaleUp, _o.Tolerance);
         _down = HpaRules.Down(_o.Behavior?.ScaleDown, window, _o.Tolerance);
         _tolerances = new HpaTolerances(_down.Tolerance, _up.Tolerance);

@@ -36,7 +36,7 @@ public sealed class KedaPolicy : IScalingPolicy
         {
             MinReplicas = options.MinReplicaCount > 0 ? options.MinReplicaCount : 1,
             MaxReplicas = options.MaxReplicaCount,
-            SyncPeriodSeconds = options.HpaSyncPeriodSeconds,
+            SyncPeriodSeconds = Duration.FromSeconds(options.HpaSyncPeriodSeconds),
             Behavior = options.Advanced?.HorizontalPodAutoscalerConfig?.Behavior,
             Metrics = options.Triggers.Select(t => new HpaMetricSpec
             {

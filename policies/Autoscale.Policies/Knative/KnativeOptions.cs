@@ -36,7 +36,7 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
 
     /// <summary><c>autoscaling.knative.dev/window</c> (<c>stable-window</c>): the window the stable average runs over.</summary>
     [Option(Unit = "s", Min = 6, Max = 3_600)]
-    public double StableWindow { get; set; } = 60;
+    public Duration StableWindow { get; set; } = Duration.FromSeconds(60);
 
     /// <summary><c>autoscaling.knative.dev/panic-window-percentage</c>: the panic window as a share of the stable window.</summary>
     [Option(Unit = "%", Min = 1, Max = 100)]
@@ -60,11 +60,11 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
 
     /// <summary><c>scale-to-zero-grace-period</c>: how long the revision stays inactive, the activator in its path, before its last pod goes.</summary>
     [Option(Unit = "s", Min = 6, Max = 3_600)]
-    public double ScaleToZeroGracePeriod { get; set; } = 30;
+    public Duration ScaleToZeroGracePeriod { get; set; } = Duration.FromSeconds(30);
 
     /// <summary><c>autoscaling.knative.dev/scale-down-delay</c>: scale-down decisions wait this long (the largest decision of the window holds).</summary>
     [Option(Unit = "s", Min = 0, Max = 3_600)]
-    public double ScaleDownDelay { get; set; }
+    public Duration ScaleDownDelay { get; set; }
 
     /// <summary><c>autoscaling.knative.dev/initial-scale</c>: the pods a new revision starts with.</summary>
     [Option(Unit = "replicas", Min = 0)]
@@ -109,7 +109,7 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
     }
 
     /// <summary>The panic window: the stable window's share, whole seconds, at least one.</summary>
-    internal Duration PanicWindow => Duration.FromSeconds(Math.Max(1, Math.Round(StableWindow * PanicWindowPercentage / 100)));
+    internal Duration PanicWindow => Duration.FromSeconds(Math.Max(1, Math.Round(StableWindow.TotalSeconds * PanicWindowPercentage / 100)));
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate()

@@ -44,9 +44,9 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
     public KnativePolicy(KnativeOptions options)
     {
         _o = OptionRules.Adopt(options);
-        _stableWindow = Duration.FromSeconds(_o.StableWindow);
-        _grace = Duration.FromSeconds(_o.ScaleToZeroGracePeriod);
-        _stableSeconds = (long)Math.Round(_o.StableWindow);
+        _stableWindow = _o.StableWindow;
+        _grace = _o.ScaleToZeroGracePeriod;
+        _stableSeconds = (long)Math.Round(_o.StableWindow.TotalSeconds);
         _panicSeconds = (long)_o.PanicWindow.TotalSeconds;
         _samples = new double[_stableSeconds];
     }
@@ -60,7 +60,7 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
             // A new revision starts at its initial scale, ready: the PodAutoscaler is active.
             _start = now;
             _decider = new KnativeDecider(new KnativeDeciderSpec(_o.TargetValue, _o.MaxScaleUpRate, _o.MaxScaleDownRate, _o.PanicThresholdPercentage / 100,
-                _stableWindow, Duration.FromSeconds(_o.ScaleDownDelay), _o.ActivationScale), 0, now);
+                _stableWindow, _o.ScaleDownDelay, _o.ActivationScale), 0, now);
             _last = signal.CurrentReplicas == 0 ? _o.InitialScale : signal.CurrentReplicas;
             (_state, _since) = _last > 0 ? (State.Active, now) : (State.Inactive, now);
             return new ScalingDecision(_last, "the revision's initial scale");

@@ -1,3 +1,4 @@
+using NodaTime;
 using Autoscale.Policies.Reactive;
 
 namespace Autoscale.Policies.Predictive;
@@ -10,7 +11,7 @@ public sealed class PredictiveOptions : ReactiveOptions
 {
     /// <summary>The forecast works on buckets of this length (each bucket's peak rate); it must divide a day.</summary>
     [Option(Unit = "s", Min = 1, Max = 86_400)]
-    public double BucketSeconds { get; set; } = 300;
+    public Duration BucketSeconds { get; set; } = Duration.FromSeconds(300);
 
     /// <summary>Provision for this quantile of the forecast, assuming normally distributed relative errors.</summary>
     [Option(Unit = "fraction", Min = 0.5, Max = 1, MaxExclusive = true)]
@@ -32,9 +33,9 @@ public sealed class PredictiveOptions : ReactiveOptions
     public override IReadOnlyList<string> Validate()
     {
         var errors = base.Validate().ToList();
-        if (BucketSeconds is >= 1 and <= 86_400 && 86_400 % BucketSeconds != 0)
+        if (BucketSeconds.TotalSeconds is >= 1 and <= 86_400 && 86_400 % BucketSeconds.TotalSeconds != 0)
         {
-            errors.Add($"bucketSeconds ({BucketSeconds}) must divide a day (e.g. 60, 300, 900, 3600)");
+            errors.Add($"bucketSeconds ({BucketSeconds.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}) must divide a day (e.g. 60, 300, 900, 3600)");
         }
 
         return errors;

@@ -30,7 +30,7 @@ public sealed class PredictivePolicy : IScalingPolicy, IPolicyDiagnostics
         options = OptionRules.Adopt(options);
         _o = options;
         _reactive = new ReactivePolicy(options);
-        _forecaster = new SeasonalForecaster(Duration.FromSeconds(options.BucketSeconds), options.LevelSmoothing, options.SeasonalSmoothing, options.WeeklySeasonality);
+        _forecaster = new SeasonalForecaster(options.BucketSeconds, options.LevelSmoothing, options.SeasonalSmoothing, options.WeeklySeasonality);
         _z = Normal.InvCDF(0, 1, options.Quantile);
     }
 

@@ -62,7 +62,7 @@ internal sealed class RayServeController(RayServeOptions options)
         if (desired > target)
         {
             _counter = Math.Max(0, _counter);
-            var threshold = (long)(options.UpscaleDelayS / options.ControlLoopIntervalS);
+            var threshold = (long)(options.UpscaleDelayS.TotalSeconds / options.ControlLoopIntervalS.TotalSeconds);
             if (_counter + loops > threshold)
             {
                 var used = threshold - _counter + 1;
@@ -84,7 +84,7 @@ internal sealed class RayServeController(RayServeOptions options)
                 desired = Math.Max(1, desired);
             }
 
-            var threshold = (long)(delay / options.ControlLoopIntervalS);
+            var threshold = (long)(delay.TotalSeconds / options.ControlLoopIntervalS.TotalSeconds);
             if (-_counter + loops > threshold)
             {
                 var used = threshold + _counter + 1;

@@ -26,11 +26,11 @@ public sealed class RayServeOptions : IValidatableOptions, IHasDecisionPeriod
 
     /// <summary><c>metrics_interval_s</c>: how often replicas report their ongoing requests to the controller.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 3_600)]
-    public double MetricsIntervalS { get; set; } = 10;
+    public Duration MetricsIntervalS { get; set; } = Duration.FromSeconds(10);
 
     /// <summary><c>look_back_period_s</c>: the window each report averages the ongoing requests over.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86_400)]
-    public double LookBackPeriodS { get; set; } = 30;
+    public Duration LookBackPeriodS { get; set; } = Duration.FromSeconds(30);
 
     /// <summary><c>smoothing_factor</c>: the gain on the distance to the target, both ways, unless a direction's own factor is set.</summary>
     [Option(Min = 0, MinExclusive = true, Max = 100)]
@@ -54,15 +54,15 @@ public sealed class RayServeOptions : IValidatableOptions, IHasDecisionPeriod
 
     /// <summary><c>upscale_delay_s</c>: how long scale-up decisions must hold before the controller scales up.</summary>
     [Option(Unit = "s", Min = 0, Max = 86_400)]
-    public double UpscaleDelayS { get; set; } = 30;
+    public Duration UpscaleDelayS { get; set; } = Duration.FromSeconds(30);
 
     /// <summary><c>downscale_delay_s</c>: how long scale-down decisions must hold before the controller scales down.</summary>
     [Option(Unit = "s", Min = 0, Max = 86_400)]
-    public double DownscaleDelayS { get; set; } = 600;
+    public Duration DownscaleDelayS { get; set; } = Duration.FromSeconds(600);
 
     /// <summary><c>downscale_to_zero_delay_s</c>: the delay of the last step, 1 to 0; downscaleDelayS when left out.</summary>
     [Option(Unit = "s", Min = 0, Max = 86_400)]
-    public double? DownscaleToZeroDelayS { get; set; }
+    public Duration? DownscaleToZeroDelayS { get; set; }
 
     /// <summary>
     /// <c>max_ongoing_requests</c>: the most requests a replica takes at once (Ray's default 5). A limit of the data plane:
@@ -73,7 +73,7 @@ public sealed class RayServeOptions : IValidatableOptions, IHasDecisionPeriod
 
     /// <summary>The controller's loop period (<c>RAY_SERVE_CONTROL_LOOP_INTERVAL_S</c>, 0.1 s).</summary>
     [Option(Unit = "s", Min = 0.001, Max = 60)]
-    public double ControlLoopIntervalS { get; set; } = 0.1;
+    public Duration ControlLoopIntervalS { get; set; } = Duration.FromSeconds(0.1);
 
     /// <inheritdoc />
     public Duration DecisionPeriod => Duration.FromSeconds(1);
@@ -98,7 +98,7 @@ public sealed class RayServeOptions : IValidatableOptions, IHasDecisionPeriod
 
         if (LookBackPeriodS < MetricsIntervalS)
         {
-            errors.Add($"lookBackPeriodS ({LookBackPeriodS}) must be at least metricsIntervalS ({MetricsIntervalS})");
+            errors.Add(FormattableString.Invariant($"lookBackPeriodS ({LookBackPeriodS.TotalSeconds}) must be at least metricsIntervalS ({MetricsIntervalS.TotalSeconds})"));
         }
 
         return errors;

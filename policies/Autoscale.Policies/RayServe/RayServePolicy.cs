@@ -27,8 +27,8 @@ public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
     {
         _o = OptionRules.Adopt(options);
         _controller = new RayServeController(_o);
-        _lookBack = Duration.FromSeconds(_o.LookBackPeriodS);
-        _metricsInterval = Duration.FromSeconds(_o.MetricsIntervalS);
+        _lookBack = _o.LookBackPeriodS;
+        _metricsInterval = _o.MetricsIntervalS;
     }
 
     /// <inheritdoc />
@@ -64,7 +64,7 @@ public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
             }
         }
 
-        var loops = Math.Max(1, (long)Math.Round(signal.Interval.TotalSeconds / _o.ControlLoopIntervalS));
+        var loops = Math.Max(1, (long)Math.Round(signal.Interval.TotalSeconds / _o.ControlLoopIntervalS.TotalSeconds));
         var current = signal.CurrentReplicas;
         var decided = Math.Min(_controller.Decide(current, _reported, signal.ReadyReplicas, loops), signal.MaxReplicas);
         return new ScalingDecision(decided, decided > current ? "scale-up decisions held for upscale_delay_s"

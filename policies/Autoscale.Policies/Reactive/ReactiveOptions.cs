@@ -1,3 +1,4 @@
+using NodaTime;
 namespace Autoscale.Policies.Reactive;
 
 /// <summary>What the reactive policy measures.</summary>
@@ -65,15 +66,15 @@ public class ReactiveOptions : IValidatableOptions
 
     /// <summary>Target 95th percentile time to first token (ttftP95Seconds metric): the fleet grows by the ratio of the measured to this.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true)]
-    public double TargetTtftP95Seconds { get; set; } = 1;
+    public Duration TargetTtftP95Seconds { get; set; } = Duration.FromSeconds(1);
 
     /// <summary>The backlog counts as demand to be drained within this long: queue / this is added to the arrival rate.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true)]
-    public double QueueDrainSeconds { get; set; } = 5;
+    public Duration QueueDrainSeconds { get; set; } = Duration.FromSeconds(5);
 
     /// <summary>Average the arrival rate over this window; 0 uses the last decision interval alone.</summary>
     [Option(Unit = "s", Min = 0)]
-    public double MetricWindowSeconds { get; set; }
+    public Duration MetricWindowSeconds { get; set; }
 
     /// <summary>No change while desired / current stays within 1 ± this (the HPA's tolerance).</summary>
     [Option(Unit = "fraction", Min = 0, Max = 1, MaxExclusive = true)]
@@ -81,11 +82,11 @@ public class ReactiveOptions : IValidatableOptions
 
     /// <summary>Scale up only to the smallest recommendation of this window (the HPA's scaleUp stabilizationWindowSeconds).</summary>
     [Option(Unit = "s", Min = 0)]
-    public double ScaleUpStabilizationSeconds { get; set; }
+    public Duration ScaleUpStabilizationSeconds { get; set; }
 
     /// <summary>Scale down only to the largest recommendation of this window (the HPA's scaleDown stabilizationWindowSeconds).</summary>
     [Option(Unit = "s", Min = 0)]
-    public double ScaleDownStabilizationSeconds { get; set; } = 300;
+    public Duration ScaleDownStabilizationSeconds { get; set; } = Duration.FromSeconds(300);
 
     /// <summary>Scale-up limit: replicas that may be added per period; the larger of this and <see cref="ScaleUpLimitPercent"/> applies.</summary>
     [Option(Unit = "replicas", Min = 0)]
@@ -97,7 +98,7 @@ public class ReactiveOptions : IValidatableOptions
 
     /// <summary>The period the scale-up limits count over.</summary>
     [Option(Unit = "s", Min = 0)]
-    public double ScaleUpPeriodSeconds { get; set; } = 15;
+    public Duration ScaleUpPeriodSeconds { get; set; } = Duration.FromSeconds(15);
 
     /// <summary>Scale-down limit: replicas that may be removed per period; the larger of this and <see cref="ScaleDownLimitPercent"/> applies.</summary>
     [Option(Unit = "replicas", Min = 0)]
@@ -109,7 +110,7 @@ public class ReactiveOptions : IValidatableOptions
 
     /// <summary>The period the scale-down limits count over.</summary>
     [Option(Unit = "s", Min = 0)]
-    public double ScaleDownPeriodSeconds { get; set; } = 15;
+    public Duration ScaleDownPeriodSeconds { get; set; } = Duration.FromSeconds(15);
 
     /// <summary>Panic when demand over the panic window reaches this percent of ready capacity: scale up at once, never down (Knative uses 200); 0 turns panic off.</summary>
     [Option(Unit = "%", Min = 0)]
@@ -117,15 +118,15 @@ public class ReactiveOptions : IValidatableOptions
 
     /// <summary>The short window panic measures demand over (Knative's is 6 s: 10% of its 60 s stable window).</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true)]
-    public double PanicWindowSeconds { get; set; } = 6;
+    public Duration PanicWindowSeconds { get; set; } = Duration.FromSeconds(6);
 
     /// <summary>Stay in panic this long after the last reading above the threshold.</summary>
     [Option(Unit = "s", Min = 0)]
-    public double PanicHoldSeconds { get; set; } = 60;
+    public Duration PanicHoldSeconds { get; set; } = Duration.FromSeconds(60);
 
     /// <summary>With <see cref="MinReplicas"/> 0: scale to zero only after this long without requests (KEDA's cooldownPeriod).</summary>
     [Option(Unit = "s", Min = 0)]
-    public double ScaleToZeroGraceSeconds { get; set; } = 300;
+    public Duration ScaleToZeroGraceSeconds { get; set; } = Duration.FromSeconds(300);
 
     /// <inheritdoc />
     public virtual IReadOnlyList<string> Validate()

@@ -43,12 +43,12 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
         // A copy of its own: the caller's object (or a factory's, shared by every run) may change later.
         options = OptionRules.Adopt(options);
         _o = options;
-        _arrivals = new SlidingSum(Duration.FromSeconds(options.MetricWindowSeconds));
-        _panicArrivals = new SlidingSum(Duration.FromSeconds(options.PanicWindowSeconds));
-        _upWindow = new SlidingExtremum(Duration.FromSeconds(options.ScaleUpStabilizationSeconds), max: false);
-        _downWindow = new SlidingExtremum(Duration.FromSeconds(options.ScaleDownStabilizationSeconds), max: true);
-        _upBaseline = new SlidingExtremum(Duration.FromSeconds(options.ScaleUpPeriodSeconds), max: false);
-        _downBaseline = new SlidingExtremum(Duration.FromSeconds(options.ScaleDownPeriodSeconds), max: true);
+        _arrivals = new SlidingSum(options.MetricWindowSeconds);
+        _panicArrivals = new SlidingSum(options.PanicWindowSeconds);
+        _upWindow = new SlidingExtremum(options.ScaleUpStabilizationSeconds, max: false);
+        _downWindow = new SlidingExtremum(options.ScaleDownStabilizationSeconds, max: true);
+        _upBaseline = new SlidingExtremum(options.ScaleUpPeriodSeconds, max: false);
+        _downBaseline = new SlidingExtremum(options.ScaleDownPeriodSeconds, max: true);
         _log = new DecisionLog($"the floor (minReplicas {options.MinReplicas})", "demand");
     }
 
@@ -69,8 +69,8 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
             _lastActive = now;
         }
 
-        var backlog = signal.QueueDepth / _o.QueueDrainSeconds;
-        var rate = _o.MetricWindowSeconds > 0 ? _arrivals.RatePerSecond : signal.ArrivalRate;
+        var backlog = signal.QueueDepth / _o.QueueDrainSeconds.TotalSeconds;
+        var rate = _o.MetricWindowSeconds > Duration.Zero ? _arrivals.RatePerSecond : signal.ArrivalRate;
         var raw = Recommend(signal, rate + backlog);
 
         // Knative-style panic: a burst measured over the short window against ready capacity.
@@ -80,7 +80,7 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
             var ready = signal.ReadyReplicas * capacity;
             if (burst > 0 && (ready == 0 || burst / ready * 100 >= _o.PanicThresholdPercent))
             {
-                _panicUntil = now + Duration.FromSeconds(_o.PanicHoldSeconds);
+                _panicUntil = now + _o.PanicHoldSeconds;
             }
         }
 
@@ -137,7 +137,7 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
         if (_o.MinReplicas == 0 && desired == 0)
         {
             // Scale to zero only after the grace period without requests; wake on the first request.
-            var idleLongEnough = _lastActive is not { } last || now - last >= Duration.FromSeconds(_o.ScaleToZeroGraceSeconds);
+            var idleLongEnough = _lastActive is not { } last || now - last >= _o.ScaleToZeroGraceSeconds;
             if (active || !idleLongEnough)
             {
                 (desired, reason) = (1, current == 0 ? Wake : DownHeld);
@@ -194,7 +194,7 @@ public sealed class ReactivePolicy : IScalingPolicy, IPolicyDiagnostics
             ReactiveMetric.RunningPerReplica => Common.StandInSignals.Total(Common.StandInSignals.Running, signal) / _o.TargetRunningPerReplica,
             ReactiveMetric.KvCacheUtilization => Ratio(current, Common.StandInSignals.Total(Common.StandInSignals.KvCacheUtilization, signal) / Math.Max(1, signal.ReadyReplicas), _o.TargetKvCacheUtilization),
             ReactiveMetric.TtftP95Seconds => signal.TtftP95LastInterval is { } ttft || !signal.HasServingSignals
-                ? Ratio(current, Common.StandInSignals.Total(Common.StandInSignals.TtftP95Seconds, signal), _o.TargetTtftP95Seconds)
+                ? Ratio(current, Common.StandInSignals.Total(Common.StandInSignals.TtftP95Seconds, signal), _o.TargetTtftP95Seconds.TotalSeconds)
                 : current,
             _ => demand / (signal.CapacityPerReplica * _o.TargetUtilization),
         };

@@ -1,3 +1,4 @@
+using NodaTime;
 using Autoscale.Policies.Reactive;
 
 namespace Autoscale.Policies.WarmFloor;
@@ -13,7 +14,7 @@ public sealed class WarmFloorOptions : ReactiveOptions
     public WarmFloorOptions()
     {
         MinReplicas = 2;
-        ScaleDownStabilizationSeconds = 600;
+        ScaleDownStabilizationSeconds = Duration.FromSeconds(600);
     }
 
     /// <inheritdoc />

@@ -1,3 +1,4 @@
+using NodaTime;
 using Autoscale;
 
 namespace Autoscale.Backtesting.Engine;
@@ -7,7 +8,7 @@ public sealed class EngineOptions : IValidatableOptions
 {
     /// <summary>The length of one engine tick: arrivals, service and waits are counted in whole ticks.</summary>
     [Option(Unit = "s", Min = 0.001, Max = 86_400)]
-    public double TickSeconds { get; set; } = 1;
+    public Duration TickSeconds { get; set; } = Duration.FromSeconds(1);
 
     /// <summary>Every decision is clamped to at most this many replicas (a warning says when a candidate hits it).</summary>
     [Option(Unit = "replicas", Min = 0, Max = 1_000_000)]
@@ -23,7 +24,7 @@ public sealed class EngineOptions : IValidatableOptions
 
     /// <summary>With a serving profile: how long the fleet may serve what is left once the trace ends, before the rest is dropped.</summary>
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double DrainSeconds { get; set; } = 3600;
+    public Duration DrainSeconds { get; set; } = Duration.FromSeconds(3600);
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() =>
@@ -35,11 +36,11 @@ public sealed class BillingOptions : IValidatableOptions
 {
     /// <summary>Each replica's billed lifetime is rounded up to a multiple of this (60 for per-minute billing); 0 bills per tick, exactly.</summary>
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double GranularitySeconds { get; set; }
+    public Duration GranularitySeconds { get; set; }
 
     /// <summary>Each replica is billed for at least this long (a cloud's minimum charge); 0 for none.</summary>
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
-    public double MinimumSeconds { get; set; }
+    public Duration MinimumSeconds { get; set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() => [];

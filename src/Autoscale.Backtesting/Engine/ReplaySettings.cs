@@ -34,8 +34,8 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     [
         .. Slo.Validate().Select(e => e.Under("slo")),
         .. Replica.Validate().Select(e => e.Under("replica")),
-        .. OptionRules.Validate(new EngineOptions { TickSeconds = TickSeconds, MaxReplicas = MaxReplicas, Seed = Seed }, typeof(EngineOptions)).Select(e => e.Under("engine")),
-        .. OptionRules.Validate(new BillingOptions { GranularitySeconds = BillingGranularitySeconds, MinimumSeconds = BillingMinimumSeconds }, typeof(BillingOptions)).Select(e => e.Under("billing")),
+        .. OptionRules.Validate(new EngineOptions { TickSeconds = OptionDuration.FromSeconds(TickSeconds), MaxReplicas = MaxReplicas, Seed = Seed }, typeof(EngineOptions)).Select(e => e.Under("engine")),
+        .. OptionRules.Validate(new BillingOptions { GranularitySeconds = OptionDuration.FromSeconds(BillingGranularitySeconds), MinimumSeconds = OptionDuration.FromSeconds(BillingMinimumSeconds) }, typeof(BillingOptions)).Select(e => e.Under("billing")),
     ];
 }
 

@@ -96,12 +96,12 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
             ModelSizeGb = options.ModelSizeGb!.Value,
             NodeBandwidthGbps = options.NodeBandwidthGbps!.Value,
             StoreBandwidthGbps = options.StoreBandwidthGbps,
-            ShardSeconds = options.ShardSeconds,
-            WarmSeconds = options.WarmSeconds,
+            ShardSeconds = options.ShardSeconds.TotalSeconds,
+            WarmSeconds = options.WarmSeconds.TotalSeconds,
             Streaming = options.Streaming,
-            SnapshotRestoreSeconds = options.SnapshotRestoreSeconds,
+            SnapshotRestoreSeconds = OptionDuration.Seconds(options.SnapshotRestoreSeconds),
             JitterSigma = options.Jitter?.Sigma ?? 0,
-            Cache = options.Cache is { } cache ? new NodeCache(cache.RetentionSeconds!.Value, cache.BandwidthGbps!.Value, cache.HoldDollarsPerHour) : null,
+            Cache = options.Cache is { } cache ? new NodeCache(cache.RetentionSeconds!.Value.TotalSeconds, cache.BandwidthGbps!.Value, cache.HoldDollarsPerHour) : null,
         };
     }
 
@@ -112,12 +112,12 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
         ModelSizeGb = ModelSizeGb,
         NodeBandwidthGbps = NodeBandwidthGbps,
         StoreBandwidthGbps = StoreBandwidthGbps,
-        ShardSeconds = ShardSeconds,
-        WarmSeconds = WarmSeconds,
+        ShardSeconds = OptionDuration.FromSeconds(ShardSeconds),
+        WarmSeconds = OptionDuration.FromSeconds(WarmSeconds),
         Streaming = Streaming,
-        SnapshotRestoreSeconds = SnapshotRestoreSeconds,
+        SnapshotRestoreSeconds = OptionDuration.FromSeconds(SnapshotRestoreSeconds),
         Jitter = JitterSigma == 0 ? null : new JitterOptions { Sigma = JitterSigma },
-        Cache = Cache is { } cache ? new NodeCacheOptions { RetentionSeconds = cache.RetentionSeconds, BandwidthGbps = cache.BandwidthGbps, HoldDollarsPerHour = cache.HoldDollarsPerHour } : null,
+        Cache = Cache is { } cache ? new NodeCacheOptions { RetentionSeconds = OptionDuration.FromSeconds(cache.RetentionSeconds), BandwidthGbps = cache.BandwidthGbps, HoldDollarsPerHour = cache.HoldDollarsPerHour } : null,
     };
 
     /// <summary>Every rule the parameters break, by the rules of <see cref="PhasedLoadTimeOptions"/>, each at its path; empty when valid.</summary>

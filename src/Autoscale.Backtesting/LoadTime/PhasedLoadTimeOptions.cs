@@ -1,3 +1,4 @@
+using NodaTime;
 namespace Autoscale.Backtesting.LoadTime;
 
 /// <summary>
@@ -25,11 +26,11 @@ public sealed class PhasedLoadTimeOptions : IValidatableOptions
 
     /// <summary>T_shard: loading and sharding the weights onto the GPUs.</summary>
     [Option(Unit = "s", Min = 0, Max = 604_800)]
-    public double ShardSeconds { get; set; }
+    public Duration ShardSeconds { get; set; }
 
     /// <summary>T_warm: CUDA context, graph capture, compilation, cache warm-up.</summary>
     [Option(Unit = "s", Min = 0, Max = 604_800)]
-    public double WarmSeconds { get; set; }
+    public Duration WarmSeconds { get; set; }
 
     /// <summary>Pull and shard overlap: weights are placed while later ones arrive.</summary>
     [Option]
@@ -37,7 +38,7 @@ public sealed class PhasedLoadTimeOptions : IValidatableOptions
 
     /// <summary>A snapshot restore that replaces the warm-up; none when absent.</summary>
     [Option(Unit = "s", Min = 0, Max = 604_800)]
-    public double? SnapshotRestoreSeconds { get; set; }
+    public Duration? SnapshotRestoreSeconds { get; set; }
 
     /// <summary>Seeded per-load jitter.</summary>
     [Option]
@@ -59,7 +60,7 @@ public sealed class PhasedLoadTimeOptions : IValidatableOptions
         }
 
         var bandwidth = Math.Min(node, StoreBandwidthGbps ?? double.PositiveInfinity);
-        var nominal = size / bandwidth + ShardSeconds + (SnapshotRestoreSeconds ?? WarmSeconds);
+        var nominal = size / bandwidth + ShardSeconds.TotalSeconds + (SnapshotRestoreSeconds ?? WarmSeconds).TotalSeconds;
         var slowest = nominal * Math.Exp(LoadTime.Jitter.MaxDeviations * (Jitter?.Sigma ?? 0));
         return slowest > 604_800
             ? [$"a load would take up to {slowest:0} s (modelSizeGb / bandwidth + shardSeconds + warmSeconds, with jitter): at most 604800 s (a week)"]
@@ -87,7 +88,7 @@ public sealed class NodeCacheOptions : IValidatableOptions
 {
     /// <summary>How long a released node keeps the weights.</summary>
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 31_536_000, Required = true)]
-    public double? RetentionSeconds { get; set; }
+    public Duration? RetentionSeconds { get; set; }
 
     /// <summary>Read bandwidth of the local disk.</summary>
     [Option(Unit = "GB/s", Min = 0.001, Max = 1e6, Required = true)]

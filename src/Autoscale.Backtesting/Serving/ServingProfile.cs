@@ -93,9 +93,9 @@ public sealed record ServingProfile
             },
             RestartOnPreemption = options.Preemption == "restart",
             OverlapLastStep = options.OverlapLastStep,
-            WarmupSeconds = options.WarmupSeconds,
+            WarmupSeconds = options.WarmupSeconds.TotalSeconds,
             WarmupSlowdown = options.WarmupSlowdown,
-            DrainTimeoutSeconds = options.DrainTimeoutSeconds,
+            DrainTimeoutSeconds = options.DrainTimeoutSeconds.TotalSeconds,
             InputTokens = TokenDistribution.From(options.Tokens?.Input),
             OutputTokens = TokenDistribution.From(options.Tokens?.Output),
         };

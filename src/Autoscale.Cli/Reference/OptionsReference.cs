@@ -30,7 +30,9 @@ internal static class OptionsReference
             Every field of a backtest config and every option of the built-in policies and load-time models: its JSON
             name, type, unit, default, valid range and meaning. Names are not case-sensitive, but a name given twice
             in one object is an error. Ranges are inclusive unless a bracket says otherwise: `(0, 1]` excludes 0.
-            Numbers must be finite.
+            Numbers must be finite. A `duration` is a number of seconds (`90`, `0.5`) or a text with a unit (`"90s"`,
+            `"250ms"`, `"5m"`, `"2h"`, `"1d"`), an ISO-8601 duration (`"PT90S"`) or a time span (`"00:01:30"`); its
+            default and range are in seconds, and it is kept to the nanosecond.
 
             This page is generated from the options classes and their doc comments (`autoscale policy list --options`
             prints it; `autoscale policy describe NAME` prints one policy), and a test fails when it is stale.
@@ -211,6 +213,11 @@ internal static class OptionsReference
             return "number";
         }
 
+        if (t == typeof(NodaTime.Duration))
+        {
+            return "duration";
+        }
+
         if (t == typeof(bool))
         {
             return "boolean";
@@ -250,6 +257,7 @@ internal static class OptionsReference
         bool b => b ? "true" : "false",
         string s => $"\"{s}\"",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
+        NodaTime.Duration d => d.TotalSeconds.ToString("R", CultureInfo.InvariantCulture),
         float f => f.ToString("R", CultureInfo.InvariantCulture),
         Enum e => JsonNamingPolicy.CamelCase.ConvertName(e.ToString()),
         JsonElement { ValueKind: JsonValueKind.Undefined } => "none",

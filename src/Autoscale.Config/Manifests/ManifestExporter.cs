@@ -73,7 +73,7 @@ internal static class ManifestExporter
         var defaults = new HpaOptions();
         if (o.SyncPeriodSeconds != defaults.SyncPeriodSeconds || o.Tolerance != defaults.Tolerance || o.DownscaleStabilizationSeconds != defaults.DownscaleStabilizationSeconds)
         {
-            notes.Add($"the replay used controller flags a manifest cannot carry: --horizontal-pod-autoscaler-sync-period={o.SyncPeriodSeconds}s, -tolerance={o.Tolerance}, -downscale-stabilization={o.DownscaleStabilizationSeconds}s");
+            notes.Add($"the replay used controller flags a manifest cannot carry: --horizontal-pod-autoscaler-sync-period={o.SyncPeriodSeconds.TotalSeconds}s, -tolerance={o.Tolerance}, -downscale-stabilization={o.DownscaleStabilizationSeconds.TotalSeconds}s");
         }
 
         foreach (var resource in o.Metrics.Where(m => m.IsResource).Select(m => m.Resource!))
@@ -199,13 +199,13 @@ internal static class ManifestExporter
             {
                 ScaleUp = new HpaScalingRules
                 {
-                    StabilizationWindowSeconds = (int)Math.Round(o.ScaleUpStabilizationSeconds),
-                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleUpLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleUpPeriodSeconds)) }],
+                    StabilizationWindowSeconds = (int)Math.Round(o.ScaleUpStabilizationSeconds.TotalSeconds),
+                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleUpLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleUpPeriodSeconds.TotalSeconds)) }],
                 },
                 ScaleDown = new HpaScalingRules
                 {
-                    StabilizationWindowSeconds = (int)Math.Round(Math.Min(3600, o.ScaleDownStabilizationSeconds)),
-                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleDownLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleDownPeriodSeconds)) }],
+                    StabilizationWindowSeconds = (int)Math.Round(Math.Min(3600, o.ScaleDownStabilizationSeconds.TotalSeconds)),
+                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleDownLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleDownPeriodSeconds.TotalSeconds)) }],
                 },
             },
         };
@@ -224,7 +224,7 @@ internal static class ManifestExporter
         {
             MinReplicaCount = o.MinReplicas,
             MaxReplicaCount = o.MaxReplicas,
-            HpaSyncPeriodSeconds = (int)Math.Round(o.SyncPeriodSeconds),
+            HpaSyncPeriodSeconds = (int)Math.Round(o.SyncPeriodSeconds.TotalSeconds),
             Advanced = o.Behavior is null ? null : new KedaAdvanced { HorizontalPodAutoscalerConfig = new KedaHpaConfig { Behavior = o.Behavior } },
             Triggers = o.Metrics.Where(m => !m.IsResource).Select(m => new KedaTrigger
             {
@@ -371,13 +371,13 @@ internal static class ManifestExporter
         }
 
         Put("target-utilization-percentage", o.TargetUtilizationPercentage, d.TargetUtilizationPercentage);
-        Put("window", o.StableWindow, d.StableWindow, "s");
+        Put("window", o.StableWindow.TotalSeconds, d.StableWindow.TotalSeconds, "s");
         Put("panic-window-percentage", o.PanicWindowPercentage, d.PanicWindowPercentage);
         Put("panic-threshold-percentage", o.PanicThresholdPercentage, d.PanicThresholdPercentage);
         Put("min-scale", o.MinScale, d.MinScale);
         Put("max-scale", o.MaxScale, d.MaxScale);
         Put("initial-scale", o.InitialScale, d.InitialScale);
-        Put("scale-down-delay", o.ScaleDownDelay, d.ScaleDownDelay, "s");
+        Put("scale-down-delay", o.ScaleDownDelay.TotalSeconds, d.ScaleDownDelay.TotalSeconds, "s");
         Put("target-burst-capacity", o.TargetBurstCapacity, d.TargetBurstCapacity);
         Put("activation-scale", o.ActivationScale, d.ActivationScale);
         if (o.MaxScaleUpRate != d.MaxScaleUpRate || o.MaxScaleDownRate != d.MaxScaleDownRate || o.ScaleToZeroGracePeriod != d.ScaleToZeroGracePeriod || !o.EnableScaleToZero)
@@ -419,19 +419,19 @@ internal static class ManifestExporter
 
         Put("initial_replicas", o.InitialReplicas, null);
         Put("target_ongoing_requests", o.TargetOngoingRequests, d.TargetOngoingRequests);
-        Put("metrics_interval_s", o.MetricsIntervalS, d.MetricsIntervalS);
-        Put("look_back_period_s", o.LookBackPeriodS, d.LookBackPeriodS);
+        Put("metrics_interval_s", o.MetricsIntervalS.TotalSeconds, d.MetricsIntervalS.TotalSeconds);
+        Put("look_back_period_s", o.LookBackPeriodS.TotalSeconds, d.LookBackPeriodS.TotalSeconds);
         Put("smoothing_factor", o.SmoothingFactor, d.SmoothingFactor);
         Put("upscale_smoothing_factor", o.UpscaleSmoothingFactor, null);
         Put("downscale_smoothing_factor", o.DownscaleSmoothingFactor, null);
         Put("upscaling_factor", o.UpscalingFactor, null);
         Put("downscaling_factor", o.DownscalingFactor, null);
-        Put("upscale_delay_s", o.UpscaleDelayS, d.UpscaleDelayS);
-        Put("downscale_delay_s", o.DownscaleDelayS, d.DownscaleDelayS);
-        Put("downscale_to_zero_delay_s", o.DownscaleToZeroDelayS, null);
-        if (o.ControlLoopIntervalS != d.ControlLoopIntervalS)
+        Put("upscale_delay_s", o.UpscaleDelayS.TotalSeconds, d.UpscaleDelayS.TotalSeconds);
+        Put("downscale_delay_s", o.DownscaleDelayS.TotalSeconds, d.DownscaleDelayS.TotalSeconds);
+        Put("downscale_to_zero_delay_s", OptionDuration.Seconds(o.DownscaleToZeroDelayS), null);
+        if (o.ControlLoopIntervalS.TotalSeconds != d.ControlLoopIntervalS.TotalSeconds)
         {
-            notes?.Add($"the control loop period is the controller's RAY_SERVE_CONTROL_LOOP_INTERVAL_S={Format(o.ControlLoopIntervalS)}");
+            notes?.Add($"the control loop period is the controller's RAY_SERVE_CONTROL_LOOP_INTERVAL_S={Format(o.ControlLoopIntervalS.TotalSeconds)}");
         }
 
         var deployment = new JsonObject { ["name"] = name, ["max_ongoing_requests"] = o.MaxOngoingRequests, ["autoscaling_config"] = config };

@@ -24,6 +24,40 @@ public sealed class FrameworkDependentBuildTests
     }
 
     [Fact]
+    public async Task Durations_written_with_units_replay_as_the_same_seconds()
+    {
+        using var dir = new TempFolder();
+        const string Template = """
+            { "slo": { "maxWaitSeconds": MAXWAIT, "targetPercent": 99.0 },
+              "replica": { "capacityRps": 30, "gpus": 1, "dollarsPerGpuHour": 3.0 },
+              "engine": { "drainSeconds": DRAIN },
+              "candidates": [
+                { "name": "warm", "policy": "warm-floor", "options": { "minReplicas": 4, "scaleDownStabilizationSeconds": DOWN }, "loadTime": { "fixedSeconds": LOAD } },
+                { "name": "hpa", "policy": "hpa", "options": { "syncPeriodSeconds": SYNC, "metrics": [ { "type": "Pods", "pods": { "metric": { "name": "inFlight" }, "target": { "type": "AverageValue", "averageValue": 20 } } } ] },
+                  "decisionIntervalSeconds": SYNC, "loadTime": { "model": "fixed", "seconds": LOAD } } ] }
+            """;
+        string Config(string name, string wait, string drain, string down, string load, string sync) =>
+            dir.Write(name, Template.Replace("MAXWAIT", wait).Replace("DRAIN", drain).Replace("DOWN", down).Replace("LOAD", load).Replace("SYNC", sync));
+        var seconds = Config("seconds.json", "2", "3600", "600", "25", "15");
+        var units = Config("units.json", "\"2000ms\"", "\"1h\"", "\"PT10M\"", "\"00:00:25\"", "\"15s\"");
+
+        var plain = await RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", seconds, "--format", "json");
+        var written = await RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", units, "--format", "json");
+
+        Assert.True(plain.Exit == 0, plain.Err);
+        Assert.True(written.Exit == 0, written.Err);
+        Assert.Equal(plain.Out, written.Out);
+        Assert.Contains("\"requests\": 12804", plain.Out, StringComparison.Ordinal);
+
+        var bad = Config("bad.json", "2", "3600", "\"ten minutes\"", "25", "15");
+        var refused = await RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", bad);
+        Assert.Equal(2, refused.Exit);
+        Assert.Single(refused.Err.Trim().Split('\n'));
+        Assert.StartsWith("error: ", refused.Err, StringComparison.Ordinal);
+        Assert.EndsWith("bad.json: candidates[0].options.scaleDownStabilizationSeconds: must be a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\", not the string \"ten minutes\"", refused.Err.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Policy_import_reads_an_hpa_manifest()
     {
         var (exit, stdout, stderr) = await RunAsync("policy", "import", "examples/manifests/hpa-vllm.yaml", "--metric-map", "vllm_requests_in_flight=inFlight");

@@ -20,8 +20,8 @@ public sealed class EmulatedPolicyAllocationTests
             Metrics = [new HpaMetricSpec { Type = "Pods", Pods = new HpaMetricSource { Metric = new() { Name = "inFlight" }, Target = new() { AverageValue = 10 } } }],
         }),
         "keda" => new KedaPolicy(new KedaOptions { MaxReplicaCount = 50, CooldownPeriod = 60, Triggers = [new KedaTrigger { Signal = "queue", Metadata = new() { ["threshold"] = "20" } }] }),
-        "ray-serve" => new RayServePolicy(new RayServeOptions { MinReplicas = 0, MaxReplicas = 50, UpscaleDelayS = 5, DownscaleDelayS = 20 }),
-        _ => new KnativePolicy(new KnativeOptions { ContainerConcurrency = 10, ScaleDownDelay = 30 }),
+        "ray-serve" => new RayServePolicy(new RayServeOptions { MinReplicas = 0, MaxReplicas = 50, UpscaleDelayS = OptionDuration.FromSeconds(5), DownscaleDelayS = OptionDuration.FromSeconds(20) }),
+        _ => new KnativePolicy(new KnativeOptions { ContainerConcurrency = 10, ScaleDownDelay = OptionDuration.FromSeconds(30) }),
     };
 
     [Theory]

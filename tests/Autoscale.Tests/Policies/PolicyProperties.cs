@@ -40,7 +40,7 @@ public sealed class PolicyProperties
             (history, extra, panic) =>
             {
                 var (extraQueue, extraArrivals) = extra;
-                var options = new ReactiveOptions { MinReplicas = 0, MaxReplicas = 500, PanicThresholdPercent = panic, ScaleUpStabilizationSeconds = 30 };
+                var options = new ReactiveOptions { MinReplicas = 0, MaxReplicas = 500, PanicThresholdPercent = panic, ScaleUpStabilizationSeconds = OptionDuration.FromSeconds(30) };
                 return MoreLoadNeverGivesFewer(() => new ReactivePolicy(options), history, extraQueue, extraArrivals);
             });
 
@@ -74,7 +74,7 @@ public sealed class PolicyProperties
                 new ReactivePolicy(new ReactiveOptions { MinReplicas = min, MaxReplicas = max }),
                 new WarmFloorPolicy(new WarmFloorOptions { MinReplicas = Math.Max(1, min), MaxReplicas = max }),
                 new ScheduledFloorPolicy(new ScheduledFloorOptions { MinReplicas = min, MaxReplicas = max, DefaultMinReplicas = min }),
-                new PredictivePolicy(new PredictiveOptions { MinReplicas = min, MaxReplicas = max, BucketSeconds = 60 }),
+                new PredictivePolicy(new PredictiveOptions { MinReplicas = min, MaxReplicas = max, BucketSeconds = OptionDuration.FromSeconds(60) }),
             ];
             int[] floors = [min, Math.Max(1, min), min, min];
             for (var i = 0; i < history.Length; i++)

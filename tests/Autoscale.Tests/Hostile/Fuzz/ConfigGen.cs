@@ -63,7 +63,7 @@ internal static class ConfigGen
     /// <summary>A sweep of one numeric option: a short list, or a range (now and then a huge or degenerate one).</summary>
     private static Gen<string> Sweep(string policy)
     {
-        var numeric = OptionsTable.Rows(policy).Where(r => r.Type is "integer" or "number").Select(r => r.Name).DefaultIfEmpty("bogus").ToArray();
+        var numeric = OptionsTable.Rows(policy).Where(r => r.Type is "integer" or "number" or "duration").Select(r => r.Name).DefaultIfEmpty("bogus").ToArray();
         return from option in Gen.Elements(numeric)
                from form in Gen.Elements(
                    "[0, 1, 2]", "[1, 3]", "[]", "[1, 1]", "{ \"from\": 0, \"to\": 4 }", "{ \"from\": 0, \"to\": 6, \"step\": 2 }",
@@ -103,8 +103,13 @@ internal static class ConfigGen
     private static Gen<string> Value(OptionRow row, string section) => row.Type switch
     {
         // Whole seconds where the engine counts whole ticks; now and then a fraction, refused with a 1 s tick.
-        "number" when row.Name is "decisionIntervalSeconds" or "metricsDelaySeconds" =>
-            Gen.Frequency((12, Gen.Elements("1", "5", "15", "60")), (1, Gen.Elements("0.5", "0.001", "1e9"))),
+        "duration" when row.Name is "decisionIntervalSeconds" or "metricsDelaySeconds" =>
+            Gen.Frequency((12, Gen.Elements("1", "5", "15", "60", "\"15s\"", "\"1m\"")), (1, Gen.Elements("0.5", "0.001", "1e9", "\"500ms\"", "\"soon\""))),
+        // A duration as seconds mostly, now and then with a unit or in ISO-8601 (the same value), or no duration at all.
+        "duration" => Gen.Frequency(
+            (10, Numbers(row, [0, 0.001, 0.5, 1, 2, 5, 15, 25, 30, 60, 99, 300, 3600])),
+            (2, Gen.Elements("\"90s\"", "\"5m\"", "\"250ms\"", "\"PT30S\"", "\"00:01:00\"")),
+            (1, Gen.Elements("\"ten\"", "\"-5s\"", "\"1e400s\"", "\"P1000000D\""))),
         "number" => Numbers(row, [0, 0.001, 0.5, 1, 2, 5, 15, 25, 30, 60, 99, 300, 3600]),
         "integer" => Numbers(row, [0, 1, 2, 3, 8, 40]),
         "boolean" => Gen.Elements("true", "false"),

@@ -62,7 +62,7 @@ public sealed class RayServeTests
     [Fact]
     public void Replicas_that_start_slowly_keep_the_target()
     {
-        var c = Controller(new RayServeOptions { MinReplicas = 1, MaxReplicas = 200, TargetOngoingRequests = 1, UpscaleDelayS = 0, DownscaleDelayS = 100_000 });
+        var c = Controller(new RayServeOptions { MinReplicas = 1, MaxReplicas = 200, TargetOngoingRequests = 1, UpscaleDelayS = OptionDuration.FromSeconds(0), DownscaleDelayS = OptionDuration.FromSeconds(100_000) });
         Assert.Equal(100, c.Decide(1, 100, 1, 1));
         Assert.Equal(100, c.Decide(100, 100, 1, 1));
         Assert.Equal(123, c.Decide(100, 100 + 20 + 3, 3, 1));
@@ -81,11 +81,11 @@ public sealed class RayServeTests
     [Fact]
     public void Scaling_to_zero_steps_through_one()
     {
-        var c = Controller(new RayServeOptions { MinReplicas = 0, MaxReplicas = 5, DownscalingFactor = 10, UpscaleDelayS = 0, DownscaleDelayS = 0 });
+        var c = Controller(new RayServeOptions { MinReplicas = 0, MaxReplicas = 5, DownscalingFactor = 10, UpscaleDelayS = OptionDuration.FromSeconds(0), DownscaleDelayS = OptionDuration.FromSeconds(0) });
         Assert.Equal(1, c.Decide(5, 0, 5, 1));
         Assert.Equal(0, c.Decide(1, 0, 1, 1));
 
-        var slow = Controller(new RayServeOptions { MinReplicas = 0, MaxReplicas = 5, DownscalingFactor = 0.2, UpscaleDelayS = 0, DownscaleDelayS = 0 });
+        var slow = Controller(new RayServeOptions { MinReplicas = 0, MaxReplicas = 5, DownscalingFactor = 0.2, UpscaleDelayS = OptionDuration.FromSeconds(0), DownscaleDelayS = OptionDuration.FromSeconds(0) });
         var replicas = 5;
         for (var i = 0; i < 5; i++)
         {
@@ -100,7 +100,7 @@ public sealed class RayServeTests
     [InlineData(300.0)]
     public void Delays_count_control_loop_iterations_and_reset_on_a_change_of_direction(double? toZero)
     {
-        var c = Controller(new RayServeOptions { MinReplicas = 0, MaxReplicas = 2, TargetOngoingRequests = 1, UpscaleDelayS = 30, DownscaleDelayS = 600, DownscaleToZeroDelayS = toZero });
+        var c = Controller(new RayServeOptions { MinReplicas = 0, MaxReplicas = 2, TargetOngoingRequests = 1, UpscaleDelayS = OptionDuration.FromSeconds(30), DownscaleDelayS = OptionDuration.FromSeconds(600), DownscaleToZeroDelayS = OptionDuration.FromSeconds(toZero) });
         const int up = 300, down = 6000;
         var downToZero = (int)((toZero ?? 600) / 0.1);
 
@@ -122,7 +122,7 @@ public sealed class RayServeTests
     [Fact]
     public void Ten_loops_of_one_tick_equal_ten_single_loops()
     {
-        var options = new RayServeOptions { MinReplicas = 0, MaxReplicas = 50, TargetOngoingRequests = 2, UpscaleDelayS = 3, DownscaleDelayS = 7, DownscaleToZeroDelayS = 2 };
+        var options = new RayServeOptions { MinReplicas = 0, MaxReplicas = 50, TargetOngoingRequests = 2, UpscaleDelayS = OptionDuration.FromSeconds(3), DownscaleDelayS = OptionDuration.FromSeconds(7), DownscaleToZeroDelayS = OptionDuration.FromSeconds(2) };
         var batched = Controller(options);
         var single = Controller(options);
         var rng = new Random(7);
@@ -145,7 +145,7 @@ public sealed class RayServeTests
     public void The_policy_reports_metrics_averaged_over_the_look_back_period()
     {
         var start = Instant.FromUtc(2025, 6, 2, 0, 0);
-        var policy = new RayServePolicy(new RayServeOptions { MinReplicas = 1, MaxReplicas = 10, TargetOngoingRequests = 2, UpscaleDelayS = 0 });
+        var policy = new RayServePolicy(new RayServeOptions { MinReplicas = 1, MaxReplicas = 10, TargetOngoingRequests = 2, UpscaleDelayS = OptionDuration.FromSeconds(0) });
         ScalingSignal S(int t, int ready, long queue) =>
             new(start + Duration.FromSeconds(t), Duration.FromSeconds(1), ready, 0, queue, 0, 30, Duration.FromSeconds(60)) { MaxReplicas = 100 };
 
