@@ -234,62 +234,30 @@ public sealed class CandidateRun
         _slo.Finish(horizon, state.Left, state.Late);
         _fleet.Finish(horizon);
 
-        var perReplicaSecond = _settings.Replica.DollarsPerReplicaSecond;
-        var violations = _late + _dropped;
         var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var holdDollars = _loads.Finish(horizon, loadMetrics);
-        var roundedDollars = _fleet.RoundedExtraSeconds * perReplicaSecond;
-        var dollars = (_replicaSeconds + _fleet.RoundedExtraSeconds) * perReplicaSecond + holdDollars;
-        var budget = _requests * (100 - _settings.Slo.TargetPercent) / 100;
-        return new CandidateResult
+        return new RunOutcome
         {
-            Name = _spec.Name,
-            Policy = _spec.PolicyName,
-            SweepGroup = _spec.SweepGroup,
-            SweepValue = _spec.SweepValue,
             Requests = _requests,
             Served = _served,
             Late = _late,
             Dropped = _dropped,
             QueuedAtEnd = state.Left,
-            MeetsSlo = _requests == 0 || 100.0 * (_requests - violations) >= _settings.Slo.TargetPercent * _requests,
             WaitP50Seconds = _waits.Percentile(50) * _tickSeconds,
             WaitP95Seconds = _waits.Percentile(95) * _tickSeconds,
             WaitP99Seconds = _waits.Percentile(99) * _tickSeconds,
             WaitMaxSeconds = _waits.MaxWait * _tickSeconds,
-            WorstMinuteViolations = _slo.WorstMinuteViolations,
-            WorstMinuteStartSeconds = _slo.WorstMinute * 60.0,
-            WorstHourViolations = _slo.WorstHourViolations,
-            WorstHourStartSeconds = _slo.WorstHour * 3600.0,
-            BreachMinutes = _slo.BreachMinutes,
-            Minutes = _slo.Minutes,
-            LongestBreachMinutes = _slo.LongestBreachMinutes,
-            ErrorBudgetBurn = budget > 0 ? violations / budget : (violations > 0 ? double.PositiveInfinity : 0),
-            ScaleActions = _fleet.ScaleActions,
-            Flaps = _fleet.Flaps,
-            CapacityLagMaxSeconds = _fleet.MaxLagSeconds,
-            CapacityLagMeanSeconds = _fleet.MeanLagSeconds,
-            CapacityLagEpisodes = _fleet.LagEpisodes,
-            RoundingDollars = roundedDollars,
-            Timeline = _timeline?.Finish() ?? Timeline.Empty,
-            ReplicaSeconds = _replicaSeconds,
-            IdleReplicaSeconds = _idleSeconds,
-            LoadingReplicaSeconds = _loadingSeconds,
-            Dollars = dollars,
-            IdleDollars = _idleSeconds * perReplicaSecond,
-            LoadingDollars = _loadingSeconds * perReplicaSecond,
-            CostDollars = dollars + violations * _settings.Slo.DollarsPerViolation,
+            BilledSeconds = _replicaSeconds,
+            IdleSeconds = _idleSeconds,
+            LoadingSeconds = _loadingSeconds,
+            HoldDollars = holdDollars,
+            LoadMetrics = loadMetrics,
             ColdStarts = _coldStarts,
             PeakReplicas = _peak,
             EndReplicas = _ready,
             Start = _start,
             Ticks = horizon,
-            SpanSeconds = horizon * _tickSeconds,
-            PolicyMetrics = _record.PolicyMetrics(),
-            Warnings = _record.Warnings(_start, _settings.Tick),
-            LoadMetrics = new MetricSet(loadMetrics),
-            HoldDollars = holdDollars,
-        };
+        }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 
     private void RecordHistory(long t)

@@ -1112,13 +1112,10 @@ internal sealed class ServingRun
         _slo.Finish(horizon, 0, 0);
         _fleet.Finish(horizon);
 
-        var perReplicaSecond = _settings.Replica.DollarsPerReplicaSecond;
         var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var holdDollars = _loads.Finish(horizon, loadMetrics);
         var billed = _replicaSeconds + _drainBilledSeconds;
-        var dollars = (billed + _fleet.RoundedExtraSeconds) * perReplicaSecond + holdDollars;
-        var violations = _late + _dropped;
-        var budget = _requests * (100 - _settings.Slo.TargetPercent) / 100;
+        var dollars = RunOutcome.Dollars(billed, _fleet, _settings, holdDollars);
         var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
         var span = horizon * _tickSeconds;
         var serving = new ServingMetrics
@@ -1140,56 +1137,30 @@ internal sealed class ServingRun
             MeanInputTokens = _w.MeanInputTokens,
             MeanOutputTokens = _w.MeanOutputTokens,
         };
-        return new CandidateResult
+        return new RunOutcome
         {
-            Name = _spec.Name,
-            Policy = _spec.PolicyName,
-            SweepGroup = _spec.SweepGroup,
-            SweepValue = _spec.SweepValue,
             Requests = _requests,
             Served = _completed,
             Late = _late,
             Dropped = _dropped,
             QueuedAtEnd = 0,
-            MeetsSlo = _requests == 0 || 100.0 * (_requests - violations) >= _settings.Slo.TargetPercent * _requests,
             WaitP50Seconds = _wait.PercentileSeconds(50),
             WaitP95Seconds = _wait.PercentileSeconds(95),
             WaitP99Seconds = _wait.PercentileSeconds(99),
             WaitMaxSeconds = _wait.PercentileSeconds(100),
-            WorstMinuteViolations = _slo.WorstMinuteViolations,
-            WorstMinuteStartSeconds = _slo.WorstMinute * 60.0,
-            WorstHourViolations = _slo.WorstHourViolations,
-            WorstHourStartSeconds = _slo.WorstHour * 3600.0,
-            BreachMinutes = _slo.BreachMinutes,
-            Minutes = _slo.Minutes,
-            LongestBreachMinutes = _slo.LongestBreachMinutes,
-            ErrorBudgetBurn = budget > 0 ? violations / budget : (violations > 0 ? double.PositiveInfinity : 0),
-            ScaleActions = _fleet.ScaleActions,
-            Flaps = _fleet.Flaps,
-            CapacityLagMaxSeconds = _fleet.MaxLagSeconds,
-            CapacityLagMeanSeconds = _fleet.MeanLagSeconds,
-            CapacityLagEpisodes = _fleet.LagEpisodes,
-            RoundingDollars = _fleet.RoundedExtraSeconds * perReplicaSecond,
-            Timeline = _timeline?.Finish() ?? Timeline.Empty,
-            ReplicaSeconds = billed,
-            IdleReplicaSeconds = idleSeconds,
-            LoadingReplicaSeconds = _loadingSeconds,
-            Dollars = dollars,
-            IdleDollars = idleSeconds * perReplicaSecond,
-            LoadingDollars = _loadingSeconds * perReplicaSecond,
-            CostDollars = dollars + violations * _settings.Slo.DollarsPerViolation,
+            BilledSeconds = billed,
+            IdleSeconds = idleSeconds,
+            LoadingSeconds = _loadingSeconds,
+            HoldDollars = holdDollars,
+            LoadMetrics = loadMetrics,
             ColdStarts = _coldStarts,
             PeakReplicas = _peak,
             EndReplicas = _ready.Count,
             Start = _w.Start,
             Ticks = horizon,
-            SpanSeconds = span,
-            PolicyMetrics = _record.PolicyMetrics(),
-            Warnings = _record.Warnings(_w.Start, _settings.Tick, ServingWarnings(drainTicks)),
-            LoadMetrics = new MetricSet(loadMetrics),
-            HoldDollars = holdDollars,
+            Warnings = ServingWarnings(drainTicks),
             Serving = serving,
-        };
+        }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 
     /// <summary>The serving replay's own warnings: KV preemptions, and requests the drain after the trace cut off.</summary>
