@@ -129,6 +129,7 @@ public sealed class ConfigLoader
             BillingMinimumSeconds = billing.MinimumSeconds.TotalSeconds,
             Serving = serving,
             DrainSeconds = engine.DrainSeconds.TotalSeconds,
+            FluidServing = serving is not null && engine.Serving == "fluid",
         };
     }
 

@@ -56,7 +56,15 @@ public sealed partial class DurationJsonConverter : JsonConverter<Duration>
         {
             // Years and months have no fixed length: such a period is no duration.
             var period = PeriodPattern.NormalizingIso.Parse(text);
-            return period.Success && period.Value is { Years: 0, Months: 0 } p ? Checked(p.Normalize().ToDuration()) : null;
+            if (!period.Success || period.Value is not { Years: 0, Months: 0 } p)
+            {
+                return null;
+            }
+
+            // Bounded before NodaTime sums it in nanoseconds (a long), which a million days overflows.
+            var approximate = (p.Weeks * 604_800.0) + (p.Days * 86_400.0) + (p.Hours * 3600.0) + (p.Minutes * 60.0) + p.Seconds
+                + (p.Milliseconds / 1e3) + (p.Ticks / 1e7) + (p.Nanoseconds / 1e9);
+            return Math.Abs(approximate) > Limit.TotalSeconds * 1.01 ? throw new JsonException("a duration must be at most a hundred years") : Checked(p.ToDuration());
         }
 
         return TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? Checked(Duration.FromTimeSpan(span)) : null;

@@ -81,15 +81,25 @@ public static class Backtest
         {
             var spec = candidates[i];
             Serving.ServingRun? run = null;
+            Serving.FluidRun? fluid = null;
             try
             {
-                run = new Serving.ServingRun(spec, settings, workload, bucket, zoom);
-                results[i] = run.Run();
+                if (settings.FluidServing)
+                {
+                    fluid = new Serving.FluidRun(spec, settings, workload, bucket, zoom);
+                    results[i] = fluid.Run();
+                }
+                else
+                {
+                    run = new Serving.ServingRun(spec, settings, workload, bucket, zoom);
+                    results[i] = run.Run();
+                }
             }
             catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
             {
-                var error = run is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {run.Tick}: {e.GetType().Name}: {e.Message}";
-                results[i] = new CandidateResult { Name = spec.Name, Policy = spec.PolicyName, SweepGroup = spec.SweepGroup, SweepValue = spec.SweepValue, Error = error, Ticks = run?.Tick ?? 0 };
+                var tick = run?.Tick ?? fluid?.Tick;
+                var error = tick is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {tick}: {e.GetType().Name}: {e.Message}";
+                results[i] = new CandidateResult { Name = spec.Name, Policy = spec.PolicyName, SweepGroup = spec.SweepGroup, SweepValue = spec.SweepValue, Error = error, Ticks = tick ?? 0 };
             }
         });
         return Ranking.Rank(results);

@@ -28,7 +28,7 @@ public sealed class EngineOptions : IValidatableOptions
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() =>
-        Serving is "request" ? [] : Serving is "fluid" ? ["serving (\"fluid\") is not built yet: use \"request\""] : [$"serving (\"{Serving}\") must be \"request\" or \"fluid\""];
+        Serving is "request" or "fluid" ? [] : [$"serving (\"{Serving}\") must be \"request\" or \"fluid\""];
 }
 
 /// <summary>The <c>billing</c> section: how a replica's lifetime turns into billed time.</summary>

@@ -23,6 +23,9 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     /// <summary>The replicas' serving profile; null for the <c>capacityRps</c> model.</summary>
     public Serving.ServingProfile? Serving { get; init; }
 
+    /// <summary>With a serving profile: replay it as a fluid of cohorts (<c>engine.serving: "fluid"</c>, fast) instead of request by request.</summary>
+    public bool FluidServing { get; init; }
+
     /// <summary>With a serving profile: seconds the fleet may serve what is left after the trace ends.</summary>
     public double DrainSeconds { get; init; } = 3600;
 

@@ -119,11 +119,35 @@ public sealed class ServingWorkload
         ArgumentNullException.ThrowIfNull(profile);
         var workload = new ServingWorkload(trace.Start, trace.Tick, trace.Length, profile, seed, null, null, null, trace.Arrivals, trace.InputTokens, trace.OutputTokens, default);
         var totals = default(Totals);
-        var cursor = workload.OpenCursor(name);
-        while (cursor.Next != long.MaxValue)
+        if (trace.InputTokens is { } inputs && trace.OutputTokens is { } outputs)
         {
-            cursor.Take(out var input, out var output);
-            totals.Add(input, output);
+            // Token totals per tick, shared out equally (the remainder to the earliest requests): the totals are the
+            // columns' sums, and the first request of each tick has the largest share, so checking it checks them all.
+            var tickNanos = trace.Tick.ToInt64Nanoseconds();
+            long ordinal = 0;
+            for (var k = 0; k < trace.Arrivals.Length; k++)
+            {
+                var n = trace.Arrivals[k];
+                if (n <= 0)
+                {
+                    continue;
+                }
+
+                Check(name, trace.Start, ordinal, k * tickNanos, (inputs[k] + n - 1) / n, (outputs[k] + n - 1) / n, profile);
+                ordinal += n;
+                totals.Count += n;
+                totals.Input += inputs[k];
+                totals.Output += outputs[k];
+            }
+        }
+        else
+        {
+            var cursor = workload.OpenCursor(name);
+            while (cursor.Next != long.MaxValue)
+            {
+                cursor.Take(out var input, out var output);
+                totals.Add(input, output);
+            }
         }
 
         return new ServingWorkload(trace.Start, trace.Tick, trace.Length, profile, seed, null, null, null, trace.Arrivals, trace.InputTokens, trace.OutputTokens, totals);
@@ -148,6 +172,20 @@ public sealed class ServingWorkload
         }
 
         return builder.Build(reader.Tick, reader.Length);
+    }
+
+    /// <summary>A request log's arrivals (nanoseconds after the start) and tokens, request by request; null for interval counts.</summary>
+    internal (long[] Arrivals, int[] Input, int[] Output)? Requests => _arrivals is null ? null : (_arrivals, _input!, _output!);
+
+    /// <summary>
+    /// Interval counts' requests and tokens in tick <paramref name="tick"/>: the trace's token totals, or the requests
+    /// times the mean tokens drawn for the whole workload where it has none (the fluid replay's expectation).
+    /// </summary>
+    internal void TickTotals(long tick, out long count, out double input, out double output)
+    {
+        count = _tickCounts![tick];
+        input = _tickInput is { } i ? i[tick] : count * MeanInputTokens;
+        output = _tickOutput is { } o ? o[tick] : count * MeanOutputTokens;
     }
 
     /// <summary>The requests in arrival order, one at a time (the same every time it is opened).</summary>

@@ -118,6 +118,8 @@ public sealed class DurationOptionsTests
     [InlineData("\"ninety\"", "must be a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\", not the string \"ninety\"")]
     [InlineData("true", "must be a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\", not the boolean true")]
     [InlineData("\"P200Y\"", "must be a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\", not the string \"P200Y\"")]
+    [InlineData("\"P1000000D\"", "must be a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\", not the string \"P1000000D\"")]
+    [InlineData("\"PT9999999999999H\"", "must be a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\", not the string \"PT9999999999999H\"")]
     [InlineData("1e12", "must be a duration of at most a hundred years (was 1000000000000 s)")]
     [InlineData("\"P1Y\"", "must be a duration such as 15 (seconds), \"90s\", \"5m\" or \"PT15S\", not the string \"P1Y\"")]
     public void A_value_that_is_no_duration_is_named_with_what_it_must_be(string value, string message)

@@ -1,0 +1,903 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.LoadTime;
+using NodaTime;
+
+namespace Autoscale.Backtesting.Serving;
+
+/// <summary>
+/// One candidate's fluid serving replay (<c>engine.serving: "fluid"</c>): the request-level replay's fleet, decisions,
+/// loads and SLO rules, with the requests carried as cohorts (the requests that arrive in one sub-step of a tick, a
+/// fraction of a request allowed) through a fleet of identical replicas instead of one by one through each replica's
+/// scheduler. docs/serving.md states the approximation and its measured agreement with the request-level replay.
+/// </summary>
+/// <remarks>
+/// Each tick is cut into sub-steps of at most <see cref="SubStepSeconds"/>. In a sub-step: the arrivals join the
+/// waiting queue; the head is admitted while the ready replicas have sequences and KV cache free; the admitted prompts
+/// are prefilled first in, first out, at the rate a step of the profile gives with the running decodes in it; every
+/// decoding request gains one token per step; a cohort leaves when its output is done. The cost grows with ticks and
+/// cohorts in flight, not with requests. Not thread-safe; one run per thread.
+/// </remarks>
+internal sealed class FluidRun
+{
+    /// <summary>The longest sub-step: latencies resolve to about this.</summary>
+    public const double SubStepSeconds = 0.1;
+
+    private const double Tiny = 1e-9;
+
+    private readonly CandidateSpec _spec;
+    private readonly ReplaySettings _settings;
+    private readonly ServingProfile _p;
+    private readonly ServingWorkload _w;
+    private readonly IScalingPolicy _policy;
+    private readonly DecisionRecord _record;
+    private readonly DecisionStep _step;
+    private readonly SloLedger _slo;
+    private readonly FleetLedger _fleet;
+    private readonly TimelineRecorder? _timeline;
+    private readonly ILoadSimulation _loads;
+    private readonly long _tickNanos;
+    private readonly double _tick;
+    private readonly int _subSteps;
+    private readonly double _h;
+    private readonly int _decisionEvery;
+    private readonly int _metricsDelay;
+    private readonly Duration _interval;
+    private readonly double _maxTtft, _maxTpot, _maxE2e, _maxWait, _timeout;
+    private readonly double _kvPerReplica;
+
+    private readonly CohortQueue _waiting = new();
+    private readonly CohortQueue _prefill = new();
+    private readonly DecodeHeap _decode = new();
+    private readonly Queue<double> _warmingUntil = new();
+    private readonly List<(double Count, double Until)> _draining = [];
+
+    private readonly WeightedLatencyHistogram _ttft = new();
+    private readonly WeightedLatencyHistogram _tpot = new();
+    private readonly WeightedLatencyHistogram _e2e = new();
+    private readonly WeightedLatencyHistogram _wait = new();
+    private readonly WeightedLatencyHistogram _intervalTtft = new();
+
+    private readonly Snapshot[] _history;
+    private readonly int _historyMask;
+
+    // A request log's requests, walked in order; interval counts come per tick.
+    private readonly (long[] Arrivals, int[] Input, int[] Output)? _log;
+    private int _next;
+
+    private int _ready;
+    private int _loading;
+    private int _untilDecision;
+    private int _peak;
+    private long _t;
+    private long _requests;
+    private long _arrivedInput, _arrivedOutput;
+    private long _coldStarts, _startOrdinal;
+    private Instant _nextDecisionAt;
+
+    // Cumulative fluid totals (fractions of requests), and what has been handed to the SLO ledger as whole requests.
+    private double _waitingCount, _prefillCount, _decodeCount;
+    private double _prefillKv, _decodeKvBase;
+    private double _clock;
+    private double _admissions, _done, _late, _dropped, _good, _violations;
+    private long _doneEmitted, _violationsEmitted;
+    private double _servedInput, _servedOutput;
+    private double _replicaSeconds, _loadingSeconds, _readySeconds, _busySeconds, _kvTokenSeconds, _drainBilledSeconds;
+    private bool _completed;
+
+    public FluidRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(workload);
+        InvalidOptionsException.ThrowIfAny(settings.Validate());
+        _p = settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
+        if (spec.DecisionIntervalTicks < 1)
+        {
+            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
+        }
+
+        _spec = spec;
+        _settings = settings;
+        _w = workload;
+        _policy = spec.PolicyFactory();
+        _record = new DecisionRecord(_policy, settings.MaxReplicas);
+        _tickNanos = settings.Tick.ToInt64Nanoseconds();
+        _tick = settings.TickSeconds;
+        _subSteps = Math.Max(1, (int)Math.Ceiling((_tick / SubStepSeconds) - 1e-9));
+        _h = _tick / _subSteps;
+        _decisionEvery = spec.DecisionIntervalTicks;
+        _metricsDelay = spec.MetricsDelayTicks;
+        _interval = settings.Tick * _decisionEvery;
+        NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens);
+        _step = new DecisionStep(_interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
+        _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
+        _fleet = new FleetLedger(_tick, NominalCapacity * _tick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
+        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tick, zoomWorstHour, _tickNanos) : null;
+        _loads = spec.LoadTime is ISimulatedLoadTime simulated
+            ? simulated.CreateSimulation(_tick, settings.Seed)
+            : new FleetLoads(spec.LoadTime, settings.Tick);
+        var slo = settings.Slo;
+        _maxWait = slo.HasMaxWait ? slo.MaxWaitSeconds : double.PositiveInfinity;
+        _maxTtft = slo.MaxTtftSeconds ?? double.PositiveInfinity;
+        _maxTpot = slo.MaxTpotSeconds ?? double.PositiveInfinity;
+        _maxE2e = slo.MaxE2eSeconds ?? double.PositiveInfinity;
+        _timeout = slo.ClientTimeoutSeconds ?? double.PositiveInfinity;
+        _kvPerReplica = (double)_p.KvBlocks * _p.BlockTokens;
+        _log = workload.Requests;
+        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
+        _historyMask = historyLength - 1;
+        _history = new Snapshot[historyLength];
+        _nextDecisionAt = workload.Start;
+    }
+
+    /// <summary>A replica's nominal request rate at the workload's mean tokens: the signal's capacity per replica.</summary>
+    public double NominalCapacity { get; }
+
+    public long Tick => _t;
+
+    private double Running => _prefillCount + _decodeCount;
+
+    private double KvUsed => _prefillKv + _decodeKvBase + (_clock * _decodeCount);
+
+    /// <summary>Replays every tick of the workload, then the drain.</summary>
+    public CandidateResult Run()
+    {
+        for (var t = 0L; t < _w.Ticks; t++)
+        {
+            Step(t);
+        }
+
+        return Complete();
+    }
+
+    private void Step(long t)
+    {
+        _t = t;
+        var ts = t * _tick;
+        _slo.Advance(t);
+
+        // 1. Loads completing at t become ready.
+        ReadyLoads(t, ts);
+
+        // 2. The policy decides; the engine reconciles.
+        RecordHistory(t);
+        if (_untilDecision == 0)
+        {
+            Decide(t, ts);
+            _untilDecision = _decisionEvery;
+        }
+
+        _untilDecision--;
+        var fleet = _ready + _loading;
+        _peak = Math.Max(_peak, fleet);
+        _replicaSeconds += fleet * _tick;
+        _loadingSeconds += _loading * _tick;
+        _readySeconds += _ready * _tick;
+
+        // 3. The tick's arrivals, sub-step by sub-step, and the fleet serving them.
+        var before = _requests;
+        for (var k = 0; k < _subSteps; k++)
+        {
+            var from = ts + (k * _h);
+            Arrive(t, k, from);
+            Serve(from, from + _h);
+        }
+
+        var violations = Emit(ref _violations, ref _violationsEmitted);
+        _slo.Complete(Emit(ref _done, ref _doneEmitted), violations);
+        var arrivals = _requests - before;
+        _fleet.Observe(t, arrivals, _ready);
+        _timeline?.Add(t, arrivals, _ready, _loading, (long)Math.Round(_waitingCount), violations);
+    }
+
+    /// <summary>The whole requests a fractional total has reached since the last call.</summary>
+    private static long Emit(ref double total, ref long emitted)
+    {
+        var whole = (long)Math.Floor(total + 1e-6);
+        var delta = Math.Max(0, whole - emitted);
+        emitted += delta;
+        return delta;
+    }
+
+    private void Arrive(long t, int k, double from)
+    {
+        double count, input, output, arrival;
+        if (_log is { } log)
+        {
+            // The requests of the log that arrive in this sub-step, as one cohort at their mean arrival.
+            var end = (long)Math.Round((from + _h) * 1e9);
+            if (k == _subSteps - 1)
+            {
+                end = (t + 1) * _tickNanos;
+            }
+
+            long n = 0, i = 0, o = 0;
+            double sum = 0;
+            while (_next < log.Arrivals.Length && log.Arrivals[_next] < end)
+            {
+                n++;
+                i += log.Input[_next];
+                o += log.Output[_next];
+                sum += log.Arrivals[_next] / 1e9;
+                _next++;
+            }
+
+            if (n == 0)
+            {
+                return;
+            }
+
+            _requests += n;
+            _arrivedInput += i;
+            _arrivedOutput += o;
+            (count, input, output, arrival) = (n, i, o, sum / n);
+        }
+        else
+        {
+            // Interval counts: the i-th of a tick's n requests arrives at t + floor(i * tick / n); each sub-step its share.
+            _w.TickTotals(t, out var n, out var i, out var o);
+            if (n == 0)
+            {
+                return;
+            }
+
+            if (k == 0)
+            {
+                _requests += n;
+                _arrivedInput += (long)Math.Round(i);
+                _arrivedOutput += (long)Math.Round(o);
+            }
+
+            (count, input, output, arrival) = (n / (double)_subSteps, i / _subSteps, o / _subSteps, from + (_h / 2));
+        }
+
+        _waiting.Push(new Cohort { Count = count, Input = input / count, Output = output / count, Arrival = arrival });
+        _waitingCount += count;
+    }
+
+    private void Serve(double from, double to)
+    {
+        DropTimedOut(from);
+        var warming = Warming(from);
+        var serving = _ready + DrainingCount(from);
+        Admit(from);
+
+        if (serving <= 0 || (_prefillCount <= Tiny && _decodeCount <= Tiny))
+        {
+            _kvTokenSeconds += KvUsed * (to - from);
+            return;
+        }
+
+        // Replicas warming up run their steps warmupSlowdown times slower: they count as that fraction of one.
+        var effective = serving - (warming * (1 - (1 / _p.WarmupSlowdown)));
+        var decodePerReplica = _decodeCount / serving;
+        var chunk = Math.Max(0, _p.MaxBatchedTokens - decodePerReplica);
+        var decodeStep = _p.BaseSeconds + (_p.PerDecodeTokenSeconds * decodePerReplica);
+        var prefillStep = decodeStep + (_p.PerPrefillTokenSeconds * chunk);
+        var rate = chunk > 0 ? effective * chunk / prefillStep : 0;
+
+        // Prefill, first in, first out, each cohort from its admission, at the rate of steps carrying a full chunk.
+        var cursor = from;
+        var prefillTime = 0.0;
+        while (rate > 0 && _prefill.Count > 0)
+        {
+            ref var c = ref _prefill.Head;
+            var start = Math.Max(cursor, c.Admitted);
+            if (start >= to)
+            {
+                break;
+            }
+
+            var left = c.Count * c.Input * (1 - c.Done);
+            var can = (to - start) * rate;
+            if (left <= can)
+            {
+                var firstToken = start + (left / rate);
+                prefillTime += left / rate;
+                cursor = firstToken;
+                FirstToken(c, firstToken);
+                _prefill.Pop();
+            }
+            else
+            {
+                c.Done += can / (c.Count * c.Input);
+                prefillTime += to - start;
+                cursor = to;
+                break;
+            }
+        }
+
+        // Decode: one token a step for every decoding sequence; steps carry the prefill chunks first.
+        var steps = (prefillTime / prefillStep) + (_decodeCount > Tiny ? Math.Max(0, (to - from - prefillTime) / decodeStep) : 0);
+        steps *= effective / serving;
+        var clockBefore = _clock;
+        _clock += steps;
+        while (_decode.Count > 0 && _decode.Peek.Finish <= _clock + Tiny)
+        {
+            var c = _decode.Pop();
+            var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
+            Finished(c, Math.Max(end, c.FirstToken));
+        }
+
+        // Cohorts whose prompt completed in this sub-step decode from the next one.
+        for (var i = 0; i < _entering.Count; i++)
+        {
+            var c = _entering[i];
+            c.Entered = _clock;
+            c.Finish = _clock + Math.Max(0, c.Output - 1);
+            _decodeKvBase += c.Count * (c.Input + 1 - _clock);
+            _decode.Push(c);
+        }
+
+        _entering.Clear();
+        var busy = Math.Min(serving, Running + _waitingCount);
+        _busySeconds += busy * (to - from);
+        _kvTokenSeconds += KvUsed * (to - from);
+    }
+
+    private readonly List<Cohort> _entering = [];
+
+    private void FirstToken(in Cohort c, double at)
+    {
+        var ttft = at - c.Arrival;
+        _ttft.Add(ttft, c.Count);
+        _intervalTtft.Add(ttft, c.Count);
+        _prefillCount -= c.Count;
+        _prefillKv -= c.Count * c.Input;
+        var decoding = c with { FirstToken = at };
+        _decodeCount += c.Count;
+        if (c.Output <= 1 + Tiny)
+        {
+            // One output token: the prompt's step yields it and the request is done.
+            _decodeKvBase += c.Count * (c.Input + 1 - _clock);
+            Finished(decoding with { Entered = _clock }, at);
+            return;
+        }
+
+        _entering.Add(decoding);
+    }
+
+    private void Finished(in Cohort c, double end)
+    {
+        _decodeCount -= c.Count;
+        _decodeKvBase -= c.Count * (c.Input + 1 - c.Entered);
+        var e2e = end - c.Arrival;
+        var ttft = c.FirstToken - c.Arrival;
+        _e2e.Add(e2e, c.Count);
+        var violated = ttft > _maxTtft || e2e > _maxE2e;
+        if (c.Output > 1 + Tiny)
+        {
+            var tpot = (end - c.FirstToken) / (c.Output - 1);
+            _tpot.Add(tpot, c.Count);
+            violated |= tpot > _maxTpot;
+        }
+
+        var counted = c.Count * (1 - c.LateShare);
+        if (violated)
+        {
+            _late += counted;
+            _violations += counted;
+        }
+        else
+        {
+            _good += counted;
+        }
+
+        _done += c.Count;
+        _servedInput += c.Count * c.Input;
+        _servedOutput += c.Count * c.Output;
+    }
+
+    /// <summary>Admits the head of the queue while the ready replicas have sequences and KV cache free.</summary>
+    private void Admit(double now)
+    {
+        if (_ready == 0)
+        {
+            return;
+        }
+
+        var slots = (_ready * (double)_p.MaxSequences) - Running;
+        var kv = (_ready * _kvPerReplica) - KvUsed;
+        while (_waiting.Count > 0 && slots > Tiny && kv > Tiny)
+        {
+            ref var head = ref _waiting.Head;
+            var perRequest = head.Input + 1;
+            var take = Math.Min(head.Count, Math.Min(slots, kv / perRequest));
+            if (take <= Tiny)
+            {
+                break;
+            }
+
+            var admitted = head with { Count = take, Admitted = Math.Max(now, head.Arrival) };
+            var wait = admitted.Admitted - head.Arrival;
+            _wait.Add(wait, take);
+            if (wait > _maxWait)
+            {
+                // A late start is a violation whatever follows.
+                admitted = admitted with { LateShare = 1 };
+                _late += take;
+                _violations += take;
+            }
+
+            _prefill.Push(admitted);
+            _prefillCount += take;
+            _prefillKv += take * head.Input;
+            _admissions += take;
+            _waitingCount -= take;
+            slots -= take;
+            kv -= take * perRequest;
+            head.Count -= take;
+            if (head.Count <= Tiny)
+            {
+                _waitingCount -= head.Count;
+                _waiting.Pop();
+            }
+        }
+    }
+
+    /// <summary>Requests that waited past the client timeout without being admitted leave.</summary>
+    private void DropTimedOut(double now)
+    {
+        if (double.IsPositiveInfinity(_timeout))
+        {
+            return;
+        }
+
+        while (_waiting.Count > 0 && now - _waiting.Head.Arrival > _timeout)
+        {
+            var c = _waiting.Pop();
+            DropWaiting(c);
+        }
+    }
+
+    private void DropWaiting(in Cohort c)
+    {
+        _waitingCount -= c.Count;
+        _dropped += c.Count;
+        _violations += c.Count;
+        _done += c.Count;
+        _ttft.AddInfinite(c.Count);
+        _e2e.AddInfinite(c.Count);
+    }
+
+    private int Warming(double now)
+    {
+        while (_warmingUntil.Count > 0 && _warmingUntil.Peek() <= now)
+        {
+            _warmingUntil.Dequeue();
+        }
+
+        return Math.Min(_ready, _warmingUntil.Count);
+    }
+
+    private double DrainingCount(double now)
+    {
+        var count = 0.0;
+        for (var i = _draining.Count - 1; i >= 0; i--)
+        {
+            if (_draining[i].Until <= now)
+            {
+                _draining.RemoveAt(i);
+            }
+            else
+            {
+                count += _draining[i].Count;
+            }
+        }
+
+        return count;
+    }
+
+    private void ReadyLoads(long t, double now)
+    {
+        if (_loading == 0)
+        {
+            return;
+        }
+
+        var ready = _loads.CompleteDue(t);
+        _loading = _loads.Loading;
+        AddReady(ready, now);
+    }
+
+    private void AddReady(int count, double now)
+    {
+        _ready += count;
+        if (_p.WarmupSeconds > 0 && _p.WarmupSlowdown > 1)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                _warmingUntil.Enqueue(now + _p.WarmupSeconds);
+            }
+        }
+    }
+
+    private void RecordHistory(long t)
+    {
+        var shifted = t + _metricsDelay;
+        if (shifted % _decisionEvery != 0)
+        {
+            return;
+        }
+
+        var slot = (int)((shifted / _decisionEvery) & _historyMask);
+        var hasTtft = _intervalTtft.Count > Tiny;
+        _history[slot] = new Snapshot(
+            _requests, (long)Math.Round(_admissions), (long)Math.Round(_waitingCount), (long)Math.Round(Running), _arrivedInput, _arrivedOutput,
+            _ready == 0 ? 0 : Math.Clamp(KvUsed / (_ready * _kvPerReplica), 0, 1),
+            hasTtft ? Duration.FromNanoseconds(Math.Round(_intervalTtft.PercentileSeconds(50) * 1e9)) : null,
+            hasTtft ? Duration.FromNanoseconds(Math.Round(_intervalTtft.PercentileSeconds(95) * 1e9)) : null);
+        _intervalTtft.Clear();
+    }
+
+    private void Decide(long t, double now)
+    {
+        var fleetState = new FleetState(_ready, _loading, 0, 0, 0) { HasServingSignals = true };
+        var observed = t - _metricsDelay;
+        if (observed >= 0)
+        {
+            var key = t / _decisionEvery;
+            var at = _history[(int)(key & _historyMask)];
+            var from = observed - _decisionEvery >= 0 ? _history[(int)((key - 1) & _historyMask)] : default;
+            fleetState = new FleetState(_ready, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
+            {
+                HasServingSignals = true,
+                RunningRequests = at.Running,
+                KvCacheUtilization = at.KvUtilization,
+                InputTokensLastInterval = at.Input - from.Input,
+                OutputTokensLastInterval = at.Output - from.Output,
+                TtftP50LastInterval = at.TtftP50,
+                TtftP95LastInterval = at.TtftP95,
+            };
+        }
+
+        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
+        _nextDecisionAt += _interval;
+        _record.Decided(t, decision);
+        _fleet.Decided(t, _ready + _loading, desired);
+        Reconcile(t, now, desired);
+        _loading = _loads.Loading;
+    }
+
+    private void Reconcile(long t, double now, int desired)
+    {
+        var current = _ready + _loading;
+        if (desired > current)
+        {
+            _fleet.Started(t, desired - current);
+            for (var i = current; i < desired; i++)
+            {
+                if (t == 0)
+                {
+                    // The fleet starts with the first decision, all of it ready: no cold starts.
+                    AddReady(1, now);
+                    continue;
+                }
+
+                _coldStarts++;
+                if (_loads.Start(t, _startOrdinal++))
+                {
+                    AddReady(1, now);
+                }
+            }
+        }
+        else if (desired < current)
+        {
+            var excess = current - desired;
+            _fleet.Removed(t, excess);
+            excess -= _loads.CancelNewest(t, excess);
+            if (excess > 0)
+            {
+                _loads.Release(t, excess);
+                Release(excess, now);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Releases <paramref name="count"/> ready replicas: they take no new requests and serve their share of the running
+    /// ones (the fleet's are spread evenly) until that share would be done, at most drainTimeoutSeconds, billed until then.
+    /// </summary>
+    private void Release(int count, double now)
+    {
+        var share = _ready > 0 ? Running / _ready : 0;
+        _ready -= count;
+        if (share <= Tiny)
+        {
+            return;
+        }
+
+        // The longest decode in flight bounds how long a replica's share keeps it busy.
+        var decodePerReplica = _decodeCount / Math.Max(1, _ready + count);
+        var step = _p.BaseSeconds + (_p.PerDecodeTokenSeconds * decodePerReplica);
+        var remaining = _decode.Count > 0 ? Math.Max(0, _decode.MaxFinish - _clock) * step : 0;
+        var drain = Math.Min(_p.DrainTimeoutSeconds, remaining);
+        if (drain > 0)
+        {
+            _draining.Add((count, now + drain));
+            _drainBilledSeconds += count * drain;
+        }
+    }
+
+    private CandidateResult Complete()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("the run is already complete");
+        }
+
+        _completed = true;
+        var horizon = _w.Ticks;
+        var end = horizon * _tick;
+        var limit = end + _settings.DrainSeconds;
+
+        // After the trace: no decisions; loads in progress complete; the fleet serves what is left up to the limit, each
+        // replica billed while it has work.
+        var drainTicks = 0L;
+        for (var t = horizon; t * _tick < limit && (_loading > 0 || _waitingCount > Tiny || Running > Tiny); t++)
+        {
+            var ts = t * _tick;
+            if (_loading > 0)
+            {
+                var ready = _loads.CompleteDue(t);
+                _loading = _loads.Loading;
+                _drainBilledSeconds += ready * (ts - end);
+                AddReady(ready, ts);
+            }
+
+            if (_ready == 0 && _loading == 0 && _draining.Count == 0 && _waitingCount > Tiny)
+            {
+                break;
+            }
+
+            for (var k = 0; k < _subSteps && ts + (k * _h) < limit; k++)
+            {
+                var from = ts + (k * _h);
+                var busyBefore = _busySeconds;
+                Serve(from, Math.Min(from + _h, limit));
+                _drainBilledSeconds += _busySeconds - busyBefore;
+            }
+
+            _slo.Complete(Emit(ref _done, ref _doneEmitted), Emit(ref _violations, ref _violationsEmitted));
+            drainTicks++;
+        }
+
+        // Whatever remains is dropped: waiting, in prefill (no first token) and decoding (first token kept).
+        while (_waiting.Count > 0)
+        {
+            DropWaiting(_waiting.Pop());
+        }
+
+        while (_prefill.Count > 0)
+        {
+            var c = _prefill.Pop();
+            DropRunning(c.Count * (1 - c.LateShare), c.Count, firstToken: false);
+        }
+
+        while (_decode.Count > 0)
+        {
+            var c = _decode.Pop();
+            DropRunning(c.Count * (1 - c.LateShare), c.Count, firstToken: true);
+        }
+
+        _slo.Complete(Emit(ref _done, ref _doneEmitted), Emit(ref _violations, ref _violationsEmitted));
+        _slo.Finish(horizon, 0, 0);
+        _fleet.Finish(horizon);
+
+        var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        var holdDollars = _loads.Finish(horizon, loadMetrics);
+        var billed = _replicaSeconds + _drainBilledSeconds;
+        var dollars = RunOutcome.Dollars(billed, _fleet, _settings, holdDollars);
+        var span = horizon * _tick;
+        var dropped = (long)Math.Round(_dropped);
+        var late = Math.Min((long)Math.Round(_late), _requests - dropped);
+        var serving = new ServingMetrics
+        {
+            TtftP50Seconds = _ttft.PercentileSeconds(50),
+            TtftP90Seconds = _ttft.PercentileSeconds(90),
+            TtftP99Seconds = _ttft.PercentileSeconds(99),
+            TpotP50Seconds = _tpot.PercentileSeconds(50),
+            TpotP99Seconds = _tpot.PercentileSeconds(99),
+            E2eP50Seconds = _e2e.PercentileSeconds(50),
+            E2eP99Seconds = _e2e.PercentileSeconds(99),
+            GoodputRps = span > 0 ? _good / span : 0,
+            InputTokensPerSecond = span > 0 ? _servedInput / span : 0,
+            OutputTokensPerSecond = span > 0 ? _servedOutput / span : 0,
+            KvCacheUtilization = _readySeconds > 0 ? Math.Clamp(_kvTokenSeconds / (_kvPerReplica * _readySeconds), 0, 1) : 0,
+            DollarsPerMillionTokens = _servedInput + _servedOutput > 0 ? dollars / ((_servedInput + _servedOutput) / 1e6) : 0,
+            NominalCapacityRps = NominalCapacity,
+            Preemptions = 0,
+            MeanInputTokens = _w.MeanInputTokens,
+            MeanOutputTokens = _w.MeanOutputTokens,
+        };
+        return new RunOutcome
+        {
+            Requests = _requests,
+            Served = _requests - dropped,
+            Late = late,
+            Dropped = dropped,
+            QueuedAtEnd = 0,
+            WaitP50Seconds = _wait.PercentileSeconds(50),
+            WaitP95Seconds = _wait.PercentileSeconds(95),
+            WaitP99Seconds = _wait.PercentileSeconds(99),
+            WaitMaxSeconds = _wait.PercentileSeconds(100),
+            BilledSeconds = billed,
+            IdleSeconds = Math.Max(0, _readySeconds - _busySeconds),
+            LoadingSeconds = _loadingSeconds,
+            HoldDollars = holdDollars,
+            LoadMetrics = loadMetrics,
+            ColdStarts = _coldStarts,
+            PeakReplicas = _peak,
+            EndReplicas = _ready,
+            Start = _w.Start,
+            Ticks = horizon,
+            Warnings = Warnings(drainTicks),
+            Serving = serving,
+        }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
+    }
+
+    private void DropRunning(double uncounted, double count, bool firstToken)
+    {
+        _dropped += count;
+        _late -= count - uncounted;
+        _violations += uncounted;
+        _done += count;
+        if (!firstToken)
+        {
+            _ttft.AddInfinite(count);
+        }
+
+        _e2e.AddInfinite(count);
+    }
+
+    private IEnumerable<string> Warnings(long drainTicks)
+    {
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        yield return $"serving replayed as a fluid (engine.serving \"fluid\"): cohorts of requests per {(_h * 1000).ToString("0.###", ci)} ms through a fleet of identical replicas, KV preemption not modelled; docs/serving.md gives its agreement with the request-level replay";
+        if (_dropped >= 0.5 && drainTicks * _tick >= _settings.DrainSeconds)
+        {
+            yield return $"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds.ToString("0.###", ci)} s) after the trace ended and were dropped";
+        }
+    }
+
+    private readonly record struct Snapshot(long Arrivals, long Admissions, long Waiting, long Running, long Input, long Output, double KvUtilization, Duration? TtftP50, Duration? TtftP95);
+
+    /// <summary>A share of the requests that arrived together, with their mean tokens.</summary>
+    private record struct Cohort
+    {
+        public double Count;
+        public double Input;
+        public double Output;
+        public double Arrival;
+        public double Admitted;
+        public double LateShare;
+
+        /// <summary>The fraction of the prompt prefilled so far.</summary>
+        public double Done;
+        public double FirstToken;
+
+        /// <summary>The decode clock (tokens per sequence since the start) when the cohort began decoding, and when it ends.</summary>
+        public double Entered;
+        public double Finish;
+    }
+
+    /// <summary>A first-in, first-out ring of cohorts; grows, never shrinks.</summary>
+    private sealed class CohortQueue
+    {
+        private Cohort[] _items = new Cohort[64];
+        private int _head;
+
+        public int Count { get; private set; }
+
+        public ref Cohort Head => ref _items[_head];
+
+        public void Push(in Cohort c)
+        {
+            if (Count == _items.Length)
+            {
+                var grown = new Cohort[_items.Length * 2];
+                for (var i = 0; i < Count; i++)
+                {
+                    grown[i] = _items[(_head + i) & (_items.Length - 1)];
+                }
+
+                _items = grown;
+                _head = 0;
+            }
+
+            _items[(_head + Count) & (_items.Length - 1)] = c;
+            Count++;
+        }
+
+        public Cohort Pop()
+        {
+            var c = _items[_head];
+            _head = (_head + 1) & (_items.Length - 1);
+            Count--;
+            return c;
+        }
+    }
+
+    /// <summary>Decoding cohorts by the decode clock at which they finish (earliest first).</summary>
+    private sealed class DecodeHeap
+    {
+        private Cohort[] _items = new Cohort[64];
+
+        public int Count { get; private set; }
+
+        public ref Cohort Peek => ref _items[0];
+
+        /// <summary>The latest finish in the heap (a leaf holds it).</summary>
+        public double MaxFinish
+        {
+            get
+            {
+                var max = 0.0;
+                for (var i = Count / 2; i < Count; i++)
+                {
+                    max = Math.Max(max, _items[i].Finish);
+                }
+
+                return max;
+            }
+        }
+
+        public void Push(in Cohort c)
+        {
+            if (Count == _items.Length)
+            {
+                Array.Resize(ref _items, _items.Length * 2);
+            }
+
+            var i = Count++;
+            while (i > 0)
+            {
+                var parent = (i - 1) / 2;
+                if (_items[parent].Finish <= c.Finish)
+                {
+                    break;
+                }
+
+                _items[i] = _items[parent];
+                i = parent;
+            }
+
+            _items[i] = c;
+        }
+
+        public Cohort Pop()
+        {
+            var top = _items[0];
+            var last = _items[--Count];
+            var i = 0;
+            while (true)
+            {
+                var child = (2 * i) + 1;
+                if (child >= Count)
+                {
+                    break;
+                }
+
+                if (child + 1 < Count && _items[child + 1].Finish < _items[child].Finish)
+                {
+                    child++;
+                }
+
+                if (last.Finish <= _items[child].Finish)
+                {
+                    break;
+                }
+
+                _items[i] = _items[child];
+                i = child;
+            }
+
+            if (Count > 0)
+            {
+                _items[i] = last;
+            }
+
+            return top;
+        }
+    }
+}
