@@ -201,57 +201,40 @@ internal sealed class FluidRun
 
     private void Arrive(long t, int k, double from)
     {
-        double count, input, output, arrival;
         if (_log is { } log)
         {
-            // The requests of the log that arrive in this sub-step, as one cohort at their mean arrival.
-            var end = (long)Math.Round((from + _h) * 1e9);
-            if (k == _subSteps - 1)
-            {
-                end = (t + 1) * _tickNanos;
-            }
-
-            long n = 0, i = 0, o = 0;
-            double sum = 0;
+            // A request log's requests each their own cohort (their tokens differ), at their own arrival.
+            var end = k == _subSteps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + _h) * 1e9);
             while (_next < log.Arrivals.Length && log.Arrivals[_next] < end)
             {
-                n++;
-                i += log.Input[_next];
-                o += log.Output[_next];
-                sum += log.Arrivals[_next] / 1e9;
+                int input = log.Input[_next], output = log.Output[_next];
+                _requests++;
+                _arrivedInput += input;
+                _arrivedOutput += output;
+                _waiting.Push(new Cohort { Count = 1, Input = input, Output = output, Arrival = log.Arrivals[_next] / 1e9 });
+                _waitingCount++;
                 _next++;
             }
 
-            if (n == 0)
-            {
-                return;
-            }
-
-            _requests += n;
-            _arrivedInput += i;
-            _arrivedOutput += o;
-            (count, input, output, arrival) = (n, i, o, sum / n);
+            return;
         }
-        else
+
+        // Interval counts: the i-th of a tick's n requests arrives at t + floor(i * tick / n); each sub-step its share.
+        _w.TickTotals(t, out var n, out var i, out var o);
+        if (n == 0)
         {
-            // Interval counts: the i-th of a tick's n requests arrives at t + floor(i * tick / n); each sub-step its share.
-            _w.TickTotals(t, out var n, out var i, out var o);
-            if (n == 0)
-            {
-                return;
-            }
-
-            if (k == 0)
-            {
-                _requests += n;
-                _arrivedInput += (long)Math.Round(i);
-                _arrivedOutput += (long)Math.Round(o);
-            }
-
-            (count, input, output, arrival) = (n / (double)_subSteps, i / _subSteps, o / _subSteps, from + (_h / 2));
+            return;
         }
 
-        _waiting.Push(new Cohort { Count = count, Input = input / count, Output = output / count, Arrival = arrival });
+        if (k == 0)
+        {
+            _requests += n;
+            _arrivedInput += (long)Math.Round(i);
+            _arrivedOutput += (long)Math.Round(o);
+        }
+
+        var count = n / (double)_subSteps;
+        _waiting.Push(new Cohort { Count = count, Input = i / n, Output = o / n, Arrival = from + (_h / 2) });
         _waitingCount += count;
     }
 
@@ -292,10 +275,16 @@ internal sealed class FluidRun
             var can = (to - start) * rate;
             if (left <= can)
             {
-                var firstToken = start + (left / rate);
+                // The rate spreads a step's fixed cost over a whole chunk; a prompt shorter than a chunk pays the rest of its
+                // own step, and arrives on average half-way through a step already running.
+                var own = Math.Min(c.Input, chunk);
+                var latency = (decodeStep * (1 - (own / chunk))) + (0.5 * (decodeStep + (_p.PerPrefillTokenSeconds * own)));
                 prefillTime += left / rate;
-                cursor = firstToken;
-                FirstToken(c, firstToken);
+                cursor = start + (left / rate);
+
+                // One request's prompt runs on one replica, at most a chunk a step, however many replicas the fleet has.
+                var alone = c.Input * (1 - c.Done) * prefillStep / chunk;
+                FirstToken(c, Math.Max(cursor, start + alone) + (latency * serving / effective));
                 _prefill.Pop();
             }
             else
@@ -753,7 +742,6 @@ internal sealed class FluidRun
     private IEnumerable<string> Warnings(long drainTicks)
     {
         var ci = System.Globalization.CultureInfo.InvariantCulture;
-        yield return $"serving replayed as a fluid (engine.serving \"fluid\"): cohorts of requests per {(_h * 1000).ToString("0.###", ci)} ms through a fleet of identical replicas, KV preemption not modelled; docs/serving.md gives its agreement with the request-level replay";
         if (_dropped >= 0.5 && drainTicks * _tick >= _settings.DrainSeconds)
         {
             yield return $"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds.ToString("0.###", ci)} s) after the trace ended and were dropped";
