@@ -20,7 +20,7 @@ namespace Autoscale.Backtesting.Serving;
 internal sealed class FluidRun
 {
     /// <summary>The longest sub-step: latencies resolve to about this.</summary>
-    public const double SubStepSeconds = 0.1;
+    public const double SubStepSeconds = 0.25;
 
     private const double Tiny = 1e-9;
 
@@ -234,8 +234,21 @@ internal sealed class FluidRun
         }
 
         var count = n / (double)_subSteps;
-        _waiting.Push(new Cohort { Count = count, Input = i / n, Output = o / n, Arrival = from + (_h / 2) });
+        var arrival = from + (_h / 2);
         _waitingCount += count;
+        if (k > 0 && _waiting.Count > 1)
+        {
+            // Behind a backlog, a tick's shares wait as one cohort (at their mean arrival): memory grows with ticks queued.
+            ref var tail = ref _waiting.Tail;
+            if (tail.Input == i / n && tail.Output == o / n && arrival - tail.Arrival < _tick)
+            {
+                tail.Arrival = ((tail.Arrival * tail.Count) + (arrival * count)) / (tail.Count + count);
+                tail.Count += count;
+                return;
+            }
+        }
+
+        _waiting.Push(new Cohort { Count = count, Input = i / n, Output = o / n, Arrival = arrival });
     }
 
     private void Serve(double from, double to)
@@ -283,8 +296,8 @@ internal sealed class FluidRun
                 cursor = start + (left / rate);
 
                 // One request's prompt runs on one replica, at most a chunk a step, however many replicas the fleet has.
-                var alone = c.Input * (1 - c.Done) * prefillStep / chunk;
-                FirstToken(c, Math.Max(cursor, start + alone) + (latency * serving / effective));
+                var alone = c.Admitted + (c.Input * prefillStep / chunk * serving / effective);
+                FirstToken(c, Math.Max(cursor, alone) + (latency * serving / effective));
                 _prefill.Pop();
             }
             else
@@ -778,6 +791,8 @@ internal sealed class FluidRun
         public int Count { get; private set; }
 
         public ref Cohort Head => ref _items[_head];
+
+        public ref Cohort Tail => ref _items[(_head + Count - 1) & (_items.Length - 1)];
 
         public void Push(in Cohort c)
         {

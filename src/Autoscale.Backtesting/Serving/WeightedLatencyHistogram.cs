@@ -57,7 +57,8 @@ internal sealed class WeightedLatencyHistogram
         }
 
         // Ranks of whole requests: the fluid counts are shares of them.
-        var rank = Math.Max(1, Math.Ceiling((percent / 100.0 * Count) - 1e-6));
+        // (never past the count itself, which may be a fraction of a request).
+        var rank = Math.Min(Count, Math.Max(1, Math.Ceiling((percent / 100.0 * Count) - 1e-6)));
         var seen = 0.0;
         for (var b = _highest < 0 ? 0 : _lowest; b <= _highest; b++)
         {

@@ -1,0 +1,91 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.Serving;
+using Autoscale.Config;
+using Autoscale.Policies.Catalog;
+using Autoscale.Traces;
+
+namespace Autoscale.Tests.Serving;
+
+/// <summary>
+/// The candidates of examples/llm-serving.json replayed as a fluid (<c>engine.serving: "fluid"</c>) on the bundled
+/// traces: pinned, so that a change in the approximation fails here and is looked at; and, closed loop, the same winner
+/// as the request-level replay on each.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class FluidGoldenTests
+{
+    private static readonly Dictionary<string, Task<IReadOnlyList<CandidateResult>>> Runs = new(StringComparer.Ordinal);
+
+    public static TheoryData<string, string, long, long, long, int, int, double, double> Golden => new()
+    {
+        { "textbook-spike", "fixed 3", 12804, 12612, 0, 3, 3, 4.93, 864.513 },
+        { "textbook-spike", "hpa on waiting+running", 12804, 12782, 199, 200, 200, 35.20, 127.958 },
+        { "textbook-spike", "predictive", 12804, 12782, 31, 32, 32, 9.79, 170.761 },
+        { "textbook-spike", "reactive", 12804, 12782, 31, 32, 32, 9.79, 170.761 },
+        { "textbook-spike", "reactive on TTFT", 12804, 12782, 31, 32, 32, 9.79, 170.761 },
+        { "textbook-spike", "reactive on running", 12804, 12782, 2, 3, 3, 5.26, 936.144 },
+        { "textbook-spike", "textbook", 12804, 12261, 197, 200, 200, 35.73, 74.027 },
+        { "textbook-spike", "warm-floor 2", 12804, 12726, 30, 32, 32, 9.51, 162.473 },
+        { "azure-llm-code-2023", "fixed 3", 8819, 4379, 0, 3, 3, 17.23, 19.708 },
+        { "azure-llm-code-2023", "hpa on waiting+running", 8819, 4225, 64, 25, 4, 49.35, 83.416 },
+        { "azure-llm-code-2023", "predictive", 8819, 3240, 24, 12, 5, 32.29, 19.708 },
+        { "azure-llm-code-2023", "reactive", 8819, 3240, 24, 12, 5, 32.29, 19.708 },
+        { "azure-llm-code-2023", "reactive on TTFT", 8819, 643, 15, 16, 16, 78.75, 2.667 },
+        { "azure-llm-code-2023", "reactive on running", 8819, 4517, 24, 7, 5, 23.76, 53.307 },
+        { "azure-llm-code-2023", "textbook", 8819, 1029, 14, 17, 17, 83.80, 8.891 },
+        { "azure-llm-code-2023", "warm-floor 2", 8819, 1891, 11, 10, 5, 35.93, 11.747 },
+        { "azure-llm-conv-2023", "fixed 3", 19366, 5, 0, 3, 3, 17.54, 0.662 },
+        { "azure-llm-conv-2023", "hpa on waiting+running", 19366, 462, 11, 8, 3, 20.90, 14.334 },
+        { "azure-llm-conv-2023", "predictive", 19366, 462, 11, 11, 2, 23.26, 14.334 },
+        { "azure-llm-conv-2023", "reactive", 19366, 462, 11, 11, 2, 23.26, 14.334 },
+        { "azure-llm-conv-2023", "reactive on TTFT", 19366, 474, 39, 40, 2, 66.66, 18.939 },
+        { "azure-llm-conv-2023", "reactive on running", 19366, 469, 8, 6, 3, 19.40, 14.334 },
+        { "azure-llm-conv-2023", "textbook", 19366, 5, 0, 3, 3, 17.54, 0.662 },
+        { "azure-llm-conv-2023", "warm-floor 2", 19366, 2, 2, 4, 2, 19.21, 0.662 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Golden))]
+    public async Task A_policy_on_a_bundled_trace_gives_its_pinned_fluid_result(string trace, string candidate, long requests, long violations, long coldStarts, int peak, int end, double dollars, double ttftP99)
+    {
+        var r = (await RunAsync(trace, fluid: true)).Single(x => x.Name == candidate);
+
+        Assert.Null(r.Error);
+        Assert.Equal((requests, violations, coldStarts, peak, end), (r.Requests, r.Violations, r.ColdStarts, r.PeakReplicas, r.EndReplicas));
+        Assert.Equal(requests, r.Served + r.Dropped);
+        Assert.Equal(dollars, r.Dollars, 0.0051);
+        Assert.Equal(ttftP99, r.Serving!.TtftP99Seconds, 0.00051);
+    }
+
+    [Theory]
+    [InlineData("textbook-spike", "textbook")]
+    [InlineData("azure-llm-code-2023", "reactive on TTFT")]
+    [InlineData("azure-llm-conv-2023", "fixed 3")]
+    public async Task Closed_loop_the_fluid_replay_ranks_the_same_winner_as_the_request_level_one(string trace, string winner)
+    {
+        Assert.Equal(winner, (await RunAsync(trace, fluid: false)).Single(r => r.Rank == 1).Name);
+        Assert.Equal(winner, (await RunAsync(trace, fluid: true)).Single(r => r.Rank == 1).Name);
+    }
+
+    private static Task<IReadOnlyList<CandidateResult>> RunAsync(string trace, bool fluid)
+    {
+        lock (Runs)
+        {
+            var key = $"{trace}:{fluid}";
+            if (!Runs.TryGetValue(key, out var run))
+            {
+                run = Task.Run(async () =>
+                {
+                    var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "llm-serving.json"));
+                    var settings = plan.Settings with { FluidServing = fluid };
+                    await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, trace + ".parquet"), settings.Tick);
+                    var workload = await ServingWorkload.ReadAsync(reader, settings.Serving!, settings.Seed, trace);
+                    return Backtest.RunServing(workload, settings, plan.Candidates);
+                });
+                Runs[key] = run;
+            }
+
+            return run;
+        }
+    }
+}
