@@ -69,7 +69,9 @@ internal sealed class ReplayedFleet : IScalingSignalSource, IReplicaController
         lock (_gate)
         {
             var now = _clock.GetCurrentInstant();
-            var until = (long)((now - _trace.Start).TotalNanoseconds / _trace.Tick.TotalNanoseconds);
+            // Tick 0 starts the fleet (its first decision holds the replicas the replay starts with): a read made
+            // sooner than a tick after the start still sees that fleet, never an empty one.
+            var until = Math.Max(1, (long)((now - _trace.Start).TotalNanoseconds / _trace.Tick.TotalNanoseconds));
             while (_tick < until && !_over)
             {
                 if (_tick >= _trace.Length && !_loop)
