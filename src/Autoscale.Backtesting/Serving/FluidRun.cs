@@ -20,9 +20,12 @@ namespace Autoscale.Backtesting.Serving;
 internal sealed class FluidRun
 {
     /// <summary>The longest sub-step: latencies resolve to about this.</summary>
-    public const double SubStepSeconds = 0.25;
+    public const double SubStepSeconds = 0.5;
 
     private const double Tiny = 1e-9;
+
+    /// <summary>Waiting cohorts kept apart before the backlog's tail starts merging.</summary>
+    private const int MergeBeyond = 4096;
 
     private readonly CandidateSpec _spec;
     private readonly ReplaySettings _settings;
@@ -49,13 +52,16 @@ internal sealed class FluidRun
     private readonly CohortQueue _prefill = new();
     private readonly DecodeHeap _decode = new();
     private readonly Queue<double> _warmingUntil = new();
-    private readonly List<(double Count, double Until)> _draining = [];
+    private readonly PriorityQueue<double, double> _draining = new();
+    private double _drainingCount;
 
     private readonly WeightedLatencyHistogram _ttft = new();
     private readonly WeightedLatencyHistogram _tpot = new();
     private readonly WeightedLatencyHistogram _e2e = new();
     private readonly WeightedLatencyHistogram _wait = new();
-    private readonly WeightedLatencyHistogram _intervalTtft = new();
+    // The first tokens of the interval a decision observes: (TTFT, requests), a handful per tick.
+    private readonly List<(double Seconds, double Count)> _intervalTtft = [];
+    private double _intervalTtftCount;
 
     private readonly Snapshot[] _history;
     private readonly int _historyMask;
@@ -219,36 +225,41 @@ internal sealed class FluidRun
             return;
         }
 
-        // Interval counts: the i-th of a tick's n requests arrives at t + floor(i * tick / n); each sub-step its share.
+        // Interval counts: the tick's requests (the i-th of n at t + floor(i * tick / n)) as one cohort at the tick's middle,
+        // which none of them is admitted before.
+        if (k != 0)
+        {
+            return;
+        }
+
         _w.TickTotals(t, out var n, out var i, out var o);
         if (n == 0)
         {
             return;
         }
 
-        if (k == 0)
+        _requests += n;
+        _arrivedInput += (long)Math.Round(i);
+        _arrivedOutput += (long)Math.Round(o);
+        _waitingCount += n;
+        var arrival = from + (_tick / 2);
+        if (_waiting.Count >= MergeBeyond)
         {
-            _requests += n;
-            _arrivedInput += (long)Math.Round(i);
-            _arrivedOutput += (long)Math.Round(o);
-        }
-
-        var count = n / (double)_subSteps;
-        var arrival = from + (_h / 2);
-        _waitingCount += count;
-        if (k > 0 && _waiting.Count > 1)
-        {
-            // Behind a backlog, a tick's shares wait as one cohort (at their mean arrival): memory grows with ticks queued.
+            // A deep backlog merges ticks at its tail, each cohort spanning at most 1/1024 of the backlog's age (as the
+            // count model's queue does): memory stays bounded whatever the backlog, waits within 0.1 %.
             ref var tail = ref _waiting.Tail;
-            if (tail.Input == i / n && tail.Output == o / n && arrival - tail.Arrival < _tick)
+            if (arrival - tail.Since <= Math.Max(_tick, (arrival - _waiting.Head.Arrival) / 1024))
             {
-                tail.Arrival = ((tail.Arrival * tail.Count) + (arrival * count)) / (tail.Count + count);
-                tail.Count += count;
+                var total = tail.Count + n;
+                tail.Input = ((tail.Input * tail.Count) + i) / total;
+                tail.Output = ((tail.Output * tail.Count) + o) / total;
+                tail.Arrival = ((tail.Arrival * tail.Count) + (arrival * n)) / total;
+                tail.Count = total;
                 return;
             }
         }
 
-        _waiting.Push(new Cohort { Count = count, Input = i / n, Output = o / n, Arrival = arrival });
+        _waiting.Push(new Cohort { Count = n, Input = i / n, Output = o / n, Arrival = arrival, Since = arrival });
     }
 
     private void Serve(double from, double to)
@@ -314,7 +325,7 @@ internal sealed class FluidRun
         steps *= effective / serving;
         var clockBefore = _clock;
         _clock += steps;
-        while (_decode.Count > 0 && _decode.Peek.Finish <= _clock + Tiny)
+        while (_decode.Count > 0 && _decode.PeekFinish <= _clock + Tiny)
         {
             var c = _decode.Pop();
             var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
@@ -343,7 +354,8 @@ internal sealed class FluidRun
     {
         var ttft = at - c.Arrival;
         _ttft.Add(ttft, c.Count);
-        _intervalTtft.Add(ttft, c.Count);
+        _intervalTtft.Add((ttft, c.Count));
+        _intervalTtftCount += c.Count;
         _prefillCount -= c.Count;
         _prefillKv -= c.Count * c.Input;
         var decoding = c with { FirstToken = at };
@@ -472,22 +484,16 @@ internal sealed class FluidRun
         return Math.Min(_ready, _warmingUntil.Count);
     }
 
+    /// <summary>Released replicas still serving their share of the running requests at <paramref name="now"/>.</summary>
     private double DrainingCount(double now)
     {
-        var count = 0.0;
-        for (var i = _draining.Count - 1; i >= 0; i--)
+        while (_draining.TryPeek(out var count, out var until) && until <= now)
         {
-            if (_draining[i].Until <= now)
-            {
-                _draining.RemoveAt(i);
-            }
-            else
-            {
-                count += _draining[i].Count;
-            }
+            _draining.Dequeue();
+            _drainingCount -= count;
         }
 
-        return count;
+        return _draining.Count == 0 ? 0 : _drainingCount;
     }
 
     private void ReadyLoads(long t, double now)
@@ -523,13 +529,39 @@ internal sealed class FluidRun
         }
 
         var slot = (int)((shifted / _decisionEvery) & _historyMask);
-        var hasTtft = _intervalTtft.Count > Tiny;
+        var hasTtft = _intervalTtftCount > Tiny;
+        if (hasTtft)
+        {
+            _intervalTtft.Sort(static (a, b) => a.Seconds.CompareTo(b.Seconds));
+        }
+
         _history[slot] = new Snapshot(
             _requests, (long)Math.Round(_admissions), (long)Math.Round(_waitingCount), (long)Math.Round(Running), _arrivedInput, _arrivedOutput,
             _ready == 0 ? 0 : Math.Clamp(KvUsed / (_ready * _kvPerReplica), 0, 1),
-            hasTtft ? Duration.FromNanoseconds(Math.Round(_intervalTtft.PercentileSeconds(50) * 1e9)) : null,
-            hasTtft ? Duration.FromNanoseconds(Math.Round(_intervalTtft.PercentileSeconds(95) * 1e9)) : null);
+            hasTtft ? IntervalTtft(50) : null,
+            hasTtft ? IntervalTtft(95) : null);
         _intervalTtft.Clear();
+        _intervalTtftCount = 0;
+    }
+
+    /// <summary>
+    /// The nearest-rank percentile of the interval's first tokens (sorted), as the request-level replay reports it: the
+    /// upper edge of its latency bucket.
+    /// </summary>
+    private Duration IntervalTtft(double percent)
+    {
+        var rank = Math.Min(_intervalTtftCount, Math.Max(1, Math.Ceiling((percent / 100.0 * _intervalTtftCount) - 1e-6)));
+        var seen = 0.0;
+        foreach (var (seconds, count) in _intervalTtft)
+        {
+            seen += count;
+            if (seen >= rank - 1e-6)
+            {
+                return Duration.FromNanoseconds(Math.Round(LatencyHistogram.UpperEdgeNanos(LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, seconds) * 1e9)))));
+            }
+        }
+
+        return Duration.FromNanoseconds(Math.Round(LatencyHistogram.UpperEdgeNanos(LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, _intervalTtft[^1].Seconds) * 1e9)))));
     }
 
     private void Decide(long t, double now)
@@ -616,7 +648,8 @@ internal sealed class FluidRun
         var drain = Math.Min(_p.DrainTimeoutSeconds, remaining);
         if (drain > 0)
         {
-            _draining.Add((count, now + drain));
+            _draining.Enqueue(count, now + drain);
+            _drainingCount += count;
             _drainBilledSeconds += count * drain;
         }
     }
@@ -647,7 +680,7 @@ internal sealed class FluidRun
                 AddReady(ready, ts);
             }
 
-            if (_ready == 0 && _loading == 0 && _draining.Count == 0 && _waitingCount > Tiny)
+            if (_ready == 0 && _loading == 0 && DrainingCount(ts) == 0 && _waitingCount > Tiny)
             {
                 break;
             }
@@ -770,6 +803,9 @@ internal sealed class FluidRun
         public double Input;
         public double Output;
         public double Arrival;
+
+        /// <summary>While waiting: the arrival of the earliest tick merged into the cohort.</summary>
+        public double Since;
         public double Admitted;
         public double LateShare;
 
@@ -821,14 +857,21 @@ internal sealed class FluidRun
         }
     }
 
-    /// <summary>Decoding cohorts by the decode clock at which they finish (earliest first).</summary>
+    /// <summary>
+    /// Decoding cohorts by the decode clock at which they finish (earliest first): a binary heap of (finish, slot) over a
+    /// pool of cohorts, so a sift moves 16 bytes, not a cohort.
+    /// </summary>
     private sealed class DecodeHeap
     {
-        private Cohort[] _items = new Cohort[64];
+        private (double Finish, int Slot)[] _heap = new (double, int)[64];
+        private Cohort[] _pool = new Cohort[64];
+        private int[] _free = [];
+        private int _freeCount;
+        private int _used;
 
         public int Count { get; private set; }
 
-        public ref Cohort Peek => ref _items[0];
+        public double PeekFinish => _heap[0].Finish;
 
         /// <summary>The latest finish in the heap (a leaf holds it).</summary>
         public double MaxFinish
@@ -838,7 +881,7 @@ internal sealed class FluidRun
                 var max = 0.0;
                 for (var i = Count / 2; i < Count; i++)
                 {
-                    max = Math.Max(max, _items[i].Finish);
+                    max = Math.Max(max, _heap[i].Finish);
                 }
 
                 return max;
@@ -847,31 +890,47 @@ internal sealed class FluidRun
 
         public void Push(in Cohort c)
         {
-            if (Count == _items.Length)
+            int slot;
+            if (_freeCount > 0)
             {
-                Array.Resize(ref _items, _items.Length * 2);
+                slot = _free[--_freeCount];
+            }
+            else
+            {
+                if (_used == _pool.Length)
+                {
+                    Array.Resize(ref _pool, _pool.Length * 2);
+                }
+
+                slot = _used++;
+            }
+
+            _pool[slot] = c;
+            if (Count == _heap.Length)
+            {
+                Array.Resize(ref _heap, _heap.Length * 2);
             }
 
             var i = Count++;
             while (i > 0)
             {
                 var parent = (i - 1) / 2;
-                if (_items[parent].Finish <= c.Finish)
+                if (_heap[parent].Finish <= c.Finish)
                 {
                     break;
                 }
 
-                _items[i] = _items[parent];
+                _heap[i] = _heap[parent];
                 i = parent;
             }
 
-            _items[i] = c;
+            _heap[i] = (c.Finish, slot);
         }
 
         public Cohort Pop()
         {
-            var top = _items[0];
-            var last = _items[--Count];
+            var top = _heap[0];
+            var last = _heap[--Count];
             var i = 0;
             while (true)
             {
@@ -881,26 +940,32 @@ internal sealed class FluidRun
                     break;
                 }
 
-                if (child + 1 < Count && _items[child + 1].Finish < _items[child].Finish)
+                if (child + 1 < Count && _heap[child + 1].Finish < _heap[child].Finish)
                 {
                     child++;
                 }
 
-                if (last.Finish <= _items[child].Finish)
+                if (last.Finish <= _heap[child].Finish)
                 {
                     break;
                 }
 
-                _items[i] = _items[child];
+                _heap[i] = _heap[child];
                 i = child;
             }
 
             if (Count > 0)
             {
-                _items[i] = last;
+                _heap[i] = last;
             }
 
-            return top;
+            if (_freeCount == _free.Length)
+            {
+                Array.Resize(ref _free, Math.Max(64, _free.Length * 2));
+            }
+
+            _free[_freeCount++] = top.Slot;
+            return _pool[top.Slot];
         }
     }
 }
