@@ -17,7 +17,7 @@ namespace Autoscale.Backtesting.Serving;
 /// decoding request gains one token per step; a cohort leaves when its output is done. The cost grows with ticks and
 /// cohorts in flight, not with requests. Not thread-safe; one run per thread.
 /// </remarks>
-internal sealed class FluidRun
+internal sealed class FluidRun : ServingRunBase
 {
     /// <summary>The longest sub-step: latencies resolve to about this.</summary>
     public const double SubStepSeconds = 0.5;
@@ -27,24 +27,8 @@ internal sealed class FluidRun
     /// <summary>Waiting cohorts kept apart before the backlog's tail starts merging.</summary>
     private const int MergeBeyond = 4096;
 
-    private readonly CandidateSpec _spec;
-    private readonly ReplaySettings _settings;
-    private readonly ServingProfile _p;
-    private readonly ServingWorkload _w;
-    private readonly IScalingPolicy _policy;
-    private readonly DecisionRecord _record;
-    private readonly DecisionStep _step;
-    private readonly SloLedger _slo;
-    private readonly FleetLedger _fleet;
-    private readonly TimelineRecorder? _timeline;
-    private readonly ILoadSimulation _loads;
-    private readonly long _tickNanos;
-    private readonly double _tick;
     private readonly int _subSteps;
     private readonly double _h;
-    private readonly int _decisionEvery;
-    private readonly int _metricsDelay;
-    private readonly Duration _interval;
     private readonly double _maxTtft, _maxTpot, _maxE2e, _maxWait, _timeout;
     private readonly double _kvPerReplica;
 
@@ -63,22 +47,13 @@ internal sealed class FluidRun
     private readonly List<(double Seconds, double Count)> _intervalTtft = [];
     private double _intervalTtftCount;
 
-    private readonly Snapshot[] _history;
-    private readonly int _historyMask;
-
     // A request log's requests, walked in order; interval counts come per tick.
     private readonly (long[] Arrivals, int[] Input, int[] Output)? _log;
     private int _next;
 
     private int _ready;
-    private int _loading;
-    private int _untilDecision;
-    private int _peak;
-    private long _t;
     private long _requests;
     private long _arrivedInput, _arrivedOutput;
-    private long _coldStarts, _startOrdinal;
-    private Instant _nextDecisionAt;
 
     // Cumulative fluid totals (fractions of requests), and what has been handed to the SLO ledger as whole requests.
     private double _waitingCount, _prefillCount, _decodeCount;
@@ -87,41 +62,13 @@ internal sealed class FluidRun
     private double _admissions, _done, _late, _dropped, _good, _violations;
     private long _doneEmitted, _violationsEmitted;
     private double _servedInput, _servedOutput;
-    private double _replicaSeconds, _loadingSeconds, _readySeconds, _busySeconds, _kvTokenSeconds, _drainBilledSeconds;
-    private bool _completed;
+    private double _busySeconds, _kvTokenSeconds;
 
     public FluidRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false)
+        : base(spec, settings, workload, timelineBucketTicks, zoomWorstHour)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(workload);
-        InvalidOptionsException.ThrowIfAny(settings.Validate());
-        _p = settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
-        if (spec.DecisionIntervalTicks < 1)
-        {
-            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
-        }
-
-        _spec = spec;
-        _settings = settings;
-        _w = workload;
-        _policy = spec.PolicyFactory();
-        _record = new DecisionRecord(_policy, settings.MaxReplicas);
-        _tickNanos = settings.Tick.ToInt64Nanoseconds();
-        _tick = settings.TickSeconds;
-        _subSteps = Math.Max(1, (int)Math.Ceiling((_tick / SubStepSeconds) - 1e-9));
-        _h = _tick / _subSteps;
-        _decisionEvery = spec.DecisionIntervalTicks;
-        _metricsDelay = spec.MetricsDelayTicks;
-        _interval = settings.Tick * _decisionEvery;
-        NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens);
-        _step = new DecisionStep(_interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
-        _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
-        _fleet = new FleetLedger(_tick, NominalCapacity * _tick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
-        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tick, zoomWorstHour, _tickNanos) : null;
-        _loads = spec.LoadTime is ISimulatedLoadTime simulated
-            ? simulated.CreateSimulation(_tick, settings.Seed)
-            : new FleetLoads(spec.LoadTime, settings.Tick);
+        _subSteps = Math.Max(1, (int)Math.Ceiling((_tickSeconds / SubStepSeconds) - 1e-9));
+        _h = _tickSeconds / _subSteps;
         var slo = settings.Slo;
         _maxWait = slo.HasMaxWait ? slo.MaxWaitSeconds : double.PositiveInfinity;
         _maxTtft = slo.MaxTtftSeconds ?? double.PositiveInfinity;
@@ -130,16 +77,7 @@ internal sealed class FluidRun
         _timeout = slo.ClientTimeoutSeconds ?? double.PositiveInfinity;
         _kvPerReplica = (double)_p.KvBlocks * _p.BlockTokens;
         _log = workload.Requests;
-        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
-        _historyMask = historyLength - 1;
-        _history = new Snapshot[historyLength];
-        _nextDecisionAt = workload.Start;
     }
-
-    /// <summary>A replica's nominal request rate at the workload's mean tokens: the signal's capacity per replica.</summary>
-    public double NominalCapacity { get; }
-
-    public long Tick => _t;
 
     private double Running => _prefillCount + _decodeCount;
 
@@ -158,27 +96,15 @@ internal sealed class FluidRun
 
     private void Step(long t)
     {
-        _t = t;
-        var ts = t * _tick;
+        _tick = t;
+        var ts = t * _tickSeconds;
         _slo.Advance(t);
 
         // 1. Loads completing at t become ready.
         ReadyLoads(t, ts);
 
         // 2. The policy decides; the engine reconciles.
-        RecordHistory(t);
-        if (_untilDecision == 0)
-        {
-            Decide(t, ts);
-            _untilDecision = _decisionEvery;
-        }
-
-        _untilDecision--;
-        var fleet = _ready + _loading;
-        _peak = Math.Max(_peak, fleet);
-        _replicaSeconds += fleet * _tick;
-        _loadingSeconds += _loading * _tick;
-        _readySeconds += _ready * _tick;
+        DecideWhenDue(t);
 
         // 3. The tick's arrivals, sub-step by sub-step, and the fleet serving them.
         var before = _requests;
@@ -242,13 +168,13 @@ internal sealed class FluidRun
         _arrivedInput += (long)Math.Round(i);
         _arrivedOutput += (long)Math.Round(o);
         _waitingCount += n;
-        var arrival = from + (_tick / 2);
+        var arrival = from + (_tickSeconds / 2);
         if (_waiting.Count >= MergeBeyond)
         {
             // A deep backlog merges ticks at its tail, each cohort spanning at most 1/1024 of the backlog's age (as the
             // count model's queue does): memory stays bounded whatever the backlog, waits within 0.1 %.
             ref var tail = ref _waiting.Tail;
-            if (arrival - tail.Since <= Math.Max(_tick, (arrival - _waiting.Head.Arrival) / 1024))
+            if (arrival - tail.Since <= Math.Max(_tickSeconds, (arrival - _waiting.Head.Arrival) / 1024))
             {
                 var total = tail.Count + n;
                 tail.Input = ((tail.Input * tail.Count) + i) / total;
@@ -520,15 +446,13 @@ internal sealed class FluidRun
         }
     }
 
-    private void RecordHistory(long t)
+    protected override void RecordHistory(long t)
     {
-        var shifted = t + _metricsDelay;
-        if (shifted % _decisionEvery != 0)
+        if (!Observed(t, out var slot))
         {
             return;
         }
 
-        var slot = (int)((shifted / _decisionEvery) & _historyMask);
         var hasTtft = _intervalTtftCount > Tiny;
         if (hasTtft)
         {
@@ -564,69 +488,11 @@ internal sealed class FluidRun
         return Duration.FromNanoseconds(Math.Round(LatencyHistogram.UpperEdgeNanos(LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, _intervalTtft[^1].Seconds) * 1e9)))));
     }
 
-    private void Decide(long t, double now)
-    {
-        var fleetState = new FleetState(_ready, _loading, 0, 0, 0) { HasServingSignals = true };
-        var observed = t - _metricsDelay;
-        if (observed >= 0)
-        {
-            var key = t / _decisionEvery;
-            var at = _history[(int)(key & _historyMask)];
-            var from = observed - _decisionEvery >= 0 ? _history[(int)((key - 1) & _historyMask)] : default;
-            fleetState = new FleetState(_ready, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
-            {
-                HasServingSignals = true,
-                RunningRequests = at.Running,
-                KvCacheUtilization = at.KvUtilization,
-                InputTokensLastInterval = at.Input - from.Input,
-                OutputTokensLastInterval = at.Output - from.Output,
-                TtftP50LastInterval = at.TtftP50,
-                TtftP95LastInterval = at.TtftP95,
-            };
-        }
+    protected override int ReadyCount => _ready;
 
-        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
-        _nextDecisionAt += _interval;
-        _record.Decided(t, decision);
-        _fleet.Decided(t, _ready + _loading, desired);
-        Reconcile(t, now, desired);
-        _loading = _loads.Loading;
-    }
+    protected override void AddReady(long t) => AddReady(1, t * _tickSeconds);
 
-    private void Reconcile(long t, double now, int desired)
-    {
-        var current = _ready + _loading;
-        if (desired > current)
-        {
-            _fleet.Started(t, desired - current);
-            for (var i = current; i < desired; i++)
-            {
-                if (t == 0)
-                {
-                    // The fleet starts with the first decision, all of it ready: no cold starts.
-                    AddReady(1, now);
-                    continue;
-                }
-
-                _coldStarts++;
-                if (_loads.Start(t, _startOrdinal++))
-                {
-                    AddReady(1, now);
-                }
-            }
-        }
-        else if (desired < current)
-        {
-            var excess = current - desired;
-            _fleet.Removed(t, excess);
-            excess -= _loads.CancelNewest(t, excess);
-            if (excess > 0)
-            {
-                _loads.Release(t, excess);
-                Release(excess, now);
-            }
-        }
-    }
+    protected override void Release(int count, long t) => Release(count, t * _tickSeconds);
 
     /// <summary>
     /// Releases <paramref name="count"/> ready replicas: they take no new requests and serve their share of the running
@@ -656,22 +522,17 @@ internal sealed class FluidRun
 
     private CandidateResult Complete()
     {
-        if (_completed)
-        {
-            throw new InvalidOperationException("the run is already complete");
-        }
-
-        _completed = true;
+        Completing();
         var horizon = _w.Ticks;
-        var end = horizon * _tick;
+        var end = horizon * _tickSeconds;
         var limit = end + _settings.DrainSeconds;
 
         // After the trace: no decisions; loads in progress complete; the fleet serves what is left up to the limit, each
         // replica billed while it has work.
         var drainTicks = 0L;
-        for (var t = horizon; t * _tick < limit && (_loading > 0 || _waitingCount > Tiny || Running > Tiny); t++)
+        for (var t = horizon; t * _tickSeconds < limit && (_loading > 0 || _waitingCount > Tiny || Running > Tiny); t++)
         {
-            var ts = t * _tick;
+            var ts = t * _tickSeconds;
             if (_loading > 0)
             {
                 var ready = _loads.CompleteDue(t);
@@ -723,28 +584,11 @@ internal sealed class FluidRun
         var holdDollars = _loads.Finish(horizon, loadMetrics);
         var billed = _replicaSeconds + _drainBilledSeconds;
         var dollars = RunOutcome.Dollars(billed, _fleet, _settings, holdDollars);
-        var span = horizon * _tick;
+        var span = horizon * _tickSeconds;
         var dropped = (long)Math.Round(_dropped);
         var late = Math.Min((long)Math.Round(_late), _requests - dropped);
-        var serving = new ServingMetrics
-        {
-            TtftP50Seconds = _ttft.PercentileSeconds(50),
-            TtftP90Seconds = _ttft.PercentileSeconds(90),
-            TtftP99Seconds = _ttft.PercentileSeconds(99),
-            TpotP50Seconds = _tpot.PercentileSeconds(50),
-            TpotP99Seconds = _tpot.PercentileSeconds(99),
-            E2eP50Seconds = _e2e.PercentileSeconds(50),
-            E2eP99Seconds = _e2e.PercentileSeconds(99),
-            GoodputRps = span > 0 ? _good / span : 0,
-            InputTokensPerSecond = span > 0 ? _servedInput / span : 0,
-            OutputTokensPerSecond = span > 0 ? _servedOutput / span : 0,
-            KvCacheUtilization = _readySeconds > 0 ? Math.Clamp(_kvTokenSeconds / (_kvPerReplica * _readySeconds), 0, 1) : 0,
-            DollarsPerMillionTokens = _servedInput + _servedOutput > 0 ? dollars / ((_servedInput + _servedOutput) / 1e6) : 0,
-            NominalCapacityRps = NominalCapacity,
-            Preemptions = 0,
-            MeanInputTokens = _w.MeanInputTokens,
-            MeanOutputTokens = _w.MeanOutputTokens,
-        };
+        var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _good, _servedInput, _servedOutput,
+            _readySeconds > 0 ? Math.Clamp(_kvTokenSeconds / (_kvPerReplica * _readySeconds), 0, 1) : 0, dollars, NominalCapacity, 0, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
         return new RunOutcome
         {
             Requests = _requests,
@@ -788,13 +632,11 @@ internal sealed class FluidRun
     private IEnumerable<string> Warnings(long drainTicks)
     {
         var ci = System.Globalization.CultureInfo.InvariantCulture;
-        if (_dropped >= 0.5 && drainTicks * _tick >= _settings.DrainSeconds)
+        if (_dropped >= 0.5 && drainTicks * _tickSeconds >= _settings.DrainSeconds)
         {
             yield return $"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds.ToString("0.###", ci)} s) after the trace ended and were dropped";
         }
     }
-
-    private readonly record struct Snapshot(long Arrivals, long Admissions, long Waiting, long Running, long Input, long Output, double KvUtilization, Duration? TtftP50, Duration? TtftP95);
 
     /// <summary>A share of the requests that arrived together, with their mean tokens.</summary>
     private record struct Cohort

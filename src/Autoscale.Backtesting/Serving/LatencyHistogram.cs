@@ -5,7 +5,7 @@ namespace Autoscale.Backtesting.Serving;
 /// last); a percentile is the nearest rank's bucket's upper edge. Infinite latencies (dropped requests) count above all.
 /// </summary>
 /// <remarks>Memory is fixed (about 2,300 buckets up to 10^7 s); adding allocates nothing. Not thread-safe.</remarks>
-internal sealed class LatencyHistogram
+internal sealed class LatencyHistogram : ILatencyPercentiles
 {
     private const long LinearBucketNanos = 1_000_000;
     private const int LinearBuckets = 100;

@@ -16,27 +16,12 @@ namespace Autoscale.Backtesting.Serving;
 /// tick (a step ending exactly on it counts there). At equal times step ends come first, then arrivals, then the batches
 /// that start then. Not thread-safe; one run per thread.
 /// </remarks>
-internal sealed class ServingRun
+internal sealed class ServingRun : ServingRunBase
 {
     private const long Idle = long.MaxValue;
     private const byte AdmittedOnce = 1;
     private const byte LateStart = 2;
 
-    private readonly CandidateSpec _spec;
-    private readonly ReplaySettings _settings;
-    private readonly ServingProfile _p;
-    private readonly ServingWorkload _w;
-    private readonly IScalingPolicy _policy;
-    private readonly long _tickNanos;
-    private readonly double _tickSeconds;
-    private readonly int _decisionEvery;
-    private readonly int _metricsDelay;
-    private readonly Duration _interval;
-    private readonly DecisionStep _step;
-    private readonly ILoadSimulation _loads;
-    private readonly SloLedger _slo;
-    private readonly FleetLedger _fleet;
-    private readonly TimelineRecorder? _timeline;
     private readonly long _blocksPerReplica;
     private readonly double _baseNanos, _prefillNanos, _decodeNanos;
     private readonly long _warmupNanos;
@@ -80,12 +65,6 @@ internal sealed class ServingRun
     private readonly LatencyHistogram _wait = new();
     private readonly LatencyHistogram _intervalTtft = new();
 
-    private readonly Snapshot[] _history;
-    private readonly int _historyMask;
-
-    private long _tick;
-    private int _loading;
-    private int _untilDecision;
     private int _roundRobin = -1;
     private long _waiting;
     private long _running;
@@ -93,45 +72,12 @@ internal sealed class ServingRun
     private long _arrivedInput, _arrivedOutput;
     private long _requests, _completed, _late, _dropped;
     private long _tickViolations, _tickCompleted;
-    private long _coldStarts, _startOrdinal;
-    private readonly DecisionRecord _record;
-    private int _peak;
-    private double _replicaSeconds, _loadingSeconds, _readySeconds, _drainBilledSeconds;
     private double _busyNanos, _kvBlockNanos;
     private long _preemptions, _servedInput, _servedOutput, _goodRequests;
-    private Instant _nextDecisionAt;
-    private bool _completedRun;
 
     public ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false, bool recordRequests = false)
+        : base(spec, settings, workload, timelineBucketTicks, zoomWorstHour)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(workload);
-        InvalidOptionsException.ThrowIfAny(settings.Validate());
-        _p = settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
-        if (spec.DecisionIntervalTicks < 1)
-        {
-            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
-        }
-
-        _spec = spec;
-        _settings = settings;
-        _w = workload;
-        _policy = spec.PolicyFactory();
-        _record = new DecisionRecord(_policy, settings.MaxReplicas);
-        _tickNanos = settings.Tick.ToInt64Nanoseconds();
-        _tickSeconds = settings.TickSeconds;
-        _decisionEvery = spec.DecisionIntervalTicks;
-        _metricsDelay = spec.MetricsDelayTicks;
-        _interval = settings.Tick * _decisionEvery;
-        NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens);
-        _step = new DecisionStep(_interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
-        _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
-        _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
-        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
-        _loads = spec.LoadTime is ISimulatedLoadTime simulated
-            ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
-            : new FleetLoads(spec.LoadTime, settings.Tick);
         _blocksPerReplica = _p.KvBlocks;
         _baseNanos = _p.BaseSeconds * 1e9;
         _prefillNanos = _p.PerPrefillTokenSeconds * 1e9;
@@ -155,16 +101,7 @@ internal sealed class ServingRun
 
         _cursor = workload.OpenCursor();
         GrowSlots(256);
-        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
-        _historyMask = historyLength - 1;
-        _history = new Snapshot[historyLength];
-        _nextDecisionAt = workload.Start;
     }
-
-    /// <summary>A replica's nominal request rate at the workload's mean tokens: the signal's capacity per replica.</summary>
-    public double NominalCapacity { get; }
-
-    public long Tick => _tick;
 
     /// <summary>When request <paramref name="r"/> had its first token, in nanoseconds after the start; -1 for never.</summary>
     internal long FirstTokenAt(int r) => _recordedFirstToken![r];
@@ -255,19 +192,7 @@ internal sealed class ServingRun
         ReadyLoads(t, ts);
 
         // 2. The policy decides; the engine reconciles.
-        RecordHistory(t);
-        if (_untilDecision == 0)
-        {
-            Decide(t, ts);
-            _untilDecision = _decisionEvery;
-        }
-
-        _untilDecision--;
-        var fleet = _ready.Count + _loading;
-        _peak = Math.Max(_peak, fleet);
-        _replicaSeconds += fleet * _tickSeconds;
-        _loadingSeconds += _loading * _tickSeconds;
-        _readySeconds += _ready.Count * _tickSeconds;
+        DecideWhenDue(t);
 
         // 3. Arrivals at their exact times; replicas run steps until the next tick.
         var before = _requests;
@@ -892,7 +817,7 @@ internal sealed class ServingRun
         _loading = _loads.Loading;
         for (var i = 0; i < ready; i++)
         {
-            AddReady(ts);
+            AddReadyAt(ts);
         }
 
         if (ready > 0)
@@ -903,7 +828,7 @@ internal sealed class ServingRun
         return ready;
     }
 
-    private void AddReady(long at)
+    private void AddReadyAt(long at)
     {
         var replica = new Replica(_replicas.Count, _p.MaxSequences) { WarmupEnd = at + _warmupNanos, ReadyAt = at, BusyUntil = at };
         _replicas.Add(replica);
@@ -918,15 +843,13 @@ internal sealed class ServingRun
         _drainBilledSeconds += Math.Max(0, at - replica.ReleasedAt) / 1e9;
     }
 
-    private void RecordHistory(long t)
+    protected override void RecordHistory(long t)
     {
-        var shifted = t + _metricsDelay;
-        if (shifted % _decisionEvery != 0)
+        if (!Observed(t, out var slot))
         {
             return;
         }
 
-        var slot = (int)((shifted / _decisionEvery) & _historyMask);
         long used = 0;
         foreach (var replica in _ready)
         {
@@ -942,77 +865,20 @@ internal sealed class ServingRun
         _intervalTtft.Clear();
     }
 
-    private void Decide(long t, long now)
+    protected override int ReadyCount => _ready.Count;
+
+    protected override void AddReady(long t) => AddReadyAt(t * _tickNanos);
+
+    protected override void Release(int count, long t)
     {
-        var fleetState = new FleetState(_ready.Count, _loading, 0, 0, 0) { HasServingSignals = true };
-        var observed = t - _metricsDelay;
-        if (observed >= 0)
+        for (var k = 0; k < count; k++)
         {
-            var key = t / _decisionEvery;
-            var at = _history[(int)(key & _historyMask)];
-            var from = observed - _decisionEvery >= 0 ? _history[(int)((key - 1) & _historyMask)] : default;
-            fleetState = new FleetState(_ready.Count, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
-            {
-                HasServingSignals = true,
-                RunningRequests = at.Running,
-                KvCacheUtilization = at.KvUtilization,
-                InputTokensLastInterval = at.Input - from.Input,
-                OutputTokensLastInterval = at.Output - from.Output,
-                TtftP50LastInterval = at.TtftP50,
-                TtftP95LastInterval = at.TtftP95,
-            };
+            Release(t * _tickNanos);
         }
-
-        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
-        _nextDecisionAt += _interval;
-        _record.Decided(t, decision);
-
-        _fleet.Decided(t, _ready.Count + _loading, desired);
-        Reconcile(t, now, desired);
-        _loading = _loads.Loading;
     }
 
-    private void Reconcile(long t, long now, int desired)
-    {
-        var current = _ready.Count + _loading;
-        if (desired > current)
-        {
-            _fleet.Started(t, desired - current);
-            for (var i = current; i < desired; i++)
-            {
-                if (t == 0)
-                {
-                    // The fleet starts with the first decision, all of it ready: no cold starts.
-                    AddReady(now);
-                    continue;
-                }
-
-                _coldStarts++;
-                if (_loads.Start(t, _startOrdinal++))
-                {
-                    AddReady(now);
-                }
-            }
-
-            RouteGateway(now);
-        }
-        else if (desired < current)
-        {
-            var excess = current - desired;
-            _fleet.Removed(t, excess);
-            excess -= _loads.CancelNewest(t, excess);
-            if (excess > 0)
-            {
-                _loads.Release(t, excess);
-                for (var k = 0; k < excess; k++)
-                {
-                    Release(now);
-                }
-
-                RouteGateway(now);
-            }
-        }
-    }
+    /// <summary>Replicas started (some perhaps ready at once) or released: the gateway's requests go where they can.</summary>
+    protected override void Reconciled(long t) => RouteGateway(t * _tickNanos);
 
     /// <summary>Releases the ready replica with the fewest running requests (the newest among equals): it drains.</summary>
     private void Release(long now)
@@ -1051,12 +917,7 @@ internal sealed class ServingRun
 
     private CandidateResult Complete()
     {
-        if (_completedRun)
-        {
-            throw new InvalidOperationException("the run is already complete");
-        }
-
-        _completedRun = true;
+        Completing();
         var horizon = _w.Ticks;
         var endNanos = horizon * _tickNanos;
         var limit = endNanos + Nanos(_settings.DrainSeconds);
@@ -1118,25 +979,8 @@ internal sealed class ServingRun
         var dollars = RunOutcome.Dollars(billed, _fleet, _settings, holdDollars);
         var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
         var span = horizon * _tickSeconds;
-        var serving = new ServingMetrics
-        {
-            TtftP50Seconds = _ttft.PercentileSeconds(50),
-            TtftP90Seconds = _ttft.PercentileSeconds(90),
-            TtftP99Seconds = _ttft.PercentileSeconds(99),
-            TpotP50Seconds = _tpot.PercentileSeconds(50),
-            TpotP99Seconds = _tpot.PercentileSeconds(99),
-            E2eP50Seconds = _e2e.PercentileSeconds(50),
-            E2eP99Seconds = _e2e.PercentileSeconds(99),
-            GoodputRps = span > 0 ? _goodRequests / span : 0,
-            InputTokensPerSecond = span > 0 ? _servedInput / span : 0,
-            OutputTokensPerSecond = span > 0 ? _servedOutput / span : 0,
-            KvCacheUtilization = _readySeconds > 0 ? _kvBlockNanos / 1e9 / (_blocksPerReplica * _readySeconds) : 0,
-            DollarsPerMillionTokens = _servedInput + _servedOutput > 0 ? dollars / ((_servedInput + _servedOutput) / 1e6) : 0,
-            NominalCapacityRps = NominalCapacity,
-            Preemptions = _preemptions,
-            MeanInputTokens = _w.MeanInputTokens,
-            MeanOutputTokens = _w.MeanOutputTokens,
-        };
+        var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _goodRequests, _servedInput, _servedOutput,
+            _readySeconds > 0 ? _kvBlockNanos / 1e9 / (_blocksPerReplica * _readySeconds) : 0, dollars, NominalCapacity, _preemptions, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
         return new RunOutcome
         {
             Requests = _requests,
@@ -1179,8 +1023,6 @@ internal sealed class ServingRun
     }
 
     private static long Nanos(double seconds) => seconds >= 9.2e9 ? long.MaxValue : (long)Math.Round(seconds * 1e9);
-
-    private readonly record struct Snapshot(long Arrivals, long Admissions, long Waiting, long Running, long Input, long Output, double KvUtilization, Duration? TtftP50, Duration? TtftP95);
 
     private sealed class ByIndex : IComparer<Replica>
     {

@@ -5,7 +5,7 @@ namespace Autoscale.Backtesting.Serving;
 /// replay's cohorts (a share of a tick's requests has one latency). A percentile is the nearest rank's bucket's upper edge.
 /// </summary>
 /// <remarks>Memory is fixed; adding allocates nothing. Not thread-safe.</remarks>
-internal sealed class WeightedLatencyHistogram
+internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
 {
     private readonly double[] _counts = new double[2_400];
     private int _lowest = int.MaxValue;

@@ -1,0 +1,217 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.LoadTime;
+using NodaTime;
+
+namespace Autoscale.Backtesting.Serving;
+
+/// <summary>
+/// What the two serving replays (request by request, <see cref="ServingRun"/>, and as a fluid, <see cref="FluidRun"/>)
+/// share: the candidate's policy, loads and ledgers, the signals a decision observes (kept only at the ticks it observes
+/// them) and the decision with its reconciliation (loads started or cancelled newest first, then ready replicas
+/// released). How replicas become ready, are released and serve is each replay's own.
+/// </summary>
+internal abstract class ServingRunBase
+{
+    protected readonly CandidateSpec _spec;
+    protected readonly ReplaySettings _settings;
+    protected readonly ServingProfile _p;
+    protected readonly ServingWorkload _w;
+    protected readonly IScalingPolicy _policy;
+    protected readonly DecisionRecord _record;
+    protected readonly long _tickNanos;
+    protected readonly double _tickSeconds;
+    protected readonly int _decisionEvery;
+    protected readonly int _metricsDelay;
+    protected readonly Duration _interval;
+    protected readonly DecisionStep _step;
+    protected readonly SloLedger _slo;
+    protected readonly FleetLedger _fleet;
+    protected readonly TimelineRecorder? _timeline;
+    protected readonly ILoadSimulation _loads;
+    protected readonly Snapshot[] _history;
+    protected readonly int _historyMask;
+
+    protected long _tick;
+    protected int _loading;
+    protected int _untilDecision;
+    protected int _peak;
+    protected long _coldStarts, _startOrdinal;
+    protected double _replicaSeconds, _loadingSeconds, _readySeconds, _drainBilledSeconds;
+    private Instant _nextDecisionAt;
+    private bool _completed;
+
+    protected ServingRunBase(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks, bool zoomWorstHour)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(workload);
+        InvalidOptionsException.ThrowIfAny(settings.Validate());
+        _p = settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
+        if (spec.DecisionIntervalTicks < 1)
+        {
+            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
+        }
+
+        _spec = spec;
+        _settings = settings;
+        _w = workload;
+        _policy = spec.PolicyFactory();
+        _record = new DecisionRecord(_policy, settings.MaxReplicas);
+        _tickNanos = settings.Tick.ToInt64Nanoseconds();
+        _tickSeconds = settings.TickSeconds;
+        _decisionEvery = spec.DecisionIntervalTicks;
+        _metricsDelay = spec.MetricsDelayTicks;
+        _interval = settings.Tick * _decisionEvery;
+        NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens);
+        _step = new DecisionStep(_interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
+        _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
+        _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
+        _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
+        _loads = spec.LoadTime is ISimulatedLoadTime simulated
+            ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
+            : new FleetLoads(spec.LoadTime, settings.Tick);
+
+        // Signals are kept only at the ticks a decision observes (every decision interval, metricsDelay before it).
+        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
+        _historyMask = historyLength - 1;
+        _history = new Snapshot[historyLength];
+        _nextDecisionAt = workload.Start;
+    }
+
+    /// <summary>A replica's nominal request rate at the workload's mean tokens: the signal's capacity per replica.</summary>
+    public double NominalCapacity { get; }
+
+    /// <summary>The tick being replayed.</summary>
+    public long Tick => _tick;
+
+    /// <summary>Ready replicas now.</summary>
+    protected abstract int ReadyCount { get; }
+
+    /// <summary>A replica is ready from the start of tick <paramref name="t"/> (the first fleet, or a load that takes no time).</summary>
+    protected abstract void AddReady(long t);
+
+    /// <summary>Releases <paramref name="count"/> ready replicas at the start of tick <paramref name="t"/>.</summary>
+    protected abstract void Release(int count, long t);
+
+    /// <summary>After the fleet was reconciled at tick <paramref name="t"/>: replicas were started or released.</summary>
+    protected virtual void Reconciled(long t)
+    {
+    }
+
+    /// <summary>Marks the run complete; a second completion is a mistake of the caller's.</summary>
+    /// <exception cref="InvalidOperationException">The run is already complete.</exception>
+    protected void Completing()
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException("the run is already complete");
+        }
+
+        _completed = true;
+    }
+
+    /// <summary>Keeps the signals of tick <paramref name="t"/> when a decision observes them (<see cref="Observed"/>).</summary>
+    protected abstract void RecordHistory(long t);
+
+    /// <summary>
+    /// Step 2 of tick <paramref name="t"/>: the signals kept, the policy asked when its interval has come round and the
+    /// fleet reconciled; then the fleet counted and billed for the tick.
+    /// </summary>
+    protected void DecideWhenDue(long t)
+    {
+        RecordHistory(t);
+        if (_untilDecision == 0)
+        {
+            Decide(t);
+            _untilDecision = _decisionEvery;
+        }
+
+        _untilDecision--;
+        var ready = ReadyCount;
+        var fleet = ready + _loading;
+        _peak = Math.Max(_peak, fleet);
+        _replicaSeconds += fleet * _tickSeconds;
+        _loadingSeconds += _loading * _tickSeconds;
+        _readySeconds += ready * _tickSeconds;
+    }
+
+    /// <summary>Whether a decision observes the signals of tick <paramref name="t"/>, and the history slot they go to.</summary>
+    protected bool Observed(long t, out int slot)
+    {
+        var shifted = t + _metricsDelay;
+        slot = (int)((shifted / _decisionEvery) & _historyMask);
+        return shifted % _decisionEvery == 0;
+    }
+
+    /// <summary>Asks the policy from the signals observed for tick <paramref name="t"/>, then reconciles the fleet.</summary>
+    protected void Decide(long t)
+    {
+        var ready = ReadyCount;
+        var fleetState = new FleetState(ready, _loading, 0, 0, 0) { HasServingSignals = true };
+        var observed = t - _metricsDelay;
+        if (observed >= 0)
+        {
+            var key = t / _decisionEvery;
+            var at = _history[(int)(key & _historyMask)];
+            var from = observed - _decisionEvery >= 0 ? _history[(int)((key - 1) & _historyMask)] : default;
+            fleetState = new FleetState(ready, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
+            {
+                HasServingSignals = true,
+                RunningRequests = at.Running,
+                KvCacheUtilization = at.KvUtilization,
+                InputTokensLastInterval = at.Input - from.Input,
+                OutputTokensLastInterval = at.Output - from.Output,
+                TtftP50LastInterval = at.TtftP50,
+                TtftP95LastInterval = at.TtftP95,
+            };
+        }
+
+        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
+        _nextDecisionAt += _interval;
+        _record.Decided(t, decision);
+        _fleet.Decided(t, ready + _loading, desired);
+        Reconcile(t, desired);
+        _loading = _loads.Loading;
+    }
+
+    private void Reconcile(long t, int desired)
+    {
+        var current = ReadyCount + _loading;
+        if (desired > current)
+        {
+            _fleet.Started(t, desired - current);
+            for (var i = current; i < desired; i++)
+            {
+                if (t == 0)
+                {
+                    // The fleet starts with the first decision, all of it ready: no cold starts.
+                    AddReady(t);
+                    continue;
+                }
+
+                _coldStarts++;
+                if (_loads.Start(t, _startOrdinal++))
+                {
+                    AddReady(t);
+                }
+            }
+
+            Reconciled(t);
+        }
+        else if (desired < current)
+        {
+            var excess = current - desired;
+            _fleet.Removed(t, excess);
+            excess -= _loads.CancelNewest(t, excess);
+            if (excess > 0)
+            {
+                _loads.Release(t, excess);
+                Release(excess, t);
+                Reconciled(t);
+            }
+        }
+    }
+
+    /// <summary>The signals of one observed tick: cumulative counts, and the fleet's state then.</summary>
+    protected readonly record struct Snapshot(long Arrivals, long Admissions, long Waiting, long Running, long Input, long Output, double KvUtilization, Duration? TtftP50, Duration? TtftP95);
+}
