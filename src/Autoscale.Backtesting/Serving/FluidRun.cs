@@ -106,13 +106,16 @@ internal sealed class FluidRun : ServingRunBase
         // 2. The policy decides; the engine reconciles.
         DecideWhenDue(t);
 
-        // 3. The tick's arrivals, sub-step by sub-step, and the fleet serving them.
+        // 3. The tick's arrivals, sub-step by sub-step, and the fleet serving them. A pool with nothing waiting and room to
+        // spare for the tick's arrivals serves the tick in one step: its slots are not what bounds anyone's wait then.
         var before = _requests;
-        for (var k = 0; k < _subSteps; k++)
+        var steps = Quiet(t) ? 1 : _subSteps;
+        var h = _tickSeconds / steps;
+        for (var k = 0; k < steps; k++)
         {
-            var from = ts + (k * _h);
-            Arrive(t, k, from);
-            Serve(from, from + _h);
+            var from = ts + (k * h);
+            Arrive(t, k == steps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + h) * 1e9), k == 0, from);
+            Serve(from, from + h);
         }
 
         var violations = Emit(ref _violations, ref _violationsEmitted);
@@ -131,12 +134,46 @@ internal sealed class FluidRun : ServingRunBase
         return delta;
     }
 
-    private void Arrive(long t, int k, double from)
+    /// <summary>
+    /// Whether tick <paramref name="t"/> may be served in one step: nothing waits, nothing drains, no replica warms up,
+    /// and the running requests with the tick's arrivals fill at most half of the ready replicas' sequences and KV cache.
+    /// </summary>
+    private bool Quiet(long t)
+    {
+        if (_waiting.Count > 0 || _ready == 0 || _draining.Count > 0 || _warmingUntil.Count > 0)
+        {
+            return false;
+        }
+
+        double arrivals, tokens;
+        if (_log is { } log)
+        {
+            var end = (t + 1) * _tickNanos;
+            var n = 0;
+            var sum = 0L;
+            for (var i = _next; i < log.Arrivals.Length && log.Arrivals[i] < end; i++)
+            {
+                n++;
+                sum += log.Input[i] + log.Output[i];
+            }
+
+            (arrivals, tokens) = (n, sum);
+        }
+        else
+        {
+            _w.TickTotals(t, out var n, out var input, out var output);
+            (arrivals, tokens) = (n, input + output);
+        }
+
+        return Running + arrivals <= 0.5 * _ready * _p.MaxSequences && KvUsed + tokens <= 0.5 * _ready * _kvPerReplica;
+    }
+
+    /// <summary>The arrivals before <paramref name="end"/> (nanoseconds) join the waiting queue; <paramref name="first"/> in the tick's first step.</summary>
+    private void Arrive(long t, long end, bool first, double from)
     {
         if (_log is { } log)
         {
             // A request log's requests each their own cohort (their tokens differ), at their own arrival.
-            var end = k == _subSteps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + _h) * 1e9);
             while (_next < log.Arrivals.Length && log.Arrivals[_next] < end)
             {
                 int input = log.Input[_next], output = log.Output[_next];
@@ -153,7 +190,7 @@ internal sealed class FluidRun : ServingRunBase
 
         // Interval counts: the tick's requests (the i-th of n at t + floor(i * tick / n)) as one cohort at the tick's middle,
         // which none of them is admitted before.
-        if (k != 0)
+        if (!first)
         {
             return;
         }
