@@ -41,6 +41,10 @@ internal static class ReportHtml
             ? $"{report.Settings.Replica.CapacityRps.ToString(Ci)} req/s"
             : $"a serving profile (a step is {(serving.BaseSeconds * 1000).ToString("0.###", Ci)} ms + {(serving.PerPrefillTokenSeconds * 1e6).ToString("0.###", Ci)} µs per prefill token + {(serving.PerDecodeTokenSeconds * 1e6).ToString("0.###", Ci)} µs per sequence decoding; {serving.MaxSequences} sequences, {serving.MaxBatchedTokens} tokens a step, {serving.KvCacheTokens.ToString("N0", Ci)} KV tokens)";
         html.Append(Ci, $"<p>{E(ReportText.SloLine(slo))} Replica: {E(replicaText)}, {report.Settings.Replica.Gpus} GPU{(report.Settings.Replica.Gpus == 1 ? "" : "s")} at ${report.Settings.Replica.DollarsPerGpuHour.ToString("0.###", Ci)} per GPU-hour.</p>");
+        if (serving is not null && report.Settings.FluidServing)
+        {
+            html.Append("<p>Replayed as a fluid (<code>engine.serving: \"fluid\"</code>): cohorts of requests through one pool of identical replicas, not request by request; docs/serving.md gives where it agrees with the request-level replay and where it does not.</p>");
+        }
         if (best is not null)
         {
             html.Append(best.MeetsSlo

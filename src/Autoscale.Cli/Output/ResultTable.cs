@@ -32,6 +32,11 @@ internal static class ResultTable
         var perDay = span >= NodaTime.Duration.FromDays(1);
         output.WriteLine(ReportText.TraceLine(document.Trace, zone));
         output.WriteLine(ReportText.SloLine(document.Settings.Slo));
+        if (document.Settings.Serving is not null && document.Settings.FluidServing)
+        {
+            output.WriteLine("Replayed as a fluid (engine.serving \"fluid\"): cohorts through one pool of replicas, not request by request (docs/serving.md).");
+        }
+
 
         var table = new Table().Border(TableBorder.Rounded);
         var serving = document.Results.Any(r => r.Serving is not null);

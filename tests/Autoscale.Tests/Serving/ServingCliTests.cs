@@ -31,6 +31,23 @@ public sealed class ServingCliTests
     private static string Conversation => Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet");
 
     [Fact]
+    public async Task The_fluid_mode_says_so_and_reports_the_same_fields_as_the_request_level_one()
+    {
+        var fluid = await Backtest(Config().Replace("\"serving\": \"request\"", "\"serving\": \"fluid\""), Conversation);
+        Assert.True(fluid.Exit == 0, fluid.Err);
+        Assert.Contains("Replayed as a fluid (engine.serving \"fluid\")", fluid.Out, StringComparison.Ordinal);
+
+        var request = await Backtest(Config(), Conversation, "--format", "json");
+        var asJson = await Backtest(Config().Replace("\"serving\": \"request\"", "\"serving\": \"fluid\""), Conversation, "--format", "json");
+        using var a = JsonDocument.Parse(request.Out);
+        using var b = JsonDocument.Parse(asJson.Out);
+        var names = (JsonElement c) => c.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(names(a.RootElement.GetProperty("candidates")[0]), names(b.RootElement.GetProperty("candidates")[0]));
+        Assert.Equal(19_366, b.RootElement.GetProperty("candidates")[0].GetProperty("requests").GetInt64());
+        Assert.DoesNotContain("Replayed as a fluid", request.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_fixed_fleet_on_the_conversation_trace_reports_token_latencies()
     {
         var (exit, stdout, stderr, _) = await Backtest(Config(), Conversation, "--format", "json");
