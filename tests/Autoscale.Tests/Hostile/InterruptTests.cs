@@ -118,7 +118,14 @@ public sealed class InterruptTests
         // A long run writes beside the leftovers; a short run into the same folder meanwhile.
         using var running = Start("trace", "synth", "--out", dir.File("long.parquet"), "--duration", "120d");
         var limit = Stopwatch.StartNew();
-        while (Hidden(dir.Path).All(leftovers.Contains))
+        // The lock comes first, then the scratch it guards: wait for both.
+        bool BothWritten()
+        {
+            var fresh = Hidden(dir.Path).Except(leftovers).ToList();
+            return fresh.Any(f => f.EndsWith(".lock", StringComparison.Ordinal) && fresh.Contains(f[..^".lock".Length]));
+        }
+
+        while (!BothWritten())
         {
             Assert.False(running.HasExited, "the long run ended before it wrote anything");
             Assert.True(limit.Elapsed < TimeSpan.FromSeconds(60), "no scratch of the long run appeared within 60 s");
