@@ -11,7 +11,7 @@ seed=../shared/seed/cold-starts-and-warm-pools.txt
 rid=$(dotnet --info | awk '/^ RID:/ {print $2; exit}')
 
 python3 bench/make_trace.py "$days" "$rps" "$work/counts.txt" "$work/counts.csv"
-dotnet publish src/Autoscale.Cli -c Release -r "$rid" -o "$work/native" --nologo -v quiet >/dev/null
+dotnet publish src/Autoscale.Cli -c Release -r "$rid" -p:Native=true -o "$work/native" --nologo -v quiet >/dev/null
 cli="$work/native/Autoscale.Cli"
 "$cli" trace import "$work/counts.csv" --out "$work/trace.parquet"
 cat > "$work/config.json" <<'JSON'
