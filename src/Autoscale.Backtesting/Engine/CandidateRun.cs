@@ -309,38 +309,8 @@ public sealed class CandidateRun
 
     private void Reconcile(long t, int desired)
     {
-        var current = _ready + _loading;
-        if (desired > current)
-        {
-            _fleet.Started(t, desired - current);
-            if (t == 0)
-            {
-                // The fleet starts with the first decision, all of it ready: no cold starts.
-                _ready += desired - current;
-                return;
-            }
-
-            for (var i = current; i < desired; i++)
-            {
-                _coldStarts++;
-                if (_loads.Start(t, _startOrdinal++))
-                {
-                    _ready++;
-                }
-            }
-        }
-        else if (desired < current)
-        {
-            // Cancel loading replicas first (newest first), then release ready ones.
-            var excess = current - desired;
-            _fleet.Removed(t, excess);
-            excess -= _loads.CancelNewest(t, excess);
-            if (excess > 0)
-            {
-                _ready -= excess;
-                _loads.Release(t, excess);
-            }
-        }
+        var outcome = Reconciliation.Apply(t, desired, _ready, _loading, _loads, _fleet, ref _coldStarts, ref _startOrdinal);
+        _ready += outcome.ReadyNow - outcome.Release;
     }
 
     private void Serve(long t)

@@ -176,39 +176,20 @@ internal abstract class ServingRunBase
 
     private void Reconcile(long t, int desired)
     {
-        var current = ReadyCount + _loading;
-        if (desired > current)
+        var outcome = Reconciliation.Apply(t, desired, ReadyCount, _loading, _loads, _fleet, ref _coldStarts, ref _startOrdinal);
+        for (var i = 0; i < outcome.ReadyNow; i++)
         {
-            _fleet.Started(t, desired - current);
-            for (var i = current; i < desired; i++)
-            {
-                if (t == 0)
-                {
-                    // The fleet starts with the first decision, all of it ready: no cold starts.
-                    AddReady(t);
-                    continue;
-                }
-
-                _coldStarts++;
-                if (_loads.Start(t, _startOrdinal++))
-                {
-                    AddReady(t);
-                }
-            }
-
-            Reconciled(t);
+            AddReady(t);
         }
-        else if (desired < current)
+
+        if (outcome.Release > 0)
         {
-            var excess = current - desired;
-            _fleet.Removed(t, excess);
-            excess -= _loads.CancelNewest(t, excess);
-            if (excess > 0)
-            {
-                _loads.Release(t, excess);
-                Release(excess, t);
-                Reconciled(t);
-            }
+            Release(outcome.Release, t);
+        }
+
+        if (outcome.Changed)
+        {
+            Reconciled(t);
         }
     }
 
