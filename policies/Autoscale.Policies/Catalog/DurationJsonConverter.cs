@@ -77,7 +77,7 @@ public sealed partial class DurationJsonConverter : JsonConverter<Duration>
             throw new JsonException($"{seconds.ToString("R", CultureInfo.InvariantCulture)} s is not a duration of at most a hundred years");
         }
 
-        return Duration.FromNanoseconds(Math.Round(seconds * 1e9));
+        return OptionDuration.FromSeconds(seconds);
     }
 
     private static Duration Checked(Duration duration) =>

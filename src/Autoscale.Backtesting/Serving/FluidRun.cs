@@ -6,12 +6,12 @@ namespace Autoscale.Backtesting.Serving;
 
 /// <summary>
 /// One candidate's fluid serving replay (<c>engine.serving: "fluid"</c>): the request-level replay's fleet, decisions,
-/// loads and SLO rules, with the requests carried as cohorts (the requests that arrive in one sub-step of a tick, a
-/// fraction of a request allowed) through a fleet of identical replicas instead of one by one through each replica's
-/// scheduler. docs/serving.md states the approximation and its measured agreement with the request-level replay.
+/// loads and SLO rules, with the requests carried as cohorts (each request of a log, or a tick's requests of interval
+/// counts, a fraction of a request allowed) through a pool of identical replicas instead of one by one through each
+/// replica's scheduler. docs/serving.md states the approximation and its measured agreement with the request-level replay.
 /// </summary>
 /// <remarks>
-/// Each tick is cut into sub-steps of at most <see cref="SubStepSeconds"/>. In a sub-step: the arrivals join the
+/// Each tick is cut into sub-steps of at most <see cref="SubStepSeconds"/> (a quiet tick is one step). In a sub-step: the arrivals join the
 /// waiting queue; the head is admitted while the ready replicas have sequences and KV cache free; the admitted prompts
 /// are prefilled first in, first out, at the rate a step of the profile gives with the running decodes in it; every
 /// decoding request gains one token per step; a cohort leaves when its output is done. The cost grows with ticks and
@@ -513,16 +513,19 @@ internal sealed class FluidRun : ServingRunBase
     {
         var rank = Math.Min(_intervalTtftCount, Math.Max(1, Math.Ceiling((percent / 100.0 * _intervalTtftCount) - 1e-6)));
         var seen = 0.0;
-        foreach (var (seconds, count) in _intervalTtft)
+        var seconds = _intervalTtft[^1].Seconds;
+        foreach (var (s, count) in _intervalTtft)
         {
             seen += count;
             if (seen >= rank - 1e-6)
             {
-                return Duration.FromNanoseconds(Math.Round(LatencyHistogram.UpperEdgeNanos(LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, seconds) * 1e9)))));
+                seconds = s;
+                break;
             }
         }
 
-        return Duration.FromNanoseconds(Math.Round(LatencyHistogram.UpperEdgeNanos(LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, _intervalTtft[^1].Seconds) * 1e9)))));
+        var bucket = LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, seconds) * 1e9));
+        return Duration.FromNanoseconds(Math.Round(LatencyHistogram.UpperEdgeNanos(bucket)));
     }
 
     protected override int ReadyCount => _ready;

@@ -135,16 +135,7 @@ public sealed class FluidAgreementTests(ITestOutputHelper output)
         switch (name)
         {
             case "servegen-afternoon":
-            {
-                await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, "servegen-m-large-14d.parquet"), settings.Tick);
-                var all = await reader.ReadAllAsync(tokens: true);
-                var window = new TickTrace(all.Start + (all.Tick * 46_800), all.Tick, all.Arrivals[46_800..47_400])
-                {
-                    InputTokens = all.InputTokens?[46_800..47_400],
-                    OutputTokens = all.OutputTokens?[46_800..47_400],
-                };
-                return (ServingWorkload.FromTicks(window, profile, settings.Seed), settings);
-            }
+                return (ServingWorkload.FromTicks(await ServingFixtures.ServeGenWindow(settings.Tick, 46_800, 600), profile, settings.Seed), settings);
 
             case "steady" or "spiky" or "long-prompts" or "long-outputs":
                 return (Generated(name, profile), settings);

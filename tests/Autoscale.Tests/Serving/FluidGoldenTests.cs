@@ -1,8 +1,5 @@
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.Serving;
-using Autoscale.Config;
-using Autoscale.Policies.Catalog;
-using Autoscale.Traces;
 
 namespace Autoscale.Tests.Serving;
 
@@ -14,8 +11,6 @@ namespace Autoscale.Tests.Serving;
 [Trait("Category", "Slow")]
 public sealed class FluidGoldenTests
 {
-    private static readonly Dictionary<string, Task<IReadOnlyList<CandidateResult>>> Runs = new(StringComparer.Ordinal);
-
     public static TheoryData<string, string, long, long, long, int, int, double, double> Golden => new()
     {
         { "textbook-spike", "fixed 3", 12804, 12659, 0, 3, 3, 5.02, 881.890 },
@@ -67,25 +62,5 @@ public sealed class FluidGoldenTests
         Assert.Equal(winner, (await RunAsync(trace, fluid: true)).Single(r => r.Rank == 1).Name);
     }
 
-    private static Task<IReadOnlyList<CandidateResult>> RunAsync(string trace, bool fluid)
-    {
-        lock (Runs)
-        {
-            var key = $"{trace}:{fluid}";
-            if (!Runs.TryGetValue(key, out var run))
-            {
-                run = Task.Run(async () =>
-                {
-                    var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "llm-serving.json"));
-                    var settings = plan.Settings with { FluidServing = fluid };
-                    await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, trace + ".parquet"), settings.Tick);
-                    var workload = await ServingWorkload.ReadAsync(reader, settings.Serving!, settings.Seed, trace);
-                    return Backtest.RunServing(workload, settings, plan.Candidates);
-                });
-                Runs[key] = run;
-            }
-
-            return run;
-        }
-    }
+    private static Task<IReadOnlyList<CandidateResult>> RunAsync(string trace, bool fluid) => ServingGoldenTests.RunAsync(trace, fluid);
 }

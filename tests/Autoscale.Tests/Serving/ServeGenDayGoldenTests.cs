@@ -45,13 +45,7 @@ public sealed class ServeGenDayGoldenTests(ITestOutputHelper output)
     {
         var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "llm-serving.json"));
         var candidates = plan.Candidates.Where(c => c.Name is "reactive" or "warm-floor 2").ToList();
-        await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, "servegen-m-large-14d.parquet"), plan.Settings.Tick);
-        var all = await reader.ReadAllAsync(tokens: true);
-        var day = new TickTrace(all.Start, all.Tick, all.Arrivals[..86_400].Select(n => n / 10).ToArray())
-        {
-            InputTokens = all.InputTokens![..86_400].Select(n => n / 10).ToArray(),
-            OutputTokens = all.OutputTokens![..86_400].Select(n => n / 10).ToArray(),
-        };
+        var day = await ServingFixtures.ServeGenWindow(plan.Settings.Tick, 0, 86_400, divide: 10);
         var workload = ServingWorkload.FromTicks(day, plan.Settings.Serving!, plan.Settings.Seed);
         var request = Backtest.RunServing(workload, plan.Settings, candidates);
         var fluid = Backtest.RunServing(workload, plan.Settings with { FluidServing = true }, candidates);

@@ -39,6 +39,22 @@ internal static class ServingFixtures
     public static CandidateSpec Policy(string name, Func<IScalingPolicy> policy, double loadSeconds = 30, int every = 1) =>
         new(name, policy, new FixedLoadTime(Duration.FromSeconds(loadSeconds)), every) { PolicyName = name };
 
+    /// <summary>
+    /// The bundled ServeGen trace's ticks <paramref name="from"/> to <paramref name="from"/> + <paramref name="count"/>,
+    /// each second's requests and tokens divided by <paramref name="divide"/>.
+    /// </summary>
+    public static async Task<Autoscale.Traces.TickTrace> ServeGenWindow(Duration tick, int from, int count, int divide = 1)
+    {
+        await using var reader = await Autoscale.Traces.TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, "servegen-m-large-14d.parquet"), tick);
+        var all = await reader.ReadAllAsync(tokens: true);
+        long[] Part(long[] column) => column.AsSpan(from, count).ToArray().Select(n => n / divide).ToArray();
+        return new Autoscale.Traces.TickTrace(all.Start + (all.Tick * from), all.Tick, Part(all.Arrivals))
+        {
+            InputTokens = Part(all.InputTokens!),
+            OutputTokens = Part(all.OutputTokens!),
+        };
+    }
+
     /// <summary>A workload from explicit requests: arrivals in nanoseconds after <see cref="Start"/>.</summary>
     public static ServingWorkload Workload(ServingProfile profile, long[] arrivals, int[] input, int[] output, double tickSeconds = 1)
     {

@@ -73,36 +73,32 @@ public sealed class ServingGoldenTests
         }
     }
 
-    internal static Task<IReadOnlyList<CandidateResult>> RunAsync(string trace)
+    /// <summary>The candidates of examples/llm-serving.json on <paramref name="trace"/>, request by request or as a fluid; each run once.</summary>
+    internal static Task<IReadOnlyList<CandidateResult>> RunAsync(string trace, bool fluid = false)
     {
         lock (Runs)
         {
-            if (!Runs.TryGetValue(trace, out var run))
+            var key = $"{trace}:{fluid}";
+            if (!Runs.TryGetValue(key, out var run))
             {
                 run = Task.Run(async () =>
                 {
                     var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "llm-serving.json"));
-                    var file = trace == "servegen-afternoon" ? "servegen-m-large-14d" : trace;
-                    await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, file + ".parquet"), plan.Settings.Tick);
+                    var settings = plan.Settings with { FluidServing = fluid };
                     ServingWorkload workload;
                     if (trace == "servegen-afternoon")
                     {
-                        var all = await reader.ReadAllAsync(tokens: true);
-                        var window = new TickTrace(all.Start + (all.Tick * 46_800), all.Tick, all.Arrivals[46_800..47_400])
-                        {
-                            InputTokens = all.InputTokens?[46_800..47_400],
-                            OutputTokens = all.OutputTokens?[46_800..47_400],
-                        };
-                        workload = ServingWorkload.FromTicks(window, plan.Settings.Serving!, plan.Settings.Seed);
+                        workload = ServingWorkload.FromTicks(await ServingFixtures.ServeGenWindow(settings.Tick, 46_800, 600), settings.Serving!, settings.Seed);
                     }
                     else
                     {
-                        workload = await ServingWorkload.ReadAsync(reader, plan.Settings.Serving!, plan.Settings.Seed, trace);
+                        await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, trace + ".parquet"), settings.Tick);
+                        workload = await ServingWorkload.ReadAsync(reader, settings.Serving!, settings.Seed, trace);
                     }
 
-                    return Backtest.RunServing(workload, plan.Settings, plan.Candidates);
+                    return Backtest.RunServing(workload, settings, plan.Candidates);
                 });
-                Runs[trace] = run;
+                Runs[key] = run;
             }
 
             return run;
