@@ -290,7 +290,7 @@ internal sealed class FluidRun : ServingRunBase
         _clock += steps;
         while (_decode.Count > 0 && _decode.PeekFinish <= _clock + Tiny)
         {
-            var c = _decode.Pop();
+            ref var c = ref _decode.Pop();
             var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
             Finished(c, Math.Max(end, c.FirstToken));
         }
@@ -422,7 +422,7 @@ internal sealed class FluidRun : ServingRunBase
 
         while (_waiting.Count > 0 && now - _waiting.Head.Arrival > _timeout)
         {
-            var c = _waiting.Pop();
+            ref var c = ref _waiting.Pop();
             DropWaiting(c);
         }
     }
@@ -606,13 +606,13 @@ internal sealed class FluidRun : ServingRunBase
 
         while (_prefill.Count > 0)
         {
-            var c = _prefill.Pop();
+            ref var c = ref _prefill.Pop();
             DropRunning(c.Count * (1 - c.LateShare), c.Count, firstToken: false);
         }
 
         while (_decode.Count > 0)
         {
-            var c = _decode.Pop();
+            ref var c = ref _decode.Pop();
             DropRunning(c.Count * (1 - c.LateShare), c.Count, firstToken: true);
         }
 
@@ -730,12 +730,13 @@ internal sealed class FluidRun : ServingRunBase
             Count++;
         }
 
-        public Cohort Pop()
+        /// <summary>Removes the head; the reference stays valid until the next <see cref="Push"/>.</summary>
+        public ref Cohort Pop()
         {
-            var c = _items[_head];
+            ref var c = ref _items[_head];
             _head = (_head + 1) & (_items.Length - 1);
             Count--;
-            return c;
+            return ref c;
         }
     }
 
@@ -809,7 +810,8 @@ internal sealed class FluidRun : ServingRunBase
             _heap[i] = (c.Finish, slot);
         }
 
-        public Cohort Pop()
+        /// <summary>Removes the earliest finish; the reference stays valid until the next <see cref="Push"/>.</summary>
+        public ref Cohort Pop()
         {
             var top = _heap[0];
             var last = _heap[--Count];
@@ -847,7 +849,7 @@ internal sealed class FluidRun : ServingRunBase
             }
 
             _free[_freeCount++] = top.Slot;
-            return _pool[top.Slot];
+            return ref _pool[top.Slot];
         }
     }
 }

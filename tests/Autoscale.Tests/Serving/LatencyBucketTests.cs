@@ -1,0 +1,44 @@
+using Autoscale.Backtesting.Serving;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Xunit;
+
+namespace Autoscale.Tests.Serving;
+
+/// <summary>The table-driven latency bucket is the logarithmic definition, value for value.</summary>
+public sealed class LatencyBucketTests
+{
+    [Fact]
+    public void Every_bucket_edge_and_its_neighbours_land_where_the_definition_puts_them()
+    {
+        // Walk the buckets by their upper edges: each edge, one nanosecond either side, and the middle of the bucket.
+        var checkedValues = 0;
+        for (var b = 0; b < 2_400; b++)
+        {
+            var edge = (long)Math.Round(LatencyHistogram.UpperEdgeNanos(b));
+            foreach (var n in new[] { edge - 1, edge, edge + 1, edge - (edge / 200) })
+            {
+                Assert.Equal(LatencyHistogram.BucketByLog(n), LatencyHistogram.Bucket(n));
+                checkedValues++;
+            }
+        }
+
+        Assert.Equal(9_600, checkedValues);
+    }
+
+    [Fact]
+    public void The_extremes_match_the_definition()
+    {
+        foreach (var n in new[] { long.MinValue, -1L, 0L, 1L, 99_999_999L, 100_000_000L, 100_000_001L, 101_000_000L, 101_000_001L, long.MaxValue / 2, long.MaxValue })
+        {
+            Assert.Equal(LatencyHistogram.BucketByLog(n), LatencyHistogram.Bucket(n));
+        }
+    }
+
+    [Property(MaxTest = 2_000)]
+    public Property Any_latency_matches_the_definition() =>
+        Prop.ForAll(
+            Gen.Choose(0, 62).SelectMany(bits => Gen.Choose(0, int.MaxValue).Select(r => (long)((1L << bits) * (1 + (r / (double)int.MaxValue))))).ToArbitrary(),
+            n => LatencyHistogram.Bucket(n) == LatencyHistogram.BucketByLog(n));
+}
