@@ -77,7 +77,16 @@ public sealed class ConfigLoader
             DuplicateKeys.ThrowIfAny(document.RootElement, file);
             var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
             var settings = Settings(config);
-            var candidates = ReadCandidates(config, file, settings, measurements);
+            if (config.Cluster is { } cluster)
+            {
+                var spec = cluster.ToSpec(file, config.Replica!);
+                ClusterRules.Supported(spec, config, file);
+                ClusterRules.Fits(spec, config.Replica!.Gpus, null, file, "replica.gpus");
+                settings = settings with { Cluster = spec };
+            }
+
+            var shapes = ClusterRules.Shapes(config.Replicas, config.Replica!, settings.Cluster, file);
+            var candidates = ReadCandidates(config, file, settings, measurements, shapes);
             return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC" };
         }
     }
@@ -133,15 +142,35 @@ public sealed class ConfigLoader
         };
     }
 
-    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings, Measurements measurements)
+    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings, Measurements measurements, Dictionary<string, (ReplicaSettings Replica, string? Pool)> shapes)
     {
         var result = new List<CandidateSpec>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var index = 0; index < config.Candidates!.Count; index++)
         {
             var path = $"candidates[{index}]";
-            foreach (var spec in ReadCandidate(config.Candidates[index], file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements))
+            var candidate = config.Candidates[index];
+            ReplicaSettings? shape = null;
+            string? pool = null;
+            if (candidate.Replica is { } shapeName)
             {
+                if (!shapes.TryGetValue(shapeName, out var found))
+                {
+                    var known = shapes.Count == 0 ? "the config has no replicas section" : "known: " + string.Join(", ", shapes.Keys);
+                    throw new ConfigException(file, path + ".replica", $"unknown replica shape \"{shapeName}\" ({known})");
+                }
+
+                (shape, pool) = found;
+            }
+
+            foreach (var read in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements))
+            {
+                var spec = read with { Replica = shape, Pool = pool };
+                if (settings.Cluster is not null)
+                {
+                    ClusterRules.LoadTimeSupported(spec.LoadTime, file, path + ".loadTime");
+                }
+
                 if (!names.TryAdd(spec.Name, path))
                 {
                     throw new ConfigException(file, path + ".name", $"\"{spec.Name}\" is already the name of {names[spec.Name]}");

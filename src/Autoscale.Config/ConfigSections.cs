@@ -60,6 +60,10 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option(Unit = "s", Min = 0, Max = 3600)]
     public Duration? MetricsDelaySeconds { get; set; }
 
+    /// <summary>The replica shape (a name in the config's <c>replicas</c>); default: the <c>replica</c> section.</summary>
+    [Option]
+    public string? Replica { get; set; }
+
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() =>
         (Policy, PolicyFrom) switch
@@ -147,6 +151,14 @@ internal sealed class BacktestConfig : IValidatableOptions
     [Option]
     public ReportConfig? Report { get; set; }
 
+    /// <summary>The nodes replicas run on; absent, replicas are billed and load at once.</summary>
+    [Option]
+    public ClusterConfig? Cluster { get; set; }
+
+    /// <summary>Replica shapes by name (<c>{"h100x2": {"gpus": 2, "capacityRps": 60, "pool": "h100"}}</c>); a candidate names one with <c>replica</c>.</summary>
+    [Option]
+    public JsonElement Replicas { get; set; }
+
     /// <summary>The candidates, at least one.</summary>
     [Option(Required = true)]
     public List<CandidateConfig>? Candidates { get; set; }
@@ -158,6 +170,9 @@ internal sealed class BacktestConfig : IValidatableOptions
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(BillingOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReportConfig))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(CandidateConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ClusterConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(MixedPlacementConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ReplicaShapeConfig))]
     public IReadOnlyList<string> Validate()
     {
         if (Candidates is [])

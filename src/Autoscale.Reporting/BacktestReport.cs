@@ -93,9 +93,46 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
         ("nominalCapacityRps", r => Finite(r.Serving?.NominalCapacityRps)),
     ];
 
-    private (string Name, Func<CandidateResult, object?> Value)[] ActiveFields => results.Any(r => r.Serving is not null)
-        ? [.. Fields.TakeWhile(f => f.Name != "replicaSeconds"), .. ServingFields, .. Fields.SkipWhile(f => f.Name != "replicaSeconds")]
-        : Fields;
+    // On a cluster, after the serving fields (or dollarsPer1000Requests); dollars are then node dollars.
+    private static readonly (string Name, Func<CandidateResult, object?> Value)[] ClusterFields =
+    [
+        ("nodeDollars", r => Finite(r.Cluster?.NodeDollars)),
+        ("idleGpuDollars", r => Finite(r.Cluster?.IdleGpuDollars)),
+        ("replicaGpuDollars", r => Finite(r.Cluster?.ReplicaDollars)),
+        ("onDemandDollars", r => Finite(r.Cluster?.OnDemandDollars)),
+        ("spotDollars", r => Finite(r.Cluster?.SpotDollars)),
+        ("committedDollars", r => Finite(r.Cluster?.CommittedDollars)),
+        ("warmNodeDollars", r => Finite(r.Cluster?.WarmNodeDollars)),
+        ("provisionWaitP50Seconds", r => Finite(r.Cluster?.ProvisionWaitP50Seconds)),
+        ("provisionWaitP99Seconds", r => Finite(r.Cluster?.ProvisionWaitP99Seconds)),
+        ("provisionWaitMaxSeconds", r => Finite(r.Cluster?.ProvisionWaitMaxSeconds)),
+        ("pendingSeconds", r => Finite(r.Cluster?.PendingSeconds)),
+        ("unplacedReplicas", r => r.Cluster?.UnplacedReplicas),
+        ("nodePreemptions", r => r.Cluster?.Preemptions),
+        ("preemptedReplicas", r => r.Cluster?.PreemptedReplicas),
+        ("crashes", r => r.Cluster?.Crashes),
+        ("requestsLost", r => r.Cluster?.RequestsLost),
+        ("requestsRetried", r => r.Cluster?.RequestsRetried),
+        ("stockoutMinutes", r => Finite(r.Cluster?.StockoutMinutes)),
+        ("provisionFailures", r => r.Cluster?.ProvisionFailures),
+        ("peakNodes", r => r.Cluster?.PeakNodes),
+        ("poolDollars", r => r.Cluster is { } c ? c.Pools.ToDictionary(p => p.Name, p => Round(p.Dollars), StringComparer.Ordinal) : null),
+    ];
+
+    private (string Name, Func<CandidateResult, object?> Value)[] ActiveFields
+    {
+        get
+        {
+            (string Name, Func<CandidateResult, object?> Value)[] extra =
+            [
+                .. results.Any(r => r.Serving is not null) ? ServingFields : [],
+                .. results.Any(r => r.Cluster is not null) ? ClusterFields : [],
+            ];
+            return extra.Length == 0
+                ? Fields
+                : [.. Fields.TakeWhile(f => f.Name != "replicaSeconds"), .. extra, .. Fields.SkipWhile(f => f.Name != "replicaSeconds")];
+        }
+    }
 
     private static object? Finite(double? value) => value is { } v && double.IsFinite(v) ? Round(v) : null;
 

@@ -175,4 +175,7 @@ public sealed record CandidateResult
 
     /// <summary>Token latencies, throughput and KV use of a serving replay; null for the <c>capacityRps</c> model.</summary>
     public Serving.ServingMetrics? Serving { get; init; }
+
+    /// <summary>On a cluster (the config's <c>cluster</c> section): nodes, pools, stockouts, reclaims, crashes; null otherwise.</summary>
+    public Cluster.ClusterMetrics? Cluster { get; init; }
 }

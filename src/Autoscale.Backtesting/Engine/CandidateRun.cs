@@ -32,6 +32,7 @@ public sealed class CandidateRun
     private readonly DecisionStep _step;
     private readonly WaitHistogram _waits = new();
     private readonly ILoadSimulation _loads;
+    private readonly Cluster.ClusterSimulation? _cluster;
 
     // History for the signal: cumulative arrivals/served before tick t and the queue at the start of t.
     private readonly long[] _historyArrivals;
@@ -84,6 +85,11 @@ public sealed class CandidateRun
             throw new InvalidOptionsException([$"metricsDelaySeconds ({spec.MetricsDelayTicks} ticks) must be >= 0"]);
         }
 
+        if (spec.Replica is { } shape)
+        {
+            settings = settings with { Replica = shape };
+        }
+
         _spec = spec;
         _settings = settings;
         _policy = spec.PolicyFactory();
@@ -103,9 +109,18 @@ public sealed class CandidateRun
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
-        _loads = spec.LoadTime is ISimulatedLoadTime simulated
-            ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
-            : new FleetLoads(spec.LoadTime, settings.Tick);
+        if (settings.Cluster is { } cluster)
+        {
+            _cluster = new Cluster.ClusterSimulation(cluster, spec.LoadTime, settings.Tick, settings.Seed, settings.Replica.Gpus,
+                spec.Pool is { } pool ? cluster.IndexOf(pool) : -1, start, timelineBucketTicks);
+            _loads = _cluster;
+        }
+        else
+        {
+            _loads = spec.LoadTime is ISimulatedLoadTime simulated
+                ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
+                : new FleetLoads(spec.LoadTime, settings.Tick);
+        }
         // Cumulative counts are kept only at the ticks a decision observes (every _decisionEvery ticks, _metricsDelay
         // before a decision), for the decisions still to come: memory grows with delay / interval, never the interval.
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
@@ -160,8 +175,15 @@ public sealed class CandidateRun
         _slo.Advance(t);
         _tickViolations = 0;
 
-        // 1. Loads that complete at t become ready (this tick's signal counts them).
-        if (_loading > 0)
+        // 1. Loads that complete at t become ready (this tick's signal counts them); on a cluster, reclaimed and crashed
+        // replicas stop serving.
+        if (_cluster is not null)
+        {
+            var completed = _cluster.Advance(t, out var lost);
+            _ready += completed - lost;
+            _loading = _loads.Loading;
+        }
+        else if (_loading > 0)
         {
             _ready += _loads.CompleteDue(t);
             _loading = _loads.Loading;
@@ -185,6 +207,7 @@ public sealed class CandidateRun
 
         _replicaSeconds += fleet * _tickSeconds;
         _loadingSeconds += _loading * _tickSeconds;
+        _cluster?.Bill(t);
 
         // 3. Arrivals join the FIFO queue.
         if (arrivals < 0)
@@ -257,6 +280,7 @@ public sealed class CandidateRun
             EndReplicas = _ready,
             Start = _start,
             Ticks = horizon,
+            Cluster = _cluster?.Metrics(horizon),
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 

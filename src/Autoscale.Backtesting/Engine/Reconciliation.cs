@@ -23,7 +23,7 @@ internal static class Reconciliation
             fleet.Started(t, desired - current);
             if (t == 0)
             {
-                return new Outcome(desired - current, 0, true);
+                return new Outcome(loads.StartReady(t, desired - current), 0, true);
             }
 
             var now = 0;

@@ -26,6 +26,9 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     /// <summary>With a serving profile: replay it as a fluid of cohorts (<c>engine.serving: "fluid"</c>, fast) instead of request by request.</summary>
     public bool FluidServing { get; init; }
 
+    /// <summary>The cluster replicas run on (nodes, pools, stockouts, reclaims, crashes); null bills replicas and starts loads at once.</summary>
+    internal Cluster.ClusterSpec? Cluster { get; init; }
+
     /// <summary>With a serving profile: seconds the fleet may serve what is left after the trace ends.</summary>
     public double DrainSeconds { get; init; } = 3600;
 
@@ -64,6 +67,12 @@ public sealed record CandidateSpec(
 
     /// <summary>For a candidate expanded from a sweep: its values, as in its name (<c>spares=3</c>).</summary>
     public string? SweepValue { get; init; }
+
+    /// <summary>The candidate's replica shape (<c>"replica": "name"</c> of the config's <c>replicas</c>); null for the config's <c>replica</c>.</summary>
+    public ReplicaSettings? Replica { get; init; }
+
+    /// <summary>On a cluster: the only node pool the candidate's replicas may use (the shape's <c>pool</c>); null for any.</summary>
+    public string? Pool { get; init; }
 
     /// <summary>The policy's bound options as the config gave them (after sweeps and <c>policyFrom</c>), for tools that write them back out; null when built in code.</summary>
     public object? Options { get; init; }

@@ -53,6 +53,9 @@ internal readonly record struct RunOutcome
 
     public Serving.ServingMetrics? Serving { get; init; }
 
+    /// <summary>On a cluster: its figures; the dollars are then its node dollars.</summary>
+    public Cluster.ClusterMetrics? Cluster { get; init; }
+
     /// <summary>What the replicas cost: billed seconds, rounded up by billing, at the replica's price, plus what the loads held.</summary>
     public static double Dollars(double billedSeconds, FleetLedger fleet, ReplaySettings settings, double holdDollars) =>
         (billedSeconds + fleet.RoundedExtraSeconds) * settings.Replica.DollarsPerReplicaSecond + holdDollars;
@@ -61,7 +64,7 @@ internal readonly record struct RunOutcome
     public CandidateResult Result(CandidateSpec spec, ReplaySettings settings, SloLedger slo, FleetLedger fleet, DecisionRecord record, TimelineRecorder? timeline)
     {
         var perReplicaSecond = settings.Replica.DollarsPerReplicaSecond;
-        var dollars = Dollars(BilledSeconds, fleet, settings, HoldDollars);
+        var dollars = Cluster is { } cluster ? cluster.NodeDollars + HoldDollars : Dollars(BilledSeconds, fleet, settings, HoldDollars);
         var violations = Late + Dropped;
         var budget = Requests * (100 - settings.Slo.TargetPercent) / 100;
         return new CandidateResult
@@ -113,6 +116,7 @@ internal readonly record struct RunOutcome
             LoadMetrics = new MetricSet(LoadMetrics),
             HoldDollars = HoldDollars,
             Serving = Serving,
+            Cluster = Cluster,
         };
     }
 }

@@ -20,6 +20,9 @@ internal interface ILoadSimulation
     /// </summary>
     int CompleteDue(long tick);
 
+    /// <summary>Places the first fleet, <paramref name="count"/> replicas ready when the trace begins; returns how many are (on a cluster, those beyond its nodes wait for one and count as loading).</summary>
+    int StartReady(long tick, int count) => count;
+
     /// <summary>Cancels up to <paramref name="max"/> loads, newest first; returns how many.</summary>
     int CancelNewest(long tick, int max);
 

@@ -52,6 +52,12 @@ internal abstract class ServingRunBase
             throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
         }
 
+        if (spec.Replica is { } shape)
+        {
+            // A shape's GPUs and price; its serving profile is the config's.
+            settings = settings with { Replica = shape };
+        }
+
         _spec = spec;
         _settings = settings;
         _w = workload;

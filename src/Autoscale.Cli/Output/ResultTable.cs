@@ -37,6 +37,12 @@ internal static class ResultTable
             output.WriteLine("Replayed as a fluid (engine.serving \"fluid\"): cohorts through one pool of replicas, not request by request (docs/serving.md).");
         }
 
+        var cluster = document.Results.Any(r => r.Cluster is not null);
+        if (cluster)
+        {
+            output.WriteLine("On a cluster (docs/cluster.md): $ total is node dollars, every node billed from its provision request until removal, committed nodes for the whole span.");
+        }
+
 
         var table = new Table().Border(TableBorder.Rounded);
         var serving = document.Results.Any(r => r.Serving is not null);
@@ -48,7 +54,8 @@ internal static class ResultTable
             columns.Add("$/day");
         }
 
-        columns.AddRange(["idle $", "cold starts", "peak replicas", "end replicas"]);
+        columns.AddRange(cluster ? ["idle GPU $", "peak nodes", "node wait p99 s", "reclaims"] : ["idle $"]);
+        columns.AddRange(["cold starts", "peak replicas", "end replicas"]);
         foreach (var column in columns)
         {
             table.AddColumn(new TableColumn(column) { Alignment = column == "candidate" ? Justify.Left : Justify.Right });
@@ -86,7 +93,16 @@ internal static class ResultTable
                 cells.Add((r.DollarsPerHour * 24).ToString("F2", Ci));
             }
 
-            cells.AddRange([r.IdleDollars.ToString("F2", Ci), r.ColdStarts.ToString(Ci), r.PeakReplicas.ToString(Ci), r.EndReplicas.ToString(Ci)]);
+            if (r.Cluster is { } k)
+            {
+                cells.AddRange([k.IdleGpuDollars.ToString("F2", Ci), k.PeakNodes.ToString(Ci), k.ProvisionWaitP99Seconds.ToString("0.##", Ci), k.Preemptions.ToString(Ci)]);
+            }
+            else
+            {
+                cells.Add(r.IdleDollars.ToString("F2", Ci));
+            }
+
+            cells.AddRange([r.ColdStarts.ToString(Ci), r.PeakReplicas.ToString(Ci), r.EndReplicas.ToString(Ci)]);
             table.AddRow(cells.ToArray());
         }
 

@@ -1,0 +1,989 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.LoadTime;
+using NodaTime;
+
+namespace Autoscale.Backtesting.Cluster;
+
+/// <summary>
+/// One run's replicas on the nodes of a <see cref="ClusterSpec"/>, tick by tick. A replica the engine starts is placed
+/// first-fit on a ready node with room (committed nodes first, then in placement order, oldest node first); otherwise it
+/// waits, pending, for a node that is provisioning, or asks for a new one in the pool placement chooses; its load starts
+/// when its node is ready. Spot nodes are reclaimed at seeded Poisson times (their replicas stop at the notice, the node
+/// is billed until its deadline); ready replicas crash at a seeded rate and reload on their node. Empty nodes beyond
+/// the warm and committed ones are removed after the pool's scale-down delay.
+/// </summary>
+/// <remarks>
+/// Times are whole ticks: a duration becomes the first tick at or after it. The engine calls <see cref="Advance"/> at the
+/// start of every tick and <see cref="Bill"/> once the tick's decision is applied; between events a tick costs a
+/// comparison and one addition per pool. Not thread-safe; owned by one run.
+/// </remarks>
+internal sealed class ClusterSimulation : ILoadSimulation
+{
+    private const int Provisioning = 0;
+    private const int Ready = 1;
+    private const int Noticed = 2;
+
+    private const int Pending = 0;
+    private const int Loading = 1;
+    private const int Up = 2;
+
+    // Crash reloads draw their load times from ordinals far from the engine's starts, so a crash never reshuffles them.
+    private const long ReloadOrdinalBase = 1L << 48;
+
+    private readonly ClusterSpec _spec;
+    private readonly ILoadTimeModel _model;
+    private readonly long _tickNanos;
+    private readonly double _tickSeconds;
+    private readonly long _seed;
+    private readonly int _gpus;
+    private readonly int _onlyPool;
+    private readonly Instant _start;
+
+    private readonly PoolState[] _pools;
+    private readonly int[] _preference;
+    private readonly List<Node> _nodes = [];
+    private readonly List<Replica> _replicas = [];
+    private readonly Stack<Node> _freeNodes = new();
+    private readonly Stack<Replica> _freeReplicas = new();
+    private readonly WaitHistogram _provisionWaits = new();
+    private readonly double _crashRatePerTick;
+
+    private long _nextEvent;
+    private long _nodeOrdinal;
+    private long _reloads;
+    private long _crashDraws;
+    private int _pending;
+    private int _loading;
+    private int _completed;
+    private int _lost;
+    private int _peakNodes;
+    private double _replicaGpuDollars;
+    private double _pendingSeconds;
+    private long _unplaced;
+    private long _preemptions;
+    private long _preemptedReplicas;
+    private long _crashes;
+    private long _provisionFailures;
+    private long _ticks;
+    private readonly long _timelineBucket;
+    private readonly List<ClusterPoint> _timeline = [];
+
+    public ClusterSimulation(ClusterSpec spec, ILoadTimeModel model, Duration tick, long seed, int gpusPerReplica, int onlyPool, Instant start, long timelineBucketTicks)
+    {
+        _spec = spec;
+        _model = model;
+        _tickNanos = tick.ToInt64Nanoseconds();
+        _tickSeconds = tick.TotalSeconds;
+        _seed = seed;
+        _gpus = Math.Max(1, gpusPerReplica);
+        _onlyPool = onlyPool;
+        _start = start;
+        _timelineBucket = timelineBucketTicks;
+        _crashRatePerTick = spec.ReplicaFailuresPerHour / 3600 * _tickSeconds;
+        _pools = new PoolState[spec.Pools.Count];
+        for (var p = 0; p < _pools.Length; p++)
+        {
+            var pool = spec.Pools[p];
+            _pools[p] = new PoolState(pool, Ticks(pool.ProvisionSeconds), Ticks(pool.EmptyNodeScaleDownSeconds), Ticks(pool.NoticeSeconds),
+                Ticks(pool.Stockouts?.RetrySeconds ?? 60), StockoutWindows(pool.Stockouts));
+        }
+
+        _preference = spec.Placement == PlacementKind.Priority
+            ? [.. spec.Priority]
+            : [.. Enumerable.Range(0, _pools.Length).OrderBy(p => spec.Pools[p].DollarsPerGpuHour).ThenBy(p => p)];
+
+        // Committed and warm nodes are up when the trace begins.
+        for (var p = 0; p < _pools.Length; p++)
+        {
+            var pool = spec.Pools[p];
+            for (var i = 0; i < pool.CommittedNodes; i++)
+            {
+                AddNode(p, 0, ready: true, committed: true);
+            }
+
+            for (var i = 0; i < pool.WarmNodes && _pools[p].Nodes < pool.MaxNodes; i++)
+            {
+                AddNode(p, 0, ready: true, committed: false);
+            }
+        }
+
+        _nextEvent = 0;
+    }
+
+    /// <summary>Replicas pending (waiting for a node) or loading.</summary>
+    int ILoadSimulation.Loading => _pending + _loading;
+
+    /// <summary>Replicas waiting for a node.</summary>
+    public int PendingReplicas => _pending;
+
+    /// <summary>
+    /// Processes the events due at <paramref name="tick"/> (nodes ready, loads done, notices, deadlines, crashes, scale-downs,
+    /// retries); returns the loads completed and, in <paramref name="lost"/>, the ready replicas that stopped serving.
+    /// </summary>
+    public int Advance(long tick, out int lost)
+    {
+        _completed = 0;
+        _lost = 0;
+        for (var p = 0; p < _pools.Length; p++)
+        {
+            _pools[p].AdvanceStockout(tick, this, p);
+        }
+
+        if (tick >= _nextEvent)
+        {
+            ProcessDue(tick);
+            Recompute(tick);
+        }
+
+        lost = _lost;
+        return _completed;
+    }
+
+    /// <summary>Bills tick <paramref name="tick"/>: every node up during it, the GPUs replicas held, the replicas pending.</summary>
+    public void Bill(long tick)
+    {
+        var nodes = 0;
+        for (var p = 0; p < _pools.Length; p++)
+        {
+            ref var pool = ref _pools[p];
+            pool.BilledNodeSeconds += pool.Nodes * _tickSeconds;
+            pool.HeldGpuSeconds += pool.HeldGpus * _tickSeconds;
+            pool.WarmNodeSeconds += Math.Min(pool.IdleNodes, pool.Spec.WarmNodes) * _tickSeconds;
+            if (pool.InStockout)
+            {
+                pool.StockoutTicks++;
+            }
+
+            pool.PeakNodes = Math.Max(pool.PeakNodes, pool.Nodes + pool.Spec.CommittedNodes);
+            nodes += pool.Nodes + pool.Spec.CommittedNodes;
+        }
+
+        _peakNodes = Math.Max(_peakNodes, nodes);
+        _pendingSeconds += _pending * _tickSeconds;
+        _ticks = tick + 1;
+        if (_timelineBucket > 0 && (tick + 1) % _timelineBucket == 0)
+        {
+            Sample(tick + 1 - _timelineBucket);
+        }
+    }
+
+    public bool Start(long tick, long ordinal)
+    {
+        var r = NewReplica(tick, ordinal);
+        var ready = Place(r, tick, initial: false);
+        Recompute(tick);
+        return ready;
+    }
+
+    public int StartReady(long tick, int count)
+    {
+        // The first fleet is up when the trace begins: on the committed and warm nodes, then on nodes up at tick 0.
+        var ready = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (Place(NewReplica(tick, -1 - i), tick, initial: true))
+            {
+                ready++;
+            }
+        }
+
+        Recompute(tick);
+        return ready;
+    }
+
+    public int CompleteDue(long tick) => 0;
+
+    public int CancelNewest(long tick, int max)
+    {
+        var cancelled = 0;
+        for (var i = _replicas.Count - 1; i >= 0 && cancelled < max; i--)
+        {
+            var r = _replicas[i];
+            if (r.State == Up)
+            {
+                continue;
+            }
+
+            if (r.State == Pending)
+            {
+                _unplaced++;
+            }
+
+            RemoveReplica(i, tick);
+            cancelled++;
+        }
+
+        Recompute(tick);
+        return cancelled;
+    }
+
+    public void Release(long tick, int count)
+    {
+        // Consolidation: release from the node holding the fewest replicas (the most expensive per GPU, then the newest, on ties).
+        for (var k = 0; k < count; k++)
+        {
+            var best = -1;
+            for (var i = 0; i < _replicas.Count; i++)
+            {
+                var r = _replicas[i];
+                if (r.State != Up)
+                {
+                    continue;
+                }
+
+                if (best < 0 || Better(r.Node!, _replicas[best].Node!))
+                {
+                    best = i;
+                }
+            }
+
+            if (best < 0)
+            {
+                break;
+            }
+
+            RemoveReplica(best, tick);
+        }
+
+        Recompute(tick);
+    }
+
+    public double Finish(long horizon, IDictionary<string, double> metrics) => 0;
+
+    /// <summary>The run's cluster figures at <paramref name="horizon"/>.</summary>
+    public ClusterMetrics Metrics(long horizon)
+    {
+        _unplaced += _replicas.Count(r => r.Node is null);
+        foreach (var r in _replicas)
+        {
+            if (r.Node is { } node)
+            {
+                _replicaGpuDollars += (horizon - r.HeldSince) * _tickSeconds * _gpus * node.Spec.DollarsPerGpuHour / 3600.0;
+            }
+        }
+
+        var span = horizon * _tickSeconds;
+        double nodeDollars = 0, idle = 0, onDemand = 0, spot = 0, committed = 0, warm = 0, stockout = 0;
+        var pools = new List<NodePoolResult>(_pools.Length);
+        for (var p = 0; p < _pools.Length; p++)
+        {
+            ref var pool = ref _pools[p];
+            var perSecond = pool.Spec.DollarsPerNodeHour / 3600.0;
+            var billed = pool.BilledNodeSeconds * perSecond;
+            var committedDollars = pool.Spec.CommittedNodes * span * (pool.Spec.CommittedDollarsPerNodeHour / 3600.0);
+            var gpuSeconds = (pool.BilledNodeSeconds + (pool.Spec.CommittedNodes * span)) * pool.Spec.GpusPerNode;
+            var idleGpuSeconds = Math.Max(0, gpuSeconds - pool.HeldGpuSeconds);
+            var perGpuSecond = pool.Spec.DollarsPerGpuHour / 3600.0;
+            nodeDollars += billed + committedDollars;
+            idle += idleGpuSeconds * perGpuSecond;
+            committed += committedDollars;
+            warm += pool.WarmNodeSeconds * perSecond;
+            if (pool.Spec.Spot)
+            {
+                spot += billed;
+            }
+            else
+            {
+                onDemand += billed;
+            }
+
+            var minutes = pool.StockoutTicks * _tickSeconds / 60;
+            stockout += minutes;
+            pools.Add(new NodePoolResult
+            {
+                Name = pool.Spec.Name,
+                Kind = pool.Spec.Spot ? "spot" : "on-demand",
+                Dollars = billed + committedDollars,
+                NodeSeconds = pool.BilledNodeSeconds + (pool.Spec.CommittedNodes * span),
+                NodesProvisioned = pool.Provisioned,
+                PeakNodes = pool.PeakNodes,
+                Preemptions = pool.Preemptions,
+                StockoutMinutes = minutes,
+            });
+        }
+
+        return new ClusterMetrics
+        {
+            NodeDollars = nodeDollars,
+            IdleGpuDollars = idle,
+            ReplicaDollars = _replicaGpuDollars,
+            OnDemandDollars = onDemand,
+            SpotDollars = spot,
+            CommittedDollars = committed,
+            WarmNodeDollars = warm,
+            ProvisionWaitP50Seconds = _provisionWaits.Percentile(50) * _tickSeconds,
+            ProvisionWaitP99Seconds = _provisionWaits.Percentile(99) * _tickSeconds,
+            ProvisionWaitMaxSeconds = _provisionWaits.MaxWait * _tickSeconds,
+            PendingSeconds = _pendingSeconds,
+            UnplacedReplicas = _unplaced,
+            Preemptions = _preemptions,
+            PreemptedReplicas = _preemptedReplicas,
+            Crashes = _crashes,
+            StockoutMinutes = stockout,
+            ProvisionFailures = _provisionFailures,
+            PeakNodes = _peakNodes,
+            Pools = pools,
+            Timeline = _timeline,
+        };
+    }
+
+    private long Ticks(double seconds) => seconds <= 0 ? 0 : (long)Math.Ceiling((seconds * 1e9 / _tickNanos) - 1e-9);
+
+    private (long From, long To)[] StockoutWindows(StockoutSpec? stockouts)
+    {
+        if (stockouts is null)
+        {
+            return [];
+        }
+
+        return [.. stockouts.Windows
+            .Select(w => (From: Math.Max(0, FloorTick(w.From - _start)), To: Math.Max(0, CeilTick(w.To - _start))))
+            .Where(w => w.To > w.From)
+            .OrderBy(w => w.From)];
+    }
+
+    private long FloorTick(Duration d) => (long)Math.Floor(d.TotalNanoseconds / _tickNanos);
+
+    private long CeilTick(Duration d) => (long)Math.Ceiling(d.TotalNanoseconds / _tickNanos);
+
+    private Replica NewReplica(long tick, long ordinal)
+    {
+        var r = _freeReplicas.Count > 0 ? _freeReplicas.Pop() : new Replica();
+        r.Node = null;
+        r.State = Pending;
+        r.RequestTick = tick;
+        r.Ordinal = ordinal;
+        r.ReadyTick = long.MaxValue;
+        r.CrashAt = long.MaxValue;
+        r.HeldSince = 0;
+        _replicas.Add(r);
+        _pending++;
+        return r;
+    }
+
+    /// <summary>Finds the replica a node; returns true when it is ready at once (placed on a ready node with a load of no time).</summary>
+    private bool Place(Replica r, long tick, bool initial)
+    {
+        if (FindRoom(r, tick, provisioningToo: !initial) is { } node)
+        {
+            Assign(r, node, tick);
+            if (node.State == Ready)
+            {
+                return StartLoad(r, tick, initial);
+            }
+
+            return false;
+        }
+
+        if (NewNode(tick, initial) is { } fresh)
+        {
+            Assign(r, fresh, tick);
+            if (fresh.State == Ready)
+            {
+                return StartLoad(r, tick, initial);
+            }
+        }
+
+        return false;
+    }
+
+    private Node? FindRoom(Replica r, long tick, bool provisioningToo)
+    {
+        Node? best = null;
+        foreach (var node in _nodes)
+        {
+            if (node.FreeGpus < _gpus || node.State == Noticed || (node.State == Provisioning && !provisioningToo) || !Allowed(node.Pool))
+            {
+                continue;
+            }
+
+            if (best is null || Earlier(node, best))
+            {
+                best = node;
+            }
+        }
+
+        return best;
+    }
+
+    private bool Allowed(int pool) => (_onlyPool < 0 || pool == _onlyPool) && _spec.Pools[pool].GpusPerNode >= _gpus;
+
+    /// <summary>The first-fit order of nodes: ready before provisioning, committed first, then pools by preference, then the oldest node.</summary>
+    private bool Earlier(Node a, Node b)
+    {
+        if ((a.State == Ready) != (b.State == Ready))
+        {
+            return a.State == Ready;
+        }
+
+        if (a.Committed != b.Committed)
+        {
+            return a.Committed;
+        }
+
+        var ra = Rank(a.Pool);
+        var rb = Rank(b.Pool);
+        return ra != rb ? ra < rb : a.Ordinal < b.Ordinal;
+    }
+
+    private int Rank(int pool)
+    {
+        var i = Array.IndexOf(_preference, pool);
+        return i < 0 ? int.MaxValue : i;
+    }
+
+    /// <summary>Which of two nodes gives up a replica first on a scale-down.</summary>
+    private bool Better(Node a, Node b)
+    {
+        var ua = a.Spec.GpusPerNode - a.FreeGpus;
+        var ub = b.Spec.GpusPerNode - b.FreeGpus;
+        if (ua != ub)
+        {
+            return ua < ub;
+        }
+
+        if (a.Committed != b.Committed)
+        {
+            return !a.Committed;
+        }
+
+        if (a.Spec.DollarsPerGpuHour != b.Spec.DollarsPerGpuHour)
+        {
+            return a.Spec.DollarsPerGpuHour > b.Spec.DollarsPerGpuHour;
+        }
+
+        return a.Ordinal > b.Ordinal;
+    }
+
+    /// <summary>Asks for a node in the pool placement chooses; null when every pool allowed is full, stocked out or waiting to retry.</summary>
+    private Node? NewNode(long tick, bool initial)
+    {
+        foreach (var p in PoolOrder())
+        {
+            if (!Allowed(p))
+            {
+                continue;
+            }
+
+            ref var pool = ref _pools[p];
+            if (pool.Nodes + pool.Spec.CommittedNodes >= pool.Spec.MaxNodes || tick < pool.RetryAt)
+            {
+                continue;
+            }
+
+            if (pool.OutAt(tick, this, p))
+            {
+                pool.RetryAt = tick + Math.Max(1, pool.RetryTicks);
+                _provisionFailures++;
+                continue;
+            }
+
+            return AddNode(p, tick, ready: initial || pool.ProvisionTicks == 0, committed: false);
+        }
+
+        return null;
+    }
+
+    private IEnumerable<int> PoolOrder()
+    {
+        if (_spec.Placement != PlacementKind.OnDemandBase)
+        {
+            return _preference;
+        }
+
+        // AWS's mixed-instances rule, on nodes: on-demand up to the base, then the percentage of the nodes above it.
+        int onDemand = 0, total = 0;
+        foreach (var node in _nodes)
+        {
+            total++;
+            if (!node.Spec.Spot)
+            {
+                onDemand++;
+            }
+        }
+
+        var wantOnDemand = onDemand < _spec.OnDemandBase
+            || (onDemand - _spec.OnDemandBase) < _spec.OnDemandPercentAboveBase / 100 * (total - _spec.OnDemandBase + 1) - 1e-9;
+        return _preference.Where(p => _spec.Pools[p].Spot != wantOnDemand).Concat(_preference.Where(p => _spec.Pools[p].Spot == wantOnDemand));
+    }
+
+    private Node AddNode(int pool, long tick, bool ready, bool committed)
+    {
+        var spec = _spec.Pools[pool];
+        var node = _freeNodes.Count > 0 ? _freeNodes.Pop() : new Node();
+        node.Pool = pool;
+        node.Spec = spec;
+        node.Committed = committed;
+        node.Ordinal = _nodeOrdinal++;
+        node.FreeGpus = spec.GpusPerNode;
+        node.Replicas = 0;
+        node.EmptySince = tick;
+        node.GoneAt = long.MaxValue;
+        node.State = ready ? Ready : Provisioning;
+        node.ReadyTick = ready ? tick : tick + _pools[pool].ProvisionTicks;
+        node.PreemptAt = long.MaxValue;
+        if (ready)
+        {
+            DrawPreemption(node, tick);
+        }
+
+        _nodes.Add(node);
+        if (!committed)
+        {
+            _pools[pool].Nodes++;
+            if (tick > 0 || !ready)
+            {
+                _pools[pool].Provisioned++;
+            }
+        }
+
+        if (!committed)
+        {
+            _pools[pool].IdleNodes++;
+        }
+
+        return node;
+    }
+
+    private void DrawPreemption(Node node, long tick)
+    {
+        var rate = node.Spec.Spot ? node.Spec.PreemptionsPerNodeHour : 0;
+        if (rate <= 0)
+        {
+            return;
+        }
+
+        var u = Jitter.Uniform(_seed, node.Ordinal, 101);
+        var seconds = -Math.Log(u) * 3600 / rate;
+        node.PreemptAt = tick + Math.Max(1, Ticks(seconds));
+    }
+
+    private void Assign(Replica r, Node node, long tick)
+    {
+        r.Node = node;
+        node.FreeGpus -= _gpus;
+        if (node.Replicas++ == 0 && !node.Committed)
+        {
+            _pools[node.Pool].IdleNodes--;
+        }
+
+        _pools[node.Pool].HeldGpus += _gpus;
+        r.HeldSince = tick;
+        if (node.State == Ready)
+        {
+            _provisionWaits.Add(tick - r.RequestTick, 1);
+        }
+    }
+
+    /// <summary>Starts the replica's load on its ready node at <paramref name="tick"/>; true when it is ready at once.</summary>
+    private bool StartLoad(Replica r, long tick, bool initial)
+    {
+        _pending--;
+        if (initial)
+        {
+            MakeUp(r, tick, counted: false);
+            return true;
+        }
+
+        var duration = _model.LoadDuration(r.Ordinal);
+        var loadTicks = (Math.Max(0, duration.ToInt64Nanoseconds()) + _tickNanos - 1) / _tickNanos;
+        if (loadTicks == 0)
+        {
+            MakeUp(r, tick, counted: false);
+            return true;
+        }
+
+        r.State = Loading;
+        r.ReadyTick = tick + loadTicks;
+        _loading++;
+        return false;
+    }
+
+    private void MakeUp(Replica r, long tick, bool counted)
+    {
+        r.State = Up;
+        r.ReadyTick = tick;
+        if (counted)
+        {
+            _completed++;
+        }
+
+        if (_crashRatePerTick > 0)
+        {
+            var u = Jitter.Uniform(_seed, _crashDraws++, 202);
+            r.CrashAt = tick + Math.Max(1, (long)Math.Ceiling(-Math.Log(u) / _crashRatePerTick));
+        }
+    }
+
+    /// <summary>Takes the replica at <paramref name="index"/> off its node and out of the run.</summary>
+    private void RemoveReplica(int index, long tick)
+    {
+        var r = _replicas[index];
+        switch (r.State)
+        {
+            case Pending:
+                _pending--;
+                break;
+            case Loading:
+                _loading--;
+                break;
+        }
+
+        if (r.Node is { } node)
+        {
+            Unassign(r, node, tick);
+        }
+
+        _replicas.RemoveAt(index);
+        _freeReplicas.Push(r);
+    }
+
+    private void Unassign(Replica r, Node node, long tick)
+    {
+        _replicaGpuDollars += (tick - r.HeldSince) * _tickSeconds * _gpus * node.Spec.DollarsPerGpuHour / 3600.0;
+        node.FreeGpus += _gpus;
+        _pools[node.Pool].HeldGpus -= _gpus;
+        r.Node = null;
+        if (--node.Replicas == 0)
+        {
+            node.EmptySince = tick;
+            if (node.State != Noticed && !node.Committed)
+            {
+                _pools[node.Pool].IdleNodes++;
+                if (Removable(node) && _pools[node.Pool].ScaleDownTicks == 0)
+                {
+                    RemoveNode(node, tick);
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether an empty node may go: not committed, and not one the pool keeps warm.</summary>
+    private bool Removable(Node node) =>
+        !node.Committed && node.State != Noticed && _pools[node.Pool].IdleNodes > node.Spec.WarmNodes;
+
+    private void RemoveNode(Node node, long tick)
+    {
+        if (node.State != Noticed && node.Replicas == 0 && !node.Committed)
+        {
+            _pools[node.Pool].IdleNodes--;
+        }
+
+        if (!node.Committed)
+        {
+            _pools[node.Pool].Nodes--;
+        }
+
+        _nodes.Remove(node);
+        _freeNodes.Push(node);
+    }
+
+    private void ProcessDue(long tick)
+    {
+        // Nodes under notice whose deadline came are gone.
+        for (var i = _nodes.Count - 1; i >= 0; i--)
+        {
+            var node = _nodes[i];
+            if (node.State == Noticed && node.GoneAt <= tick)
+            {
+                RemoveNode(node, tick);
+            }
+        }
+
+        // Nodes that finished provisioning take their pending replicas' loads.
+        foreach (var node in _nodes)
+        {
+            if (node.State == Provisioning && node.ReadyTick <= tick)
+            {
+                node.State = Ready;
+                DrawPreemption(node, tick);
+                foreach (var r in _replicas)
+                {
+                    if (r.Node == node && r.State == Pending)
+                    {
+                        _provisionWaits.Add(tick - r.RequestTick, 1);
+                        if (StartLoad(r, tick, initial: false))
+                        {
+                            _completed++;
+                        }
+                    }
+                }
+            }
+        }
+
+        // Reclaim notices: the node's replicas stop at once (they take no new requests), loads on it are lost.
+        for (var n = 0; n < _nodes.Count; n++)
+        {
+            var node = _nodes[n];
+            if (node.State != Ready || node.PreemptAt > tick)
+            {
+                continue;
+            }
+
+            _preemptions++;
+            _pools[node.Pool].Preemptions++;
+            if (node.Replicas == 0 && !node.Committed)
+            {
+                _pools[node.Pool].IdleNodes--;
+            }
+
+            node.State = Noticed;
+            node.GoneAt = tick + _pools[node.Pool].NoticeTicks;
+            for (var i = _replicas.Count - 1; i >= 0; i--)
+            {
+                var r = _replicas[i];
+                if (r.Node != node)
+                {
+                    continue;
+                }
+
+                _preemptedReplicas++;
+                if (r.State == Up)
+                {
+                    _lost++;
+                }
+
+                RemoveReplica(i, tick);
+            }
+        }
+
+        // Crashes: a ready replica reloads on its node.
+        if (_crashRatePerTick > 0)
+        {
+            foreach (var r in _replicas)
+            {
+                if (r.State == Up && r.CrashAt <= tick)
+                {
+                    _crashes++;
+                    _lost++;
+                    _pending++;
+                    r.Ordinal = ReloadOrdinalBase + _reloads++;
+                    r.CrashAt = long.MaxValue;
+                    if (StartLoad(r, tick, initial: false))
+                    {
+                        _completed++;
+                    }
+                }
+            }
+        }
+
+        // Loads that are done.
+        foreach (var r in _replicas)
+        {
+            if (r.State == Loading && r.ReadyTick <= tick)
+            {
+                _loading--;
+                MakeUp(r, tick, counted: true);
+            }
+        }
+
+        // Replicas without a node try again; then pools top up their warm nodes.
+        foreach (var r in _replicas)
+        {
+            if (r.State == Pending && r.Node is null && Place(r, tick, initial: false))
+            {
+                _completed++;
+            }
+        }
+
+        // Empty nodes past their pool's scale-down delay go (the warm ones stay).
+        for (var i = _nodes.Count - 1; i >= 0; i--)
+        {
+            var node = _nodes[i];
+            if (node.Replicas == 0 && node.State == Ready && Removable(node) && node.EmptySince + _pools[node.Pool].ScaleDownTicks <= tick)
+            {
+                RemoveNode(node, tick);
+            }
+        }
+    }
+
+    /// <summary>Tops up warm nodes and finds the next tick anything happens.</summary>
+    private void Recompute(long tick)
+    {
+        for (var p = 0; p < _pools.Length; p++)
+        {
+            ref var pool = ref _pools[p];
+            while (pool.IdleNodes < pool.Spec.WarmNodes && pool.Nodes + pool.Spec.CommittedNodes < pool.Spec.MaxNodes && tick >= pool.RetryAt)
+            {
+                if (pool.OutAt(tick, this, p))
+                {
+                    pool.RetryAt = tick + Math.Max(1, pool.RetryTicks);
+                    _provisionFailures++;
+                    break;
+                }
+
+                AddNode(p, tick, ready: pool.ProvisionTicks == 0, committed: false);
+            }
+        }
+
+        var next = long.MaxValue;
+        foreach (var node in _nodes)
+        {
+            switch (node.State)
+            {
+                case Provisioning:
+                    next = Math.Min(next, node.ReadyTick);
+                    break;
+                case Ready:
+                    next = Math.Min(next, node.PreemptAt);
+                    if (node.Replicas == 0 && Removable(node))
+                    {
+                        next = Math.Min(next, node.EmptySince + _pools[node.Pool].ScaleDownTicks);
+                    }
+
+                    break;
+                case Noticed:
+                    next = Math.Min(next, node.GoneAt);
+                    break;
+            }
+        }
+
+        var waiting = false;
+        foreach (var r in _replicas)
+        {
+            if (r.State == Loading)
+            {
+                next = Math.Min(next, r.ReadyTick);
+            }
+            else if (r.State == Up)
+            {
+                next = Math.Min(next, r.CrashAt);
+            }
+            else if (r.Node is null)
+            {
+                waiting = true;
+            }
+        }
+
+        for (var p = 0; p < _pools.Length; p++)
+        {
+            ref var pool = ref _pools[p];
+            if ((waiting || pool.IdleNodes < pool.Spec.WarmNodes) && pool.RetryAt > tick)
+            {
+                next = Math.Min(next, pool.RetryAt);
+            }
+        }
+
+        // A replica without a node, with no pool waiting to retry, tries again every tick (a full pool may free room).
+        if (waiting && next == long.MaxValue)
+        {
+            next = tick + 1;
+        }
+
+        _nextEvent = Math.Max(tick + 1, next);
+    }
+
+    private void Sample(long bucketStart)
+    {
+        var nodes = new int[_pools.Length];
+        var replicas = new int[_pools.Length];
+        foreach (var node in _nodes)
+        {
+            nodes[node.Pool]++;
+        }
+
+        foreach (var r in _replicas)
+        {
+            if (r.Node is { } node)
+            {
+                replicas[node.Pool]++;
+            }
+        }
+
+        _timeline.Add(new ClusterPoint(bucketStart, nodes, replicas));
+    }
+
+    private sealed class Node
+    {
+        public int Pool;
+        public NodePoolSpec Spec = null!;
+        public bool Committed;
+        public long Ordinal;
+        public int State;
+        public long ReadyTick;
+        public int FreeGpus;
+        public int Replicas;
+        public long EmptySince;
+        public long PreemptAt;
+        public long GoneAt;
+    }
+
+    private sealed class Replica
+    {
+        public Node? Node;
+        public int State;
+        public long RequestTick;
+        public long ReadyTick;
+        public long CrashAt;
+        public long Ordinal;
+        public long HeldSince;
+    }
+
+    /// <summary>A pool's counters and its availability.</summary>
+    private struct PoolState(NodePoolSpec spec, long provisionTicks, long scaleDownTicks, long noticeTicks, long retryTicks, (long From, long To)[] windows)
+    {
+        public readonly NodePoolSpec Spec = spec;
+        public readonly long ProvisionTicks = provisionTicks;
+        public readonly long ScaleDownTicks = scaleDownTicks;
+        public readonly long NoticeTicks = noticeTicks;
+        public readonly long RetryTicks = retryTicks;
+        private readonly (long From, long To)[] _windows = windows;
+        private int _window;
+        private long _randomFrom = -1;
+        private long _randomTo = -1;
+        private long _randomDraws;
+
+        /// <summary>Nodes up, committed ones left out.</summary>
+        public int Nodes;
+
+        /// <summary>Nodes up (not under notice) with no replica.</summary>
+        public int IdleNodes;
+        public int HeldGpus;
+        public long RetryAt;
+        public bool InStockout;
+        public double BilledNodeSeconds;
+        public double HeldGpuSeconds;
+        public double WarmNodeSeconds;
+        public long StockoutTicks;
+        public int PeakNodes;
+        public long Provisioned;
+        public long Preemptions;
+
+        public void AdvanceStockout(long tick, ClusterSimulation sim, int index) => InStockout = OutAt(tick, sim, index);
+
+        /// <summary>Whether the pool is stocked out at <paramref name="tick"/> (ticks only move forward).</summary>
+        public bool OutAt(long tick, ClusterSimulation sim, int index)
+        {
+            if (Spec.Stockouts is not { } stockouts)
+            {
+                return false;
+            }
+
+            while (_window < _windows.Length && _windows[_window].To <= tick)
+            {
+                _window++;
+            }
+
+            if (_window < _windows.Length && _windows[_window].From <= tick)
+            {
+                return true;
+            }
+
+            if (stockouts.MeanSecondsBetween <= 0)
+            {
+                return false;
+            }
+
+            while (tick >= _randomTo)
+            {
+                // Available for an exponential time, then out for one: drawn from the pool's own stream, in order.
+                var gap = -Math.Log(Jitter.Uniform(sim._seed, _randomDraws++, 300 + index)) * stockouts.MeanSecondsBetween;
+                var length = -Math.Log(Jitter.Uniform(sim._seed, _randomDraws++, 300 + index)) * Math.Max(stockouts.MeanSeconds, 0);
+                _randomFrom = Math.Max(_randomTo, 0) + sim.Ticks(gap);
+                _randomTo = _randomFrom + Math.Max(1, sim.Ticks(length));
+            }
+
+            return tick >= _randomFrom;
+        }
+    }
+}

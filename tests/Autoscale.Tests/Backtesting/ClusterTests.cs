@@ -1,0 +1,190 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Autoscale.Backtesting.Cluster;
+using Autoscale.Backtesting.Engine;
+using Autoscale.Config;
+using Autoscale.Policies.Catalog;
+using Autoscale.Traces;
+using Xunit;
+
+namespace Autoscale.Tests.Backtesting;
+
+/// <summary>Replays on a cluster: the trivial cluster is today's replay, and node dollars, waits, reclaims and crashes behave.</summary>
+public sealed class ClusterTests
+{
+    private const string Trivial = """{ "nodePools": [ { "name": "any", "gpusPerNode": 1, "dollarsPerNodeHour": 3.0, "provisionSeconds": 0, "emptyNodeScaleDownSeconds": 0 } ] }""";
+
+    public static TheoryData<string, string> TracesAndExamples => new()
+    {
+        { "textbook-spike", "all-policies.json" },
+        { "azure-llm-conv-2023", "all-policies.json" },
+        { "azure-llm-code-2023", "all-policies.json" },
+        { "servegen-m-large-14d", "all-policies.json" },
+        { "textbook-spike", "what-you-run-today.json" },
+        { "azure-llm-conv-2023", "what-you-run-today.json" },
+        { "azure-llm-code-2023", "what-you-run-today.json" },
+        { "servegen-m-large-14d", "what-you-run-today.json" },
+    };
+
+    /// <summary>One pool of unlimited single-GPU nodes, provisioned at once and removed when empty: every result is today's, to the bit.</summary>
+    [Theory]
+    [MemberData(nameof(TracesAndExamples))]
+    public async Task The_trivial_cluster_is_the_replica_level_replay_bit_for_bit(string trace, string example)
+    {
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, example)))!.AsObject();
+        var plain = await RunAsync(trace, config.ToJsonString());
+        config["cluster"] = JsonNode.Parse(Trivial);
+        var onCluster = await RunAsync(trace, config.ToJsonString());
+
+        Assert.Equal(plain.Count, onCluster.Count);
+        for (var i = 0; i < plain.Count; i++)
+        {
+            Assert.Null(plain[i].Cluster);
+            Assert.NotNull(onCluster[i].Cluster);
+            Assert.Equal(plain[i].Dollars, onCluster[i].Cluster!.NodeDollars);
+            Assert.Equal(Json(plain[i]), Json(onCluster[i] with { Cluster = null }));
+        }
+    }
+
+    [Fact]
+    public async Task Nodes_that_take_minutes_delay_the_fleet_and_are_billed_whole()
+    {
+        // Two-GPU replicas on eight-GPU nodes that take 4 minutes: the first scale-up waits for a node, and half-empty
+        // nodes cost their idle GPUs.
+        var results = await RunAsync("textbook-spike", Config("""
+            { "nodePools": [ { "name": "od", "gpusPerNode": 8, "dollarsPerNodeHour": 24.0, "provisionSeconds": 240, "emptyNodeScaleDownSeconds": 600 } ] }
+            """, gpus: 2, "fixed 10", """{ "name": "fixed 10", "policy": "scheduled-floor", "options": { "defaultMinReplicas": 1, "maxReplicas": 10, "schedule": [ { "days": "Mon-Sun", "from": "00:00", "to": "23:59", "minReplicas": 10 } ] }, "loadTime": { "fixedSeconds": 25 } }"""));
+        var r = Assert.Single(results);
+        var c = r.Cluster!;
+        Assert.Equal(r.Dollars, c.NodeDollars);
+        Assert.True(c.NodeDollars >= c.ReplicaDollars - 1e-9, $"{c.NodeDollars} < {c.ReplicaDollars}");
+        Assert.Equal(c.NodeDollars - c.ReplicaDollars, c.IdleGpuDollars, 6);
+        Assert.Equal(3, c.PeakNodes); // 10 replicas of 2 GPUs on 8-GPU nodes
+        Assert.Equal(0, c.Preemptions);
+        Assert.Equal(0, c.Crashes);
+    }
+
+    [Fact]
+    public async Task A_longer_provision_never_lowers_violations_for_a_fixed_fleet()
+    {
+        double? last = null;
+        foreach (var provision in new[] { 0, 30, 60, 120, 240, 600 })
+        {
+            var results = await RunAsync("textbook-spike", Config(
+                $$"""{ "nodePools": [ { "name": "od", "gpusPerNode": 4, "dollarsPerNodeHour": 12.0, "provisionSeconds": {{provision}} } ] }""",
+                gpus: 1, "fixed", """{ "name": "fixed", "policy": "fixed", "options": { "replicas": 9 }, "loadTime": { "fixedSeconds": 25 } }"""));
+            var violations = results[0].ViolationPercent;
+            Assert.True(last is null || violations >= last - 1e-12, $"provision {provision}: {violations} < {last}");
+            last = violations;
+        }
+    }
+
+    [Fact]
+    public async Task Same_seed_same_result_and_reclaims_and_crashes_follow_their_rates()
+    {
+        // A day of spot nodes at 0.5 reclaims per node-hour and 0.2 crashes per replica-hour, 40 replicas on 40 nodes.
+        var cluster = """
+            { "nodePools": [ { "name": "spot", "gpusPerNode": 1, "dollarsPerNodeHour": 1.0, "spot": true, "preemptionsPerNodeHour": 0.5, "noticeSeconds": 30, "emptyNodeScaleDownSeconds": 0 } ],
+              "replicaFailuresPerHour": 0.2 }
+            """;
+        var config = Config(cluster, gpus: 1, "fixed 40", """{ "name": "fixed 40", "policy": "fixed", "options": { "replicas": 40 }, "loadTime": { "fixedSeconds": 60 } }""");
+        var trace = ConstantTrace(TimeSpan.FromDays(1), perTick: 100);
+        var a = await RunAsync(trace, config);
+        var b = await RunAsync(trace, config);
+        Assert.Equal(Json(a[0]), Json(b[0]));
+
+        var c = a[0].Cluster!;
+
+        // Exposure: node-hours ready are at most 40 x 24; the expected count is rate x exposure. Poisson's sd is sqrt(mean);
+        // the tolerance is 4 sd plus the time nodes spent loading (a minute per replacement).
+        var nodeHours = 40 * 24.0;
+        var expected = 0.5 * nodeHours;
+        Assert.InRange(c.Preemptions, expected * 0.85 - (4 * Math.Sqrt(expected)), expected + (4 * Math.Sqrt(expected)));
+        var crashes = 0.2 * nodeHours;
+        Assert.InRange(c.Crashes, crashes * 0.85 - (4 * Math.Sqrt(crashes)), crashes + (4 * Math.Sqrt(crashes)));
+        Assert.Equal(c.Preemptions, c.PreemptedReplicas);
+
+        // Every request is served or still queued: reclaims and crashes lose capacity, not requests, in the count model.
+        Assert.Equal(a[0].Requests, a[0].Served + a[0].Dropped + a[0].QueuedAtEnd);
+    }
+
+    [Fact]
+    public async Task A_stockout_window_keeps_replicas_pending_and_counts_its_minutes()
+    {
+        // The spike trace begins at 2026-01-05T00:00:00Z; the pool is out for its first 10 minutes.
+        var results = await RunAsync("textbook-spike", Config("""
+            { "nodePools": [ { "name": "od", "gpusPerNode": 1, "dollarsPerNodeHour": 3.0, "provisionSeconds": 0,
+                               "stockouts": { "windows": [ { "from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z" } ], "retrySeconds": 30 } } ] }
+            """, gpus: 1, "reactive", """{ "name": "reactive", "policy": "reactive", "options": { "minReplicas": 1 }, "loadTime": { "fixedSeconds": 25 } }"""));
+        var c = results[0].Cluster!;
+        Assert.True(c.StockoutMinutes > 0);
+        Assert.True(c.ProvisionFailures > 0);
+        Assert.True(c.UnplacedReplicas > 0);
+        Assert.Equal(0, c.NodeDollars);
+        Assert.True(results[0].ViolationPercent > 99, $"{results[0].ViolationPercent}% violations with no node all trace long"); // the last 2 s of arrivals are not late yet
+    }
+
+    [Fact]
+    public async Task Committed_nodes_are_billed_for_the_whole_span_and_used_first()
+    {
+        var results = await RunAsync("textbook-spike", Config("""
+            { "nodePools": [ { "name": "od", "gpusPerNode": 1, "dollarsPerNodeHour": 3.0 },
+                             { "name": "reserved", "gpusPerNode": 1, "dollarsPerNodeHour": 3.0, "committedNodes": 4, "committedDollarsPerNodeHour": 2.0 } ] }
+            """, gpus: 1, "fixed 3", """{ "name": "fixed 3", "policy": "fixed", "options": { "replicas": 3 }, "loadTime": { "fixedSeconds": 25 } }"""));
+        var r = results[0];
+        var c = r.Cluster!;
+        var hours = r.SpanSeconds / 3600;
+        Assert.Equal(4 * hours * 2.0, c.CommittedDollars, 6);
+        Assert.Equal(c.CommittedDollars, c.NodeDollars, 6);
+        Assert.Equal(0, c.Pools[0].Dollars);
+    }
+
+    [Fact]
+    public async Task A_shape_runs_only_on_its_pool_and_is_charged_its_price()
+    {
+        var config = JsonNode.Parse(Config("""
+            { "nodePools": [ { "name": "h100", "gpusPerNode": 8, "dollarsPerGpuHour": 4.0, "emptyNodeScaleDownSeconds": 0 },
+                             { "name": "l40s", "gpusPerNode": 4, "dollarsPerGpuHour": 1.5, "emptyNodeScaleDownSeconds": 0 } ] }
+            """, gpus: 1, "h100x2", """{ "name": "h100x2", "policy": "fixed", "options": { "replicas": 4 }, "loadTime": { "fixedSeconds": 25 }, "replica": "h100x2" }"""))!.AsObject();
+        config["replicas"] = JsonNode.Parse("""{ "h100x2": { "gpus": 2, "capacityRps": 60, "pool": "h100" }, "l40sx4": { "gpus": 4, "capacityRps": 40, "pool": "l40s" } }""");
+        config["candidates"]!.AsArray().Add(JsonNode.Parse("""{ "name": "l40sx4", "policy": "fixed", "options": { "replicas": 6 }, "loadTime": { "fixedSeconds": 25 }, "replica": "l40sx4" }"""));
+        var results = await RunAsync("textbook-spike", config.ToJsonString());
+        var h100 = results.Single(r => r.Name == "h100x2").Cluster!;
+        var l40s = results.Single(r => r.Name == "l40sx4").Cluster!;
+        var hours = results[0].SpanSeconds / 3600;
+        Assert.Equal(8 * 4.0 * hours, h100.Pools[0].Dollars, 6); // 4 x 2 GPUs fill one 8-GPU node
+        Assert.Equal(0, h100.Pools[1].Dollars);
+        Assert.Equal(6 * 4 * 1.5 * hours, l40s.Pools[1].Dollars, 6);
+        Assert.Equal(0, l40s.Pools[0].Dollars);
+    }
+
+    private static string Config(string cluster, int gpus, string name, string candidate) => $$"""
+        { "slo": { "maxWaitSeconds": 2, "targetPercent": 99.0 },
+          "replica": { "capacityRps": 30, "gpus": {{gpus}}, "dollarsPerGpuHour": 3.0 },
+          "cluster": {{cluster}},
+          "candidates": [ {{candidate}} ] }
+        """;
+
+    private static string Json(CandidateResult r) => JsonSerializer.Serialize(r, new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+
+    private static TickTrace ConstantTrace(TimeSpan span, long perTick)
+    {
+        var arrivals = new long[(long)span.TotalSeconds];
+        Array.Fill(arrivals, perTick);
+        return new TickTrace(NodaTime.Instant.FromUtc(2026, 1, 5, 0, 0), NodaTime.Duration.FromSeconds(1), arrivals);
+    }
+
+    private static async Task<IReadOnlyList<CandidateResult>> RunAsync(TickTrace trace, string config)
+    {
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadAsync(config, "cluster.json");
+        return Autoscale.Backtesting.Engine.Backtest.Run(trace, plan.Settings, plan.Candidates, timelinePoints: 100);
+    }
+
+    private static async Task<IReadOnlyList<CandidateResult>> RunAsync(string trace, string config)
+    {
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadAsync(config, "cluster.json");
+        await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, trace + ".parquet"), plan.Settings.Tick);
+        var results = await Autoscale.Backtesting.Engine.Backtest.RunAsync(reader, plan.Settings, plan.Candidates, timelinePoints: 100);
+        return [.. results.OrderBy(r => plan.Candidates.Select(c => c.Name).ToList().IndexOf(r.Name))];
+    }
+}
