@@ -41,12 +41,12 @@ internal sealed class ClusterConfig : IValidatableOptions
     }
 
     /// <summary>The checked cluster, or a <see cref="ConfigException"/> naming the field.</summary>
-    public ClusterSpec ToSpec(string file, ReplicaOptions replica)
+    public ClusterSpec ToSpec(string file, ReplicaOptions replica, string at)
     {
         var pools = new List<NodePoolSpec>();
         for (var i = 0; i < NodePools!.Count; i++)
         {
-            var path = $"cluster.nodePools[{i}]";
+            var path = $"{at}.nodePools[{i}]";
             var pool = NodePools[i];
             if (pools.Any(p => p.Name == pool.Name))
             {
@@ -68,17 +68,17 @@ internal sealed class ClusterConfig : IValidatableOptions
                 var index = 0;
                 foreach (var item in Placement.EnumerateArray())
                 {
-                    var at = $"cluster.placement[{index++}]";
-                    var name = item.ValueKind == JsonValueKind.String ? item.GetString()! : throw new ConfigException(file, at, $"must be a pool's name, not {JsonFields.Kind(item)}");
+                    var where = $"{at}.placement[{index++}]";
+                    var name = item.ValueKind == JsonValueKind.String ? item.GetString()! : throw new ConfigException(file, where, $"must be a pool's name, not {JsonFields.Kind(item)}");
                     var p = spec.IndexOf(name);
                     if (p < 0)
                     {
-                        throw new ConfigException(file, at, $"names no pool: \"{name}\" (pools: {string.Join(", ", pools.Select(x => x.Name))})");
+                        throw new ConfigException(file, where, $"names no pool: \"{name}\" (pools: {string.Join(", ", pools.Select(x => x.Name))})");
                     }
 
                     if (priority.Contains(p))
                     {
-                        throw new ConfigException(file, at, $"\"{name}\" is listed twice");
+                        throw new ConfigException(file, where, $"\"{name}\" is listed twice");
                     }
 
                     priority.Add(p);
@@ -86,20 +86,20 @@ internal sealed class ClusterConfig : IValidatableOptions
 
                 if (priority.Count == 0)
                 {
-                    throw new ConfigException(file, "cluster.placement", "a priority list must name at least one pool");
+                    throw new ConfigException(file, at + ".placement", "a priority list must name at least one pool");
                 }
 
                 return spec with { Placement = PlacementKind.Priority, Priority = priority };
             case JsonValueKind.Object:
-                var mixed = (MixedPlacementConfig)ConfigLoader.Bind(typeof(MixedPlacementConfig), Placement, "cluster.placement", file);
+                var mixed = (MixedPlacementConfig)ConfigLoader.Bind(typeof(MixedPlacementConfig), Placement, at + ".placement", file);
                 if (!pools.Any(p => p.Spot) || pools.All(p => p.Spot))
                 {
-                    throw new ConfigException(file, "cluster.placement", "onDemandBase and onDemandPercentAboveBase need both an on-demand pool and a spot one (\"spot\": true)");
+                    throw new ConfigException(file, at + ".placement", "onDemandBase and onDemandPercentAboveBase need both an on-demand pool and a spot one (\"spot\": true)");
                 }
 
                 return spec with { Placement = PlacementKind.OnDemandBase, OnDemandBase = mixed.OnDemandBase, OnDemandPercentAboveBase = mixed.OnDemandPercentAboveBase };
             default:
-                throw new ConfigException(file, "cluster.placement", $"must be \"cheapest-first\", a list of pool names, or {{\"onDemandBase\": N, \"onDemandPercentAboveBase\": P}}, not {JsonFields.Kind(Placement)}");
+                throw new ConfigException(file, at + ".placement", $"must be \"cheapest-first\", a list of pool names, or {{\"onDemandBase\": N, \"onDemandPercentAboveBase\": P}}, not {JsonFields.Kind(Placement)}");
         }
     }
 }
@@ -315,8 +315,8 @@ internal sealed class ReplicaShapeConfig : IValidatableOptions
 /// <summary>Checks a candidate's replicas against the cluster.</summary>
 internal static class ClusterRules
 {
-    /// <summary>The shapes of <c>replicas</c>, checked (and their pools, when there is a cluster).</summary>
-    public static Dictionary<string, (ReplicaSettings Replica, string? Pool)> Shapes(JsonElement replicas, ReplicaOptions replica, ClusterSpec? cluster, string file)
+    /// <summary>The shapes of <c>replicas</c>, checked (their pools are checked against the cluster of each candidate that names them).</summary>
+    public static Dictionary<string, (ReplicaSettings Replica, string? Pool)> Shapes(JsonElement replicas, ReplicaOptions replica, string file)
     {
         var shapes = new Dictionary<string, (ReplicaSettings, string?)>(StringComparer.Ordinal);
         if (replicas.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
@@ -335,28 +335,22 @@ internal static class ClusterRules
             var shape = (ReplicaShapeConfig)ConfigLoader.Bind(typeof(ReplicaShapeConfig), member.Value, path, file);
             var capacity = shape.CapacityRps ?? replica.CapacityRps ?? 1;
             var settings = new ReplicaSettings(capacity, shape.Gpus, shape.DollarsPerGpuHour ?? replica.DollarsPerGpuHour);
-            if (shape.Pool is { } pool)
-            {
-                if (cluster is null)
-                {
-                    throw new ConfigException(file, path + ".pool", "a pool needs a cluster section (cluster.nodePools)");
-                }
-
-                if (cluster.IndexOf(pool) < 0)
-                {
-                    throw new ConfigException(file, path + ".pool", $"names no pool: \"{pool}\" (pools: {string.Join(", ", cluster.Pools.Select(p => p.Name))})");
-                }
-            }
-
-            if (cluster is not null)
-            {
-                Fits(cluster, shape.Gpus, shape.Pool, file, path + ".gpus");
-            }
-
             shapes[member.Name] = (settings, shape.Pool);
         }
 
         return shapes;
+    }
+
+    /// <summary>A candidate's shape on the cluster it runs on: its pool is one of the cluster's, and its replicas fit on a node.</summary>
+    public static void ShapeFits(ClusterSpec cluster, string shapeName, int gpus, string? pool, string file, string poolPath, string gpusPath)
+    {
+        if (pool is not null && cluster.IndexOf(pool) < 0)
+        {
+            throw new ConfigException(file, poolPath, $"names no pool: \"{pool}\" (pools: {string.Join(", ", cluster.Pools.Select(p => p.Name))})");
+        }
+
+        _ = shapeName;
+        Fits(cluster, gpus, pool, file, gpusPath);
     }
 
     /// <summary>A replica of <paramref name="gpus"/> GPUs must fit on one node of a pool it may use.</summary>

@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Cluster;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -79,13 +80,13 @@ public sealed class ConfigLoader
             var settings = Settings(config);
             if (config.Cluster is { } cluster)
             {
-                var spec = cluster.ToSpec(file, config.Replica!);
+                var spec = cluster.ToSpec(file, config.Replica!, "cluster");
                 ClusterRules.Supported(spec, config, file);
                 ClusterRules.Fits(spec, config.Replica!.Gpus, null, file, "replica.gpus");
                 settings = settings with { Cluster = spec };
             }
 
-            var shapes = ClusterRules.Shapes(config.Replicas, config.Replica!, settings.Cluster, file);
+            var shapes = ClusterRules.Shapes(config.Replicas, config.Replica!, file);
             var candidates = ReadCandidates(config, file, settings, measurements, shapes);
             return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC" };
         }
@@ -163,10 +164,28 @@ public sealed class ConfigLoader
                 (shape, pool) = found;
             }
 
+            ClusterSpec? own = null;
+            if (candidate.Cluster is { } candidateCluster)
+            {
+                own = candidateCluster.ToSpec(file, config.Replica!, path + ".cluster");
+                ClusterRules.Supported(own, config, file);
+            }
+
+            if ((own ?? settings.Cluster) is { } effective)
+            {
+                var at = own is null && candidate.Replica is { } named ? $"replicas.{named}" : path;
+                ClusterRules.ShapeFits(effective, candidate.Replica ?? "", shape?.Gpus ?? config.Replica!.Gpus, pool, file,
+                    own is null ? at + ".pool" : path + ".replica", own is null ? (shape is null ? "replica.gpus" : at + ".gpus") : path + ".cluster");
+            }
+            else if (pool is not null)
+            {
+                throw new ConfigException(file, path + ".replica", $"the shape \"{candidate.Replica}\" names pool \"{pool}\", but the candidate runs on no cluster (add a cluster section)");
+            }
+
             foreach (var read in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements))
             {
-                var spec = read with { Replica = shape, Pool = pool };
-                if (settings.Cluster is not null)
+                var spec = read with { Replica = shape, Pool = pool, Cluster = own };
+                if ((own ?? settings.Cluster) is not null)
                 {
                     ClusterRules.LoadTimeSupported(spec.LoadTime, file, path + ".loadTime");
                 }

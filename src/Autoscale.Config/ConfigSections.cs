@@ -64,6 +64,10 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option]
     public string? Replica { get; set; }
 
+    /// <summary>A cluster of the candidate's own, in place of the config's <c>cluster</c> (to compare capacity setups in one backtest).</summary>
+    [Option]
+    public ClusterConfig? Cluster { get; set; }
+
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() =>
         (Policy, PolicyFrom) switch

@@ -90,6 +90,11 @@ public sealed class CandidateRun
             settings = settings with { Replica = shape };
         }
 
+        if (spec.Cluster is { } own)
+        {
+            settings = settings with { Cluster = own };
+        }
+
         _spec = spec;
         _settings = settings;
         _policy = spec.PolicyFactory();

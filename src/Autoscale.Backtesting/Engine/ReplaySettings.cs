@@ -71,6 +71,9 @@ public sealed record CandidateSpec(
     /// <summary>The candidate's replica shape (<c>"replica": "name"</c> of the config's <c>replicas</c>); null for the config's <c>replica</c>.</summary>
     public ReplicaSettings? Replica { get; init; }
 
+    /// <summary>The candidate's own cluster, in place of the backtest's; null for the backtest's.</summary>
+    internal Cluster.ClusterSpec? Cluster { get; init; }
+
     /// <summary>On a cluster: the only node pool the candidate's replicas may use (the shape's <c>pool</c>); null for any.</summary>
     public string? Pool { get; init; }
 

@@ -32,14 +32,37 @@ public sealed class CliBadInputTests
         { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidates": [] }""",
           "error: {config}: candidates must list at least one candidate" },
         { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidate": [] }""",
-          "error: {config}: candidate: unknown field (known: billing, candidates, engine, replica, report, slo)" },
+          "error: {config}: candidate: unknown field (known: billing, candidates, cluster, engine, replica, replicas, report, slo)" },
         { """{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30 }, "candidates": [ """,
           "error: {config}: line 1, column 85: not valid JSON (Expected depth to be zero at the end of the JSON payload)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 }, "decisionIntervalSeconds": 0 }"""),
           "error: {config}: candidates[0].decisionIntervalSeconds: must be in (0, 86400] (was 0)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 5 }, "sweep": { "spares": [0, -1] } }"""),
           "error: {config}: candidates[0].sweep.spares: must be >= 0 (was -1)" },
+        { Cluster("""{ "nodePools": [ { "name": "a", "gpusPerNode": 0 } ] }"""),
+          "error: {config}: cluster.nodePools[0].gpusPerNode: must be in [1, 4096] (was 0)" },
+        { Cluster("""{ "nodePools": [ { "name": "a", "gpusPerNode": 4 } ] }, "replicas": { "big": { "gpus": 8 } }"""),
+          "error: {config}: replicas.big.gpus: a replica needs 8 GPUs on one node, more than any node of any pool has (the largest: 4, pool \"a\")" },
+        { Cluster("""{ "nodePools": [ { "name": "a", "spot": true, "preemptionsPerNodeHour": -1 } ] }"""),
+          "error: {config}: cluster.nodePools[0].preemptionsPerNodeHour: must be in [0, 3600] (was -1)" },
+        { Cluster("""{ "nodePools": [ { "name": "a" } ], "replicaFailuresPerHour": -0.5 }"""),
+          "error: {config}: cluster.replicaFailuresPerHour: must be in [0, 3600] (was -0.5)" },
+        { Cluster("""{ "nodePools": [ { "name": "a" } ], "placement": ["b"] }"""),
+          "error: {config}: cluster.placement[0]: names no pool: \"b\" (pools: a)" },
+        { Cluster("""{ "nodePools": [ { "name": "a" }, { "name": "a" } ] }"""),
+          "error: {config}: cluster.nodePools[1].name: \"a\" is already the name of another pool" },
+        { Cluster("""{ "nodePools": [ { "name": "a", "stockouts": { "windows": [ { "from": "yesterday", "to": "2026-01-01T00:00:00Z" } ] } } ] }"""),
+          "error: {config}: cluster.nodePools[0].stockouts.windows[0].from: must be an ISO-8601 instant such as \"2026-01-05T10:00:00Z\" (was \"yesterday\")" },
+        { Candidates("""{ "name": "x", "policy": "textbook", "replica": "big", "loadTime": { "fixedSeconds": 25 } }"""),
+          "error: {config}: candidates[0].replica: unknown replica shape \"big\" (the config has no replicas section)" },
+        { Cluster("""{ "nodePools": [ { "name": "a", "gpusPerNode": 8 } ] }, "replicas": { "big": { "gpus": 2, "pool": "b" } }"""),
+          "error: {config}: replicas.big.pool: names no pool: \"b\" (pools: a)" },
+        { Cluster("""{ "nodePools": [ { "name": "a" } ] }""", """{ "model": "phased", "modelSizeGb": 100, "nodeBandwidthGbps": 2 }"""),
+          "error: {config}: candidates[0].loadTime: the phased load-time model is not supported on a cluster yet (its node cache would have to live on the cluster's nodes); use fixedSeconds or an empirical model" },
     };
+
+    private static string Cluster(string cluster, string loadTime = """{ "fixedSeconds": 25 }""") =>
+        "{" + Settings + "\"cluster\": " + cluster + ", \"candidates\": [{ \"name\": \"x\", \"policy\": \"textbook\", \"loadTime\": " + loadTime + " }]}";
 
     [Theory]
     [MemberData(nameof(BadConfigs))]
