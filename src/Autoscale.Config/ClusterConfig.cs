@@ -7,7 +7,7 @@ using NodaTime.Text;
 
 namespace Autoscale.Config;
 
-/// <summary>The <c>cluster</c> section: the nodes replicas run on (DESIGN.md, "Fleet").</summary>
+/// <summary>The <c>cluster</c> section: the nodes replicas run on (docs/cluster.md).</summary>
 internal sealed class ClusterConfig : IValidatableOptions
 {
     /// <summary>The node pools, at least one.</summary>
@@ -179,6 +179,7 @@ internal sealed class NodePoolConfig : IValidatableOptions
     public StockoutConfig? Stockouts { get; set; }
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(StockoutConfig))]
     public IReadOnlyList<string> Validate()
     {
         if (DollarsPerNodeHour is not null && DollarsPerGpuHour is not null)
@@ -265,6 +266,7 @@ internal sealed class StockoutConfig : IValidatableOptions
     public Duration RetrySeconds { get; set; } = Duration.FromSeconds(60);
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(StockoutWindowConfig))]
     public IReadOnlyList<string> Validate() =>
         (MeanSecondsBetween is null) != (MeanSeconds is null) ? ["give meanSecondsBetween and meanSeconds together"] : [];
 }

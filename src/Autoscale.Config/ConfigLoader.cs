@@ -147,6 +147,19 @@ public sealed class ConfigLoader
     {
         var result = new List<CandidateSpec>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        // Shapes on the config's cluster (every shape but those only candidates with a cluster of their own name) fit it.
+        if (settings.Cluster is { } shared)
+        {
+            foreach (var (shapeName, (shapeReplica, shapePool)) in shapes)
+            {
+                if (config.Candidates!.All(c => c.Replica != shapeName || c.Cluster is null))
+                {
+                    ClusterRules.ShapeFits(shared, shapeName, shapeReplica.Gpus, shapePool, file, $"replicas.{shapeName}.pool", $"replicas.{shapeName}.gpus");
+                }
+            }
+        }
+
         for (var index = 0; index < config.Candidates!.Count; index++)
         {
             var path = $"candidates[{index}]";

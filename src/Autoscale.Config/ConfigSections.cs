@@ -69,6 +69,7 @@ internal sealed class CandidateConfig : IValidatableOptions
     public ClusterConfig? Cluster { get; set; }
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ClusterConfig))]
     public IReadOnlyList<string> Validate() =>
         (Policy, PolicyFrom) switch
         {

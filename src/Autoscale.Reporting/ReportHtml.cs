@@ -70,6 +70,15 @@ internal static class ReportHtml
             Figure(html, file, caption);
         }
 
+        if (report.Results.Any(r => r.Cluster is not null))
+        {
+            Cluster(html, report);
+            foreach (var (file, caption) in plots.Where(p => p.File.StartsWith("cluster-", StringComparison.Ordinal)))
+            {
+                Figure(html, file, caption);
+            }
+        }
+
         html.Append("<h2>Ranking</h2>\n<p class=\"note\">Candidates that meet the SLO target come first, cheapest first; then the others, fewest violations first. &#9733; marks the Pareto front of (violation %, dollars). Dollars are totals over the whole trace; $/hour divides them by its length.</p>\n");
         Ranking(html, report, perDay);
         foreach (var (file, caption) in plots.Where(p => p.File == "pareto.png"))
@@ -133,6 +142,24 @@ internal static class ReportHtml
 
         html.Append("</dl>\n<p class=\"note\">Made by Autoscale. The same numbers are in results.json and results.csv beside this page.</p>\n</body></html>\n");
         return html.ToString();
+    }
+
+    private static void Cluster(StringBuilder html, BacktestReport report)
+    {
+        html.Append("<h2>The cluster</h2>\n<p class=\"note\">Dollars are node dollars: every node from its provision request until removal, committed nodes for the whole span (docs/cluster.md). Idle GPU $ are GPUs paid for that no replica held.</p>\n");
+        html.Append("<table><tr><th class=\"name\">candidate</th><th>node $</th><th>on-demand $</th><th>spot $</th><th>committed $</th><th>warm node $</th><th>idle GPU $</th><th>peak nodes</th><th>node wait p50 s</th><th>p99</th><th>max</th><th>pending s</th><th>unplaced</th><th>reclaims</th><th>crashes</th><th>stockout min</th><th class=\"name\">$ by pool</th></tr>\n");
+        foreach (var r in report.Results)
+        {
+            if (r.Cluster is not { } c)
+            {
+                continue;
+            }
+
+            var pools = string.Join(", ", c.Pools.Select(p => $"{p.Name} {p.Dollars.ToString("N2", Ci)}"));
+            html.Append(Ci, $"<tr><td class=\"name\">{E(r.Name)}</td><td>{c.NodeDollars.ToString("N2", Ci)}</td><td>{c.OnDemandDollars.ToString("N2", Ci)}</td><td>{c.SpotDollars.ToString("N2", Ci)}</td><td>{c.CommittedDollars.ToString("N2", Ci)}</td><td>{c.WarmNodeDollars.ToString("N2", Ci)}</td><td>{c.IdleGpuDollars.ToString("N2", Ci)}</td><td>{c.PeakNodes}</td><td>{c.ProvisionWaitP50Seconds.ToString("0.##", Ci)}</td><td>{c.ProvisionWaitP99Seconds.ToString("0.##", Ci)}</td><td>{c.ProvisionWaitMaxSeconds.ToString("0.##", Ci)}</td><td>{c.PendingSeconds.ToString("N0", Ci)}</td><td>{c.UnplacedReplicas}</td><td>{c.Preemptions}</td><td>{c.Crashes}</td><td>{c.StockoutMinutes.ToString("0.#", Ci)}</td><td class=\"name\">{E(pools)}</td></tr>\n");
+        }
+
+        html.Append("</table>\n");
     }
 
     private static void Ranking(StringBuilder html, BacktestReport report, bool perDay)

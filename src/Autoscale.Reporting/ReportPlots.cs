@@ -53,6 +53,16 @@ internal static class ReportPlots
             }
         }
 
+        foreach (var (r, why) in TimelineCandidates(report))
+        {
+            if (r.Cluster is { Timeline.Count: > 0 } cluster)
+            {
+                var file = $"cluster-{r.Rank}.png";
+                File.WriteAllBytes(Path.Combine(directory, file), Cluster(r, cluster, zone, why, Width, Height));
+                written.Add((file, $"Rank {r.Rank}, {r.Name} ({why}): nodes up and replicas holding GPUs, per node pool"));
+            }
+        }
+
         if (report.Results.Any(r => !r.Failed))
         {
             var (plot, height) = Pareto(report.Results, report.Settings.Slo.TargetPercent);
@@ -161,6 +171,37 @@ internal static class ReportPlots
         var top = (int)(height * 0.38);
         var middle = (int)(height * 0.27);
         return Stack(width, (rates, top), (replicas, middle), (queue, height - top - middle));
+    }
+
+    /// <summary>Two panels on the trace's clock: the most nodes up per pool in each step (provisioning, ready or under notice), and the most replicas holding GPUs per pool.</summary>
+    internal static byte[] Cluster(CandidateResult r, Autoscale.Backtesting.Cluster.ClusterMetrics cluster, DateTimeZone zone, string why, int width, int height)
+    {
+        var tickSeconds = r.Ticks > 0 ? r.SpanSeconds / r.Ticks : 1;
+        var points = cluster.Timeline;
+        var xs = points.Select(p => OaDate(r.Start, p.Tick * tickSeconds, zone)).ToArray();
+        var bucket = points.Count > 1 ? (points[1].Tick - points[0].Tick) * tickSeconds : r.SpanSeconds;
+        var xMin = xs[0];
+        var xMax = OaDate(r.Start, (points[^1].Tick * tickSeconds) + bucket, zone);
+        Color[] palette = [Queue, Loading, Ready, Late, new(0x94, 0x67, 0xbd), new(0x8c, 0x56, 0x4b)];
+
+        var nodes = NewPlot();
+        nodes.Title($"Rank {r.Rank}, {r.Name} ({why}): the cluster");
+        var replicas = NewPlot();
+        for (var p = 0; p < cluster.Pools.Count; p++)
+        {
+            var pool = cluster.Pools[p];
+            var color = palette[p % palette.Length];
+            var index = p;
+            Line(nodes, xs, points.Select(x => (double)x.Nodes[index]), pool.Name == pool.Kind ? $"{pool.Name} nodes" : $"{pool.Name} nodes ({pool.Kind})", color, 2);
+            Line(replicas, xs, points.Select(x => (double)x.Replicas[index]), $"replicas on {pool.Name}", color, 2);
+        }
+
+        nodes.Axes.Left.Label.Text = "nodes up (most in the step)";
+        Finish(nodes, xMin, xMax, points.Max(x => x.Nodes.DefaultIfEmpty(0).Max()));
+        replicas.Axes.Left.Label.Text = "replicas (most in the step)";
+        Finish(replicas, xMin, xMax, points.Max(x => x.Replicas.DefaultIfEmpty(0).Max()));
+        replicas.Axes.Bottom.Label.Text = TimeLabel(xMin, xMax, zone);
+        return Stack(width, (nodes, height / 2), (replicas, height - (height / 2)));
     }
 
     /// <summary>Candidates numbered and listed on the Pareto plot; the others are drawn unlabelled.</summary>

@@ -33,6 +33,11 @@ public static class ReportText
         ("scale actions, flaps", "Decisions that changed the fleet's size; flaps are reversals of direction within five minutes of the previous action."),
         ("Pareto front", "Candidates no other candidate beats on both violation % and dollars; marked * in the terminal and ★ in the report."),
         ("knee", "In a sweep, the cheapest value that meets the SLO target."),
+        ("node $ (cluster)", "On a cluster, $ total is node dollars: every node billed from its provision request until removal at its pool's price, committed nodes for the whole span at their committed price."),
+        ("idle GPU $ (cluster)", "Node dollars of GPUs no replica held: empty, warm, provisioning and partly used nodes."),
+        ("node wait (cluster)", "How long a started replica waited for a node (0 when a ready node had room); pending seconds sum these waits. Unplaced replicas were cancelled while pending, or still pending at the end."),
+        ("reclaims, crashes (cluster)", "Spot nodes reclaimed (their replicas stop at the notice; the node is billed until the deadline), and ready replicas that crashed and reloaded on their node."),
+        ("stockout min (cluster)", "Minutes a pool could not provision, summed over pools; a provision request then fails and retries after retrySeconds."),
     ];
 
     /// <summary>A duration as a reader says it: <c>2 min</c>, <c>58 min</c>, <c>6 h 30 min</c>, <c>14 days</c>, <c>1 year 3 days</c>.</summary>

@@ -103,8 +103,8 @@ public sealed record NodePoolResult
     public double StockoutMinutes { get; init; }
 }
 
-/// <summary>The cluster at the end of one timeline bucket.</summary>
+/// <summary>The cluster over one timeline bucket: the most at any tick of it.</summary>
 /// <param name="Tick">The first tick of the bucket.</param>
-/// <param name="Nodes">Nodes up per pool (provisioning, ready or under notice), in config order.</param>
-/// <param name="Replicas">Replicas holding GPUs per pool (loading or ready), in config order.</param>
+/// <param name="Nodes">The most nodes up per pool (provisioning, ready or under notice, committed included), in config order.</param>
+/// <param name="Replicas">The most replicas holding GPUs per pool (pending on a provisioning node, loading or ready), in config order.</param>
 public sealed record ClusterPoint(long Tick, IReadOnlyList<int> Nodes, IReadOnlyList<int> Replicas);

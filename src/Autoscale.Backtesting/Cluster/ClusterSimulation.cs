@@ -155,6 +155,8 @@ internal sealed class ClusterSimulation : ILoadSimulation
             }
 
             pool.PeakNodes = Math.Max(pool.PeakNodes, pool.Nodes + pool.Spec.CommittedNodes);
+            pool.BucketNodes = Math.Max(pool.BucketNodes, pool.Nodes + pool.Spec.CommittedNodes);
+            pool.BucketReplicas = Math.Max(pool.BucketReplicas, pool.HeldGpus / _gpus);
             nodes += pool.Nodes + pool.Spec.CommittedNodes;
         }
 
@@ -877,17 +879,12 @@ internal sealed class ClusterSimulation : ILoadSimulation
     {
         var nodes = new int[_pools.Length];
         var replicas = new int[_pools.Length];
-        foreach (var node in _nodes)
+        for (var p = 0; p < _pools.Length; p++)
         {
-            nodes[node.Pool]++;
-        }
-
-        foreach (var r in _replicas)
-        {
-            if (r.Node is { } node)
-            {
-                replicas[node.Pool]++;
-            }
+            nodes[p] = _pools[p].BucketNodes;
+            replicas[p] = _pools[p].BucketReplicas;
+            _pools[p].BucketNodes = 0;
+            _pools[p].BucketReplicas = 0;
         }
 
         _timeline.Add(new ClusterPoint(bucketStart, nodes, replicas));
@@ -946,6 +943,8 @@ internal sealed class ClusterSimulation : ILoadSimulation
         public double WarmNodeSeconds;
         public long StockoutTicks;
         public int PeakNodes;
+        public int BucketNodes;
+        public int BucketReplicas;
         public long Provisioned;
         public long Preemptions;
 
