@@ -374,9 +374,9 @@ internal static class ClusterRules
     /// <summary>What a cluster cannot replay yet, refused when the config is read.</summary>
     public static void Supported(ClusterSpec cluster, BacktestConfig config, string file)
     {
-        if (config.Replica?.Serving is not null)
+        if (config.Replica?.Serving is not null && config.Engine?.Serving == "fluid")
         {
-            throw new ConfigException(file, "cluster", "a cluster with a serving profile (replica.serving) is not supported yet: replay the cluster with the capacityRps model");
+            throw new ConfigException(file, "cluster", "a cluster with the fluid replay (engine.serving \"fluid\") is not supported yet: replay it request by request (\"request\") or with the capacityRps model");
         }
 
         if (config.Billing is { } billing && (billing.GranularitySeconds > Duration.Zero || billing.MinimumSeconds > Duration.Zero))

@@ -26,6 +26,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private const int Pending = 0;
     private const int Loading = 1;
     private const int Up = 2;
+    private const int Draining = 3;
 
     // Crash reloads draw their load times from ordinals far from the engine's starts, so a crash never reshuffles them.
     private const long ReloadOrdinalBase = 1L << 48;
@@ -67,6 +68,8 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private long _ticks;
     private readonly long _timelineBucket;
     private readonly List<ClusterPoint> _timeline = [];
+    private readonly List<long> _lossDeadlines = [];
+    private bool _drainsOnRelease;
 
     public ClusterSimulation(ClusterSpec spec, ILoadTimeModel model, Duration tick, long seed, int gpusPerReplica, int onlyPool, Instant start, long timelineBucketTicks)
     {
@@ -117,6 +120,25 @@ internal sealed class ClusterSimulation : ILoadSimulation
     public int PendingReplicas => _pending;
 
     /// <summary>
+    /// Set by a serving replay: a released replica keeps its GPUs while it drains, until the replay says it retired
+    /// (<see cref="Retired"/>); otherwise a release frees them at once (the count model serves nothing after it).
+    /// </summary>
+    public bool DrainsOnRelease
+    {
+        get => _drainsOnRelease;
+        init => _drainsOnRelease = value;
+    }
+
+    /// <summary>Whether requests running on a reclaimed or crashed replica are dropped (else retried).</summary>
+    public bool DropOnLoss => _spec.DropOnPreemption;
+
+    /// <summary>
+    /// For each ready replica the last <see cref="Advance"/> took away, the tick by which it is gone: a reclaim's deadline (its
+    /// node's notice), or the tick itself for a crash. A serving replay drains the replica until then.
+    /// </summary>
+    public IReadOnlyList<long> LossDeadlines => _lossDeadlines;
+
+    /// <summary>
     /// Processes the events due at <paramref name="tick"/> (nodes ready, loads done, notices, deadlines, crashes, scale-downs,
     /// retries); returns the loads completed and, in <paramref name="lost"/>, the ready replicas that stopped serving.
     /// </summary>
@@ -124,6 +146,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
     {
         _completed = 0;
         _lost = 0;
+        _lossDeadlines.Clear();
         for (var p = 0; p < _pools.Length; p++)
         {
             _pools[p].AdvanceStockout(tick, this, p);
@@ -147,7 +170,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
         {
             ref var pool = ref _pools[p];
             pool.BilledNodeSeconds += pool.Nodes * _tickSeconds;
-            pool.HeldGpuSeconds += pool.HeldGpus * _tickSeconds;
             pool.WarmNodeSeconds += Math.Min(pool.IdleNodes, pool.Spec.WarmNodes) * _tickSeconds;
             if (pool.InStockout)
             {
@@ -201,7 +223,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         for (var i = _replicas.Count - 1; i >= 0 && cancelled < max; i--)
         {
             var r = _replicas[i];
-            if (r.State == Up)
+            if (r.State is Up or Draining)
             {
                 continue;
             }
@@ -244,28 +266,49 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 break;
             }
 
-            RemoveReplica(best, tick);
+            if (_drainsOnRelease)
+            {
+                _replicas[best].State = Draining;
+            }
+            else
+            {
+                RemoveReplica(best, tick);
+            }
         }
 
         Recompute(tick);
     }
 
+    /// <summary>A released replica finished draining at <paramref name="tick"/>: its GPUs are free (the oldest draining one's, by count).</summary>
+    public void Retired(long tick)
+    {
+        for (var i = 0; i < _replicas.Count; i++)
+        {
+            if (_replicas[i].State == Draining)
+            {
+                RemoveReplica(i, tick);
+                Recompute(tick);
+                return;
+            }
+        }
+    }
+
     public double Finish(long horizon, IDictionary<string, double> metrics) => 0;
 
-    /// <summary>The run's cluster figures at <paramref name="horizon"/>.</summary>
-    public ClusterMetrics Metrics(long horizon)
+    /// <summary>The run's cluster figures at <paramref name="horizon"/> (the end of the last tick billed); committed nodes are billed for <paramref name="spanTicks"/>.</summary>
+    public ClusterMetrics Metrics(long horizon, long spanTicks)
     {
         _unplaced += _replicas.Count(r => r.Node is null);
         foreach (var r in _replicas)
         {
             if (r.Node is { } node)
             {
-                _replicaGpuDollars += (horizon - r.HeldSince) * _tickSeconds * _gpus * node.Spec.DollarsPerGpuHour / 3600.0;
+                _replicaGpuDollars += (horizon - r.HeldSince) * _tickSeconds * _gpus * GpuPrice(node) / 3600.0;
             }
         }
 
-        var span = horizon * _tickSeconds;
-        double nodeDollars = 0, idle = 0, onDemand = 0, spot = 0, committed = 0, warm = 0, stockout = 0;
+        var span = spanTicks * _tickSeconds;
+        double nodeDollars = 0, onDemand = 0, spot = 0, committed = 0, warm = 0, stockout = 0;
         var pools = new List<NodePoolResult>(_pools.Length);
         for (var p = 0; p < _pools.Length; p++)
         {
@@ -273,11 +316,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
             var perSecond = pool.Spec.DollarsPerNodeHour / 3600.0;
             var billed = pool.BilledNodeSeconds * perSecond;
             var committedDollars = pool.Spec.CommittedNodes * span * (pool.Spec.CommittedDollarsPerNodeHour / 3600.0);
-            var gpuSeconds = (pool.BilledNodeSeconds + (pool.Spec.CommittedNodes * span)) * pool.Spec.GpusPerNode;
-            var idleGpuSeconds = Math.Max(0, gpuSeconds - pool.HeldGpuSeconds);
-            var perGpuSecond = pool.Spec.DollarsPerGpuHour / 3600.0;
             nodeDollars += billed + committedDollars;
-            idle += idleGpuSeconds * perGpuSecond;
             committed += committedDollars;
             warm += pool.WarmNodeSeconds * perSecond;
             if (pool.Spec.Spot)
@@ -307,7 +346,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         return new ClusterMetrics
         {
             NodeDollars = nodeDollars,
-            IdleGpuDollars = idle,
+            IdleGpuDollars = Math.Max(0, nodeDollars - _replicaGpuDollars),
             ReplicaDollars = _replicaGpuDollars,
             OnDemandDollars = onDemand,
             SpotDollars = spot,
@@ -328,6 +367,10 @@ internal sealed class ClusterSimulation : ILoadSimulation
             Timeline = _timeline,
         };
     }
+
+    /// <summary>A GPU-hour on <paramref name="node"/>: the committed price on a committed node.</summary>
+    private static double GpuPrice(Node node) =>
+        node.Committed ? node.Spec.CommittedDollarsPerNodeHour / node.Spec.GpusPerNode : node.Spec.DollarsPerGpuHour;
 
     private long Ticks(double seconds) => seconds <= 0 ? 0 : (long)Math.Ceiling((seconds * 1e9 / _tickNanos) - 1e-9);
 
@@ -642,7 +685,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     private void Unassign(Replica r, Node node, long tick)
     {
-        _replicaGpuDollars += (tick - r.HeldSince) * _tickSeconds * _gpus * node.Spec.DollarsPerGpuHour / 3600.0;
+        _replicaGpuDollars += (tick - r.HeldSince) * _tickSeconds * _gpus * GpuPrice(node) / 3600.0;
         node.FreeGpus += _gpus;
         _pools[node.Pool].HeldGpus -= _gpus;
         r.Node = null;
@@ -743,6 +786,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 if (r.State == Up)
                 {
                     _lost++;
+                    _lossDeadlines.Add(node.GoneAt);
                 }
 
                 RemoveReplica(i, tick);
@@ -758,6 +802,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 {
                     _crashes++;
                     _lost++;
+                    _lossDeadlines.Add(tick);
                     _pending++;
                     r.Ordinal = ReloadOrdinalBase + _reloads++;
                     r.CrashAt = long.MaxValue;
@@ -939,7 +984,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
         public long RetryAt;
         public bool InStockout;
         public double BilledNodeSeconds;
-        public double HeldGpuSeconds;
         public double WarmNodeSeconds;
         public long StockoutTicks;
         public int PeakNodes;

@@ -285,7 +285,7 @@ public sealed class CandidateRun
             EndReplicas = _ready,
             Start = _start,
             Ticks = horizon,
-            Cluster = _cluster?.Metrics(horizon),
+            Cluster = _cluster?.Metrics(horizon, horizon),
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 

@@ -532,16 +532,35 @@ internal sealed class ServingRun : ServingRunBase
     {
         if (replica.Draining && now >= replica.DrainDeadline && replica.RunCount > 0)
         {
-            for (var k = 0; k < replica.RunCount; k++)
+            var retry = replica.Lost && !_cluster!.DropOnLoss;
+            for (var k = replica.RunCount - 1; k >= 0; k--)
             {
                 var r = replica.Running[k];
                 Free(replica, r);
                 _scheduled[r] = 0;
                 _running--;
-                Drop(r);
+                if (retry)
+                {
+                    // Back at the head of the gateway, in admission order, to be prefilled again from the start.
+                    _requestsRetried++;
+                    _target[r] = _input[r] + _generated[r];
+                    _progress[r] = 0;
+                    _state[r] = (byte)RequestState.Waiting;
+                    _waiting++;
+                    _gateway.PushFront(r);
+                }
+                else
+                {
+                    _requestsLost += replica.Lost ? 1 : 0;
+                    Drop(r);
+                }
             }
 
             replica.RunCount = 0;
+            if (retry)
+            {
+                RouteGateway(now);
+            }
         }
 
         long budget = _p.MaxBatchedTokens;
@@ -808,24 +827,71 @@ internal sealed class ServingRun : ServingRunBase
     /// <summary>Loads completing at tick <paramref name="t"/> become ready replicas and take the requests held at the gateway; returns how many.</summary>
     private int ReadyLoads(long t, long ts)
     {
-        if (_loading == 0)
+        int ready;
+        if (_cluster is not null)
         {
-            return 0;
+            // On a cluster: reclaimed and crashed replicas drain until their deadline (a crash's is now), then their running
+            // requests go back to the gateway's head or are dropped (cluster.onPreemption).
+            ready = _cluster.Advance(t, out _);
+            foreach (var deadline in _cluster.LossDeadlines)
+            {
+                Lose(ts, deadline * _tickNanos);
+            }
+
+            _loading = _loads.Loading;
+        }
+        else
+        {
+            if (_loading == 0)
+            {
+                return 0;
+            }
+
+            ready = _loads.CompleteDue(t);
+            _loading = _loads.Loading;
         }
 
-        var ready = _loads.CompleteDue(t);
-        _loading = _loads.Loading;
         for (var i = 0; i < ready; i++)
         {
             AddReadyAt(ts);
         }
 
-        if (ready > 0)
+        if (ready > 0 || _cluster is not null)
         {
             RouteGateway(ts);
         }
 
         return ready;
+    }
+
+    /// <summary>A ready replica (the newest) is reclaimed or crashes: it takes no new requests and is gone at <paramref name="deadline"/>.</summary>
+    private void Lose(long now, long deadline)
+    {
+        if (_ready.Count == 0)
+        {
+            return;
+        }
+
+        var replica = _ready[^1];
+        Split(replica, now);
+        _ready.RemoveAt(_ready.Count - 1);
+        replica.Draining = true;
+        replica.Lost = true;
+        replica.ReleasedAt = now;
+        replica.DrainDeadline = deadline;
+        while (replica.Queue.Count > 0)
+        {
+            _gateway.PushFront(replica.Queue.PopBack());
+        }
+
+        if (replica.RunCount == 0 && replica.StepEnd == Idle)
+        {
+            Retire(replica, Math.Max(now, replica.BusyUntil));
+        }
+        else
+        {
+            _draining.Add(replica);
+        }
     }
 
     private void AddReadyAt(long at)
@@ -837,6 +903,12 @@ internal sealed class ServingRun : ServingRunBase
 
     private void Retire(Replica replica, long at)
     {
+        if (_cluster is not null && !replica.Lost)
+        {
+            // Its node is billed through the tick it retired in.
+            _cluster.Retired(_tick);
+        }
+
         replica.Gone = true;
         replica.StepEnd = Idle;
         _draining.Remove(replica);
@@ -927,6 +999,7 @@ internal sealed class ServingRun : ServingRunBase
         var t = horizon;
         while (t * _tickNanos < limit && (_loading > 0 || _waiting > 0 || _running > 0 || _heap.Count > 0))
         {
+            _tick = t;
             var ts = t * _tickNanos;
             FinishStepsAt(ts);
 
@@ -940,6 +1013,7 @@ internal sealed class ServingRun : ServingRunBase
 
             FormPending(ts);
             RunUntil(Math.Min(ts + _tickNanos, limit));
+            _cluster?.Bill(t);
             t++;
             drainTicks++;
         }
@@ -976,7 +1050,8 @@ internal sealed class ServingRun : ServingRunBase
         var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var holdDollars = _loads.Finish(horizon, loadMetrics);
         var billed = _replicaSeconds + _drainBilledSeconds;
-        var dollars = RunOutcome.Dollars(billed, _fleet, _settings, holdDollars);
+        var cluster = ClusterMetrics(t);
+        var dollars = Dollars(cluster, billed, _fleet, _settings, holdDollars);
         var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
         var span = horizon * _tickSeconds;
         var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _goodRequests, _servedInput, _servedOutput,
@@ -1004,6 +1079,7 @@ internal sealed class ServingRun : ServingRunBase
             Ticks = horizon,
             Warnings = ServingWarnings(drainTicks),
             Serving = serving,
+            Cluster = cluster,
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 
@@ -1048,6 +1124,9 @@ internal sealed class ServingRun : ServingRunBase
         public long ReleasedAt;
         public long DrainDeadline;
         public bool Draining;
+
+        /// <summary>Reclaimed or crashed (on a cluster), not released: at the deadline its running requests are retried or dropped.</summary>
+        public bool Lost;
         public bool Gone;
         public bool PendingForm;
         public long RoutedAt = -1;

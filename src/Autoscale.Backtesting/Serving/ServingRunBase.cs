@@ -28,6 +28,12 @@ internal abstract class ServingRunBase
     protected readonly FleetLedger _fleet;
     protected readonly TimelineRecorder? _timeline;
     protected readonly ILoadSimulation _loads;
+
+    /// <summary>On a cluster: its nodes (and <see cref="_loads"/> is it); null otherwise.</summary>
+    protected readonly Cluster.ClusterSimulation? _cluster;
+
+    /// <summary>On a cluster: requests dropped, and requests put back at the gateway's head, because their replica was reclaimed or crashed.</summary>
+    protected long _requestsLost, _requestsRetried;
     protected readonly Snapshot[] _history;
     protected readonly int _historyMask;
 
@@ -73,9 +79,21 @@ internal abstract class ServingRunBase
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
-        _loads = spec.LoadTime is ISimulatedLoadTime simulated
-            ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
-            : new FleetLoads(spec.LoadTime, settings.Tick);
+        if ((spec.Cluster ?? settings.Cluster) is { } cluster)
+        {
+            _cluster = new Cluster.ClusterSimulation(cluster, spec.LoadTime, settings.Tick, settings.Seed, settings.Replica.Gpus,
+                spec.Pool is { } pool ? cluster.IndexOf(pool) : -1, workload.Start, timelineBucketTicks)
+            {
+                DrainsOnRelease = true,
+            };
+            _loads = _cluster;
+        }
+        else
+        {
+            _loads = spec.LoadTime is ISimulatedLoadTime simulated
+                ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
+                : new FleetLoads(spec.LoadTime, settings.Tick);
+        }
 
         // Signals are kept only at the ticks a decision observes (every decision interval, metricsDelay before it).
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
@@ -139,7 +157,16 @@ internal abstract class ServingRunBase
         _replicaSeconds += fleet * _tickSeconds;
         _loadingSeconds += _loading * _tickSeconds;
         _readySeconds += ready * _tickSeconds;
+        _cluster?.Bill(t);
     }
+
+    /// <summary>On a cluster: its figures, with the requests lost or retried; committed nodes billed for the trace's span.</summary>
+    protected Cluster.ClusterMetrics? ClusterMetrics(long billedTicks) =>
+        _cluster?.Metrics(billedTicks, _w.Ticks) is { } metrics ? metrics with { RequestsLost = _requestsLost, RequestsRetried = _requestsRetried } : null;
+
+    /// <summary>What the run costs: node dollars on a cluster, else the replicas' billed seconds.</summary>
+    protected static double Dollars(Cluster.ClusterMetrics? cluster, double billedSeconds, FleetLedger fleet, ReplaySettings settings, double holdDollars) =>
+        cluster is { } c ? c.NodeDollars + holdDollars : RunOutcome.Dollars(billedSeconds, fleet, settings, holdDollars);
 
     /// <summary>Whether a decision observes the signals of tick <paramref name="t"/>, and the history slot they go to.</summary>
     protected bool Observed(long t, out int slot)

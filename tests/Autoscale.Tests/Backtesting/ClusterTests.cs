@@ -46,6 +46,29 @@ public sealed class ClusterTests
         }
     }
 
+    /// <summary>
+    /// Request by request, the trivial cluster serves every request as without one: latencies, violations and the fleet agree
+    /// to the bit. Only dollars differ, after the trace: a node is billed while the drain runs, a replica until it is idle.
+    /// </summary>
+    [Fact]
+    public async Task The_trivial_cluster_serves_request_by_request_as_without_one()
+    {
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, "llm-serving.json")))!.AsObject();
+        var plain = await RunServingAsync(config.ToJsonString());
+        config["cluster"] = JsonNode.Parse(Trivial.Replace("\"gpusPerNode\": 1, \"dollarsPerNodeHour\": 3.0", "\"gpusPerNode\": 2, \"dollarsPerNodeHour\": 6.0", StringComparison.Ordinal));
+        var onCluster = await RunServingAsync(config.ToJsonString());
+        Assert.Equal(plain.Count, onCluster.Count);
+        for (var i = 0; i < plain.Count; i++)
+        {
+            var (a, b) = (plain[i], onCluster.Single(r => r.Name == plain[i].Name));
+            Assert.Equal(JsonSerializer.Serialize(a.Serving! with { DollarsPerMillionTokens = 0 }), JsonSerializer.Serialize(b.Serving! with { DollarsPerMillionTokens = 0 }));
+            Assert.Equal((a.Requests, a.Served, a.Late, a.Dropped, a.ColdStarts, a.PeakReplicas, a.EndReplicas, a.WorstMinuteViolations),
+                (b.Requests, b.Served, b.Late, b.Dropped, b.ColdStarts, b.PeakReplicas, b.EndReplicas, b.WorstMinuteViolations));
+            Assert.True(b.Dollars >= a.Dollars - 1e-9, $"{b.Name}: {b.Dollars} < {a.Dollars}");
+            Assert.Equal(0, b.Cluster!.RequestsLost + b.Cluster.RequestsRetried);
+        }
+    }
+
     [Fact]
     public async Task Nodes_that_take_minutes_delay_the_fleet_and_are_billed_whole()
     {
@@ -172,6 +195,14 @@ public sealed class ClusterTests
         var arrivals = new long[(long)span.TotalSeconds];
         Array.Fill(arrivals, perTick);
         return new TickTrace(NodaTime.Instant.FromUtc(2026, 1, 5, 0, 0), NodaTime.Duration.FromSeconds(1), arrivals);
+    }
+
+    private static async Task<IReadOnlyList<CandidateResult>> RunServingAsync(string config)
+    {
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadAsync(config, "cluster.json");
+        await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet"), plan.Settings.Tick);
+        var workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, plan.Settings.Serving!, plan.Settings.Seed, "azure-llm-conv-2023");
+        return Autoscale.Backtesting.Engine.Backtest.RunServing(workload, plan.Settings, plan.Candidates);
     }
 
     private static async Task<IReadOnlyList<CandidateResult>> RunAsync(TickTrace trace, string config)
