@@ -153,7 +153,8 @@ public sealed class ConfigLoader
         {
             foreach (var (shapeName, (shapeReplica, shapePool)) in shapes)
             {
-                if (config.Candidates!.All(c => c.Replica != shapeName || c.Cluster is null))
+                var users = config.Candidates!.Where(c => Uses(c, shapeName)).ToList();
+                if (users.Count == 0 || users.Any(c => c.Cluster is null))
                 {
                     ClusterRules.ShapeFits(shared, shapeName, shapeReplica.Gpus, shapePool, file, $"replicas.{shapeName}.pool", $"replicas.{shapeName}.gpus");
                 }
@@ -195,9 +196,29 @@ public sealed class ConfigLoader
                 throw new ConfigException(file, path + ".replica", $"the shape \"{candidate.Replica}\" names pool \"{pool}\", but the candidate runs on no cluster (add a cluster section)");
             }
 
-            foreach (var read in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements))
+            foreach (var (read, swept) in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements, shapes.Count > 0))
             {
                 var spec = read with { Replica = shape, Pool = pool, Cluster = own };
+                if (swept is not null)
+                {
+                    // "sweep": {"replica": ["h100x2", "l40sx4"]}: one candidate per shape, each on the cluster it runs on.
+                    if (!shapes.TryGetValue(swept, out var sweptShape))
+                    {
+                        throw new ConfigException(file, path + ".sweep.replica", $"unknown replica shape \"{swept}\" (known: {string.Join(", ", shapes.Keys)})");
+                    }
+
+                    if ((own ?? settings.Cluster) is { } sweptCluster)
+                    {
+                        ClusterRules.ShapeFits(sweptCluster, swept, sweptShape.Replica.Gpus, sweptShape.Pool, file, path + ".sweep.replica", path + ".sweep.replica");
+                    }
+                    else if (sweptShape.Pool is not null)
+                    {
+                        throw new ConfigException(file, path + ".sweep.replica", $"the shape \"{swept}\" names pool \"{sweptShape.Pool}\", but the candidate runs on no cluster (add a cluster section)");
+                    }
+
+                    spec = spec with { Replica = sweptShape.Replica, Pool = sweptShape.Pool };
+                }
+
                 if ((own ?? settings.Cluster) is not null)
                 {
                     ClusterRules.LoadTimeSupported(spec.LoadTime, file, path + ".loadTime");
@@ -214,6 +235,13 @@ public sealed class ConfigLoader
 
         return result;
     }
+
+    /// <summary>Whether the candidate runs on the shape: it names it, or sweeps over it.</summary>
+    private static bool Uses(CandidateConfig candidate, string shape) =>
+        candidate.Replica == shape
+        || (candidate.Sweep.ValueKind == JsonValueKind.Object && candidate.Sweep.EnumerateObject().Any(o =>
+            o.Name.Equals("replica", StringComparison.OrdinalIgnoreCase) && o.Value.ValueKind == JsonValueKind.Array
+            && o.Value.EnumerateArray().Any(v => v.ValueKind == JsonValueKind.String && v.GetString() == shape)));
 
     /// <summary>When <paramref name="name"/> is a loaded type that cannot be a policy, says why.</summary>
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only explains a name that is not in the catalog; a trimmed build may find fewer types.")]
@@ -235,7 +263,7 @@ public sealed class ConfigLoader
         }
     }
 
-    private IEnumerable<CandidateSpec> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room, Measurements measurements)
+    private IEnumerable<(CandidateSpec Spec, string? SweptShape)> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room, Measurements measurements, bool shapesSweepable)
     {
         if (room < 1)
         {
@@ -279,11 +307,23 @@ public sealed class ConfigLoader
         }
 
         var settable = Autoscale.OptionRules.Settable(descriptor.OptionsType).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        string? Unknown(string option) => settable.Contains(option) ? null
+        string? Unknown(string option) => settable.Contains(option) || (shapesSweepable && option.Equals("replica", StringComparison.OrdinalIgnoreCase)) ? null
             : $"unknown option for {descriptor.OptionsType.Name} (known: {string.Join(", ", settable.Select(System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName).Order(StringComparer.Ordinal))})";
-        foreach (var (suffix, values) in SweepExpansion.Expand(candidate.Sweep, file, path + ".sweep", Unknown, room))
+        foreach (var (suffix, expanded) in SweepExpansion.Expand(candidate.Sweep, file, path + ".sweep", Unknown, room))
         {
+            var values = expanded;
             var candidateName = suffix.Length == 0 ? name : $"{name} {suffix}";
+            var shapeValue = shapesSweepable ? values.FirstOrDefault(v => v.Option.Equals("replica", StringComparison.OrdinalIgnoreCase)) : null;
+            string? swept = null;
+            if (shapeValue is not null)
+            {
+                using var shapeJson = JsonDocument.Parse(shapeValue.Json);
+                swept = shapeJson.RootElement.ValueKind == JsonValueKind.String
+                    ? shapeJson.RootElement.GetString()
+                    : throw new ConfigException(file, path + ".sweep.replica", $"must list the names of replica shapes, not {JsonFields.Kind(shapeJson.RootElement)}");
+                values = [.. values.Where(v => !ReferenceEquals(v, shapeValue))];
+            }
+
             var bound = BindOptions(descriptor, options, values, file, path);
             var ticks = candidate.DecisionIntervalSeconds is null && bound is IHasDecisionPeriod periodic
                 ? PeriodTicks(periodic.DecisionPeriod, file, path, settings.Tick)
@@ -293,13 +333,13 @@ public sealed class ConfigLoader
                 NeedsNoServingSignals(descriptor, bound, file, path);
             }
 
-            yield return new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, ticks, delayTicks)
+            yield return (new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, ticks, delayTicks)
             {
                 PolicyName = descriptor.Name,
                 Options = bound,
                 SweepGroup = suffix.Length == 0 ? null : name,
                 SweepValue = suffix.Length == 0 ? null : suffix,
-            };
+            }, swept);
         }
     }
 
