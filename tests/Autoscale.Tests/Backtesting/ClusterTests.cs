@@ -5,6 +5,8 @@ using Autoscale.Backtesting.Engine;
 using Autoscale.Config;
 using Autoscale.Policies.Catalog;
 using Autoscale.Traces;
+using FsCheck;
+using FsCheck.Fluent;
 using Xunit;
 
 namespace Autoscale.Tests.Backtesting;
@@ -87,19 +89,47 @@ public sealed class ClusterTests
         Assert.Equal(0, c.Crashes);
     }
 
+    /// <summary>
+    /// A schedule decides by the clock alone: when it steps up at 00:20, the new replicas wait for nodes, and the longer
+    /// nodes take, the later capacity comes, so violations never fall as provisionSeconds grows (FsCheck, random traffic).
+    /// </summary>
     [Fact]
-    public async Task A_longer_provision_never_lowers_violations_for_a_fixed_fleet()
+    public void A_longer_provision_never_lowers_violations_for_a_policy_that_ignores_the_fleet()
     {
-        double? last = null;
-        foreach (var provision in new[] { 0, 30, 60, 120, 240, 600 })
+        var cases = from level in Gen.Choose(0, 200)
+                    from spike in Gen.Choose(0, 400)
+                    from gpus in Gen.Choose(1, 8)
+                    from shorter in Gen.Choose(0, 900)
+                    from longer in Gen.Choose(0, 900)
+                    select (level, spike, gpus, Math.Min(shorter, longer), Math.Max(shorter, longer));
+        Prop.ForAll(cases.ToArbitrary(), c =>
         {
-            var results = await RunAsync("textbook-spike", Config(
-                $$"""{ "nodePools": [ { "name": "od", "gpusPerNode": 4, "dollarsPerNodeHour": 12.0, "provisionSeconds": {{provision}} } ] }""",
-                gpus: 1, "fixed", """{ "name": "fixed", "policy": "fixed", "options": { "replicas": 9 }, "loadTime": { "fixedSeconds": 25 } }"""));
-            var violations = results[0].ViolationPercent;
-            Assert.True(last is null || violations >= last - 1e-12, $"provision {provision}: {violations} < {last}");
-            last = violations;
-        }
+            var (level, spike, gpus, shorter, longer) = c;
+            var arrivals = Enumerable.Range(0, 3600).Select(t => (long)(level + (t >= 1200 && t < 2400 ? spike : 0))).ToArray();
+            var trace = ConstantTrace(TimeSpan.Zero, 0);
+            trace = new TickTrace(trace.Start, trace.Tick, arrivals);
+            double Violations(int provision)
+            {
+                // By the clock alone: 2 replicas, then 12 from 00:20 (a scheduled floor without its reactive part).
+                var candidate = new CandidateSpec("schedule", () => new ScriptedPolicy { Answer = x => new ScalingDecision(x.Now < trace.Start + NodaTime.Duration.FromMinutes(20) ? 2 : 12, "clock") },
+                    new FixedLoadTime(NodaTime.Duration.FromSeconds(25)));
+                var cluster = new ClusterSpec([new NodePoolSpec("od", gpus, 8, provision, int.MaxValue, 0, 600, false, 0, 120, 0, 8, null)], PlacementKind.CheapestFirst, [], 0, 0, false, 0);
+                var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1)) { Cluster = cluster };
+                return Autoscale.Backtesting.Engine.Backtest.RunOne(trace, settings, candidate).ViolationPercent;
+            }
+
+            var (a, b) = (Violations(shorter), Violations(longer));
+            return (b >= a - 1e-12).Label($"provision {shorter} s: {a}%, {longer} s: {b}%");
+        }).QuickCheckThrowOnFailure();
+
+        // And the provision matters: at 200 req/s plus a spike, replicas that wait 15 minutes for nodes lose requests.
+        var busy = new TickTrace(ConstantTrace(TimeSpan.Zero, 0).Start, NodaTime.Duration.FromSeconds(1), [.. Enumerable.Range(0, 3600).Select(t => t >= 1200 && t < 2400 ? 300L : 50L)]);
+        var cluster = (int provision) => new ClusterSpec([new NodePoolSpec("od", 1, 8, provision, int.MaxValue, 0, 600, false, 0, 120, 0, 8, null)], PlacementKind.CheapestFirst, [], 0, 0, false, 0);
+        double Run(int provision) => Autoscale.Backtesting.Engine.Backtest.RunOne(busy,
+            new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1)) { Cluster = cluster(provision) },
+            new CandidateSpec("schedule", () => new ScriptedPolicy { Answer = x => new ScalingDecision(x.Now < busy.Start + NodaTime.Duration.FromMinutes(20) ? 2 : 12, "clock") },
+                new FixedLoadTime(NodaTime.Duration.FromSeconds(25)))).ViolationPercent;
+        Assert.True(Run(900) > Run(0) + 1, $"{Run(900)}% with 15-minute nodes, {Run(0)}% with instant ones");
     }
 
     [Fact]
@@ -160,6 +190,22 @@ public sealed class ClusterTests
         Assert.Equal(4 * hours * 2.0, c.CommittedDollars, 6);
         Assert.Equal(c.CommittedDollars, c.NodeDollars, 6);
         Assert.Equal(0, c.Pools[0].Dollars);
+    }
+
+    [Fact]
+    public async Task A_sweep_over_shapes_gives_one_candidate_per_shape_on_its_pool()
+    {
+        var config = JsonNode.Parse(Config("""
+            { "nodePools": [ { "name": "h100", "gpusPerNode": 8, "dollarsPerGpuHour": 4.0, "emptyNodeScaleDownSeconds": 0 },
+                             { "name": "l40s", "gpusPerNode": 4, "dollarsPerGpuHour": 1.5, "emptyNodeScaleDownSeconds": 0 } ] }
+            """, gpus: 1, "fixed", """{ "name": "fixed", "policy": "fixed", "options": { "replicas": 4 }, "loadTime": { "fixedSeconds": 25 }, "sweep": { "replica": [ "h100x2", "l40sx4" ] } }"""))!.AsObject();
+        config["replicas"] = JsonNode.Parse("""{ "h100x2": { "gpus": 2, "capacityRps": 60, "pool": "h100" }, "l40sx4": { "gpus": 4, "capacityRps": 40, "pool": "l40s" } }""");
+        var results = await RunAsync("textbook-spike", config.ToJsonString());
+        Assert.Equal(["fixed replica=h100x2", "fixed replica=l40sx4"], results.Select(r => r.Name).Order(StringComparer.Ordinal));
+        Assert.All(results, r => Assert.Equal("fixed", r.SweepGroup));
+        var hours = results[0].SpanSeconds / 3600;
+        Assert.Equal(8 * 4.0 * hours, results.Single(r => r.Name == "fixed replica=h100x2").Dollars, 6);
+        Assert.Equal(4 * 4 * 1.5 * hours, results.Single(r => r.Name == "fixed replica=l40sx4").Dollars, 6);
     }
 
     [Fact]

@@ -55,6 +55,8 @@ public sealed class CliBadInputTests
           "error: {config}: cluster.nodePools[0].stockouts.windows[0].from: must be an ISO-8601 instant such as \"2026-01-05T10:00:00Z\" (was \"yesterday\")" },
         { Candidates("""{ "name": "x", "policy": "textbook", "replica": "big", "loadTime": { "fixedSeconds": 25 } }"""),
           "error: {config}: candidates[0].replica: unknown replica shape \"big\" (the config has no replicas section)" },
+        { "{" + Settings + """ "replicas": { "small": { "gpus": 1 } }, "candidates": [ { "name": "x", "policy": "textbook", "sweep": { "replica": [ "small", "large" ] }, "loadTime": { "fixedSeconds": 25 } } ] }""",
+          "error: {config}: candidates[0].sweep.replica: unknown replica shape \"large\" (known: small)" },
         { Cluster("""{ "nodePools": [ { "name": "a", "gpusPerNode": 8 } ] }, "replicas": { "big": { "gpus": 2, "pool": "b" } }"""),
           "error: {config}: replicas.big.pool: names no pool: \"b\" (pools: a)" },
         { Cluster("""{ "nodePools": [ { "name": "a" } ] }""", """{ "model": "phased", "modelSizeGb": 100, "nodeBandwidthGbps": 2 }"""),
