@@ -386,13 +386,4 @@ internal static class ClusterRules
 
         _ = cluster;
     }
-
-    /// <summary>The phased model's node cache does not live on the cluster's nodes yet: refused.</summary>
-    public static void LoadTimeSupported(ILoadTimeModel model, string file, string path)
-    {
-        if (model is ISimulatedLoadTime)
-        {
-            throw new ConfigException(file, path, "the phased load-time model is not supported on a cluster yet (its node cache would have to live on the cluster's nodes); use fixedSeconds or an empirical model");
-        }
-    }
 }

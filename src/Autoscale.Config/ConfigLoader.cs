@@ -219,11 +219,6 @@ public sealed class ConfigLoader
                     spec = spec with { Replica = sweptShape.Replica, Pool = sweptShape.Pool };
                 }
 
-                if ((own ?? settings.Cluster) is not null)
-                {
-                    ClusterRules.LoadTimeSupported(spec.LoadTime, file, path + ".loadTime");
-                }
-
                 if (!names.TryAdd(spec.Name, path))
                 {
                     throw new ConfigException(file, path + ".name", $"\"{spec.Name}\" is already the name of {names[spec.Name]}");

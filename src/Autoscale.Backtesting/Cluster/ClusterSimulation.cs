@@ -69,6 +69,13 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private readonly long _timelineBucket;
     private readonly List<ClusterPoint> _timeline = [];
     private readonly List<long> _lossDeadlines = [];
+
+    // The phased model (shared bandwidth, node caches): its loads run here, known by replica id; the caches live on nodes.
+    private readonly PhasedLoadSimulation? _phased;
+    private readonly long _cacheRetentionTicks = -1;
+    private readonly List<long> _doneHandles = [];
+    private long _replicaIds;
+    private long _now;
     private bool _drainsOnRelease;
 
     public ClusterSimulation(ClusterSpec spec, ILoadTimeModel model, Duration tick, long seed, int gpusPerReplica, int onlyPool, Instant start, long timelineBucketTicks)
@@ -83,6 +90,12 @@ internal sealed class ClusterSimulation : ILoadSimulation
         _start = start;
         _timelineBucket = timelineBucketTicks;
         _crashRatePerTick = spec.ReplicaFailuresPerHour / 3600 * _tickSeconds;
+        if (model is PhasedLoadTime phased)
+        {
+            _phased = (PhasedLoadSimulation)phased.CreateSimulation(_tickSeconds, seed);
+            _cacheRetentionTicks = phased.Cache is { } cache ? Ticks(cache.RetentionSeconds) : -1;
+        }
+
         _pools = new PoolState[spec.Pools.Count];
         for (var p = 0; p < _pools.Length; p++)
         {
@@ -293,7 +306,8 @@ internal sealed class ClusterSimulation : ILoadSimulation
         }
     }
 
-    public double Finish(long horizon, IDictionary<string, double> metrics) => 0;
+    /// <summary>The phased model's figures (cache hits, loads from the store, load times); its caches live on the nodes, so it bills no hold.</summary>
+    public double Finish(long horizon, IDictionary<string, double> metrics) => _phased?.Finish(horizon, metrics) ?? 0;
 
     /// <summary>The run's cluster figures at <paramref name="horizon"/> (the end of the last tick billed); committed nodes are billed for <paramref name="spanTicks"/>.</summary>
     public ClusterMetrics Metrics(long horizon, long spanTicks)
@@ -401,6 +415,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         r.ReadyTick = long.MaxValue;
         r.CrashAt = long.MaxValue;
         r.HeldSince = 0;
+        r.Id = _replicaIds++;
         _replicas.Add(r);
         _pending++;
         return r;
@@ -434,6 +449,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     private Node? FindRoom(Replica r, long tick, bool provisioningToo)
     {
+        _now = tick;
         Node? best = null;
         foreach (var node in _nodes)
         {
@@ -459,6 +475,11 @@ internal sealed class ClusterSimulation : ILoadSimulation
         if ((a.State == Ready) != (b.State == Ready))
         {
             return a.State == Ready;
+        }
+
+        if (_cacheRetentionTicks >= 0 && a.State == Ready && Cached(a, _now) != Cached(b, _now))
+        {
+            return Cached(a, _now);
         }
 
         if (a.Committed != b.Committed)
@@ -567,6 +588,9 @@ internal sealed class ClusterSimulation : ILoadSimulation
         node.State = ready ? Ready : Provisioning;
         node.ReadyTick = ready ? tick : tick + _pools[pool].ProvisionTicks;
         node.PreemptAt = long.MaxValue;
+        node.HasWeights = false;
+        node.Holders = 0;
+        node.CacheUntil = -1;
         if (ready)
         {
             DrawPreemption(node, tick);
@@ -630,6 +654,16 @@ internal sealed class ClusterSimulation : ILoadSimulation
             return true;
         }
 
+        if (_phased is not null)
+        {
+            // Pulled from the store with its share of the bandwidth, or read from the node's disk while it holds the weights.
+            _phased.StartOnNode(tick, r.Ordinal, r.Id, Cached(r.Node!, tick));
+            r.State = Loading;
+            r.ReadyTick = long.MaxValue;
+            _loading++;
+            return false;
+        }
+
         var duration = _model.LoadDuration(r.Ordinal);
         var loadTicks = (Math.Max(0, duration.ToInt64Nanoseconds()) + _tickNanos - 1) / _tickNanos;
         if (loadTicks == 0)
@@ -644,10 +678,29 @@ internal sealed class ClusterSimulation : ILoadSimulation
         return false;
     }
 
+    /// <summary>Whether a load on <paramref name="node"/> at <paramref name="tick"/> reads the weights from its disk (the phased model's cache).</summary>
+    private bool Cached(Node node, long tick) =>
+        _cacheRetentionTicks >= 0 && (node.Holders > 0 || (node.HasWeights && tick <= node.CacheUntil));
+
+    /// <summary>A replica with the weights loaded leaves <paramref name="node"/> (released, crashed, reclaimed): the weights stay on disk for the retention.</summary>
+    private void LetGo(Node node, long tick)
+    {
+        if (--node.Holders == 0)
+        {
+            node.CacheUntil = tick + _cacheRetentionTicks;
+        }
+    }
+
     private void MakeUp(Replica r, long tick, bool counted)
     {
         r.State = Up;
         r.ReadyTick = tick;
+        if (r.Node is { } node)
+        {
+            node.HasWeights = true;
+            node.Holders++;
+        }
+
         if (counted)
         {
             _completed++;
@@ -671,6 +724,10 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 break;
             case Loading:
                 _loading--;
+                _phased?.Cancel(r.Id);
+                break;
+            case Up or Draining when r.Node is { } holder:
+                LetGo(holder, tick);
                 break;
         }
 
@@ -804,6 +861,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
                     _lost++;
                     _lossDeadlines.Add(tick);
                     _pending++;
+                    LetGo(r.Node!, tick);
                     r.Ordinal = ReloadOrdinalBase + _reloads++;
                     r.CrashAt = long.MaxValue;
                     if (StartLoad(r, tick, initial: false))
@@ -815,12 +873,32 @@ internal sealed class ClusterSimulation : ILoadSimulation
         }
 
         // Loads that are done.
-        foreach (var r in _replicas)
+        if (_phased is not null)
         {
-            if (r.State == Loading && r.ReadyTick <= tick)
+            _doneHandles.Clear();
+            if (_phased.Loading > 0)
             {
-                _loading--;
-                MakeUp(r, tick, counted: true);
+                _phased.CompleteDue(tick, _doneHandles);
+            }
+
+            foreach (var r in _replicas)
+            {
+                if (r.State == Loading && _doneHandles.Contains(r.Id))
+                {
+                    _loading--;
+                    MakeUp(r, tick, counted: true);
+                }
+            }
+        }
+        else
+        {
+            foreach (var r in _replicas)
+            {
+                if (r.State == Loading && r.ReadyTick <= tick)
+                {
+                    _loading--;
+                    MakeUp(r, tick, counted: true);
+                }
             }
         }
 
@@ -911,8 +989,9 @@ internal sealed class ClusterSimulation : ILoadSimulation
             }
         }
 
-        // A replica without a node, with no pool waiting to retry, tries again every tick (a full pool may free room).
-        if (waiting && next == long.MaxValue)
+        // A replica without a node, with no pool waiting to retry, tries again every tick (a full pool may free room); the
+        // phased model's pulls advance every tick.
+        if ((waiting && next == long.MaxValue) || _phased?.Loading > 0)
         {
             next = tick + 1;
         }
@@ -948,6 +1027,15 @@ internal sealed class ClusterSimulation : ILoadSimulation
         public long EmptySince;
         public long PreemptAt;
         public long GoneAt;
+
+        /// <summary>Whether a replica has loaded the weights on the node (its disk holds them while it lives, within the cache's retention).</summary>
+        public bool HasWeights;
+
+        /// <summary>Replicas on the node with the weights loaded (ready or draining).</summary>
+        public int Holders;
+
+        /// <summary>With no holder: the last tick its disk still serves the weights.</summary>
+        public long CacheUntil;
     }
 
     private sealed class Replica
@@ -959,6 +1047,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         public long CrashAt;
         public long Ordinal;
         public long HeldSince;
+        public long Id;
     }
 
     /// <summary>A pool's counters and its availability.</summary>

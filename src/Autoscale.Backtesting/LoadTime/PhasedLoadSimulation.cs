@@ -20,6 +20,7 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
     private bool[] _fromCache = new bool[16];
     private long[] _readyTick = new long[16];
     private double[] _readySeconds = new double[16];
+    private long[] _handle = new long[16];
 
     // Cached nodes, oldest release first: release time in seconds.
     private double[] _cachedAt = new double[16];
@@ -44,8 +45,39 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
 
     public bool Start(long tick, long ordinal)
     {
+        StartLoad(tick, ordinal, TakeCachedNode(tick * _tick), handle: -1);
+        return false;
+    }
+
+    /// <summary>
+    /// Starts a load on a cluster's node, known by <paramref name="handle"/>: <paramref name="fromCache"/> when that node holds
+    /// the weights (the cluster keeps the caches; this model's own are not used).
+    /// </summary>
+    public void StartOnNode(long tick, long ordinal, long handle, bool fromCache) => StartLoad(tick, ordinal, fromCache, handle);
+
+    /// <summary>Cancels the load known by <paramref name="handle"/>, if it is still loading.</summary>
+    public void Cancel(long handle)
+    {
+        for (var i = 0; i < Loading; i++)
+        {
+            if (_handle[i] != handle)
+            {
+                continue;
+            }
+
+            for (var j = i + 1; j < Loading; j++)
+            {
+                Move(j, j - 1);
+            }
+
+            Loading--;
+            return;
+        }
+    }
+
+    private void StartLoad(long tick, long ordinal, bool fromCache, long handle)
+    {
         var now = tick * _tick;
-        var fromCache = TakeCachedNode(now);
         var factor = Jitter.LogNormalFactor(_model.JitterSigma, _seed, ordinal, 0);
         if (fromCache)
         {
@@ -63,10 +95,13 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
         _factor[i] = factor;
         _fromCache[i] = fromCache;
         _readyTick[i] = long.MaxValue;
-        return false;
+        _handle[i] = handle;
     }
 
-    public int CompleteDue(long tick)
+    public int CompleteDue(long tick) => CompleteDue(tick, null);
+
+    /// <summary>As <see cref="ILoadSimulation.CompleteDue"/>; the handles of the loads that completed go into <paramref name="completedHandles"/>.</summary>
+    public int CompleteDue(long tick, List<long>? completedHandles)
     {
         if (Loading == 0)
         {
@@ -117,17 +152,13 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
                 _loadSecondsTotal += seconds;
                 _loadSecondsMax = Math.Max(_loadSecondsMax, seconds);
                 completed++;
+                completedHandles?.Add(_handle[i]);
                 continue;
             }
 
             if (kept != i)
             {
-                _startSeconds[kept] = _startSeconds[i];
-                _remainingGb[kept] = _remainingGb[i];
-                _factor[kept] = _factor[i];
-                _fromCache[kept] = _fromCache[i];
-                _readyTick[kept] = _readyTick[i];
-                _readySeconds[kept] = _readySeconds[i];
+                Move(i, kept);
             }
 
             kept++;
@@ -223,6 +254,17 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
         return true;
     }
 
+    private void Move(int from, int to)
+    {
+        _startSeconds[to] = _startSeconds[from];
+        _remainingGb[to] = _remainingGb[from];
+        _factor[to] = _factor[from];
+        _fromCache[to] = _fromCache[from];
+        _readyTick[to] = _readyTick[from];
+        _readySeconds[to] = _readySeconds[from];
+        _handle[to] = _handle[from];
+    }
+
     private void Grow()
     {
         if (Loading < _startSeconds.Length)
@@ -237,5 +279,6 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
         Array.Resize(ref _fromCache, size);
         Array.Resize(ref _readyTick, size);
         Array.Resize(ref _readySeconds, size);
+        Array.Resize(ref _handle, size);
     }
 }

@@ -177,6 +177,31 @@ public sealed class ClusterTests
         Assert.True(results[0].ViolationPercent > 99, $"{results[0].ViolationPercent}% violations with no node all trace long"); // the last 2 s of arrivals are not late yet
     }
 
+    /// <summary>
+    /// The phased model's node cache lives on the cluster's nodes: a replica that comes back to a node whose disk still holds
+    /// the weights reads them from there; on a node removed when empty, the weights are gone with it.
+    /// </summary>
+    [Theory]
+    [InlineData(8, 600, true)]
+    [InlineData(1, 0, false)]
+    public async Task A_reload_on_a_node_that_holds_the_weights_reads_them_from_its_disk(int gpusPerNode, int scaleDown, bool hits)
+    {
+        const string phased = """
+            { "model": "phased", "modelSizeGb": 68, "nodeBandwidthGbps": 0.4, "shardSeconds": 10, "warmSeconds": 30,
+              "cache": { "retentionSeconds": 3600, "bandwidthGbps": 3.5, "holdDollarsPerHour": 1.0 } }
+            """;
+        var results = await RunAsync("textbook-spike", Config(
+            $$"""{ "nodePools": [ { "name": "od", "gpusPerNode": {{gpusPerNode}}, "dollarsPerGpuHour": 3.0, "provisionSeconds": 60, "emptyNodeScaleDownSeconds": {{scaleDown}} } ] }""",
+            gpus: 1, "reactive", $$"""{ "name": "reactive", "policy": "reactive", "options": { "minReplicas": 1, "maxReplicas": 40 }, "decisionIntervalSeconds": 15, "loadTime": {{phased}} }"""));
+        var r = results[0];
+        Assert.True(r.ColdStarts > 0);
+        Assert.Equal(0, r.HoldDollars); // the nodes are billed; the cache costs nothing beside them
+        var cacheHits = r.LoadMetrics.TryGetValue("cacheHits", out var h) ? h : 0;
+        var fromStore = r.LoadMetrics["loadsFromStore"];
+        Assert.True(hits ? cacheHits > 0 : cacheHits == 0, $"{cacheHits} cache hits, {fromStore} loads from the store");
+        Assert.InRange(cacheHits + fromStore, 1, r.ColdStarts); // starts cancelled while their node was provisioning never loaded
+    }
+
     [Fact]
     public async Task Committed_nodes_are_billed_for_the_whole_span_and_used_first()
     {

@@ -59,8 +59,8 @@ public sealed class CliBadInputTests
           "error: {config}: candidates[0].sweep.replica: unknown replica shape \"large\" (known: small)" },
         { Cluster("""{ "nodePools": [ { "name": "a", "gpusPerNode": 8 } ] }, "replicas": { "big": { "gpus": 2, "pool": "b" } }"""),
           "error: {config}: replicas.big.pool: names no pool: \"b\" (pools: a)" },
-        { Cluster("""{ "nodePools": [ { "name": "a" } ] }""", """{ "model": "phased", "modelSizeGb": 100, "nodeBandwidthGbps": 2 }"""),
-          "error: {config}: candidates[0].loadTime: the phased load-time model is not supported on a cluster yet (its node cache would have to live on the cluster's nodes); use fixedSeconds or an empirical model" },
+        { Cluster("""{ "nodePools": [ { "name": "a" } ], "placement": "random" }"""),
+          "error: {config}: cluster.placement: must be \"cheapest-first\", a list of pool names, or {\"onDemandBase\": N, \"onDemandPercentAboveBase\": P}, not the string \"random\"" },
     };
 
     private static string Cluster(string cluster, string loadTime = """{ "fixedSeconds": 25 }""") =>
