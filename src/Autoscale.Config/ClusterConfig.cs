@@ -374,11 +374,6 @@ internal static class ClusterRules
     /// <summary>What a cluster cannot replay yet, refused when the config is read.</summary>
     public static void Supported(ClusterSpec cluster, BacktestConfig config, string file)
     {
-        if (config.Replica?.Serving is not null && config.Engine?.Serving == "fluid")
-        {
-            throw new ConfigException(file, "cluster", "a cluster with the fluid replay (engine.serving \"fluid\") is not supported yet: replay it request by request (\"request\") or with the capacityRps model");
-        }
-
         if (config.Billing is { } billing && (billing.GranularitySeconds > Duration.Zero || billing.MinimumSeconds > Duration.Zero))
         {
             throw new ConfigException(file, "billing", "billing granularity and minimums are not supported with a cluster yet (nodes are billed per tick)");

@@ -450,26 +450,102 @@ internal sealed class FluidRun : ServingRunBase
     /// <summary>Released replicas still serving their share of the running requests at <paramref name="now"/>.</summary>
     private double DrainingCount(double now)
     {
-        while (_draining.TryPeek(out var count, out var until) && until <= now)
+        while (_draining.TryPeek(out var signed, out var until) && until <= now)
         {
             _draining.Dequeue();
+            var count = Math.Abs(signed);
             _drainingCount -= count;
+            Retired((int)count, lost: signed < 0);
         }
 
         return _draining.Count == 0 ? 0 : _drainingCount;
     }
 
-    private void ReadyLoads(long t, double now)
+    /// <summary>Loads completing at tick <paramref name="t"/> become ready; on a cluster, reclaimed and crashed replicas go; returns how many became ready.</summary>
+    private int ReadyLoads(long t, double now)
     {
+        if (_cluster is not null)
+        {
+            var done = _cluster.Advance(t, out _);
+            foreach (var deadline in _cluster.LossDeadlines)
+            {
+                Lose(now, deadline * _tickSeconds);
+            }
+
+            _loading = _loads.Loading;
+            AddReady(done, now);
+            return done;
+        }
+
         if (_loading == 0)
         {
-            return;
+            return 0;
         }
 
         var ready = _loads.CompleteDue(t);
         _loading = _loads.Loading;
         AddReady(ready, now);
+        return ready;
     }
+
+    /// <summary>
+    /// A ready replica is reclaimed (it drains as a released one does, at most until its node's deadline) or crashes (the
+    /// deadline is now). Its share of the running requests is dropped at once with <c>onPreemption: "drop"</c>; with
+    /// <c>"retry"</c> the pool keeps serving them, their progress kept (the fluid's approximation of a retry).
+    /// </summary>
+    private void Lose(double now, double deadline)
+    {
+        if (_ready <= 0)
+        {
+            return;
+        }
+
+        var running = Running;
+        var share = running / _ready;
+        if (deadline > now)
+        {
+            Release(1, now, deadline - now, lost: true);
+        }
+        else
+        {
+            _ready--;
+        }
+
+        if (share <= Tiny)
+        {
+            return;
+        }
+
+        if (!_cluster!.DropOnLoss)
+        {
+            _retriedShare += share;
+            return;
+        }
+
+        _lostShare += share;
+        var f = share / running;
+        for (var i = 0; i < _prefill.Count; i++)
+        {
+            ref var c = ref _prefill.At(i);
+            var d = c.Count * f;
+            DropRunning(d * (1 - c.LateShare), d, firstToken: false);
+            c.Count -= d;
+            _prefillCount -= d;
+            _prefillKv -= d * c.Input;
+        }
+
+        for (var i = 0; i < _decode.Count; i++)
+        {
+            ref var c = ref _decode.At(i);
+            var d = c.Count * f;
+            DropRunning(d * (1 - c.LateShare), d, firstToken: true);
+            c.Count -= d;
+            _decodeCount -= d;
+            _decodeKvBase -= d * (c.Input + 1 - c.Entered);
+        }
+    }
+
+    private double _lostShare, _retriedShare;
 
     private void AddReady(int count, double now)
     {
@@ -532,18 +608,19 @@ internal sealed class FluidRun : ServingRunBase
 
     protected override void AddReady(long t) => AddReady(1, t * _tickSeconds);
 
-    protected override void Release(int count, long t) => Release(count, t * _tickSeconds);
+    protected override void Release(int count, long t) => Release(count, t * _tickSeconds, double.PositiveInfinity, lost: false);
 
     /// <summary>
     /// Releases <paramref name="count"/> ready replicas: they take no new requests and serve their share of the running
     /// ones (the fleet's are spread evenly) until that share would be done, at most drainTimeoutSeconds, billed until then.
     /// </summary>
-    private void Release(int count, double now)
+    private void Release(int count, double now, double maxDrain, bool lost)
     {
         var share = _ready > 0 ? Running / _ready : 0;
         _ready -= count;
         if (share <= Tiny)
         {
+            Retired(count, lost);
             return;
         }
 
@@ -551,12 +628,31 @@ internal sealed class FluidRun : ServingRunBase
         var decodePerReplica = _decodeCount / Math.Max(1, _ready + count);
         var step = _p.BaseSeconds + (_p.PerDecodeTokenSeconds * decodePerReplica);
         var remaining = _decode.Count > 0 ? Math.Max(0, _decode.MaxFinish - _clock) * step : 0;
-        var drain = Math.Min(_p.DrainTimeoutSeconds, remaining);
+        var drain = Math.Min(Math.Min(_p.DrainTimeoutSeconds, remaining), maxDrain);
         if (drain > 0)
         {
-            _draining.Enqueue(count, now + drain);
+            // A reclaimed replica's node is billed to its deadline by the cluster; it is not released there.
+            _draining.Enqueue(lost ? -count : count, now + drain);
             _drainingCount += count;
             _drainBilledSeconds += count * drain;
+        }
+        else
+        {
+            Retired(count, lost);
+        }
+    }
+
+    /// <summary>On a cluster, released replicas done draining free their GPUs (reclaimed ones are the cluster's already).</summary>
+    private void Retired(int count, bool lost)
+    {
+        if (_cluster is null || lost)
+        {
+            return;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            _cluster.Retired(_tick);
         }
     }
 
@@ -572,13 +668,11 @@ internal sealed class FluidRun : ServingRunBase
         var drainTicks = 0L;
         for (var t = horizon; t * _tickSeconds < limit && (_loading > 0 || _waitingCount > Tiny || Running > Tiny); t++)
         {
+            _tick = t;
             var ts = t * _tickSeconds;
-            if (_loading > 0)
+            if (_loading > 0 || _cluster is not null)
             {
-                var ready = _loads.CompleteDue(t);
-                _loading = _loads.Loading;
-                _drainBilledSeconds += ready * (ts - end);
-                AddReady(ready, ts);
+                _drainBilledSeconds += ReadyLoads(t, ts) * (ts - end);
             }
 
             if (_ready == 0 && _loading == 0 && DrainingCount(ts) == 0 && _waitingCount > Tiny)
@@ -595,6 +689,7 @@ internal sealed class FluidRun : ServingRunBase
             }
 
             _slo.Complete(Emit(ref _done, ref _doneEmitted), Emit(ref _violations, ref _violationsEmitted));
+            _cluster?.Bill(t);
             drainTicks++;
         }
 
@@ -623,7 +718,10 @@ internal sealed class FluidRun : ServingRunBase
         var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var holdDollars = _loads.Finish(horizon, loadMetrics);
         var billed = _replicaSeconds + _drainBilledSeconds;
-        var dollars = RunOutcome.Dollars(billed, _fleet, _settings, holdDollars);
+        _requestsLost = (long)Math.Round(_lostShare);
+        _requestsRetried = (long)Math.Round(_retriedShare);
+        var cluster = ClusterMetrics(horizon + drainTicks);
+        var dollars = Dollars(cluster, billed, _fleet, _settings, holdDollars);
         var span = horizon * _tickSeconds;
         var dropped = (long)Math.Round(_dropped);
         var late = Math.Min((long)Math.Round(_late), _requests - dropped);
@@ -652,6 +750,7 @@ internal sealed class FluidRun : ServingRunBase
             Ticks = horizon,
             Warnings = Warnings(drainTicks),
             Serving = serving,
+            Cluster = cluster,
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 
@@ -712,6 +811,9 @@ internal sealed class FluidRun : ServingRunBase
 
         public ref Cohort Tail => ref _items[(_head + Count - 1) & (_items.Length - 1)];
 
+        /// <summary>The <paramref name="i"/>-th cohort from the head.</summary>
+        public ref Cohort At(int i) => ref _items[(_head + i) & (_items.Length - 1)];
+
         public void Push(in Cohort c)
         {
             if (Count == _items.Length)
@@ -755,6 +857,9 @@ internal sealed class FluidRun : ServingRunBase
         public int Count { get; private set; }
 
         public double PeekFinish => _heap[0].Finish;
+
+        /// <summary>The cohort at heap position <paramref name="i"/> (any order; its finish must not change).</summary>
+        public ref Cohort At(int i) => ref _pool[_heap[i].Slot];
 
         /// <summary>The latest finish in the heap (a leaf holds it).</summary>
         public double MaxFinish

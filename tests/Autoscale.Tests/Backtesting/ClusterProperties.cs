@@ -91,7 +91,7 @@ public sealed class ClusterProperties
     }
 
     [Fact]
-    public void Serving_on_a_cluster_conserves_requests_through_reclaims_crashes_and_retries()
+    public void Serving_on_a_cluster_conserves_requests_through_reclaims_crashes_and_retries_in_both_replays()
     {
         Prop.ForAll(Gen.Choose(20, 400).ToArbitrary(), Gen.Elements(false, true).ToArbitrary(), Gen.Choose(1, 6).ToArbitrary(), (count, drop, replicas) =>
         {
@@ -102,11 +102,15 @@ public sealed class ClusterProperties
                 [new NodePoolSpec("spot", 2, 2, 30, 100, 0, 0, true, 6, 20, 0, 2, null)], PlacementKind.CheapestFirst, [], 0, 0, drop, 3);
             var settings = ServingFixtures.Settings(profile, maxTtft: 5, drainSeconds: 600) with { Cluster = cluster };
             var r = new ServingRun(ServingFixtures.Fixed(replicas, loadSeconds: 10), settings, workload).Run();
+            var fluid = new FluidRun(ServingFixtures.Fixed(replicas, loadSeconds: 10), settings with { FluidServing = true }, workload).Run();
             var c = r.Cluster!;
             return (r.Served + r.Dropped == r.Requests).Label($"served {r.Served} + dropped {r.Dropped} != {r.Requests}")
                 .And(drop ? c.RequestsRetried == 0 : c.RequestsLost == 0).Label("onPreemption decides retry or drop")
                 .And(!drop || r.Dropped >= c.RequestsLost).Label("lost requests are dropped")
-                .And(c.NodeDollars >= c.ReplicaDollars - 1e-6).Label("node dollars cover replicas");
+                .And(c.NodeDollars >= c.ReplicaDollars - 1e-6).Label("node dollars cover replicas")
+                .And(fluid.Served + fluid.Dropped == fluid.Requests).Label($"fluid: served {fluid.Served} + dropped {fluid.Dropped} != {fluid.Requests}")
+                .And(drop ? fluid.Cluster!.RequestsRetried == 0 : fluid.Cluster!.RequestsLost == 0).Label("fluid: onPreemption decides")
+                .And(fluid.Cluster!.NodeDollars >= fluid.Cluster.ReplicaDollars - 1e-6).Label("fluid: node dollars cover replicas");
         }).QuickCheckThrowOnFailure();
     }
 }

@@ -52,10 +52,12 @@ public sealed class ClusterTests
     /// Request by request, the trivial cluster serves every request as without one: latencies, violations and the fleet agree
     /// to the bit. Only dollars differ, after the trace: a node is billed while the drain runs, a replica until it is idle.
     /// </summary>
-    [Fact]
-    public async Task The_trivial_cluster_serves_request_by_request_as_without_one()
+    [Theory]
+    [InlineData("llm-serving.json")]
+    [InlineData("llm-serving-fluid.json")]
+    public async Task The_trivial_cluster_serves_request_by_request_as_without_one(string example)
     {
-        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, "llm-serving.json")))!.AsObject();
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, example)))!.AsObject();
         var plain = await RunServingAsync(config.ToJsonString());
         config["cluster"] = JsonNode.Parse(Trivial.Replace("\"gpusPerNode\": 1, \"dollarsPerNodeHour\": 3.0", "\"gpusPerNode\": 2, \"dollarsPerNodeHour\": 6.0", StringComparison.Ordinal));
         var onCluster = await RunServingAsync(config.ToJsonString());
