@@ -370,15 +370,4 @@ internal static class ClusterRules
             throw new ConfigException(file, path, $"a replica needs {gpus} GPUs on one node, more than any node of {(pool is null ? "any pool" : $"pool \"{pool}\"")} has (the largest: {largest.GpusPerNode}, pool \"{largest.Name}\")");
         }
     }
-
-    /// <summary>What a cluster cannot replay yet, refused when the config is read.</summary>
-    public static void Supported(ClusterSpec cluster, BacktestConfig config, string file)
-    {
-        if (config.Billing is { } billing && (billing.GranularitySeconds > Duration.Zero || billing.MinimumSeconds > Duration.Zero))
-        {
-            throw new ConfigException(file, "billing", "billing granularity and minimums are not supported with a cluster yet (nodes are billed per tick)");
-        }
-
-        _ = cluster;
-    }
 }

@@ -81,7 +81,6 @@ public sealed class ConfigLoader
             if (config.Cluster is { } cluster)
             {
                 var spec = cluster.ToSpec(file, config.Replica!, "cluster");
-                ClusterRules.Supported(spec, config, file);
                 ClusterRules.Fits(spec, config.Replica!.Gpus, null, file, "replica.gpus");
                 settings = settings with { Cluster = spec };
             }
@@ -182,7 +181,6 @@ public sealed class ConfigLoader
             if (candidate.Cluster is { } candidateCluster)
             {
                 own = candidateCluster.ToSpec(file, config.Replica!, path + ".cluster");
-                ClusterRules.Supported(own, config, file);
             }
 
             if ((own ?? settings.Cluster) is { } effective)

@@ -313,6 +313,11 @@ internal sealed class ClusterSimulation : ILoadSimulation
     public ClusterMetrics Metrics(long horizon, long spanTicks)
     {
         _unplaced += _replicas.Count(r => r.Node is null);
+        foreach (var node in _nodes)
+        {
+            BillRounding(node, horizon);
+        }
+
         foreach (var r in _replicas)
         {
             if (r.Node is { } node)
@@ -328,7 +333,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         {
             ref var pool = ref _pools[p];
             var perSecond = pool.Spec.DollarsPerNodeHour / 3600.0;
-            var billed = pool.BilledNodeSeconds * perSecond;
+            var billed = (pool.BilledNodeSeconds + pool.RoundedNodeSeconds) * perSecond;
             var committedDollars = pool.Spec.CommittedNodes * span * (pool.Spec.CommittedDollarsPerNodeHour / 3600.0);
             nodeDollars += billed + committedDollars;
             committed += committedDollars;
@@ -349,7 +354,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 Name = pool.Spec.Name,
                 Kind = pool.Spec.Spot ? "spot" : "on-demand",
                 Dollars = billed + committedDollars,
-                NodeSeconds = pool.BilledNodeSeconds + (pool.Spec.CommittedNodes * span),
+                NodeSeconds = pool.BilledNodeSeconds + pool.RoundedNodeSeconds + (pool.Spec.CommittedNodes * span),
                 NodesProvisioned = pool.Provisioned,
                 PeakNodes = pool.PeakNodes,
                 Preemptions = pool.Preemptions,
@@ -586,6 +591,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         node.EmptySince = tick;
         node.GoneAt = long.MaxValue;
         node.State = ready ? Ready : Provisioning;
+        node.RequestTick = tick;
         node.ReadyTick = ready ? tick : tick + _pools[pool].ProvisionTicks;
         node.PreemptAt = long.MaxValue;
         node.HasWeights = false;
@@ -766,6 +772,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     private void RemoveNode(Node node, long tick)
     {
+        BillRounding(node, tick);
         if (node.State != Noticed && node.Replicas == 0 && !node.Committed)
         {
             _pools[node.Pool].IdleNodes--;
@@ -779,6 +786,25 @@ internal sealed class ClusterSimulation : ILoadSimulation
         _nodes.Remove(node);
         _freeNodes.Push(node);
     }
+
+    /// <summary>Billing granularity and minimum on a node's lifetime, from its provision request until <paramref name="tick"/>.</summary>
+    private void BillRounding(Node node, long tick)
+    {
+        if (node.Committed || (BillingGranularitySeconds <= 0 && BillingMinimumSeconds <= 0))
+        {
+            return;
+        }
+
+        var lived = (tick - node.RequestTick) * _tickSeconds;
+        var billed = Math.Max(BillingMinimumSeconds, BillingGranularitySeconds > 0 ? FleetLedger.RoundUp(lived, BillingGranularitySeconds) : lived);
+        _pools[node.Pool].RoundedNodeSeconds += Math.Max(0, billed - lived);
+    }
+
+    /// <summary>Each node's billed lifetime is rounded up to a multiple of this (0: per tick).</summary>
+    public double BillingGranularitySeconds { get; init; }
+
+    /// <summary>Each node is billed for at least this long (0: no minimum).</summary>
+    public double BillingMinimumSeconds { get; init; }
 
     private void ProcessDue(long tick)
     {
@@ -1027,6 +1053,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         public long EmptySince;
         public long PreemptAt;
         public long GoneAt;
+        public long RequestTick;
 
         /// <summary>Whether a replica has loaded the weights on the node (its disk holds them while it lives, within the cache's retention).</summary>
         public bool HasWeights;
@@ -1074,6 +1101,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         public bool InStockout;
         public double BilledNodeSeconds;
         public double WarmNodeSeconds;
+        public double RoundedNodeSeconds;
         public long StockoutTicks;
         public int PeakNodes;
         public int BucketNodes;

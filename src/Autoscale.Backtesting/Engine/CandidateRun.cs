@@ -117,7 +117,11 @@ public sealed class CandidateRun
         if (settings.Cluster is { } cluster)
         {
             _cluster = new Cluster.ClusterSimulation(cluster, spec.LoadTime, settings.Tick, settings.Seed, settings.Replica.Gpus,
-                spec.Pool is { } pool ? cluster.IndexOf(pool) : -1, start, timelineBucketTicks);
+                spec.Pool is { } pool ? cluster.IndexOf(pool) : -1, start, timelineBucketTicks)
+            {
+                BillingGranularitySeconds = settings.BillingGranularitySeconds,
+                BillingMinimumSeconds = settings.BillingMinimumSeconds,
+            };
             _loads = _cluster;
         }
         else

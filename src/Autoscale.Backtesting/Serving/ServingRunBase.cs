@@ -85,6 +85,8 @@ internal abstract class ServingRunBase
                 spec.Pool is { } pool ? cluster.IndexOf(pool) : -1, workload.Start, timelineBucketTicks)
             {
                 DrainsOnRelease = true,
+                BillingGranularitySeconds = settings.BillingGranularitySeconds,
+                BillingMinimumSeconds = settings.BillingMinimumSeconds,
             };
             _loads = _cluster;
         }

@@ -73,6 +73,22 @@ public sealed class ClusterTests
         }
     }
 
+    /// <summary>Billing granularity and minimums round each node's lifetime; on the trivial cluster, that is each replica's.</summary>
+    [Fact]
+    public async Task Billing_rounds_node_lifetimes_as_it_rounds_replica_lifetimes()
+    {
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, "all-policies.json")))!.AsObject();
+        config["billing"] = JsonNode.Parse("""{ "granularitySeconds": 60, "minimumSeconds": 600 }""");
+        var plain = await RunAsync("azure-llm-conv-2023", config.ToJsonString());
+        config["cluster"] = JsonNode.Parse(Trivial);
+        var onCluster = await RunAsync("azure-llm-conv-2023", config.ToJsonString());
+        for (var i = 0; i < plain.Count; i++)
+        {
+            Assert.True(plain[i].RoundingDollars > 0 || plain[i].ColdStarts == 0);
+            Assert.Equal(plain[i].Dollars, onCluster[i].Dollars, 6);
+        }
+    }
+
     [Fact]
     public async Task Nodes_that_take_minutes_delay_the_fleet_and_are_billed_whole()
     {
