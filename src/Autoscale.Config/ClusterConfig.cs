@@ -305,22 +305,33 @@ internal sealed class ReplicaShapeConfig : IValidatableOptions
     [Option]
     public string? Pool { get; set; }
 
-    /// <summary>A serving profile of its own (not supported yet).</summary>
+    /// <summary>The shape's own serving profile (step times, sequences, KV cache on its GPUs); needs <c>replica.serving</c>, whose tokens the trace is read with.</summary>
     [Option]
-    public JsonElement Serving { get; set; }
+    public ServingOptions? Serving { get; set; }
+
+    /// <summary>The shape's load path, for candidates that give no <c>loadTime</c> of their own.</summary>
+    [Option]
+    public JsonElement LoadTime { get; set; }
 
     /// <inheritdoc />
-    public IReadOnlyList<string> Validate() =>
-        Serving.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? [] : ["serving: a shape's own serving profile is not supported yet; give the shape capacityRps"];
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ServingOptions))]
+    public IReadOnlyList<string> Validate() => [];
 }
+
+/// <summary>A checked replica shape.</summary>
+/// <param name="Replica">Its GPUs, capacity and price.</param>
+/// <param name="Pool">The only pool it runs on; null for any.</param>
+/// <param name="Serving">Its own serving profile; null for the config's.</param>
+/// <param name="LoadTime">Its load path (JSON), for candidates without one; undefined when it has none.</param>
+internal sealed record ReplicaShape(ReplicaSettings Replica, string? Pool, Autoscale.Backtesting.Serving.ServingProfile? Serving, JsonElement LoadTime);
 
 /// <summary>Checks a candidate's replicas against the cluster.</summary>
 internal static class ClusterRules
 {
     /// <summary>The shapes of <c>replicas</c>, checked (their pools are checked against the cluster of each candidate that names them).</summary>
-    public static Dictionary<string, (ReplicaSettings Replica, string? Pool)> Shapes(JsonElement replicas, ReplicaOptions replica, string file)
+    public static Dictionary<string, ReplicaShape> Shapes(JsonElement replicas, ReplicaOptions replica, string file)
     {
-        var shapes = new Dictionary<string, (ReplicaSettings, string?)>(StringComparer.Ordinal);
+        var shapes = new Dictionary<string, ReplicaShape>(StringComparer.Ordinal);
         if (replicas.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
             return shapes;
@@ -337,7 +348,13 @@ internal static class ClusterRules
             var shape = (ReplicaShapeConfig)ConfigLoader.Bind(typeof(ReplicaShapeConfig), member.Value, path, file);
             var capacity = shape.CapacityRps ?? replica.CapacityRps ?? 1;
             var settings = new ReplicaSettings(capacity, shape.Gpus, shape.DollarsPerGpuHour ?? replica.DollarsPerGpuHour);
-            shapes[member.Name] = (settings, shape.Pool);
+            if (shape.Serving is not null && replica.Serving is null)
+            {
+                throw new ConfigException(file, path + ".serving", "a shape's serving profile needs one in replica.serving too (the trace's tokens are read with it)");
+            }
+
+            var serving = shape.Serving is { } own ? Autoscale.Backtesting.Serving.ServingProfile.From(own) : null;
+            shapes[member.Name] = new ReplicaShape(settings, shape.Pool, serving, shape.LoadTime.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? default : shape.LoadTime.Clone());
         }
 
         return shapes;

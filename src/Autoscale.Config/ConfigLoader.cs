@@ -142,7 +142,7 @@ public sealed class ConfigLoader
         };
     }
 
-    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings, Measurements measurements, Dictionary<string, (ReplicaSettings Replica, string? Pool)> shapes)
+    private List<CandidateSpec> ReadCandidates(BacktestConfig config, string file, ReplaySettings settings, Measurements measurements, Dictionary<string, ReplicaShape> shapes)
     {
         var result = new List<CandidateSpec>();
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -150,7 +150,7 @@ public sealed class ConfigLoader
         // Shapes on the config's cluster (every shape but those only candidates with a cluster of their own name) fit it.
         if (settings.Cluster is { } shared)
         {
-            foreach (var (shapeName, (shapeReplica, shapePool)) in shapes)
+            foreach (var (shapeName, (shapeReplica, shapePool, _, _)) in shapes)
             {
                 var users = config.Candidates!.Where(c => Uses(c, shapeName)).ToList();
                 if (users.Count == 0 || users.Any(c => c.Cluster is null))
@@ -166,15 +166,16 @@ public sealed class ConfigLoader
             var candidate = config.Candidates[index];
             ReplicaSettings? shape = null;
             string? pool = null;
+            ReplicaShape? named = null;
             if (candidate.Replica is { } shapeName)
             {
-                if (!shapes.TryGetValue(shapeName, out var found))
+                if (!shapes.TryGetValue(shapeName, out named))
                 {
                     var known = shapes.Count == 0 ? "the config has no replicas section" : "known: " + string.Join(", ", shapes.Keys);
                     throw new ConfigException(file, path + ".replica", $"unknown replica shape \"{shapeName}\" ({known})");
                 }
 
-                (shape, pool) = found;
+                (shape, pool) = (named.Replica, named.Pool);
             }
 
             ClusterSpec? own = null;
@@ -185,7 +186,7 @@ public sealed class ConfigLoader
 
             if ((own ?? settings.Cluster) is { } effective)
             {
-                var at = own is null && candidate.Replica is { } named ? $"replicas.{named}" : path;
+                var at = own is null && candidate.Replica is { } namedShape ? $"replicas.{namedShape}" : path;
                 ClusterRules.ShapeFits(effective, candidate.Replica ?? "", shape?.Gpus ?? config.Replica!.Gpus, pool, file,
                     own is null ? at + ".pool" : path + ".replica", own is null ? (shape is null ? "replica.gpus" : at + ".gpus") : path + ".cluster");
             }
@@ -194,9 +195,9 @@ public sealed class ConfigLoader
                 throw new ConfigException(file, path + ".replica", $"the shape \"{candidate.Replica}\" names pool \"{pool}\", but the candidate runs on no cluster (add a cluster section)");
             }
 
-            foreach (var (read, swept) in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements, shapes.Count > 0))
+            foreach (var (read, swept) in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements, shapes.Count > 0, swept => (swept is null ? named : shapes.GetValueOrDefault(swept)) is { LoadTime.ValueKind: not JsonValueKind.Undefined } s ? (s.LoadTime, $"replicas.{swept ?? candidate.Replica}.loadTime") : null))
             {
-                var spec = read with { Replica = shape, Pool = pool, Cluster = own };
+                var spec = read with { Replica = shape, Pool = pool, Cluster = own, Serving = named?.Serving, Shape = candidate.Replica };
                 if (swept is not null)
                 {
                     // "sweep": {"replica": ["h100x2", "l40sx4"]}: one candidate per shape, each on the cluster it runs on.
@@ -214,7 +215,7 @@ public sealed class ConfigLoader
                         throw new ConfigException(file, path + ".sweep.replica", $"the shape \"{swept}\" names pool \"{sweptShape.Pool}\", but the candidate runs on no cluster (add a cluster section)");
                     }
 
-                    spec = spec with { Replica = sweptShape.Replica, Pool = sweptShape.Pool };
+                    spec = spec with { Replica = sweptShape.Replica, Pool = sweptShape.Pool, Serving = sweptShape.Serving, Shape = swept };
                 }
 
                 if (!names.TryAdd(spec.Name, path))
@@ -256,7 +257,8 @@ public sealed class ConfigLoader
         }
     }
 
-    private IEnumerable<(CandidateSpec Spec, string? SweptShape)> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room, Measurements measurements, bool shapesSweepable)
+    private IEnumerable<(CandidateSpec Spec, string? SweptShape)> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room, Measurements measurements, bool shapesSweepable,
+        Func<string?, (JsonElement LoadTime, string Path)?> shapeLoadTime)
     {
         if (room < 1)
         {
@@ -290,7 +292,19 @@ public sealed class ConfigLoader
             throw new ConfigException(file, path + ".policy", $"unknown policy \"{policyName}\" (known: {known}){hint}");
         }
 
-        var loadTime = LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed, measurements);
+        // A candidate without a loadTime takes its shape's (per swept shape, once the sweep is expanded).
+        var ownLoadTime = candidate.LoadTime.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null
+            ? null
+            : LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed, measurements);
+        if (ownLoadTime is null && !shapesSweepable && shapeLoadTime(null) is null)
+        {
+            LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed, measurements);
+        }
+
+        ILoadTimeModel LoadTimeFor(string? swept) => ownLoadTime
+            ?? (shapeLoadTime(swept) is { } fromShape
+                ? LoadTimeConfig.Read(fromShape.LoadTime, file, fromShape.Path, settings.Seed, measurements)
+                : LoadTimeConfig.Read(candidate.LoadTime, file, path + ".loadTime", settings.Seed, measurements));
         var decisionTicks = Ticks(OptionDuration.Seconds(candidate.DecisionIntervalSeconds), path + ".decisionIntervalSeconds", file, settings.Tick, minimumTicks: 1, fallbackTicks: 1);
         var delayTicks = Ticks(OptionDuration.Seconds(candidate.MetricsDelaySeconds), path + ".metricsDelaySeconds", file, settings.Tick, minimumTicks: 0, fallbackTicks: 0);
 
@@ -326,7 +340,7 @@ public sealed class ConfigLoader
                 NeedsNoServingSignals(descriptor, bound, file, path);
             }
 
-            yield return (new CandidateSpec(candidateName, () => descriptor.Create(bound), loadTime, ticks, delayTicks)
+            yield return (new CandidateSpec(candidateName, () => descriptor.Create(bound), LoadTimeFor(swept), ticks, delayTicks)
             {
                 PolicyName = descriptor.Name,
                 Options = bound,

@@ -9,6 +9,21 @@ namespace Autoscale.Backtesting.Engine;
 /// </summary>
 public static class Backtest
 {
+    /// <summary>
+    /// Checks that every request of <paramref name="workload"/> fits the serving profile of each candidate's replica shape
+    /// (its maxModelLen and KV cache), as reading the workload checked them against the config's.
+    /// </summary>
+    /// <exception cref="Serving.ServingWorkloadException">A request does not fit a shape; the message names both.</exception>
+    public static void CheckShapes(Serving.ServingWorkload workload, IReadOnlyList<CandidateSpec> candidates, string name = "trace")
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(candidates);
+        foreach (var shaped in candidates.Where(c => c.Serving is not null).DistinctBy(c => c.Shape))
+        {
+            workload.CheckFits(shaped.Serving!, $"replicas.{shaped.Shape}.serving", name);
+        }
+    }
+
     /// <summary>Replays an in-memory trace for one candidate (exceptions propagate).</summary>
     public static CandidateResult RunOne(TickTrace trace, ReplaySettings settings, CandidateSpec candidate)
     {

@@ -71,6 +71,12 @@ public sealed record CandidateSpec(
     /// <summary>The candidate's replica shape (<c>"replica": "name"</c> of the config's <c>replicas</c>); null for the config's <c>replica</c>.</summary>
     public ReplicaSettings? Replica { get; init; }
 
+    /// <summary>The name of the candidate's replica shape (<c>"replica"</c>, or the swept value); null for the config's <c>replica</c>.</summary>
+    internal string? Shape { get; init; }
+
+    /// <summary>The serving profile of the candidate's replica shape, in place of the backtest's; null for the backtest's.</summary>
+    internal Serving.ServingProfile? Serving { get; init; }
+
     /// <summary>The candidate's own cluster, in place of the backtest's; null for the backtest's.</summary>
     internal Cluster.ClusterSpec? Cluster { get; init; }
 

@@ -52,7 +52,12 @@ internal abstract class ServingRunBase
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(workload);
         InvalidOptionsException.ThrowIfAny(settings.Validate());
-        _p = settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
+        _p = spec.Serving ?? settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
+        if (spec.Serving is { } own)
+        {
+            settings = settings with { Serving = own };
+        }
+
         if (spec.DecisionIntervalTicks < 1)
         {
             throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);

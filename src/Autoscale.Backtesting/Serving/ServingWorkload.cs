@@ -191,7 +191,51 @@ public sealed class ServingWorkload
     /// <summary>The requests in arrival order, one at a time (the same every time it is opened).</summary>
     internal Cursor OpenCursor(string name = "trace") => new(this, name);
 
-    private static void Check(string name, Instant start, long ordinal, long arrival, long input, long output, ServingProfile profile)
+    /// <summary>
+    /// Checks every request against another profile (a replica shape's, under <paramref name="section"/>): it must fit the
+    /// shape's maxModelLen and KV cache, as every request was checked against the config's profile when read.
+    /// </summary>
+    /// <exception cref="ServingWorkloadException">A request does not fit; the message names it.</exception>
+    internal void CheckFits(ServingProfile profile, string section, string name = "trace")
+    {
+        if (_arrivals is not null)
+        {
+            for (var i = 0; i < _arrivals.Length; i++)
+            {
+                Check(name, Start, i, _arrivals[i], _input![i], _output![i], profile, section);
+            }
+
+            return;
+        }
+
+        if (_tickInput is not null && _tickOutput is not null)
+        {
+            // Shared out per tick, the first requests of a tick take the remainder: the largest of each tick is its first.
+            long ordinal = 0;
+            for (var k = 0; k < _tickCounts!.Length; k++)
+            {
+                var n = _tickCounts[k];
+                if (n > 0)
+                {
+                    Check(name, Start, ordinal, k * _tickNanos, (_tickInput[k] + n - 1) / n, (_tickOutput[k] + n - 1) / n, profile, section);
+                }
+
+                ordinal += n;
+            }
+
+            return;
+        }
+
+        var cursor = new Cursor(this, name);
+        for (long i = 0; i < Count; i++)
+        {
+            var arrival = cursor.Next;
+            cursor.Take(out var input, out var output);
+            Check(name, Start, i, arrival, input, output, profile, section);
+        }
+    }
+
+    private static void Check(string name, Instant start, long ordinal, long arrival, long input, long output, ServingProfile profile, string section = "replica.serving")
     {
         if (input < 0 || output < 0)
         {
@@ -200,13 +244,13 @@ public sealed class ServingWorkload
 
         if (input + output > profile.MaxModelLen)
         {
-            throw new ServingWorkloadException($"{name}: request {ordinal + 1} (at {At(start, arrival)}) has {input} input + {output} output = {input + output} tokens, more than replica.serving.maxModelLen ({profile.MaxModelLen})");
+            throw new ServingWorkloadException($"{name}: request {ordinal + 1} (at {At(start, arrival)}) has {input} input + {output} output = {input + output} tokens, more than {section}.maxModelLen ({profile.MaxModelLen})");
         }
 
         var blocks = (input + Math.Max(1, output) + profile.BlockTokens - 1) / profile.BlockTokens;
         if (blocks > profile.KvBlocks)
         {
-            throw new ServingWorkloadException($"{name}: request {ordinal + 1} (at {At(start, arrival)}) needs {blocks} KV blocks of {profile.BlockTokens} tokens ({input} input + {output} output), more than replica.serving.kvCacheTokens holds ({profile.KvBlocks} blocks)");
+            throw new ServingWorkloadException($"{name}: request {ordinal + 1} (at {At(start, arrival)}) needs {blocks} KV blocks of {profile.BlockTokens} tokens ({input} input + {output} output), more than {section}.kvCacheTokens holds ({profile.KvBlocks} blocks)");
         }
     }
 

@@ -69,6 +69,7 @@ internal static class BacktestCommand
                     try
                     {
                         workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, tracePath, cancellationToken);
+                        Backtest.CheckShapes(workload, plan.Candidates, tracePath);
                     }
                     catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)
                     {

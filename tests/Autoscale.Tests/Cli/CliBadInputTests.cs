@@ -59,6 +59,8 @@ public sealed class CliBadInputTests
           "error: {config}: candidates[0].sweep.replica: unknown replica shape \"large\" (known: small)" },
         { Cluster("""{ "nodePools": [ { "name": "a", "gpusPerNode": 8 } ] }, "replicas": { "big": { "gpus": 2, "pool": "b" } }"""),
           "error: {config}: replicas.big.pool: names no pool: \"b\" (pools: a)" },
+        { "{" + Settings + """ "replicas": { "big": { "gpus": 2, "serving": { "stepSeconds": { "base": 0.01 } } } }, "candidates": [ { "name": "x", "policy": "textbook", "loadTime": { "fixedSeconds": 25 } } ] }""",
+          "error: {config}: replicas.big.serving: a shape's serving profile needs one in replica.serving too (the trace's tokens are read with it)" },
         { Cluster("""{ "nodePools": [ { "name": "a" } ], "placement": "random" }"""),
           "error: {config}: cluster.placement: must be \"cheapest-first\", a list of pool names, or {\"onDemandBase\": N, \"onDemandPercentAboveBase\": P}, not the string \"random\"" },
     };
