@@ -126,6 +126,30 @@ internal sealed class ClusterSimulation : ILoadSimulation
         _nextEvent = 0;
     }
 
+    /// <summary>
+    /// The loads of one run of <paramref name="spec"/>: on the cluster of the candidate or the backtest when there is one
+    /// (returned in <paramref name="cluster"/> too), else the load-time model's own simulation.
+    /// </summary>
+    public static ILoadSimulation LoadsFor(CandidateSpec spec, ReplaySettings settings, Instant start, long timelineBucketTicks, bool drainsOnRelease, out ClusterSimulation? cluster)
+    {
+        if ((spec.Cluster ?? settings.Cluster) is { } nodes)
+        {
+            cluster = new ClusterSimulation(nodes, spec.LoadTime, settings.Tick, settings.Seed, settings.Replica.Gpus,
+                spec.Pool is { } pool ? nodes.IndexOf(pool) : -1, start, timelineBucketTicks)
+            {
+                DrainsOnRelease = drainsOnRelease,
+                BillingGranularitySeconds = settings.BillingGranularitySeconds,
+                BillingMinimumSeconds = settings.BillingMinimumSeconds,
+            };
+            return cluster;
+        }
+
+        cluster = null;
+        return spec.LoadTime is ISimulatedLoadTime simulated
+            ? simulated.CreateSimulation(settings.TickSeconds, settings.Seed)
+            : new FleetLoads(spec.LoadTime, settings.Tick);
+    }
+
     /// <summary>Replicas pending (waiting for a node) or loading.</summary>
     int ILoadSimulation.Loading => _pending + _loading;
 

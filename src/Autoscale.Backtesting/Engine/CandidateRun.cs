@@ -114,22 +114,8 @@ public sealed class CandidateRun
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
-        if (settings.Cluster is { } cluster)
-        {
-            _cluster = new Cluster.ClusterSimulation(cluster, spec.LoadTime, settings.Tick, settings.Seed, settings.Replica.Gpus,
-                spec.Pool is { } pool ? cluster.IndexOf(pool) : -1, start, timelineBucketTicks)
-            {
-                BillingGranularitySeconds = settings.BillingGranularitySeconds,
-                BillingMinimumSeconds = settings.BillingMinimumSeconds,
-            };
-            _loads = _cluster;
-        }
-        else
-        {
-            _loads = spec.LoadTime is ISimulatedLoadTime simulated
-                ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
-                : new FleetLoads(spec.LoadTime, settings.Tick);
-        }
+        _loads = Cluster.ClusterSimulation.LoadsFor(spec, settings, start, timelineBucketTicks, drainsOnRelease: false, out _cluster);
+
         // Cumulative counts are kept only at the ticks a decision observes (every _decisionEvery ticks, _metricsDelay
         // before a decision), for the decisions still to come: memory grows with delay / interval, never the interval.
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));

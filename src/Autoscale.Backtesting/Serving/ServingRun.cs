@@ -872,26 +872,7 @@ internal sealed class ServingRun : ServingRunBase
             return;
         }
 
-        var replica = _ready[^1];
-        Split(replica, now);
-        _ready.RemoveAt(_ready.Count - 1);
-        replica.Draining = true;
-        replica.Lost = true;
-        replica.ReleasedAt = now;
-        replica.DrainDeadline = deadline;
-        while (replica.Queue.Count > 0)
-        {
-            _gateway.PushFront(replica.Queue.PopBack());
-        }
-
-        if (replica.RunCount == 0 && replica.StepEnd == Idle)
-        {
-            Retire(replica, Math.Max(now, replica.BusyUntil));
-        }
-        else
-        {
-            _draining.Add(replica);
-        }
+        Drain(_ready.Count - 1, now, deadline, lost: true);
     }
 
     private void AddReadyAt(long at)
@@ -964,14 +945,22 @@ internal sealed class ServingRun : ServingRunBase
             }
         }
 
-        var replica = _ready[pick];
-        Split(replica, now);
-        _ready.RemoveAt(pick);
-        replica.Draining = true;
-        replica.ReleasedAt = now;
-        replica.DrainDeadline = now + _drainTimeoutNanos;
+        Drain(pick, now, now + _drainTimeoutNanos, lost: false);
+    }
 
-        // Its queue goes back to the gateway, in its order, ahead of later arrivals.
+    /// <summary>
+    /// The ready replica at <paramref name="index"/> takes no new requests from <paramref name="now"/>: its queue goes back to
+    /// the gateway, in its order, ahead of later arrivals; its running requests go on until <paramref name="deadline"/>.
+    /// </summary>
+    private void Drain(int index, long now, long deadline, bool lost)
+    {
+        var replica = _ready[index];
+        Split(replica, now);
+        _ready.RemoveAt(index);
+        replica.Draining = true;
+        replica.Lost = lost;
+        replica.ReleasedAt = now;
+        replica.DrainDeadline = deadline;
         while (replica.Queue.Count > 0)
         {
             _gateway.PushFront(replica.Queue.PopBack());

@@ -84,23 +84,7 @@ internal abstract class ServingRunBase
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
-        if ((spec.Cluster ?? settings.Cluster) is { } cluster)
-        {
-            _cluster = new Cluster.ClusterSimulation(cluster, spec.LoadTime, settings.Tick, settings.Seed, settings.Replica.Gpus,
-                spec.Pool is { } pool ? cluster.IndexOf(pool) : -1, workload.Start, timelineBucketTicks)
-            {
-                DrainsOnRelease = true,
-                BillingGranularitySeconds = settings.BillingGranularitySeconds,
-                BillingMinimumSeconds = settings.BillingMinimumSeconds,
-            };
-            _loads = _cluster;
-        }
-        else
-        {
-            _loads = spec.LoadTime is ISimulatedLoadTime simulated
-                ? simulated.CreateSimulation(_tickSeconds, settings.Seed)
-                : new FleetLoads(spec.LoadTime, settings.Tick);
-        }
+        _loads = Cluster.ClusterSimulation.LoadsFor(spec, settings, workload.Start, timelineBucketTicks, drainsOnRelease: true, out _cluster);
 
         // Signals are kept only at the ticks a decision observes (every decision interval, metricsDelay before it).
         var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
