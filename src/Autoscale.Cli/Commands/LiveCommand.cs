@@ -64,7 +64,7 @@ internal static class LiveReplay
             {
                 o.Interval = settings.Tick * spec.DecisionIntervalTicks;
                 o.MaxReplicas = Math.Max(1, settings.MaxReplicas);
-                o.CapacityPerReplica = settings.Replica.CapacityRps;
+                o.CapacityPerReplica = (spec.Replica ?? settings.Replica).CapacityRps;
                 o.ExpectedLoadTime = spec.LoadTime.ExpectedLoadTime;
                 o.ApplyRetryDelay = Duration.Zero;
             })

@@ -45,6 +45,24 @@ public sealed class LiveReplayTests
         return spec;
     }
 
+    /// <summary>On a cluster too (reclaims, committed nodes, a swept shape), the live loop gives the backtest's result, cluster figures and all.</summary>
+    [Theory]
+    [InlineData("reactive, 70% spot")]
+    [InlineData("warm-floor, 4 committed + on-demand")]
+    [InlineData("reactive on replica=l40sx4")]
+    public async Task The_live_loop_on_a_cluster_gives_the_backtest_result_exactly(string candidate)
+    {
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "fleet.json"));
+        var spec = plan.Candidates.Single(c => c.Name == candidate);
+        var path = Path.Combine(TestPaths.Traces, "azure-llm-code-2023.parquet");
+        await using var forBacktest = await TraceReader.OpenAsync(path, plan.Settings.Tick);
+        var backtest = (await Backtest.RunAsync(forBacktest, plan.Settings, [spec])).Single();
+        await using var forLive = await TraceReader.OpenAsync(path, plan.Settings.Tick);
+        var live = await LiveReplay.RunAsync(forLive, plan.Settings, spec, CancellationToken.None);
+        Assert.NotNull(live.Cluster);
+        Assert.Equal(JsonSerializer.Serialize(backtest with { Rank = 0, OnParetoFront = false }), JsonSerializer.Serialize(live with { Rank = 0, OnParetoFront = false }));
+    }
+
     [Theory]
     [InlineData("textbook-spike", "hpa default 90s")]
     [InlineData("azure-llm-code-2023", "hpa default 240s")]
