@@ -43,7 +43,10 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private readonly PoolState[] _pools;
     private readonly int[] _preference;
     private readonly List<Node> _nodes = [];
+    // Replicas holding GPUs (pending on a provisioning node, loading, ready, draining), and those waiting with no node, in
+    // the order they asked: the fleet the cluster can hold bounds the first list, the policy's appetite the second.
     private readonly List<Replica> _replicas = [];
+    private readonly List<Replica> _homeless = [];
     private readonly Stack<Node> _freeNodes = new();
     private readonly Stack<Replica> _freeReplicas = new();
     private readonly WaitHistogram _provisionWaits = new();
@@ -76,6 +79,9 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private readonly List<long> _doneHandles = [];
     private long _replicaIds;
     private long _now;
+
+    // Whether GPUs were freed or nodes removed or made ready since replicas without a node last tried.
+    private bool _roomChanged;
     private bool _drainsOnRelease;
 
     public ClusterSimulation(ClusterSpec spec, ILoadTimeModel model, Duration tick, long seed, int gpusPerReplica, int onlyPool, Instant start, long timelineBucketTicks)
@@ -230,8 +236,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     public bool Start(long tick, long ordinal)
     {
-        var r = NewReplica(tick, ordinal);
-        var ready = Place(r, tick, initial: false);
+        var ready = Add(NewReplica(tick, ordinal), tick, initial: false);
         Recompute(tick);
         return ready;
     }
@@ -242,7 +247,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         var ready = 0;
         for (var i = 0; i < count; i++)
         {
-            if (Place(NewReplica(tick, -1 - i), tick, initial: true))
+            if (Add(NewReplica(tick, -1 - i), tick, initial: true))
             {
                 ready++;
             }
@@ -252,11 +257,36 @@ internal sealed class ClusterSimulation : ILoadSimulation
         return ready;
     }
 
+    /// <summary>Places a new replica, behind those already waiting for a node; true when it is ready at once.</summary>
+    private bool Add(Replica r, long tick, bool initial)
+    {
+        if (_homeless.Count > 0)
+        {
+            _homeless.Add(r);
+            return false;
+        }
+
+        var ready = Place(r, tick, initial);
+        (r.Node is null ? _homeless : _replicas).Add(r);
+        return ready;
+    }
+
     public int CompleteDue(long tick) => 0;
 
     public int CancelNewest(long tick, int max)
     {
+        // Those with no node are the newest (they queue behind each other); then the newest that are not ready.
         var cancelled = 0;
+        while (_homeless.Count > 0 && cancelled < max)
+        {
+            var r = _homeless[^1];
+            _homeless.RemoveAt(_homeless.Count - 1);
+            _pending--;
+            _unplaced++;
+            _freeReplicas.Push(r);
+            cancelled++;
+        }
+
         for (var i = _replicas.Count - 1; i >= 0 && cancelled < max; i--)
         {
             var r = _replicas[i];
@@ -336,7 +366,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
     /// <summary>The run's cluster figures at <paramref name="horizon"/> (the end of the last tick billed); committed nodes are billed for <paramref name="spanTicks"/>.</summary>
     public ClusterMetrics Metrics(long horizon, long spanTicks)
     {
-        _unplaced += _replicas.Count(r => r.Node is null);
+        _unplaced += _homeless.Count;
         foreach (var node in _nodes)
         {
             BillRounding(node, horizon);
@@ -445,7 +475,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
         r.CrashAt = long.MaxValue;
         r.HeldSince = 0;
         r.Id = _replicaIds++;
-        _replicas.Add(r);
         _pending++;
         return r;
     }
@@ -772,6 +801,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     private void Unassign(Replica r, Node node, long tick)
     {
+        _roomChanged = true;
         _replicaGpuDollars += (tick - r.HeldSince) * _tickSeconds * _gpus * GpuPrice(node) / 3600.0;
         node.FreeGpus += _gpus;
         _pools[node.Pool].HeldGpus -= _gpus;
@@ -796,6 +826,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     private void RemoveNode(Node node, long tick)
     {
+        _roomChanged = true;
         BillRounding(node, tick);
         if (node.State != Noticed && node.Replicas == 0 && !node.Committed)
         {
@@ -847,6 +878,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         {
             if (node.State == Provisioning && node.ReadyTick <= tick)
             {
+                _roomChanged = true;
                 node.State = Ready;
                 DrawPreemption(node, tick);
                 foreach (var r in _replicas)
@@ -952,14 +984,28 @@ internal sealed class ClusterSimulation : ILoadSimulation
             }
         }
 
-        // Replicas without a node try again; then pools top up their warm nodes.
-        foreach (var r in _replicas)
+        // Replicas without a node try again, in the order they asked, until one finds none (the rest would not either:
+        // they need the same GPUs from the same pools).
+        _roomChanged = false;
+        var placed = 0;
+        while (placed < _homeless.Count)
         {
-            if (r.State == Pending && r.Node is null && Place(r, tick, initial: false))
+            var r = _homeless[placed];
+            if (Place(r, tick, initial: false))
             {
                 _completed++;
             }
+
+            if (r.Node is null)
+            {
+                break;
+            }
+
+            _replicas.Add(r);
+            placed++;
         }
+
+        _homeless.RemoveRange(0, placed);
 
         // Empty nodes past their pool's scale-down delay go (the warm ones stay).
         for (var i = _nodes.Count - 1; i >= 0; i--)
@@ -1013,7 +1059,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
             }
         }
 
-        var waiting = false;
+        var waiting = _homeless.Count > 0;
         foreach (var r in _replicas)
         {
             if (r.State == Loading)
@@ -1023,10 +1069,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
             else if (r.State == Up)
             {
                 next = Math.Min(next, r.CrashAt);
-            }
-            else if (r.Node is null)
-            {
-                waiting = true;
             }
         }
 
@@ -1039,9 +1081,10 @@ internal sealed class ClusterSimulation : ILoadSimulation
             }
         }
 
-        // A replica without a node, with no pool waiting to retry, tries again every tick (a full pool may free room); the
-        // phased model's pulls advance every tick.
-        if ((waiting && next == long.MaxValue) || _phased?.Loading > 0)
+        // A replica without a node tries again at the next tick after room may have come (GPUs freed, a node removed or
+        // ready), and when a pool's retry comes; not every tick while every pool is full. The phased model's pulls advance
+        // every tick.
+        if ((waiting && _roomChanged) || _phased?.Loading > 0)
         {
             next = tick + 1;
         }

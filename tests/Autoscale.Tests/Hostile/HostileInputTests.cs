@@ -27,6 +27,36 @@ public sealed class HostileInputTests
         return line;
     }
 
+    /// <summary>
+    /// A policy that wants 5,000 replicas from a cluster of 8 nodes, with stockouts retried every second, reclaims and crashes:
+    /// 4,992 replicas wait for a node for fourteen days. Their retries cost nothing while no room comes (once this took
+    /// five minutes); the guard cancels the replay if it ever stalls again.
+    /// </summary>
+    [Fact]
+    public async Task A_cluster_far_too_small_for_the_policy_replays_fourteen_days_without_stalling()
+    {
+        const string config = """
+            { "slo": { "maxWaitSeconds": 2, "targetPercent": 99.0 },
+              "replica": { "capacityRps": 30, "gpus": 1, "dollarsPerGpuHour": 3.0 },
+              "engine": { "maxReplicas": 5000 },
+              "cluster": { "nodePools": [
+                  { "name": "od", "gpusPerNode": 1, "dollarsPerNodeHour": 3.0, "maxNodes": 3, "provisionSeconds": 60 },
+                  { "name": "spot", "gpusPerNode": 1, "dollarsPerNodeHour": 1.0, "maxNodes": 5, "spot": true, "preemptionsPerNodeHour": 30,
+                    "stockouts": { "meanSecondsBetween": 600, "meanSeconds": 600, "retrySeconds": 1 } } ],
+                "replicaFailuresPerHour": 30 },
+              "candidates": [ { "name": "fixed 5000", "policy": "fixed", "options": { "replicas": 5000 }, "loadTime": { "fixedSeconds": 25 } } ] }
+            """;
+        var plan = await new Autoscale.Config.ConfigLoader(Autoscale.Policies.Catalog.PolicyCatalog.CreateBuiltIn()).LoadAsync(config, "small-cluster.json");
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var reader = await Autoscale.Traces.TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, "servegen-m-large-14d.parquet"), plan.Settings.Tick);
+        var r = (await Autoscale.Backtesting.Engine.Backtest.RunAsync(reader, plan.Settings, plan.Candidates, cancellationToken: guard.Token)).Single();
+        var c = r.Cluster!;
+        Assert.Equal(r.Requests, r.Served + r.Dropped + r.QueuedAtEnd);
+        Assert.Equal(8, c.PeakNodes);
+        Assert.True(c.Preemptions > 0 && c.Crashes > 0 && c.StockoutMinutes > 0 && c.ProvisionFailures > 0);
+        Assert.True(c.UnplacedReplicas >= 4_992, $"{c.UnplacedReplicas} replicas never got a node");
+    }
+
     [Theory]
     [InlineData("\"capacityRps\": 1e308", "replica.capacityRps: must be in (0, 1000000000] (was 1E+308)")]
     [InlineData("\"capacityRps\": 30, \"dollarsPerGpuHour\": 1e308", "replica.dollarsPerGpuHour: must be in [0, 1000000] (was 1E+308)")]
