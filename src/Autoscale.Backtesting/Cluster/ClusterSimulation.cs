@@ -82,6 +82,16 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     // Whether GPUs were freed or nodes removed or made ready since replicas without a node last tried.
     private bool _roomChanged;
+
+    // Timed events (node ready, reclaim, deadline, scale-down; load done, crash) by (tick, order scheduled).
+    private readonly PriorityQueue<Event, (long Tick, long Seq)> _events = new();
+    private readonly List<Event> _due = [];
+    private readonly List<Replica> _scratch = [];
+
+    // Nodes with room for a replica (not under notice): first fit looks only here.
+    private readonly List<Node> _withRoom = [];
+    private long _eventSeq;
+    private long _generations;
     private bool _drainsOnRelease;
 
     public ClusterSimulation(ClusterSpec spec, ILoadTimeModel model, Duration tick, long seed, int gpusPerReplica, int onlyPool, Instant start, long timelineBucketTicks)
@@ -267,8 +277,22 @@ internal sealed class ClusterSimulation : ILoadSimulation
         }
 
         var ready = Place(r, tick, initial);
-        (r.Node is null ? _homeless : _replicas).Add(r);
+        if (r.Node is null)
+        {
+            _homeless.Add(r);
+        }
+        else
+        {
+            Hold(r);
+        }
+
         return ready;
+    }
+
+    private void Hold(Replica r)
+    {
+        r.Index = _replicas.Count;
+        _replicas.Add(r);
     }
 
     public int CompleteDue(long tick) => 0;
@@ -283,25 +307,34 @@ internal sealed class ClusterSimulation : ILoadSimulation
             _homeless.RemoveAt(_homeless.Count - 1);
             _pending--;
             _unplaced++;
+            r.Alive = false;
             _freeReplicas.Push(r);
             cancelled++;
         }
 
-        for (var i = _replicas.Count - 1; i >= 0 && cancelled < max; i--)
+        if (cancelled < max && _pending + _loading > 0)
         {
-            var r = _replicas[i];
-            if (r.State is Up or Draining)
+            _scratch.Clear();
+            foreach (var r in _replicas)
             {
-                continue;
+                if (r.State is Pending or Loading)
+                {
+                    _scratch.Add(r);
+                }
             }
 
-            if (r.State == Pending)
+            _scratch.Sort(static (a, b) => b.Id.CompareTo(a.Id));
+            for (var k = 0; k < _scratch.Count && cancelled < max; k++)
             {
-                _unplaced++;
-            }
+                var r = _scratch[k];
+                if (r.State == Pending)
+                {
+                    _unplaced++;
+                }
 
-            RemoveReplica(i, tick);
-            cancelled++;
+                RemoveReplica(r.Index, tick);
+                cancelled++;
+            }
         }
 
         Recompute(tick);
@@ -349,14 +382,19 @@ internal sealed class ClusterSimulation : ILoadSimulation
     /// <summary>A released replica finished draining at <paramref name="tick"/>: its GPUs are free (the oldest draining one's, by count).</summary>
     public void Retired(long tick)
     {
-        for (var i = 0; i < _replicas.Count; i++)
+        Replica? oldest = null;
+        foreach (var r in _replicas)
         {
-            if (_replicas[i].State == Draining)
+            if (r.State == Draining && (oldest is null || r.Id < oldest.Id))
             {
-                RemoveReplica(i, tick);
-                Recompute(tick);
-                return;
+                oldest = r;
             }
+        }
+
+        if (oldest is not null)
+        {
+            RemoveReplica(oldest.Index, tick);
+            Recompute(tick);
         }
     }
 
@@ -475,6 +513,8 @@ internal sealed class ClusterSimulation : ILoadSimulation
         r.CrashAt = long.MaxValue;
         r.HeldSince = 0;
         r.Id = _replicaIds++;
+        r.Generation = ++_generations;
+        r.Alive = true;
         _pending++;
         return r;
     }
@@ -509,7 +549,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
     {
         _now = tick;
         Node? best = null;
-        foreach (var node in _nodes)
+        foreach (var node in _withRoom)
         {
             if (node.FreeGpus < _gpus || node.State == Noticed || (node.State == Provisioning && !provisioningToo) || !Allowed(node.Pool))
             {
@@ -617,13 +657,11 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
         // AWS's mixed-instances rule, on nodes: on-demand up to the base, then the percentage of the nodes above it.
         int onDemand = 0, total = 0;
-        foreach (var node in _nodes)
+        foreach (var pool in _pools)
         {
-            total++;
-            if (!node.Spec.Spot)
-            {
-                onDemand++;
-            }
+            var nodes = pool.Nodes + pool.Spec.CommittedNodes;
+            total += nodes;
+            onDemand += pool.Spec.Spot ? 0 : nodes;
         }
 
         var wantOnDemand = onDemand < _spec.OnDemandBase
@@ -650,12 +688,30 @@ internal sealed class ClusterSimulation : ILoadSimulation
         node.HasWeights = false;
         node.Holders = 0;
         node.CacheUntil = -1;
+        node.Generation = ++_generations;
+        node.Alive = true;
+        node.Members.Clear();
         if (ready)
         {
             DrawPreemption(node, tick);
         }
+        else
+        {
+            At(node.ReadyTick, EventKind.NodeReady, node);
+        }
 
+        if (!committed && _pools[pool].ScaleDownTicks > 0)
+        {
+            At(tick + _pools[pool].ScaleDownTicks, EventKind.ScaleDown, node);
+        }
+
+        node.ListIndex = _nodes.Count;
         _nodes.Add(node);
+        if (node.FreeGpus >= _gpus)
+        {
+            _withRoom.Add(node);
+        }
+
         if (!committed)
         {
             _pools[pool].Nodes++;
@@ -684,12 +740,18 @@ internal sealed class ClusterSimulation : ILoadSimulation
         var u = Jitter.Uniform(_seed, node.Ordinal, 101);
         var seconds = -Math.Log(u) * 3600 / rate;
         node.PreemptAt = tick + Math.Max(1, Ticks(seconds));
+        At(node.PreemptAt, EventKind.Reclaim, node);
     }
 
     private void Assign(Replica r, Node node, long tick)
     {
         r.Node = node;
+        node.Members.Add(r);
         node.FreeGpus -= _gpus;
+        if (node.FreeGpus < _gpus)
+        {
+            _withRoom.Remove(node);
+        }
         if (node.Replicas++ == 0 && !node.Committed)
         {
             _pools[node.Pool].IdleNodes--;
@@ -734,6 +796,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         r.State = Loading;
         r.ReadyTick = tick + loadTicks;
         _loading++;
+        At(r.ReadyTick, EventKind.LoadDone, r);
         return false;
     }
 
@@ -769,6 +832,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
         {
             var u = Jitter.Uniform(_seed, _crashDraws++, 202);
             r.CrashAt = tick + Math.Max(1, (long)Math.Ceiling(-Math.Log(u) / _crashRatePerTick));
+            At(r.CrashAt, EventKind.Crash, r);
         }
     }
 
@@ -795,7 +859,12 @@ internal sealed class ClusterSimulation : ILoadSimulation
             Unassign(r, node, tick);
         }
 
-        _replicas.RemoveAt(index);
+        // Swapped with the last: the list has no order (cancels and retirements choose by id).
+        var last = _replicas[^1];
+        _replicas[index] = last;
+        last.Index = index;
+        _replicas.RemoveAt(_replicas.Count - 1);
+        r.Alive = false;
         _freeReplicas.Push(r);
     }
 
@@ -803,9 +872,15 @@ internal sealed class ClusterSimulation : ILoadSimulation
     {
         _roomChanged = true;
         _replicaGpuDollars += (tick - r.HeldSince) * _tickSeconds * _gpus * GpuPrice(node) / 3600.0;
+        if (node.FreeGpus < _gpus && node.State != Noticed)
+        {
+            _withRoom.Add(node);
+        }
+
         node.FreeGpus += _gpus;
         _pools[node.Pool].HeldGpus -= _gpus;
         r.Node = null;
+        node.Members.Remove(r);
         if (--node.Replicas == 0)
         {
             node.EmptySince = tick;
@@ -815,6 +890,10 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 if (Removable(node) && _pools[node.Pool].ScaleDownTicks == 0)
                 {
                     RemoveNode(node, tick);
+                }
+                else if (_pools[node.Pool].ScaleDownTicks > 0)
+                {
+                    At(tick + _pools[node.Pool].ScaleDownTicks, EventKind.ScaleDown, node);
                 }
             }
         }
@@ -838,7 +917,12 @@ internal sealed class ClusterSimulation : ILoadSimulation
             _pools[node.Pool].Nodes--;
         }
 
-        _nodes.Remove(node);
+        var last = _nodes[^1];
+        _nodes[node.ListIndex] = last;
+        last.ListIndex = node.ListIndex;
+        _nodes.RemoveAt(_nodes.Count - 1);
+        _withRoom.Remove(node);
+        node.Alive = false;
         _freeNodes.Push(node);
     }
 
@@ -863,43 +947,51 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     private void ProcessDue(long tick)
     {
-        // Nodes under notice whose deadline came are gone.
-        for (var i = _nodes.Count - 1; i >= 0; i--)
+        // The events due, by kind in this order, each kind in the order it was scheduled; one no longer true is skipped.
+        _due.Clear();
+        while (_events.TryPeek(out var e, out var when) && when.Tick <= tick)
         {
-            var node = _nodes[i];
-            if (node.State == Noticed && node.GoneAt <= tick)
+            _events.Dequeue();
+            _due.Add(e);
+        }
+
+        // Nodes under notice whose deadline came are gone.
+        foreach (var e in _due)
+        {
+            if (e.Kind == EventKind.NodeGone && Current(e) is { State: Noticed } node && node.GoneAt <= tick)
             {
                 RemoveNode(node, tick);
             }
         }
 
         // Nodes that finished provisioning take their pending replicas' loads.
-        foreach (var node in _nodes)
+        foreach (var e in _due)
         {
-            if (node.State == Provisioning && node.ReadyTick <= tick)
+            if (e.Kind != EventKind.NodeReady || Current(e) is not { State: Provisioning } node || node.ReadyTick > tick)
             {
-                _roomChanged = true;
-                node.State = Ready;
-                DrawPreemption(node, tick);
-                foreach (var r in _replicas)
+                continue;
+            }
+
+            _roomChanged = true;
+            node.State = Ready;
+            DrawPreemption(node, tick);
+            foreach (var r in node.Members)
+            {
+                if (r.State == Pending)
                 {
-                    if (r.Node == node && r.State == Pending)
+                    _provisionWaits.Add(tick - r.RequestTick, 1);
+                    if (StartLoad(r, tick, initial: false))
                     {
-                        _provisionWaits.Add(tick - r.RequestTick, 1);
-                        if (StartLoad(r, tick, initial: false))
-                        {
-                            _completed++;
-                        }
+                        _completed++;
                     }
                 }
             }
         }
 
         // Reclaim notices: the node's replicas stop at once (they take no new requests), loads on it are lost.
-        for (var n = 0; n < _nodes.Count; n++)
+        foreach (var e in _due)
         {
-            var node = _nodes[n];
-            if (node.State != Ready || node.PreemptAt > tick)
+            if (e.Kind != EventKind.Reclaim || Current(e) is not { State: Ready } node || node.PreemptAt > tick)
             {
                 continue;
             }
@@ -912,15 +1004,12 @@ internal sealed class ClusterSimulation : ILoadSimulation
             }
 
             node.State = Noticed;
+            _withRoom.Remove(node);
             node.GoneAt = tick + _pools[node.Pool].NoticeTicks;
-            for (var i = _replicas.Count - 1; i >= 0; i--)
+            At(node.GoneAt, EventKind.NodeGone, node);
+            for (var k = node.Members.Count - 1; k >= 0; k--)
             {
-                var r = _replicas[i];
-                if (r.Node != node)
-                {
-                    continue;
-                }
-
+                var r = node.Members[k];
                 _preemptedReplicas++;
                 if (r.State == Up)
                 {
@@ -928,29 +1017,28 @@ internal sealed class ClusterSimulation : ILoadSimulation
                     _lossDeadlines.Add(node.GoneAt);
                 }
 
-                RemoveReplica(i, tick);
+                RemoveReplica(r.Index, tick);
             }
         }
 
         // Crashes: a ready replica reloads on its node.
-        if (_crashRatePerTick > 0)
+        foreach (var e in _due)
         {
-            foreach (var r in _replicas)
+            if (e.Kind != EventKind.Crash || Current(e.Replica!, e.Generation) is not { State: Up } r || r.CrashAt > tick)
             {
-                if (r.State == Up && r.CrashAt <= tick)
-                {
-                    _crashes++;
-                    _lost++;
-                    _lossDeadlines.Add(tick);
-                    _pending++;
-                    LetGo(r.Node!, tick);
-                    r.Ordinal = ReloadOrdinalBase + _reloads++;
-                    r.CrashAt = long.MaxValue;
-                    if (StartLoad(r, tick, initial: false))
-                    {
-                        _completed++;
-                    }
-                }
+                continue;
+            }
+
+            _crashes++;
+            _lost++;
+            _lossDeadlines.Add(tick);
+            _pending++;
+            LetGo(r.Node!, tick);
+            r.Ordinal = ReloadOrdinalBase + _reloads++;
+            r.CrashAt = long.MaxValue;
+            if (StartLoad(r, tick, initial: false))
+            {
+                _completed++;
             }
         }
 
@@ -974,9 +1062,9 @@ internal sealed class ClusterSimulation : ILoadSimulation
         }
         else
         {
-            foreach (var r in _replicas)
+            foreach (var e in _due)
             {
-                if (r.State == Loading && r.ReadyTick <= tick)
+                if (e.Kind == EventKind.LoadDone && Current(e.Replica!, e.Generation) is { State: Loading } r && r.ReadyTick <= tick)
                 {
                     _loading--;
                     MakeUp(r, tick, counted: true);
@@ -1001,22 +1089,44 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 break;
             }
 
-            _replicas.Add(r);
+            Hold(r);
             placed++;
         }
 
         _homeless.RemoveRange(0, placed);
 
         // Empty nodes past their pool's scale-down delay go (the warm ones stay).
-        for (var i = _nodes.Count - 1; i >= 0; i--)
+        foreach (var e in _due)
         {
-            var node = _nodes[i];
-            if (node.Replicas == 0 && node.State == Ready && Removable(node) && node.EmptySince + _pools[node.Pool].ScaleDownTicks <= tick)
+            if (e.Kind == EventKind.ScaleDown && Current(e) is { State: Ready, Replicas: 0 } node && Removable(node)
+                && node.EmptySince + _pools[node.Pool].ScaleDownTicks <= tick)
             {
                 RemoveNode(node, tick);
             }
         }
     }
+
+    /// <summary>The node an event is about, while it is still the one the event was scheduled for.</summary>
+    private static Node? Current(in Event e) => e.Node is { Alive: true } node && node.Generation == e.Generation ? node : null;
+
+    private static Replica? Current(Replica r, long generation) => r.Alive && r.Generation == generation ? r : null;
+
+    private void At(long tick, EventKind kind, Node node) => _events.Enqueue(new Event(kind, node, null, node.Generation), (tick, _eventSeq++));
+
+    private void At(long tick, EventKind kind, Replica r) => _events.Enqueue(new Event(kind, null, r, r.Generation), (tick, _eventSeq++));
+
+    private enum EventKind
+    {
+        NodeGone,
+        NodeReady,
+        Reclaim,
+        Crash,
+        LoadDone,
+        ScaleDown,
+    }
+
+    /// <summary>A timed event: a node's or a replica's, as it was when scheduled (its generation).</summary>
+    private readonly record struct Event(EventKind Kind, Node? Node, Replica? Replica, long Generation);
 
     /// <summary>Tops up warm nodes and finds the next tick anything happens.</summary>
     private void Recompute(long tick)
@@ -1037,41 +1147,9 @@ internal sealed class ClusterSimulation : ILoadSimulation
             }
         }
 
-        var next = long.MaxValue;
-        foreach (var node in _nodes)
-        {
-            switch (node.State)
-            {
-                case Provisioning:
-                    next = Math.Min(next, node.ReadyTick);
-                    break;
-                case Ready:
-                    next = Math.Min(next, node.PreemptAt);
-                    if (node.Replicas == 0 && Removable(node))
-                    {
-                        next = Math.Min(next, node.EmptySince + _pools[node.Pool].ScaleDownTicks);
-                    }
-
-                    break;
-                case Noticed:
-                    next = Math.Min(next, node.GoneAt);
-                    break;
-            }
-        }
-
+        // The timed events wait in a queue; a stale one (its node or replica changed since) only wakes a tick early.
+        var next = _events.TryPeek(out _, out var first) ? first.Tick : long.MaxValue;
         var waiting = _homeless.Count > 0;
-        foreach (var r in _replicas)
-        {
-            if (r.State == Loading)
-            {
-                next = Math.Min(next, r.ReadyTick);
-            }
-            else if (r.State == Up)
-            {
-                next = Math.Min(next, r.CrashAt);
-            }
-        }
-
         for (var p = 0; p < _pools.Length; p++)
         {
             ref var pool = ref _pools[p];
@@ -1130,6 +1208,16 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
         /// <summary>With no holder: the last tick its disk still serves the weights.</summary>
         public long CacheUntil;
+
+        /// <summary>Numbers each use of this object (nodes are reused), so an event scheduled for an earlier use is known.</summary>
+        public long Generation;
+        public bool Alive;
+
+        /// <summary>The replicas holding its GPUs.</summary>
+        public readonly List<Replica> Members = [];
+
+        /// <summary>Its place in the list of nodes up.</summary>
+        public int ListIndex;
     }
 
     private sealed class Replica
@@ -1142,6 +1230,11 @@ internal sealed class ClusterSimulation : ILoadSimulation
         public long Ordinal;
         public long HeldSince;
         public long Id;
+        public long Generation;
+        public bool Alive;
+
+        /// <summary>Its place in the list of replicas holding GPUs.</summary>
+        public int Index;
     }
 
     /// <summary>A pool's counters and its availability.</summary>
