@@ -16,6 +16,13 @@ public sealed class ClusterTests
 {
     private const string Trivial = """{ "nodePools": [ { "name": "any", "gpusPerNode": 1, "dollarsPerNodeHour": 3.0, "provisionSeconds": 0, "emptyNodeScaleDownSeconds": 0 } ] }""";
 
+    private const string TwoGpuPools = """
+        { "nodePools": [ { "name": "h100", "gpusPerNode": 8, "dollarsPerGpuHour": 4.0, "emptyNodeScaleDownSeconds": 0 },
+                         { "name": "l40s", "gpusPerNode": 4, "dollarsPerGpuHour": 1.5, "emptyNodeScaleDownSeconds": 0 } ] }
+        """;
+
+    private const string TwoShapes = """{ "h100x2": { "gpus": 2, "capacityRps": 60, "pool": "h100" }, "l40sx4": { "gpus": 4, "capacityRps": 40, "pool": "l40s" } }""";
+
     public static TheoryData<string, string> TracesAndExamples => new()
     {
         { "textbook-spike", "all-policies.json" },
@@ -238,11 +245,8 @@ public sealed class ClusterTests
     [Fact]
     public async Task A_sweep_over_shapes_gives_one_candidate_per_shape_on_its_pool()
     {
-        var config = JsonNode.Parse(Config("""
-            { "nodePools": [ { "name": "h100", "gpusPerNode": 8, "dollarsPerGpuHour": 4.0, "emptyNodeScaleDownSeconds": 0 },
-                             { "name": "l40s", "gpusPerNode": 4, "dollarsPerGpuHour": 1.5, "emptyNodeScaleDownSeconds": 0 } ] }
-            """, gpus: 1, "fixed", """{ "name": "fixed", "policy": "fixed", "options": { "replicas": 4 }, "loadTime": { "fixedSeconds": 25 }, "sweep": { "replica": [ "h100x2", "l40sx4" ] } }"""))!.AsObject();
-        config["replicas"] = JsonNode.Parse("""{ "h100x2": { "gpus": 2, "capacityRps": 60, "pool": "h100" }, "l40sx4": { "gpus": 4, "capacityRps": 40, "pool": "l40s" } }""");
+        var config = JsonNode.Parse(Config(TwoGpuPools, gpus: 1, "fixed", """{ "name": "fixed", "policy": "fixed", "options": { "replicas": 4 }, "loadTime": { "fixedSeconds": 25 }, "sweep": { "replica": [ "h100x2", "l40sx4" ] } }"""))!.AsObject();
+        config["replicas"] = JsonNode.Parse(TwoShapes);
         var results = await RunAsync("textbook-spike", config.ToJsonString());
         Assert.Equal(["fixed replica=h100x2", "fixed replica=l40sx4"], results.Select(r => r.Name).Order(StringComparer.Ordinal));
         Assert.All(results, r => Assert.Equal("fixed", r.SweepGroup));
@@ -254,11 +258,8 @@ public sealed class ClusterTests
     [Fact]
     public async Task A_shape_runs_only_on_its_pool_and_is_charged_its_price()
     {
-        var config = JsonNode.Parse(Config("""
-            { "nodePools": [ { "name": "h100", "gpusPerNode": 8, "dollarsPerGpuHour": 4.0, "emptyNodeScaleDownSeconds": 0 },
-                             { "name": "l40s", "gpusPerNode": 4, "dollarsPerGpuHour": 1.5, "emptyNodeScaleDownSeconds": 0 } ] }
-            """, gpus: 1, "h100x2", """{ "name": "h100x2", "policy": "fixed", "options": { "replicas": 4 }, "loadTime": { "fixedSeconds": 25 }, "replica": "h100x2" }"""))!.AsObject();
-        config["replicas"] = JsonNode.Parse("""{ "h100x2": { "gpus": 2, "capacityRps": 60, "pool": "h100" }, "l40sx4": { "gpus": 4, "capacityRps": 40, "pool": "l40s" } }""");
+        var config = JsonNode.Parse(Config(TwoGpuPools, gpus: 1, "h100x2", """{ "name": "h100x2", "policy": "fixed", "options": { "replicas": 4 }, "loadTime": { "fixedSeconds": 25 }, "replica": "h100x2" }"""))!.AsObject();
+        config["replicas"] = JsonNode.Parse(TwoShapes);
         config["candidates"]!.AsArray().Add(JsonNode.Parse("""{ "name": "l40sx4", "policy": "fixed", "options": { "replicas": 6 }, "loadTime": { "fixedSeconds": 25 }, "replica": "l40sx4" }"""));
         var results = await RunAsync("textbook-spike", config.ToJsonString());
         var h100 = results.Single(r => r.Name == "h100x2").Cluster!;
