@@ -25,8 +25,8 @@ echo "{ $settings \"candidates\": $candidates }" > "$work/plain.json"
 cat > "$work/cluster.json" <<JSON
 { $settings
   "cluster": { "nodePools": [
-      { "name": "on-demand", "gpusPerNode": 8, "dollarsPerNodeHour": 24.0, "provisionSeconds": 240 },
-      { "name": "spot", "gpusPerNode": 8, "dollarsPerNodeHour": 9.6, "provisionSeconds": 240, "spot": true, "preemptionsPerNodeHour": 0.05 } ],
+      { "name": "on-demand", "gpusPerNode": 8, "dollarsPerNodeHour": 24.0, "provisionSeconds": 240, "emptyNodeScaleDownSeconds": 600 },
+      { "name": "spot", "gpusPerNode": 8, "dollarsPerNodeHour": 9.6, "provisionSeconds": 240, "spot": true, "preemptionsPerNodeHour": 0.05, "emptyNodeScaleDownSeconds": 600 } ],
     "placement": { "onDemandBase": 2, "onDemandPercentAboveBase": 30 }, "replicaFailuresPerHour": 0.01 },
   "candidates": $candidates }
 JSON

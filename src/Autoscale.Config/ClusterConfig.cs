@@ -150,9 +150,9 @@ internal sealed class NodePoolConfig : IValidatableOptions
     [Option(Unit = "nodes", Min = 0, Max = 100_000)]
     public int WarmNodes { get; set; }
 
-    /// <summary>An empty node beyond the warm and committed ones is removed after this long (the cluster autoscaler's 10 minutes).</summary>
+    /// <summary>An empty node beyond the warm and committed ones is removed after this long: 600 is the cluster autoscaler's scale-down-unneeded time; 0 (the default) removes it at once.</summary>
     [Option(Unit = "s", Min = 0, Max = 604_800)]
-    public Duration EmptyNodeScaleDownSeconds { get; set; } = Duration.FromMinutes(10);
+    public Duration EmptyNodeScaleDownSeconds { get; set; }
 
     /// <summary>Spot (preemptible) capacity.</summary>
     [Option]
