@@ -361,14 +361,13 @@ internal static class ClusterRules
     }
 
     /// <summary>A candidate's shape on the cluster it runs on: its pool is one of the cluster's, and its replicas fit on a node.</summary>
-    public static void ShapeFits(ClusterSpec cluster, string shapeName, int gpus, string? pool, string file, string poolPath, string gpusPath)
+    public static void ShapeFits(ClusterSpec cluster, int gpus, string? pool, string file, string poolPath, string gpusPath)
     {
         if (pool is not null && cluster.IndexOf(pool) < 0)
         {
             throw new ConfigException(file, poolPath, $"names no pool: \"{pool}\" (pools: {string.Join(", ", cluster.Pools.Select(p => p.Name))})");
         }
 
-        _ = shapeName;
         Fits(cluster, gpus, pool, file, gpusPath);
     }
 

@@ -155,7 +155,7 @@ public sealed class ConfigLoader
                 var users = config.Candidates!.Where(c => Uses(c, shapeName)).ToList();
                 if (users.Count == 0 || users.Any(c => c.Cluster is null))
                 {
-                    ClusterRules.ShapeFits(shared, shapeName, shapeReplica.Gpus, shapePool, file, $"replicas.{shapeName}.pool", $"replicas.{shapeName}.gpus");
+                    ClusterRules.ShapeFits(shared, shapeReplica.Gpus, shapePool, file, $"replicas.{shapeName}.pool", $"replicas.{shapeName}.gpus");
                 }
             }
         }
@@ -187,7 +187,7 @@ public sealed class ConfigLoader
             if ((own ?? settings.Cluster) is { } effective)
             {
                 var at = own is null && candidate.Replica is { } namedShape ? $"replicas.{namedShape}" : path;
-                ClusterRules.ShapeFits(effective, candidate.Replica ?? "", shape?.Gpus ?? config.Replica!.Gpus, pool, file,
+                ClusterRules.ShapeFits(effective, shape?.Gpus ?? config.Replica!.Gpus, pool, file,
                     own is null ? at + ".pool" : path + ".replica", own is null ? (shape is null ? "replica.gpus" : at + ".gpus") : path + ".cluster");
             }
             else if (pool is not null)
@@ -208,7 +208,7 @@ public sealed class ConfigLoader
 
                     if ((own ?? settings.Cluster) is { } sweptCluster)
                     {
-                        ClusterRules.ShapeFits(sweptCluster, swept, sweptShape.Replica.Gpus, sweptShape.Pool, file, path + ".sweep.replica", path + ".sweep.replica");
+                        ClusterRules.ShapeFits(sweptCluster, sweptShape.Replica.Gpus, sweptShape.Pool, file, path + ".sweep.replica", path + ".sweep.replica");
                     }
                     else if (sweptShape.Pool is not null)
                     {

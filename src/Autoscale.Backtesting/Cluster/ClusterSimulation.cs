@@ -68,7 +68,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private long _preemptedReplicas;
     private long _crashes;
     private long _provisionFailures;
-    private long _ticks;
     private readonly long _timelineBucket;
     private readonly List<ClusterPoint> _timeline = [];
     private readonly List<long> _lossDeadlines = [];
@@ -78,7 +77,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private readonly long _cacheRetentionTicks = -1;
     private readonly List<long> _doneHandles = [];
     private long _replicaIds;
-    private long _now;
 
     // Whether GPUs were freed or nodes removed or made ready since replicas without a node last tried.
     private bool _roomChanged;
@@ -169,8 +167,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
     /// <summary>Replicas pending (waiting for a node) or loading.</summary>
     int ILoadSimulation.Loading => _pending + _loading;
 
-    /// <summary>Replicas waiting for a node.</summary>
-    public int PendingReplicas => _pending;
 
     /// <summary>
     /// Set by a serving replay: a released replica keeps its GPUs while it drains, until the replay says it retired
@@ -237,7 +233,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
         _peakNodes = Math.Max(_peakNodes, nodes);
         _pendingSeconds += _pending * _tickSeconds;
-        _ticks = tick + 1;
         if (_timelineBucket > 0 && (tick + 1) % _timelineBucket == 0)
         {
             Sample(tick + 1 - _timelineBucket);
@@ -547,7 +542,6 @@ internal sealed class ClusterSimulation : ILoadSimulation
 
     private Node? FindRoom(Replica r, long tick, bool provisioningToo)
     {
-        _now = tick;
         Node? best = null;
         foreach (var node in _withRoom)
         {
@@ -556,7 +550,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
                 continue;
             }
 
-            if (best is null || Earlier(node, best))
+            if (best is null || Earlier(node, best, tick))
             {
                 best = node;
             }
@@ -568,16 +562,16 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private bool Allowed(int pool) => (_onlyPool < 0 || pool == _onlyPool) && _spec.Pools[pool].GpusPerNode >= _gpus;
 
     /// <summary>The first-fit order of nodes: ready before provisioning, committed first, then pools by preference, then the oldest node.</summary>
-    private bool Earlier(Node a, Node b)
+    private bool Earlier(Node a, Node b, long tick)
     {
         if ((a.State == Ready) != (b.State == Ready))
         {
             return a.State == Ready;
         }
 
-        if (_cacheRetentionTicks >= 0 && a.State == Ready && Cached(a, _now) != Cached(b, _now))
+        if (_cacheRetentionTicks >= 0 && a.State == Ready && Cached(a, tick) != Cached(b, tick))
         {
-            return Cached(a, _now);
+            return Cached(a, tick);
         }
 
         if (a.Committed != b.Committed)
