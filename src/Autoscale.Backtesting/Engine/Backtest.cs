@@ -92,7 +92,12 @@ public static class Backtest
         var bucket = TimelineBucket(workload.Ticks, timelinePoints);
         var zoom = ZoomWorstHour(workload.Ticks, settings, timelinePoints);
         var results = new CandidateResult[candidates.Count];
-        Parallel.For(0, candidates.Count, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism, CancellationToken = cancellationToken }, i =>
+
+        // One candidate per thread at a time, those deciding most often first (they take longest): a long run started
+        // last would finish alone. The results keep the candidates' order.
+        var order = Enumerable.Range(0, candidates.Count).OrderBy(i => candidates[i].DecisionIntervalTicks).ToArray();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = maxParallelism, CancellationToken = cancellationToken };
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(order, System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering), options, i =>
         {
             var spec = candidates[i];
             Serving.ServingRun? run = null;

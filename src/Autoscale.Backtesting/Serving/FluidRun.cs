@@ -43,13 +43,16 @@ internal sealed class FluidRun : ServingRunBase
     private readonly WeightedLatencyHistogram _tpot = new();
     private readonly WeightedLatencyHistogram _e2e = new();
     private readonly WeightedLatencyHistogram _wait = new();
-    // The first tokens of the interval a decision observes: (TTFT, requests), a handful per tick.
-    private readonly List<(double Seconds, double Count)> _intervalTtft = [];
-    private double _intervalTtftCount;
+    // The first tokens of the interval a decision observes.
+    private readonly WeightedLatencyHistogram _intervalTtft = new();
 
     // A request log's requests, walked in order; interval counts come per tick.
     private readonly (long[] Arrivals, int[] Input, int[] Output)? _log;
     private int _next;
+
+    // Interval counts: the tick's requests and their tokens.
+    private long _tickCount;
+    private double _tickInput, _tickOutput;
 
     private int _ready;
     private long _requests;
@@ -109,6 +112,11 @@ internal sealed class FluidRun : ServingRunBase
         // 3. The tick's arrivals, sub-step by sub-step, and the fleet serving them. A pool with nothing waiting and room to
         // spare for the tick's arrivals serves the tick in one step: its slots are not what bounds anyone's wait then.
         var before = _requests;
+        if (_log is null)
+        {
+            _w.TickTotals(t, out _tickCount, out _tickInput, out _tickOutput);
+        }
+
         var steps = Quiet(t) ? 1 : _subSteps;
         var h = _tickSeconds / steps;
         for (var k = 0; k < steps; k++)
@@ -161,8 +169,7 @@ internal sealed class FluidRun : ServingRunBase
         }
         else
         {
-            _w.TickTotals(t, out var n, out var input, out var output);
-            (arrivals, tokens) = (n, input + output);
+            (arrivals, tokens) = (_tickCount, _tickInput + _tickOutput);
         }
 
         return Running + arrivals <= 0.5 * _ready * _p.MaxSequences && KvUsed + tokens <= 0.5 * _ready * _kvPerReplica;
@@ -195,7 +202,7 @@ internal sealed class FluidRun : ServingRunBase
             return;
         }
 
-        _w.TickTotals(t, out var n, out var i, out var o);
+        var (n, i, o) = (_tickCount, _tickInput, _tickOutput);
         if (n == 0)
         {
             return;
@@ -296,42 +303,42 @@ internal sealed class FluidRun : ServingRunBase
         }
 
         // Cohorts whose prompt completed in this sub-step decode from the next one.
-        for (var i = 0; i < _entering.Count; i++)
+        for (var i = 0; i < _decode.StagedCount; i++)
         {
-            var c = _entering[i];
+            ref var c = ref _decode.Staged(i);
             c.Entered = _clock;
             c.Finish = _clock + Math.Max(0, c.Output - 1);
             _decodeKvBase += c.Count * (c.Input + 1 - _clock);
-            _decode.Push(c);
         }
 
-        _entering.Clear();
+        _decode.CommitStaged();
         var busy = Math.Min(serving, Running + _waitingCount);
         _busySeconds += busy * (to - from);
         _kvTokenSeconds += KvUsed * (to - from);
     }
 
-    private readonly List<Cohort> _entering = [];
-
     private void FirstToken(in Cohort c, double at)
     {
         var ttft = at - c.Arrival;
-        _ttft.Add(ttft, c.Count);
-        _intervalTtft.Add((ttft, c.Count));
-        _intervalTtftCount += c.Count;
+        var bucket = _ttft.Add(ttft, c.Count);
+        if (bucket >= 0)
+        {
+            _intervalTtft.AddToBucket(bucket, c.Count);
+        }
         _prefillCount -= c.Count;
         _prefillKv -= c.Count * c.Input;
-        var decoding = c with { FirstToken = at };
         _decodeCount += c.Count;
         if (c.Output <= 1 + Tiny)
         {
             // One output token: the prompt's step yields it and the request is done.
             _decodeKvBase += c.Count * (c.Input + 1 - _clock);
-            Finished(decoding with { Entered = _clock }, at);
+            Finished(c with { FirstToken = at, Entered = _clock }, at);
             return;
         }
 
-        _entering.Add(decoding);
+        ref var decoding = ref _decode.Stage();
+        decoding = c;
+        decoding.FirstToken = at;
     }
 
     private void Finished(in Cohort c, double end)
@@ -385,18 +392,20 @@ internal sealed class FluidRun : ServingRunBase
                 break;
             }
 
-            var admitted = head with { Count = take, Admitted = Math.Max(now, head.Arrival) };
+            ref var admitted = ref _prefill.PushSlot();
+            admitted = head;
+            admitted.Count = take;
+            admitted.Admitted = Math.Max(now, head.Arrival);
             var wait = admitted.Admitted - head.Arrival;
             _wait.Add(wait, take);
             if (wait > _maxWait)
             {
                 // A late start is a violation whatever follows.
-                admitted = admitted with { LateShare = 1 };
+                admitted.LateShare = 1;
                 _late += take;
                 _violations += take;
             }
 
-            _prefill.Push(admitted);
             _prefillCount += take;
             _prefillKv += take * head.Input;
             _admissions += take;
@@ -559,49 +568,25 @@ internal sealed class FluidRun : ServingRunBase
         }
     }
 
-    protected override void RecordHistory(long t)
+    protected override void RecordHistory(int slot)
     {
-        if (!Observed(t, out var slot))
-        {
-            return;
-        }
-
-        var hasTtft = _intervalTtftCount > Tiny;
-        if (hasTtft)
-        {
-            _intervalTtft.Sort(static (a, b) => a.Seconds.CompareTo(b.Seconds));
-        }
-
+        var hasTtft = _intervalTtft.Count > Tiny;
         _history[slot] = new Snapshot(
             _requests, (long)Math.Round(_admissions), (long)Math.Round(_waitingCount), (long)Math.Round(Running), _arrivedInput, _arrivedOutput,
             _ready == 0 ? 0 : Math.Clamp(KvUsed / (_ready * _kvPerReplica), 0, 1),
             hasTtft ? IntervalTtft(50) : null,
             hasTtft ? IntervalTtft(95) : null);
         _intervalTtft.Clear();
-        _intervalTtftCount = 0;
     }
 
     /// <summary>
-    /// The nearest-rank percentile of the interval's first tokens (sorted), as the request-level replay reports it: the
-    /// upper edge of its latency bucket.
+    /// The nearest-rank percentile of the interval's first tokens, as the request-level replay reports it: the upper edge
+    /// of its latency bucket.
     /// </summary>
     private Duration IntervalTtft(double percent)
     {
-        var rank = Math.Min(_intervalTtftCount, Math.Max(1, Math.Ceiling((percent / 100.0 * _intervalTtftCount) - 1e-6)));
-        var seen = 0.0;
-        var seconds = _intervalTtft[^1].Seconds;
-        foreach (var (s, count) in _intervalTtft)
-        {
-            seen += count;
-            if (seen >= rank - 1e-6)
-            {
-                seconds = s;
-                break;
-            }
-        }
-
-        var bucket = LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, seconds) * 1e9));
-        return Duration.FromNanoseconds(Math.Round(LatencyHistogram.UpperEdgeNanos(bucket)));
+        var bucket = _intervalTtft.PercentileBucket(percent);
+        return LatencyHistogram.UpperEdge(bucket < 0 ? _intervalTtft.HighestBucket : bucket);
     }
 
     protected override int ReadyCount => _ready;
@@ -777,25 +762,52 @@ internal sealed class FluidRun : ServingRunBase
         }
     }
 
-    /// <summary>A share of the requests that arrived together, with their mean tokens.</summary>
-    private record struct Cohort
+    /// <summary>
+    /// A share of the requests that arrived together, with their mean tokens. The fields of one phase share the bytes of
+    /// another's (waiting: <see cref="Since"/>; in prefill: <see cref="Admitted"/>, <see cref="Done"/>; decoding:
+    /// <see cref="FirstToken"/>, <see cref="Entered"/>, <see cref="Finish"/>): a cohort is 64 bytes, and a phase's field
+    /// is written when the cohort enters the phase.
+    /// </summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit)]
+    private struct Cohort
     {
+        [System.Runtime.InteropServices.FieldOffset(0)]
         public double Count;
+
+        [System.Runtime.InteropServices.FieldOffset(8)]
         public double Input;
+
+        [System.Runtime.InteropServices.FieldOffset(16)]
         public double Output;
+
+        [System.Runtime.InteropServices.FieldOffset(24)]
         public double Arrival;
 
-        /// <summary>While waiting: the arrival of the earliest tick merged into the cohort.</summary>
-        public double Since;
-        public double Admitted;
+        [System.Runtime.InteropServices.FieldOffset(32)]
         public double LateShare;
 
-        /// <summary>The fraction of the prompt prefilled so far.</summary>
-        public double Done;
+        /// <summary>While waiting: the arrival of the earliest tick merged into the cohort.</summary>
+        [System.Runtime.InteropServices.FieldOffset(40)]
+        public double Since;
+
+        /// <summary>In prefill: when it was admitted.</summary>
+        [System.Runtime.InteropServices.FieldOffset(40)]
+        public double Admitted;
+
+        /// <summary>Decoding: when its first token came.</summary>
+        [System.Runtime.InteropServices.FieldOffset(40)]
         public double FirstToken;
 
-        /// <summary>The decode clock (tokens per sequence since the start) when the cohort began decoding, and when it ends.</summary>
+        /// <summary>In prefill: the fraction of the prompt prefilled so far (0 while waiting).</summary>
+        [System.Runtime.InteropServices.FieldOffset(48)]
+        public double Done;
+
+        /// <summary>Decoding: the decode clock (tokens per sequence since the start) when the cohort began decoding.</summary>
+        [System.Runtime.InteropServices.FieldOffset(48)]
         public double Entered;
+
+        /// <summary>Decoding: the decode clock at which it ends.</summary>
+        [System.Runtime.InteropServices.FieldOffset(56)]
         public double Finish;
     }
 
@@ -814,7 +826,10 @@ internal sealed class FluidRun : ServingRunBase
         /// <summary>The <paramref name="i"/>-th cohort from the head.</summary>
         public ref Cohort At(int i) => ref _items[(_head + i) & (_items.Length - 1)];
 
-        public void Push(in Cohort c)
+        public void Push(in Cohort c) => PushSlot() = c;
+
+        /// <summary>Appends a slot at the tail for the caller to fill; the reference stays valid until the next push.</summary>
+        public ref Cohort PushSlot()
         {
             if (Count == _items.Length)
             {
@@ -828,8 +843,9 @@ internal sealed class FluidRun : ServingRunBase
                 _head = 0;
             }
 
-            _items[(_head + Count) & (_items.Length - 1)] = c;
+            ref var slot = ref _items[(_head + Count) & (_items.Length - 1)];
             Count++;
+            return ref slot;
         }
 
         /// <summary>Removes the head; the reference stays valid until the next <see cref="Push"/>.</summary>
@@ -852,6 +868,8 @@ internal sealed class FluidRun : ServingRunBase
         private Cohort[] _pool = new Cohort[64];
         private int[] _free = [];
         private int _freeCount;
+        private int[] _staged = new int[16];
+        private int _stagedCount;
         private int _used;
 
         public int Count { get; private set; }
@@ -876,7 +894,17 @@ internal sealed class FluidRun : ServingRunBase
             }
         }
 
-        public void Push(in Cohort c)
+        /// <summary>Cohorts staged to join the heap at the next <see cref="CommitStaged"/>.</summary>
+        public int StagedCount => _stagedCount;
+
+        /// <summary>The <paramref name="i"/>-th staged cohort, in the order staged.</summary>
+        public ref Cohort Staged(int i) => ref _pool[_staged[i]];
+
+        /// <summary>
+        /// A pool slot for a cohort that joins the heap at the next <see cref="CommitStaged"/> (its finish set by then); the
+        /// reference stays valid until the next stage.
+        /// </summary>
+        public ref Cohort Stage()
         {
             int slot;
             if (_freeCount > 0)
@@ -893,29 +921,47 @@ internal sealed class FluidRun : ServingRunBase
                 slot = _used++;
             }
 
-            _pool[slot] = c;
-            if (Count == _heap.Length)
+            if (_stagedCount == _staged.Length)
             {
-                Array.Resize(ref _heap, _heap.Length * 2);
+                Array.Resize(ref _staged, _staged.Length * 2);
             }
 
-            var i = Count++;
-            while (i > 0)
-            {
-                var parent = (i - 1) / 2;
-                if (_heap[parent].Finish <= c.Finish)
-                {
-                    break;
-                }
-
-                _heap[i] = _heap[parent];
-                i = parent;
-            }
-
-            _heap[i] = (c.Finish, slot);
+            _staged[_stagedCount++] = slot;
+            return ref _pool[slot];
         }
 
-        /// <summary>Removes the earliest finish; the reference stays valid until the next <see cref="Push"/>.</summary>
+        /// <summary>The staged cohorts join the heap, in the order staged.</summary>
+        public void CommitStaged()
+        {
+            for (var k = 0; k < _stagedCount; k++)
+            {
+                var slot = _staged[k];
+                var finish = _pool[slot].Finish;
+                if (Count == _heap.Length)
+                {
+                    Array.Resize(ref _heap, _heap.Length * 2);
+                }
+
+                var i = Count++;
+                while (i > 0)
+                {
+                    var parent = (i - 1) / 2;
+                    if (_heap[parent].Finish <= finish)
+                    {
+                        break;
+                    }
+
+                    _heap[i] = _heap[parent];
+                    i = parent;
+                }
+
+                _heap[i] = (finish, slot);
+            }
+
+            _stagedCount = 0;
+        }
+
+        /// <summary>Removes the earliest finish; the reference stays valid until the next <see cref="Stage"/>.</summary>
         public ref Cohort Pop()
         {
             var top = _heap[0];

@@ -1,3 +1,5 @@
+using NodaTime;
+
 namespace Autoscale.Backtesting.Serving;
 
 /// <summary>
@@ -79,8 +81,9 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
 
     /// <summary>
     /// The bucket of a latency: 1 ms buckets up to 100 ms, then buckets 1 % wide. Exactly <see cref="BucketByLog"/>, without
-    /// a logarithm: the double's exponent and a 256-entry table of its mantissa's logarithm put the guess within two buckets,
-    /// and the table of the buckets' lowest values (built from <see cref="BucketByLog"/> itself) corrects it.
+    /// a logarithm: the latency as a double, its exponent and top 8 mantissa bits (a 1/256 of a binade, narrower than a
+    /// bucket) index a table of the bucket its range starts in, and the table of the buckets' lowest values (built from
+    /// <see cref="BucketByLog"/> itself) moves it on at most one bucket.
     /// </summary>
     internal static int Bucket(long nanos)
     {
@@ -89,22 +92,13 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
             return (int)Math.Max(0, (nanos + LinearBucketNanos - 1) / LinearBucketNanos - 1);
         }
 
+        // The key's range holds at most one bucket edge, so the bucket is the guess or the next; a latency past 2^53 ns may
+        // round up into the next key, one bucket too far at most. Both corrections without a branch.
         var edges = LogEdges.Lowest;
-        var x = nanos * (1.0 / (LinearBucketNanos * LinearBuckets));
-        var bits = BitConverter.DoubleToInt64Bits(x);
-        var log2 = (int)((bits >> 52) & 0x7FF) - 1023 + LogEdges.MantissaLog2[(int)((bits >> 44) & 0xFF)];
-        var guess = (int)Math.Clamp((long)(log2 * LogEdges.InverseLog2Ratio) + 1, 1, Buckets - LinearBuckets) + LinearBuckets - 1;
-        while (guess > LinearBuckets && nanos < edges[guess])
-        {
-            guess--;
-        }
-
-        while (guess < Buckets - 1 && nanos >= edges[guess + 1])
-        {
-            guess++;
-        }
-
-        return guess;
+        var guess = (int)LogEdges.ByKey[(int)((BitConverter.DoubleToInt64Bits(nanos) >> LogEdges.KeyShift) - LogEdges.FirstKey)];
+        guess -= (int)((ulong)(nanos - edges[guess]) >> 63);
+        guess += 1 - (int)((ulong)(nanos - edges[guess + 1]) >> 63);
+        return Math.Min(guess, Buckets - 1);
     }
 
     /// <summary>The bucket by its definition, with a logarithm (the reference <see cref="Bucket"/> reproduces).</summary>
@@ -122,28 +116,25 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
     /// <summary>Tables for <see cref="Bucket"/>, built once on first use (about 100,000 logarithms).</summary>
     private static class LogEdges
     {
-        public static readonly double InverseLog2Ratio = 1 / Math.Log2(1.01);
+        /// <summary>A latency's key: its double's exponent and top 8 mantissa bits.</summary>
+        public const int KeyShift = 44;
 
-        /// <summary>log2 of 1 + k / 256, rounded down to the start of the mantissa's k-th 256th (so a guess never overshoots by more than one bucket).</summary>
-        public static readonly double[] MantissaLog2 = BuildMantissa();
+        /// <summary>The key of the first latency past the linear buckets.</summary>
+        public static readonly long FirstKey = BitConverter.DoubleToInt64Bits((double)((LinearBucketNanos * LinearBuckets) + 1)) >> KeyShift;
 
-        /// <summary>For each logarithmic bucket, the smallest latency in nanoseconds <see cref="BucketByLog"/> puts in it or above.</summary>
+        /// <summary>
+        /// For each logarithmic bucket, the smallest latency in nanoseconds <see cref="BucketByLog"/> puts in it or above; one
+        /// more entry, <see cref="long.MaxValue"/>, past the last bucket.
+        /// </summary>
         public static readonly long[] Lowest = BuildLowest();
 
-        private static double[] BuildMantissa()
-        {
-            var table = new double[256];
-            for (var k = 0; k < 256; k++)
-            {
-                table[k] = Math.Log2(1 + (k / 256.0));
-            }
-
-            return table;
-        }
+        /// <summary>For each key from <see cref="FirstKey"/> to that of <see cref="long.MaxValue"/>: the bucket of the key's smallest latency.</summary>
+        public static readonly ushort[] ByKey = BuildByKey();
 
         private static long[] BuildLowest()
         {
-            var lowest = new long[Buckets];
+            var lowest = new long[Buckets + 1];
+            lowest[Buckets] = long.MaxValue;
             var floor = (LinearBucketNanos * LinearBuckets) + 1;
             for (var b = LinearBuckets; b < Buckets; b++)
             {
@@ -173,6 +164,35 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
 
             return lowest;
         }
+
+        private static ushort[] BuildByKey()
+        {
+            var last = BitConverter.DoubleToInt64Bits((double)long.MaxValue) >> KeyShift;
+            var table = new ushort[last - FirstKey + 1];
+            var bucket = LinearBuckets;
+            for (var k = 0; k < table.Length; k++)
+            {
+                // The key's smallest latency (a double's value is a whole number of nanoseconds this far up), or the first
+                // logarithmic one; buckets only rise with it.
+                var start = Math.Max((LinearBucketNanos * LinearBuckets) + 1, (long)Math.Min(BitConverter.Int64BitsToDouble((FirstKey + k) << KeyShift), 9.2e18));
+                while (bucket < Buckets - 1 && start >= Lowest[bucket + 1])
+                {
+                    bucket++;
+                }
+
+                table[k] = (ushort)bucket;
+            }
+
+            return table;
+        }
+    }
+
+    /// <summary>A bucket's upper edge as a duration, rounded to the nanosecond (a table, built on first use).</summary>
+    internal static Duration UpperEdge(int bucket) => UpperEdges.Table[bucket];
+
+    private static class UpperEdges
+    {
+        public static readonly Duration[] Table = Enumerable.Range(0, Buckets).Select(b => Duration.FromNanoseconds(Math.Round(UpperEdgeNanos(b)))).ToArray();
     }
 
     internal static double UpperEdgeNanos(int bucket) =>

@@ -896,13 +896,8 @@ internal sealed class ServingRun : ServingRunBase
         _drainBilledSeconds += Math.Max(0, at - replica.ReleasedAt) / 1e9;
     }
 
-    protected override void RecordHistory(long t)
+    protected override void RecordHistory(int slot)
     {
-        if (!Observed(t, out var slot))
-        {
-            return;
-        }
-
         long used = 0;
         foreach (var replica in _ready)
         {

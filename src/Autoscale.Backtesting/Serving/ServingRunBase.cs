@@ -44,6 +44,8 @@ internal abstract class ServingRunBase
     protected long _coldStarts, _startOrdinal;
     protected double _replicaSeconds, _loadingSeconds, _readySeconds, _drainBilledSeconds;
     private Instant _nextDecisionAt;
+    private long _observeQuotient, _observedTick;
+    private int _observeRemainder;
     private bool _completed;
 
     protected ServingRunBase(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks, bool zoomWorstHour)
@@ -91,6 +93,8 @@ internal abstract class ServingRunBase
         _historyMask = historyLength - 1;
         _history = new Snapshot[historyLength];
         _nextDecisionAt = workload.Start;
+        _observeQuotient = _metricsDelay / _decisionEvery;
+        _observeRemainder = _metricsDelay % _decisionEvery;
     }
 
     /// <summary>A replica's nominal request rate at the workload's mean tokens: the signal's capacity per replica.</summary>
@@ -125,8 +129,8 @@ internal abstract class ServingRunBase
         _completed = true;
     }
 
-    /// <summary>Keeps the signals of tick <paramref name="t"/> when a decision observes them (<see cref="Observed"/>).</summary>
-    protected abstract void RecordHistory(long t);
+    /// <summary>Keeps the signals of the tick being replayed, which a decision observes, in history slot <paramref name="slot"/>.</summary>
+    protected abstract void RecordHistory(int slot);
 
     /// <summary>
     /// Step 2 of tick <paramref name="t"/>: the signals kept, the policy asked when its interval has come round and the
@@ -134,7 +138,21 @@ internal abstract class ServingRunBase
     /// </summary>
     protected void DecideWhenDue(long t)
     {
-        RecordHistory(t);
+        // Tick t's signals are observed when t + metricsDelay is a whole number of decision intervals; its quotient picks
+        // the slot (counted on, ticks coming one by one, rather than divided).
+        System.Diagnostics.Debug.Assert(t == _observedTick, "ticks come one by one");
+        if (_observeRemainder == 0)
+        {
+            RecordHistory((int)(_observeQuotient & _historyMask));
+        }
+
+        if (++_observeRemainder == _decisionEvery)
+        {
+            _observeRemainder = 0;
+            _observeQuotient++;
+        }
+
+        _observedTick++;
         if (_untilDecision == 0)
         {
             Decide(t);
@@ -159,25 +177,18 @@ internal abstract class ServingRunBase
     protected static double Dollars(Cluster.ClusterMetrics? cluster, double billedSeconds, FleetLedger fleet, ReplaySettings settings, double holdDollars) =>
         cluster is { } c ? c.NodeDollars + holdDollars : RunOutcome.Dollars(billedSeconds, fleet, settings, holdDollars);
 
-    /// <summary>Whether a decision observes the signals of tick <paramref name="t"/>, and the history slot they go to.</summary>
-    protected bool Observed(long t, out int slot)
-    {
-        var shifted = t + _metricsDelay;
-        slot = (int)((shifted / _decisionEvery) & _historyMask);
-        return shifted % _decisionEvery == 0;
-    }
-
     /// <summary>Asks the policy from the signals observed for tick <paramref name="t"/>, then reconciles the fleet.</summary>
     protected void Decide(long t)
     {
         var ready = ReadyCount;
-        var fleetState = new FleetState(ready, _loading, 0, 0, 0) { HasServingSignals = true };
         var observed = t - _metricsDelay;
+        FleetState fleetState;
         if (observed >= 0)
         {
+            // The observed tick's cumulative signals, less the previous observation's (none before the first interval).
             var key = t / _decisionEvery;
-            var at = _history[(int)(key & _historyMask)];
-            var from = observed - _decisionEvery >= 0 ? _history[(int)((key - 1) & _historyMask)] : default;
+            ref readonly var at = ref _history[(int)(key & _historyMask)];
+            ref readonly var from = ref observed - _decisionEvery >= 0 ? ref _history[(int)((key - 1) & _historyMask)] : ref NothingYet;
             fleetState = new FleetState(ready, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
             {
                 HasServingSignals = true,
@@ -188,6 +199,10 @@ internal abstract class ServingRunBase
                 TtftP50LastInterval = at.TtftP50,
                 TtftP95LastInterval = at.TtftP95,
             };
+        }
+        else
+        {
+            fleetState = new FleetState(ready, _loading, 0, 0, 0) { HasServingSignals = true };
         }
 
         var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
@@ -216,6 +231,8 @@ internal abstract class ServingRunBase
             Reconciled(t);
         }
     }
+
+    private static readonly Snapshot NothingYet;
 
     /// <summary>The signals of one observed tick: cumulative counts, and the fleet's state then.</summary>
     protected readonly record struct Snapshot(long Arrivals, long Admissions, long Waiting, long Running, long Input, long Output, double KvUtilization, Duration? TtftP50, Duration? TtftP95);

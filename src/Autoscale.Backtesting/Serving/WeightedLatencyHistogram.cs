@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Autoscale.Backtesting.Serving;
 
 /// <summary>
@@ -13,18 +15,35 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
 
     public double Count { get; private set; }
 
-    public void Add(double seconds, double count)
+    /// <summary>Adds <paramref name="count"/> requests of one latency; returns its bucket (-1 when the count is not positive).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Add(double seconds, double count)
     {
         if (!(count > 0))
         {
-            return;
+            return -1;
         }
 
         var b = LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, seconds) * 1e9));
+        AddToBucket(b, count);
+        return b;
+    }
+
+    /// <summary>Adds <paramref name="count"/> (positive) requests to bucket <paramref name="b"/>, as <see cref="Add"/> found it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddToBucket(int b, double count)
+    {
         _counts[b] += count;
         Count += count;
-        _lowest = Math.Min(_lowest, b);
-        _highest = Math.Max(_highest, b);
+        if (b < _lowest)
+        {
+            _lowest = b;
+        }
+
+        if (b > _highest)
+        {
+            _highest = b;
+        }
     }
 
     /// <summary>Requests dropped: above every bucket.</summary>
@@ -56,8 +75,21 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
             return 0;
         }
 
-        // Ranks of whole requests: the fluid counts are shares of them.
-        // (never past the count itself, which may be a fraction of a request).
+        var b = PercentileBucket(percent);
+        return b < 0 ? double.PositiveInfinity : LatencyHistogram.UpperEdgeNanos(b) / 1e9;
+    }
+
+    /// <summary>The bucket of the nearest-rank percentile; -1 when it falls on a dropped request or nothing was added.</summary>
+    public int PercentileBucket(double percent)
+    {
+        // Ranks of whole requests: the fluid counts are shares of them (never past the count itself, which may be a
+        // fraction of a request).
+        if (_lowest == _highest && Count == _counts[_lowest])
+        {
+            // One bucket holds every request (an interval's few first tokens, often): every rank falls in it.
+            return _lowest;
+        }
+
         var rank = Math.Min(Count, Math.Max(1, Math.Ceiling((percent / 100.0 * Count) - 1e-6)));
         var seen = 0.0;
         for (var b = _highest < 0 ? 0 : _lowest; b <= _highest; b++)
@@ -65,10 +97,13 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
             seen += _counts[b];
             if (seen >= rank - 1e-6)
             {
-                return LatencyHistogram.UpperEdgeNanos(b) / 1e9;
+                return b;
             }
         }
 
-        return double.PositiveInfinity;
+        return -1;
     }
+
+    /// <summary>The highest bucket holding a request; -1 when empty.</summary>
+    public int HighestBucket => _highest;
 }

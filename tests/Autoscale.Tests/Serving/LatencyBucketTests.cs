@@ -30,7 +30,7 @@ public sealed class LatencyBucketTests
     [Fact]
     public void The_extremes_match_the_definition()
     {
-        foreach (var n in new[] { long.MinValue, -1L, 0L, 1L, 99_999_999L, 100_000_000L, 100_000_001L, 101_000_000L, 101_000_001L, long.MaxValue / 2, long.MaxValue })
+        foreach (var n in new[] { long.MinValue, -1L, 0L, 1L, 99_999_999L, 100_000_000L, 100_000_001L, 101_000_000L, 101_000_001L, (1L << 53) - 1, (1L << 53) + 1, (1L << 62) + 1, long.MaxValue / 2, long.MaxValue - 1, long.MaxValue })
         {
             Assert.Equal(LatencyHistogram.BucketByLog(n), LatencyHistogram.Bucket(n));
         }
