@@ -43,6 +43,7 @@ internal sealed class FluidRun : ServingRunBase
     private readonly WeightedLatencyHistogram _tpot = new();
     private readonly WeightedLatencyHistogram _e2e = new();
     private readonly WeightedLatencyHistogram _wait = new();
+    private double _admittedAtOnce;
     // The first tokens of the interval a decision observes.
     private readonly WeightedLatencyHistogram _intervalTtft = new();
 
@@ -248,7 +249,7 @@ internal sealed class FluidRun : ServingRunBase
         // Replicas warming up run their steps warmupSlowdown times slower: they count as that fraction of one.
         var effective = serving - (warming * (1 - (1 / _p.WarmupSlowdown)));
         var decodePerReplica = _decodeCount / serving;
-        var chunk = Math.Max(0, _p.MaxBatchedTokens - decodePerReplica);
+        var chunk = double.MaxNative(0, _p.MaxBatchedTokens - decodePerReplica);
         var decodeStep = _p.BaseSeconds + (_p.PerDecodeTokenSeconds * decodePerReplica);
         var prefillStep = decodeStep + (_p.PerPrefillTokenSeconds * chunk);
         var rate = chunk > 0 ? effective * chunk / prefillStep : 0;
@@ -259,7 +260,7 @@ internal sealed class FluidRun : ServingRunBase
         while (rate > 0 && _prefill.Count > 0)
         {
             ref var c = ref _prefill.Head;
-            var start = Math.Max(cursor, c.Admitted);
+            var start = double.MaxNative(cursor, c.Admitted);
             if (start >= to)
             {
                 break;
@@ -271,14 +272,14 @@ internal sealed class FluidRun : ServingRunBase
             {
                 // The rate spreads a step's fixed cost over a whole chunk; a prompt shorter than a chunk pays the rest of its
                 // own step, and arrives on average half-way through a step already running.
-                var own = Math.Min(c.Input, chunk);
+                var own = double.MinNative(c.Input, chunk);
                 var latency = (decodeStep * (1 - (own / chunk))) + (0.5 * (decodeStep + (_p.PerPrefillTokenSeconds * own)));
                 prefillTime += left / rate;
                 cursor = start + (left / rate);
 
                 // One request's prompt runs on one replica, at most a chunk a step, however many replicas the fleet has.
                 var alone = c.Admitted + (c.Input * prefillStep / chunk * serving / effective);
-                FirstToken(c, Math.Max(cursor, alone) + (latency * serving / effective));
+                FirstToken(c, double.MaxNative(cursor, alone) + (latency * serving / effective));
                 _prefill.Pop();
             }
             else
@@ -291,7 +292,7 @@ internal sealed class FluidRun : ServingRunBase
         }
 
         // Decode: one token a step for every decoding sequence; steps carry the prefill chunks first.
-        var steps = (prefillTime / prefillStep) + (_decodeCount > Tiny ? Math.Max(0, (to - from - prefillTime) / decodeStep) : 0);
+        var steps = (prefillTime / prefillStep) + (_decodeCount > Tiny ? double.MaxNative(0, (to - from - prefillTime) / decodeStep) : 0);
         steps *= effective / serving;
         var clockBefore = _clock;
         _clock += steps;
@@ -299,7 +300,7 @@ internal sealed class FluidRun : ServingRunBase
         {
             ref var c = ref _decode.Pop();
             var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
-            Finished(c, Math.Max(end, c.FirstToken));
+            Finished(c, double.MaxNative(end, c.FirstToken));
         }
 
         // Cohorts whose prompt completed in this sub-step decode from the next one.
@@ -307,12 +308,12 @@ internal sealed class FluidRun : ServingRunBase
         {
             ref var c = ref _decode.Staged(i);
             c.Entered = _clock;
-            c.Finish = _clock + Math.Max(0, c.Output - 1);
+            c.Finish = _clock + double.MaxNative(0, c.Output - 1);
             _decodeKvBase += c.Count * (c.Input + 1 - _clock);
         }
 
         _decode.CommitStaged();
-        var busy = Math.Min(serving, Running + _waitingCount);
+        var busy = double.MinNative(serving, Running + _waitingCount);
         _busySeconds += busy * (to - from);
         _kvTokenSeconds += KvUsed * (to - from);
     }
@@ -386,7 +387,7 @@ internal sealed class FluidRun : ServingRunBase
         {
             ref var head = ref _waiting.Head;
             var perRequest = head.Input + 1;
-            var take = Math.Min(head.Count, Math.Min(slots, kv / perRequest));
+            var take = double.MinNative(head.Count, double.MinNative(slots, kv / perRequest));
             if (take <= Tiny)
             {
                 break;
@@ -395,9 +396,18 @@ internal sealed class FluidRun : ServingRunBase
             ref var admitted = ref _prefill.PushSlot();
             admitted = head;
             admitted.Count = take;
-            admitted.Admitted = Math.Max(now, head.Arrival);
+            admitted.Admitted = double.MaxNative(now, head.Arrival);
             var wait = admitted.Admitted - head.Arrival;
-            _wait.Add(wait, take);
+            if (wait == 0)
+            {
+                // Most admissions do not wait: counted here, put in the first bucket at the end.
+                _admittedAtOnce += take;
+            }
+            else
+            {
+                _wait.Add(wait, take);
+            }
+
             if (wait > _maxWait)
             {
                 // A late start is a violation whatever follows.
@@ -719,7 +729,7 @@ internal sealed class FluidRun : ServingRunBase
             Late = late,
             Dropped = dropped,
             QueuedAtEnd = 0,
-            WaitP50Seconds = _wait.PercentileSeconds(50),
+            WaitP50Seconds = WaitHistogram().PercentileSeconds(50),
             WaitP95Seconds = _wait.PercentileSeconds(95),
             WaitP99Seconds = _wait.PercentileSeconds(99),
             WaitMaxSeconds = _wait.PercentileSeconds(100),
@@ -737,6 +747,18 @@ internal sealed class FluidRun : ServingRunBase
             Serving = serving,
             Cluster = cluster,
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
+    }
+
+    /// <summary>The queue waits, with the admissions that did not wait put in.</summary>
+    private WeightedLatencyHistogram WaitHistogram()
+    {
+        if (_admittedAtOnce > 0)
+        {
+            _wait.AddToBucket(0, _admittedAtOnce);
+            _admittedAtOnce = 0;
+        }
+
+        return _wait;
     }
 
     private void DropRunning(double uncounted, double count, bool firstToken)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NodaTime;
 
 namespace Autoscale.Backtesting.Serving;
@@ -81,10 +82,11 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
 
     /// <summary>
     /// The bucket of a latency: 1 ms buckets up to 100 ms, then buckets 1 % wide. Exactly <see cref="BucketByLog"/>, without
-    /// a logarithm: the latency as a double, its exponent and top 8 mantissa bits (a 1/256 of a binade, narrower than a
-    /// bucket) index a table of the bucket its range starts in, and the table of the buckets' lowest values (built from
-    /// <see cref="BucketByLog"/> itself) moves it on at most one bucket.
+    /// a logarithm below 2^53 ns (104 days): the latency as a double, its exponent and top 8 mantissa bits (a 256th of a
+    /// binade, narrower than a bucket, so holding one bucket edge at most) index a table of the bucket the range starts in
+    /// and the next bucket's lowest latency (built from <see cref="BucketByLog"/> itself); one comparison picks.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Bucket(long nanos)
     {
         if (nanos <= LinearBucketNanos * LinearBuckets)
@@ -92,13 +94,13 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
             return (int)Math.Max(0, (nanos + LinearBucketNanos - 1) / LinearBucketNanos - 1);
         }
 
-        // The key's range holds at most one bucket edge, so the bucket is the guess or the next; a latency past 2^53 ns may
-        // round up into the next key, one bucket too far at most. Both corrections without a branch.
-        var edges = LogEdges.Lowest;
-        var guess = (int)LogEdges.ByKey[(int)((BitConverter.DoubleToInt64Bits(nanos) >> LogEdges.KeyShift) - LogEdges.FirstKey)];
-        guess -= (int)((ulong)(nanos - edges[guess]) >> 63);
-        guess += 1 - (int)((ulong)(nanos - edges[guess + 1]) >> 63);
-        return Math.Min(guess, Buckets - 1);
+        if (nanos >= LogEdges.ExactBelow)
+        {
+            return BucketByLog(nanos);
+        }
+
+        ref readonly var range = ref LogEdges.ByKey[(int)((BitConverter.DoubleToInt64Bits(nanos) >> LogEdges.KeyShift) - LogEdges.FirstKey)];
+        return range.Bucket + 1 - (int)((ulong)(nanos - range.Next) >> 63);
     }
 
     /// <summary>The bucket by its definition, with a logarithm (the reference <see cref="Bucket"/> reproduces).</summary>
@@ -113,32 +115,36 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
         return (int)Math.Min(Buckets - 1, LinearBuckets - 1 + steps);
     }
 
-    /// <summary>Tables for <see cref="Bucket"/>, built once on first use (about 100,000 logarithms).</summary>
+    /// <summary>The table of <see cref="Bucket"/>, built once on first use (about 100,000 logarithms).</summary>
     private static class LogEdges
     {
         /// <summary>A latency's key: its double's exponent and top 8 mantissa bits.</summary>
         public const int KeyShift = 44;
 
-        /// <summary>The key of the first latency past the linear buckets.</summary>
-        public static readonly long FirstKey = BitConverter.DoubleToInt64Bits((double)((LinearBucketNanos * LinearBuckets) + 1)) >> KeyShift;
+        /// <summary>The key of the first latency past the linear buckets, 100,000,001 ns (checked when the table is built).</summary>
+        public const long FirstKey = 0x4197D;
 
-        /// <summary>
-        /// For each logarithmic bucket, the smallest latency in nanoseconds <see cref="BucketByLog"/> puts in it or above; one
-        /// more entry, <see cref="long.MaxValue"/>, past the last bucket.
-        /// </summary>
-        public static readonly long[] Lowest = BuildLowest();
+        /// <summary>Latencies from here on are bucketed by the definition (a double no longer holds every nanosecond).</summary>
+        public const long ExactBelow = 1L << 53;
 
-        /// <summary>For each key from <see cref="FirstKey"/> to that of <see cref="long.MaxValue"/>: the bucket of the key's smallest latency.</summary>
-        public static readonly ushort[] ByKey = BuildByKey();
+        /// <summary>For each key from <see cref="FirstKey"/> up to <see cref="ExactBelow"/>: the bucket of its range's smallest latency, and the next bucket's smallest.</summary>
+        public static readonly KeyRange[] ByKey = Build();
 
-        private static long[] BuildLowest()
+        private static KeyRange[] Build()
         {
+            const long first = (LinearBucketNanos * LinearBuckets) + 1;
+            if (BitConverter.DoubleToInt64Bits(first) >> KeyShift != FirstKey)
+            {
+                throw new InvalidOperationException("the first logarithmic key is not the one the table assumes");
+            }
+
+            // The smallest latency of each logarithmic bucket, by bisection on the definition: buckets are 1 % wide, so the
+            // next one starts below the last one's start * 1.02 + 2.
             var lowest = new long[Buckets + 1];
             lowest[Buckets] = long.MaxValue;
-            var floor = (LinearBucketNanos * LinearBuckets) + 1;
+            var floor = first;
             for (var b = LinearBuckets; b < Buckets; b++)
             {
-                // The smallest n >= floor with BucketByLog(n) >= b: buckets are 1 % wide, so it lies below floor * 1.02 + 2.
                 long lo = floor, hi = (long)(floor * 1.02) + 2;
                 while (BucketByLog(hi) < b)
                 {
@@ -162,30 +168,26 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
                 floor = lo;
             }
 
-            return lowest;
-        }
-
-        private static ushort[] BuildByKey()
-        {
-            var last = BitConverter.DoubleToInt64Bits((double)long.MaxValue) >> KeyShift;
-            var table = new ushort[last - FirstKey + 1];
+            var table = new KeyRange[(BitConverter.DoubleToInt64Bits(ExactBelow) >> KeyShift) - FirstKey];
             var bucket = LinearBuckets;
             for (var k = 0; k < table.Length; k++)
             {
-                // The key's smallest latency (a double's value is a whole number of nanoseconds this far up), or the first
-                // logarithmic one; buckets only rise with it.
-                var start = Math.Max((LinearBucketNanos * LinearBuckets) + 1, (long)Math.Min(BitConverter.Int64BitsToDouble((FirstKey + k) << KeyShift), 9.2e18));
-                while (bucket < Buckets - 1 && start >= Lowest[bucket + 1])
+                // The key's smallest latency (a whole number of nanoseconds this far up), or the first logarithmic one.
+                var start = Math.Max(first, (long)BitConverter.Int64BitsToDouble((FirstKey + k) << KeyShift));
+                while (bucket < Buckets - 1 && start >= lowest[bucket + 1])
                 {
                     bucket++;
                 }
 
-                table[k] = (ushort)bucket;
+                table[k] = new KeyRange(lowest[bucket + 1], bucket);
             }
 
             return table;
         }
     }
+
+    /// <summary>A key's range of latencies: the bucket it starts in and the lowest latency of the next bucket.</summary>
+    private readonly record struct KeyRange(long Next, int Bucket);
 
     /// <summary>A bucket's upper edge as a duration, rounded to the nanosecond (a table, built on first use).</summary>
     internal static Duration UpperEdge(int bucket) => UpperEdges.Table[bucket];

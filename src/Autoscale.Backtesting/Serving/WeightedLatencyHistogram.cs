@@ -24,7 +24,7 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
             return -1;
         }
 
-        var b = LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, seconds) * 1e9));
+        var b = LatencyHistogram.Bucket((long)Math.Ceiling(double.MaxNative(0, seconds) * 1e9));
         AddToBucket(b, count);
         return b;
     }
