@@ -123,7 +123,7 @@ internal sealed class FluidRun : ServingRunBase
         for (var k = 0; k < steps; k++)
         {
             var from = ts + (k * h);
-            Arrive(t, k == steps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + h) * 1e9), k == 0, from);
+            Arrive(k == steps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + h) * 1e9), k == 0, from);
             Serve(from, from + h);
         }
 
@@ -177,7 +177,7 @@ internal sealed class FluidRun : ServingRunBase
     }
 
     /// <summary>The arrivals before <paramref name="end"/> (nanoseconds) join the waiting queue; <paramref name="first"/> in the tick's first step.</summary>
-    private void Arrive(long t, long end, bool first, double from)
+    private void Arrive(long end, bool first, double from)
     {
         if (_log is { } log)
         {
