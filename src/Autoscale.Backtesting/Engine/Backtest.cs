@@ -92,38 +92,69 @@ public static class Backtest
         var bucket = TimelineBucket(workload.Ticks, timelinePoints);
         var zoom = ZoomWorstHour(workload.Ticks, settings, timelinePoints);
         var results = new CandidateResult[candidates.Count];
+        var runs = new Serving.ServingRunBase?[candidates.Count];
+        var replayed = new long[candidates.Count];
 
-        // One candidate per thread at a time, those deciding most often first (they take longest): a long run started
-        // last would finish alone. The results keep the candidates' order.
-        var order = Enumerable.Range(0, candidates.Count).OrderBy(i => candidates[i].DecisionIntervalTicks).ToArray();
-        var options = new ParallelOptions { MaxDegreeOfParallelism = maxParallelism, CancellationToken = cancellationToken };
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(order, System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering), options, i =>
+        // Candidates advance a slice of ticks at a time, taken in turn from one queue by every thread that may run: each
+        // thread stays busy until the last slices, however many candidates there are and however their costs differ (a
+        // whole candidate per thread would leave one thread alone with the last). The results keep the candidates' order.
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, candidates.Count));
+        bool Slice(int i)
         {
             var spec = candidates[i];
-            Serving.ServingRun? run = null;
-            Serving.FluidRun? fluid = null;
             try
             {
-                if (settings.FluidServing)
+                var run = runs[i] ??= settings.FluidServing
+                    ? new Serving.FluidRun(spec, settings, workload, bucket, zoom)
+                    : new Serving.ServingRun(spec, settings, workload, bucket, zoom);
+                if (replayed[i] < workload.Ticks)
                 {
-                    fluid = new Serving.FluidRun(spec, settings, workload, bucket, zoom);
-                    results[i] = fluid.Run();
+                    replayed[i] = Math.Min(workload.Ticks, replayed[i] + ServingSliceTicks);
+                    run.AdvanceTo(replayed[i]);
+                    return true;
                 }
-                else
-                {
-                    run = new Serving.ServingRun(spec, settings, workload, bucket, zoom);
-                    results[i] = run.Run();
-                }
+
+                results[i] = run.Complete();
+                runs[i] = null;
+                return false;
             }
             catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
             {
-                var tick = run?.Tick ?? fluid?.Tick;
+                var tick = runs[i]?.Tick;
                 var error = tick is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {tick}: {e.GetType().Name}: {e.Message}";
                 results[i] = new CandidateResult { Name = spec.Name, Policy = spec.PolicyName, SweepGroup = spec.SweepGroup, SweepValue = spec.SweepValue, Error = error, Ticks = tick ?? 0 };
+                runs[i] = null;
+                return false;
             }
-        });
+        }
+
+        void Work()
+        {
+            while (!cancellationToken.IsCancellationRequested && queue.TryDequeue(out var i))
+            {
+                if (Slice(i))
+                {
+                    queue.Enqueue(i);
+                }
+            }
+        }
+
+        var threads = Math.Min(candidates.Count, maxParallelism > 0 ? maxParallelism : Environment.ProcessorCount);
+        if (threads <= 1)
+        {
+            Work();
+        }
+        else
+        {
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Work());
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
         return Ranking.Rank(results);
     }
+
+    /// <summary>Ticks a serving candidate replays before the thread takes the next candidate in turn.</summary>
+    private const long ServingSliceTicks = 16_384;
 
     /// <summary>Ticks per timeline point for about <paramref name="points"/> points (0: no timeline).</summary>
     public static long TimelineBucket(long ticks, int points) => points <= 0 ? 0 : Math.Max(1, (ticks + points - 1) / points);

@@ -90,13 +90,22 @@ internal sealed class FluidRun : ServingRunBase
     /// <summary>Replays every tick of the workload, then the drain.</summary>
     public CandidateResult Run()
     {
-        for (var t = 0L; t < _w.Ticks; t++)
+        AdvanceTo(_w.Ticks);
+        return Complete();
+    }
+
+    internal override void AdvanceTo(long tick)
+    {
+        var until = Math.Min(tick, _w.Ticks);
+        for (var t = _stepped; t < until; t++)
         {
             Step(t);
         }
 
-        return Complete();
+        _stepped = Math.Max(_stepped, until);
     }
+
+    private long _stepped;
 
     private void Step(long t)
     {
@@ -651,7 +660,7 @@ internal sealed class FluidRun : ServingRunBase
         }
     }
 
-    private CandidateResult Complete()
+    internal override CandidateResult Complete()
     {
         Completing();
         var horizon = _w.Ticks;

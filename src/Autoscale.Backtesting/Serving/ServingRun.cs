@@ -165,7 +165,7 @@ internal sealed class ServingRun : ServingRunBase
     }
 
     /// <summary>Replays the ticks before <paramref name="tick"/> not replayed yet (tests measure a warm stretch with it).</summary>
-    internal void AdvanceTo(long tick)
+    internal override void AdvanceTo(long tick)
     {
         for (var t = _stepped; t < Math.Min(tick, _w.Ticks); t++)
         {
@@ -971,7 +971,7 @@ internal sealed class ServingRun : ServingRunBase
         }
     }
 
-    private CandidateResult Complete()
+    internal override CandidateResult Complete()
     {
         Completing();
         var horizon = _w.Ticks;

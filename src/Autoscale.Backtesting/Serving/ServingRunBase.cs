@@ -106,6 +106,13 @@ internal abstract class ServingRunBase
     /// <summary>Ready replicas now.</summary>
     protected abstract int ReadyCount { get; }
 
+    /// <summary>Replays the ticks before <paramref name="tick"/> not replayed yet.</summary>
+    internal abstract void AdvanceTo(long tick);
+
+    /// <summary>After the last tick: the drain, then the candidate's result. Once only.</summary>
+    /// <exception cref="InvalidOperationException">The run is already complete.</exception>
+    internal abstract CandidateResult Complete();
+
     /// <summary>A replica is ready from the start of tick <paramref name="t"/> (the first fleet, or a load that takes no time).</summary>
     protected abstract void AddReady(long t);
 

@@ -52,6 +52,7 @@ internal static class BacktestCommand
             var timeline = parse.GetValue(outDir) is null ? 0 : TimelinePoints;
             var runs = new List<IReadOnlyList<CandidateResult>>();
             TraceInfo? info = null;
+            var readSeconds = 0.0;
             for (var s = 0; s < seedCount; s++)
             {
                 var settings = plan.Settings with { Seed = plan.Settings.Seed + s };
@@ -66,6 +67,7 @@ internal static class BacktestCommand
                 if (settings.Serving is { } profile)
                 {
                     Autoscale.Backtesting.Serving.ServingWorkload workload;
+                    var readStart = clock.Elapsed;
                     try
                     {
                         workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, tracePath, cancellationToken);
@@ -75,6 +77,8 @@ internal static class BacktestCommand
                     {
                         throw new UserInputException(e.Message);
                     }
+
+                    readSeconds += (clock.Elapsed - readStart).TotalSeconds;
 
                     results = await WithProgressAsync(context, label, _ =>
                         Task.Run(() => Backtest.RunServing(workload, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, cancellationToken: cancellationToken), cancellationToken));
@@ -92,7 +96,7 @@ internal static class BacktestCommand
 
             if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
             {
-                await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {info!.Ticks} ticks x {plan.Candidates.Count} candidates x {seedCount} seeds;"
+                await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {info!.Ticks} ticks x {plan.Candidates.Count} candidates x {seedCount} seeds{(readSeconds > 0 ? $" (serving workload read in {readSeconds:F3} s)" : "")};"
                     + $" GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), paused {GC.GetTotalPauseDuration().TotalMilliseconds:F0} ms, {GC.GetTotalAllocatedBytes() / 1048576} MB allocated");
             }
 
