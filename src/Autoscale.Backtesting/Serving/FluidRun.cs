@@ -127,13 +127,21 @@ internal sealed class FluidRun : ServingRunBase
             _w.TickTotals(t, out _tickCount, out _tickInput, out _tickOutput);
         }
 
-        var steps = Quiet(t) ? 1 : _subSteps;
-        var h = _tickSeconds / steps;
-        for (var k = 0; k < steps; k++)
+        var quiet = Quiet(t);
+        if (quiet && _log is null)
         {
-            var from = ts + (k * h);
-            Arrive(k == steps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + h) * 1e9), k == 0, from);
-            Serve(from, from + h);
+            ServeQuietTick(ts, ts + _tickSeconds);
+        }
+        else
+        {
+            var steps = quiet ? 1 : _subSteps;
+            var h = _tickSeconds / steps;
+            for (var k = 0; k < steps; k++)
+            {
+                var from = ts + (k * h);
+                Arrive(k == steps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + h) * 1e9), k == 0, from);
+                Serve(from, from + h);
+            }
         }
 
         var violations = Emit(ref _violations, ref _violationsEmitted);
@@ -248,7 +256,48 @@ internal sealed class FluidRun : ServingRunBase
         var warming = Warming(from);
         var serving = _ready + DrainingCount(from);
         Admit(from);
+        ServeAdmitted(from, to, serving, warming);
+    }
 
+    /// <summary>
+    /// A quiet tick of interval counts (<see cref="Quiet"/>: nothing waits, drains or warms up) in one step: its cohort
+    /// arrives and, when the free sequences and KV cache take all of it, goes straight to prefill, as <see cref="Arrive"/>
+    /// then <see cref="Serve"/> would have it, without passing through the waiting queue.
+    /// </summary>
+    private void ServeQuietTick(double from, double to)
+    {
+        var n = _tickCount;
+        if (n == 0)
+        {
+            // Nothing arrives, nothing waits: Serve's timeouts, warm-ups, drains and admissions have nothing to do.
+            ServeAdmitted(from, to, _ready, 0);
+            return;
+        }
+
+        var (i, o) = (_tickInput, _tickOutput);
+        _requests += n;
+        _arrivedInput += (long)Math.Round(i);
+        _arrivedOutput += (long)Math.Round(o);
+        _waitingCount += n;
+        var arrival = from + (_tickSeconds / 2);
+        var cohort = new Cohort { Count = n, Input = i / n, Output = o / n, Arrival = arrival, Since = arrival };
+        var slots = (_ready * (double)_p.MaxSequences) - Running;
+        var kv = (_ready * _kvPerReplica) - KvUsed;
+        if (slots > Tiny && kv > Tiny && double.MinNative(cohort.Count, double.MinNative(slots, kv / (cohort.Input + 1))) == cohort.Count)
+        {
+            AdmitShare(cohort, cohort.Count, from);
+            ServeAdmitted(from, to, _ready, 0);
+            return;
+        }
+
+        // Not all of it fits: the general way, through the queue.
+        _waiting.Push(cohort);
+        Serve(from, to);
+    }
+
+    /// <summary>Serves from <paramref name="from"/> to <paramref name="to"/> with the admissions made.</summary>
+    private void ServeAdmitted(double from, double to, double serving, int warming)
+    {
         if (serving <= 0 || (_prefillCount <= Tiny && _decodeCount <= Tiny))
         {
             _kvTokenSeconds += KvUsed * (to - from);
@@ -402,33 +451,7 @@ internal sealed class FluidRun : ServingRunBase
                 break;
             }
 
-            ref var admitted = ref _prefill.PushSlot();
-            admitted = head;
-            admitted.Count = take;
-            admitted.Admitted = double.MaxNative(now, head.Arrival);
-            var wait = admitted.Admitted - head.Arrival;
-            if (wait == 0)
-            {
-                // Most admissions do not wait: counted here, put in the first bucket at the end.
-                _admittedAtOnce += take;
-            }
-            else
-            {
-                _wait.Add(wait, take);
-            }
-
-            if (wait > _maxWait)
-            {
-                // A late start is a violation whatever follows.
-                admitted.LateShare = 1;
-                _late += take;
-                _violations += take;
-            }
-
-            _prefillCount += take;
-            _prefillKv += take * head.Input;
-            _admissions += take;
-            _waitingCount -= take;
+            AdmitShare(head, take, now);
             slots -= take;
             kv -= take * perRequest;
             head.Count -= take;
@@ -438,6 +461,38 @@ internal sealed class FluidRun : ServingRunBase
                 _waiting.Pop();
             }
         }
+    }
+
+    /// <summary><paramref name="take"/> requests of the waiting cohort <paramref name="head"/> start prefill at <paramref name="now"/>.</summary>
+    private void AdmitShare(in Cohort head, double take, double now)
+    {
+        ref var admitted = ref _prefill.PushSlot();
+        admitted = head;
+        admitted.Count = take;
+        admitted.Admitted = double.MaxNative(now, head.Arrival);
+        var wait = admitted.Admitted - head.Arrival;
+        if (wait == 0)
+        {
+            // Most admissions do not wait: counted here, put in the first bucket at the end.
+            _admittedAtOnce += take;
+        }
+        else
+        {
+            _wait.Add(wait, take);
+        }
+
+        if (wait > _maxWait)
+        {
+            // A late start is a violation whatever follows.
+            admitted.LateShare = 1;
+            _late += take;
+            _violations += take;
+        }
+
+        _prefillCount += take;
+        _prefillKv += take * head.Input;
+        _admissions += take;
+        _waitingCount -= take;
     }
 
     /// <summary>Requests that waited past the client timeout without being admitted leave.</summary>
