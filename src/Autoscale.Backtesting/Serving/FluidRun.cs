@@ -32,6 +32,9 @@ internal sealed class FluidRun : ServingRunBase
     private readonly double _maxTtft, _maxTpot, _maxE2e, _maxWait, _timeout;
     private readonly double _kvPerReplica;
 
+    /// <summary>The share of a replica's steps a warming replica loses: 1 - 1 / warmupSlowdown.</summary>
+    private readonly double _warmingLoss;
+
     private readonly CohortQueue _waiting = new();
     private readonly CohortQueue _prefill = new();
     private readonly DecodeHeap _decode = new();
@@ -80,6 +83,7 @@ internal sealed class FluidRun : ServingRunBase
         _maxE2e = slo.MaxE2eSeconds ?? double.PositiveInfinity;
         _timeout = slo.ClientTimeoutSeconds ?? double.PositiveInfinity;
         _kvPerReplica = (double)_p.KvBlocks * _p.BlockTokens;
+        _warmingLoss = 1 - (1 / _p.WarmupSlowdown);
         _log = workload.Requests;
     }
 
@@ -127,21 +131,19 @@ internal sealed class FluidRun : ServingRunBase
             _w.TickTotals(t, out _tickCount, out _tickInput, out _tickOutput);
         }
 
-        var quiet = Quiet(t);
-        if (quiet && _log is null)
+        var steps = Quiet(t) ? 1 : _subSteps;
+        var h = _tickSeconds / steps;
+        for (var k = 0; k < steps; k++)
         {
-            ServeQuietTick(ts, ts + _tickSeconds);
-        }
-        else
-        {
-            var steps = quiet ? 1 : _subSteps;
-            var h = _tickSeconds / steps;
-            for (var k = 0; k < steps; k++)
+            var from = ts + (k * h);
+            if (k == 0 && _log is null && _waiting.Count == 0)
             {
-                var from = ts + (k * h);
-                Arrive(k == steps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + h) * 1e9), k == 0, from);
-                Serve(from, from + h);
+                ServeArriving(from, from + h);
+                continue;
             }
+
+            Arrive(k == steps - 1 ? (t + 1) * _tickNanos : (long)Math.Round((from + h) * 1e9), k == 0, from);
+            Serve(from, from + h);
         }
 
         var violations = Emit(ref _violations, ref _violationsEmitted);
@@ -260,17 +262,16 @@ internal sealed class FluidRun : ServingRunBase
     }
 
     /// <summary>
-    /// A quiet tick of interval counts (<see cref="Quiet"/>: nothing waits, drains or warms up) in one step: its cohort
-    /// arrives and, when the free sequences and KV cache take all of it, goes straight to prefill, as <see cref="Arrive"/>
-    /// then <see cref="Serve"/> would have it, without passing through the waiting queue.
+    /// The first sub-step of a tick of interval counts with nothing waiting: the tick's cohort arrives and, when the free
+    /// sequences and KV cache take all of it, goes straight to prefill, as <see cref="Arrive"/> then <see cref="Serve"/>
+    /// would have it, without passing through the waiting queue.
     /// </summary>
-    private void ServeQuietTick(double from, double to)
+    private void ServeArriving(double from, double to)
     {
         var n = _tickCount;
         if (n == 0)
         {
-            // Nothing arrives, nothing waits: Serve's timeouts, warm-ups, drains and admissions have nothing to do.
-            ServeAdmitted(from, to, _ready, 0);
+            Serve(from, to);
             return;
         }
 
@@ -281,16 +282,21 @@ internal sealed class FluidRun : ServingRunBase
         _waitingCount += n;
         var arrival = from + (_tickSeconds / 2);
         var cohort = new Cohort { Count = n, Input = i / n, Output = o / n, Arrival = arrival, Since = arrival };
-        var slots = (_ready * (double)_p.MaxSequences) - Running;
-        var kv = (_ready * _kvPerReplica) - KvUsed;
-        if (slots > Tiny && kv > Tiny && double.MinNative(cohort.Count, double.MinNative(slots, kv / (cohort.Input + 1))) == cohort.Count)
+        if (_ready > 0 && !(from - arrival > _timeout))
         {
-            AdmitShare(cohort, cohort.Count, from);
-            ServeAdmitted(from, to, _ready, 0);
-            return;
+            var warming = Warming(from);
+            var serving = _ready + DrainingCount(from);
+            var slots = (_ready * (double)_p.MaxSequences) - Running;
+            var kv = (_ready * _kvPerReplica) - KvUsed;
+            if (slots > Tiny && kv > Tiny && double.MinNative(cohort.Count, double.MinNative(slots, kv / (cohort.Input + 1))) == cohort.Count)
+            {
+                AdmitShare(cohort, cohort.Count, from);
+                ServeAdmitted(from, to, serving, warming);
+                return;
+            }
         }
 
-        // Not all of it fits: the general way, through the queue.
+        // Not all of it starts now: the general way, through the queue.
         _waiting.Push(cohort);
         Serve(from, to);
     }
@@ -305,7 +311,7 @@ internal sealed class FluidRun : ServingRunBase
         }
 
         // Replicas warming up run their steps warmupSlowdown times slower: they count as that fraction of one.
-        var effective = serving - (warming * (1 - (1 / _p.WarmupSlowdown)));
+        var effective = serving - (warming * _warmingLoss);
         var decodePerReplica = _decodeCount / serving;
         var chunk = double.MaxNative(0, _p.MaxBatchedTokens - decodePerReplica);
         var decodeStep = _p.BaseSeconds + (_p.PerDecodeTokenSeconds * decodePerReplica);
