@@ -54,9 +54,13 @@ internal sealed class FluidRun : ServingRunBase
     private readonly (long[] Arrivals, int[] Input, int[] Output)? _log;
     private int _next;
 
-    // Interval counts: the tick's requests and their tokens.
+    // Interval counts: the tick's requests and their tokens, read a run of ticks ahead.
     private long _tickCount;
     private double _tickInput, _tickOutput;
+    private readonly long[] _countAhead = new long[256];
+    private readonly double[] _inputAhead = new double[256], _outputAhead = new double[256];
+    private long _totalsFrom;
+    private int _totalsCount;
 
     private int _ready;
     private long _requests;
@@ -128,7 +132,15 @@ internal sealed class FluidRun : ServingRunBase
         var before = _requests;
         if (_log is null)
         {
-            _w.TickTotals(t, out _tickCount, out _tickInput, out _tickOutput);
+            var k = (int)(t - _totalsFrom);
+            if ((uint)k >= (uint)_totalsCount)
+            {
+                _totalsFrom = t;
+                _totalsCount = _w.TickTotals(t, _countAhead, _inputAhead, _outputAhead);
+                k = 0;
+            }
+
+            (_tickCount, _tickInput, _tickOutput) = (_countAhead[k], _inputAhead[k], _outputAhead[k]);
         }
 
         var steps = Quiet(t) ? 1 : _subSteps;

@@ -178,14 +178,22 @@ public sealed class ServingWorkload
     internal (long[] Arrivals, int[] Input, int[] Output)? Requests => _arrivals is null ? null : (_arrivals, _input!, _output!);
 
     /// <summary>
-    /// Interval counts' requests and tokens in tick <paramref name="tick"/>: the trace's token totals, or the requests
-    /// times the mean tokens drawn for the whole workload where it has none (the fluid replay's expectation).
+    /// Interval counts' requests and tokens in the ticks from <paramref name="first"/> on, as many as the spans hold or the
+    /// trace has (returns how many): the trace's token totals, or the requests times the mean tokens drawn for the whole
+    /// workload where it has none (the fluid replay's expectation). A run of ticks at once keeps the replay off the memory's latency.
     /// </summary>
-    internal void TickTotals(long tick, out long count, out double input, out double output)
+    internal int TickTotals(long first, Span<long> count, Span<double> input, Span<double> output)
     {
-        count = _tickCounts![tick];
-        input = _tickInput is { } i ? i[tick] : count * MeanInputTokens;
-        output = _tickOutput is { } o ? o[tick] : count * MeanOutputTokens;
+        var n = (int)Math.Min(count.Length, Ticks - first);
+        var counts = _tickCounts.AsSpan((int)first, n);
+        counts.CopyTo(count);
+        for (var k = 0; k < n; k++)
+        {
+            input[k] = _tickInput is { } i ? i[first + k] : counts[k] * MeanInputTokens;
+            output[k] = _tickOutput is { } o ? o[first + k] : counts[k] * MeanOutputTokens;
+        }
+
+        return n;
     }
 
     /// <summary>The requests in arrival order, one at a time (the same every time it is opened).</summary>
