@@ -551,6 +551,11 @@ internal sealed class FluidRun : ServingRunBase
     /// <summary>Released replicas still serving their share of the running requests at <paramref name="now"/>.</summary>
     private double DrainingCount(double now)
     {
+        if (_draining.Count == 0)
+        {
+            return 0;
+        }
+
         while (_draining.TryPeek(out var signed, out var until) && until <= now)
         {
             _draining.Dequeue();

@@ -44,7 +44,7 @@ internal abstract class ServingRunBase
     protected long _coldStarts, _startOrdinal;
     protected double _replicaSeconds, _loadingSeconds, _readySeconds, _drainBilledSeconds;
     private Instant _nextDecisionAt;
-    private long _observeQuotient, _observedTick;
+    private long _observeQuotient, _observedTick, _decisions;
     private int _observeRemainder;
     private bool _completed;
 
@@ -192,8 +192,10 @@ internal abstract class ServingRunBase
         FleetState fleetState;
         if (observed >= 0)
         {
-            // The observed tick's cumulative signals, less the previous observation's (none before the first interval).
-            var key = t / _decisionEvery;
+            // The observed tick's cumulative signals, less the previous observation's (none before the first interval). The
+            // decisions come every interval from tick 0, so this one's ordinal is t / decisionEvery, counted rather than divided.
+            System.Diagnostics.Debug.Assert(_decisions == t / _decisionEvery, "decisions come every interval from tick 0");
+            var key = _decisions;
             ref readonly var at = ref _history[(int)(key & _historyMask)];
             ref readonly var from = ref observed - _decisionEvery >= 0 ? ref _history[(int)((key - 1) & _historyMask)] : ref NothingYet;
             fleetState = new FleetState(ready, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
@@ -212,6 +214,7 @@ internal abstract class ServingRunBase
             fleetState = new FleetState(ready, _loading, 0, 0, 0) { HasServingSignals = true };
         }
 
+        _decisions++;
         var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
         _nextDecisionAt += _interval;
         _record.Decided(t, decision);
