@@ -807,6 +807,7 @@ internal sealed class FluidRun : ServingRunBase
         var span = horizon * _tickSeconds;
         var dropped = (long)Math.Round(_dropped);
         var late = Math.Min((long)Math.Round(_late), _requests - dropped);
+        FoldAdmittedAtOnce();
         var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _good, _servedInput, _servedOutput,
             _readySeconds > 0 ? Math.Clamp(_kvTokenSeconds / (_kvPerReplica * _readySeconds), 0, 1) : 0, dollars, NominalCapacity, 0, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
         return new RunOutcome
@@ -816,7 +817,7 @@ internal sealed class FluidRun : ServingRunBase
             Late = late,
             Dropped = dropped,
             QueuedAtEnd = 0,
-            WaitP50Seconds = WaitHistogram().PercentileSeconds(50),
+            WaitP50Seconds = _wait.PercentileSeconds(50),
             WaitP95Seconds = _wait.PercentileSeconds(95),
             WaitP99Seconds = _wait.PercentileSeconds(99),
             WaitMaxSeconds = _wait.PercentileSeconds(100),
@@ -836,16 +837,14 @@ internal sealed class FluidRun : ServingRunBase
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 
-    /// <summary>The queue waits, with the admissions that did not wait put in.</summary>
-    private WeightedLatencyHistogram WaitHistogram()
+    /// <summary>Puts the admissions that did not wait into the queue waits' first bucket, once, before their percentiles are read.</summary>
+    private void FoldAdmittedAtOnce()
     {
         if (_admittedAtOnce > 0)
         {
             _wait.AddToBucket(0, _admittedAtOnce);
             _admittedAtOnce = 0;
         }
-
-        return _wait;
     }
 
     private void DropRunning(double uncounted, double count, bool firstToken)
