@@ -107,13 +107,14 @@ public static class Backtest
                 var run = runs[i] ??= settings.FluidServing
                     ? new Serving.FluidRun(spec, settings, workload, bucket, zoom)
                     : new Serving.ServingRun(spec, settings, workload, bucket, zoom);
+                replayed[i] = Math.Min(workload.Ticks, replayed[i] + ServingSliceTicks);
+                run.AdvanceTo(replayed[i]);
                 if (replayed[i] < workload.Ticks)
                 {
-                    replayed[i] = Math.Min(workload.Ticks, replayed[i] + ServingSliceTicks);
-                    run.AdvanceTo(replayed[i]);
                     return true;
                 }
 
+                // The last slice: the drain and the result at once, so a run's memory goes as soon as it is done.
                 results[i] = run.Complete();
                 runs[i] = null;
                 return false;
