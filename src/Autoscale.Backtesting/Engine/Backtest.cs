@@ -98,7 +98,9 @@ public static class Backtest
         // Candidates advance a slice of ticks at a time, taken in turn from one queue by every thread that may run: each
         // thread stays busy until the last slices, however many candidates there are and however their costs differ (a
         // whole candidate per thread would leave one thread alone with the last). The results keep the candidates' order.
-        var queue = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, candidates.Count));
+        // Those deciding most often first: they take longest. A short trace is cut into slices too (at least 16 of them).
+        var slice = Math.Clamp((workload.Ticks + 15) / 16, MinServingSliceTicks, ServingSliceTicks);
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, candidates.Count).OrderBy(i => candidates[i].DecisionIntervalTicks));
         bool Slice(int i)
         {
             var spec = candidates[i];
@@ -107,7 +109,7 @@ public static class Backtest
                 var run = runs[i] ??= settings.FluidServing
                     ? new Serving.FluidRun(spec, settings, workload, bucket, zoom)
                     : new Serving.ServingRun(spec, settings, workload, bucket, zoom);
-                replayed[i] = Math.Min(workload.Ticks, replayed[i] + ServingSliceTicks);
+                replayed[i] = Math.Min(workload.Ticks, replayed[i] + slice);
                 run.AdvanceTo(replayed[i]);
                 if (replayed[i] < workload.Ticks)
                 {
@@ -154,8 +156,11 @@ public static class Backtest
         return Ranking.Rank(results);
     }
 
-    /// <summary>Ticks a serving candidate replays before the thread takes the next candidate in turn.</summary>
+    /// <summary>The most ticks a serving candidate replays before the thread takes the next candidate in turn.</summary>
     private const long ServingSliceTicks = 16_384;
+
+    /// <summary>The fewest ticks of a slice (a short trace's sixteenth may be less).</summary>
+    private const long MinServingSliceTicks = 64;
 
     /// <summary>Ticks per timeline point for about <paramref name="points"/> points (0: no timeline).</summary>
     public static long TimelineBucket(long ticks, int points) => points <= 0 ? 0 : Math.Max(1, (ticks + points - 1) / points);
