@@ -97,8 +97,8 @@ public static class Backtest
 
         // Candidates advance a slice of ticks at a time, taken in turn from one queue by every thread that may run: each
         // thread stays busy until the last slices, however many candidates there are and however their costs differ (a
-        // whole candidate per thread would leave one thread alone with the last). The results keep the candidates' order.
-        // Those deciding most often first: they take longest. A short trace is cut into slices too (at least 16 of them).
+        // whole candidate per thread would leave one thread alone with the last). A short trace is cut into 16 slices;
+        // those deciding most often (they take longest) go first. The results keep the candidates' order.
         var slice = Math.Clamp((workload.Ticks + 15) / 16, MinServingSliceTicks, ServingSliceTicks);
         var queue = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, candidates.Count).OrderBy(i => candidates[i].DecisionIntervalTicks));
         bool Slice(int i)

@@ -57,9 +57,10 @@ internal sealed class FluidRun : ServingRunBase
     // Interval counts: the tick's requests and their tokens, read a run of ticks ahead.
     private long _tickCount;
     private double _tickInput, _tickOutput;
-    private readonly long[] _countAhead = new long[256];
-    private readonly double[] _inputAhead = new double[256], _outputAhead = new double[256];
-    private long _totalsFrom;
+    private const int TotalsAhead = 256;
+    private readonly long[] _countAhead = new long[TotalsAhead];
+    private readonly double[] _inputAhead = new double[TotalsAhead], _outputAhead = new double[TotalsAhead];
+    private long _totalsFrom, _stepped;
     private int _totalsCount;
 
     private int _ready;
@@ -95,13 +96,6 @@ internal sealed class FluidRun : ServingRunBase
 
     private double KvUsed => _prefillKv + _decodeKvBase + (_clock * _decodeCount);
 
-    /// <summary>Replays every tick of the workload, then the drain.</summary>
-    public CandidateResult Run()
-    {
-        AdvanceTo(_w.Ticks);
-        return Complete();
-    }
-
     internal override void AdvanceTo(long tick)
     {
         var until = Math.Min(tick, _w.Ticks);
@@ -112,8 +106,6 @@ internal sealed class FluidRun : ServingRunBase
 
         _stepped = Math.Max(_stepped, until);
     }
-
-    private long _stepped;
 
     private void Step(long t)
     {
@@ -234,34 +226,45 @@ internal sealed class FluidRun : ServingRunBase
             return;
         }
 
-        var (n, i, o) = (_tickCount, _tickInput, _tickOutput);
-        if (n == 0)
+        if (_tickCount == 0)
         {
             return;
         }
 
-        _requests += n;
-        _arrivedInput += (long)Math.Round(i);
-        _arrivedOutput += (long)Math.Round(o);
-        _waitingCount += n;
-        var arrival = from + (_tickSeconds / 2);
+        var cohort = TickArrivals(from);
         if (_waiting.Count >= MergeBeyond)
         {
             // A deep backlog merges ticks at its tail, each cohort spanning at most 1/1024 of the backlog's age (as the
             // count model's queue does): memory stays bounded whatever the backlog, waits within 0.1 %.
             ref var tail = ref _waiting.Tail;
+            var (n, arrival) = (_tickCount, cohort.Arrival);
             if (arrival - tail.Since <= Math.Max(_tickSeconds, (arrival - _waiting.Head.Arrival) / 1024))
             {
                 var total = tail.Count + n;
-                tail.Input = ((tail.Input * tail.Count) + i) / total;
-                tail.Output = ((tail.Output * tail.Count) + o) / total;
+                tail.Input = ((tail.Input * tail.Count) + _tickInput) / total;
+                tail.Output = ((tail.Output * tail.Count) + _tickOutput) / total;
                 tail.Arrival = ((tail.Arrival * tail.Count) + (arrival * n)) / total;
                 tail.Count = total;
                 return;
             }
         }
 
-        _waiting.Push(new Cohort { Count = n, Input = i / n, Output = o / n, Arrival = arrival, Since = arrival });
+        _waiting.Push(cohort);
+    }
+
+    /// <summary>
+    /// The tick's requests of interval counts (at least one) arrive: counted, and returned as one cohort at the tick's
+    /// middle (the i-th of n arrives at t + floor(i * tick / n); none is admitted before the middle) with their mean tokens.
+    /// </summary>
+    private Cohort TickArrivals(double from)
+    {
+        var (n, i, o) = (_tickCount, _tickInput, _tickOutput);
+        _requests += n;
+        _arrivedInput += (long)Math.Round(i);
+        _arrivedOutput += (long)Math.Round(o);
+        _waitingCount += n;
+        var arrival = from + (_tickSeconds / 2);
+        return new Cohort { Count = n, Input = i / n, Output = o / n, Arrival = arrival, Since = arrival };
     }
 
     private void Serve(double from, double to)
@@ -280,37 +283,37 @@ internal sealed class FluidRun : ServingRunBase
     /// </summary>
     private void ServeArriving(double from, double to)
     {
-        var n = _tickCount;
-        if (n == 0)
+        if (_tickCount == 0)
         {
             Serve(from, to);
             return;
         }
 
-        var (i, o) = (_tickInput, _tickOutput);
-        _requests += n;
-        _arrivedInput += (long)Math.Round(i);
-        _arrivedOutput += (long)Math.Round(o);
-        _waitingCount += n;
-        var arrival = from + (_tickSeconds / 2);
-        var cohort = new Cohort { Count = n, Input = i / n, Output = o / n, Arrival = arrival, Since = arrival };
-        if (_ready > 0 && !(from - arrival > _timeout))
+        var cohort = TickArrivals(from);
+        if (_ready == 0 || from - cohort.Arrival > _timeout)
         {
-            var warming = Warming(from);
-            var serving = _ready + DrainingCount(from);
-            var slots = (_ready * (double)_p.MaxSequences) - Running;
-            var kv = (_ready * _kvPerReplica) - KvUsed;
-            if (slots > Tiny && kv > Tiny && double.MinNative(cohort.Count, double.MinNative(slots, kv / (cohort.Input + 1))) == cohort.Count)
-            {
-                AdmitShare(cohort, cohort.Count, from);
-                ServeAdmitted(from, to, serving, warming);
-                return;
-            }
+            _waiting.Push(cohort);
+            Serve(from, to);
+            return;
         }
 
-        // Not all of it starts now: the general way, through the queue.
-        _waiting.Push(cohort);
-        Serve(from, to);
+        // Serve's steps, the timeouts aside: nothing else waits, and the cohort has only just arrived.
+        var warming = Warming(from);
+        var serving = _ready + DrainingCount(from);
+        var slots = (_ready * (double)_p.MaxSequences) - Running;
+        var kv = (_ready * _kvPerReplica) - KvUsed;
+        if (slots > Tiny && kv > Tiny && Take(cohort, slots, kv) == cohort.Count)
+        {
+            AdmitShare(cohort, cohort.Count, from);
+        }
+        else
+        {
+            // Not all of it starts now: the general way, through the queue.
+            _waiting.Push(cohort);
+            Admit(from);
+        }
+
+        ServeAdmitted(from, to, serving, warming);
     }
 
     /// <summary>Serves from <paramref name="from"/> to <paramref name="to"/> with the admissions made.</summary>
@@ -463,7 +466,7 @@ internal sealed class FluidRun : ServingRunBase
         {
             ref var head = ref _waiting.Head;
             var perRequest = head.Input + 1;
-            var take = double.MinNative(head.Count, double.MinNative(slots, kv / perRequest));
+            var take = Take(head, slots, kv);
             if (take <= Tiny)
             {
                 break;
@@ -480,6 +483,10 @@ internal sealed class FluidRun : ServingRunBase
             }
         }
     }
+
+    /// <summary>How many requests of <paramref name="head"/> the free <paramref name="slots"/> and <paramref name="kv"/> cache tokens admit.</summary>
+    private static double Take(in Cohort head, double slots, double kv) =>
+        double.MinNative(head.Count, double.MinNative(slots, kv / (head.Input + 1)));
 
     /// <summary><paramref name="take"/> requests of the waiting cohort <paramref name="head"/> start prefill at <paramref name="now"/>.</summary>
     private void AdmitShare(in Cohort head, double take, double now)

@@ -157,13 +157,6 @@ internal sealed class ServingRun : ServingRunBase
         _slots = size;
     }
 
-    /// <summary>Replays every tick of the workload, then the drain.</summary>
-    public CandidateResult Run()
-    {
-        AdvanceTo(_w.Ticks);
-        return Complete();
-    }
-
     /// <summary>Replays the ticks before <paramref name="tick"/> not replayed yet (tests measure a warm stretch with it).</summary>
     internal override void AdvanceTo(long tick)
     {

@@ -106,7 +106,14 @@ internal abstract class ServingRunBase
     /// <summary>Ready replicas now.</summary>
     protected abstract int ReadyCount { get; }
 
-    /// <summary>Replays the ticks before <paramref name="tick"/> not replayed yet.</summary>
+    /// <summary>Replays every tick of the workload, then the drain.</summary>
+    public CandidateResult Run()
+    {
+        AdvanceTo(_w.Ticks);
+        return Complete();
+    }
+
+    /// <summary>Replays the ticks before <paramref name="tick"/> not replayed yet (each replay's own loop: its step is not virtual).</summary>
     internal abstract void AdvanceTo(long tick);
 
     /// <summary>After the last tick: the drain, then the candidate's result. Once only.</summary>

@@ -187,13 +187,17 @@ public sealed class ServingWorkload
         var n = (int)Math.Min(count.Length, Ticks - first);
         var counts = _tickCounts.AsSpan((int)first, n);
         counts.CopyTo(count);
-        for (var k = 0; k < n; k++)
-        {
-            input[k] = _tickInput is { } i ? i[first + k] : counts[k] * MeanInputTokens;
-            output[k] = _tickOutput is { } o ? o[first + k] : counts[k] * MeanOutputTokens;
-        }
-
+        Fill(input, counts, _tickInput, first, MeanInputTokens);
+        Fill(output, counts, _tickOutput, first, MeanOutputTokens);
         return n;
+
+        static void Fill(Span<double> into, ReadOnlySpan<long> counts, long[]? totals, long first, double mean)
+        {
+            for (var k = 0; k < counts.Length; k++)
+            {
+                into[k] = totals is null ? counts[k] * mean : totals[first + k];
+            }
+        }
     }
 
     /// <summary>The requests in arrival order, one at a time (the same every time it is opened).</summary>
