@@ -31,7 +31,7 @@ public sealed class PrometheusServer : IAsyncLifetime
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private Process? _prometheus;
     private string _data = "";
-    private Task? _serving;
+    private Thread? _serving;
 
     public static string? Binary =>
         Environment.GetEnvironmentVariable("PROMETHEUS_BIN") is { Length: > 0 } bin && File.Exists(bin) ? bin
@@ -45,7 +45,10 @@ public sealed class PrometheusServer : IAsyncLifetime
         var exporterPort = FreePort();
         _exporter.Prefixes.Add($"http://127.0.0.1:{exporterPort}/");
         _exporter.Start();
-        _serving = Task.Run(ServeAsync);
+        // A thread of its own, not the thread pool's: while the suite starts, the pool is busy with other tests and the
+        // exporter would miss Prometheus's scrapes.
+        _serving = new Thread(Serve) { IsBackground = true, Name = "test exporter" };
+        _serving.Start();
 
         _data = Path.Combine(Path.GetTempPath(), "autoscale-prometheus-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_data);
@@ -73,7 +76,7 @@ public sealed class PrometheusServer : IAsyncLifetime
         _prometheus.BeginErrorReadLine();
 
         using var http = new HttpClient();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (DateTime.UtcNow < deadline)
         {
             try
@@ -91,7 +94,7 @@ public sealed class PrometheusServer : IAsyncLifetime
             await Task.Delay(250);
         }
 
-        throw new TimeoutException("Prometheus did not scrape the exporter within 60 s");
+        throw new TimeoutException($"Prometheus did not scrape the exporter within 120 s{(_prometheus.HasExited ? $" (it exited with {_prometheus.ExitCode})" : "")}");
     }
 
     public async Task DisposeAsync()
@@ -105,10 +108,7 @@ public sealed class PrometheusServer : IAsyncLifetime
         _prometheus?.Dispose();
         _exporter.Stop();
         _exporter.Close();
-        if (_serving is not null)
-        {
-            await Task.WhenAny(_serving, Task.Delay(1000));
-        }
+        _serving?.Join(1000);
 
         try
         {
@@ -126,14 +126,14 @@ public sealed class PrometheusServer : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private async Task ServeAsync()
+    private void Serve()
     {
         while (_exporter.IsListening)
         {
             HttpListenerContext context;
             try
             {
-                context = await _exporter.GetContextAsync();
+                context = _exporter.GetContext();
             }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
             {
@@ -172,7 +172,7 @@ public sealed class PrometheusServer : IAsyncLifetime
                 """;
             var bytes = Encoding.UTF8.GetBytes(text);
             context.Response.ContentType = "text/plain; version=0.0.4";
-            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.OutputStream.Write(bytes);
             context.Response.Close();
         }
     }
