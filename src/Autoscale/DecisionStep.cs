@@ -10,6 +10,7 @@ namespace Autoscale;
 /// <param name="QueueDepth">Requests waiting, after the last interval's service.</param>
 /// <param name="ArrivalsLastInterval">Requests that arrived during the last interval.</param>
 /// <param name="ServedLastInterval">Requests that started service during the last interval.</param>
+[method: System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
 public readonly record struct FleetState(int ReadyReplicas, int LoadingReplicas, long QueueDepth, long ArrivalsLastInterval, long ServedLastInterval)
 {
     /// <summary>Whether the serving signals (running requests, KV cache use, TTFT) are observed: a serving replay, or a live source that reads a model server's metrics.</summary>
@@ -68,19 +69,7 @@ public readonly struct DecisionStep
     public int MaxReplicas { get; }
 
     /// <summary>The signal of a decision at <paramref name="now"/> on <paramref name="fleet"/>.</summary>
-    public ScalingSignal Signal(Instant now, in FleetState fleet) =>
-        new(now, Interval, fleet.ReadyReplicas, fleet.LoadingReplicas, fleet.QueueDepth, fleet.ArrivalsLastInterval, CapacityPerReplica, ExpectedLoadTime)
-        {
-            ServedLastInterval = fleet.ServedLastInterval,
-            MaxReplicas = MaxReplicas,
-            HasServingSignals = fleet.HasServingSignals,
-            RunningRequests = fleet.RunningRequests,
-            KvCacheUtilization = fleet.KvCacheUtilization,
-            InputTokensLastInterval = fleet.InputTokensLastInterval,
-            OutputTokensLastInterval = fleet.OutputTokensLastInterval,
-            TtftP50LastInterval = fleet.TtftP50LastInterval,
-            TtftP95LastInterval = fleet.TtftP95LastInterval,
-        };
+    public ScalingSignal Signal(Instant now, in FleetState fleet) => new(now, this, fleet);
 
     /// <summary>A decision's count clamped to <c>[0, MaxReplicas]</c>.</summary>
     public int Clamp(ScalingDecision decision) => Math.Clamp(decision.DesiredReplicas, 0, Math.Max(0, MaxReplicas));
@@ -90,7 +79,8 @@ public readonly struct DecisionStep
     public (ScalingDecision Decision, int Desired) Decide(IScalingPolicy policy, Instant now, in FleetState fleet)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        var signal = Signal(now, fleet);
+        // Built in place, not returned by Signal: the signal is large, and a decision's cost is mostly its copies.
+        var signal = new ScalingSignal(now, this, fleet);
         var decision = policy.Decide(in signal);
         return (decision, Clamp(decision));
     }

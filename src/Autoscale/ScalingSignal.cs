@@ -14,6 +14,7 @@ namespace Autoscale;
 /// <param name="CapacityPerReplica">Requests per second one ready replica serves.</param>
 /// <param name="ExpectedLoadTime">The candidate's nominal load time: how far ahead to launch.</param>
 /// <remarks>An immutable value; safe to share between threads.</remarks>
+[method: System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
 public readonly record struct ScalingSignal(
     Instant Now,
     Duration Interval,
@@ -24,6 +25,22 @@ public readonly record struct ScalingSignal(
     double CapacityPerReplica,
     Duration ExpectedLoadTime)
 {
+    /// <summary>The signal of a decision at <paramref name="now"/> of <paramref name="step"/> on <paramref name="fleet"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal ScalingSignal(Instant now, in DecisionStep step, in FleetState fleet)
+        : this(now, step.Interval, fleet.ReadyReplicas, fleet.LoadingReplicas, fleet.QueueDepth, fleet.ArrivalsLastInterval, step.CapacityPerReplica, step.ExpectedLoadTime)
+    {
+        ServedLastInterval = fleet.ServedLastInterval;
+        MaxReplicas = step.MaxReplicas;
+        HasServingSignals = fleet.HasServingSignals;
+        RunningRequests = fleet.RunningRequests;
+        KvCacheUtilization = fleet.KvCacheUtilization;
+        InputTokensLastInterval = fleet.InputTokensLastInterval;
+        OutputTokensLastInterval = fleet.OutputTokensLastInterval;
+        TtftP50LastInterval = fleet.TtftP50LastInterval;
+        TtftP95LastInterval = fleet.TtftP95LastInterval;
+    }
+
     /// <summary>Requests that started service during the last interval.</summary>
     public long ServedLastInterval { get; init; }
 

@@ -316,7 +316,9 @@ public sealed class CandidateRun
         }
 
         // Decisions fall every _decisionEvery ticks from tick 0.
-        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, new FleetState(_ready, _loading, queue, arrivals, served));
+        // A local, not an argument's temporary: the state is passed by reference and is not copied.
+        var fleetState = new FleetState(_ready, _loading, queue, arrivals, served);
+        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
         _nextDecisionAt += _interval;
         LastDecision = decision;
         _record.Decided(t, decision);
