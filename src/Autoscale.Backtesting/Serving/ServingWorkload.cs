@@ -133,7 +133,7 @@ public sealed class ServingWorkload
                     continue;
                 }
 
-                Check(name, trace.Start, ordinal, k * tickNanos, (inputs[k] + n - 1) / n, (outputs[k] + n - 1) / n, profile);
+                CheckShare(name, trace.Start, ordinal, k * tickNanos, inputs[k], outputs[k], n, profile);
                 ordinal += n;
                 totals.Count += n;
                 totals.Input += inputs[k];
@@ -229,7 +229,7 @@ public sealed class ServingWorkload
                 var n = _tickCounts[k];
                 if (n > 0)
                 {
-                    Check(name, Start, ordinal, k * _tickNanos, (_tickInput[k] + n - 1) / n, (_tickOutput[k] + n - 1) / n, profile, section);
+                    CheckShare(name, Start, ordinal, k * _tickNanos, _tickInput[k], _tickOutput[k], n, profile, section);
                 }
 
                 ordinal += n;
@@ -245,6 +245,26 @@ public sealed class ServingWorkload
             cursor.Take(out var input, out var output);
             Check(name, Start, i, arrival, input, output, profile, section);
         }
+    }
+
+    /// <summary>
+    /// Checks the first (largest) share of a tick's <paramref name="input"/> and <paramref name="output"/> totals among its
+    /// <paramref name="n"/> requests, as <see cref="Check"/> does. The exact shares take two 64-bit divisions, so a bound
+    /// in floating point passes first: each share is at most its total over n plus one, the bound's rounding is far below
+    /// the margin of one token it keeps, and only a tick near a limit is divided exactly.
+    /// </summary>
+    private static void CheckShare(string name, Instant start, long ordinal, long arrival, long input, long output, long n, ServingProfile profile, string section = "replica.serving")
+    {
+        if (input >= 0 && output >= 0)
+        {
+            var bound = ((double)input + output) / n + 3;
+            if (bound <= profile.MaxModelLen && bound + profile.BlockTokens <= (double)profile.KvBlocks * profile.BlockTokens)
+            {
+                return;
+            }
+        }
+
+        Check(name, start, ordinal, arrival, (input + n - 1) / n, (output + n - 1) / n, profile, section);
     }
 
     private static void Check(string name, Instant start, long ordinal, long arrival, long input, long output, ServingProfile profile, string section = "replica.serving")
