@@ -79,7 +79,8 @@ public readonly struct DecisionStep
     public (ScalingDecision Decision, int Desired) Decide(IScalingPolicy policy, Instant now, in FleetState fleet)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        // Built in place, not returned by Signal: the signal is large, and a decision's cost is mostly its copies.
+        // Built here by its constructor rather than returned from Signal: the signal is 176 bytes, and every copy of it
+        // showed in the count replay's profile.
         var signal = new ScalingSignal(now, this, fleet);
         var decision = policy.Decide(in signal);
         return (decision, Clamp(decision));

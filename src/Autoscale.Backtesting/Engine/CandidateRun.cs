@@ -316,7 +316,7 @@ public sealed class CandidateRun
         }
 
         // Decisions fall every _decisionEvery ticks from tick 0.
-        // A local, not an argument's temporary: the state is passed by reference and is not copied.
+        // A local passed by reference, not an argument's temporary (which the JIT copies once more).
         var fleetState = new FleetState(_ready, _loading, queue, arrivals, served);
         var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
         _nextDecisionAt += _interval;

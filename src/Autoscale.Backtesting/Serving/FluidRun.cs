@@ -60,8 +60,11 @@ internal sealed class FluidRun : ServingRunBase
     private const int TotalsAhead = 256;
     private readonly long[] _countAhead = new long[TotalsAhead];
     private readonly double[] _inputAhead = new double[TotalsAhead], _outputAhead = new double[TotalsAhead];
-    private long _totalsFrom, _stepped;
+    private long _totalsFrom;
     private int _totalsCount;
+
+    // The ticks replayed so far (AdvanceTo goes on from here).
+    private long _stepped;
 
     private int _ready;
     private long _requests;

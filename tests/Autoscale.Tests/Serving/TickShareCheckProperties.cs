@@ -19,10 +19,21 @@ public sealed class TickShareCheckProperties
     [Property(MaxTest = 500)]
     public Property A_tick_is_refused_exactly_when_its_largest_share_breaks_a_limit() =>
         Prop.ForAll(
-            Gen.Choose(1, 40).SelectMany(n => Gen.Choose(1, 600).SelectMany(limit => Gen.Choose(1, 4).SelectMany(blockPower => Gen.Choose(1, 60).SelectMany(blocks =>
-                // Totals around the limits: per request close to maxModelLen or to the KV cache, either side of them.
-                Gen.Choose(0, 700).SelectMany(input => Gen.Choose(0, 700).Select(output =>
-                    (N: (long)n, Limit: limit, Block: 1 << blockPower, Blocks: blocks, Input: (long)input * n / 3 + input % 7, Output: (long)output * n / 4))))))).ToArbitrary(),
+            // Shares on either side of maxModelLen and of the KV cache, each from any total that has that share: a share s of
+            // n requests comes from a total of (s - 1) * n + 1 + r, r in [0, n).
+            (from n in Gen.Choose(1, 40)
+             from limit in Gen.Choose(2, 600)
+             from inputShare in Gen.Choose(0, limit)
+             from over in Gen.Choose(-2, 1)
+             from inputRest in Gen.Choose(0, n - 1)
+             from outputRest in Gen.Choose(0, n - 1)
+             from blockPower in Gen.Choose(1, 4)
+             from blocksOff in Gen.Choose(-1, 2)
+             let outputShare = Math.Max(0, limit - inputShare + over)
+             let block = 1 << blockPower
+             select (N: (long)n, Limit: limit, Block: block,
+                 Blocks: Math.Max(1, ((inputShare + Math.Max(1, outputShare) + block - 1) / block) + blocksOff),
+                 Input: Total(inputShare, n, inputRest), Output: Total(outputShare, n, outputRest))).ToArbitrary(),
             c =>
             {
                 var profile = new ServingProfile { BaseSeconds = 0.01, MaxModelLen = c.Limit, BlockTokens = c.Block, KvCacheTokens = (long)c.Blocks * c.Block };
@@ -33,6 +44,8 @@ public sealed class TickShareCheckProperties
                 var error = Record.Exception(() => ServingWorkload.FromTicks(trace, profile, seed: 1));
                 return (refused == (error is ServingWorkloadException)).Label($"{c}: exact rule refuses {refused}, check threw {error?.Message ?? "nothing"}");
             });
+
+    private static long Total(int share, int n, int rest) => share == 0 ? 0 : ((long)(share - 1) * n) + 1 + rest;
 
     [Fact]
     public void A_refused_tick_names_its_first_request_and_its_tokens()
