@@ -42,24 +42,39 @@ internal static class ParquetColumns
     /// <summary>Reads a non-negative integer column (requests, token counts) as longs.</summary>
     public static async Task<long[]> ReadCountsAsync(ParquetRowGroupReader group, DataField field, string name, long firstRow, CancellationToken cancellationToken)
     {
+        var result = new long[checked((int)group.RowCount)];
+        await ReadCountsAsync(group, field, name, firstRow, result, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Reads a non-negative integer column (requests, token counts) as longs into <paramref name="into"/>, which holds
+    /// exactly the row group's rows (a 64-bit column is decoded straight into it).
+    /// </summary>
+    public static async Task ReadCountsAsync(ParquetRowGroupReader group, DataField field, string name, long firstRow, Memory<long> into, CancellationToken cancellationToken)
+    {
         var n = checked((int)group.RowCount);
-        long[] result;
+        if (into.Length != n)
+        {
+            throw new ArgumentException($"the row group has {n} rows, not {into.Length}", nameof(into));
+        }
+
         if (field.ClrType == typeof(long))
         {
-            result = await ReadValuesAsync<long>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false);
+            await ReadValuesAsync(group, field, into, name, firstRow, cancellationToken).ConfigureAwait(false);
         }
         else if (field.ClrType == typeof(int))
         {
-            result = Widen(await ReadValuesAsync<int>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
+            Widen(await ReadValuesAsync<int>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false), into.Span);
         }
         else if (field.ClrType == typeof(short))
         {
-            result = Widen(await ReadValuesAsync<short>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
+            Widen(await ReadValuesAsync<short>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false), into.Span);
         }
         else if (field.ClrType == typeof(ulong))
         {
             var values = await ReadValuesAsync<ulong>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false);
-            result = new long[n];
+            var result = into.Span;
             for (var i = 0; i < n; i++)
             {
                 // Above long.MaxValue no replay could count it: said, never wrapped to a negative count.
@@ -68,30 +83,29 @@ internal static class ParquetColumns
         }
         else if (field.ClrType == typeof(uint))
         {
-            result = Widen(await ReadValuesAsync<uint>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
+            Widen(await ReadValuesAsync<uint>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false), into.Span);
         }
         else if (field.ClrType == typeof(ushort))
         {
-            result = Widen(await ReadValuesAsync<ushort>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
+            Widen(await ReadValuesAsync<ushort>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false), into.Span);
         }
         else if (field.ClrType == typeof(byte))
         {
-            result = Widen(await ReadValuesAsync<byte>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
+            Widen(await ReadValuesAsync<byte>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false), into.Span);
         }
         else
         {
-            result = Widen(await ReadValuesAsync<sbyte>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false));
+            Widen(await ReadValuesAsync<sbyte>(group, field, n, name, firstRow, cancellationToken).ConfigureAwait(false), into.Span);
         }
 
+        var counts = into.Span;
         for (var i = 0; i < n; i++)
         {
-            if (result[i] < 0)
+            if (counts[i] < 0)
             {
-                throw new TraceFormatException(name, $"negative count ({result[i]})", field.Name, firstRow + i + 1);
+                throw new TraceFormatException(name, $"negative count ({counts[i]})", field.Name, firstRow + i + 1);
             }
         }
-
-        return result;
     }
 
     public static string TypeName(Type type) =>
@@ -149,16 +163,13 @@ internal static class ParquetColumns
         }
         : null;
 
-    private static long[] Widen<T>(T[] values)
+    private static void Widen<T>(T[] values, Span<long> into)
         where T : struct, System.Numerics.IBinaryInteger<T>
     {
-        var result = new long[values.Length];
         for (var i = 0; i < values.Length; i++)
         {
-            result[i] = long.CreateTruncating(values[i]);
+            into[i] = long.CreateTruncating(values[i]);
         }
-
-        return result;
     }
 
     /// <summary>
@@ -169,19 +180,26 @@ internal static class ParquetColumns
         where T : struct
     {
         var values = new T[n];
+        await ReadValuesAsync<T>(group, field, values, name, firstRow, cancellationToken).ConfigureAwait(false);
+        return values;
+    }
+
+    /// <summary>Reads one column into <paramref name="values"/> (the row group's rows), as <see cref="ReadValuesAsync{T}(ParquetRowGroupReader, DataField, int, string, long, CancellationToken)"/> does.</summary>
+    private static async Task ReadValuesAsync<T>(ParquetRowGroupReader group, DataField field, Memory<T> values, string name, long firstRow, CancellationToken cancellationToken)
+        where T : struct
+    {
         if (!field.IsNullable)
         {
-            await group.ReadAsync<T>(field, values.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
-            return values;
+            await group.ReadAsync<T>(field, values, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return;
         }
 
-        var nullable = new T?[n];
+        var nullable = new T?[values.Length];
         await group.ReadAsync<T>(field, nullable.AsMemory(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < n; i++)
+        var into = values.Span;
+        for (var i = 0; i < nullable.Length; i++)
         {
-            values[i] = nullable[i] ?? throw new TraceFormatException(name, "null value", field.Name, firstRow + i + 1);
+            into[i] = nullable[i] ?? throw new TraceFormatException(name, "null value", field.Name, firstRow + i + 1);
         }
-
-        return values;
     }
 }

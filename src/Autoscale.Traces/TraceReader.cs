@@ -15,6 +15,7 @@ namespace Autoscale.Traces;
 public sealed class TraceReader : IAsyncDisposable
 {
     private readonly ParquetReader _reader;
+    private readonly string _path;
     private readonly string _name;
     private readonly DataField _timestamp;
     private readonly DataField? _requests;
@@ -30,12 +31,13 @@ public sealed class TraceReader : IAsyncDisposable
     /// <summary>A request log's row groups follow each other in time (each one's earliest at or after the previous one's latest).</summary>
     private bool _logGroupsOrdered = true;
 
-    private TraceReader(ParquetReader reader, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
+    private TraceReader(ParquetReader reader, string path, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
         Duration tick, long rows, long startNanos, long firstNanos, long lastNanos, long intervalNanos, bool evenlySpaced)
     {
         _firstNanos = firstNanos;
         _evenlySpaced = evenlySpaced;
         _reader = reader;
+        _path = path;
         _name = name;
         _timestamp = timestamp;
         _requests = requests;
@@ -125,7 +127,7 @@ public sealed class TraceReader : IAsyncDisposable
 
         try
         {
-            return await OpenAsync(reader, name, tick, limitTicks, cancellationToken).ConfigureAwait(false);
+            return await OpenAsync(reader, path, name, tick, limitTicks, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -134,7 +136,7 @@ public sealed class TraceReader : IAsyncDisposable
         }
     }
 
-    private static async Task<TraceReader> OpenAsync(ParquetReader reader, string name, Duration tick, bool limitTicks, CancellationToken cancellationToken)
+    private static async Task<TraceReader> OpenAsync(ParquetReader reader, string path, string name, Duration tick, bool limitTicks, CancellationToken cancellationToken)
     {
         // A column of structs, lists or maps with a trace column's name is not that column (nor absent).
         foreach (var field in reader.Schema.Fields)
@@ -207,7 +209,7 @@ public sealed class TraceReader : IAsyncDisposable
                 await CheckEvenRowGroupsAsync(reader, timestamp, name, start, interval, cancellationToken).ConfigureAwait(false);
             }
 
-            return new TraceReader(reader, name, timestamp, requests, input, output, tick, rows, start, first, last, interval, even)
+            return new TraceReader(reader, path, name, timestamp, requests, input, output, tick, rows, start, first, last, interval, even)
             {
                 SpanFromStatistics = fromStatistics,
                 _logGroupsOrdered = ordered,
@@ -649,14 +651,137 @@ public sealed class TraceReader : IAsyncDisposable
         var arrivals = new long[Length];
         var input = tokens && _inputTokens is not null ? new long[Length] : null;
         var output = tokens && _outputTokens is not null ? new long[Length] : null;
-        await foreach (var chunk in ReadChunksAsync(tokens, cancellationToken).ConfigureAwait(false))
+        if (_requests is not null && _evenlySpaced && _intervalNanos == _tickNanos)
         {
-            chunk.Arrivals.CopyTo(arrivals, chunk.FirstTick);
-            chunk.InputTokens?.CopyTo(input!, chunk.FirstTick);
-            chunk.OutputTokens?.CopyTo(output!, chunk.FirstTick);
+            await ReadEvenlySpacedAsync(arrivals, input, output, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await foreach (var chunk in ReadChunksAsync(tokens, cancellationToken).ConfigureAwait(false))
+            {
+                chunk.Arrivals.CopyTo(arrivals, chunk.FirstTick);
+                chunk.InputTokens?.CopyTo(input!, chunk.FirstTick);
+                chunk.OutputTokens?.CopyTo(output!, chunk.FirstTick);
+            }
         }
 
         return new TickTrace(Start, Tick, arrivals) { InputTokens = input, OutputTokens = output };
+    }
+
+    /// <summary>
+    /// Evenly spaced counts, one row per tick, read whole: each column of each row group is decoded straight into its place
+    /// in <paramref name="arrivals"/>, <paramref name="input"/> and <paramref name="output"/> (null: not read), on up to one
+    /// reader per core (each its own handle on the file). Errors and totals come as the row-group-by-row-group read gives
+    /// them: the first in that order is thrown.
+    /// </summary>
+    private async Task ReadEvenlySpacedAsync(long[] arrivals, long[]? input, long[]? output, CancellationToken cancellationToken)
+    {
+        ResetTotals();
+        var columns = new List<(DataField Field, long[] Into)> { (_requests!, arrivals) };
+        if (input is not null)
+        {
+            columns.Add((_inputTokens!, input));
+        }
+
+        if (output is not null)
+        {
+            columns.Add((_outputTokens!, output));
+        }
+
+        var groups = _reader.RowGroupCount;
+        var firstRows = new long[groups + 1];
+        for (var g = 0; g < groups; g++)
+        {
+            using var group = _reader.OpenRowGroupReader(g);
+            firstRows[g + 1] = firstRows[g] + group.RowCount;
+        }
+
+        // Jobs in the one-by-one order (row group, then column), taken in that order; after a failure no new one starts, so
+        // every job before a failed one has run.
+        var jobs = groups * columns.Count;
+        var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[jobs];
+        var next = -1;
+        var failed = 0;
+        var workers = Math.Clamp(Environment.ProcessorCount, 1, jobs);
+        var running = new Task[workers];
+        for (var w = 0; w < workers; w++)
+        {
+            var own = w > 0;
+            running[w] = Task.Run(() => WorkAsync(own), cancellationToken);
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        for (var g = 0; g < groups; g++)
+        {
+            var from = (int)firstRows[g];
+            var rows = (int)(firstRows[g + 1] - firstRows[g]);
+            for (var c = 0; c < columns.Count; c++)
+            {
+                errors[(g * columns.Count) + c]?.Throw();
+                if (c > 0)
+                {
+                    var field = columns[c].Field;
+                    var sum = Sum(columns[c].Into.AsSpan(from, rows), field.Name);
+                    if (ReferenceEquals(field, _inputTokens))
+                    {
+                        InputTokens = Add(InputTokens!.Value, sum, ParquetTrace.InputTokensColumn);
+                    }
+                    else
+                    {
+                        OutputTokens = Add(OutputTokens!.Value, sum, ParquetTrace.OutputTokensColumn);
+                    }
+                }
+            }
+
+            AddRequests(Sum(arrivals.AsSpan(from, rows), ParquetTrace.RequestsColumn));
+        }
+
+        async Task WorkAsync(bool own)
+        {
+            // The first worker reads through this reader; the others each open the file again (one that cannot leaves the
+            // jobs to the rest).
+            ParquetReader? file = null;
+            if (own)
+            {
+                try
+                {
+                    file = await ParquetReader.CreateAsync(_path, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            try
+            {
+                int j;
+                while (Volatile.Read(ref failed) == 0 && (j = Interlocked.Increment(ref next)) < jobs)
+                {
+                    var (g, c) = (j / columns.Count, j % columns.Count);
+                    var (field, into) = columns[c];
+                    try
+                    {
+                        using var group = (file ?? _reader).OpenRowGroupReader(g);
+                        var from = (int)firstRows[g];
+                        await Guard(ParquetColumns.ReadCountsAsync(group, field, _name, from, into.AsMemory(from, (int)(firstRows[g + 1] - from)), cancellationToken)).ConfigureAwait(false);
+                    }
+                    catch (Exception e)
+                    {
+                        errors[j] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                        Volatile.Write(ref failed, 1);
+                    }
+                }
+            }
+            finally
+            {
+                if (file is not null)
+                {
+                    await file.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -687,6 +812,18 @@ public sealed class TraceReader : IAsyncDisposable
         }
 
         return (input, output);
+    }
+
+    private async Task Guard(Task read)
+    {
+        try
+        {
+            await read.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
+        {
+            throw new TraceFormatException(_name, $"cannot be read ({e.Message.TrimEnd('.')})", inner: e);
+        }
     }
 
     private async Task<T> Guard<T>(Task<T> read)
@@ -873,7 +1010,7 @@ public sealed class TraceReader : IAsyncDisposable
         return (min, max, false, ordered);
     }
 
-    private long Sum(long[] values, string column)
+    private long Sum(ReadOnlySpan<long> values, string column)
     {
         long sum = 0;
         foreach (var value in values)
