@@ -42,12 +42,12 @@ internal sealed class FluidRun : ServingRunBase
     private readonly PriorityQueue<double, double> _draining = new();
     private double _drainingCount;
 
-    private readonly WeightedLatencyHistogram _ttft = new();
+    private readonly WeightedLatencyHistogram _ttft;
     private readonly WeightedLatencyHistogram _tpot = new();
     private readonly WeightedLatencyHistogram _e2e = new();
     private readonly WeightedLatencyHistogram _wait = new();
     private double _admittedAtOnce;
-    // The first tokens of the interval a decision observes.
+    // The first tokens of the interval a decision observes (fed by the TTFT histogram).
     private readonly WeightedLatencyHistogram _intervalTtft = new();
 
     // A request log's requests, walked in order; interval counts come per tick.
@@ -93,6 +93,7 @@ internal sealed class FluidRun : ServingRunBase
         _kvPerReplica = (double)_p.KvBlocks * _p.BlockTokens;
         _warmingLoss = 1 - (1 / _p.WarmupSlowdown);
         _log = workload.Requests;
+        _ttft = new WeightedLatencyHistogram(companion: _intervalTtft);
     }
 
     private double Running => _prefillCount + _decodeCount;
@@ -161,9 +162,17 @@ internal sealed class FluidRun : ServingRunBase
     }
 
     /// <summary>The whole requests a fractional total has reached since the last call.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static long Emit(ref double total, ref long emitted)
     {
-        var whole = (long)Math.Floor(total + 1e-6);
+        var reached = total + 1e-6;
+        if (reached < emitted + 1)
+        {
+            // Not one more whole request (floor(reached) > emitted exactly when reached >= emitted + 1).
+            return 0;
+        }
+
+        var whole = (long)Math.Floor(reached);
         var delta = Math.Max(0, whole - emitted);
         emitted += delta;
         return delta;
@@ -403,11 +412,7 @@ internal sealed class FluidRun : ServingRunBase
     private void FirstToken(in Cohort c, double at)
     {
         var ttft = at - c.Arrival;
-        var bucket = _ttft.Add(ttft, c.Count);
-        if (bucket >= 0)
-        {
-            _intervalTtft.AddToBucket(bucket, c.Count);
-        }
+        _ttft.Add(ttft, c.Count);
         _prefillCount -= c.Count;
         _prefillKv -= c.Count * c.Input;
         _decodeCount += c.Count;
@@ -678,22 +683,23 @@ internal sealed class FluidRun : ServingRunBase
     protected override void RecordHistory(int slot)
     {
         var hasTtft = _intervalTtft.Count > Tiny;
-        _history[slot] = new Snapshot(
-            _requests, (long)Math.Round(_admissions), (long)Math.Round(_waitingCount), (long)Math.Round(Running), _arrivedInput, _arrivedOutput,
-            _ready == 0 ? 0 : Math.Clamp(KvUsed / (_ready * _kvPerReplica), 0, 1),
-            hasTtft ? IntervalTtft(50) : null,
-            hasTtft ? IntervalTtft(95) : null);
+        ref var at = ref _history[slot];
+        (at.Arrivals, at.Admissions, at.Waiting, at.Running, at.Input, at.Output) =
+            (_requests, (long)Math.Round(_admissions), (long)Math.Round(_waitingCount), (long)Math.Round(Running), _arrivedInput, _arrivedOutput);
+        at.KvUtilization = _ready == 0 ? 0 : Math.Clamp(KvUsed / (_ready * _kvPerReplica), 0, 1);
+        at.TtftP50Nanos = hasTtft ? IntervalTtftNanos(50) : -1;
+        at.TtftP95Nanos = hasTtft ? IntervalTtftNanos(95) : -1;
         _intervalTtft.Clear();
     }
 
     /// <summary>
     /// The nearest-rank percentile of the interval's first tokens, as the request-level replay reports it: the upper edge
-    /// of its latency bucket.
+    /// of its latency bucket, in whole nanoseconds.
     /// </summary>
-    private Duration IntervalTtft(double percent)
+    private long IntervalTtftNanos(double percent)
     {
         var bucket = _intervalTtft.PercentileBucket(percent);
-        return LatencyHistogram.UpperEdge(bucket < 0 ? _intervalTtft.HighestBucket : bucket);
+        return LatencyHistogram.UpperEdgeWholeNanos(bucket < 0 ? _intervalTtft.HighestBucket : bucket);
     }
 
     protected override int ReadyCount => _ready;

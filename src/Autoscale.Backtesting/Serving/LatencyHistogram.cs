@@ -99,8 +99,27 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
             return BucketByLog(nanos);
         }
 
+        return LogBucket(nanos);
+    }
+
+    /// <summary>
+    /// The bucket of a latency in seconds, rounded up to the nanosecond (a negative one is 0): exactly
+    /// <c>Bucket((long)Math.Ceiling(Math.Max(0, seconds) * 1e9))</c>, without the round trip through a long where the table
+    /// holds it (the whole nanoseconds are a double already).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int BucketOfSeconds(double seconds)
+    {
+        var nanos = Math.Ceiling(double.MaxNative(0, seconds) * 1e9);
+        return nanos > LinearBucketNanos * LinearBuckets && nanos < LogEdges.ExactBelow ? LogBucket(nanos) : Bucket((long)nanos);
+    }
+
+    /// <summary>The table's bucket of a whole number of nanoseconds past the linear buckets and below 2^53 (so exact as a double).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int LogBucket(double nanos)
+    {
         ref readonly var range = ref LogEdges.ByKey[(int)((BitConverter.DoubleToInt64Bits(nanos) >> LogEdges.KeyShift) - LogEdges.FirstKey)];
-        return range.Bucket + 1 - (int)((ulong)(nanos - range.Next) >> 63);
+        return range.Bucket + (nanos >= range.Next ? 1 : 0);
     }
 
     /// <summary>The bucket by its definition, with a logarithm (the reference <see cref="Bucket"/> reproduces).</summary>
@@ -186,15 +205,18 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
         }
     }
 
-    /// <summary>A key's range of latencies: the bucket it starts in and the lowest latency of the next bucket.</summary>
-    private readonly record struct KeyRange(long Next, int Bucket);
+    /// <summary>
+    /// A key's range of latencies: the bucket it starts in and the lowest latency of the next bucket (a whole number of
+    /// nanoseconds, exact as a double below 2^53; one above it is above every latency the table is asked about).
+    /// </summary>
+    private readonly record struct KeyRange(double Next, int Bucket);
 
-    /// <summary>A bucket's upper edge as a duration, rounded to the nanosecond (a table, built on first use).</summary>
-    internal static Duration UpperEdge(int bucket) => UpperEdges.Table[bucket];
+    /// <summary>A bucket's upper edge rounded to the nanosecond, as the policies' duration signals carry it (a table, built on first use).</summary>
+    internal static long UpperEdgeWholeNanos(int bucket) => UpperEdges.Nanos[bucket];
 
     private static class UpperEdges
     {
-        public static readonly Duration[] Table = Enumerable.Range(0, Buckets).Select(b => Duration.FromNanoseconds(Math.Round(UpperEdgeNanos(b)))).ToArray();
+        public static readonly long[] Nanos = Enumerable.Range(0, Buckets).Select(b => Duration.FromNanoseconds(Math.Round(UpperEdgeNanos(b))).ToInt64Nanoseconds()).ToArray();
     }
 
     internal static double UpperEdgeNanos(int bucket) =>

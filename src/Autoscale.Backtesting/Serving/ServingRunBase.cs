@@ -212,8 +212,8 @@ internal abstract class ServingRunBase
                 KvCacheUtilization = at.KvUtilization,
                 InputTokensLastInterval = at.Input - from.Input,
                 OutputTokensLastInterval = at.Output - from.Output,
-                TtftP50LastInterval = at.TtftP50,
-                TtftP95LastInterval = at.TtftP95,
+                TtftP50LastInterval = at.TtftP50Nanos < 0 ? null : Duration.FromNanoseconds(at.TtftP50Nanos),
+                TtftP95LastInterval = at.TtftP95Nanos < 0 ? null : Duration.FromNanoseconds(at.TtftP95Nanos),
             };
         }
         else
@@ -251,6 +251,14 @@ internal abstract class ServingRunBase
 
     private static readonly Snapshot NothingYet;
 
-    /// <summary>The signals of one observed tick: cumulative counts, and the fleet's state then.</summary>
-    protected readonly record struct Snapshot(long Arrivals, long Admissions, long Waiting, long Running, long Input, long Output, double KvUtilization, Duration? TtftP50, Duration? TtftP95);
+    /// <summary>
+    /// The signals of one observed tick: cumulative counts, and the fleet's state then (the interval's TTFT percentiles in
+    /// whole nanoseconds, -1 when no first token came). Written field by field into its history slot.
+    /// </summary>
+    protected struct Snapshot
+    {
+        public long Arrivals, Admissions, Waiting, Running, Input, Output;
+        public double KvUtilization;
+        public long TtftP50Nanos, TtftP95Nanos;
+    }
 }

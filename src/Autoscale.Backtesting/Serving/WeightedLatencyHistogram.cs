@@ -6,35 +6,128 @@ namespace Autoscale.Backtesting.Serving;
 /// <see cref="LatencyHistogram"/>'s buckets (1 ms or 1 %, whichever is coarser) with fractional counts, for the fluid
 /// replay's cohorts (a share of a tick's requests has one latency). A percentile is the nearest rank's bucket's upper edge.
 /// </summary>
-/// <remarks>Memory is fixed; adding allocates nothing. Not thread-safe.</remarks>
+/// <remarks>
+/// Latencies are added in batches: <see cref="Add"/> only notes one, and the notes are bucketed together (a loop whose
+/// iterations do not wait on each other) when they fill up or before anything is read. Every count goes into its bucket
+/// and the total in the order added, so the sums are the ones adding each at once gives, to the bit. A histogram may feed
+/// a companion (the first tokens of the interval a decision observes): every latency it buckets goes into the companion
+/// too, and reading the companion buckets what its feeder noted first. Memory is fixed; adding allocates nothing. Not
+/// thread-safe.
+/// </remarks>
 internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
 {
+    /// <summary>Latencies noted before they are bucketed together.</summary>
+    private const int Batch = 128;
+
     private readonly double[] _counts = new double[2_400];
     private int _lowest = int.MaxValue;
     private int _highest = -1;
+    private double _count;
 
-    public double Count { get; private set; }
+    private readonly double[] _noted = new double[2 * Batch];
+    private int _notes;
 
-    /// <summary>Adds <paramref name="count"/> requests of one latency; returns its bucket (-1 when the count is not positive).</summary>
+    /// <summary>The companion fed every latency bucketed here.</summary>
+    private readonly WeightedLatencyHistogram? _companion;
+
+    /// <summary>The histogram feeding this one, when it is a companion.</summary>
+    private WeightedLatencyHistogram? _feeder;
+
+    public WeightedLatencyHistogram()
+    {
+    }
+
+    /// <summary>A histogram that feeds <paramref name="companion"/> (which must not be added to directly) every latency it buckets.</summary>
+    public WeightedLatencyHistogram(WeightedLatencyHistogram companion)
+    {
+        ArgumentNullException.ThrowIfNull(companion);
+        if (companion._feeder is not null || companion._companion is not null)
+        {
+            throw new ArgumentException("the companion is fed already", nameof(companion));
+        }
+
+        _companion = companion;
+        companion._feeder = this;
+    }
+
+    public double Count
+    {
+        get
+        {
+            Flush();
+            return _count;
+        }
+    }
+
+    /// <summary>Adds <paramref name="count"/> requests of one latency (none when the count is not positive).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Add(double seconds, double count)
+    public void Add(double seconds, double count)
     {
         if (!(count > 0))
         {
-            return -1;
+            return;
         }
 
-        var b = LatencyHistogram.Bucket((long)Math.Ceiling(double.MaxNative(0, seconds) * 1e9));
-        AddToBucket(b, count);
-        return b;
+        if (_notes == 2 * Batch)
+        {
+            Flush();
+        }
+
+        _noted[_notes] = seconds;
+        _noted[_notes + 1] = count;
+        _notes += 2;
     }
 
-    /// <summary>Adds <paramref name="count"/> (positive) requests to bucket <paramref name="b"/>, as <see cref="Add"/> found it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>Adds <paramref name="count"/> (positive) requests to bucket <paramref name="b"/>, after what was noted before.</summary>
     public void AddToBucket(int b, double count)
     {
+        Flush();
+        Put(b, count);
+    }
+
+    /// <summary>Requests dropped: above every bucket.</summary>
+    public void AddInfinite(double count)
+    {
+        if (count > 0)
+        {
+            Flush();
+            _count += count;
+        }
+    }
+
+    /// <summary>Buckets the latencies noted, in the order noted (and feeds the companion); a companion has its feeder do it.</summary>
+    public void Flush()
+    {
+        if (_feeder is not null)
+        {
+            _feeder.Flush();
+            return;
+        }
+
+        // The total and the extremes in registers, not through memory item by item (the same sums in the same order).
+        var noted = _noted.AsSpan(0, _notes);
+        var counts = _counts;
+        var companion = _companion;
+        var (total, lowest, highest) = (_count, _lowest, _highest);
+        for (var i = 0; i + 1 < noted.Length; i += 2)
+        {
+            var (b, count) = (LatencyHistogram.BucketOfSeconds(noted[i]), noted[i + 1]);
+            counts[b] += count;
+            total += count;
+            lowest = Math.Min(lowest, b);
+            highest = Math.Max(highest, b);
+            companion?.Put(b, count);
+        }
+
+        (_count, _lowest, _highest) = (total, lowest, highest);
+        _notes = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Put(int b, double count)
+    {
         _counts[b] += count;
-        Count += count;
+        _count += count;
         if (b < _lowest)
         {
             _lowest = b;
@@ -46,31 +139,29 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
         }
     }
 
-    /// <summary>Requests dropped: above every bucket.</summary>
-    public void AddInfinite(double count)
-    {
-        if (count > 0)
-        {
-            Count += count;
-        }
-    }
-
     public void Clear()
     {
-        if (_highest >= 0)
+        Flush();
+        if (_highest == _lowest)
+        {
+            // One bucket (an interval's first tokens, often).
+            _counts[_lowest] = 0;
+        }
+        else if (_highest >= 0)
         {
             Array.Clear(_counts, _lowest, _highest - _lowest + 1);
         }
 
         _lowest = int.MaxValue;
         _highest = -1;
-        Count = 0;
+        _count = 0;
     }
 
     /// <summary>The nearest-rank percentile in seconds (its bucket's upper edge); infinity when it falls on a dropped request; 0 when empty.</summary>
     public double PercentileSeconds(double percent)
     {
-        if (Count <= 0)
+        Flush();
+        if (_count <= 0)
         {
             return 0;
         }
@@ -82,15 +173,17 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     /// <summary>The bucket of the nearest-rank percentile; -1 when it falls on a dropped request or nothing was added.</summary>
     public int PercentileBucket(double percent)
     {
+        Flush();
+
         // Ranks of whole requests: the fluid counts are shares of them (never past the count itself, which may be a
         // fraction of a request).
-        if (_lowest == _highest && Count == _counts[_lowest])
+        if (_lowest == _highest && _count == _counts[_lowest])
         {
             // One bucket holds every request (an interval's few first tokens, often): every rank falls in it.
             return _lowest;
         }
 
-        var rank = Math.Min(Count, Math.Max(1, Math.Ceiling((percent / 100.0 * Count) - 1e-6)));
+        var rank = Math.Min(_count, Math.Max(1, Math.Ceiling((percent / 100.0 * _count) - 1e-6)));
         var seen = 0.0;
         for (var b = _highest < 0 ? 0 : _lowest; b <= _highest; b++)
         {
@@ -105,5 +198,12 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     }
 
     /// <summary>The highest bucket holding a request; -1 when empty.</summary>
-    public int HighestBucket => _highest;
+    public int HighestBucket
+    {
+        get
+        {
+            Flush();
+            return _highest;
+        }
+    }
 }

@@ -41,4 +41,29 @@ public sealed class LatencyBucketTests
         Prop.ForAll(
             Gen.Choose(0, 62).SelectMany(bits => Gen.Choose(0, int.MaxValue).Select(r => (long)((1L << bits) * (1 + (r / (double)int.MaxValue))))).ToArbitrary(),
             n => LatencyHistogram.Bucket(n) == LatencyHistogram.BucketByLog(n));
+
+    [Property(MaxTest = 2_000)]
+    public Property A_latency_in_seconds_is_bucketed_as_its_nanoseconds_rounded_up() =>
+        Prop.ForAll(
+            Gen.Choose(-40, 62).SelectMany(bits => Gen.Choose(0, int.MaxValue).Select(r => Math.Pow(2, bits) * (1 + (r / (double)int.MaxValue)) / 1e9)).ToArbitrary(),
+            s => LatencyHistogram.BucketOfSeconds(s) == LatencyHistogram.Bucket((long)Math.Ceiling(Math.Max(0, s) * 1e9)));
+
+    [Fact]
+    public void Seconds_at_every_bucket_edge_and_the_extremes_are_bucketed_as_their_nanoseconds()
+    {
+        static int Reference(double s) => LatencyHistogram.Bucket((long)Math.Ceiling(double.MaxNative(0, s) * 1e9));
+        for (var b = 0; b < 2_400; b++)
+        {
+            var edge = LatencyHistogram.UpperEdgeNanos(b) / 1e9;
+            foreach (var s in new[] { edge, Math.BitDecrement(edge), Math.BitIncrement(edge), (Math.Round(edge * 1e9) + 1) / 1e9, (Math.Round(edge * 1e9) - 1) / 1e9 })
+            {
+                Assert.Equal(Reference(s), LatencyHistogram.BucketOfSeconds(s));
+            }
+        }
+
+        foreach (var s in new[] { double.NegativeInfinity, -1, -0.0, 0, 1e-12, 0.1, 0.1000000001, 9007199.254740991, 9007199.254740993, 1e12, double.MaxValue, double.PositiveInfinity, double.NaN })
+        {
+            Assert.Equal(Reference(s), LatencyHistogram.BucketOfSeconds(s));
+        }
+    }
 }
