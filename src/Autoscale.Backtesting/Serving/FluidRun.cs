@@ -1076,13 +1076,13 @@ internal sealed class FluidRun : ServingRunBase
             for (var k = 0; k < _stagedCount; k++)
             {
                 var slot = _staged[k];
-                Insert(new Entry(_pool[slot].Finish, _order++, slot));
+                Insert(_pool[slot].Finish, _order++, slot);
             }
 
             _stagedCount = 0;
         }
 
-        private void Insert(Entry e)
+        private void Insert(double finish, long order, int slot)
         {
             if (_first + Count == _entries.Length)
             {
@@ -1103,13 +1103,13 @@ internal sealed class FluidRun : ServingRunBase
             if (!_heap)
             {
                 // The newest of equal ends leaves last: it goes behind every end not later than its own.
-                while (i > _first && e.Finish < entries[i - 1].Finish)
+                while (i > _first && finish < entries[i - 1].Finish)
                 {
                     entries[i] = entries[i - 1];
                     i--;
                 }
 
-                entries[i] = e;
+                entries[i].Set(finish, order, slot);
                 if (Count > ToHeapAbove)
                 {
                     // A sorted run from index 0 is a heap as it stands.
@@ -1124,7 +1124,7 @@ internal sealed class FluidRun : ServingRunBase
             while (i > 0)
             {
                 var parent = (i - 1) / 2;
-                if (!Before(e, entries[parent]))
+                if (!(finish < entries[parent].Finish || (finish == entries[parent].Finish && order < entries[parent].Order)))
                 {
                     break;
                 }
@@ -1133,7 +1133,7 @@ internal sealed class FluidRun : ServingRunBase
                 i = parent;
             }
 
-            entries[i] = e;
+            entries[i].Set(finish, order, slot);
         }
 
         /// <summary>Removes the earliest finish; the reference stays valid until the next <see cref="Stage"/>.</summary>
@@ -1211,7 +1211,14 @@ internal sealed class FluidRun : ServingRunBase
 
         private static bool Before(in Entry a, in Entry b) => a.Finish < b.Finish || (a.Finish == b.Finish && a.Order < b.Order);
 
-        /// <summary>A decoding cohort's place: its end on the decode clock, the order it began decoding, its pool slot.</summary>
-        private readonly record struct Entry(double Finish, long Order, int Slot);
+        /// <summary>A decoding cohort's place: its end on the decode clock, the order it began decoding, its pool slot (written in place).</summary>
+        private struct Entry
+        {
+            public double Finish;
+            public long Order;
+            public int Slot;
+
+            public void Set(double finish, long order, int slot) => (Finish, Order, Slot) = (finish, order, slot);
+        }
     }
 }
