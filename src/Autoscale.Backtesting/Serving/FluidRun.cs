@@ -687,19 +687,17 @@ internal sealed class FluidRun : ServingRunBase
         (at.Arrivals, at.Admissions, at.Waiting, at.Running, at.Input, at.Output) =
             (_requests, (long)Math.Round(_admissions), (long)Math.Round(_waitingCount), (long)Math.Round(Running), _arrivedInput, _arrivedOutput);
         at.KvUtilization = _ready == 0 ? 0 : Math.Clamp(KvUsed / (_ready * _kvPerReplica), 0, 1);
-        at.TtftP50Nanos = hasTtft ? IntervalTtftNanos(50) : -1;
-        at.TtftP95Nanos = hasTtft ? IntervalTtftNanos(95) : -1;
-        _intervalTtft.Clear();
-    }
+        (at.TtftP50Nanos, at.TtftP95Nanos) = (-1, -1);
+        if (hasTtft)
+        {
+            // The nearest-rank percentiles of the interval's first tokens, as the request-level replay reports them: the
+            // upper edges of their latency buckets, in whole nanoseconds.
+            var (p50, p95) = _intervalTtft.PercentileBuckets(50, 95);
+            at.TtftP50Nanos = LatencyHistogram.UpperEdgeWholeNanos(p50 < 0 ? _intervalTtft.HighestBucket : p50);
+            at.TtftP95Nanos = LatencyHistogram.UpperEdgeWholeNanos(p95 < 0 ? _intervalTtft.HighestBucket : p95);
+        }
 
-    /// <summary>
-    /// The nearest-rank percentile of the interval's first tokens, as the request-level replay reports it: the upper edge
-    /// of its latency bucket, in whole nanoseconds.
-    /// </summary>
-    private long IntervalTtftNanos(double percent)
-    {
-        var bucket = _intervalTtft.PercentileBucket(percent);
-        return LatencyHistogram.UpperEdgeWholeNanos(bucket < 0 ? _intervalTtft.HighestBucket : bucket);
+        _intervalTtft.Clear();
     }
 
     protected override int ReadyCount => _ready;

@@ -171,7 +171,13 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     }
 
     /// <summary>The bucket of the nearest-rank percentile; -1 when it falls on a dropped request or nothing was added.</summary>
-    public int PercentileBucket(double percent)
+    public int PercentileBucket(double percent) => PercentileBuckets(percent, percent).Low;
+
+    /// <summary>
+    /// The buckets of two nearest-rank percentiles (<paramref name="low"/> not above <paramref name="high"/>) in one pass,
+    /// each as <see cref="PercentileBucket"/> gives it.
+    /// </summary>
+    public (int Low, int High) PercentileBuckets(double low, double high)
     {
         Flush();
 
@@ -180,21 +186,28 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
         if (_lowest == _highest && _count == _counts[_lowest])
         {
             // One bucket holds every request (an interval's few first tokens, often): every rank falls in it.
-            return _lowest;
+            return (_lowest, _lowest);
         }
 
-        var rank = Math.Min(_count, Math.Max(1, Math.Ceiling((percent / 100.0 * _count) - 1e-6)));
+        var lowRank = Math.Min(_count, Math.Max(1, Math.Ceiling((low / 100.0 * _count) - 1e-6)));
+        var highRank = Math.Min(_count, Math.Max(1, Math.Ceiling((high / 100.0 * _count) - 1e-6)));
         var seen = 0.0;
+        var found = -1;
         for (var b = _highest < 0 ? 0 : _lowest; b <= _highest; b++)
         {
             seen += _counts[b];
-            if (seen >= rank - 1e-6)
+            if (found < 0 && seen >= lowRank - 1e-6)
             {
-                return b;
+                found = b;
+            }
+
+            if (seen >= highRank - 1e-6)
+            {
+                return (found, b);
             }
         }
 
-        return -1;
+        return (found, -1);
     }
 
     /// <summary>The highest bucket holding a request; -1 when empty.</summary>

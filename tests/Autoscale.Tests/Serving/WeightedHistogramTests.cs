@@ -84,6 +84,26 @@ public sealed class WeightedHistogramTests
         Assert.Throws<ArgumentException>(() => new WeightedLatencyHistogram(interval));
     }
 
+    [Property(MaxTest = 300)]
+    public Property Two_percentiles_in_one_pass_are_each_as_alone() =>
+        Prop.ForAll(
+            (from adds in (from ms in Gen.Choose(0, 5_000) from count in Gen.Choose(1, 30) select (ms, count)).ArrayOf()
+             from dropped in Gen.Choose(0, 3)
+             from low in Gen.Choose(0, 100)
+             from high in Gen.Choose(0, 100)
+             select (adds, dropped, Math.Min(low, high), Math.Max(low, high))).ToArbitrary(),
+            x =>
+            {
+                var h = new WeightedLatencyHistogram();
+                foreach (var (ms, count) in x.adds)
+                {
+                    h.Add(ms / 1000.0, count / 7.0);
+                }
+
+                h.AddInfinite(x.dropped);
+                return h.PercentileBuckets(x.Item3, x.Item4) == (h.PercentileBucket(x.Item3), h.PercentileBucket(x.Item4));
+            });
+
     private static string Read(WeightedLatencyHistogram h)
     {
         var count = h.Count;
