@@ -677,15 +677,16 @@ public sealed class TraceReader : IAsyncDisposable
     private async Task ReadEvenlySpacedAsync(long[] arrivals, long[]? input, long[]? output, CancellationToken cancellationToken)
     {
         ResetTotals();
-        var columns = new List<(DataField Field, long[] Into)> { (_requests!, arrivals) };
+        // Each column's field, where it is read to, and how its values are totalled (as the one-by-one read totals them).
+        var columns = new List<(DataField Field, long[] Into, TotalSpan Total)> { (_requests!, arrivals, values => AddRequests(Sum(values, ParquetTrace.RequestsColumn))) };
         if (input is not null)
         {
-            columns.Add((_inputTokens!, input));
+            columns.Add((_inputTokens!, input, AddInputTokens));
         }
 
         if (output is not null)
         {
-            columns.Add((_outputTokens!, output));
+            columns.Add((_outputTokens!, output, AddOutputTokens));
         }
 
         var groups = _reader.RowGroupCount;
@@ -716,25 +717,17 @@ public sealed class TraceReader : IAsyncDisposable
         {
             var from = (int)firstRows[g];
             var rows = (int)(firstRows[g + 1] - firstRows[g]);
+            // The requests column is read first and totalled last, as the one-by-one read does.
             for (var c = 0; c < columns.Count; c++)
             {
                 errors[(g * columns.Count) + c]?.Throw();
                 if (c > 0)
                 {
-                    var field = columns[c].Field;
-                    var sum = Sum(columns[c].Into.AsSpan(from, rows), field.Name);
-                    if (ReferenceEquals(field, _inputTokens))
-                    {
-                        InputTokens = Add(InputTokens!.Value, sum, ParquetTrace.InputTokensColumn);
-                    }
-                    else
-                    {
-                        OutputTokens = Add(OutputTokens!.Value, sum, ParquetTrace.OutputTokensColumn);
-                    }
+                    columns[c].Total(columns[c].Into.AsSpan(from, rows));
                 }
             }
 
-            AddRequests(Sum(arrivals.AsSpan(from, rows), ParquetTrace.RequestsColumn));
+            columns[0].Total(arrivals.AsSpan(from, rows));
         }
 
         async Task WorkAsync(bool own)
@@ -760,7 +753,7 @@ public sealed class TraceReader : IAsyncDisposable
                 while (Volatile.Read(ref failed) == 0 && (j = Interlocked.Increment(ref next)) < jobs)
                 {
                     var (g, c) = (j / columns.Count, j % columns.Count);
-                    var (field, into) = columns[c];
+                    var (field, into, _) = columns[c];
                     try
                     {
                         using var group = (file ?? _reader).OpenRowGroupReader(g);
@@ -802,18 +795,23 @@ public sealed class TraceReader : IAsyncDisposable
         if (_inputTokens is not null)
         {
             input = await Guard(ParquetColumns.ReadCountsAsync(group, _inputTokens, _name, firstRow, cancellationToken)).ConfigureAwait(false);
-            InputTokens = Add(InputTokens!.Value, Sum(input, ParquetTrace.InputTokensColumn), ParquetTrace.InputTokensColumn);
+            AddInputTokens(input);
         }
 
         if (_outputTokens is not null)
         {
             output = await Guard(ParquetColumns.ReadCountsAsync(group, _outputTokens, _name, firstRow, cancellationToken)).ConfigureAwait(false);
-            OutputTokens = Add(OutputTokens!.Value, Sum(output, ParquetTrace.OutputTokensColumn), ParquetTrace.OutputTokensColumn);
+            AddOutputTokens(output);
         }
 
         return (input, output);
     }
 
+    private void AddInputTokens(ReadOnlySpan<long> values) => InputTokens = Add(InputTokens!.Value, Sum(values, ParquetTrace.InputTokensColumn), ParquetTrace.InputTokensColumn);
+
+    private void AddOutputTokens(ReadOnlySpan<long> values) => OutputTokens = Add(OutputTokens!.Value, Sum(values, ParquetTrace.OutputTokensColumn), ParquetTrace.OutputTokensColumn);
+
+    /// <summary>Awaits a read; an error of the Parquet library's becomes one naming the file.</summary>
     private async Task Guard(Task read)
     {
         try
@@ -828,15 +826,12 @@ public sealed class TraceReader : IAsyncDisposable
 
     private async Task<T> Guard<T>(Task<T> read)
     {
-        try
-        {
-            return await read.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not (TraceFormatException or OperationCanceledException))
-        {
-            throw new TraceFormatException(_name, $"cannot be read ({e.Message.TrimEnd('.')})", inner: e);
-        }
+        await Guard((Task)read).ConfigureAwait(false);
+        return await read.ConfigureAwait(false);
     }
+
+    /// <summary>Totals a column's values of one row group.</summary>
+    private delegate void TotalSpan(ReadOnlySpan<long> values);
 
     private TraceFormatException OutOfOrder(long stamp, long previous, long row)
     {

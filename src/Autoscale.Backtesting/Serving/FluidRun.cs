@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
 using NodaTime;
@@ -162,7 +163,7 @@ internal sealed class FluidRun : ServingRunBase
     }
 
     /// <summary>The whole requests a fractional total has reached since the last call.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Emit(ref double total, ref long emitted)
     {
         var reached = total + 1e-6;
@@ -1122,7 +1123,7 @@ internal sealed class FluidRun : ServingRunBase
             while (i > 0)
             {
                 var parent = (i - 1) / 2;
-                if (!(finish < entries[parent].Finish || (finish == entries[parent].Finish && order < entries[parent].Order)))
+                if (!Before(finish, order, entries[parent]))
                 {
                     break;
                 }
@@ -1207,7 +1208,10 @@ internal sealed class FluidRun : ServingRunBase
             return ref _pool[slot];
         }
 
-        private static bool Before(in Entry a, in Entry b) => a.Finish < b.Finish || (a.Finish == b.Finish && a.Order < b.Order);
+        private static bool Before(in Entry a, in Entry b) => Before(a.Finish, a.Order, b);
+
+        /// <summary>Whether an entry (<paramref name="finish"/>, <paramref name="order"/>) leaves before <paramref name="b"/>.</summary>
+        private static bool Before(double finish, long order, in Entry b) => finish < b.Finish || (finish == b.Finish && order < b.Order);
 
         /// <summary>A decoding cohort's place: its end on the decode clock, the order it began decoding, its pool slot (written in place).</summary>
         private struct Entry

@@ -50,26 +50,28 @@ public sealed class WholeReadTests
         // Row group 0's output tokens and row group 1's requests are both negative: row group 0 is read first, and its
         // requests before its tokens, so its output column's row is named, whichever job finished first.
         using var dir = new TempFolder();
-        var path = dir.File("t.parquet");
-        await Write(path, new Layout([3, 3], Input: true, Output: true, Nullable: false, Narrow: false, [(4, 0, 0), (1, 2, 0)]));
+        var (path, message) = await WholeReadError(dir, new Layout([3, 3], Input: true, Output: true, Nullable: false, Narrow: false, [(4, 0, 0), (1, 2, 0)]));
 
-        await using var reader = await TraceReader.OpenAsync(path, Duration.FromSeconds(1));
-        var error = await Assert.ThrowsAsync<TraceFormatException>(() => reader.ReadAllAsync(tokens: true));
-
-        Assert.Equal($"{path}: column output_tokens, row 2: negative count (-5)", error.Message);
+        Assert.Equal($"{path}: column output_tokens, row 2: negative count (-5)", message);
     }
 
     [Fact]
     public async Task Tokens_sum_past_the_limit_are_said()
     {
         using var dir = new TempFolder();
-        var path = dir.File("t.parquet");
-        await Write(path, new Layout([2, 2], Input: true, Output: false, Nullable: false, Narrow: false, [(1, 1, 2), (2, 1, 2)]));
+        var (_, message) = await WholeReadError(dir, new Layout([2, 2], Input: true, Output: false, Nullable: false, Narrow: false, [(1, 1, 2), (2, 1, 2)]));
 
+        Assert.Contains("column input_tokens: the values sum past", message);
+    }
+
+    /// <summary>Writes <paramref name="layout"/> and reads it whole, which must fail: the file and the error's message.</summary>
+    private static async Task<(string Path, string Message)> WholeReadError(TempFolder dir, Layout layout)
+    {
+        var path = dir.File("t.parquet");
+        await Write(path, layout);
         await using var reader = await TraceReader.OpenAsync(path, Duration.FromSeconds(1));
         var error = await Assert.ThrowsAsync<TraceFormatException>(() => reader.ReadAllAsync(tokens: true));
-
-        Assert.Contains("column input_tokens: the values sum past", error.Message);
+        return (path, error.Message);
     }
 
     /// <summary>The ticks, tokens and totals read, or the error's message.</summary>
