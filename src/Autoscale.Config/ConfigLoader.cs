@@ -28,16 +28,24 @@ public sealed class ConfigLoader
         _catalog = catalog;
     }
 
+    /// <summary>The most a config file may hold (64 MiB: a sweep of thousands of candidates is a few megabytes).</summary>
+    internal const long MaxConfigBytes = 64L << 20;
+
     /// <summary>Loads the config file at <paramref name="path"/>.</summary>
     /// <exception cref="ConfigException">The file is missing, not JSON, or breaks a rule.</exception>
     public async Task<BacktestPlan> LoadFileAsync(string path, CancellationToken cancellationToken = default)
     {
-        if (!File.Exists(path))
+        byte[] bytes;
+        try
         {
-            throw new ConfigException(path, "", Directory.Exists(path) ? "is a folder, not a file" : "no such file");
+            bytes = Autoscale.Shared.BoundedFile.ReadBytes(path, MaxConfigBytes);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException(path, "", e.Message);
         }
 
-        return await LoadAsync(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), path, cancellationToken).ConfigureAwait(false);
+        return await LoadAsync(bytes, path, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Loads a config from its JSON text; <paramref name="file"/> names it in messages (and empirical files are relative to its folder).</summary>
@@ -429,12 +437,17 @@ public sealed class ConfigLoader
     private (string Policy, JsonElement Options) Import(string manifest, Dictionary<string, string>? metricMap, string file, string path)
     {
         var full = Path.IsPathRooted(manifest) ? manifest : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? "", manifest);
-        if (!File.Exists(full))
+        string text;
+        try
         {
-            throw new ConfigException(file, path, Directory.Exists(full) ? $"\"{manifest}\" is a folder, not a manifest" : $"\"{manifest}\": no such file");
+            text = Autoscale.Shared.BoundedFile.ReadText(full, Manifests.YamlTree.MaxChars);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException(file, path, $"\"{manifest}\": {e.Message}");
         }
 
-        var candidate = Manifests.ManifestImporter.Import(full, File.ReadAllText(full), metricMap ?? [], _catalog);
+        var candidate = Manifests.ManifestImporter.Import(full, text, metricMap ?? [], _catalog);
         using var document = JsonDocument.Parse(candidate["options"]!.ToJsonString());
         return (candidate["policy"]!.GetValue<string>(), document.RootElement.Clone());
     }

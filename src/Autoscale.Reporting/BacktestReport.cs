@@ -257,7 +257,17 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             throw new DirectoryNotFoundException($"{directory}: the folder {parent} does not exist");
         }
 
-        if (File.Exists(full) || AtomicFile.IsSpecial(full + "/"))
+        if (AtomicFile.IsSpecial(full + "/"))
+        {
+            throw new IOException($"{directory} is in the system's device or process trees, not a folder to write the report into");
+        }
+
+        if (new FileInfo(full).LinkTarget is not null && !Directory.Exists(full))
+        {
+            throw new IOException($"{directory} is a symbolic link to no folder (a loop, or a link to nothing or to a file), not a folder to write the report into");
+        }
+
+        if (File.Exists(full))
         {
             throw new IOException($"{directory} is a file, not a folder to write the report into");
         }

@@ -540,12 +540,14 @@ internal sealed class FluidRun : ServingRunBase
         while (_waiting.Count > 0 && now - _waiting.Head.Arrival > _timeout)
         {
             ref var c = ref _waiting.Pop();
-            DropWaiting(c);
+            DropWaiting(c, now);
         }
     }
 
-    private void DropWaiting(in Cohort c)
+    /// <summary>Drops a waiting cohort at <paramref name="now"/>: its requests waited until then, and that wait counts (as in the count replay).</summary>
+    private void DropWaiting(in Cohort c, double now)
     {
+        _wait.Add(Math.Max(0, now - c.Arrival), c.Count);
         _waitingCount -= c.Count;
         _dropped += c.Count;
         _violations += c.Count;
@@ -763,10 +765,12 @@ internal sealed class FluidRun : ServingRunBase
         // After the trace: no decisions; loads in progress complete; the fleet serves what is left up to the limit, each
         // replica billed while it has work.
         var drainTicks = 0L;
+        var dropAt = end;
         for (var t = horizon; t * _tickSeconds < limit && (_loading > 0 || _waitingCount > Tiny || Running > Tiny); t++)
         {
             _tick = t;
             var ts = t * _tickSeconds;
+            dropAt = ts;
             if (_loading > 0 || _cluster is not null)
             {
                 _drainBilledSeconds += ReadyLoads(t, ts) * (ts - end);
@@ -788,12 +792,13 @@ internal sealed class FluidRun : ServingRunBase
             _slo.Complete(Emit(ref _done, ref _doneEmitted), Emit(ref _violations, ref _violationsEmitted));
             _cluster?.Bill(t);
             drainTicks++;
+            dropAt = Math.Min(ts + _tickSeconds, limit);
         }
 
         // Whatever remains is dropped: waiting, in prefill (no first token) and decoding (first token kept).
         while (_waiting.Count > 0)
         {
-            DropWaiting(_waiting.Pop());
+            DropWaiting(_waiting.Pop(), dropAt);
         }
 
         while (_prefill.Count > 0)

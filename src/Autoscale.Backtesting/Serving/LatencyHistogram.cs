@@ -21,6 +21,9 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
 
     public long Count { get; private set; }
 
+    /// <inheritdoc/>
+    public bool IsEmpty => Count == 0;
+
     public long Infinite { get; private set; }
 
     public void Add(long nanos)

@@ -72,7 +72,7 @@ internal sealed class ServingRun : ServingRunBase
     private long _arrivedInput, _arrivedOutput;
     private long _requests, _completed, _late, _dropped;
     private long _tickViolations, _tickCompleted;
-    private double _busyNanos, _kvBlockNanos;
+    private double _busyNanos, _kvBlockNanos, _kvOutsideReadyNanos;
     private long _preemptions, _servedInput, _servedOutput, _goodRequests;
 
     public ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false, bool recordRequests = false)
@@ -493,8 +493,14 @@ internal sealed class ServingRun : ServingRunBase
         _blocks[r] = 0;
     }
 
-    private void Drop(int r)
+    /// <summary>Drops request <paramref name="r"/> at <paramref name="now"/>: one never admitted waited until then, and that wait counts (as in the count replay).</summary>
+    private void Drop(int r, long now)
     {
+        if (!Admitted(r))
+        {
+            _wait.Add(Math.Max(0, now - _arrival[r]));
+        }
+
         var wasLate = WaitViolated(r);
         _flags[r] &= unchecked((byte)~LateStart);
         if (wasLate)
@@ -545,7 +551,7 @@ internal sealed class ServingRun : ServingRunBase
                 else
                 {
                     _requestsLost += replica.Lost ? 1 : 0;
-                    Drop(r);
+                    Drop(r, now);
                 }
             }
 
@@ -613,7 +619,7 @@ internal sealed class ServingRun : ServingRunBase
             {
                 queue.PopFront();
                 _waiting--;
-                Drop(r);
+                Drop(r, now);
                 continue;
             }
 
@@ -687,7 +693,7 @@ internal sealed class ServingRun : ServingRunBase
 
         var end = now + duration;
         _busyNanos += duration;
-        _kvBlockNanos += (double)replica.UsedBlocks * duration;
+        NoteKv(replica, now, duration);
         replica.BusyUntil = end;
         Execute(replica, end);
         if (HasWork(replica) || !_p.OverlapLastStep)
@@ -733,8 +739,22 @@ internal sealed class ServingRun : ServingRunBase
 
         var nanos = steps * replica.BatchStep;
         _busyNanos += nanos;
-        _kvBlockNanos += (double)replica.UsedBlocks * nanos;
+        NoteKv(replica, replica.BatchStart, nanos);
         replica.BatchSteps = 0;
+    }
+
+    /// <summary>
+    /// KV blocks held for <paramref name="nanos"/> of steps from <paramref name="start"/>. Steps of a released replica or
+    /// after the trace's end lie outside the ready replica-seconds of the trace; their time joins the utilisation's
+    /// denominator, so the mean stays within [0, 1].
+    /// </summary>
+    private void NoteKv(Replica replica, long start, long nanos)
+    {
+        _kvBlockNanos += (double)replica.UsedBlocks * nanos;
+        if (replica.Draining || start >= _w.Ticks * _tickNanos)
+        {
+            _kvOutsideReadyNanos += nanos;
+        }
     }
 
     /// <summary>
@@ -967,6 +987,10 @@ internal sealed class ServingRun : ServingRunBase
     internal override CandidateResult Complete()
     {
         Completing();
+
+        // The last tick's completions went to the ledger with it: the drain's count afresh.
+        _tickCompleted = 0;
+        _tickViolations = 0;
         var horizon = _w.Ticks;
         var endNanos = horizon * _tickNanos;
         var limit = endNanos + Nanos(_settings.DrainSeconds);
@@ -1009,12 +1033,13 @@ internal sealed class ServingRun : ServingRunBase
             replica.ReleasedAt = busy;
         }
 
-        // Whatever remains is dropped.
+        // Whatever remains is dropped, when the drain stopped.
+        var dropAt = Math.Min(t * _tickNanos, limit);
         for (var r = 0; r < _slots; r++)
         {
             if (_state[r] is (byte)RequestState.Waiting or (byte)RequestState.Running)
             {
-                Drop(r);
+                Drop(r, dropAt);
             }
         }
 
@@ -1032,7 +1057,7 @@ internal sealed class ServingRun : ServingRunBase
         var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
         var span = horizon * _tickSeconds;
         var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _goodRequests, _servedInput, _servedOutput,
-            _readySeconds > 0 ? _kvBlockNanos / 1e9 / (_blocksPerReplica * _readySeconds) : 0, dollars, NominalCapacity, _preemptions, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
+            KvUtilization(), dollars, NominalCapacity, _preemptions, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
         return new RunOutcome
         {
             Requests = _requests,
@@ -1058,6 +1083,13 @@ internal sealed class ServingRun : ServingRunBase
             Serving = serving,
             Cluster = cluster,
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
+    }
+
+    /// <summary>Used KV blocks over all blocks, mean over the replica-seconds that held them (ready in the trace, released or draining after it).</summary>
+    private double KvUtilization()
+    {
+        var seconds = _readySeconds + (_kvOutsideReadyNanos / 1e9);
+        return seconds > 0 ? Math.Clamp(_kvBlockNanos / 1e9 / (_blocksPerReplica * seconds), 0, 1) : 0;
     }
 
     /// <summary>The serving replay's own warnings: KV preemptions, and requests the drain after the trace cut off.</summary>

@@ -3,6 +3,9 @@ namespace Autoscale.Backtesting.Serving;
 /// <summary>A latency distribution's nearest-rank percentiles in seconds (request by request, or weighted by cohort).</summary>
 internal interface ILatencyPercentiles
 {
+    /// <summary>Whether nothing was noted (no percentile exists).</summary>
+    bool IsEmpty { get; }
+
     double PercentileSeconds(double percent);
 }
 
@@ -22,23 +25,30 @@ internal readonly record struct ServingTotals(
     double MeanInputTokens,
     double MeanOutputTokens)
 {
+    /// <summary>
+    /// The metrics. A percentile of nothing (no request reached a first token, or none decoded a second one) is NaN, and
+    /// so is the cost per token when no token was served: results write them as null, never as a 0 that reads as fast or
+    /// free.
+    /// </summary>
     public ServingMetrics Metrics() => new()
     {
-        TtftP50Seconds = Ttft.PercentileSeconds(50),
-        TtftP90Seconds = Ttft.PercentileSeconds(90),
-        TtftP99Seconds = Ttft.PercentileSeconds(99),
-        TpotP50Seconds = Tpot.PercentileSeconds(50),
-        TpotP99Seconds = Tpot.PercentileSeconds(99),
-        E2eP50Seconds = E2e.PercentileSeconds(50),
-        E2eP99Seconds = E2e.PercentileSeconds(99),
+        TtftP50Seconds = Of(Ttft, 50),
+        TtftP90Seconds = Of(Ttft, 90),
+        TtftP99Seconds = Of(Ttft, 99),
+        TpotP50Seconds = Of(Tpot, 50),
+        TpotP99Seconds = Of(Tpot, 99),
+        E2eP50Seconds = Of(E2e, 50),
+        E2eP99Seconds = Of(E2e, 99),
         GoodputRps = SpanSeconds > 0 ? GoodRequests / SpanSeconds : 0,
         InputTokensPerSecond = SpanSeconds > 0 ? ServedInput / SpanSeconds : 0,
         OutputTokensPerSecond = SpanSeconds > 0 ? ServedOutput / SpanSeconds : 0,
         KvCacheUtilization = KvCacheUtilization,
-        DollarsPerMillionTokens = ServedInput + ServedOutput > 0 ? Dollars / ((ServedInput + ServedOutput) / 1e6) : 0,
+        DollarsPerMillionTokens = ServedInput + ServedOutput > 0 ? Dollars / ((ServedInput + ServedOutput) / 1e6) : double.NaN,
         NominalCapacityRps = NominalCapacityRps,
         Preemptions = Preemptions,
         MeanInputTokens = MeanInputTokens,
         MeanOutputTokens = MeanOutputTokens,
     };
+
+    private static double Of(ILatencyPercentiles latencies, double percent) => latencies.IsEmpty ? double.NaN : latencies.PercentileSeconds(percent);
 }

@@ -28,60 +28,120 @@ public static class StepFit
     /// <param name="Rows">Equations fitted (a per-request row gives two when it has both TTFT and ITL).</param>
     /// <param name="RmsRelativeError">Root mean square of (fitted - measured) / measured.</param>
     /// <param name="MaxRelativeError">The largest |fitted - measured| / measured.</param>
-    /// <param name="RSquared">The share of the measurements' variance the fit explains.</param>
-    public sealed record Result(double BaseSeconds, double PerPrefillTokenSeconds, double PerDecodeTokenSeconds, int Rows, double RmsRelativeError, double MaxRelativeError, double RSquared);
+    /// <param name="RSquared">The share of the measurements' variance the fit explains; null when the measurements do not vary (there is no variance to explain).</param>
+    public sealed record Result(double BaseSeconds, double PerPrefillTokenSeconds, double PerDecodeTokenSeconds, int Rows, double RmsRelativeError, double MaxRelativeError, double? RSquared);
+
+    /// <summary>The largest value of each coefficient a serving profile takes (<c>replica.serving.stepSeconds</c>: base, perPrefillToken, perDecodeToken).</summary>
+    private static readonly double[] MaxCoefficient = [60, 1, 1];
 
     /// <summary>One equation: seconds = base + prefill * perPrefillToken + decode * perDecodeToken.</summary>
     public readonly record struct Equation(double Prefill, double Decode, double Seconds, string Where);
 
+    /// <summary>The most a benchmark file may hold (counted while reading, so a device or a stream is refused at this size).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
+    /// <summary>The longest line a benchmark file may hold.</summary>
+    public const int MaxLineChars = 65_536;
+
+    /// <summary>The most prefill tokens, or sequences decoding, one measurement may claim (a step of 100 million tokens is no GPU's).</summary>
+    public const double MaxTokensPerRow = 100_000_000;
+
+    /// <summary>The longest step or latency a measurement may claim, in seconds (a day).</summary>
+    public const double MaxSecondsPerRow = 86_400;
+
     /// <summary>Reads a benchmark file (CSV with a header) into equations: per-step or per-request rows, told apart by their columns.</summary>
-    /// <exception cref="FormatException">A missing column, a value that is not a number, or a negative one; the message names file, row and column.</exception>
+    /// <exception cref="FormatException">A missing, repeated or contradictory column, a value that is not a number, or one out of range; the message names file, row and column.</exception>
     public static IReadOnlyList<Equation> Read(string path, string? displayName = null)
     {
         var name = displayName ?? path;
-        using var reader = new StreamReader(path);
+        var equations = new List<Equation>();
+        try
+        {
+            using var reader = Autoscale.Shared.BoundedFile.Lines(path, MaxFileBytes, MaxLineChars);
+            ReadRows(reader, name, equations);
+        }
+        catch (IOException e)
+        {
+            throw new FormatException($"{name}: {e.Message}", e);
+        }
+
+        return equations;
+    }
+
+    private static void ReadRows(Autoscale.Shared.BoundedFile.LineReader reader, string name, List<Equation> equations)
+    {
         var header = reader.ReadLine() ?? throw new FormatException($"{name}: empty file");
         var columns = header.Split(',').Select(c => c.Trim().Trim('"').ToLowerInvariant()).ToArray();
-        int Find(params string[] names) => Array.FindIndex(columns, c => names.Contains(c));
-        var step = Find("step_seconds", "step_time_seconds");
-        var stepMs = Find("step_ms", "step_time_ms");
+        foreach (var repeated in columns.Where(c => c.Length > 0).GroupBy(c => c).Where(g => g.Count() > 1))
+        {
+            throw new FormatException($"{name}: column {Shown(repeated.Key)} is given {repeated.Count()} times in the header");
+        }
+
+        int Find(params string[] names)
+        {
+            var found = names.Where(columns.Contains).ToList();
+            return found.Count switch
+            {
+                0 => -1,
+                1 => Array.IndexOf(columns, found[0]),
+                _ => throw new FormatException($"{name}: columns {string.Join(" and ", found)} say the same thing; keep one"),
+            };
+        }
+
+        int FindOne(string[] seconds, string[] ms, out bool inMs)
+        {
+            var s = Find(seconds);
+            var m = Find(ms);
+            if (s >= 0 && m >= 0)
+            {
+                throw new FormatException($"{name}: columns {columns[s]} and {columns[m]} say the same thing; keep one");
+            }
+
+            inMs = m >= 0;
+            return inMs ? m : s;
+        }
+
+        var step = FindOne(["step_seconds", "step_time_seconds"], ["step_ms", "step_time_ms"], out var stepMs);
         var prefill = Find("prefill_tokens");
         var decode = Find("decode_tokens", "decode_sequences", "running");
         var concurrency = Find("concurrency", "max_concurrency");
         var input = Find("input_tokens", "input_len", "prompt_tokens");
         var output = Find("output_tokens", "output_len");
-        var ttft = Find("ttft_seconds", "mean_ttft_seconds");
-        var ttftMs = Find("ttft_ms", "mean_ttft_ms");
-        var itl = Find("itl_seconds", "tpot_seconds", "mean_itl_seconds", "mean_tpot_seconds");
-        var itlMs = Find("itl_ms", "tpot_ms", "mean_itl_ms", "mean_tpot_ms");
-        var perStep = (step >= 0 || stepMs >= 0) && prefill >= 0 && decode >= 0;
-        var perRequest = concurrency >= 0 && input >= 0 && output >= 0 && (ttft >= 0 || ttftMs >= 0 || itl >= 0 || itlMs >= 0);
+        var ttft = FindOne(["ttft_seconds", "mean_ttft_seconds"], ["ttft_ms", "mean_ttft_ms"], out var ttftMs);
+        var itl = FindOne(["itl_seconds", "tpot_seconds", "mean_itl_seconds", "mean_tpot_seconds"], ["itl_ms", "tpot_ms", "mean_itl_ms", "mean_tpot_ms"], out var itlMs);
+        var perStep = step >= 0 && prefill >= 0 && decode >= 0;
+        var perRequest = concurrency >= 0 && input >= 0 && output >= 0 && (ttft >= 0 || itl >= 0);
         if (!perStep && !perRequest)
         {
-            throw new FormatException($"{name}: needs per-step columns (prefill_tokens, decode_tokens, step_seconds or step_ms) or per-request ones (concurrency, input_tokens, output_tokens, and ttft_seconds/ttft_ms or itl_seconds/itl_ms); found {string.Join(", ", columns)}");
+            throw new FormatException($"{name}: needs per-step columns (prefill_tokens, decode_tokens, step_seconds or step_ms) or per-request ones (concurrency, input_tokens, output_tokens, and ttft_seconds/ttft_ms or itl_seconds/itl_ms); found {Shown(string.Join(", ", columns))}");
         }
 
-        var equations = new List<Equation>();
-        var row = 1;
         while (reader.ReadLine() is { } line)
         {
-            row++;
+            var row = reader.Line;
             if (line.Trim().Length == 0)
             {
                 continue;
             }
 
             var fields = line.Split(',');
-            double Value(int column, string what, bool positive = false)
+            double Value(int column, string what, double max, bool positive = false, bool ms = false)
             {
-                if (column >= fields.Length || !double.TryParse(fields[column].Trim().Trim('"'), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+                var text = column < fields.Length ? fields[column].Trim().Trim('"') : "";
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
                 {
-                    throw new FormatException($"{name}: row {row}, column {columns[column]}: \"{(column < fields.Length ? fields[column].Trim() : "")}\" is not a number ({what})");
+                    throw new FormatException($"{name}: row {row}, column {columns[column]}: \"{Shown(text)}\" is not a number ({what})");
                 }
 
-                if (v < 0 || (positive && v == 0))
+                if (ms)
                 {
-                    throw new FormatException($"{name}: row {row}, column {columns[column]}: {v.ToString(CultureInfo.InvariantCulture)} must be {(positive ? "> 0" : ">= 0")} ({what})");
+                    v /= 1000;
+                }
+
+                if (v < 0 || (positive && v == 0) || v > max)
+                {
+                    var unit = max == MaxSecondsPerRow ? " s" : "";
+                    throw new FormatException($"{name}: row {row}, column {columns[column]}: {Shown(text)} is out of range ({what} must be in {(positive ? "(0" : "[0")}, {max.ToString("G", CultureInfo.InvariantCulture)}]{unit})");
                 }
 
                 return v;
@@ -89,28 +149,31 @@ public static class StepFit
 
             if (perStep)
             {
-                var seconds = step >= 0 ? Value(step, "the step's time", positive: true) : Value(stepMs, "the step's time", positive: true) / 1000;
-                equations.Add(new Equation(Value(prefill, "prefill tokens"), Value(decode, "sequences decoding"), seconds, $"row {row}"));
+                var seconds = Value(step, "the step's time", MaxSecondsPerRow, positive: true, ms: stepMs);
+                equations.Add(new Equation(Value(prefill, "prefill tokens", MaxTokensPerRow), Value(decode, "sequences decoding", MaxTokensPerRow), seconds, $"row {row}"));
                 continue;
             }
 
-            var c = Value(concurrency, "requests running at once", positive: true);
-            var i = Value(input, "input tokens per request");
-            var o = Value(output, "output tokens per request", positive: true);
-            if (ttft >= 0 || ttftMs >= 0)
+            var c = Value(concurrency, "requests running at once", MaxTokensPerRow, positive: true);
+            var i = Value(input, "input tokens per request", MaxTokensPerRow);
+            var o = Value(output, "output tokens per request", MaxTokensPerRow, positive: true);
+            if (ttft >= 0)
             {
-                var first = ttft >= 0 ? Value(ttft, "time to first token", positive: true) : Value(ttftMs, "time to first token", positive: true) / 1000;
-                equations.Add(new Equation(i, c - 1, first, $"row {row} (TTFT)"));
+                equations.Add(new Equation(i, c - 1, Value(ttft, "time to first token", MaxSecondsPerRow, positive: true, ms: ttftMs), $"row {row} (TTFT)"));
             }
 
-            if (itl >= 0 || itlMs >= 0)
+            if (itl >= 0)
             {
-                var gap = itl >= 0 ? Value(itl, "inter-token latency", positive: true) : Value(itlMs, "inter-token latency", positive: true) / 1000;
-                equations.Add(new Equation(c * i / o, c, gap, $"row {row} (ITL)"));
+                equations.Add(new Equation(c * i / o, c, Value(itl, "inter-token latency", MaxSecondsPerRow, positive: true, ms: itlMs), $"row {row} (ITL)"));
             }
         }
+    }
 
-        return equations;
+    /// <summary>A cell or header as an error line shows it: at most 40 characters, control characters escaped.</summary>
+    private static string Shown(string text)
+    {
+        var cut = text.Length > 40 ? text[..40] + $"... ({text.Length:N0} characters)" : text;
+        return string.Concat(cut.Select(ch => char.IsControl(ch) ? $"\\u{(int)ch:x4}" : ch.ToString()));
     }
 
     /// <summary>Fits the three coefficients to <paramref name="equations"/> by least squares.</summary>
@@ -141,32 +204,69 @@ public static class StepFit
             }
         }
 
-        var a = Matrix<double>.Build.Dense(equations.Count, 3, (r, c) => c switch
+        // Least squares by a streaming QR (Givens rotations, one row at a time): memory stays three-by-three whatever
+        // the rows, with the accuracy of a QR (normal equations would square the condition number).
+        var r = new double[3, 3];
+        var qtb = new double[3];
+        Span<double> row = stackalloc double[3];
+        foreach (var e in equations)
         {
-            0 => 1,
-            1 => equations[r].Prefill / scale[1],
-            _ => equations[r].Decode / scale[2],
-        });
-        var b = Vector<double>.Build.Dense(equations.Count, r => equations[r].Seconds);
-        var svd = a.Svd(computeVectors: true);
-        var condition = svd.ConditionNumber;
+            row[0] = 1;
+            row[1] = e.Prefill / scale[1];
+            row[2] = e.Decode / scale[2];
+            var rhs = e.Seconds;
+            for (var k = 0; k < 3; k++)
+            {
+                if (row[k] == 0)
+                {
+                    continue;
+                }
+
+                var radius = Math.Sqrt((r[k, k] * r[k, k]) + (row[k] * row[k]));
+                var (cos, sin) = (r[k, k] / radius, row[k] / radius);
+                for (var j = k; j < 3; j++)
+                {
+                    (r[k, j], row[j]) = ((cos * r[k, j]) + (sin * row[j]), (-sin * r[k, j]) + (cos * row[j]));
+                }
+
+                (qtb[k], rhs) = ((cos * qtb[k]) + (sin * rhs), (-sin * qtb[k]) + (cos * rhs));
+            }
+        }
+
+        var condition = Matrix<double>.Build.Dense(3, 3, (i, j) => r[i, j]).ConditionNumber();
         if (!double.IsFinite(condition) || condition > MaxConditionNumber)
         {
             throw new InvalidOperationException($"ill-conditioned (condition number {condition:G3} > {MaxConditionNumber:G0}): the rows' prefill tokens and decoding sequences do not vary independently enough to tell base, perPrefillToken and perDecodeToken apart");
         }
 
-        var x = svd.Solve(b);
+        var x = new double[3];
+        for (var k = 2; k >= 0; k--)
+        {
+            var sum = qtb[k];
+            for (var j = k + 1; j < 3; j++)
+            {
+                sum -= r[k, j] * x[j];
+            }
+
+            x[k] = sum / r[k, k];
+        }
+
+        var largest = equations.Max(e => e.Seconds);
         var coefficients = new[] { x[0], x[1] / scale[1], x[2] / scale[2] };
         for (var k = 0; k < 3; k++)
         {
             // A tiny negative from noise on a coefficient near zero is zero; a clearly negative one is a bad fit.
-            var tolerance = 1e-6 * b.AbsoluteMaximum() / (k == 0 ? 1 : scale[k]);
+            var tolerance = 1e-6 * largest / (k == 0 ? 1 : scale[k]);
             if (coefficients[k] < -tolerance || (k == 0 && coefficients[0] <= 0))
             {
                 throw new InvalidOperationException($"the fit gives {names[k]} = {coefficients[k]:G4} s, which a step cannot take: the measurements do not follow the linear step model (check the units and columns)");
             }
 
             coefficients[k] = Math.Max(0, coefficients[k]);
+            if (coefficients[k] > MaxCoefficient[k])
+            {
+                throw new InvalidOperationException($"the fit gives {names[k]} = {coefficients[k]:G4} s, above the {MaxCoefficient[k]:G} s a serving profile takes: the measurements are not step times of a server (check the units and columns)");
+            }
         }
 
         double sumSq = 0, max = 0, ssRes = 0, ssTot = 0;
@@ -181,6 +281,6 @@ public static class StepFit
             ssTot += (e.Seconds - mean) * (e.Seconds - mean);
         }
 
-        return new Result(coefficients[0], coefficients[1], coefficients[2], equations.Count, Math.Sqrt(sumSq / equations.Count), max, ssTot > 0 ? 1 - (ssRes / ssTot) : 1);
+        return new Result(coefficients[0], coefficients[1], coefficients[2], equations.Count, Math.Sqrt(sumSq / equations.Count), max, ssTot > 0 ? 1 - (ssRes / ssTot) : null);
     }
 }

@@ -59,6 +59,9 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
         }
     }
 
+    /// <inheritdoc/>
+    public bool IsEmpty => Count <= 0;
+
     /// <summary>Adds <paramref name="count"/> requests of one latency (none when the count is not positive).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(double seconds, double count)

@@ -43,7 +43,7 @@ internal static class MergeCommand
             {
                 try
                 {
-                    partials.Add(PartialResults.Parse(await File.ReadAllTextAsync(file, cancellationToken), file));
+                    partials.Add(PartialResults.ReadFile(file));
                 }
                 catch (InvalidDataException e)
                 {

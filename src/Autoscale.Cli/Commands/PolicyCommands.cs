@@ -63,15 +63,6 @@ internal static class PolicyCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(file)!;
-            if (Directory.Exists(path))
-            {
-                throw new UserInputException($"{path}: is a folder, not a manifest");
-            }
-
-            if (!File.Exists(path))
-            {
-                throw new UserInputException($"{path}: no such file");
-            }
 
             var map = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var entry in parse.GetValue(metricMap) ?? [])
@@ -82,11 +73,13 @@ internal static class PolicyCommands
                     throw new UserInputException($"--metric-map: \"{entry}\" must be NAME=SIGNAL, e.g. vllm:num_requests_running=inFlight");
                 }
 
-                map[entry[..cut]] = entry[(cut + 1)..];
+                if (!map.TryAdd(entry[..cut], entry[(cut + 1)..]))
+                {
+                    throw new UserInputException($"--metric-map: \"{entry[..cut]}\" is mapped twice (to {map[entry[..cut]]} and to {entry[(cut + 1)..]}); map each metric once");
+                }
             }
 
-            var text = await File.ReadAllTextAsync(path, cancellationToken);
-            var candidate = Autoscale.Config.Manifests.ManifestImporter.Import(path, text, map, context.Catalog);
+            var candidate = Autoscale.Config.Manifests.ManifestImporter.ImportFile(path, map, context.Catalog);
             await context.Stdout.WriteLineAsync(candidate.ToJsonString(Indented));
             return AutoscaleCli.Success;
         });

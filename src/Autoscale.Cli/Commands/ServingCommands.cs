@@ -24,11 +24,6 @@ internal static class ServingCommands
         command.SetAction(async (parse, cancellationToken) =>
         {
             var path = parse.GetValue(benchmark)!;
-            if (!File.Exists(path))
-            {
-                throw new UserInputException($"{path}: no such file");
-            }
-
             StepFit.Result fit;
             try
             {
@@ -56,7 +51,7 @@ internal static class ServingCommands
             }
 
             await context.Stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-            await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {fit.Rows} measurements: RMS error {fit.RmsRelativeError:P2}, worst {fit.MaxRelativeError:P2}, R² {fit.RSquared:0.####}. Paste it into replica.serving."));
+            await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {fit.Rows} measurements: RMS error {fit.RmsRelativeError:P2}, worst {fit.MaxRelativeError:P2}, {(fit.RSquared is { } r2 ? $"R² {r2:0.####}" : "R² undefined (the measured times do not vary)")}. Paste it into replica.serving."));
             return AutoscaleCli.Success;
         });
         return command;

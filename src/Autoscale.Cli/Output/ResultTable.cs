@@ -80,7 +80,7 @@ internal static class ResultTable
             };
             if (r.Serving is { } s)
             {
-                cells.AddRange([Seconds(s.TtftP99Seconds), Seconds(s.TpotP99Seconds), Seconds(s.E2eP99Seconds), s.DollarsPerMillionTokens.ToString("F2", Ci)]);
+                cells.AddRange([Seconds(s.TtftP99Seconds), Seconds(s.TpotP99Seconds), Seconds(s.E2eP99Seconds), double.IsNaN(s.DollarsPerMillionTokens) ? "-" : s.DollarsPerMillionTokens.ToString("F2", Ci)]);
             }
             else
             {
@@ -128,7 +128,7 @@ internal static class ResultTable
         }
     }
 
-    /// <summary>A latency for the table: up to three significant decimals, "dropped" for the infinite one a dropped request gives.</summary>
+    /// <summary>A latency for the table: up to three significant decimals, "dropped" for the infinite one a dropped request gives, "-" where nothing was measured.</summary>
     private static string Seconds(double seconds) =>
-        double.IsFinite(seconds) ? seconds.ToString(seconds < 1 ? "0.###" : "0.##", Ci) : "dropped";
+        double.IsNaN(seconds) ? "-" : double.IsFinite(seconds) ? seconds.ToString(seconds < 1 ? "0.###" : "0.##", Ci) : "dropped";
 }

@@ -51,11 +51,11 @@ internal static class ManifestExporter
         };
 
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"# Exported by autoscale from the candidate \"{candidate.Name}\" ({candidate.PolicyName}).\n");
+        text.Append(CultureInfo.InvariantCulture, $"# Exported by autoscale from the candidate \"{Comment(candidate.Name)}\" ({Comment(candidate.PolicyName)}).\n");
         text.Append("# Metric names are the replay's stand-in signals (inFlight, arrivalRps, queue): map them to your metrics.\n");
         foreach (var note in notes)
         {
-            text.Append(CultureInfo.InvariantCulture, $"# {note}\n");
+            text.Append(CultureInfo.InvariantCulture, $"# {Comment(note)}\n");
         }
 
         text.Append(Yaml(document));
@@ -480,7 +480,25 @@ internal static class ManifestExporter
         _ => new YamlScalarNode("null"),
     };
 
+    /// <summary>
+    /// Text made safe for a one-line YAML comment: every line break and control character (a name can hold any) written
+    /// as its escape, so a name can never end the comment and start a field or a document of its own.
+    /// </summary>
+    internal static string Comment(string text)
+    {
+        var safe = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            safe.Append(Unsafe(c) ? $"\\u{(int)c:x4}" : c.ToString());
+        }
+
+        return safe.ToString();
+    }
+
+    /// <summary>A character that breaks a line or is not printable: control characters, NEL, the line and paragraph separators, BOM.</summary>
+    private static bool Unsafe(char c) => char.IsControl(c) || c is '\u0085' or '\u2028' or '\u2029' or '\ufeff';
+
     private static bool NeedsQuotes(string s) =>
-        s.Length == 0 || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || s is "true" or "false" or "null" or "~"
+        s.Length == 0 || s.Any(Unsafe) || double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _) || s is "true" or "false" or "null" or "~"
         || s.IndexOfAny([':', '#', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`']) >= 0 || s.StartsWith('-') || s.StartsWith(' ') || s.EndsWith(' ');
 }

@@ -14,6 +14,22 @@ namespace Autoscale.Config.Manifests;
 /// </summary>
 internal static partial class ManifestImporter
 {
+    /// <summary>The candidate JSON for the manifest file at <paramref name="path"/>, read under the manifest size limit (a device is refused at it).</summary>
+    public static JsonObject ImportFile(string path, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
+    {
+        string text;
+        try
+        {
+            text = Autoscale.Shared.BoundedFile.ReadText(path, YamlTree.MaxChars);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException(path, "", e.Message);
+        }
+
+        return Import(path, text, metricMap, catalog);
+    }
+
     /// <summary>The candidate JSON (<c>name</c>, <c>policy</c>, <c>options</c>) for the manifest in <paramref name="text"/>.</summary>
     public static JsonObject Import(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
     {
@@ -186,9 +202,7 @@ internal static partial class ManifestImporter
             {
                 "metric" => JsonValue.Create(text),
                 "stableWindow" or "scaleDownDelay" => JsonValue.Create(GoDuration(file, path, text)),
-                _ => JsonValue.Create(double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number)
-                    ? number
-                    : throw new ConfigException(file, path, $"must be a number (was \"{text}\")")),
+                _ => JsonValue.Create(FiniteNumber(file, path, text)),
             };
         }
 
@@ -215,6 +229,24 @@ internal static partial class ManifestImporter
         return key is null ? option : $"metadata.annotations.autoscaling.knative.dev/{key}";
     }
 
+    /// <summary>A finite decimal number (Knative reads annotations with Go's ParseFloat and refuses NaN and infinities where a count or percentage is meant).</summary>
+    internal static double FiniteNumber(string file, string path, string text)
+    {
+        if (!double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var number))
+        {
+            throw new ConfigException(file, path, $"must be a number (was \"{Shown(text)}\")");
+        }
+
+        return double.IsFinite(number) ? number : throw new ConfigException(file, path, $"must be a finite number (was \"{Shown(text)}\")");
+    }
+
+    /// <summary>A value as an error line shows it: at most 60 characters, control characters escaped.</summary>
+    internal static string Shown(string text)
+    {
+        var cut = text.Length > 60 ? text[..60] + "..." : text;
+        return string.Concat(cut.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+    }
+
     /// <summary>A Go duration (<c>60s</c>, <c>1m30s</c>, <c>1h</c>, <c>500ms</c>) in seconds.</summary>
     internal static double GoDuration(string file, string path, string text)
     {
@@ -233,9 +265,9 @@ internal static partial class ManifestImporter
             }
         }
 
-        return matched && text.Trim() != "0" ? total
+        return matched && text.Trim() != "0" && double.IsFinite(total) ? total
             : text.Trim() == "0" ? 0
-            : throw new ConfigException(file, path, $"must be a duration such as 60s, 1m30s or 2h (was \"{text}\")");
+            : throw new ConfigException(file, path, $"must be a duration such as 60s, 1m30s or 2h (was \"{Shown(text)}\")");
     }
 
     private static JsonObject Keda(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
