@@ -93,6 +93,17 @@ public sealed class ServingOptions : IValidatableOptions
             errors.Add($"kvCacheTokens ({KvCacheTokens}) must hold at least one block of blockTokens ({BlockTokens})");
         }
 
+        // A draw is capped at maxModelLen; a fixed count or a histogram entirely above it would cap every request,
+        // which is no distribution the user meant.
+        foreach (var (side, tokens) in new[] { ("input", Tokens?.Input), ("output", Tokens?.Output) })
+        {
+            var least = tokens?.Fixed ?? (tokens?.Histogram is { Count: > 0 } h && h.All(p => p is [_, _]) ? h.Where(p => p[1] > 0).Select(p => p[0]).DefaultIfEmpty(0).Min() : 0);
+            if (least >= MaxModelLen)
+            {
+                errors.Add($"tokens.{side}: {(tokens!.Fixed is not null ? $"fixed ({least:0})" : $"every histogram entry (the least {least:0})")} must be below maxModelLen ({MaxModelLen}), the longest request, input and output together");
+            }
+        }
+
         return errors;
     }
 }

@@ -40,6 +40,14 @@ public sealed record ClusterMetrics
     /// <summary>Replica-seconds spent waiting for a node (pending; the signal shows them as loading).</summary>
     public double PendingSeconds { get; init; }
 
+    /// <summary>Loads the policy asked for that began on a node: the run's cold starts on a cluster (a replica that never got a node never loaded).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    internal long LoadsStarted { get; init; }
+
+    /// <summary>The most replicas held on nodes at once (loading or ready): the run's peak on a cluster.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    internal int PeakPlacedReplicas { get; init; }
+
     /// <summary>Replicas that never got a node: cancelled while pending, or pending when the replay ended.</summary>
     public long UnplacedReplicas { get; init; }
 

@@ -61,6 +61,8 @@ internal sealed class ClusterSimulation : ILoadSimulation
     private int _completed;
     private int _lost;
     private int _peakNodes;
+    private int _peakPlaced;
+    private long _firstLoads;
     private double _replicaGpuDollars;
     private double _pendingSeconds;
     private long _unplaced;
@@ -215,6 +217,7 @@ internal sealed class ClusterSimulation : ILoadSimulation
     public void Bill(long tick)
     {
         var nodes = 0;
+        var placed = 0;
         for (var p = 0; p < _pools.Length; p++)
         {
             ref var pool = ref _pools[p];
@@ -229,9 +232,11 @@ internal sealed class ClusterSimulation : ILoadSimulation
             pool.BucketNodes = Math.Max(pool.BucketNodes, pool.Nodes + pool.Spec.CommittedNodes);
             pool.BucketReplicas = Math.Max(pool.BucketReplicas, pool.HeldGpus / _gpus);
             nodes += pool.Nodes + pool.Spec.CommittedNodes;
+            placed += pool.HeldGpus / _gpus;
         }
 
         _peakNodes = Math.Max(_peakNodes, nodes);
+        _peakPlaced = Math.Max(_peakPlaced, placed);
         _pendingSeconds += _pending * _tickSeconds;
         if (_timelineBucket > 0 && (tick + 1) % _timelineBucket == 0)
         {
@@ -462,6 +467,8 @@ internal sealed class ClusterSimulation : ILoadSimulation
             ProvisionWaitP99Seconds = _provisionWaits.Percentile(99) * _tickSeconds,
             ProvisionWaitMaxSeconds = _provisionWaits.MaxWait * _tickSeconds,
             PendingSeconds = _pendingSeconds,
+            LoadsStarted = _firstLoads,
+            PeakPlacedReplicas = _peakPlaced,
             UnplacedReplicas = _unplaced,
             Preemptions = _preemptions,
             PreemptedReplicas = _preemptedReplicas,
@@ -768,6 +775,9 @@ internal sealed class ClusterSimulation : ILoadSimulation
             MakeUp(r, tick, counted: false);
             return true;
         }
+
+        // A cold start is a load the policy asked for that began on a node (a reload after a crash has its own ordinal).
+        _firstLoads += r.Ordinal < ReloadOrdinalBase ? 1 : 0;
 
         if (_phased is not null)
         {

@@ -67,6 +67,13 @@ internal readonly record struct RunOutcome
         var dollars = Cluster is { } cluster ? cluster.NodeDollars + HoldDollars : Dollars(BilledSeconds, fleet, settings, HoldDollars);
         var violations = Late + Dropped;
         var budget = Requests * (100 - settings.Slo.TargetPercent) / 100;
+
+        // On a cluster, a replica waiting for a node counts as loading for the policy (as a Pending pod counts toward a
+        // Deployment's replicas), but it holds no GPU: no replica-seconds, no loading dollars, no cold start, no peak.
+        var (billedSeconds, loadingSeconds, idleSeconds, coldStarts, peak) = Cluster is { } placed
+            ? (Math.Max(0, BilledSeconds - placed.PendingSeconds), Math.Max(0, LoadingSeconds - placed.PendingSeconds), IdleSeconds,
+                Math.Min(ColdStarts, placed.LoadsStarted), Math.Max(EndReplicas, Math.Min(PeakReplicas, placed.PeakPlacedReplicas)))
+            : (BilledSeconds, LoadingSeconds, IdleSeconds, ColdStarts, PeakReplicas);
         return new CandidateResult
         {
             Name = spec.Name,
@@ -98,15 +105,15 @@ internal readonly record struct RunOutcome
             CapacityLagEpisodes = fleet.LagEpisodes,
             RoundingDollars = fleet.RoundedExtraSeconds * perReplicaSecond,
             Timeline = timeline?.Finish() ?? Timeline.Empty,
-            ReplicaSeconds = BilledSeconds,
-            IdleReplicaSeconds = IdleSeconds,
-            LoadingReplicaSeconds = LoadingSeconds,
+            ReplicaSeconds = billedSeconds,
+            IdleReplicaSeconds = idleSeconds,
+            LoadingReplicaSeconds = loadingSeconds,
             Dollars = dollars,
-            IdleDollars = IdleSeconds * perReplicaSecond,
-            LoadingDollars = LoadingSeconds * perReplicaSecond,
+            IdleDollars = idleSeconds * perReplicaSecond,
+            LoadingDollars = loadingSeconds * perReplicaSecond,
             CostDollars = dollars + violations * settings.Slo.DollarsPerViolation,
-            ColdStarts = ColdStarts,
-            PeakReplicas = PeakReplicas,
+            ColdStarts = coldStarts,
+            PeakReplicas = peak,
             EndReplicas = EndReplicas,
             Start = Start,
             Ticks = Ticks,

@@ -224,7 +224,7 @@ internal sealed class FluidRun : ServingRunBase
                 _requests++;
                 _arrivedInput += input;
                 _arrivedOutput += output;
-                _waiting.Push(new Cohort { Count = 1, Input = input, Output = output, Arrival = log.Arrivals[_next] / 1e9 });
+                _waiting.Push(new Cohort { Count = 1, Input = Math.Max(1, input), Output = Math.Max(1, output), Arrival = log.Arrivals[_next] / 1e9 });
                 _waitingCount++;
                 _next++;
             }
@@ -254,8 +254,8 @@ internal sealed class FluidRun : ServingRunBase
             if (arrival - tail.Since <= Math.Max(_tickSeconds, (arrival - _waiting.Head.Arrival) / 1024))
             {
                 var total = tail.Count + n;
-                tail.Input = ((tail.Input * tail.Count) + _tickInput) / total;
-                tail.Output = ((tail.Output * tail.Count) + _tickOutput) / total;
+                tail.Input = ((tail.Input * tail.Count) + Math.Max(_tickInput, n)) / total;
+                tail.Output = ((tail.Output * tail.Count) + Math.Max(_tickOutput, n)) / total;
                 tail.Arrival = ((tail.Arrival * tail.Count) + (arrival * n)) / total;
                 tail.Count = total;
                 return;
@@ -277,7 +277,9 @@ internal sealed class FluidRun : ServingRunBase
         _arrivedOutput += (long)Math.Round(o);
         _waitingCount += n;
         var arrival = from + (_tickSeconds / 2);
-        return new Cohort { Count = n, Input = i / n, Output = o / n, Arrival = arrival, Since = arrival };
+        // A request's work is at least one prompt token and one output token (see ServingRun.RouteArrivalsAt); a tick's
+        // shares differ by one at most, so flooring the mean floors each request's share.
+        return new Cohort { Count = n, Input = Math.Max(1, i / n), Output = Math.Max(1, o / n), Arrival = arrival, Since = arrival };
     }
 
     private void Serve(double from, double to)
@@ -395,16 +397,29 @@ internal sealed class FluidRun : ServingRunBase
             Finished(c, double.MaxNative(end, c.FirstToken));
         }
 
-        // Cohorts whose prompt completed in this sub-step decode from the next one.
-        for (var i = 0; i < _decode.StagedCount; i++)
+        // Cohorts whose prompt completed in this sub-step decode from their first token: the steps the clock made after it
+        // count for them (the clock runs evenly through the sub-step). Starting them at the next sub-step instead delayed
+        // their second token by up to a sub-step, which a short output turned into a time per token of tenths of seconds
+        // on an idle fleet.
+        var stepsPerSecond = steps > 0 ? steps / (to - from) : 0;
+        var staged = _decode.StagedCount;
+        for (var i = 0; i < staged; i++)
         {
             ref var c = ref _decode.Staged(i);
-            c.Entered = _clock;
-            c.Finish = _clock + double.MaxNative(0, c.Output - 1);
-            _decodeKvBase += c.Count * (c.Input + 1 - _clock);
+            var entered = double.MaxNative(clockBefore, _clock - (double.MaxNative(0, to - c.FirstToken) * stepsPerSecond));
+            c.Entered = entered;
+            c.Finish = entered + double.MaxNative(0, c.Output - 1);
+            _decodeKvBase += c.Count * (c.Input + 1 - entered);
         }
 
         _decode.CommitStaged();
+        while (staged > 0 && _decode.Count > 0 && _decode.PeekFinish <= _clock + Tiny)
+        {
+            // A short output that is done within the sub-step it began decoding in.
+            ref var c = ref _decode.Pop();
+            var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
+            Finished(c, double.MaxNative(end, c.FirstToken));
+        }
         var busy = double.MinNative(serving, Running + _waitingCount);
         _busySeconds += busy * (to - from);
         _kvTokenSeconds += KvUsed * (to - from);

@@ -236,7 +236,9 @@ internal sealed class ServingRun : ServingRunBase
             _requests++;
             _arrivedInput += input;
             _arrivedOutput += output;
-            _target[r] = input;
+            // A request's work is at least one prompt token (the start-of-sequence token a tokenizer adds) and one output
+            // token (a server emits at least the end of sequence): its first token comes from a step, never at once.
+            _target[r] = Math.Max(1, input);
             _state[r] = (byte)RequestState.Waiting;
             _waiting++;
             Route(r, at);
@@ -542,7 +544,7 @@ internal sealed class ServingRun : ServingRunBase
                 {
                     // Back at the head of the gateway, in admission order, to be prefilled again from the start.
                     _requestsRetried++;
-                    _target[r] = _input[r] + _generated[r];
+                    _target[r] = Math.Max(1, _input[r]) + _generated[r];
                     _progress[r] = 0;
                     _state[r] = (byte)RequestState.Waiting;
                     _waiting++;

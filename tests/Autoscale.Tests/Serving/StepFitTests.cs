@@ -128,7 +128,7 @@ public sealed class StepFitTests
 
     [Theory]
     [InlineData("prefill_tokens,decode_tokens,step_ms\n10,2,abc\n", "row 2, column step_ms: \"abc\" is not a number")]
-    [InlineData("prefill_tokens,decode_tokens,step_ms\n10,-2,5\n", "row 2, column decode_tokens: -2 must be >= 0")]
+    [InlineData("prefill_tokens,decode_tokens,step_ms\n10,-2,5\n", "row 2, column decode_tokens: -2 is out of range (sequences decoding must be in [0, 100000000])")]
     [InlineData("a,b\n1,2\n", "needs per-step columns")]
     [InlineData("prefill_tokens,decode_tokens,step_ms\n10,2,5\n20,3,6\n", "2 measurements cannot determine three coefficients")]
     public async Task A_bad_benchmark_is_one_error_line(string csv, string expected)

@@ -180,7 +180,7 @@ public sealed class HpaImportTests
             { string.Concat(Enumerable.Repeat("- ", 400_000)) + "x", "line 1: nests deeper than 64 levels" },
             { string.Join("\n", Enumerable.Range(0, 600).Select(i => new string(' ', 2 * i) + $"k{i}:")), "nests deeper than 64 levels" },
             { "kind: HorizontalPodAutoscaler\nkind: ScaledObject\n", "is not YAML: Duplicate key kind" },
-            { new string('#', 1_100_000), "characters long; a manifest this tool reads is at most 1,048,576" },
+            { new string('#', 1_100_000), "is larger than 1 MiB, the most this file may hold" },
         };
     }
 
