@@ -144,8 +144,25 @@ public static class AutoscaleCli
     private static bool IsUserError(Exception e) => e is UserInputException or ConfigException or TraceFormatException
         or OptionsBindingException or InvalidOptionsException or IOException or UnauthorizedAccessException;
 
-    private static string OneLine(string message) =>
-        System.Text.RegularExpressions.Regex.Replace(message, @"\s+", " ").Trim();
+    /// <summary>
+    /// A message as one line for a person: white space folded; the hidden scratch an output is written to named as the
+    /// output itself (".x.parquet.autoscale-tmp.GUID" is "x.parquet"); the runtime's "Problem : 'path'" as "path: problem";
+    /// and at most 1,000 characters, whatever a cell or a path held.
+    /// </summary>
+    internal static string OneLine(string message)
+    {
+        var line = System.Text.RegularExpressions.Regex.Replace(message, @"\s+", " ").Trim();
+        line = System.Text.RegularExpressions.Regex.Replace(line, @"\.([^/\s'""]+)\.autoscale-tmp\.[0-9a-f]{32}(\.lock)?", "$1");
+        var runtime = System.Text.RegularExpressions.Regex.Match(line, @"^(?<problem>[A-Z][^:']*?) : '(?<path>[^']+)'\.?$");
+        if (runtime.Success)
+        {
+            var problem = runtime.Groups["problem"].Value;
+            line = $"{runtime.Groups["path"].Value}: {char.ToLowerInvariant(problem[0])}{problem[1..]}";
+        }
+
+        const int Most = 1000;
+        return line.Length <= Most ? line : $"{line[..Most]}... ({line.Length:N0} characters in all)";
+    }
 }
 
 /// <summary>What every command needs: the streams and the policy catalog.</summary>

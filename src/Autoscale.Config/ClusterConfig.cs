@@ -353,6 +353,11 @@ internal static class ClusterRules
                 throw new ConfigException(file, path + ".serving", "a shape's serving profile needs one in replica.serving too (the trace's tokens are read with it)");
             }
 
+            if (shape.Serving?.Tokens is not null)
+            {
+                throw new ConfigException(file, path + ".serving.tokens", "every candidate replays the same requests, whose tokens are drawn once with replica.serving.tokens: give them there, not per shape");
+            }
+
             var serving = shape.Serving is { } own ? Autoscale.Backtesting.Serving.ServingProfile.From(own) : null;
             shapes[member.Name] = new ReplicaShape(settings, shape.Pool, serving, shape.LoadTime.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? default : shape.LoadTime.Clone());
         }

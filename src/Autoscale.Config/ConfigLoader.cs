@@ -85,6 +85,11 @@ public sealed class ConfigLoader
             var measurements = await Measurements.ReadAsync(document.RootElement, file, cancellationToken).ConfigureAwait(false);
             DuplicateKeys.ThrowIfAny(document.RootElement, file);
             var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
+            if (config.Engine?.Serving == "fluid" && config.Replica!.Serving is null)
+            {
+                throw new ConfigException(file, "engine.serving", "\"fluid\" replays a serving profile, and the config has none: give replica.serving (or leave engine.serving out for the count model)");
+            }
+
             var settings = Settings(config);
             if (config.Cluster is { } cluster)
             {
@@ -146,6 +151,7 @@ public sealed class ConfigLoader
             BillingMinimumSeconds = billing.MinimumSeconds.TotalSeconds,
             Serving = serving,
             DrainSeconds = engine.DrainSeconds.TotalSeconds,
+            MaxRequests = engine.MaxRequests,
             FluidServing = serving is not null && engine.Serving == "fluid",
         };
     }
@@ -366,9 +372,14 @@ public sealed class ConfigLoader
     {
         try
         {
+            // Ten minutes of decisions a second: a policy that reads its metrics only at its own period (KEDA's
+            // pollingInterval, say) reads them within it.
             var policy = descriptor.Create(bound);
-            var signal = new ScalingSignal(NodaTime.Instant.FromUnixTimeSeconds(0), Duration.FromSeconds(1), 1, 0, 1, 1, 1, Duration.Zero) { MaxReplicas = 10 };
-            policy.Decide(in signal);
+            for (var second = 0; second <= 600; second++)
+            {
+                var signal = new ScalingSignal(NodaTime.Instant.FromUnixTimeSeconds(second), Duration.FromSeconds(1), 1, 0, 1, 1, 1, Duration.Zero) { MaxReplicas = 10 };
+                policy.Decide(in signal);
+            }
         }
         catch (InvalidOperationException e) when (e.Message.Contains("needs a serving profile", StringComparison.Ordinal))
         {

@@ -114,7 +114,7 @@ internal readonly struct JsonFields
     public static string Kind(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
+        JsonValueKind.Array => "a list",
         JsonValueKind.String => $"the string {value.GetRawText()}",
         JsonValueKind.Number => $"the number {value.GetRawText()}",
         JsonValueKind.True or JsonValueKind.False => $"the boolean {value.GetRawText()}",

@@ -114,13 +114,23 @@ internal sealed class ParquetTraceWriter : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (!_writerClosed)
+        try
         {
-            _writerClosed = true;
-            await _writer.DisposeAsync().ConfigureAwait(false);
+            if (!_writerClosed)
+            {
+                // Closing writes the footer, which fails on a full disk; the scratch goes all the same.
+                _writerClosed = true;
+                await _writer.DisposeAsync().ConfigureAwait(false);
+            }
         }
-
-        await _file.DisposeAsync().ConfigureAwait(false);
+        catch (IOException)
+        {
+            // The write already failed or was abandoned; its own error is the one reported.
+        }
+        finally
+        {
+            await _file.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static async Task WriteColumnAsync(ParquetRowGroupWriter group, DataField<long>? field, ReadOnlyMemory<long> values, int rows, CancellationToken cancellationToken)

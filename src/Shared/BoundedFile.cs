@@ -70,24 +70,13 @@ internal static class BoundedFile
 
     /// <summary>
     /// The whole text of <paramref name="path"/> as strict UTF-8 (a BOM skipped), at most <paramref name="maxBytes"/>
-    /// bytes, counted as it is read.
+    /// bytes, decoded as it is read: a NUL byte or a byte that begins no character ends the read at once (a device of
+    /// zeros or random bytes is refused in its first block, not at the size limit).
     /// </summary>
     public static string ReadText(string path, long maxBytes)
     {
-        var bytes = ReadBytes(path, maxBytes).AsSpan();
-        if (bytes.StartsWith("\uFEFF"u8))
-        {
-            bytes = bytes[3..];
-        }
-
-        try
-        {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw new IOException("is not UTF-8 text");
-        }
+        using var reader = Lines(path, maxBytes, int.MaxValue);
+        return reader.ReadToEnd();
     }
 
     /// <summary>A reader of <paramref name="path"/>'s lines, each at most <paramref name="maxLineChars"/> characters, the file at most <paramref name="maxBytes"/> bytes.</summary>
@@ -194,6 +183,42 @@ internal static class BoundedFile
             }
 
             return _line.ToString();
+        }
+
+        /// <summary>The rest of the file as one string, under the same limits (a NUL byte refused).</summary>
+        public string ReadToEnd()
+        {
+            var text = new StringBuilder();
+            var block = new char[65536];
+            int read;
+            while ((read = Read(block)) > 0)
+            {
+                if (block.AsSpan(0, read).Contains('\0'))
+                {
+                    throw new IOException("holds a NUL byte: not a text file");
+                }
+
+                if (_stream.Position > _maxBytes)
+                {
+                    throw new IOException($"is larger than {Size(_maxBytes)}, the most this file may hold (is it a device or a stream?)");
+                }
+
+                text.Append(block, 0, read);
+            }
+
+            return text.ToString();
+        }
+
+        private int Read(char[] block)
+        {
+            try
+            {
+                return _reader.Read(block, 0, block.Length);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new IOException("is not UTF-8 text");
+            }
         }
 
         /// <inheritdoc/>

@@ -148,6 +148,15 @@ public static class OptionsBinder
                 : $"must be a duration of at most a hundred years (was {number} s)");
         }
 
+        // A whole number too large for an integer option gets its option's range too.
+        var integer = Nullable.GetUnderlyingType(type) ?? type;
+        if ((integer == typeof(int) || integer == typeof(long)) && value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var whole)
+            && (integer == typeof(int) ? !value.TryGetInt32(out _) : !value.TryGetInt64(out _)) && whole == Math.Floor(whole)
+            && property.GetCustomAttribute<OptionAttribute>() is { } range && !range.Contains(whole) && range.RequirementText.Length > 0)
+        {
+            throw new OptionsBindingException(path, $"must be {range.RequirementText} (was {value.GetRawText()})");
+        }
+
         return ReadValue(value, type, path);
     }
 
@@ -183,6 +192,17 @@ public static class OptionsBinder
         catch (JsonException e)
         {
             var detail = e.Path is { Length: > 1 } inner ? $" (at {inner.TrimStart('$')})" : "";
+            var t = Nullable.GetUnderlyingType(type) ?? type;
+            if (value.ValueKind == JsonValueKind.Number && detail.Length == 0 && (t == typeof(int) || t == typeof(long)) && value.TryGetDouble(out var number))
+            {
+                // A whole number too large for the field is a range problem, not a type problem.
+                var (min, max) = t == typeof(int) ? ((double)int.MinValue, (double)int.MaxValue) : (long.MinValue, long.MaxValue);
+                if (number == Math.Floor(number) && (number < min || number > max))
+                {
+                    throw new OptionsBindingException(path, $"must be a whole number from {min:R} to {max:R} (was {value.GetRawText()})");
+                }
+            }
+
             throw new OptionsBindingException(path, $"must be {Describe(type)}, not {Describe(value)}{detail}");
         }
         catch (InvalidOperationException e) when (e.Message.Contains("UTF-16", StringComparison.Ordinal) || e.Message.Contains("surrogate", StringComparison.OrdinalIgnoreCase))
@@ -281,7 +301,7 @@ public static class OptionsBinder
     private static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
+        JsonValueKind.Array => "a list",
         JsonValueKind.String => "a string",
         JsonValueKind.Number => "a number",
         JsonValueKind.True or JsonValueKind.False => "a boolean",

@@ -107,8 +107,8 @@ public static class Backtest
             try
             {
                 var run = runs[i] ??= settings.FluidServing
-                    ? new Serving.FluidRun(spec, settings, workload, bucket, zoom)
-                    : new Serving.ServingRun(spec, settings, workload, bucket, zoom);
+                    ? new Serving.FluidRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }
+                    : new Serving.ServingRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken };
                 replayed[i] = Math.Min(workload.Ticks, replayed[i] + slice);
                 run.AdvanceTo(replayed[i]);
                 if (replayed[i] < workload.Ticks)
@@ -121,7 +121,7 @@ public static class Backtest
                 runs[i] = null;
                 return false;
             }
-            catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
+            catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException or OperationCanceledException))
             {
                 var tick = runs[i]?.Tick;
                 var error = tick is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {tick}: {e.GetType().Name}: {e.Message}";
@@ -133,12 +133,19 @@ public static class Backtest
 
         void Work()
         {
-            while (!cancellationToken.IsCancellationRequested && queue.TryDequeue(out var i))
+            try
             {
-                if (Slice(i))
+                while (!cancellationToken.IsCancellationRequested && queue.TryDequeue(out var i))
                 {
-                    queue.Enqueue(i);
+                    if (Slice(i))
+                    {
+                        queue.Enqueue(i);
+                    }
                 }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Thrown from inside a slice; every thread stops and the cancellation is thrown once below.
             }
         }
 

@@ -26,6 +26,13 @@ public sealed class EngineOptions : IValidatableOptions
     [Option(Unit = "s", Min = 0, Max = 31_536_000)]
     public Duration DrainSeconds { get; set; } = Duration.FromSeconds(3600);
 
+    /// <summary>With a serving profile replayed request by request: the most requests a trace may hold; a longer one is refused before the replay starts (the fluid replay has no such bound).</summary>
+    [Option(Unit = "requests", Min = 1, Max = 1e12)]
+    public long MaxRequests { get; set; } = DefaultMaxRequests;
+
+    /// <summary>The default of <see cref="MaxRequests"/>: 20 million.</summary>
+    public const long DefaultMaxRequests = 20_000_000;
+
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() =>
         Serving is "request" or "fluid" ? [] : [$"serving (\"{Serving}\") must be \"request\" or \"fluid\""];

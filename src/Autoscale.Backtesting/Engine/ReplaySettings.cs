@@ -32,6 +32,18 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     /// <summary>With a serving profile: seconds the fleet may serve what is left after the trace ends.</summary>
     public double DrainSeconds { get; init; } = 3600;
 
+    /// <summary>The most requests a request-level serving replay takes (<c>engine.maxRequests</c>); a longer trace is refused before it starts.</summary>
+    public long MaxRequests { get; init; } = EngineOptions.DefaultMaxRequests;
+
+    /// <summary>
+    /// Why a replay of <paramref name="requests"/> requests is refused before it starts, or null: a request-level serving
+    /// replay of more than <see cref="MaxRequests"/> (its work and memory grow with every request and every step).
+    /// </summary>
+    public string? WorkProblem(long requests) =>
+        Serving is not null && !FluidServing && requests > MaxRequests
+            ? $"{requests:N0} requests are more than engine.maxRequests ({MaxRequests:N0}) for a request-by-request replay: set engine.serving to \"fluid\", replay a window (trace synth --from T --from-offset 13h --duration 1h), or raise engine.maxRequests"
+            : null;
+
     /// <summary>
     /// Every rule the settings break, by the rules of the config's sections (<see cref="SloOptions"/>,
     /// <see cref="ReplicaOptions"/>, <see cref="EngineOptions"/>, <see cref="BillingOptions"/>), each at its path.

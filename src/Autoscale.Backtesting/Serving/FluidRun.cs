@@ -784,6 +784,7 @@ internal sealed class FluidRun : ServingRunBase
         for (var t = horizon; t * _tickSeconds < limit && (_loading > 0 || _waitingCount > Tiny || Running > Tiny); t++)
         {
             _tick = t;
+            CheckCancelled();
             var ts = t * _tickSeconds;
             dropAt = ts;
             if (_loading > 0 || _cluster is not null)

@@ -211,6 +211,7 @@ internal sealed class ServingRun : ServingRunBase
                 return;
             }
 
+            CheckCancelled();
             FinishStepsAt(at);
             RouteArrivalsAt(at);
             FormPending(at);
@@ -1002,6 +1003,7 @@ internal sealed class ServingRun : ServingRunBase
         var t = horizon;
         while (t * _tickNanos < limit && (_loading > 0 || _waiting > 0 || _running > 0 || _heap.Count > 0))
         {
+            CheckCancelled();
             _tick = t;
             var ts = t * _tickNanos;
             FinishStepsAt(ts);

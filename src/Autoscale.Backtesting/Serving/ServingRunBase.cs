@@ -103,6 +103,23 @@ internal abstract class ServingRunBase
     /// <summary>The tick being replayed.</summary>
     public long Tick => _tick;
 
+    /// <summary>Stops the replay: checked every <see cref="CheckEvery"/> events of a replay's inner loops, so a run whose ticks hold millions of steps still ends within a fraction of a second.</summary>
+    internal CancellationToken Cancellation { get; set; }
+
+    private const int CheckEvery = 4096;
+    private int _sinceCheck;
+
+    /// <summary>Counts one event of an inner loop; every <see cref="CheckEvery"/>, throws <see cref="OperationCanceledException"/> when the replay is cancelled.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    protected void CheckCancelled()
+    {
+        if (++_sinceCheck >= CheckEvery)
+        {
+            _sinceCheck = 0;
+            Cancellation.ThrowIfCancellationRequested();
+        }
+    }
+
     /// <summary>Ready replicas now.</summary>
     protected abstract int ReadyCount { get; }
 

@@ -66,12 +66,22 @@ internal static class BacktestCommand
                 IReadOnlyList<CandidateResult> results;
                 if (settings.Serving is { } profile)
                 {
+                    // A request log's rows are its requests: refused before they are read; interval counts once summed.
+                    if (reader.Info.Shape == TraceShape.RequestLog && settings.WorkProblem(reader.Info.Rows) is { } tooLong)
+                    {
+                        throw new UserInputException($"{tracePath}: {tooLong}");
+                    }
+
                     Autoscale.Backtesting.Serving.ServingWorkload workload;
                     var readStart = clock.Elapsed;
                     try
                     {
                         workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, tracePath, cancellationToken);
                         Backtest.CheckShapes(workload, plan.Candidates, tracePath);
+                        if (settings.WorkProblem(workload.Count) is { } tooMuch)
+                        {
+                            throw new UserInputException($"{tracePath}: {tooMuch}");
+                        }
                     }
                     catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)
                     {

@@ -39,6 +39,13 @@ internal static class LiveCommand
             var name = parse.GetValue(candidate)!;
             var spec = plan.Candidates.FirstOrDefault(c => c.Name == name)
                 ?? throw new UserInputException($"{parse.GetValue(config)}: no candidate named \"{name}\" (candidates: {string.Join(", ", plan.Candidates.Select(c => c.Name))})");
+            if (BacktestPlan.BeyondCountModel(plan.Settings, spec) is { } beyond)
+            {
+                // The live loop's replayed fleet is the count model: it would print a serving or cluster SLO over figures that
+                // are not that replay's. Refused rather than wrong.
+                throw new UserInputException($"{parse.GetValue(config)}: candidate \"{name}\" replays {beyond}, which live --replay does not: its replayed fleet is the count model; run backtest for this candidate's figures");
+            }
+
             var tracePath = parse.GetValue(replay)!;
             await using var reader = await TraceReader.OpenAsync(tracePath, plan.Settings.Tick, cancellationToken: cancellationToken);
             var result = await LiveReplay.RunAsync(reader, plan.Settings, spec, cancellationToken);

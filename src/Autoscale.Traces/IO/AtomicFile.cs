@@ -113,10 +113,21 @@ internal sealed class PendingFile : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await Stream.DisposeAsync().ConfigureAwait(false);
-        if (!_committed)
+        try
         {
-            _scratch.Dispose();
+            // Closing flushes what is buffered, which fails on a full disk: the scratch goes all the same.
+            await Stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException) when (!_committed)
+        {
+            // The write already failed or was abandoned; its own error is the one reported.
+        }
+        finally
+        {
+            if (!_committed)
+            {
+                _scratch.Dispose();
+            }
         }
     }
 }
