@@ -73,6 +73,9 @@ internal sealed class ServingRun : ServingRunBase
     private long _requests, _completed, _late, _dropped;
     private long _tickViolations, _tickCompleted;
     private double _busyNanos, _kvBlockNanos, _kvOutsideReadyNanos;
+    private readonly PriorityQueue<Replica, int> _idle = new();
+    private long _lastRouteAt = -1, _scanAt = -1;
+    private long _readyUsedBlocks;
     private long _preemptions, _servedInput, _servedOutput, _goodRequests;
 
     public ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false, bool recordRequests = false)
@@ -264,29 +267,30 @@ internal sealed class ServingRun : ServingRunBase
         Replica target;
         if (_p.Routing == ServingRouting.RoundRobin)
         {
-            var i = 0;
-            while (i < _ready.Count && _ready[i].Index <= _roundRobin)
+            // The ready replicas are in the order they became ready (by index): the next after the last one routed to.
+            int lo = 0, hi = _ready.Count;
+            while (lo < hi)
             {
-                i++;
+                var mid = (lo + hi) >>> 1;
+                (lo, hi) = _ready[mid].Index <= _roundRobin ? (mid + 1, hi) : (lo, mid);
             }
+
+            var i = lo;
 
             target = _ready[i == _ready.Count ? 0 : i];
             _roundRobin = target.Index;
         }
         else
         {
-            target = _ready[0];
-            var least = Load(target, at);
-            for (var i = 1; i < _ready.Count; i++)
-            {
-                var load = Load(_ready[i], at);
-                if (load < least)
-                {
-                    target = _ready[i];
-                    least = load;
-                }
-            }
+            // Least loaded, the first among equals. A load is at least the replica's queued and running requests, 0 only
+            // when it has none, so the first idle replica is the answer when there is one (each of 100,000 replicas of a
+            // quiet fleet need not be looked at for every request). Only when requests routed at this instant have left a
+            // replica at it (zero-length steps) can a load fall below that: then every replica is looked at.
+            target = _scanAt != at && FirstIdle() is { } idle ? idle : LeastLoaded(at);
+            System.Diagnostics.Debug.Assert(_ready.Count > 4096 || target == LeastLoaded(at), "the first idle replica is the least loaded");
         }
+
+        _lastRouteAt = at;
 
         Split(target, at);
         if (target.RoutedAt != at)
@@ -302,6 +306,24 @@ internal sealed class ServingRun : ServingRunBase
             target.PendingForm = true;
             _toForm.Add(target);
         }
+    }
+
+    /// <summary>The least loaded ready replica by <see cref="Load"/>, the first among equals.</summary>
+    private Replica LeastLoaded(long at)
+    {
+        var target = _ready[0];
+        var least = Load(target, at);
+        for (var i = 1; i < _ready.Count; i++)
+        {
+            var load = Load(_ready[i], at);
+            if (load < least)
+            {
+                target = _ready[i];
+                least = load;
+            }
+        }
+
+        return target;
     }
 
     /// <summary>
@@ -445,6 +467,12 @@ internal sealed class ServingRun : ServingRunBase
         }
 
         replica.RunCount = kept;
+        if (end == _lastRouteAt)
+        {
+            _scanAt = end;
+        }
+
+        NoteIfIdle(replica);
     }
 
     private void Done(Replica replica, int r, long end)
@@ -492,7 +520,7 @@ internal sealed class ServingRun : ServingRunBase
 
     private void Free(Replica replica, int r)
     {
-        replica.UsedBlocks -= _blocks[r];
+        AddUsed(replica, -_blocks[r]);
         _blocks[r] = 0;
     }
 
@@ -531,6 +559,18 @@ internal sealed class ServingRun : ServingRunBase
 
     /// <summary>Forms and starts one step at <paramref name="now"/>, as vLLM's scheduler (BLIS's batch formation, without prefix caching).</summary>
     private void Form(Replica replica, long now)
+    {
+        if (now == _lastRouteAt)
+        {
+            // Requests routed at this instant may leave a replica now (dropped, preempted): least-loaded scans for the rest of it.
+            _scanAt = now;
+        }
+
+        FormStep(replica, now);
+        NoteIfIdle(replica);
+    }
+
+    private void FormStep(Replica replica, long now)
     {
         if (replica.Draining && now >= replica.DrainDeadline && replica.RunCount > 0)
         {
@@ -637,7 +677,7 @@ internal sealed class ServingRun : ServingRunBase
             _waiting--;
             _running++;
             _blocks[r] += (int)need;
-            replica.UsedBlocks += need;
+            AddUsed(replica, need);
             replica.Running[replica.RunCount++] = r;
             admitted++;
             _state[r] = (byte)RequestState.Running;
@@ -836,7 +876,7 @@ internal sealed class ServingRun : ServingRunBase
         }
 
         _blocks[r] += (int)need;
-        replica.UsedBlocks += need;
+        AddUsed(replica, need);
         return true;
     }
 
@@ -896,6 +936,37 @@ internal sealed class ServingRun : ServingRunBase
         var replica = new Replica(_replicas.Count, _p.MaxSequences) { WarmupEnd = at + _warmupNanos, ReadyAt = at, BusyUntil = at };
         _replicas.Add(replica);
         _ready.Add(replica);
+        NoteIfIdle(replica);
+    }
+
+    /// <summary>Keeps <paramref name="replica"/> among the idle ones (nothing queued or running) when it is, once.</summary>
+    private void NoteIfIdle(Replica replica)
+    {
+        if (!replica.InIdle && !replica.Draining && replica.Queue.Count + replica.RunCount == 0)
+        {
+            replica.InIdle = true;
+            _idle.Enqueue(replica, replica.Index);
+        }
+    }
+
+    /// <summary>
+    /// The ready replica with nothing queued or running that became ready first, or null. Replicas are noted when they
+    /// become idle and dropped here once they are not; every idle replica is in the queue, so its head is the first.
+    /// </summary>
+    private Replica? FirstIdle()
+    {
+        while (_idle.TryPeek(out var replica, out _))
+        {
+            if (!replica.Draining && replica.Queue.Count + replica.RunCount == 0)
+            {
+                return replica;
+            }
+
+            _idle.Dequeue();
+            replica.InIdle = false;
+        }
+
+        return null;
     }
 
     private void Retire(Replica replica, long at)
@@ -912,13 +983,21 @@ internal sealed class ServingRun : ServingRunBase
         _drainBilledSeconds += Math.Max(0, at - replica.ReleasedAt) / 1e9;
     }
 
+    /// <summary>Changes the KV blocks <paramref name="replica"/> holds, and the ready replicas' total with them.</summary>
+    private void AddUsed(Replica replica, long blocks)
+    {
+        replica.UsedBlocks += blocks;
+        if (!replica.Draining)
+        {
+            _readyUsedBlocks += blocks;
+        }
+    }
+
     protected override void RecordHistory(int slot)
     {
-        long used = 0;
-        foreach (var replica in _ready)
-        {
-            used += replica.UsedBlocks;
-        }
+        // Kept as blocks change, not summed over the ready replicas each tick (a fleet of 100,000 idle replicas costs nothing).
+        var used = _readyUsedBlocks;
+        System.Diagnostics.Debug.Assert(_ready.Count > 4096 || used == _ready.Sum(r => r.UsedBlocks), "the ready replicas' KV blocks are kept");
 
         var hasTtft = _intervalTtft.Count > 0;
         ref var at = ref _history[slot];
@@ -968,6 +1047,7 @@ internal sealed class ServingRun : ServingRunBase
         var replica = _ready[index];
         Split(replica, now);
         _ready.RemoveAt(index);
+        _readyUsedBlocks -= replica.UsedBlocks;
         replica.Draining = true;
         replica.Lost = lost;
         replica.ReleasedAt = now;
@@ -1148,6 +1228,9 @@ internal sealed class ServingRun : ServingRunBase
         public long BatchStep;
         public long BatchSteps;
         public int HeapSlot = -1;
+
+        /// <summary>In the queue of idle replicas (it may have become busy since).</summary>
+        public bool InIdle;
     }
 
     /// <summary>Replicas by the end of their step, ties to the lowest index; each knows its slot, so it can be moved or removed.</summary>

@@ -173,6 +173,25 @@ public sealed class HostileRound3Tests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
     }
 
+    [Theory]
+    [InlineData("least-loaded", "request")]
+    [InlineData("round-robin", "request")]
+    [InlineData("shared-queue", "request")]
+    [InlineData("shared-queue", "fluid")]
+    public async Task Idle_replicas_cost_a_serving_replay_nothing_per_step(string routing, string engine)
+    {
+        // 100,000 replicas for 2.6 requests a second: once 17.6 s request by request (every replica looked at for every
+        // request and every tick), now a few seconds, most of them the process's start.
+        var config = ServingConfig(Fixed(100_000), $", \"engine\": {{ \"maxReplicas\": 100000, \"serving\": \"{engine}\" }}", routing);
+        var watch = Stopwatch.StartNew();
+
+        var r = (await Backtest(Trace("azure-llm-code-2023"), config))["fixed 100000"];
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"{routing}, {engine}: took {watch.Elapsed}");
+        Assert.True(Number(r, "violationPercent") < 0.2, $"{routing}, {engine}: {Number(r, "violationPercent")} % violations");
+        Assert.Equal(100_000, Number(r, "peakReplicas"));
+    }
+
     [Fact]
     public async Task Live_replay_of_a_serving_config_is_refused_not_replayed_as_the_count_model()
     {
