@@ -10,9 +10,7 @@ public sealed record BacktestPlan(ReplaySettings Settings, IReadOnlyList<Candida
     /// <summary>The IANA time zone reports show times in (<c>report.timeZone</c>).</summary>
     public string TimeZone { get; init; } = "UTC";
 
-    /// <summary>What <paramref name="candidate"/> replays beyond the count model (a serving profile, a cluster), as a phrase naming the config's section; null when it replays only the count model.</summary>
+    /// <summary>What <paramref name="candidate"/> replays that the live loop's replayed fleet does not (a serving profile), as a phrase naming the config's section; null when it can be replayed live.</summary>
     internal static string? BeyondCountModel(ReplaySettings settings, CandidateSpec candidate) =>
-        settings.Serving is not null || candidate.Serving is not null ? "a serving profile (replica.serving)"
-        : settings.Cluster is not null || candidate.Cluster is not null ? "a cluster (cluster)"
-        : null;
+        settings.Serving is not null || candidate.Serving is not null ? "a serving profile (replica.serving)" : null;
 }

@@ -32,9 +32,13 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option]
     public string? Policy { get; set; }
 
-    /// <summary>Instead of <c>policy</c> and <c>options</c>: the manifest of an autoscaler you run today (a HorizontalPodAutoscaler YAML), read as <c>autoscale policy import</c> reads it; relative to the config file.</summary>
+    /// <summary>Instead of <c>policy</c> and <c>options</c>: the manifest of an autoscaler you run today (a HorizontalPodAutoscaler, KEDA ScaledObject, Knative Service or Ray Serve config, in YAML or JSON), read as <c>autoscale policy import</c> reads it; relative to the config file.</summary>
     [Option]
     public string? PolicyFrom { get; set; }
+
+    /// <summary>With <c>policyFrom</c> naming a file of several documents: the autoscaler to replay, by its <c>metadata.name</c>.</summary>
+    [Option]
+    public string? Document { get; set; }
 
     /// <summary>With <c>policyFrom</c>: the manifest's metric names to read as stand-in signals, <c>{"vllm_requests_in_flight": "inFlight"}</c>, as <c>--metric-map</c>.</summary>
     [Option]
@@ -77,6 +81,7 @@ internal sealed class CandidateConfig : IValidatableOptions
             (not null, not null) => ["give policy or policyFrom, not both"],
             (null, not null) when Options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) => ["options come from the manifest with policyFrom; leave options out"],
             (not null, null) when MetricMap is not null => ["metricMap goes with policyFrom"],
+            (not null, null) when Document is not null => ["document goes with policyFrom"],
             _ => [],
         };
 }

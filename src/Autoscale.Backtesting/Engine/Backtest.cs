@@ -37,7 +37,7 @@ public static class Backtest
     {
         var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints));
         AdvanceAll(runs, trace.Arrivals, maxParallelism);
-        return Finish(runs);
+        return Finish(runs, settings);
     }
 
     /// <summary>Streams a trace file through every candidate and returns them ranked.</summary>
@@ -77,7 +77,7 @@ public static class Backtest
             progress?.Report(trace.Length == 0 ? 1 : (double)done / trace.Length);
         }
 
-        return Finish(runs);
+        return Finish(runs, settings);
     }
 
     /// <summary>
@@ -160,7 +160,7 @@ public static class Backtest
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        return Ranking.Rank(results);
+        return Ranking.Rank(Checked(results, settings));
     }
 
     /// <summary>The most ticks a serving candidate replays before the thread takes the next candidate in turn.</summary>
@@ -201,7 +201,24 @@ public static class Backtest
         Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism }, i => runs[i].Advance(chunk));
     }
 
-    private static IReadOnlyList<CandidateResult> Finish(GuardedRun[] runs) => Ranking.Rank(runs.Select(r => r.Complete()));
+    private static IReadOnlyList<CandidateResult> Finish(GuardedRun[] runs, ReplaySettings settings) => Ranking.Rank(Checked(runs.Select(r => r.Complete()), settings));
+
+    /// <summary>
+    /// The results, each checked against the invariants every result keeps (<see cref="CandidateResult.Inconsistency"/>):
+    /// a replay that breaks one has a bug, and stops with it rather than print a number that cannot be true.
+    /// </summary>
+    private static IEnumerable<CandidateResult> Checked(IEnumerable<CandidateResult> results, ReplaySettings settings)
+    {
+        foreach (var result in results)
+        {
+            if (result.Inconsistency(settings) is { } problem)
+            {
+                throw new InvalidOperationException($"a result that cannot be true (a bug in the replay): {problem}");
+            }
+
+            yield return result;
+        }
+    }
 
     /// <summary>One candidate's run that turns an exception from its policy into a failed result.</summary>
     private sealed class GuardedRun

@@ -178,4 +178,122 @@ public sealed record CandidateResult
 
     /// <summary>On a cluster (the config's <c>cluster</c> section): nodes, pools, stockouts, reclaims, crashes; null otherwise.</summary>
     public Cluster.ClusterMetrics? Cluster { get; init; }
+
+    /// <summary>
+    /// What is inconsistent in this result, or null (checked where results are made and where part files are read): every
+    /// count within the requests and adding up (served, dropped and still queued make the requests; late within served and queued), every
+    /// figure finite (latencies of a serving replay may be infinite, for a dropped request, or absent), dollars and their
+    /// parts non-negative with the parts within the total, and <c>meetsSlo</c> as the violations and the target give it.
+    /// </summary>
+    public string? Inconsistency(ReplaySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var r = this;
+        var at = $"candidate \"{r.Name}\"";
+        if (r.Error is not null)
+        {
+            return null;
+        }
+
+        long[] counts = [r.Requests, r.Served, r.Late, r.Dropped, r.QueuedAtEnd, r.WorstMinuteViolations, r.WorstHourViolations, r.BreachMinutes, r.Minutes,
+            r.LongestBreachMinutes, r.ScaleActions, r.Flaps, r.CapacityLagEpisodes, r.ColdStarts, r.PeakReplicas, r.EndReplicas, r.Ticks];
+        if (counts.Any(c => c < 0))
+        {
+            return $"{at}: a count is negative";
+        }
+
+        if (r.Served > r.Requests || r.Dropped > r.Requests || r.QueuedAtEnd > r.Requests || r.Served + r.Dropped + r.QueuedAtEnd != r.Requests)
+        {
+            return $"{at}: served ({r.Served}), dropped ({r.Dropped}) and queued at the end ({r.QueuedAtEnd}) do not add up to its {r.Requests} requests";
+        }
+
+        if (r.Late > r.Served + r.QueuedAtEnd || r.WorstMinuteViolations > r.WorstHourViolations || r.WorstHourViolations > r.Violations)
+        {
+            return $"{at}: its violations do not add up (late {r.Late} of {r.Served + r.QueuedAtEnd} served or queued; worst minute {r.WorstMinuteViolations}, worst hour {r.WorstHourViolations}, of {r.Violations} in all)";
+        }
+
+        if (r.BreachMinutes > r.Minutes || r.LongestBreachMinutes > r.BreachMinutes || r.EndReplicas > r.PeakReplicas)
+        {
+            return $"{at}: its minutes in breach or its replicas do not add up";
+        }
+
+        double[] figures = [r.WaitP50Seconds, r.WaitP95Seconds, r.WaitP99Seconds, r.WaitMaxSeconds, r.WorstMinuteStartSeconds, r.WorstHourStartSeconds,
+            r.CapacityLagMaxSeconds, r.CapacityLagMeanSeconds, r.RoundingDollars, r.ReplicaSeconds, r.IdleReplicaSeconds, r.LoadingReplicaSeconds,
+            r.Dollars, r.IdleDollars, r.LoadingDollars, r.HoldDollars, r.CostDollars, r.SpanSeconds];
+        if (figures.Any(f => !double.IsFinite(f) || f < 0))
+        {
+            return $"{at}: a figure is negative or not a finite number";
+        }
+
+        if (!(r.WaitP50Seconds <= r.WaitP95Seconds && r.WaitP95Seconds <= r.WaitP99Seconds && r.WaitP99Seconds <= r.WaitMaxSeconds))
+        {
+            return $"{at}: its wait percentiles are out of order";
+        }
+
+        const double slack = 1e-6;
+        if (r.IdleDollars > (r.Dollars * (1 + slack)) + slack || r.LoadingDollars > (r.Dollars * (1 + slack)) + slack || r.HoldDollars > (r.Dollars * (1 + slack)) + slack
+            || r.IdleReplicaSeconds > (r.ReplicaSeconds * (1 + slack)) + slack)
+        {
+            return $"{at}: a part of its dollars or replica-seconds exceeds the whole";
+        }
+
+        if (!double.IsFinite(r.ErrorBudgetBurn) && r.Requests > 0 && settings.Slo.TargetPercent < 100)
+        {
+            return $"{at}: errorBudgetBurn is not a finite number";
+        }
+
+        var meets = r.Requests == 0 || 100.0 * (r.Requests - r.Violations) >= settings.Slo.TargetPercent * r.Requests;
+        if (r.MeetsSlo != meets)
+        {
+            return $"{at}: meetsSlo is {(r.MeetsSlo ? "true" : "false")}, but {r.Violations} violations of {r.Requests} requests {(meets ? "meet" : "miss")} the {settings.Slo.TargetPercent} % target";
+        }
+
+        if (r.Serving is { } s)
+        {
+            double[] latencies = [s.TtftP50Seconds, s.TtftP90Seconds, s.TtftP99Seconds, s.TpotP50Seconds, s.TpotP99Seconds, s.E2eP50Seconds, s.E2eP99Seconds];
+            double[] rates = [s.GoodputRps, s.InputTokensPerSecond, s.OutputTokensPerSecond, s.NominalCapacityRps, s.MeanInputTokens, s.MeanOutputTokens];
+            if (latencies.Any(l => l < 0 || double.IsNegativeInfinity(l)) || rates.Any(f => !double.IsFinite(f) || f < 0) || s.Preemptions < 0
+                || !(s.KvCacheUtilization is >= 0 and <= 1) || s.DollarsPerMillionTokens < 0 || double.IsInfinity(s.DollarsPerMillionTokens))
+            {
+                return $"{at}: a serving figure is negative, out of its range or not a number";
+            }
+        }
+
+        if (r.Cluster is { } c)
+        {
+            double[] cluster = [c.NodeDollars, c.IdleGpuDollars, c.ReplicaDollars, c.OnDemandDollars, c.SpotDollars, c.CommittedDollars, c.WarmNodeDollars,
+                c.ProvisionWaitP50Seconds, c.ProvisionWaitP99Seconds, c.ProvisionWaitMaxSeconds, c.PendingSeconds, c.StockoutMinutes];
+            long[] events = [c.UnplacedReplicas, c.Preemptions, c.PreemptedReplicas, c.Crashes, c.RequestsLost, c.RequestsRetried, c.ProvisionFailures, c.PeakNodes];
+            if (cluster.Any(f => !double.IsFinite(f) || f < 0) || events.Any(e => e < 0) || c.Pools is null || c.Pools.Any(p => p is null || !double.IsFinite(p.Dollars) || p.Dollars < 0))
+            {
+                return $"{at}: a cluster figure is negative or not a finite number";
+            }
+        }
+
+        return TimelineProblem(r.Timeline) is { } problem ? $"{at}: its timeline {problem}" : null;
+    }
+
+    private static string? TimelineProblem(Timeline? timeline)
+    {
+        if (timeline is null || timeline.Points is null)
+        {
+            return "is missing its points";
+        }
+
+        if (timeline.Points.Count > 0 && !(double.IsFinite(timeline.BucketSeconds) && timeline.BucketSeconds > 0))
+        {
+            return "has no positive bucket width";
+        }
+
+        foreach (var p in timeline.Points)
+        {
+            if (!double.IsFinite(p.StartSeconds) || !(p.DemandRps is >= 0 and < double.PositiveInfinity) || !(p.ReadyReplicas is >= 0 and < double.PositiveInfinity)
+                || !(p.LoadingReplicas is >= 0 and < double.PositiveInfinity) || p.QueueMax < 0 || p.Violations < 0)
+            {
+                return "holds a point that is negative or not a finite number";
+            }
+        }
+
+        return timeline.Zoom is { } zoom ? TimelineProblem(zoom) : null;
+    }
 }

@@ -74,6 +74,12 @@ internal readonly record struct RunOutcome
             ? (Math.Max(0, BilledSeconds - placed.PendingSeconds), Math.Max(0, LoadingSeconds - placed.PendingSeconds), IdleSeconds,
                 Math.Min(ColdStarts, placed.LoadsStarted), Math.Max(EndReplicas, Math.Min(PeakReplicas, placed.PeakPlacedReplicas)))
             : (BilledSeconds, LoadingSeconds, IdleSeconds, ColdStarts, PeakReplicas);
+
+        // On a cluster the bill is for nodes. Where the nodes cost less per GPU than the replica's own price, a replica-second
+        // costs what its GPUs cost on their nodes, on average, so idle and loading dollars stay parts of the bill.
+        var replicaSecondDollars = Cluster is { } nodes && billedSeconds > 0 && nodes.ReplicaDollars < billedSeconds * perReplicaSecond * (1 - 1e-9)
+            ? nodes.ReplicaDollars / billedSeconds
+            : perReplicaSecond;
         return new CandidateResult
         {
             Name = spec.Name,
@@ -109,8 +115,8 @@ internal readonly record struct RunOutcome
             IdleReplicaSeconds = idleSeconds,
             LoadingReplicaSeconds = loadingSeconds,
             Dollars = dollars,
-            IdleDollars = idleSeconds * perReplicaSecond,
-            LoadingDollars = loadingSeconds * perReplicaSecond,
+            IdleDollars = idleSeconds * replicaSecondDollars,
+            LoadingDollars = loadingSeconds * replicaSecondDollars,
             CostDollars = dollars + violations * settings.Slo.DollarsPerViolation,
             ColdStarts = coldStarts,
             PeakReplicas = peak,

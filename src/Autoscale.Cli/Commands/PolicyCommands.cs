@@ -50,15 +50,20 @@ internal static class PolicyCommands
 
     private static Command Import(CliContext context)
     {
-        var file = new Argument<string>("file") { Description = "The manifest: a HorizontalPodAutoscaler (autoscaling/v2), in YAML or JSON." };
+        var file = new Argument<string>("file")
+        {
+            Description = "The manifest, in YAML or JSON: a HorizontalPodAutoscaler (autoscaling/v2), a KEDA ScaledObject, a Knative Service or a Ray Serve config; "
+                + "a file of several documents (or a kind: List) gives a candidate for each autoscaler in it.",
+        };
         var metricMap = new Option<string[]>("--metric-map")
         {
-            Description = "NAME=SIGNAL: read the manifest's metric NAME as the replay's stand-in SIGNAL (inFlight, arrivalRps, queue); repeat for several.",
+            Description = $"NAME=SIGNAL: read the manifest's metric NAME as the replay's stand-in SIGNAL ({string.Join(", ", Autoscale.Policies.Common.StandInSignals.Names)}); repeat for several.",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("import", "Print the candidate (JSON) that replays an autoscaler you run today, from its own manifest; add a loadTime and put it in a config's candidates.")
+        var document = new Option<string?>("--document") { Description = "In a file of several documents, the autoscaler to import, by its metadata.name." };
+        var command = new Command("import", "Print the candidate (JSON) that replays an autoscaler you run today, from its own manifest; add a loadTime and put it in a config's candidates. Several autoscalers print as {\"candidates\": [...]}.")
         {
-            file, metricMap,
+            file, metricMap, document,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -79,8 +84,16 @@ internal static class PolicyCommands
                 }
             }
 
-            var candidate = Autoscale.Config.Manifests.ManifestImporter.ImportFile(path, map, context.Catalog);
-            await context.Stdout.WriteLineAsync(candidate.ToJsonString(Indented));
+            var imported = Autoscale.Config.Manifests.ManifestImporter.ImportAll(path, Autoscale.Config.Manifests.ManifestImporter.ReadFile(path), map, context.Catalog, parse.GetValue(document));
+            foreach (var note in imported.Notes)
+            {
+                await context.Stderr.WriteLineAsync($"note: {note}");
+            }
+
+            var printed = imported.Candidates.Count == 1
+                ? imported.Candidates[0]
+                : new System.Text.Json.Nodes.JsonObject { ["candidates"] = new System.Text.Json.Nodes.JsonArray([.. imported.Candidates]) };
+            await context.Stdout.WriteLineAsync(printed.ToJsonString(Indented));
             return AutoscaleCli.Success;
         });
         return command;

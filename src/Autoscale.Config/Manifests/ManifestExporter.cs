@@ -1,4 +1,5 @@
 using System.Globalization;
+using Autoscale.Policies.Common;
 using System.Text;
 using System.Text.Json.Nodes;
 using Autoscale.Backtesting.Engine;
@@ -52,7 +53,7 @@ internal static class ManifestExporter
 
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# Exported by autoscale from the candidate \"{Comment(candidate.Name)}\" ({Comment(candidate.PolicyName)}).\n");
-        text.Append("# Metric names are the replay's stand-in signals (inFlight, arrivalRps, queue): map them to your metrics.\n");
+        text.Append(CultureInfo.InvariantCulture, $"# Metric names are the replay's stand-in signals ({string.Join(", ", StandInSignals.Names)}): map them to your metrics.\n");
         foreach (var note in notes)
         {
             text.Append(CultureInfo.InvariantCulture, $"# {Comment(note)}\n");

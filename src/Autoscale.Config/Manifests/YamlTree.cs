@@ -9,7 +9,13 @@ namespace Autoscale.Config.Manifests;
 internal static class YamlTree
 {
     /// <summary>The first document of <paramref name="text"/>; throws <see cref="ConfigException"/> naming the line and column when it is not YAML.</summary>
-    public static JsonNode? Read(string file, string text)
+    public static JsonNode? Read(string file, string text) => ReadAll(file, text) is [var first, ..] ? first : null;
+
+    /// <summary>
+    /// Every document of <paramref name="text"/> (<c>---</c> between them), in order; the limits on size, depth and
+    /// expansion hold for the documents together.
+    /// </summary>
+    public static IReadOnlyList<JsonNode?> ReadAll(string file, string text)
     {
         // A manifest is a few kilobytes; refuse what could exhaust memory or the stack before parsing it.
         if (text.Length > MaxChars)
@@ -35,16 +41,20 @@ internal static class YamlTree
         catch (YamlException e)
         {
             var what = e.InnerException?.Message ?? e.Message;
-            throw new ConfigException(file, $"line {e.Start.Line}, column {e.Start.Column}", $"is not YAML: {FirstLine(what)}", e);
-        }
+            var (atLine, atColumn) = ((long)e.Start.Line, (long)e.Start.Column);
+            if (e is AnchorNotFoundException or { InnerException: AnchorNotFoundException }
+                && System.Text.RegularExpressions.Regex.Match(what, "'([^']+)'") is { Success: true } anchor && atLine <= 1 && atColumn <= 1)
+            {
+                // An alias whose anchor is in another document (anchors do not cross "---"): the parser reports no position.
+                (atLine, atColumn) = Position(text, "*" + anchor.Groups[1].Value);
+                what = $"the alias *{anchor.Groups[1].Value} has no anchor &{anchor.Groups[1].Value} before it in its own document (anchors do not cross \"---\")";
+            }
 
-        if (stream.Documents.Count == 0)
-        {
-            return null;
+            throw new ConfigException(file, $"line {atLine}, column {atColumn}", $"is not YAML: {FirstLine(what)}", e);
         }
 
         var budget = new Budget(file);
-        return Convert(stream.Documents[0].RootNode, budget, 0);
+        return stream.Documents.Select(d => Convert(d.RootNode, budget, 0)).ToList();
     }
 
     internal const int MaxChars = 1 << 20;
@@ -222,6 +232,20 @@ internal static class YamlTree
         }
 
         return JsonValue.Create(value);
+    }
+
+    /// <summary>The line and column (1-based) of the first <paramref name="token"/> in <paramref name="text"/>; (1, 1) when it is not there.</summary>
+    private static (long Line, long Column) Position(string text, string token)
+    {
+        var at = text.IndexOf(token, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return (1, 1);
+        }
+
+        var line = text.AsSpan(0, at).Count('\n') + 1;
+        var column = at - (text.LastIndexOf('\n', Math.Max(0, at - 1)) + 1) + 1;
+        return (line, column);
     }
 
     private static string FirstLine(string text)
