@@ -131,9 +131,14 @@ internal static partial class ManifestImporter
         // Names are unique in a config: two documents of one name (an HPA and a ScaledObject for the same Deployment) are told apart by kind.
         foreach (var group in candidates.GroupBy(c => c["name"]!.ToString()).Where(g => g.Count() > 1))
         {
+            var kinds = group.Select(c => c["policy"]!.ToString()).ToList();
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var candidate in group)
             {
-                candidate["name"] = $"{group.Key} ({candidate["policy"]})";
+                // "web (hpa)", "web (keda)"; two of one kind and name too: "web (hpa 2)".
+                var kind = candidate["policy"]!.ToString();
+                var k = seen[kind] = seen.GetValueOrDefault(kind) + 1;
+                candidate["name"] = kinds.Count(x => x == kind) == 1 ? $"{group.Key} ({kind})" : $"{group.Key} ({kind} {k})";
             }
         }
 

@@ -73,9 +73,9 @@ internal static class Round3Gen
     public static Gen<string> ClusterConfig =>
         from count in Gen.Choose(1, 2)
         from pools in Gen.ListOf(NodePool, count)
-        from placement in Gen.Frequency((3, Gen.Constant("")), (1, Gen.Elements(", \"placement\": { \"onDemandBase\": 1, \"onDemandPercentAboveBase\": 30 }", ", \"placement\": { \"onDemandPercentAboveBase\": 101 }")))
+        from placement in Gen.Frequency((12, Gen.Constant("")), (1, Gen.Elements(", \"placement\": { \"onDemandBase\": 1, \"onDemandPercentAboveBase\": 30 }", ", \"placement\": { \"onDemandPercentAboveBase\": 101 }")))
         from failures in Gen.Frequency((3, Gen.Constant("")), (1, Gen.Elements(", \"replicaFailuresPerHour\": 5", ", \"replicaFailuresPerHour\": -1", ", \"onPreemption\": \"drop\"", ", \"onPreemption\": \"retry\"")))
-        from gpus in Gen.Frequency((6, Gen.Elements("1", "2")), (1, Gen.Elements("0", "16")))
+        from gpus in Gen.Frequency((16, Gen.Elements("1", "2")), (1, Gen.Elements("0", "16")))
         from policy in Gen.Elements(
             """{ "name": "fixed", "policy": "fixed", "options": { "replicas": 6 }, "loadTime": { "fixedSeconds": 20 } }""",
             """{ "name": "reactive", "policy": "reactive", "options": { "minReplicas": 1, "maxReplicas": 40 }, "loadTime": { "fixedSeconds": 20 }, "decisionIntervalSeconds": 5 }""",
@@ -87,16 +87,16 @@ internal static class Round3Gen
             """;
 
     private static Gen<string> NodePool =>
-        from gpusPerNode in Gen.Frequency((6, Gen.Elements("1", "2", "8")), (1, Gen.Elements("0", "3")))
-        from price in Gen.Frequency((6, Gen.Elements("1", "9.6", "24")), (1, Gen.Elements("0", "-1", "1e308")))
-        from maxNodes in Gen.Frequency((4, Gen.Constant("")), (2, Gen.Elements(", \"maxNodes\": 1", ", \"maxNodes\": 4")), (1, Gen.Elements(", \"maxNodes\": 0", ", \"maxNodes\": -1")))
+        from gpusPerNode in Gen.Frequency((16, Gen.Elements("2", "8")), (1, Gen.Elements("0", "3")))
+        from price in Gen.Frequency((16, Gen.Elements("1", "9.6", "24")), (1, Gen.Elements("0", "-1", "1e308")))
+        from maxNodes in Gen.Frequency((8, Gen.Constant("")), (4, Gen.Elements(", \"maxNodes\": 2", ", \"maxNodes\": 4")), (1, Gen.Elements(", \"maxNodes\": 0", ", \"maxNodes\": -1")))
         from provision in Gen.Elements("0", "30", "240")
-        from spot in Gen.Frequency((3, Gen.Constant("")), (1, Gen.Elements(", \"spot\": true, \"preemptionsPerNodeHour\": 30, \"noticeSeconds\": 30", ", \"spot\": true, \"preemptionsPerNodeHour\": 1e9")))
+        from spot in Gen.Frequency((3, Gen.Constant("")), (1, Gen.Elements(", \"spot\": true, \"preemptionsPerNodeHour\": 30, \"noticeSeconds\": 30", ", \"spot\": true, \"preemptionsPerNodeHour\": 3")))
         from stockouts in Gen.Frequency((3, Gen.Constant("")), (1, Gen.Elements(
             ", \"stockouts\": { \"meanSecondsBetween\": 30, \"meanSeconds\": 60, \"retrySeconds\": 1 }",
             ", \"stockouts\": { \"windows\": [ { \"from\": \"2026-01-05T00:00:00Z\", \"to\": \"2026-01-06T00:00:00Z\" } ] }",
-            ", \"stockouts\": { \"windows\": [ { \"from\": \"2026-01-06T00:00:00Z\", \"to\": \"2026-01-05T00:00:00Z\" } ] }")))
-        from warm in Gen.Frequency((3, Gen.Constant("")), (1, Gen.Elements(", \"warmNodes\": 2", ", \"committedNodes\": 1", ", \"emptyNodeScaleDownSeconds\": 0")))
+            ", \"stockouts\": { \"windows\": [ { \"from\": \"2026-01-05T00:00:30Z\", \"to\": \"2026-01-05T00:01:00Z\" } ] }")))
+        from warm in Gen.Frequency((3, Gen.Constant("")), (1, Gen.Elements(", \"warmNodes\": 1", ", \"committedNodes\": 1", ", \"emptyNodeScaleDownSeconds\": 0")))
         select $$"""{ "name": "POOL", "gpusPerNode": {{gpusPerNode}}, "dollarsPerNodeHour": {{price}}, "provisionSeconds": {{provision}}{{maxNodes}}{{spot}}{{stockouts}}{{warm}} }""";
 
     // ---- manifests ---------------------------------------------------------------------------------------------------
@@ -242,9 +242,9 @@ internal static class Round3Gen
 
     /// <summary>A change to one field of a part file's first result: a field and the JSON value it gets.</summary>
     public static Gen<(string Field, string Value)> PartChange =>
-        from field in Gen.Elements("requests", "served", "late", "dropped", "queuedAtEnd", "dollars", "idleDollars", "loadingDollars", "meetsSlo",
+        from name in Gen.Elements("requests", "served", "late", "dropped", "queuedAtEnd", "dollars", "idleDollars", "loadingDollars", "meetsSlo",
             "waitP99Seconds", "waitMaxSeconds", "worstHourViolations", "worstMinuteViolations", "peakReplicas", "endReplicas", "minutes", "breachMinutes",
             "replicaSeconds", "idleReplicaSeconds", "coldStarts", "errorBudgetBurn", "timeline", "name", "ticks", "spanSeconds")
         from value in Gen.Elements("-5", "0", "1", "99999", "1e300", "\"NaN\"", "\"Infinity\"", "null", "true", "\"x\"", "{}", "[]", "{ \"points\": [ { \"startSeconds\": -1 } ], \"bucketSeconds\": 0 }")
-        select (field, value);
+        select (name, value);
 }
