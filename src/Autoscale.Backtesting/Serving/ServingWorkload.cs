@@ -111,6 +111,9 @@ public sealed class ServingWorkload
         return new ServingWorkload(start, tick, ticks, profile, 0, arrivalNanos, input, output, null, null, null, totals);
     }
 
+    /// <summary>The most token draws a trace without token columns adds up for its totals (20 million); past them the totals are scaled.</summary>
+    internal const long MaxDrawnForTotals = 20_000_000;
+
     /// <summary>Builds a workload from an in-memory trace of per-tick arrivals (and token totals where it has them).</summary>
     /// <exception cref="ServingWorkloadException">A request breaks a rule of <paramref name="profile"/>, or tokens are missing.</exception>
     public static ServingWorkload FromTicks(TickTrace trace, ServingProfile profile, long seed, string name = "trace")
@@ -142,11 +145,26 @@ public sealed class ServingWorkload
         }
         else
         {
+            // Each request's tokens are drawn by its ordinal; the totals (for the mean a policy's capacity is judged at, and
+            // the fluid replay's tick totals) add the draws, up to MaxDrawnForTotals of them: a longer trace's totals are
+            // its first draws scaled to its count (a trace of 965 billion requests once drew every one, for hours).
+            long count = 0;
+            foreach (var n in trace.Arrivals)
+            {
+                count += Math.Max(0, n);
+            }
+
             var cursor = workload.OpenCursor(name);
-            while (cursor.Next != long.MaxValue)
+            while (cursor.Next != long.MaxValue && totals.Count < MaxDrawnForTotals)
             {
                 cursor.Take(out var input, out var output);
                 totals.Add(input, output);
+            }
+
+            if (totals.Count > 0 && totals.Count < count)
+            {
+                var scale = (double)count / totals.Count;
+                (totals.Count, totals.Input, totals.Output) = (count, (long)Math.Round(totals.Input * scale), (long)Math.Round(totals.Output * scale));
             }
         }
 

@@ -77,11 +77,12 @@ internal static class BacktestCommand
                     try
                     {
                         workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, tracePath, cancellationToken);
-                        Backtest.CheckShapes(workload, plan.Candidates, tracePath);
                         if (settings.WorkProblem(workload.Count) is { } tooMuch)
                         {
                             throw new UserInputException($"{tracePath}: {tooMuch}");
                         }
+
+                        Backtest.CheckShapes(workload, plan.Candidates, tracePath);
                     }
                     catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)
                     {

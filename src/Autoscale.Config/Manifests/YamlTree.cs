@@ -52,6 +52,11 @@ internal static class YamlTree
 
             throw new ConfigException(file, $"line {atLine}, column {atColumn}", $"is not YAML: {FirstLine(what)}", e);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
+        {
+            // YamlDotNet's scanner fails this way on some damaged text (a flow sequence left open inside a block one).
+            throw new ConfigException(file, "", $"is not YAML: the parser stopped on it (a bracket or a quote left open?)", e);
+        }
 
         var budget = new Budget(file);
         return stream.Documents.Select(d => Convert(d.RootNode, budget, 0)).ToList();

@@ -193,6 +193,27 @@ public sealed class HostileRound3Tests
     }
 
     [Fact]
+    public async Task An_hour_of_965_billion_requests_is_refused_request_by_request_not_drawn_one_by_one()
+    {
+        using var dir = new TempFolder();
+        var trace = dir.File("huge.parquet");
+        var synth = await FuzzCli.RunAsync("trace", "synth", "--out", trace, "--duration", "1h", "--mean-rps", "268000000");
+        Assert.True(synth.Exit == 0, synth.Err);
+
+        var line = await Refused("backtest", "--trace", trace, "--config", dir.Write("c.json", ServingConfig(Fixed(8))));
+
+        Assert.Contains("964,800,243,867 requests are more than engine.maxRequests (20,000,000)", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_report_folder_in_the_process_tree_is_called_so()
+    {
+        var line = await Refused("backtest", "--trace", TestPaths.TextbookTrace, "--config", Path.Combine(TestPaths.Examples, "textbook.json"), "--out", "/proc/self/status");
+
+        Assert.Equal("error: /proc/self/status is in the system's device or process trees, not a folder to write the report into", line);
+    }
+
+    [Fact]
     public async Task Live_replay_of_a_serving_config_is_refused_not_replayed_as_the_count_model()
     {
         using var dir = new TempFolder();
