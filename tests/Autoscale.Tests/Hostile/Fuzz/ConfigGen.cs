@@ -79,12 +79,29 @@ internal static class ConfigGen
     private static Gen<string?> Optional(Gen<List<(string Key, string Value)>> members) =>
         Gen.Frequency((1, Gen.Constant<string?>(null)), (2, Mutated(members).Select(m => (string?)Render(m))));
 
-    private static Gen<List<(string Key, string Value)>> Members(IEnumerable<OptionRow> rows, string section = "") =>
+    private static Gen<List<(string Key, string Value)>> Members(IEnumerable<OptionRow> rows, string section = "", bool nested = false) =>
         Gen.CollectToList(rows.Select(row =>
                 Gen.Frequency(
-                    (Required(row) ? 1 : Rare(row) ? 400 : 3, Gen.Constant<(string, string)?>(null)),
-                    (Required(row) ? 150 : 2, Value(row, section).Select(v => ((string, string)?)(row.Name, v))))))
+                    (Required(row) ? 1 : Rare(row) && !nested ? 400 : 3, Gen.Constant<(string, string)?>(null)),
+                    (Required(row) ? 150 : 2, (nested ? NestedValue(row, section) : Value(row, section)).Select(v => ((string, string)?)(row.Name, v))))))
             .Select(members => members.Where(m => m is not null).Select(m => m!.Value).ToList());
+
+    /// <summary>
+    /// A section of docs/options.md with every nested object and list of objects written out from its own table (the
+    /// serving profile's step times and tokens, a cluster's node pools and their stockouts), mutated now and then.
+    /// </summary>
+    public static Gen<string> Section(string section) => Mutated(Members(OptionsTable.Rows(section), section, nested: true)).Select(Render);
+
+    private static Gen<string> NestedValue(OptionRow row, string section) => row.Type switch
+    {
+        "object" when OptionsTable.Sections.ContainsKey(row.Name) => Section(row.Name),
+        "list of objects" when OptionsTable.Sections.ContainsKey(row.Name + "[]") =>
+            from count in Gen.Choose(1, 2)
+            from items in Gen.ListOf(Section(row.Name + "[]"), count)
+            select "[ " + string.Join(", ", items) + " ]",
+        "list of list of number" => Gen.Elements("[[1, 1], [40, 2]]", "[[3, 1]]", "[]", "[[0, 1]]"),
+        _ => Value(row, section),
+    };
 
     /// <summary>
     /// Required by the reference, or by the count model these configs replay: its capacity and its queue-wait SLO

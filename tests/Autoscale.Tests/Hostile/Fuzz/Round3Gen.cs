@@ -20,8 +20,35 @@ internal static class Round3Gen
 
     // ---- serving configs ---------------------------------------------------------------------------------------------
 
-    /// <summary>A serving config replayed request by request or as a fluid, with one or two candidates.</summary>
-    public static Gen<string> ServingConfig =>
+    /// <summary>
+    /// A serving config replayed request by request or as a fluid, with one or two candidates: half of them with the
+    /// profile written from docs/options.md's tables (every option of <c>replica.serving</c>, nested ones included, in
+    /// range, at its edges, now and then mutated), half from everyday and hostile values chosen here.
+    /// </summary>
+    public static Gen<string> ServingConfig => Gen.OneOf(HandServingConfig, TableServingConfig);
+
+    private static Gen<string> TableServingConfig =>
+        from serving in ConfigGen.Section("serving")
+        from engine in Gen.Elements("request", "fluid")
+        from candidate in ServingCandidate
+        select $$"""
+            { "slo": { "maxTtftSeconds": 2, "maxTpotSeconds": 0.1 },
+              "replica": { "gpus": 1, "dollarsPerGpuHour": 2.5, "serving": {{serving}} },
+              "engine": { "serving": "{{engine}}", "maxReplicas": 64 },
+              "candidates": [ {{candidate.Replace("NAME", "c0", StringComparison.Ordinal)}} ] }
+            """;
+
+    /// <summary>A count-model config on a cluster: half written from docs/options.md's <c>cluster</c> tables, half from values chosen here.</summary>
+    public static Gen<string> ClusterConfig => Gen.OneOf(HandClusterConfig, TableClusterConfig);
+
+    private static Gen<string> TableClusterConfig =>
+        from cluster in ConfigGen.Section("cluster")
+        select $$"""
+            { "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 30, "gpus": 1, "dollarsPerGpuHour": 3 }, "cluster": {{cluster}},
+              "candidates": [ { "name": "reactive", "policy": "reactive", "options": { "minReplicas": 1, "maxReplicas": 40 }, "loadTime": { "fixedSeconds": 20 }, "decisionIntervalSeconds": 5 } ] }
+            """;
+
+    private static Gen<string> HandServingConfig =>
         from base_ in Gen.Frequency((8, Gen.Elements("0.001", "0.005", "0.02", "0.1")), (1, Gen.Elements("60", "1e-9", "0", "-1", "61", "\"x\"")))
         from prefill in Gen.Frequency((8, Gen.Elements("0", "0.00001", "0.0001", "0.001")), (1, Gen.Elements("1", "2", "-0.1")))
         from decode in Gen.Frequency((8, Gen.Elements("0", "0.0001", "0.0004", "0.01")), (1, Gen.Elements("1", "1.5")))
@@ -70,7 +97,7 @@ internal static class Round3Gen
     // ---- cluster configs ---------------------------------------------------------------------------------------------
 
     /// <summary>A count-model config on a cluster of one or two node pools, with stockouts, spot, crashes and warm nodes.</summary>
-    public static Gen<string> ClusterConfig =>
+    private static Gen<string> HandClusterConfig =>
         from count in Gen.Choose(1, 2)
         from pools in Gen.ListOf(NodePool, count)
         from placement in Gen.Frequency((12, Gen.Constant("")), (1, Gen.Elements(", \"placement\": { \"onDemandBase\": 1, \"onDemandPercentAboveBase\": 30 }", ", \"placement\": { \"onDemandPercentAboveBase\": 101 }")))
