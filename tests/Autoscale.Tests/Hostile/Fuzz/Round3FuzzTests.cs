@@ -23,40 +23,27 @@ public sealed class Round3FuzzTests(ITestOutputHelper output)
         Gen.Sample(generator, FuzzCli.Cases(count), new Rnd(FuzzCli.Seed * 37 + salt), 30);
 
     [Fact]
-    public async Task Generated_serving_configs_replay_with_figures_that_can_be_true_or_are_refused_in_one_line()
-    {
-        var tally = new FuzzTally("serving configs", output);
-        await Task.WhenAll(Cases(Round3Gen.ServingConfig, ServingCases, 1).Select(async (config, i) =>
-        {
-            using var dir = new TempFolder();
-            var run = await FuzzCli.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", dir.Write("c.json", config), "--format", "json");
-            var input = $"serving case {i}: {config}";
-            var succeeded = FuzzCli.Judge(run, input, dir.Path);
-            if (succeeded)
-            {
-                FuzzCli.CheckBacktest(run, input, 12_804);
-                CheckServing(run, input);
-            }
-
-            tally.Add(succeeded, run.Err);
-        }));
-        tally.AssertMixed();
-    }
+    public Task Generated_serving_configs_replay_with_figures_that_can_be_true_or_are_refused_in_one_line() =>
+        ReplayAsync("serving configs", Round3Gen.ServingConfig, ServingCases, 1, CheckServing);
 
     [Fact]
-    public async Task Generated_cluster_configs_replay_with_figures_that_can_be_true_or_are_refused_in_one_line()
+    public Task Generated_cluster_configs_replay_with_figures_that_can_be_true_or_are_refused_in_one_line() =>
+        ReplayAsync("cluster configs", Round3Gen.ClusterConfig, ClusterCases, 2, CheckParts);
+
+    /// <summary>Backtests each generated config on the textbook trace: a refusal in one line, or figures <paramref name="check"/> finds true.</summary>
+    private async Task ReplayAsync(string kind, Gen<string> configs, int count, ulong salt, Action<FuzzRun, string> check)
     {
-        var tally = new FuzzTally("cluster configs", output);
-        await Task.WhenAll(Cases(Round3Gen.ClusterConfig, ClusterCases, 2).Select(async (config, i) =>
+        var tally = new FuzzTally(kind, output);
+        await Task.WhenAll(Cases(configs, count, salt).Select(async (config, i) =>
         {
             using var dir = new TempFolder();
             var run = await FuzzCli.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", dir.Write("c.json", config), "--format", "json");
-            var input = $"cluster case {i}: {config}";
+            var input = $"{kind} case {i}: {config}";
             var succeeded = FuzzCli.Judge(run, input, dir.Path);
             if (succeeded)
             {
                 FuzzCli.CheckBacktest(run, input, 12_804);
-                CheckParts(run, input);
+                check(run, input);
             }
 
             tally.Add(succeeded, run.Err);
