@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Autoscale.Policies.Catalog;
+using Autoscale.Policies.Common;
+
+namespace Autoscale.Config.Manifests;
+
+/// <summary>Manifest files as repositories hold them: several YAML documents, or a <c>kind: List</c>, and the one a caller picks.</summary>
+internal static partial class ManifestImporter
+{
+    /// <summary>What a manifest file imports to: a candidate per autoscaler it holds, and notes on the documents it skipped.</summary>
+    /// <param name="Candidates">The candidates (<c>name</c>, <c>policy</c>, <c>options</c>), in the file's order.</param>
+    /// <param name="Notes">What was left out, for standard error.</param>
+    public sealed record Imported(IReadOnlyList<JsonObject> Candidates, IReadOnlyList<string> Notes);
+
+    /// <summary>Reads the manifest file at <paramref name="path"/> under the manifest size limit (a device is refused at it).</summary>
+    public static string ReadFile(string path)
+    {
+        try
+        {
+            return Autoscale.Shared.BoundedFile.ReadText(path, YamlTree.MaxChars);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException(path, "", e.Message);
+        }
+    }
+
+    /// <summary>The candidate JSON for the manifest file at <paramref name="path"/> (one autoscaler, or the one <paramref name="document"/> names).</summary>
+    public static JsonObject ImportFile(string path, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null) =>
+        Import(path, ReadFile(path), metricMap, catalog, document);
+
+    /// <summary>
+    /// The candidate JSON (<c>name</c>, <c>policy</c>, <c>options</c>) for the manifest in <paramref name="text"/>: its one
+    /// autoscaler, or the one named <paramref name="document"/> (its <c>metadata.name</c>) among several.
+    /// </summary>
+    public static JsonObject Import(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null)
+    {
+        var all = ImportAll(file, text, metricMap, catalog, document);
+        return all.Candidates.Count == 1
+            ? all.Candidates[0]
+            : throw new ConfigException(file, "", $"holds {all.Candidates.Count} autoscalers ({string.Join(", ", all.Candidates.Select(c => c["name"]!.ToString()))}); name the one to replay with \"document\" (--document with policy import)");
+    }
+
+    /// <summary>
+    /// Every autoscaler in the manifest file's text: each YAML document (and each item of a <c>kind: List</c>) that is an
+    /// autoscaler this tool reads becomes a candidate named by its <c>metadata.name</c>; the others (a Deployment, a
+    /// Service, a custom resource) are named in one note. <paramref name="document"/> keeps only the one of that name.
+    /// A problem in a file of several documents names the document (its index and name) before the field.
+    /// </summary>
+    public static Imported ImportAll(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null)
+    {
+        var documents = new List<(string Where, JsonObject Root)>();
+        var read = YamlTree.ReadAll(file, text);
+        for (var i = 0; i < read.Count; i++)
+        {
+            if (read[i] is not JsonObject root)
+            {
+                if (read[i] is not null)
+                {
+                    throw new ConfigException(file, read.Count == 1 ? "" : $"documents[{i}]", "is no manifest (expected a mapping with apiVersion and kind)");
+                }
+
+                continue;
+            }
+
+            if ((root["kind"] as JsonValue)?.ToString() == "List" && root["items"] is JsonArray items)
+            {
+                for (var j = 0; j < items.Count; j++)
+                {
+                    documents.Add((read.Count == 1 ? $"items[{j}]" : $"documents[{i}].items[{j}]", items[j] as JsonObject ?? throw new ConfigException(file, $"items[{j}]", "is no manifest (expected a mapping with apiVersion and kind)")));
+                }
+
+                continue;
+            }
+
+            documents.Add((read.Count == 1 ? "" : $"documents[{i}]", root));
+        }
+
+        if (documents.Count == 0)
+        {
+            throw new ConfigException(file, "", "holds no manifest (expected a mapping with apiVersion and kind)");
+        }
+
+        static string NameOf(JsonObject root) => (root["metadata"]?["name"] as JsonValue)?.ToString() ?? "";
+        static string Describe(JsonObject root) => $"{(root["kind"] as JsonValue)?.ToString() ?? "a document without kind"}{(NameOf(root) is { Length: > 0 } n ? " " + n : "")}";
+        if (documents.Count == 1 && documents[0].Where.Length == 0)
+        {
+            var only = documents[0].Root;
+            if (document is not null && NameOf(only) != document)
+            {
+                throw new ConfigException(file, "", $"holds no document named \"{document}\" (it holds {Describe(only)})");
+            }
+
+            return new Imported([ImportOne(file, only, metricMap, catalog)], []);
+        }
+
+        var chosen = documents.Where(d => IsAutoscaler(d.Root) && (document is null || NameOf(d.Root) == document)).ToList();
+        var skipped = documents.Where(d => !IsAutoscaler(d.Root)).Select(d => Describe(d.Root)).ToList();
+        if (chosen.Count == 0)
+        {
+            var autoscalers = documents.Where(d => IsAutoscaler(d.Root)).Select(d => Describe(d.Root)).ToList();
+            throw new ConfigException(file, "", document is not null
+                ? $"holds no autoscaler named \"{document}\" ({(autoscalers.Count > 0 ? "autoscalers: " + string.Join(", ", autoscalers) : "it holds none")})"
+                : $"holds no autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config); its documents: {string.Join(", ", skipped)}");
+        }
+
+        var candidates = new List<JsonObject>();
+        foreach (var (where, root) in chosen)
+        {
+            JsonObject candidate;
+            try
+            {
+                candidate = ImportOne(file, root, metricMap, catalog);
+            }
+            catch (ConfigException e)
+            {
+                var label = $"{where}{(NameOf(root) is { Length: > 0 } n ? $" ({n})" : "")}";
+                throw new ConfigException(file, e.Path.Length == 0 ? label : $"{label}.{e.Path}", e.Problem, e);
+            }
+
+            candidates.Add(candidate);
+        }
+
+        // Names are unique in a config: two documents of one name (an HPA and a ScaledObject for the same Deployment) are told apart by kind.
+        foreach (var group in candidates.GroupBy(c => c["name"]!.ToString()).Where(g => g.Count() > 1))
+        {
+            var kinds = group.Select(c => c["policy"]!.ToString()).ToList();
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var candidate in group)
+            {
+                // "web (hpa)", "web (keda)"; two of one kind and name too: "web (hpa 2)".
+                var kind = candidate["policy"]!.ToString();
+                var k = seen[kind] = seen.GetValueOrDefault(kind) + 1;
+                candidate["name"] = kinds.Count(x => x == kind) == 1 ? $"{group.Key} ({kind})" : $"{group.Key} ({kind} {k})";
+            }
+        }
+
+        var notes = skipped.Count == 0 ? [] : new List<string> { $"{file}: left out {skipped.Count} document{(skipped.Count == 1 ? "" : "s")} that {(skipped.Count == 1 ? "is" : "are")} not an autoscaler: {string.Join(", ", skipped)}" };
+        if (document is null && candidates.Count > 1)
+        {
+            notes.Add($"{file}: {candidates.Count} autoscalers, one candidate each; --document NAME (\"document\" in a config) picks one");
+        }
+
+        return new Imported(candidates, notes);
+    }
+
+    /// <summary>Whether a document is one of the autoscalers this tool reads (or tries to: an HPA of an older apiVersion is named as such).</summary>
+    private static bool IsAutoscaler(JsonObject root)
+    {
+        var kind = (root["kind"] as JsonValue)?.ToString();
+        var apiVersion = (root["apiVersion"] as JsonValue)?.ToString() ?? "";
+        return kind switch
+        {
+            "HorizontalPodAutoscaler" => true,
+            "ScaledObject" => apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal),
+            "Service" => apiVersion.StartsWith("serving.knative.dev/", StringComparison.Ordinal),
+            null => root.ContainsKey("applications"),
+            _ => false,
+        };
+    }
+}
