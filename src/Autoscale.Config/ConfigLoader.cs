@@ -284,7 +284,7 @@ public sealed class ConfigLoader
         var options = candidate.Options;
         if (candidate.PolicyFrom is { } manifest)
         {
-            var imported = Import(manifest, candidate.MetricMap, candidate.Document, file, path + ".policyFrom");
+            var imported = Import(manifest, candidate.MetricMap, candidate.Document, candidate.Deployment, file, path + ".policyFrom");
             policyName = imported.Policy;
             options = imported.Options;
         }
@@ -445,7 +445,7 @@ public sealed class ConfigLoader
     internal const int MaxDelayTicks = 1 << 20;
 
     /// <summary>The policy and options of the manifest a candidate's <c>policyFrom</c> names (relative to the config file).</summary>
-    private (string Policy, JsonElement Options) Import(string manifest, Dictionary<string, string>? metricMap, string? documentName, string file, string path)
+    private (string Policy, JsonElement Options) Import(string manifest, Dictionary<string, string>? metricMap, string? documentName, string? deployment, string file, string path)
     {
         var full = Path.IsPathRooted(manifest) ? manifest : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? "", manifest);
         string text;
@@ -458,7 +458,7 @@ public sealed class ConfigLoader
             throw new ConfigException(file, path, $"\"{manifest}\": {e.Message}");
         }
 
-        var candidate = Manifests.ManifestImporter.Import(full, text, metricMap ?? [], _catalog, documentName);
+        var candidate = Manifests.ManifestImporter.Import(full, text, metricMap ?? [], _catalog, documentName, deployment);
         using var document = JsonDocument.Parse(candidate["options"]!.ToJsonString());
         return (candidate["policy"]!.GetValue<string>(), document.RootElement.Clone());
     }

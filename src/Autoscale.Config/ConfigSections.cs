@@ -40,6 +40,10 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option]
     public string? Document { get; set; }
 
+    /// <summary>With <c>policyFrom</c> naming a Ray Serve config of several autoscaled deployments: the one to replay, <c>APP/DEPLOYMENT</c>.</summary>
+    [Option]
+    public string? Deployment { get; set; }
+
     /// <summary>With <c>policyFrom</c>: the manifest's metric names to read as stand-in signals, <c>{"vllm_requests_in_flight": "inFlight"}</c>, as <c>--metric-map</c>.</summary>
     [Option]
     public Dictionary<string, string>? MetricMap { get; set; }
@@ -82,6 +86,7 @@ internal sealed class CandidateConfig : IValidatableOptions
             (null, not null) when Options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) => ["options come from the manifest with policyFrom; leave options out"],
             (not null, null) when MetricMap is not null => ["metricMap goes with policyFrom"],
             (not null, null) when Document is not null => ["document goes with policyFrom"],
+            (not null, null) when Deployment is not null => ["deployment goes with policyFrom"],
             _ => [],
         };
 }

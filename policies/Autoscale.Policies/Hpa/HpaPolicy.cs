@@ -23,6 +23,7 @@ public sealed class HpaPolicy : IScalingPolicy
     private readonly HpaTolerances _tolerances;
     private bool _started;
     private readonly (HpaMetricKind Kind, string Signal, long Target)[] _metrics;
+    private readonly HpaMetricReader?[] _readers;
 
     private enum HpaMetricKind
     {
@@ -34,7 +35,14 @@ public sealed class HpaPolicy : IScalingPolicy
 
     /// <summary>Creates the policy; throws <see cref="InvalidOptionsException"/> for invalid options.</summary>
     public HpaPolicy(HpaOptions options)
+        : this(options, [])
     {
+    }
+
+    /// <summary>The policy with some metrics read another way (KEDA's cron scaler, its scaling modifiers): entry i, when given, reads metric i.</summary>
+    internal HpaPolicy(HpaOptions options, HpaMetricReader?[] readers)
+    {
+        _readers = readers;
         _o = OptionRules.Adopt(options);
         _controller = new HpaController(_o.DownscaleStabilizationSeconds);
         var window = (int)Math.Round(_o.DownscaleStabilizationSeconds.TotalSeconds);
@@ -123,9 +131,10 @@ public sealed class HpaPolicy : IScalingPolicy
         var pods = new HpaPods(signal.ReadyReplicas, signal.LoadingReplicas);
         var replicas = 0;
         var invalid = 0;
-        foreach (var (kind, name, target) in _metrics)
+        for (var i = 0; i < _metrics.Length; i++)
         {
-            var total = StandInSignals.Total(name, signal);
+            var (kind, name, target) = _metrics[i];
+            var total = i < _readers.Length && _readers[i] is { } reader ? reader(signal) : StandInSignals.Total(name, signal);
             int? proposal = kind switch
             {
                 HpaMetricKind.Pods => HpaReplicaCalculator.PodsAverageValue(current, pods.Ready == 0 ? 0 : HpaReplicaCalculator.Measured(total / pods.Ready) * pods.Ready, target, pods, _tolerances),
@@ -148,3 +157,6 @@ public sealed class HpaPolicy : IScalingPolicy
         return invalid >= _metrics.Length || (invalid > 0 && replicas < current) ? null : replicas;
     }
 }
+
+/// <summary>Reads one metric's fleet-wide value from a signal.</summary>
+internal delegate double HpaMetricReader(in ScalingSignal signal);

@@ -85,11 +85,50 @@ public sealed class KedaOptions : IValidatableOptions, IHasDecisionPeriod
             errors.Add("triggers must hold at least one trigger");
         }
 
+        var names = Triggers.Select(t => t.Name).OfType<string>().ToList();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+        {
+            errors.Add($"triggers: two triggers share the name \"{names.GroupBy(n => n, StringComparer.Ordinal).First(g => g.Count() > 1).Key}\" (KEDA refuses that)");
+        }
+
+        if (Advanced?.ScalingModifiers is { } modifiers)
+        {
+            if (Triggers.Any(t => string.IsNullOrEmpty(t.Name)))
+            {
+                errors.Add("advanced.scalingModifiers: every trigger needs a name for the formula to read it by");
+            }
+            else if (KedaFormula.TryParse(modifiers.Formula, names, out var problem) is not { } formula)
+            {
+                errors.Add($"advanced.scalingModifiers.formula: {problem}");
+            }
+            else
+            {
+                foreach (var sample in new[] { 0.0, 1.0 })
+                {
+                    double value;
+                    try
+                    {
+                        value = formula.Evaluate(Enumerable.Repeat(sample, names.Count).ToArray());
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        errors.Add($"advanced.scalingModifiers.formula: {e.Message}");
+                        break;
+                    }
+
+                    if (double.IsNaN(value) && sample == 1)
+                    {
+                        errors.Add("advanced.scalingModifiers.formula must give a number (it gives true or false)");
+                    }
+                }
+            }
+        }
+
         return errors;
     }
 }
 
-/// <summary>One trigger of a ScaledObject, read from one of the replay's stand-in signals.</summary>
+/// <summary>One trigger of a ScaledObject, read from one of the replay's stand-in signals (or, for <c>cron</c>, from the clock).</summary>
 public sealed class KedaTrigger : IValidatableOptions
 {
     /// <summary>The scaler's type as in the manifest (<c>prometheus</c>, ...); the replay reads <see cref="Signal"/> whatever it is.</summary>
@@ -108,39 +147,101 @@ public sealed class KedaTrigger : IValidatableOptions
     [Option]
     public string MetricType { get; set; } = "AverageValue";
 
-    /// <summary>The scaler's metadata as strings; <c>threshold</c> (the HPA's target) is required, <c>activationThreshold</c> defaults to 0.</summary>
+    /// <summary>
+    /// The scaler's metadata as strings. The target is <c>threshold</c> for most scalers, or the key the scaler names it
+    /// by (<c>targetValue</c>, <c>value</c>, <c>queueLength</c>, <c>lagThreshold</c>, ...); <c>activationThreshold</c>
+    /// (or <c>activationTargetValue</c>, ...) defaults to 0. A <c>cron</c> trigger has <c>timezone</c>, <c>start</c>,
+    /// <c>end</c> and <c>desiredReplicas</c>; a <c>cpu</c> or <c>memory</c> trigger has <c>value</c>, a utilization percentage.
+    /// </summary>
     [Option]
     public Dictionary<string, string> Metadata { get; set; } = [];
 
-    internal double Threshold => KubernetesQuantity.TryParse(Metadata.GetValueOrDefault("threshold") ?? Metadata.GetValueOrDefault("targetValue"), out var v) ? v : double.NaN;
+    /// <summary>The metadata keys KEDA's scalers hold their target under, in the order looked for.</summary>
+    internal static readonly string[] TargetKeys =
+    [
+        "threshold", "targetValue", "value", "queueLength", "lagThreshold", "listLength", "targetPendingRequests",
+        "targetQueryValue", "messageCount", "targetMetricValue", "targetPipelinesQueueLength",
+    ];
 
-    internal double ActivationThreshold => Metadata.TryGetValue("activationThreshold", out var text) && KubernetesQuantity.TryParse(text, out var v) ? v : 0;
+    internal static readonly string[] ActivationKeys =
+    [
+        "activationThreshold", "activationTargetValue", "activationValue", "activationQueueLength", "activationLagThreshold",
+        "activationListLength", "activationTargetPendingRequests", "activationTargetQueryValue", "activationMessageCount",
+        "activationTargetMetricValue",
+    ];
+
+    internal bool IsCron => string.Equals(Type, "cron", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A cpu or memory trigger: a Resource metric of the HPA, on utilization.</summary>
+    internal bool IsResource => Type.ToLowerInvariant() is "cpu" or "memory";
+
+    internal string? TargetKey => TargetKeys.FirstOrDefault(Metadata.ContainsKey);
+
+    internal double Threshold => IsCron ? 1 : KubernetesQuantity.TryParse(TargetKey is { } key ? Metadata[key] : null, out var v) ? v : double.NaN;
+
+    internal double ActivationThreshold => ActivationKeys.FirstOrDefault(Metadata.ContainsKey) is { } key && KubernetesQuantity.TryParse(Metadata[key], out var v) ? v : 0;
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
+        if (IsCron)
+        {
+            ValidateCron(errors);
+            return errors;
+        }
+
         if (StandInSignals.Problem(Signal) is { } problem)
         {
             errors.Add($"signal: {problem}");
         }
 
-        if (MetricType is not ("AverageValue" or "Value"))
+        if (IsResource ? MetricType != "Utilization" : MetricType is not ("AverageValue" or "Value"))
         {
-            errors.Add($"metricType (\"{MetricType}\") must be AverageValue or Value (Utilization needs CPU or memory, which a replay has not)");
+            errors.Add(IsResource
+                ? $"metricType (\"{MetricType}\") of a {Type} trigger must be Utilization (a percentage of the request; an absolute AverageValue has no stand-in in a replay)"
+                : $"metricType (\"{MetricType}\") must be AverageValue or Value (Utilization is for cpu and memory triggers)");
         }
 
         if (!(Threshold > 0))
         {
-            errors.Add($"metadata.threshold ({(Metadata.GetValueOrDefault("threshold") is { } t ? $"\"{t}\"" : "missing")}) must be a positive quantity such as 5 or 500m");
+            var shown = TargetKey is { } key ? $"metadata.{key} (\"{Metadata[key]}\")" : $"metadata.threshold (missing; also looked for {string.Join(", ", TargetKeys.Skip(1))})";
+            errors.Add($"{shown} must be a positive quantity such as 5 or 500m");
         }
 
-        if (Metadata.TryGetValue("activationThreshold", out var activation) && !KubernetesQuantity.TryParse(activation, out _))
+        if (ActivationKeys.FirstOrDefault(Metadata.ContainsKey) is { } activationKey && !KubernetesQuantity.TryParse(Metadata[activationKey], out _))
         {
-            errors.Add($"metadata.activationThreshold (\"{activation}\") must be a quantity such as 0 or 2");
+            errors.Add($"metadata.{activationKey} (\"{Metadata[activationKey]}\") must be a quantity such as 0 or 2");
         }
 
         return errors;
+    }
+
+    private void ValidateCron(List<string> errors)
+    {
+        var zone = Metadata.GetValueOrDefault("timezone");
+        if (string.IsNullOrEmpty(zone) || DateTimeZoneProviders.Tzdb.GetZoneOrNull(zone) is null)
+        {
+            errors.Add($"metadata.timezone ({(zone is null ? "missing" : $"\"{zone}\"")}) must be an IANA time zone such as Europe/Berlin");
+        }
+
+        foreach (var key in new[] { "start", "end" })
+        {
+            if (KedaCron.TryParse(Metadata.GetValueOrDefault(key), out var why) is null)
+            {
+                errors.Add($"metadata.{key}: {why}");
+            }
+        }
+
+        if (!int.TryParse(Metadata.GetValueOrDefault("desiredReplicas"), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var desired) || desired < 0)
+        {
+            errors.Add($"metadata.desiredReplicas ({(Metadata.GetValueOrDefault("desiredReplicas") is { } d ? $"\"{d}\"" : "missing")}) must be a whole number of replicas, 0 or more");
+        }
+
+        if (MetricType is not ("AverageValue" or "Value"))
+        {
+            errors.Add($"metricType (\"{MetricType}\") of a cron trigger must be AverageValue (KEDA's default)");
+        }
     }
 }
 
@@ -151,9 +252,60 @@ public sealed class KedaAdvanced : IValidatableOptions
     [Option]
     public KedaHpaConfig? HorizontalPodAutoscalerConfig { get; set; }
 
+    /// <summary><c>scalingModifiers</c>: one composite metric, a formula over the triggers' values by name, in place of a metric per trigger.</summary>
+    [Option]
+    public KedaScalingModifiers? ScalingModifiers { get; set; }
+
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(KedaHpaConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(KedaScalingModifiers))]
     public IReadOnlyList<string> Validate() => [];
+}
+
+/// <summary><c>advanced.scalingModifiers</c> of a ScaledObject (KEDA 2.12 and later).</summary>
+public sealed class KedaScalingModifiers : IValidatableOptions
+{
+    /// <summary>The expression (expr-lang) over the triggers' names, such as <c>"(queue + inflight) / 2"</c>; every trigger must have a name.</summary>
+    [Option]
+    public string Formula { get; set; } = "";
+
+    /// <summary>The composite metric's target, a quantity.</summary>
+    [Option]
+    public string Target { get; set; } = "";
+
+    /// <summary>KEDA is active (scales from 0) while the composite metric is above this; 0 by default.</summary>
+    [Option]
+    public string? ActivationTarget { get; set; }
+
+    /// <summary><c>AverageValue</c> (the default) or <c>Value</c>.</summary>
+    [Option]
+    public string MetricType { get; set; } = "AverageValue";
+
+    internal double TargetValue => KubernetesQuantity.TryParse(Target, out var v) ? v : double.NaN;
+
+    internal double ActivationTargetValue => ActivationTarget is { } text && KubernetesQuantity.TryParse(text, out var v) ? v : 0;
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!(TargetValue > 0))
+        {
+            errors.Add($"target (\"{Target}\") must be a positive quantity such as 5 or 500m");
+        }
+
+        if (ActivationTarget is { } activation && !KubernetesQuantity.TryParse(activation, out _))
+        {
+            errors.Add($"activationTarget (\"{activation}\") must be a quantity such as 0 or 2");
+        }
+
+        if (MetricType is not ("AverageValue" or "Value"))
+        {
+            errors.Add($"metricType (\"{MetricType}\") must be AverageValue or Value");
+        }
+
+        return errors;
+    }
 }
 
 /// <summary><c>advanced.horizontalPodAutoscalerConfig</c>.</summary>
@@ -179,6 +331,13 @@ public sealed class KedaFallback : IValidatableOptions
     [Option(Unit = "replicas", Min = 0)]
     public int Replicas { get; set; }
 
+    /// <summary><c>static</c> (the default: hold <see cref="Replicas"/>), <c>currentReplicas</c>, <c>currentReplicasIfHigher</c> or <c>currentReplicasIfLower</c>.</summary>
+    [Option]
+    public string Behavior { get; set; } = "static";
+
     /// <inheritdoc />
-    public IReadOnlyList<string> Validate() => [];
+    public IReadOnlyList<string> Validate() =>
+        Behavior is "static" or "currentReplicas" or "currentReplicasIfHigher" or "currentReplicasIfLower"
+            ? []
+            : [$"behavior (\"{Behavior}\") must be static, currentReplicas, currentReplicasIfHigher or currentReplicasIfLower"];
 }

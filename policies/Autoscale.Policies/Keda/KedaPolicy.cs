@@ -9,14 +9,20 @@ namespace Autoscale.Policies.Keda;
 /// triggers and alone scales between 0 (or <c>idleReplicaCount</c>) and <c>minReplicaCount</c>, waiting
 /// <c>cooldownPeriod</c> after the last activity before scaling to zero; every HPA sync period the HPA (the <c>hpa</c>
 /// policy's controller, exactly) scales between max(minReplicaCount, 1) and maxReplicaCount on one External metric per
-/// trigger, the trigger's threshold as its target (AverageValue or Value as <c>metricType</c> says). At an instant both
-/// run, KEDA acts first and the HPA sees its count.
+/// trigger, the trigger's threshold as its target (AverageValue or Value as <c>metricType</c> says; a cpu or memory
+/// trigger is a Resource metric on utilization; a cron trigger reports desiredReplicas inside its window and 1 outside,
+/// against a target of 1, as KEDA's cron scaler does). With <c>advanced.scalingModifiers</c> the HPA has one metric
+/// instead, the formula over the triggers' values against the modifiers' target, and KEDA is active while it is above
+/// the activation target. At an instant both run, KEDA acts first and the HPA sees its count.
 /// </summary>
 public sealed class KedaPolicy : IScalingPolicy
 {
     private readonly KedaOptions _o;
     private readonly HpaPolicy _hpa;
-    private readonly (string Signal, double Activation)[] _triggers;
+    private readonly (string Signal, double Activation, KedaCronTrigger? Cron)[] _triggers;
+    private readonly KedaFormula? _formula;
+    private readonly double[] _values = [];
+    private readonly double _activationTarget;
     private KedaScaleExecutor? _executor;
     private Instant _created;
 
@@ -24,26 +30,93 @@ public sealed class KedaPolicy : IScalingPolicy
     public KedaPolicy(KedaOptions options)
     {
         _o = OptionRules.Adopt(options);
-        _triggers = _o.Triggers.Select(t => (StandInSignals.Canonical(t.Signal)!, t.ActivationThreshold)).ToArray();
-        _hpa = new HpaPolicy(HpaFor(_o));
+        _triggers = _o.Triggers.Select(t => (StandInSignals.Canonical(t.Signal) ?? StandInSignals.Queue, t.ActivationThreshold, t.IsCron ? new KedaCronTrigger(t) : null)).ToArray();
+        if (_o.Advanced?.ScalingModifiers is { } modifiers)
+        {
+            // One composite metric: the formula over every trigger's value, against the modifiers' target.
+            _formula = KedaFormula.TryParse(modifiers.Formula, _o.Triggers.Select(t => t.Name ?? "").ToList(), out _)!;
+            _values = new double[_triggers.Length];
+            _activationTarget = modifiers.ActivationTargetValue;
+            _hpa = new HpaPolicy(HpaFor(_o), [Composite]);
+        }
+        else
+        {
+            _hpa = new HpaPolicy(HpaFor(_o), _triggers.Select(t => t.Cron is { } cron ? (HpaMetricReader)((in ScalingSignal s) => cron.Value(s.Now)) : null).ToArray());
+        }
+    }
+
+    /// <summary>The scaling modifiers' composite metric: the formula over the triggers' values; a value that is no finite number reads as 0.</summary>
+    private double Composite(in ScalingSignal signal)
+    {
+        for (var i = 0; i < _triggers.Length; i++)
+        {
+            var (name, _, cron) = _triggers[i];
+            _values[i] = cron is null ? StandInSignals.Total(name, signal) : cron.Value(signal.Now);
+        }
+
+        double value;
+        try
+        {
+            value = _formula!.Evaluate(_values);
+        }
+        catch (InvalidOperationException)
+        {
+            value = double.NaN;
+        }
+
+        return double.IsFinite(value) ? value : 0;
     }
 
     /// <summary>The HPA KEDA creates for <paramref name="options"/>: min max(minReplicaCount, 1), max maxReplicaCount, an External metric per trigger.</summary>
     public static HpaOptions HpaFor(KedaOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Advanced?.ScalingModifiers is { } modifiers)
+        {
+            return new HpaOptions
+            {
+                MinReplicas = options.MinReplicaCount > 0 ? options.MinReplicaCount : 1,
+                MaxReplicas = options.MaxReplicaCount,
+                SyncPeriodSeconds = Duration.FromSeconds(options.HpaSyncPeriodSeconds),
+                Behavior = options.Advanced.HorizontalPodAutoscalerConfig?.Behavior,
+                Metrics =
+                [
+                    new HpaMetricSpec
+                    {
+                        Type = "External",
+                        External = new HpaMetricSource
+                        {
+                            Metric = new HpaMetricIdentifier { Name = StandInSignals.Queue },
+                            Target = modifiers.MetricType == "Value"
+                                ? new HpaMetricTarget { Type = "Value", Value = modifiers.TargetValue }
+                                : new HpaMetricTarget { Type = "AverageValue", AverageValue = modifiers.TargetValue },
+                        },
+                    },
+                ],
+            };
+        }
+
         return new HpaOptions
         {
             MinReplicas = options.MinReplicaCount > 0 ? options.MinReplicaCount : 1,
             MaxReplicas = options.MaxReplicaCount,
             SyncPeriodSeconds = Duration.FromSeconds(options.HpaSyncPeriodSeconds),
             Behavior = options.Advanced?.HorizontalPodAutoscalerConfig?.Behavior,
-            Metrics = options.Triggers.Select(t => new HpaMetricSpec
+            Metrics = options.Triggers.Select(t => t.IsResource ? new HpaMetricSpec
+            {
+                Type = "Resource",
+                Resource = new HpaResourceSource
+                {
+                    Name = t.Type.ToLowerInvariant(),
+                    Signal = t.Signal,
+                    Target = new HpaMetricTarget { Type = "Utilization", AverageUtilization = (int)Math.Round(t.Threshold) },
+                },
+            } : new HpaMetricSpec
             {
                 Type = "External",
                 External = new HpaMetricSource
                 {
-                    Metric = new HpaMetricIdentifier { Name = t.Signal },
+                    Metric = new HpaMetricIdentifier { Name = t.IsCron ? StandInSignals.Queue : t.Signal },
                     Target = t.MetricType == "Value"
                         ? new HpaMetricTarget { Type = "Value", Value = t.Threshold }
                         : new HpaMetricTarget { Type = "AverageValue", AverageValue = t.Threshold },
@@ -77,9 +150,16 @@ public sealed class KedaPolicy : IScalingPolicy
         if (elapsed % _o.PollingInterval == 0)
         {
             var active = false;
-            foreach (var (name, activation) in _triggers)
+            if (_formula is not null)
             {
-                active |= StandInSignals.Total(name, signal) > activation;
+                active = Composite(signal) > _activationTarget;
+            }
+            else
+            {
+                foreach (var (name, activation, cron) in _triggers)
+                {
+                    active |= cron is null ? StandInSignals.Total(name, signal) > activation : cron.IsActive(now);
+                }
             }
 
             var (replicas, why) = _executor.RequestScale(current, active, now);

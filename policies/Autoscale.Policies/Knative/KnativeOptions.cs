@@ -62,6 +62,13 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
     [Option(Unit = "s", Min = 6, Max = 3_600)]
     public Duration ScaleToZeroGracePeriod { get; set; } = Duration.FromSeconds(30);
 
+    /// <summary>
+    /// <c>autoscaling.knative.dev/scale-to-zero-pod-retention-period</c>: the least time the last pod stays once the
+    /// revision is inactive; the pod goes after the longer of this and the grace period.
+    /// </summary>
+    [Option(Unit = "s", Min = 0, Max = 604_800)]
+    public Duration ScaleToZeroPodRetentionPeriod { get; set; }
+
     /// <summary><c>autoscaling.knative.dev/scale-down-delay</c>: scale-down decisions wait this long (the largest decision of the window holds).</summary>
     [Option(Unit = "s", Min = 0, Max = 3_600)]
     public Duration ScaleDownDelay { get; set; }

@@ -45,7 +45,7 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
     {
         _o = OptionRules.Adopt(options);
         _stableWindow = _o.StableWindow;
-        _grace = _o.ScaleToZeroGracePeriod;
+        _grace = Duration.Max(_o.ScaleToZeroGracePeriod, _o.ScaleToZeroPodRetentionPeriod);
         _stableSeconds = (long)Math.Round(_o.StableWindow.TotalSeconds);
         _panicSeconds = (long)_o.PanicWindow.TotalSeconds;
         _samples = new double[_stableSeconds];

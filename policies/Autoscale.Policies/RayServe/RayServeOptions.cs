@@ -32,6 +32,10 @@ public sealed class RayServeOptions : IValidatableOptions, IHasDecisionPeriod
     [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86_400)]
     public Duration LookBackPeriodS { get; set; } = Duration.FromSeconds(30);
 
+    /// <summary><c>aggregation_function</c>: how the ongoing requests over the look-back period become one figure: <c>mean</c> (the default), <c>max</c> or <c>min</c>.</summary>
+    [Option]
+    public string AggregationFunction { get; set; } = "mean";
+
     /// <summary><c>smoothing_factor</c>: the gain on the distance to the target, both ways, unless a direction's own factor is set.</summary>
     [Option(Min = 0, MinExclusive = true, Max = 100)]
     public double SmoothingFactor { get; set; } = 1;
@@ -94,6 +98,11 @@ public sealed class RayServeOptions : IValidatableOptions, IHasDecisionPeriod
         if (InitialReplicas is { } initial && (initial < MinReplicas || initial > MaxReplicas))
         {
             errors.Add($"initialReplicas ({initial}) must be within minReplicas and maxReplicas ({MinReplicas} to {MaxReplicas})");
+        }
+
+        if (AggregationFunction is not ("mean" or "max" or "min"))
+        {
+            errors.Add($"aggregationFunction (\"{AggregationFunction}\") must be mean, max or min");
         }
 
         if (LookBackPeriodS < MetricsIntervalS)

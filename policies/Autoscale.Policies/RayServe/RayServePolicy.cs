@@ -6,7 +6,7 @@ namespace Autoscale.Policies.RayServe;
 /// <summary>
 /// Ray Serve's default autoscaling policy (Ray 2.49), replayed: replicas report their ongoing requests (in the count
 /// model, the requests in flight: waiting plus in service) every <c>metricsIntervalS</c>, averaged over
-/// <c>lookBackPeriodS</c>; the controller's loop (every 0.1 s, ten iterations a one-second tick) computes the desired
+/// <c>lookBackPeriodS</c> (or their largest or smallest, as <c>aggregationFunction</c> says); the controller's loop (every 0.1 s, ten iterations a one-second tick) computes the desired
 /// count from their sum against <c>targetOngoingRequests</c> per running replica and scales once a direction has held for
 /// <c>upscaleDelayS</c> or <c>downscaleDelayS</c> (1 to 0 after <c>downscaleToZeroDelayS</c>); with no replica running and
 /// requests waiting it scales up at once.
@@ -51,13 +51,7 @@ public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
 
         if (now >= _nextReport)
         {
-            double sum = 0;
-            foreach (var (_, inFlight) in _samples)
-            {
-                sum += inFlight;
-            }
-
-            _reported = _samples.Count == 0 ? 0 : sum / _samples.Count;
+            _reported = Aggregate();
             while (_nextReport <= now)
             {
                 _nextReport += _metricsInterval;
@@ -69,6 +63,30 @@ public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
         var decided = Math.Min(_controller.Decide(current, _reported, signal.ReadyReplicas, loops), signal.MaxReplicas);
         return new ScalingDecision(decided, decided > current ? "scale-up decisions held for upscale_delay_s"
             : decided < current ? "scale-down decisions held for the downscale delay" : "within the delays");
+    }
+
+    /// <summary>The look-back window's samples as aggregation_function says: their mean, largest or smallest.</summary>
+    private double Aggregate()
+    {
+        if (_samples.Count == 0)
+        {
+            return 0;
+        }
+
+        double sum = 0, max = double.MinValue, min = double.MaxValue;
+        foreach (var (_, inFlight) in _samples)
+        {
+            sum += inFlight;
+            max = Math.Max(max, inFlight);
+            min = Math.Min(min, inFlight);
+        }
+
+        return _o.AggregationFunction switch
+        {
+            "max" => max,
+            "min" => min,
+            _ => sum / _samples.Count,
+        };
     }
 
     /// <inheritdoc />

@@ -52,8 +52,8 @@ internal static class PolicyCommands
     {
         var file = new Argument<string>("file")
         {
-            Description = "The manifest, in YAML or JSON: a HorizontalPodAutoscaler (autoscaling/v2), a KEDA ScaledObject, a Knative Service or a Ray Serve config; "
-                + "a file of several documents (or a kind: List) gives a candidate for each autoscaler in it.",
+            Description = "The manifest, in YAML or JSON: a HorizontalPodAutoscaler (autoscaling/v2), a KEDA ScaledObject, a Knative Service, a Ray Serve config or a KubeRay RayService; "
+                + "a file of several documents (or a kind: List) gives a candidate for each autoscaler in it, a Ray Serve config one for each autoscaled deployment.",
         };
         var metricMap = new Option<string[]>("--metric-map")
         {
@@ -61,9 +61,10 @@ internal static class PolicyCommands
             AllowMultipleArgumentsPerToken = false,
         };
         var document = new Option<string?>("--document") { Description = "In a file of several documents, the autoscaler to import, by its metadata.name." };
+        var deployment = new Option<string?>("--deployment") { Description = "In a Ray Serve config of several autoscaled deployments, the one to import: APP/DEPLOYMENT (or DEPLOYMENT where it is unique)." };
         var command = new Command("import", "Print the candidate (JSON) that replays an autoscaler you run today, from its own manifest; add a loadTime and put it in a config's candidates. Several autoscalers print as {\"candidates\": [...]}.")
         {
-            file, metricMap, document,
+            file, metricMap, document, deployment,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -84,7 +85,7 @@ internal static class PolicyCommands
                 }
             }
 
-            var imported = Autoscale.Config.Manifests.ManifestImporter.ImportAll(path, Autoscale.Config.Manifests.ManifestImporter.ReadFile(path), map, context.Catalog, parse.GetValue(document));
+            var imported = Autoscale.Config.Manifests.ManifestImporter.ImportAll(path, Autoscale.Config.Manifests.ManifestImporter.ReadFile(path), map, context.Catalog, parse.GetValue(document), parse.GetValue(deployment));
             foreach (var note in imported.Notes)
             {
                 await context.Stderr.WriteLineAsync($"note: {note}");

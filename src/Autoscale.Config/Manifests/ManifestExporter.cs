@@ -41,7 +41,7 @@ internal static class ManifestExporter
             ("keda", HpaOptions o) => KedaManifest(name, FromHpa(o, notes)),
             ("keda", ScheduledFloorOptions o) => CronScaledObject(name, o, settings, notes),
             ("keda", ReactiveOptions o) when o is not PredictiveOptions => KedaManifest(name, FromHpa(FromReactive(o, settings, notes), notes)),
-            ("keda", _) => ExternalScaledObject(name, candidate, notes),
+            ("keda", _) => ExternalScaledObject(name, candidate, settings, notes),
             ("knative", KnativeOptions o) => KnativeManifest(name, o),
             ("ray-serve", RayServeOptions o) => RayServeConfig(name, o),
             ("knative", ReactiveOptions o) => KnativeManifest(name, new KnativeOptions { MinScale = o.MinReplicas, MaxScale = o.MaxReplicas },
@@ -201,24 +201,51 @@ internal static class ManifestExporter
                 ScaleUp = new HpaScalingRules
                 {
                     StabilizationWindowSeconds = (int)Math.Round(o.ScaleUpStabilizationSeconds.TotalSeconds),
-                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleUpLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleUpPeriodSeconds.TotalSeconds)) }],
+                    SelectPolicy = "Max",
+                    Policies = RatePolicies(o.ScaleUpLimitPercent, o.ScaleUpLimitReplicas, o.ScaleUpPeriodSeconds),
                 },
                 ScaleDown = new HpaScalingRules
                 {
                     StabilizationWindowSeconds = (int)Math.Round(Math.Min(3600, o.ScaleDownStabilizationSeconds.TotalSeconds)),
-                    Policies = [new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(o.ScaleDownLimitPercent)), PeriodSeconds = (int)Math.Max(1, Math.Round(o.ScaleDownPeriodSeconds.TotalSeconds)) }],
+                    SelectPolicy = "Max",
+                    Policies = RatePolicies(o.ScaleDownLimitPercent, o.ScaleDownLimitReplicas, o.ScaleDownPeriodSeconds),
                 },
             },
         };
     }
 
-    /// <summary>An HPA as the ScaledObject whose HPA it is: each metric a Prometheus trigger.</summary>
+    /// <summary>
+    /// The reactive policy's rate limit ("the larger of" a percentage and a number of replicas per period) as HPA
+    /// policies under <c>selectPolicy: Max</c>; a limit of 0 is left out (an HPA policy's value must be positive).
+    /// </summary>
+    private static List<HpaScalingPolicy> RatePolicies(double percent, int replicas, NodaTime.Duration period)
+    {
+        var seconds = (int)Math.Clamp(Math.Round(period.TotalSeconds), 1, 1800);
+        var policies = new List<HpaScalingPolicy>();
+        if (percent > 0)
+        {
+            policies.Add(new HpaScalingPolicy { Type = "Percent", Value = (int)Math.Max(1, Math.Round(percent)), PeriodSeconds = seconds });
+        }
+
+        if (replicas > 0)
+        {
+            policies.Add(new HpaScalingPolicy { Type = "Pods", Value = replicas, PeriodSeconds = seconds });
+        }
+
+        return policies;
+    }
+
+    /// <summary>An HPA as the ScaledObject whose HPA it is: each metric a Prometheus trigger, each Resource metric a cpu or memory trigger.</summary>
     private static KedaOptions FromHpa(HpaOptions o, List<string> notes)
     {
-        notes.Add("each trigger's query is a placeholder: write the Prometheus query of the metric it names");
-        if (o.Metrics.Any(m => m.IsResource))
+        if (o.Metrics.Any(m => !m.IsResource))
         {
-            notes.Add("Resource metrics become KEDA cpu or memory triggers, which cannot scale to zero; they are left out: add them as triggers of type cpu");
+            notes.Add("each trigger's query is a placeholder: write the Prometheus query of the metric it names");
+        }
+
+        foreach (var resource in o.Metrics.Where(m => m.IsResource).Select(m => m.Resource!))
+        {
+            notes.Add($"the {resource.Name} trigger was replayed from its stand-in {resource.Signal}; import this file again with --metric-map {resource.Name}={resource.Signal}; KEDA cannot scale to zero on cpu or memory alone");
         }
 
         return new KedaOptions
@@ -227,7 +254,13 @@ internal static class ManifestExporter
             MaxReplicaCount = o.MaxReplicas,
             HpaSyncPeriodSeconds = (int)Math.Round(o.SyncPeriodSeconds.TotalSeconds),
             Advanced = o.Behavior is null ? null : new KedaAdvanced { HorizontalPodAutoscalerConfig = new KedaHpaConfig { Behavior = o.Behavior } },
-            Triggers = o.Metrics.Where(m => !m.IsResource).Select(m => new KedaTrigger
+            Triggers = o.Metrics.Select(m => m.IsResource ? new KedaTrigger
+            {
+                Type = m.Resource!.Name,
+                Signal = m.Resource.Signal,
+                MetricType = "Utilization",
+                Metadata = new Dictionary<string, string> { ["value"] = Format(m.Resource.Target.AverageUtilization ?? 80) },
+            } : new KedaTrigger
             {
                 Type = "prometheus",
                 Name = m.Source!.Metric.Name,
@@ -266,16 +299,43 @@ internal static class ManifestExporter
         if (o.Fallback is { } fallback)
         {
             spec["fallback"] = new JsonObject { ["failureThreshold"] = fallback.FailureThreshold, ["replicas"] = fallback.Replicas };
+            if (fallback.Behavior != "static")
+            {
+                spec["fallback"]!["behavior"] = fallback.Behavior;
+            }
         }
 
+        var advanced = new JsonObject();
         if (o.Advanced?.HorizontalPodAutoscalerConfig?.Behavior is { } behavior)
         {
-            spec["advanced"] = new JsonObject { ["horizontalPodAutoscalerConfig"] = new JsonObject { ["behavior"] = Behavior(behavior) } };
+            advanced["horizontalPodAutoscalerConfig"] = new JsonObject { ["behavior"] = Behavior(behavior) };
         }
 
-        spec["triggers"] = new JsonArray(o.Triggers.Select(t =>
+        if (o.Advanced?.ScalingModifiers is { } modifiers)
         {
-            var trigger = new JsonObject { ["type"] = t.Type, ["name"] = t.Name ?? t.Signal };
+            var written = new JsonObject { ["formula"] = modifiers.Formula, ["target"] = modifiers.Target };
+            if (modifiers.ActivationTarget is { } activation)
+            {
+                written["activationTarget"] = activation;
+            }
+
+            if (modifiers.MetricType != "AverageValue")
+            {
+                written["metricType"] = modifiers.MetricType;
+            }
+
+            advanced["scalingModifiers"] = written;
+        }
+
+        if (advanced.Count > 0)
+        {
+            spec["advanced"] = advanced;
+        }
+
+        var names = UniqueNames(o.Triggers.Select(t => t.Name ?? (t.IsCron ? "cron" : t.IsResource ? t.Type.ToLowerInvariant() : t.Signal)).ToList());
+        spec["triggers"] = new JsonArray(o.Triggers.Select((t, i) =>
+        {
+            var trigger = new JsonObject { ["type"] = t.Type, ["name"] = names[i] };
             if (t.MetricType != "AverageValue")
             {
                 trigger["metricType"] = t.MetricType;
@@ -291,6 +351,25 @@ internal static class ManifestExporter
             return (JsonNode)trigger;
         }).ToArray());
         return new JsonObject { ["apiVersion"] = "keda.sh/v1alpha1", ["kind"] = "ScaledObject", ["metadata"] = new JsonObject { ["name"] = name }, ["spec"] = spec };
+    }
+
+    /// <summary>Trigger names made unique as KEDA's webhook wants them: a repeated name gets -2, -3, ...</summary>
+    private static List<string> UniqueNames(List<string> names)
+    {
+        var taken = new HashSet<string>(StringComparer.Ordinal);
+        var result = new List<string>(names.Count);
+        foreach (var name in names)
+        {
+            var unique = name;
+            for (var n = 2; !taken.Add(unique); n++)
+            {
+                unique = $"{name}-{n}";
+            }
+
+            result.Add(unique);
+        }
+
+        return result;
     }
 
     /// <summary>A scheduled floor as KEDA cron triggers (one per window) beside a Prometheus trigger for the reactive part.</summary>
@@ -309,8 +388,6 @@ internal static class ManifestExporter
             {
                 Type = "cron",
                 Name = $"window-{i + 1}",
-                Signal = "queue",
-                MetricType = "Value",
                 Metadata = new Dictionary<string, string>
                 {
                     ["timezone"] = o.TimeZone,
@@ -331,7 +408,7 @@ internal static class ManifestExporter
     }
 
     /// <summary>Any other policy: a ScaledObject whose trigger is the KEDA external scaler of `autoscale live`, which answers with the policy's decision.</summary>
-    private static JsonObject ExternalScaledObject(string name, CandidateSpec candidate, List<string> notes)
+    private static JsonObject ExternalScaledObject(string name, CandidateSpec candidate, ReplaySettings settings, List<string> notes)
     {
         notes.Add($"{candidate.PolicyName} decides itself: run it with `autoscale live` and its KEDA scaler (docs: README, Integrations); KEDA applies its count");
         return new JsonObject
@@ -342,8 +419,8 @@ internal static class ManifestExporter
             ["spec"] = new JsonObject
             {
                 ["scaleTargetRef"] = new JsonObject { ["name"] = name },
-                ["minReplicaCount"] = 0,
-                ["maxReplicaCount"] = 100,
+                ["minReplicaCount"] = Bound(candidate.Options, "MinReplicas") ?? 0,
+                ["maxReplicaCount"] = Bound(candidate.Options, "MaxReplicas") ?? settings.MaxReplicas,
                 ["triggers"] = new JsonArray(new JsonObject
                 {
                     ["type"] = "external",
@@ -353,6 +430,18 @@ internal static class ManifestExporter
             },
         };
     }
+
+    /// <summary>The policy's own floor or ceiling, or null when its options have none this tool knows.</summary>
+    private static int? Bound(object? options, string property) => (options, property) switch
+    {
+        (ReactiveOptions o, "MinReplicas") => o.MinReplicas,
+        (ReactiveOptions o, _) => o.MaxReplicas,
+        (HpaOptions o, "MinReplicas") => o.MinReplicas,
+        (HpaOptions o, _) => o.MaxReplicas,
+        (RayServeOptions o, "MinReplicas") => o.MinReplicas,
+        (RayServeOptions o, _) => o.MaxReplicas,
+        _ => null,
+    };
 
     private static JsonObject KnativeManifest(string name, KnativeOptions o, List<string>? notes = null)
     {
@@ -381,6 +470,7 @@ internal static class ManifestExporter
         Put("scale-down-delay", o.ScaleDownDelay.TotalSeconds, d.ScaleDownDelay.TotalSeconds, "s");
         Put("target-burst-capacity", o.TargetBurstCapacity, d.TargetBurstCapacity);
         Put("activation-scale", o.ActivationScale, d.ActivationScale);
+        Put("scale-to-zero-pod-retention-period", o.ScaleToZeroPodRetentionPeriod.TotalSeconds, d.ScaleToZeroPodRetentionPeriod.TotalSeconds, "s");
         if (o.MaxScaleUpRate != d.MaxScaleUpRate || o.MaxScaleDownRate != d.MaxScaleDownRate || o.ScaleToZeroGracePeriod != d.ScaleToZeroGracePeriod || !o.EnableScaleToZero)
         {
             notes?.Add("rates, the grace period and enable-scale-to-zero are cluster settings (config-autoscaler), not annotations");
@@ -422,6 +512,11 @@ internal static class ManifestExporter
         Put("target_ongoing_requests", o.TargetOngoingRequests, d.TargetOngoingRequests);
         Put("metrics_interval_s", o.MetricsIntervalS.TotalSeconds, d.MetricsIntervalS.TotalSeconds);
         Put("look_back_period_s", o.LookBackPeriodS.TotalSeconds, d.LookBackPeriodS.TotalSeconds);
+        if (o.AggregationFunction != d.AggregationFunction)
+        {
+            config["aggregation_function"] = o.AggregationFunction;
+        }
+
         Put("smoothing_factor", o.SmoothingFactor, d.SmoothingFactor);
         Put("upscale_smoothing_factor", o.UpscaleSmoothingFactor, null);
         Put("downscale_smoothing_factor", o.DownscaleSmoothingFactor, null);

@@ -28,19 +28,20 @@ internal static partial class ManifestImporter
     }
 
     /// <summary>The candidate JSON for the manifest file at <paramref name="path"/> (one autoscaler, or the one <paramref name="document"/> names).</summary>
-    public static JsonObject ImportFile(string path, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null) =>
-        Import(path, ReadFile(path), metricMap, catalog, document);
+    public static JsonObject ImportFile(string path, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null, string? deployment = null) =>
+        Import(path, ReadFile(path), metricMap, catalog, document, deployment);
 
     /// <summary>
     /// The candidate JSON (<c>name</c>, <c>policy</c>, <c>options</c>) for the manifest in <paramref name="text"/>: its one
     /// autoscaler, or the one named <paramref name="document"/> (its <c>metadata.name</c>) among several.
     /// </summary>
-    public static JsonObject Import(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null)
+    public static JsonObject Import(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null, string? deployment = null)
     {
-        var all = ImportAll(file, text, metricMap, catalog, document);
+        var all = ImportAll(file, text, metricMap, catalog, document, deployment);
+        var ray = all.Candidates.Count > 1 && all.Candidates.All(c => c["policy"]!.ToString() == "ray-serve");
         return all.Candidates.Count == 1
             ? all.Candidates[0]
-            : throw new ConfigException(file, "", $"holds {all.Candidates.Count} autoscalers ({string.Join(", ", all.Candidates.Select(c => c["name"]!.ToString()))}); name the one to replay with \"document\" (--document with policy import)");
+            : throw new ConfigException(file, "", $"holds {all.Candidates.Count} autoscalers ({string.Join(", ", all.Candidates.Select(c => c["name"]!.ToString()))}); name the one to replay with {(ray ? "\"deployment\": \"APP/DEPLOYMENT\" (--deployment with policy import)" : "\"document\" (--document with policy import)")}");
     }
 
     /// <summary>
@@ -49,7 +50,45 @@ internal static partial class ManifestImporter
     /// Service, a custom resource) are named in one note. <paramref name="document"/> keeps only the one of that name.
     /// A problem in a file of several documents names the document (its index and name) before the field.
     /// </summary>
-    public static Imported ImportAll(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null)
+    public static Imported ImportAll(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document = null, string? deployment = null)
+    {
+        var all = ImportDocuments(file, text, metricMap, catalog, document);
+        var candidates = all.Candidates.ToList();
+        if (deployment is not null)
+        {
+            // APP/DEPLOYMENT, or the deployment's name alone when no other application has one of that name.
+            var matches = candidates.Where(c => c[DeploymentKey]?.ToString() == deployment).ToList();
+            if (matches.Count == 0)
+            {
+                matches = candidates.Where(c => c[DeploymentKey]?.ToString() is { } d && d[(d.IndexOf('/', StringComparison.Ordinal) + 1)..] == deployment).ToList();
+            }
+
+            var known = candidates.Select(c => c[DeploymentKey]?.ToString()).OfType<string>().ToList();
+            if (matches.Count != 1)
+            {
+                throw new ConfigException(file, "", matches.Count == 0
+                    ? $"holds no autoscaled Ray Serve deployment \"{deployment}\" ({(known.Count == 0 ? "it holds none" : "known: " + string.Join(", ", known))})"
+                    : $"holds {matches.Count} deployments named \"{deployment}\"; name one as APP/DEPLOYMENT ({string.Join(", ", matches.Select(m => m[DeploymentKey]))})");
+            }
+
+            candidates = matches;
+        }
+
+        var notes = all.Notes.ToList();
+        if (deployment is null && candidates.Count(c => c.ContainsKey(DeploymentKey)) > 1)
+        {
+            notes.Add($"{file}: {candidates.Count(c => c.ContainsKey(DeploymentKey))} autoscaled Ray Serve deployments, one candidate each; --deployment APP/DEPLOYMENT (\"deployment\" in a config) picks one");
+        }
+
+        foreach (var candidate in candidates)
+        {
+            candidate.Remove(DeploymentKey);
+        }
+
+        return new Imported(candidates, notes);
+    }
+
+    private static Imported ImportDocuments(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document)
     {
         var documents = new List<(string Where, JsonObject Root)>();
         var read = YamlTree.ReadAll(file, text);
@@ -93,7 +132,9 @@ internal static partial class ManifestImporter
                 throw new ConfigException(file, "", $"holds no document named \"{document}\" (it holds {Describe(only)})");
             }
 
-            return new Imported([ImportOne(file, only, metricMap, catalog)], []);
+            var own = new List<string>();
+            var read1 = ImportDocument(file, only, metricMap, catalog, own);
+            return new Imported(read1, own.Select(n => $"{file}: {n}").ToList());
         }
 
         var chosen = documents.Where(d => IsAutoscaler(d.Root) && (document is null || NameOf(d.Root) == document)).ToList();
@@ -103,16 +144,19 @@ internal static partial class ManifestImporter
             var autoscalers = documents.Where(d => IsAutoscaler(d.Root)).Select(d => Describe(d.Root)).ToList();
             throw new ConfigException(file, "", document is not null
                 ? $"holds no autoscaler named \"{document}\" ({(autoscalers.Count > 0 ? "autoscalers: " + string.Join(", ", autoscalers) : "it holds none")})"
-                : $"holds no autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config); its documents: {string.Join(", ", skipped)}");
+                : $"holds no autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config, RayService); its documents: {string.Join(", ", skipped)}");
         }
 
         var candidates = new List<JsonObject>();
+        var fieldNotes = new List<string>();
         foreach (var (where, root) in chosen)
         {
-            JsonObject candidate;
+            List<JsonObject> read1;
+            var own = new List<string>();
             try
             {
-                candidate = ImportOne(file, root, metricMap, catalog);
+                read1 = ImportDocument(file, root, metricMap, catalog, own);
+                fieldNotes.AddRange(own.Select(n => $"{file}: {where}{(NameOf(root) is { Length: > 0 } named ? $" ({named})" : "")}.{n}"));
             }
             catch (ConfigException e)
             {
@@ -120,7 +164,7 @@ internal static partial class ManifestImporter
                 throw new ConfigException(file, e.Path.Length == 0 ? label : $"{label}.{e.Path}", e.Problem, e);
             }
 
-            candidates.Add(candidate);
+            candidates.AddRange(read1);
         }
 
         // Names are unique in a config: two documents of one name (an HPA and a ScaledObject for the same Deployment) are told apart by kind.
@@ -137,7 +181,8 @@ internal static partial class ManifestImporter
             }
         }
 
-        var notes = skipped.Count == 0 ? [] : new List<string> { $"{file}: left out {skipped.Count} document{(skipped.Count == 1 ? "" : "s")} that {(skipped.Count == 1 ? "is" : "are")} not an autoscaler: {string.Join(", ", skipped)}" };
+        var notes = fieldNotes;
+        notes.AddRange(skipped.Count == 0 ? [] : new List<string> { $"{file}: left out {skipped.Count} document{(skipped.Count == 1 ? "" : "s")} that {(skipped.Count == 1 ? "is" : "are")} not an autoscaler: {string.Join(", ", skipped)}" });
         if (document is null && candidates.Count > 1)
         {
             notes.Add($"{file}: {candidates.Count} autoscalers, one candidate each; --document NAME (\"document\" in a config) picks one");
@@ -156,6 +201,7 @@ internal static partial class ManifestImporter
             "HorizontalPodAutoscaler" => true,
             "ScaledObject" => apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal),
             "Service" => apiVersion.StartsWith("serving.knative.dev/", StringComparison.Ordinal),
+            "RayService" => apiVersion.StartsWith("ray.io/", StringComparison.Ordinal),
             null => root.ContainsKey("applications"),
             _ => false,
         };

@@ -14,7 +14,85 @@ namespace Autoscale.Config.Manifests;
 /// </summary>
 internal static partial class ManifestImporter
 {
-    private static JsonObject ImportOne(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
+    /// <summary>The candidates of one document: one, or for a Ray Serve config (or a RayService) one per autoscaled deployment.</summary>
+    private static List<JsonObject> ImportDocument(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, List<string> notes)
+    {
+        var kind = (root["kind"] as JsonValue)?.ToString();
+        if (kind is null && root.ContainsKey("applications"))
+        {
+            return RayServe(file, root, catalog, notes);
+        }
+
+        if (kind == "RayService" && ((root["apiVersion"] as JsonValue)?.ToString() ?? "").StartsWith("ray.io/", StringComparison.Ordinal))
+        {
+            // KubeRay holds the Serve config as a YAML string; its paths are named under spec.serveConfigV2.
+            var text = (root["spec"]?["serveConfigV2"] as JsonValue)?.ToString() ?? throw new ConfigException(file, "spec.serveConfigV2", "must be given (the Serve config, as a YAML string)");
+            JsonObject serve;
+            try
+            {
+                serve = YamlTree.Read(file, text) as JsonObject ?? throw new ConfigException(file, "spec.serveConfigV2", "must hold a Serve config (a mapping with applications)");
+            }
+            catch (ConfigException e) when (!e.Path.StartsWith("spec.serveConfigV2", StringComparison.Ordinal))
+            {
+                throw new ConfigException(file, "spec.serveConfigV2" + (e.Path.Length > 0 ? "." + e.Path : ""), e.Problem, e);
+            }
+
+            try
+            {
+                var candidates = RayServe(file, serve, catalog, notes);
+                var service = (root["metadata"]?["name"] as JsonValue)?.ToString();
+                if (candidates.Count == 1 && service is not null)
+                {
+                    candidates[0]["name"] = service;
+                }
+
+                return candidates;
+            }
+            catch (ConfigException e)
+            {
+                throw new ConfigException(file, "spec.serveConfigV2." + e.Path, e.Problem, e);
+            }
+        }
+
+        var one = ImportOne(file, root, metricMap, catalog, notes);
+        NoteUnreachableTargets(one, notes);
+        return [one];
+    }
+
+    /// <summary>A note for each target its signal can never reach: KV cache use per replica is a fraction, at most 1.</summary>
+    private static void NoteUnreachableTargets(JsonObject candidate, List<string> notes)
+    {
+        var options = candidate["options"] as JsonObject;
+        IEnumerable<(string Path, string? Signal, double? PerReplica)> targets = candidate["policy"]?.ToString() switch
+        {
+            "hpa" => (options?["metrics"] as JsonArray ?? []).Select((m, i) =>
+            {
+                var source = m?["pods"] ?? m?["external"] ?? m?["object"];
+                var target = source?["target"];
+                var perReplica = (target?["type"] as JsonValue)?.ToString() == "AverageValue" ? target?["averageValue"]?.GetValue<double>() : null;
+                return ($"spec.metrics[{i}]", (source?["metric"]?["name"] as JsonValue)?.ToString(), perReplica);
+            }),
+            "keda" => (options?["triggers"] as JsonArray ?? []).Select((t, i) =>
+            {
+                var metricType = (t?["metricType"] as JsonValue)?.ToString() ?? "AverageValue";
+                double? perReplica = metricType == "AverageValue" && (t?["metadata"]?["threshold"] as JsonValue)?.ToString() is { } text
+                    && Autoscale.Policies.Common.KubernetesQuantity.TryParse(text, out var v) ? v : null;
+                return ($"spec.triggers[{i}]", (t?["signal"] as JsonValue)?.ToString(), perReplica);
+            }),
+            _ => [],
+        };
+        foreach (var (path, signal, perReplica) in targets)
+        {
+            if (StandInSignals.Canonical(signal) == StandInSignals.KvCacheUtilization && perReplica > 1)
+            {
+                notes.Add($"{path}: the target {Format(perReplica.Value)} per replica is mapped to kvCacheUtilization, a fraction from 0 to 1, so it is never reached (a percentage? write {Format(perReplica.Value / 100)})");
+            }
+        }
+    }
+
+    private static string Format(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+
+    private static JsonObject ImportOne(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, List<string> notes)
     {
         var kind = (root["kind"] as JsonValue)?.ToString();
         var apiVersion = (root["apiVersion"] as JsonValue)?.ToString() ?? "";
@@ -22,13 +100,13 @@ internal static partial class ManifestImporter
         {
             "HorizontalPodAutoscaler" when apiVersion is "autoscaling/v2" or "autoscaling/v2beta2" => Hpa(file, root, metricMap, catalog),
             "HorizontalPodAutoscaler" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\" is not read; write the HPA as autoscaling/v2"),
-            "ScaledObject" when apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal) => Keda(file, root, metricMap, catalog),
-            "Service" when apiVersion.StartsWith("serving.knative.dev/", StringComparison.Ordinal) => Knative(file, root, catalog),
+            "ScaledObject" when apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal) => Keda(file, root, metricMap, catalog, notes),
+            "Service" when apiVersion.StartsWith("serving.knative.dev/", StringComparison.Ordinal) => Knative(file, root, metricMap, catalog, notes),
             "Service" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\": a Service this tool reads is a Knative Service (serving.knative.dev/v1)"),
-            "RayService" => throw new ConfigException(file, "kind", "a RayService is read through its serveConfigV2: save that as a Serve config file and import it"),
-            null when root.ContainsKey("applications") => RayServe(file, root, catalog),
+            "RayService" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\": a RayService this tool reads is KubeRay's (ray.io/v1)"),
+            null when root.ContainsKey("applications") => throw new InvalidOperationException("a Ray Serve config is read by RayServe"),
             null => throw new ConfigException(file, "kind", "must be given (HorizontalPodAutoscaler)"),
-            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config)"),
+            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config, RayService)"),
         };
     }
 
@@ -62,149 +140,6 @@ internal static partial class ManifestImporter
         var name = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
         Check(file, catalog, "hpa", options);
         return new JsonObject { ["name"] = name, ["policy"] = "hpa", ["options"] = options };
-    }
-
-    private static JsonObject RayServe(string file, JsonObject root, PolicyCatalog catalog)
-    {
-        var found = new List<(string Path, string Name, JsonObject Deployment)>();
-        if (root["applications"] is JsonArray applications)
-        {
-            for (var a = 0; a < applications.Count; a++)
-            {
-                if (applications[a]?["deployments"] is JsonArray deployments)
-                {
-                    for (var d = 0; d < deployments.Count; d++)
-                    {
-                        if (deployments[d] is JsonObject deployment && deployment["autoscaling_config"] is JsonObject)
-                        {
-                            found.Add(($"applications[{a}].deployments[{d}]", (deployment["name"] as JsonValue)?.ToString() ?? $"deployment {d}", deployment));
-                        }
-                    }
-                }
-            }
-        }
-
-        if (found.Count != 1)
-        {
-            throw new ConfigException(file, "applications", found.Count == 0
-                ? "holds no deployment with an autoscaling_config"
-                : $"holds {found.Count} deployments with an autoscaling_config ({string.Join(", ", found.Select(f => f.Name))}); keep the one to replay in the file");
-        }
-
-        var (path, name, chosen) = found[0];
-        var options = new JsonObject();
-        foreach (var (key, value) in (JsonObject)chosen["autoscaling_config"]!)
-        {
-            if (key is "policy" or "aggregation_function")
-            {
-                if (key == "policy")
-                {
-                    throw new ConfigException(file, $"{path}.autoscaling_config.policy", "a custom autoscaling policy cannot be replayed; remove it to replay the default policy");
-                }
-
-                continue;
-            }
-
-            options[CamelCase(key)] = value?.DeepClone();
-        }
-
-        if (chosen["max_ongoing_requests"] is { } limit)
-        {
-            options["maxOngoingRequests"] = limit.DeepClone();
-        }
-
-        Check(file, catalog, "ray-serve", options, $"{path}.autoscaling_config", SnakeCase);
-        return new JsonObject { ["name"] = name, ["policy"] = "ray-serve", ["options"] = options };
-    }
-
-    /// <summary><c>lookBackPeriodS</c> as <c>look_back_period_s</c> (Ray's names, for messages).</summary>
-    private static string SnakeCase(string camel) =>
-        camel == "maxOngoingRequests" ? "max_ongoing_requests" : string.Concat(camel.Select(c => char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : c.ToString()));
-
-    /// <summary><c>look_back_period_s</c> as <c>lookBackPeriodS</c>.</summary>
-    private static string CamelCase(string snake)
-    {
-        var parts = snake.Split('_', StringSplitOptions.RemoveEmptyEntries);
-        return string.Concat(parts.Select((p, i) => i == 0 ? p : char.ToUpperInvariant(p[0]) + p[1..]));
-    }
-
-    private static readonly Dictionary<string, string> KnativeAnnotations = new(StringComparer.Ordinal)
-    {
-        ["metric"] = "metric",
-        ["target"] = "target",
-        ["target-utilization-percentage"] = "targetUtilizationPercentage",
-        ["window"] = "stableWindow",
-        ["panic-window-percentage"] = "panicWindowPercentage",
-        ["panic-threshold-percentage"] = "panicThresholdPercentage",
-        ["min-scale"] = "minScale",
-        ["minScale"] = "minScale",
-        ["max-scale"] = "maxScale",
-        ["maxScale"] = "maxScale",
-        ["initial-scale"] = "initialScale",
-        ["scale-down-delay"] = "scaleDownDelay",
-        ["target-burst-capacity"] = "targetBurstCapacity",
-        ["activation-scale"] = "activationScale",
-    };
-
-    private static JsonObject Knative(string file, JsonObject root, PolicyCatalog catalog)
-    {
-        const string prefix = "autoscaling.knative.dev/";
-        var options = new JsonObject();
-        var annotations = root["spec"]?["template"]?["metadata"]?["annotations"] as JsonObject ?? [];
-        foreach (var (key, value) in annotations)
-        {
-            if (!key.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var name = key[prefix.Length..];
-            var path = $"spec.template.metadata.annotations.{key}";
-            var text = (value as JsonValue)?.ToString() ?? "";
-            if (name == "class")
-            {
-                if (text != "kpa.autoscaling.knative.dev")
-                {
-                    throw new ConfigException(file, path, $"\"{text}\": only the KPA class is emulated (the HPA class is an HPA: import its manifest)");
-                }
-
-                continue;
-            }
-
-            if (!KnativeAnnotations.TryGetValue(name, out var option))
-            {
-                throw new ConfigException(file, path, $"is not replayed (known: {string.Join(", ", KnativeAnnotations.Keys.Where(k => k is not ("minScale" or "maxScale")).Select(k => prefix + k))})");
-            }
-
-            options[option] = option switch
-            {
-                "metric" => JsonValue.Create(text),
-                "stableWindow" or "scaleDownDelay" => JsonValue.Create(GoDuration(file, path, text)),
-                _ => JsonValue.Create(FiniteNumber(file, path, text)),
-            };
-        }
-
-        if (root["spec"]?["template"]?["spec"]?["containerConcurrency"] is { } concurrency)
-        {
-            options["containerConcurrency"] = concurrency.DeepClone();
-        }
-
-        var serviceName = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
-        Check(file, catalog, "knative", options, "spec.template", KnativeName);
-        return new JsonObject { ["name"] = serviceName, ["policy"] = "knative", ["options"] = options };
-    }
-
-    /// <summary>An option's name as the annotation a Service writes, for messages.</summary>
-    private static string KnativeName(string option)
-    {
-        if (option == "containerConcurrency")
-        {
-            return "spec.containerConcurrency";
-        }
-
-        var key = KnativeAnnotations.FirstOrDefault(p => p.Value == option && p.Key.Contains('-', StringComparison.Ordinal)).Key
-            ?? KnativeAnnotations.FirstOrDefault(p => p.Value == option).Key;
-        return key is null ? option : $"metadata.annotations.autoscaling.knative.dev/{key}";
     }
 
     /// <summary>A finite decimal number (Knative reads annotations with Go's ParseFloat and refuses NaN and infinities where a count or percentage is meant).</summary>
@@ -246,81 +181,6 @@ internal static partial class ManifestImporter
         return matched && text.Trim() != "0" && double.IsFinite(total) ? total
             : text.Trim() == "0" ? 0
             : throw new ConfigException(file, path, $"must be a duration such as 60s, 1m30s or 2h (was \"{Shown(text)}\")");
-    }
-
-    private static JsonObject Keda(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
-    {
-        var spec = root["spec"] as JsonObject ?? throw new ConfigException(file, "spec", "must be given");
-        var options = new JsonObject();
-        foreach (var field in new[] { "pollingInterval", "cooldownPeriod", "initialCooldownPeriod", "minReplicaCount", "maxReplicaCount", "idleReplicaCount" })
-        {
-            if (spec[field] is { } value)
-            {
-                options[field] = value.DeepClone();
-            }
-        }
-
-        if (spec["fallback"] is JsonObject fallback)
-        {
-            options["fallback"] = fallback.DeepClone();
-        }
-
-        if (spec["advanced"]?["horizontalPodAutoscalerConfig"]?["behavior"] is JsonObject behavior)
-        {
-            options["advanced"] = new JsonObject { ["horizontalPodAutoscalerConfig"] = new JsonObject { ["behavior"] = Behavior(file, behavior) } };
-        }
-
-        if (spec["triggers"] is not JsonArray triggers || triggers.Count == 0)
-        {
-            throw new ConfigException(file, "spec.triggers", "must hold at least one trigger");
-        }
-
-        var read = new JsonArray();
-        for (var i = 0; i < triggers.Count; i++)
-        {
-            read.Add((JsonNode)Trigger(file, $"spec.triggers[{i}]", triggers[i] as JsonObject, metricMap));
-        }
-
-        options["triggers"] = read;
-        var name = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
-        Check(file, catalog, "keda", options);
-        return new JsonObject { ["name"] = name, ["policy"] = "keda", ["options"] = options };
-    }
-
-    private static JsonObject Trigger(string file, string path, JsonObject? trigger, IReadOnlyDictionary<string, string> metricMap)
-    {
-        var type = (trigger?["type"] as JsonValue)?.ToString() ?? throw new ConfigException(file, path + ".type", "must be given");
-        var metadata = trigger!["metadata"] as JsonObject ?? throw new ConfigException(file, path + ".metadata", "must be given");
-        var keys = new[] { (trigger["name"] as JsonValue)?.ToString(), (metadata["metricName"] as JsonValue)?.ToString(), (metadata["query"] as JsonValue)?.ToString() }
-            .OfType<string>().ToList();
-        var signal = keys.Select(k => metricMap.TryGetValue(k, out var s) ? s : StandInSignals.Canonical(k)).FirstOrDefault(s => s is not null);
-        if (signal is null || StandInSignals.Canonical(signal) is null)
-        {
-            var problem = signal is null
-                ? $"the {type} trigger's metric has no stand-in in a replay; map it with --metric-map NAME=SIGNAL or a candidate's metricMap, NAME being the trigger's name{(keys.Count > 0 ? $" (\"{keys[0]}\")" : "")}, metadata.metricName or metadata.query, SIGNAL one of {string.Join(", ", StandInSignals.Names)}"
-                : StandInSignals.Problem(signal)!;
-            throw new ConfigException(file, path, problem);
-        }
-
-        var result = new JsonObject { ["type"] = type, ["signal"] = StandInSignals.Canonical(signal) };
-        if (trigger["name"] is { } name)
-        {
-            result["name"] = name.DeepClone();
-        }
-
-        if (trigger["metricType"] is { } metricType)
-        {
-            result["metricType"] = metricType.DeepClone();
-        }
-
-        var copied = new JsonObject();
-        foreach (var (key, value) in metadata)
-        {
-            copied[key] = value is null ? null : JsonValue.Create(value.ToString());
-        }
-
-        result["metadata"] = copied;
-        return result;
     }
 
     private static JsonObject Metric(string file, string path, JsonObject? metric, IReadOnlyDictionary<string, string> metricMap)

@@ -126,9 +126,9 @@ public sealed class HpaImportTests
     [Theory]
     [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    autoscaling_config: {min_replicas: 1, max_replicas: 3, upscale_delay_s: -3}\n",
         "applications[0].deployments[0].autoscaling_config.upscale_delay_s: must be in [0, 86400] (was -3)")]
-    [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    autoscaling_config: {min_replicas: 1}\n  - name: B\n    autoscaling_config: {min_replicas: 1}\n",
-        "applications: holds 2 deployments with an autoscaling_config (A, B)")]
-    [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    num_replicas: 2\n", "applications: holds no deployment with an autoscaling_config")]
+    [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    autoscaling_config: {min_replicas: 1, policy: {policy_function: \"my.module:scale\"}}\n",
+        "applications[0].deployments[0].autoscaling_config.policy: a custom autoscaling policy is the user's own code and cannot be replayed; remove it to replay Ray's default policy")]
+    [InlineData("applications:\n- name: a\n  deployments:\n  - name: A\n    num_replicas: 2\n", "applications: holds no deployment with an autoscaling_config or num_replicas: auto")]
     public Task A_bad_ray_serve_config_is_one_error_line_naming_the_field(string yaml, string expected) => AssertRefused("serve.yaml", yaml, expected, exact: true);
 
     [Theory]
@@ -146,7 +146,7 @@ public sealed class HpaImportTests
     [InlineData("kind: [unclosed\n  x: {", "line 2, column 4: is not YAML")]
     [InlineData("apiVersion: v1\nkind: ConfigMap\n", "kind: \"ConfigMap\" is not an autoscaler this tool reads")]
     [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/class: hpa.autoscaling.knative.dev\n",
-        "spec.template.metadata.annotations.autoscaling.knative.dev/class: \"hpa.autoscaling.knative.dev\": only the KPA class is emulated")]
+        "spec.template.metadata.annotations.autoscaling.knative.dev/metric: the HPA class scales on cpu, which has no stand-in in a replay; map it with --metric-map cpu=SIGNAL")]
     [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/window: forever\n",
         "spec.template.metadata.annotations.autoscaling.knative.dev/window: must be a duration such as 60s")]
     [InlineData("apiVersion: serving.knative.dev/v1\nkind: Service\nspec:\n  template:\n    metadata:\n      annotations:\n        autoscaling.knative.dev/panic-threshold-percentage: \"50\"\n",

@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Autoscale.Policies.Catalog;
+using Autoscale.Policies.Common;
+
+namespace Autoscale.Config.Manifests;
+
+/// <summary>Knative Services: the KPA class with its annotations (both spellings Knative reads), and the HPA class.</summary>
+internal static partial class ManifestImporter
+{
+    private static readonly Dictionary<string, string> KnativeAnnotations = new(StringComparer.Ordinal)
+    {
+        ["metric"] = "metric",
+        ["target"] = "target",
+        ["target-utilization-percentage"] = "targetUtilizationPercentage",
+        ["window"] = "stableWindow",
+        ["panic-window-percentage"] = "panicWindowPercentage",
+        ["panic-threshold-percentage"] = "panicThresholdPercentage",
+        ["min-scale"] = "minScale",
+        ["max-scale"] = "maxScale",
+        ["initial-scale"] = "initialScale",
+        ["scale-down-delay"] = "scaleDownDelay",
+        ["target-burst-capacity"] = "targetBurstCapacity",
+        ["activation-scale"] = "activationScale",
+        ["scale-to-zero-pod-retention-period"] = "scaleToZeroPodRetentionPeriod",
+    };
+
+    /// <summary>The annotation keys Knative (v1.16, pkg/apis/autoscaling/register.go) still reads under their older camelCase spelling, after the kebab-case one.</summary>
+    private static readonly Dictionary<string, string> KnativeLegacyKeys = new(StringComparer.Ordinal)
+    {
+        ["minScale"] = "min-scale",
+        ["maxScale"] = "max-scale",
+        ["initialScale"] = "initial-scale",
+        ["targetUtilizationPercentage"] = "target-utilization-percentage",
+        ["panicWindowPercentage"] = "panic-window-percentage",
+        ["panicThresholdPercentage"] = "panic-threshold-percentage",
+        ["scaleDownDelay"] = "scale-down-delay",
+        ["targetBurstCapacity"] = "target-burst-capacity",
+        ["scaleToZeroPodRetentionPeriod"] = "scale-to-zero-pod-retention-period",
+        ["metricAggregationAlgorithm"] = "metric-aggregation-algorithm",
+    };
+
+    private static JsonObject Knative(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, List<string> notes)
+    {
+        const string prefix = "autoscaling.knative.dev/";
+        var options = new JsonObject();
+        var annotations = root["spec"]?["template"]?["metadata"]?["annotations"] as JsonObject ?? [];
+
+        // Each setting once, by its kebab-case key where both spellings are given (Knative's kmap.KeyPriority order).
+        var settings = new Dictionary<string, (string Key, string Text)>(StringComparer.Ordinal);
+        foreach (var (key, value) in annotations)
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = key[prefix.Length..];
+            var canonical = KnativeLegacyKeys.GetValueOrDefault(name) ?? name;
+            var text = (value as JsonValue)?.ToString() ?? "";
+            if (settings.TryGetValue(canonical, out var earlier))
+            {
+                var (kept, dropped) = canonical == name ? (key, earlier.Key) : (earlier.Key, key);
+                notes.Add($"spec.template.metadata.annotations.{dropped} is not read: {kept} is given too, and Knative reads the kebab-case key first");
+                if (canonical == name)
+                {
+                    settings[canonical] = (key, text);
+                }
+
+                continue;
+            }
+
+            settings[canonical] = (key, text);
+        }
+
+        var cls = settings.TryGetValue("class", out var c) ? c.Text : "kpa.autoscaling.knative.dev";
+        if (cls == "hpa.autoscaling.knative.dev")
+        {
+            return KnativeHpaClass(file, root, settings, metricMap, catalog);
+        }
+
+        if (cls != "kpa.autoscaling.knative.dev")
+        {
+            throw new ConfigException(file, "spec.template.metadata.annotations." + prefix + "class", $"\"{Shown(cls)}\": the classes replayed are kpa.autoscaling.knative.dev and hpa.autoscaling.knative.dev");
+        }
+
+        foreach (var (name, (key, text)) in settings)
+        {
+            var path = $"spec.template.metadata.annotations.{key}";
+            if (name == "class")
+            {
+                continue;
+            }
+
+            if (name == "metric-aggregation-algorithm")
+            {
+                if (text.ToLowerInvariant() is not ("linear" or "weightedexponential"))
+                {
+                    throw new ConfigException(file, path, $"must be linear or weightedExponential (was \"{Shown(text)}\")");
+                }
+
+                if (text.ToLowerInvariant() != "linear")
+                {
+                    notes.Add($"{path}: weightedExponential averaging is replayed as linear (Knative's default); the windows are the same");
+                }
+
+                continue;
+            }
+
+            if (!KnativeAnnotations.TryGetValue(name, out var option))
+            {
+                throw new ConfigException(file, path, $"is not replayed (known: {string.Join(", ", KnativeAnnotations.Keys.Append("metric-aggregation-algorithm").Select(k => prefix + k))}, and the camelCase spellings Knative still reads)");
+            }
+
+            options[option] = option switch
+            {
+                "metric" => JsonValue.Create(text),
+                "stableWindow" or "scaleDownDelay" or "scaleToZeroPodRetentionPeriod" => JsonValue.Create(GoDuration(file, path, text)),
+                _ => JsonValue.Create(FiniteNumber(file, path, text)),
+            };
+        }
+
+        if (root["spec"]?["template"]?["spec"]?["containerConcurrency"] is { } concurrency)
+        {
+            options["containerConcurrency"] = concurrency.DeepClone();
+        }
+
+        var serviceName = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
+        Check(file, catalog, "knative", options, "spec.template", KnativeName);
+        return new JsonObject { ["name"] = serviceName, ["policy"] = "knative", ["options"] = options };
+    }
+
+    /// <summary>
+    /// A Knative Service of the HPA class: Knative creates an HPA on cpu or memory utilization (the target annotation, a
+    /// percentage), between min-scale (at least 1) and max-scale (0: unbounded), which is replayed as an <c>hpa</c> candidate.
+    /// </summary>
+    private static JsonObject KnativeHpaClass(string file, JsonObject root, Dictionary<string, (string Key, string Text)> settings, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)
+    {
+        const string at = "spec.template.metadata.annotations.";
+        var metric = settings.TryGetValue("metric", out var m) ? m.Text : "cpu";
+        if (metric is not ("cpu" or "memory"))
+        {
+            throw new ConfigException(file, at + (settings.TryGetValue("metric", out var mk) ? mk.Key : "autoscaling.knative.dev/metric"), $"\"{Shown(metric)}\": the HPA class scales on cpu or memory");
+        }
+
+        if (!metricMap.TryGetValue(metric, out var signal))
+        {
+            throw new ConfigException(file, at + "autoscaling.knative.dev/metric", $"the HPA class scales on {metric}, which has no stand-in in a replay; map it with --metric-map {metric}=SIGNAL (SIGNAL one of {string.Join(", ", StandInSignals.Names)})");
+        }
+
+        if (!settings.TryGetValue("target", out var target))
+        {
+            throw new ConfigException(file, at + "autoscaling.knative.dev/target", $"must be given for the HPA class (the {metric} utilization percentage to hold)");
+        }
+
+        var min = settings.TryGetValue("min-scale", out var minText) ? FiniteNumber(file, at + minText.Key, minText.Text) : 1;
+        var max = settings.TryGetValue("max-scale", out var maxText) ? FiniteNumber(file, at + maxText.Key, maxText.Text) : 0;
+        var options = new JsonObject
+        {
+            ["minReplicas"] = Math.Max(1, min),
+            ["maxReplicas"] = max > 0 ? max : int.MaxValue,
+            ["metrics"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "Resource",
+                ["resource"] = new JsonObject
+                {
+                    ["name"] = metric,
+                    ["signal"] = signal,
+                    ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = (int)Math.Round(FiniteNumber(file, at + target.Key, target.Text)) },
+                },
+            }),
+        };
+        foreach (var (name, (key, _)) in settings)
+        {
+            if (name is not ("class" or "metric" or "target" or "min-scale" or "max-scale"))
+            {
+                throw new ConfigException(file, at + key, "has no effect on Knative's HPA class and is not replayed; remove it or use the KPA class");
+            }
+        }
+
+        var serviceName = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
+        Check(file, catalog, "hpa", options);
+        return new JsonObject { ["name"] = serviceName, ["policy"] = "hpa", ["options"] = options };
+    }
+
+    /// <summary>An option's name as the annotation a Service writes, for messages.</summary>
+    private static string KnativeName(string option)
+    {
+        if (option == "containerConcurrency")
+        {
+            return "spec.containerConcurrency";
+        }
+
+        var key = KnativeAnnotations.FirstOrDefault(p => p.Value == option && p.Key.Contains('-', StringComparison.Ordinal)).Key
+            ?? KnativeAnnotations.FirstOrDefault(p => p.Value == option).Key;
+        return key is null ? option : $"metadata.annotations.autoscaling.knative.dev/{key}";
+    }
+}
