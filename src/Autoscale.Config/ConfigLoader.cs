@@ -99,8 +99,9 @@ public sealed class ConfigLoader
             }
 
             var shapes = ClusterRules.Shapes(config.Replicas, config.Replica!, file);
+            _sources.Clear();
             var candidates = ReadCandidates(config, file, settings, measurements, shapes);
-            return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC" };
+            return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC", Sources = new Dictionary<string, Manifests.ManifestSource>(_sources, StringComparer.Ordinal) };
         }
     }
 
@@ -238,6 +239,10 @@ public sealed class ConfigLoader
                 }
 
                 result.Add(spec);
+                if (candidate.PolicyFrom is { } from)
+                {
+                    _sources[spec.Name] = new Manifests.ManifestSource(ManifestPath(from, file), candidate.Document, candidate.Deployment, candidate.MetricMap ?? []);
+                }
             }
         }
 
@@ -285,8 +290,13 @@ public sealed class ConfigLoader
         if (candidate.PolicyFrom is { } manifest)
         {
             var imported = Import(manifest, candidate.MetricMap, candidate.Document, candidate.Deployment, file, path + ".policyFrom");
+            if (candidate.Policy is not null && candidate.Policy != imported.Policy)
+            {
+                throw new ConfigException(file, path + ".policy", $"\"{candidate.Policy}\" is not the policy of the manifest policyFrom names ({imported.Policy}); leave policy out or make them agree");
+            }
+
             policyName = imported.Policy;
-            options = imported.Options;
+            options = candidate.Options.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? imported.Options : candidate.Options;
         }
 
         if (!_catalog.TryGet(policyName, out var descriptor))
@@ -444,10 +454,16 @@ public sealed class ConfigLoader
     /// <summary>The most ticks a decision interval or a metrics delay may span (the signal's history is kept for them).</summary>
     internal const int MaxDelayTicks = 1 << 20;
 
+    /// <summary>The manifests candidates came from (<c>policyFrom</c>), by candidate name, for the plan being read.</summary>
+    private readonly Dictionary<string, Manifests.ManifestSource> _sources = new(StringComparer.Ordinal);
+
+    private static string ManifestPath(string manifest, string file) =>
+        Path.IsPathRooted(manifest) ? manifest : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? "", manifest);
+
     /// <summary>The policy and options of the manifest a candidate's <c>policyFrom</c> names (relative to the config file).</summary>
     private (string Policy, JsonElement Options) Import(string manifest, Dictionary<string, string>? metricMap, string? documentName, string? deployment, string file, string path)
     {
-        var full = Path.IsPathRooted(manifest) ? manifest : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? "", manifest);
+        var full = ManifestPath(manifest, file);
         string text;
         try
         {

@@ -32,7 +32,7 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option]
     public string? Policy { get; set; }
 
-    /// <summary>Instead of <c>policy</c> and <c>options</c>: the manifest of an autoscaler you run today (a HorizontalPodAutoscaler, KEDA ScaledObject, Knative Service or Ray Serve config, in YAML or JSON), read as <c>autoscale policy import</c> reads it; relative to the config file.</summary>
+    /// <summary>The manifest of an autoscaler you run today (a HorizontalPodAutoscaler, KEDA ScaledObject, Knative Service, Ray Serve config or RayService, in YAML or JSON), read as <c>autoscale policy import</c> reads it; relative to the config file. Alone it gives the policy and options; beside <c>options</c> (as <c>policy import</c> prints a candidate) the options replay and the manifest is what <c>policy export</c> edits.</summary>
     [Option]
     public string? PolicyFrom { get; set; }
 
@@ -82,8 +82,7 @@ internal sealed class CandidateConfig : IValidatableOptions
         (Policy, PolicyFrom) switch
         {
             (null, null) => ["policy is required (a policy's name, or policyFrom: the manifest of an autoscaler you run)"],
-            (not null, not null) => ["give policy or policyFrom, not both"],
-            (null, not null) when Options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) => ["options come from the manifest with policyFrom; leave options out"],
+
             (not null, null) when MetricMap is not null => ["metricMap goes with policyFrom"],
             (not null, null) when Document is not null => ["document goes with policyFrom"],
             (not null, null) when Deployment is not null => ["deployment goes with policyFrom"],

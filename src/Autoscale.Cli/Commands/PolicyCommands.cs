@@ -42,7 +42,7 @@ internal static class PolicyCommands
             var name = parse.GetValue(candidate)!;
             var spec = plan.Candidates.FirstOrDefault(c => c.Name == name)
                 ?? throw new UserInputException($"{file}: no candidate named \"{name}\" (candidates: {string.Join(", ", plan.Candidates.Select(c => c.Name))})");
-            await context.Stdout.WriteAsync(Autoscale.Config.Manifests.ManifestExporter.Export(spec, plan.Settings, parse.GetValue(kind)!, file));
+            await context.Stdout.WriteAsync(Autoscale.Config.Manifests.ManifestExporter.Export(spec, plan.Settings, parse.GetValue(kind)!, file, plan.Sources.GetValueOrDefault(spec.Name)));
             return AutoscaleCli.Success;
         });
         return command;
@@ -62,7 +62,7 @@ internal static class PolicyCommands
         };
         var document = new Option<string?>("--document") { Description = "In a file of several documents, the autoscaler to import, by its metadata.name." };
         var deployment = new Option<string?>("--deployment") { Description = "In a Ray Serve config of several autoscaled deployments, the one to import: APP/DEPLOYMENT (or DEPLOYMENT where it is unique)." };
-        var command = new Command("import", "Print the candidate (JSON) that replays an autoscaler you run today, from its own manifest; add a loadTime and put it in a config's candidates. Several autoscalers print as {\"candidates\": [...]}.")
+        var command = new Command("import", "Print the candidate (JSON) that replays an autoscaler you run today, from its own manifest; add a loadTime and put it in a config's candidates. Several autoscalers print as {\"candidates\": [...]}. Each names its manifest (policyFrom), so that policy export edits that manifest.")
         {
             file, metricMap, document, deployment,
         };
@@ -91,9 +91,32 @@ internal static class PolicyCommands
                 await context.Stderr.WriteLineAsync($"note: {note}");
             }
 
-            var printed = imported.Candidates.Count == 1
-                ? imported.Candidates[0]
-                : new System.Text.Json.Nodes.JsonObject { ["candidates"] = new System.Text.Json.Nodes.JsonArray([.. imported.Candidates]) };
+            // Each candidate names the manifest it came from (policyFrom, and what picks it there), so that export can edit it.
+            var candidates = imported.Candidates.Select((c, i) =>
+            {
+                var withSource = new System.Text.Json.Nodes.JsonObject { ["name"] = c["name"]!.DeepClone(), ["policy"] = c["policy"]!.DeepClone(), ["policyFrom"] = Path.GetFullPath(path) };
+                var (fromDocument, fromDeployment) = i < imported.Picks.Count ? imported.Picks[i] : (null, null);
+                if (fromDocument is not null)
+                {
+                    withSource["document"] = fromDocument;
+                }
+
+                if (fromDeployment is not null)
+                {
+                    withSource["deployment"] = fromDeployment;
+                }
+
+                if (map.Count > 0)
+                {
+                    withSource["metricMap"] = new System.Text.Json.Nodes.JsonObject(map.Select(p => KeyValuePair.Create(p.Key, (System.Text.Json.Nodes.JsonNode?)p.Value)));
+                }
+
+                withSource["options"] = c["options"]!.DeepClone();
+                return withSource;
+            }).ToList();
+            var printed = candidates.Count == 1
+                ? candidates[0]
+                : new System.Text.Json.Nodes.JsonObject { ["candidates"] = new System.Text.Json.Nodes.JsonArray([.. candidates]) };
             await context.Stdout.WriteLineAsync(printed.ToJsonString(Indented));
             return AutoscaleCli.Success;
         });

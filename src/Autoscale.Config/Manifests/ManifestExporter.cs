@@ -20,13 +20,19 @@ namespace Autoscale.Config.Manifests;
 /// then export gives the same settings), and for the project's own policies the closest faithful form, with a comment
 /// saying what it cannot carry. Stand-in signals are written as metric names; map them back to your metrics.
 /// </summary>
-internal static class ManifestExporter
+internal static partial class ManifestExporter
 {
     /// <summary>The kinds a candidate can be written as.</summary>
     public static IReadOnlyList<string> Kinds { get; } = ["hpa", "keda", "knative", "ray-serve"];
 
     /// <summary>The manifest (YAML, with leading comments) of <paramref name="candidate"/> as <paramref name="kind"/>.</summary>
-    public static string Export(CandidateSpec candidate, ReplaySettings settings, string kind, string file)
+    /// <remarks>
+    /// With <paramref name="source"/> (the candidate came from a manifest through <c>policyFrom</c>) a manifest of the same
+    /// kind is edited, not written afresh: only the autoscaling fields the candidate sets move, and its metadata, target,
+    /// metric names and selectors, trigger names and everything unknown to this tool stay. A manifest of another kind
+    /// lends its metadata and scale target to the one written.
+    /// </remarks>
+    public static string Export(CandidateSpec candidate, ReplaySettings settings, string kind, string file, ManifestSource? source = null)
     {
         var notes = new List<string>();
         var name = Slug(candidate.SweepGroup ?? candidate.Name);
@@ -51,9 +57,17 @@ internal static class ManifestExporter
             _ => throw new ConfigException(file, "--as", $"a {candidate.PolicyName} candidate has no {kind} form (known: {string.Join(", ", Kinds)}; --as keda points a ScaledObject at the KEDA scaler of `autoscale live`)"),
         };
 
+        var edited = false;
+        if (source is not null)
+        {
+            (document, edited) = FromSource(source, kind, document, notes);
+        }
+
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"# Exported by autoscale from the candidate \"{Comment(candidate.Name)}\" ({Comment(candidate.PolicyName)}).\n");
-        text.Append(CultureInfo.InvariantCulture, $"# Metric names are the replay's stand-in signals ({string.Join(", ", StandInSignals.Names)}): map them to your metrics.\n");
+        text.Append(edited
+            ? $"# Edited from {Comment(Path.GetFileName(source!.Path))}: only the autoscaling settings moved; names, selectors and the rest are as they were.\n"
+            : $"# Metric names are the replay's stand-in signals ({string.Join(", ", StandInSignals.Names)}): map them to your metrics.\n");
         foreach (var note in notes)
         {
             text.Append(CultureInfo.InvariantCulture, $"# {Comment(note)}\n");

@@ -12,7 +12,13 @@ internal static partial class ManifestImporter
     /// <summary>What a manifest file imports to: a candidate per autoscaler it holds, and notes on the documents it skipped.</summary>
     /// <param name="Candidates">The candidates (<c>name</c>, <c>policy</c>, <c>options</c>), in the file's order.</param>
     /// <param name="Notes">What was left out, for standard error.</param>
-    public sealed record Imported(IReadOnlyList<JsonObject> Candidates, IReadOnlyList<string> Notes);
+    public sealed record Imported(IReadOnlyList<JsonObject> Candidates, IReadOnlyList<string> Notes)
+    {
+        /// <summary>For each candidate, the document (<c>metadata.name</c>, in a file of several) and the Ray deployment (<c>APP/DEPLOYMENT</c>, in a config of several) that pick it again.</summary>
+        public IReadOnlyList<(string? Document, string? Deployment)> Picks { get; init; } = [];
+    }
+
+    private const string DocumentKey = "$document";
 
     /// <summary>Reads the manifest file at <paramref name="path"/> under the manifest size limit (a device is refused at it).</summary>
     public static string ReadFile(string path)
@@ -80,12 +86,15 @@ internal static partial class ManifestImporter
             notes.Add($"{file}: {candidates.Count(c => c.ContainsKey(DeploymentKey))} autoscaled Ray Serve deployments, one candidate each; --deployment APP/DEPLOYMENT (\"deployment\" in a config) picks one");
         }
 
+        var several = candidates.Count(c => c.ContainsKey(DeploymentKey)) > 1;
+        var picks = candidates.Select(c => (c[DocumentKey]?.ToString(), several || deployment is not null ? c[DeploymentKey]?.ToString() : null)).ToList();
         foreach (var candidate in candidates)
         {
             candidate.Remove(DeploymentKey);
+            candidate.Remove(DocumentKey);
         }
 
-        return new Imported(candidates, notes);
+        return new Imported(candidates, notes) { Picks = picks };
     }
 
     private static Imported ImportDocuments(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document)
@@ -164,6 +173,14 @@ internal static partial class ManifestImporter
                 throw new ConfigException(file, e.Path.Length == 0 ? label : $"{label}.{e.Path}", e.Problem, e);
             }
 
+            foreach (var one in read1)
+            {
+                if (NameOf(root) is { Length: > 0 } documentName)
+                {
+                    one[DocumentKey] = documentName;
+                }
+            }
+
             candidates.AddRange(read1);
         }
 
@@ -189,6 +206,26 @@ internal static partial class ManifestImporter
         }
 
         return new Imported(candidates, notes);
+    }
+
+    /// <summary>The autoscaler document of the manifest file a candidate came from: the one named <paramref name="document"/>, or the only one.</summary>
+    public static JsonObject SourceDocument(string file, string text, string? document)
+    {
+        var roots = new List<JsonObject>();
+        foreach (var node in YamlTree.ReadAll(file, text))
+        {
+            if (node is JsonObject root && (root["kind"] as JsonValue)?.ToString() == "List" && root["items"] is JsonArray items)
+            {
+                roots.AddRange(items.OfType<JsonObject>());
+            }
+            else if (node is JsonObject one)
+            {
+                roots.Add(one);
+            }
+        }
+
+        var chosen = roots.Where(r => IsAutoscaler(r) && (document is null || (r["metadata"]?["name"] as JsonValue)?.ToString() == document)).ToList();
+        return chosen.Count == 1 ? chosen[0] : throw new ConfigException(file, "", $"holds {chosen.Count} autoscalers{(document is null ? "" : $" named \"{document}\"")}; name the one the candidate came from with \"document\"");
     }
 
     /// <summary>Whether a document is one of the autoscalers this tool reads (or tries to: an HPA of an older apiVersion is named as such).</summary>

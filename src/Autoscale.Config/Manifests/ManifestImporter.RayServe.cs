@@ -89,6 +89,39 @@ internal static partial class ManifestImporter
         return candidates;
     }
 
+    /// <summary>The deployment (or LLM deployment_config) <paramref name="deployment"/> names in a Serve config, or its only autoscaled one.</summary>
+    public static JsonObject RayDeploymentNode(JsonObject serve, string? deployment)
+    {
+        var found = new List<(string Id, JsonObject Node)>();
+        var applications = serve["applications"] as JsonArray ?? [];
+        for (var a = 0; a < applications.Count; a++)
+        {
+            var app = (applications[a]?["name"] as JsonValue)?.ToString() ?? $"app{a}";
+            var deployments = applications[a]?["deployments"] as JsonArray ?? [];
+            for (var d = 0; d < deployments.Count; d++)
+            {
+                if (deployments[d] is JsonObject node && IsAutoscaled(node))
+                {
+                    found.Add(($"{app}/{(node["name"] as JsonValue)?.ToString() ?? $"deployment{d}"}", node));
+                }
+            }
+
+            var llms = applications[a]?["args"]?["llm_configs"] as JsonArray ?? [];
+            for (var l = 0; l < llms.Count; l++)
+            {
+                if (llms[l]?["deployment_config"] is JsonObject node && IsAutoscaled(node))
+                {
+                    found.Add(($"{app}/{(llms[l]?["model_loading_config"]?["model_id"] as JsonValue)?.ToString() ?? $"llm{l}"}", node));
+                }
+            }
+        }
+
+        var matches = deployment is null ? found : found.Where(f => f.Id == deployment || f.Id[(f.Id.IndexOf('/', StringComparison.Ordinal) + 1)..] == deployment).ToList();
+        return matches.Count == 1
+            ? matches[0].Node
+            : throw new ConfigException("", "", $"the Serve config holds {matches.Count} autoscaled deployments{(deployment is null ? "" : $" named \"{deployment}\"")}; name the one with \"deployment\"");
+    }
+
     /// <summary>The key a Ray candidate carries its <c>APP/DEPLOYMENT</c> under while being imported (removed before it is shown).</summary>
     internal const string DeploymentKey = "$deployment";
 

@@ -353,4 +353,65 @@ public sealed class WildManifestTests
         Assert.Equal(0, run.Exit);
         Assert.Contains("spec.metrics[0]: the target 70 per replica is mapped to kvCacheUtilization, a fraction from 0 to 1, so it is never reached (a percentage? write 0.7)", run.Err, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("hpa-vllm.yaml", "hpa", "vllm_requests_in_flight=inFlight", null)]
+    [InlineData("keda-vllm.yaml", "keda", "in-flight=inFlight", null)]
+    [InlineData("knative-llm.yaml", "knative", null, null)]
+    [InlineData("ray-serve-llm.yaml", "ray-serve", null, null)]
+    [InlineData("deployment-hpa-keda.yaml", "keda", null, "vllm-keda")]
+    public async Task Import_edit_export_import_keeps_identity_and_carries_the_new_setting(string manifest, string kind, string? map, string? document)
+    {
+        using var dir = new TempFolder();
+        var source = Path.Combine(TestPaths.Examples, "manifests", manifest);
+        string[] extra = [.. map is null ? [] : new[] { "--metric-map", map }, .. document is null ? [] : new[] { "--document", document }];
+        var candidate = Json(await Cli(["policy", "import", source, .. extra]));
+        Assert.Equal(source, candidate["policyFrom"]!.ToString());
+
+        // The tuned setting: a new ceiling, under the manifest's own name for it.
+        var ceiling = kind switch { "hpa" => "maxReplicas", "keda" => "maxReplicaCount", "knative" => "maxScale", _ => "maxReplicas" };
+        candidate["options"]![ceiling] = 37;
+        candidate["name"] = "tuned";
+        candidate["loadTime"] = new JsonObject { ["fixedSeconds"] = 60 };
+        var config = dir.Write("c.json", new JsonObject
+        {
+            ["slo"] = new JsonObject { ["maxWaitSeconds"] = 2 },
+            ["replica"] = new JsonObject { ["capacityRps"] = 2 },
+            ["candidates"] = new JsonArray(candidate),
+        }.ToJsonString());
+
+        var exported = await Cli("policy", "export", "--config", config, "--candidate", "tuned", "--as", kind);
+        Assert.True(exported.Exit == 0, exported.Err);
+        Assert.Contains("# Edited from " + manifest, exported.Out, StringComparison.Ordinal);
+
+        // Identity: every field of the source but the autoscaling settings is as it was.
+        var before = Autoscale.Config.Manifests.ManifestImporter.SourceDocument(source, File.ReadAllText(source), document);
+        var after = Autoscale.Config.Manifests.YamlTree.Read("out.yaml", exported.Out)!.AsObject();
+        foreach (var path in new[] { "apiVersion", "kind", "metadata", "spec.scaleTargetRef" })
+        {
+            Assert.Equal(At(before, path)?.ToJsonString(), At(after, path)?.ToJsonString());
+        }
+
+        if (kind == "hpa")
+        {
+            Assert.Equal(At(before, "spec.metrics")!.AsArray().Select(m => m!["pods"]?["metric"]?.ToJsonString()), At(after, "spec.metrics")!.AsArray().Select(m => m!["pods"]?["metric"]?.ToJsonString()));
+        }
+
+        if (kind == "keda")
+        {
+            Assert.Equal(At(before, "spec.triggers")!.AsArray().Select(t => t!["name"]?.ToString() + t["metadata"]!["query"]), At(after, "spec.triggers")!.AsArray().Select(t => t!["name"]?.ToString() + t["metadata"]!["query"]));
+        }
+
+        if (kind == "ray-serve")
+        {
+            Assert.Equal(At(before, "applications")!.AsArray().Select(a => a!["import_path"]?.ToString() + a["route_prefix"] + a["name"]), At(after, "applications")!.AsArray().Select(a => a!["import_path"]?.ToString() + a["route_prefix"] + a["name"]));
+        }
+
+        // And the new setting comes back in.
+        var back = Json(await Cli(["policy", "import", dir.Write("back.yaml", exported.Out), .. map is null ? [] : new[] { "--metric-map", map }]));
+        Assert.Equal(37, back["options"]![ceiling]!.GetValue<double>());
+    }
+
+    private static JsonNode? At(JsonNode root, string path) =>
+        path.Split('.').Aggregate((JsonNode?)root, (node, key) => node?[key]);
 }
