@@ -72,6 +72,18 @@ public sealed class ServingOptions : IValidatableOptions
     [Option]
     public TokenOptions? Tokens { get; set; }
 
+    /// <summary>Seconds from a request's arrival until it reaches the scheduler's queue (ingestion, tokenization): BLIS's alpha0.</summary>
+    [Option(Unit = "s", Min = 0, Max = 60)]
+    public double RequestOverheadSeconds { get; set; }
+
+    /// <summary>Seconds per input token added to that time (tokenizing the prompt).</summary>
+    [Option(Unit = "s", Min = 0, Max = 1e-3)]
+    public double PerInputTokenOverheadSeconds { get; set; }
+
+    /// <summary>Seconds each output token reaches the client after the one before it, outside the GPU (detokenizing, streaming): TTFT grows by one, end-to-end latency by the output tokens.</summary>
+    [Option(Unit = "s", Min = 0, Max = 1)]
+    public double PerOutputTokenOverheadSeconds { get; set; }
+
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(StepSecondsOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(TokenOptions))]
@@ -122,6 +134,14 @@ public sealed class StepSecondsOptions : IValidatableOptions
     /// <summary>Seconds per sequence decoding one token in a step.</summary>
     [Option(Unit = "s", Min = 0, Max = 1)]
     public double PerDecodeToken { get; set; }
+
+    /// <summary>Seconds per prefill token and context token: times the sum, over the step's prefill chunks, of the chunk's tokens times the context at the chunk's end (attention, quadratic in a prompt's length).</summary>
+    [Option(Unit = "s", Min = 0, Max = 1e-3)]
+    public double PerPrefillAttentionToken { get; set; }
+
+    /// <summary>Seconds per context token of the sequences decoding in a step (reading their KV cache).</summary>
+    [Option(Unit = "s", Min = 0, Max = 1e-3)]
+    public double PerDecodeContextToken { get; set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() => [];

@@ -345,8 +345,16 @@ internal sealed class FluidRun : ServingRunBase
         var decodePerReplica = _decodeCount / serving;
         var chunk = double.MaxNative(0, _p.MaxBatchedTokens - decodePerReplica);
         var decodeStep = _p.BaseSeconds + (_p.PerDecodeTokenSeconds * decodePerReplica);
+        if (_p.PerDecodeContextTokenSeconds > 0)
+        {
+            // The KV cache the decoding sequences read, per replica: their prompts and the tokens generated so far.
+            decodeStep += _p.PerDecodeContextTokenSeconds * (_decodeKvBase + (_clock * _decodeCount)) / serving;
+        }
+
         var prefillStep = decodeStep + (_p.PerPrefillTokenSeconds * chunk);
         var rate = chunk > 0 ? effective * chunk / prefillStep : 0;
+        var attention = _p.PerPrefillAttentionTokenSeconds;
+        var prefillSteps = 0.0;
 
         // Prefill, first in, first out, each cohort from its admission, at the rate of steps carrying a full chunk.
         var cursor = from;
@@ -360,19 +368,24 @@ internal sealed class FluidRun : ServingRunBase
                 break;
             }
 
+            // A chunk of this cohort's prompts also attends to the context before it: on average half the prompt past the
+            // first chunk ((input + chunk) / 2 tokens at the chunk's end), the whole prompt when it fits one chunk.
+            var own = double.MinNative(c.Input, chunk);
+            var cohortStep = attention > 0 ? prefillStep + (attention * chunk * 0.5 * (c.Input + own)) : prefillStep;
+            var cohortRate = attention > 0 ? effective * chunk / cohortStep : rate;
             var left = c.Count * c.Input * (1 - c.Done);
-            var can = (to - start) * rate;
+            var can = (to - start) * cohortRate;
             if (left <= can)
             {
                 // The rate spreads a step's fixed cost over a whole chunk; a prompt shorter than a chunk pays the rest of its
                 // own step, and arrives on average half-way through a step already running.
-                var own = double.MinNative(c.Input, chunk);
-                var latency = (decodeStep * (1 - (own / chunk))) + (0.5 * (decodeStep + (_p.PerPrefillTokenSeconds * own)));
-                prefillTime += left / rate;
-                cursor = start + (left / rate);
+                var latency = (decodeStep * (1 - (own / chunk))) + (0.5 * (decodeStep + (_p.PerPrefillTokenSeconds * own) + (attention * own * own)));
+                prefillTime += left / cohortRate;
+                prefillSteps += left / cohortRate / cohortStep;
+                cursor = start + (left / cohortRate);
 
                 // One request's prompt runs on one replica, at most a chunk a step, however many replicas the fleet has.
-                var alone = c.Admitted + (c.Input * prefillStep / chunk * serving / effective);
+                var alone = c.Admitted + (c.Input * cohortStep / chunk * serving / effective);
                 FirstToken(c, double.MaxNative(cursor, alone) + (latency * serving / effective));
                 _prefill.Pop();
             }
@@ -380,13 +393,14 @@ internal sealed class FluidRun : ServingRunBase
             {
                 c.Done += can / (c.Count * c.Input);
                 prefillTime += to - start;
+                prefillSteps += (to - start) / cohortStep;
                 cursor = to;
                 break;
             }
         }
 
         // Decode: one token a step for every decoding sequence; steps carry the prefill chunks first.
-        var steps = (prefillTime / prefillStep) + (_decodeCount > Tiny ? double.MaxNative(0, (to - from - prefillTime) / decodeStep) : 0);
+        var steps = (attention > 0 ? prefillSteps : prefillTime / prefillStep) + (_decodeCount > Tiny ? double.MaxNative(0, (to - from - prefillTime) / decodeStep) : 0);
         steps *= effective / serving;
         var clockBefore = _clock;
         _clock += steps;
@@ -427,7 +441,7 @@ internal sealed class FluidRun : ServingRunBase
 
     private void FirstToken(in Cohort c, double at)
     {
-        var ttft = at - c.Arrival;
+        var ttft = at - c.Arrival + _p.PerOutputTokenOverheadSeconds;
         _ttft.Add(ttft, c.Count);
         _prefillCount -= c.Count;
         _prefillKv -= c.Count * c.Input;
@@ -449,13 +463,15 @@ internal sealed class FluidRun : ServingRunBase
     {
         _decodeCount -= c.Count;
         _decodeKvBase -= c.Count * (c.Input + 1 - c.Entered);
-        var e2e = end - c.Arrival;
-        var ttft = c.FirstToken - c.Arrival;
+        // As the client sees it: each output token one overhead after the one before.
+        var outputOverhead = _p.PerOutputTokenOverheadSeconds;
+        var e2e = end - c.Arrival + (outputOverhead * double.MaxNative(1, c.Output));
+        var ttft = c.FirstToken - c.Arrival + outputOverhead;
         _e2e.Add(e2e, c.Count);
         var violated = ttft > _maxTtft || e2e > _maxE2e;
         if (c.Output > 1 + Tiny)
         {
-            var tpot = (end - c.FirstToken) / (c.Output - 1);
+            var tpot = (end - c.FirstToken) / (c.Output - 1) + outputOverhead;
             _tpot.Add(tpot, c.Count);
             violated |= tpot > _maxTpot;
         }
@@ -518,7 +534,8 @@ internal sealed class FluidRun : ServingRunBase
         ref var admitted = ref _prefill.PushSlot();
         admitted = head;
         admitted.Count = take;
-        admitted.Admitted = double.MaxNative(now, head.Arrival);
+        // A request reaches the scheduler after its ingestion (time outside the GPU); it cannot prefill before that.
+        admitted.Admitted = double.MaxNative(now, head.Arrival + _p.RequestOverheadSeconds + (_p.PerInputTokenOverheadSeconds * head.Input));
         var wait = admitted.Admitted - head.Arrival;
         if (wait == 0)
         {

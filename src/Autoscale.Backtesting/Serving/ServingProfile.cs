@@ -29,6 +29,24 @@ public sealed record ServingProfile
     /// <summary>Seconds per sequence decoding in a step.</summary>
     public double PerDecodeTokenSeconds { get; init; }
 
+    /// <summary>Seconds per prefill token times its context at the chunk's end (attention).</summary>
+    public double PerPrefillAttentionTokenSeconds { get; init; }
+
+    /// <summary>Seconds per context token of each sequence decoding (its KV cache read).</summary>
+    public double PerDecodeContextTokenSeconds { get; init; }
+
+    /// <summary>Seconds from arrival to the scheduler's queue, per request.</summary>
+    public double RequestOverheadSeconds { get; init; }
+
+    /// <summary>Seconds from arrival to the scheduler's queue, per input token.</summary>
+    public double PerInputTokenOverheadSeconds { get; init; }
+
+    /// <summary>Seconds each output token reaches the client after the one before it, outside the GPU.</summary>
+    public double PerOutputTokenOverheadSeconds { get; init; }
+
+    /// <summary>Whether any time outside the GPU is modelled.</summary>
+    public bool HasOverheads => RequestOverheadSeconds > 0 || PerInputTokenOverheadSeconds > 0 || PerOutputTokenOverheadSeconds > 0;
+
     /// <summary>Requests running at once.</summary>
     public int MaxSequences { get; init; } = 256;
 
@@ -80,6 +98,11 @@ public sealed record ServingProfile
             BaseSeconds = options.StepSeconds?.Base ?? throw new ArgumentException("stepSeconds.base is required", nameof(options)),
             PerPrefillTokenSeconds = options.StepSeconds.PerPrefillToken,
             PerDecodeTokenSeconds = options.StepSeconds.PerDecodeToken,
+            PerPrefillAttentionTokenSeconds = options.StepSeconds.PerPrefillAttentionToken,
+            PerDecodeContextTokenSeconds = options.StepSeconds.PerDecodeContextToken,
+            RequestOverheadSeconds = options.RequestOverheadSeconds,
+            PerInputTokenOverheadSeconds = options.PerInputTokenOverheadSeconds,
+            PerOutputTokenOverheadSeconds = options.PerOutputTokenOverheadSeconds,
             MaxSequences = options.MaxSequences,
             MaxBatchedTokens = options.MaxBatchedTokens,
             KvCacheTokens = options.KvCacheTokens,
@@ -112,7 +135,9 @@ public sealed record ServingProfile
         var i = Math.Max(0, input);
         var perRequestBlocks = Math.Max(1, Math.Ceiling((i + o) / BlockTokens));
         var b = Math.Max(1, Math.Min(MaxSequences, Math.Floor(KvBlocks / perRequestBlocks)));
-        return b / ((o * BaseSeconds) + (b * ((i * PerPrefillTokenSeconds) + (o * PerDecodeTokenSeconds))));
+        // The context terms at the mean sizes: a prompt's attention i * i (one chunk), a decoding sequence's context i + o / 2 on average.
+        var perRequest = (i * PerPrefillTokenSeconds) + (o * PerDecodeTokenSeconds) + (i * i * PerPrefillAttentionTokenSeconds) + (o * (i + (o / 2)) * PerDecodeContextTokenSeconds);
+        return b / ((o * BaseSeconds) + (b * perRequest));
     }
 }
 

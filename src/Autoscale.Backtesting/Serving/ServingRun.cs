@@ -23,7 +23,15 @@ internal sealed class ServingRun : ServingRunBase
     private const byte LateStart = 2;
 
     private readonly long _blocksPerReplica;
-    private readonly double _baseNanos, _prefillNanos, _decodeNanos;
+    private readonly double _baseNanos, _prefillNanos, _decodeNanos, _attentionNanos, _contextNanos;
+    private readonly bool _contextTerms;
+
+    // Time outside the GPU: requests reach the scheduler after their ingestion (a queue by entry time, null without it);
+    // each output token reaches the client _outputNanos after the one before it.
+    private readonly PriorityQueue<int, (long At, long Ordinal)>? _ingest;
+    private readonly double _ingestNanos, _ingestPerInputNanos;
+    private readonly long _outputNanos;
+    private long _ingesting;
     private readonly long _warmupNanos;
     private readonly long _drainTimeoutNanos;
     private readonly long _maxTtft, _maxE2e, _maxWait, _timeout;
@@ -85,6 +93,13 @@ internal sealed class ServingRun : ServingRunBase
         _baseNanos = _p.BaseSeconds * 1e9;
         _prefillNanos = _p.PerPrefillTokenSeconds * 1e9;
         _decodeNanos = _p.PerDecodeTokenSeconds * 1e9;
+        _attentionNanos = _p.PerPrefillAttentionTokenSeconds * 1e9;
+        _contextNanos = _p.PerDecodeContextTokenSeconds * 1e9;
+        _contextTerms = _attentionNanos > 0 || _contextNanos > 0;
+        _ingestNanos = _p.RequestOverheadSeconds * 1e9;
+        _ingestPerInputNanos = _p.PerInputTokenOverheadSeconds * 1e9;
+        _ingest = _ingestNanos > 0 || _ingestPerInputNanos > 0 ? new PriorityQueue<int, (long, long)>() : null;
+        _outputNanos = (long)Math.Round(_p.PerOutputTokenOverheadSeconds * 1e9);
         _warmupNanos = Nanos(_p.WarmupSeconds);
         _drainTimeoutNanos = Nanos(_p.DrainTimeoutSeconds);
         var slo = settings.Slo;
@@ -193,6 +208,7 @@ internal sealed class ServingRun : ServingRunBase
         // 3. Arrivals at their exact times; replicas run steps until the next tick.
         var before = _requests;
         RouteArrivalsAt(ts);
+        EnterAt(ts);
         FormPending(ts);
         RunUntil(te);
         var arrivals = _requests - before;
@@ -209,6 +225,10 @@ internal sealed class ServingRun : ServingRunBase
             var step = _heap.Count > 0 ? _heap.PeekTime : Idle;
             var arrival = _cursor.Next;
             var at = Math.Min(step, arrival);
+            if (_ingest is { Count: > 0 } && _ingest.TryPeek(out _, out var entry) && entry.At < at)
+            {
+                at = entry.At;
+            }
             if (at >= limit)
             {
                 return;
@@ -217,7 +237,20 @@ internal sealed class ServingRun : ServingRunBase
             CheckCancelled();
             FinishStepsAt(at);
             RouteArrivalsAt(at);
+            EnterAt(at);
             FormPending(at);
+        }
+    }
+
+    /// <summary>Requests whose ingestion ends at <paramref name="at"/> reach the scheduler, in arrival order.</summary>
+    private void EnterAt(long at)
+    {
+        while (_ingest is { Count: > 0 } && _ingest.TryPeek(out var r, out var entry) && entry.At == at)
+        {
+            _ingest.Dequeue();
+            _ingesting--;
+            _waiting++;
+            Route(r, at);
         }
     }
 
@@ -244,6 +277,18 @@ internal sealed class ServingRun : ServingRunBase
             // token (a server emits at least the end of sequence): its first token comes from a step, never at once.
             _target[r] = Math.Max(1, input);
             _state[r] = (byte)RequestState.Waiting;
+            if (_ingest is not null)
+            {
+                // Ingestion and tokenization before the scheduler's queue (BLIS's alpha0 and alpha1 x input).
+                var delay = (long)Math.Round(_ingestNanos + (_ingestPerInputNanos * input));
+                if (delay > 0)
+                {
+                    _ingesting++;
+                    _ingest.Enqueue(r, (at + delay, _ordinal[r]));
+                    continue;
+                }
+            }
+
             _waiting++;
             Route(r, at);
         }
@@ -444,7 +489,7 @@ internal sealed class ServingRun : ServingRunBase
                         if (_firstToken[r] < 0)
                         {
                             _firstToken[r] = end;
-                            var ttft = end - _arrival[r];
+                            var ttft = end - _arrival[r] + _outputNanos;
                             _ttft.Add(ttft);
                             _intervalTtft.Add(ttft);
                         }
@@ -479,23 +524,26 @@ internal sealed class ServingRun : ServingRunBase
     {
         Free(replica, r);
         _running--;
+        // As the client sees them: the first token one output overhead later, the last one per output token later.
+        var n = _output[r];
+        var clientFirst = _firstToken[r] + _outputNanos;
+        var clientEnd = end + (_outputNanos * Math.Max(1, n));
         if (_recordedEnd is not null)
         {
-            _recordedEnd[_ordinal[r]] = end;
-            _recordedFirstToken![_ordinal[r]] = _firstToken[r];
+            _recordedEnd[_ordinal[r]] = clientEnd;
+            _recordedFirstToken![_ordinal[r]] = clientFirst;
         }
 
         _completed++;
         _tickCompleted++;
         var arrival = _arrival[r];
-        var e2e = end - arrival;
+        var e2e = clientEnd - arrival;
         _e2e.Add(e2e);
-        var n = _output[r];
-        var ttft = _firstToken[r] - arrival;
+        var ttft = clientFirst - arrival;
         var violated = ttft > _maxTtft || e2e > _maxE2e;
         if (n > 1)
         {
-            var tpot = (end - _firstToken[r]) / (double)(n - 1);
+            var tpot = (clientEnd - clientFirst) / (double)(n - 1);
             _tpot.Add((long)Math.Ceiling(tpot));
             violated |= tpot > _maxTpot;
         }
@@ -607,6 +655,7 @@ internal sealed class ServingRun : ServingRunBase
 
         long budget = _p.MaxBatchedTokens;
         long prefill = 0, decode = 0;
+        double attention = 0, context = 0;
         var preempted = false;
         var admitted = 0;
 
@@ -631,6 +680,7 @@ internal sealed class ServingRun : ServingRunBase
                 _scheduled[r] = chunk;
                 budget -= chunk;
                 prefill += chunk;
+                attention += (double)chunk * (_progress[r] + chunk);
             }
             else
             {
@@ -642,6 +692,7 @@ internal sealed class ServingRun : ServingRunBase
                 _scheduled[r] = 1;
                 budget--;
                 decode++;
+                context += _progress[r];
             }
 
             i++;
@@ -698,6 +749,7 @@ internal sealed class ServingRun : ServingRunBase
             _scheduled[r] = chunk;
             budget -= chunk;
             prefill += chunk;
+            attention += (double)chunk * (_progress[r] + chunk);
         }
 
         if (prefill == 0 && decode == 0 && !HasWork(replica))
@@ -713,6 +765,11 @@ internal sealed class ServingRun : ServingRunBase
         }
 
         var nanos = _baseNanos + (_prefillNanos * prefill) + (_decodeNanos * decode);
+        if (_contextTerms)
+        {
+            nanos += (_attentionNanos * attention) + (_contextNanos * context);
+        }
+
         if (now < replica.WarmupEnd)
         {
             nanos *= _p.WarmupSlowdown;
@@ -727,8 +784,10 @@ internal sealed class ServingRun : ServingRunBase
             // done: advanced together, settled when the batch ends or something reaches the replica (Split).
             replica.BatchStart = now;
             replica.BatchStep = duration;
+            replica.BatchNanos = nanos;
+            replica.BatchIncrement = _contextNanos * decode; // every decoding sequence's context grows by one a step
             replica.BatchSteps = steps;
-            replica.StepEnd = now + (steps * duration);
+            replica.StepEnd = now + BatchSpan(replica, steps);
             replica.BusyUntil = replica.StepEnd;
             _heap.Push(replica);
             return;
@@ -780,7 +839,7 @@ internal sealed class ServingRun : ServingRunBase
             _generated[r] += (int)steps;
         }
 
-        var nanos = steps * replica.BatchStep;
+        var nanos = BatchSpan(replica, steps);
         _busyNanos += nanos;
         NoteKv(replica, replica.BatchStart, nanos);
         replica.BatchSteps = 0;
@@ -812,8 +871,27 @@ internal sealed class ServingRun : ServingRunBase
             return;
         }
 
-        var done = (at - replica.BatchStart) / replica.BatchStep;
-        var boundary = (at - replica.BatchStart) % replica.BatchStep == 0;
+        long done;
+        bool boundary;
+        if (replica.BatchIncrement == 0)
+        {
+            done = (at - replica.BatchStart) / replica.BatchStep;
+            boundary = (at - replica.BatchStart) % replica.BatchStep == 0;
+        }
+        else
+        {
+            // Steps that grow with the context: count the whole ones before at.
+            done = 0;
+            var spent = 0L;
+            while (done < replica.BatchSteps && spent + BatchStepNanos(replica, done) <= at - replica.BatchStart)
+            {
+                spent += BatchStepNanos(replica, done);
+                done++;
+            }
+
+            boundary = spent == at - replica.BatchStart;
+        }
+
         var keep = boundary ? done : done + 1;
         if (keep >= replica.BatchSteps)
         {
@@ -836,10 +914,32 @@ internal sealed class ServingRun : ServingRunBase
         }
 
         replica.BatchSteps = keep;
-        replica.StepEnd = replica.BatchStart + (keep * replica.BatchStep);
+        replica.StepEnd = replica.BatchStart + BatchSpan(replica, keep);
         replica.BusyUntil = replica.StepEnd;
         _heap.Decreased(replica);
     }
+
+    /// <summary>Nanoseconds of the first <paramref name="steps"/> steps of a replica's batch of decode steps.</summary>
+    private static long BatchSpan(Replica replica, long steps)
+    {
+        if (replica.BatchIncrement == 0)
+        {
+            return steps * replica.BatchStep;
+        }
+
+        // At most a KV block's worth of steps: the batch ends where a sequence needs a new block.
+        var total = 0L;
+        for (var j = 0L; j < steps; j++)
+        {
+            total += BatchStepNanos(replica, j);
+        }
+
+        return total;
+    }
+
+    /// <summary>Step <paramref name="j"/> of a batch, rounded up to the nanosecond as every step is.</summary>
+    private static long BatchStepNanos(Replica replica, long j) =>
+        j == 0 ? replica.BatchStep : Math.Max(1L, (long)Math.Ceiling(replica.BatchNanos + (j * replica.BatchIncrement) - 1e-6));
 
     private bool Admitted(int r) => (_flags[r] & AdmittedOnce) != 0;
 
@@ -1081,7 +1181,7 @@ internal sealed class ServingRun : ServingRunBase
         // After the trace: no decisions; loads in progress complete; the fleet serves what is left up to the limit.
         var drainTicks = 0L;
         var t = horizon;
-        while (t * _tickNanos < limit && (_loading > 0 || _waiting > 0 || _running > 0 || _heap.Count > 0))
+        while (t * _tickNanos < limit && (_loading > 0 || _waiting > 0 || _running > 0 || _heap.Count > 0 || _ingesting > 0))
         {
             CheckCancelled();
             _tick = t;
@@ -1226,6 +1326,8 @@ internal sealed class ServingRun : ServingRunBase
         public int RoutedNow;
         public long BatchStart;
         public long BatchStep;
+        public double BatchNanos;
+        public double BatchIncrement;
         public long BatchSteps;
         public int HeapSlot = -1;
 
