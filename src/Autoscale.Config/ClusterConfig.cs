@@ -346,6 +346,20 @@ internal static class ClusterRules
         {
             var path = $"replicas.{member.Name}";
             var shape = (ReplicaShapeConfig)ConfigLoader.Bind(typeof(ReplicaShapeConfig), member.Value, path, file);
+            if (shape.Serving is { Hardware: not null } withHardware)
+            {
+                var serving0 = member.Value.TryGetProperty("serving", out var given) ? given : default;
+                var tp = Hardware.HardwareProfiles.Apply(withHardware, serving0, file, path + ".serving").Hardware.TensorParallel;
+                if (!member.Value.TryGetProperty("gpus", out _))
+                {
+                    shape.Gpus = tp;
+                }
+                else if (shape.Gpus != tp)
+                {
+                    throw new ConfigException(file, path + ".gpus", $"({shape.Gpus}) must equal the shape's serving.hardware.tensorParallel ({tp}) (or leave it out)");
+                }
+            }
+
             var capacity = shape.CapacityRps ?? replica.CapacityRps ?? 1;
             var settings = new ReplicaSettings(capacity, shape.Gpus, shape.DollarsPerGpuHour ?? replica.DollarsPerGpuHour);
             if (shape.Serving is not null && replica.Serving is null)

@@ -85,6 +85,7 @@ public sealed class ConfigLoader
             var measurements = await Measurements.ReadAsync(document.RootElement, file, cancellationToken).ConfigureAwait(false);
             DuplicateKeys.ThrowIfAny(document.RootElement, file);
             var config = (BacktestConfig)Bind(typeof(BacktestConfig), document.RootElement, "", file);
+            Hardware.HardwareProfiles.ApplyAll(config, document.RootElement, file);
             if (config.Engine?.Serving == "fluid" && config.Replica!.Serving is null)
             {
                 throw new ConfigException(file, "engine.serving", "\"fluid\" replays a serving profile, and the config has none: give replica.serving (or leave engine.serving out for the count model)");

@@ -12,9 +12,17 @@ namespace Autoscale;
 /// </remarks>
 public sealed class ServingOptions : IValidatableOptions
 {
-    /// <summary>The step-time coefficients.</summary>
-    [Option(Required = true)]
+    /// <summary>The step-time coefficients (optional with <see cref="Hardware"/>, which derives them; a coefficient given here overrides the derived one).</summary>
+    [Option]
     public StepSecondsOptions? StepSeconds { get; set; }
+
+    /// <summary>
+    /// The model and the GPU the replica serves with: every step coefficient, <c>kvCacheTokens</c>, <c>maxModelLen</c> and
+    /// the time outside the GPU are derived from them (<c>autoscale serving profile</c> prints how); a field given
+    /// explicitly beside it overrides the derived one.
+    /// </summary>
+    [Option]
+    public HardwareOptions? Hardware { get; set; }
 
     /// <summary>Requests running at once in one replica's batch (vLLM's <c>max_num_seqs</c>).</summary>
     [Option(Unit = "requests", Min = 1, Max = 1_000_000)]
@@ -87,9 +95,17 @@ public sealed class ServingOptions : IValidatableOptions
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(StepSecondsOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(TokenOptions))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HardwareOptions))]
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
+        if (Hardware is null && StepSeconds?.Base is null)
+        {
+            errors.Add(StepSeconds is null
+                ? "stepSeconds is required (or name the model and GPU with hardware, which derives it)"
+                : "stepSeconds.base is required (or name the model and GPU with hardware, which derives it)");
+        }
+
         if (Routing is not ("least-loaded" or "round-robin" or "shared-queue"))
         {
             errors.Add($"routing (\"{Routing}\") must be \"least-loaded\", \"round-robin\" or \"shared-queue\"");
@@ -120,11 +136,99 @@ public sealed class ServingOptions : IValidatableOptions
     }
 }
 
+/// <summary>The model and GPU a serving profile is derived from (<c>replica.serving.hardware</c>).</summary>
+public sealed class HardwareOptions : IValidatableOptions
+{
+    /// <summary>A model of the catalogue, by its Hugging Face id (<c>meta-llama/Llama-2-70b-hf</c>) or the id's last segment (<c>llama-2-70b-hf</c>, <c>Llama-2-70B</c>), case-insensitive; or the path of a Hugging Face <c>config.json</c>.</summary>
+    [Option(Required = true)]
+    public string? Model { get; set; }
+
+    /// <summary>A GPU of the catalogue: H100-SXM, H100-PCIe, H200, A100-80GB, A100-40GB, L40S, L4, A10G, B200 (case-insensitive).</summary>
+    [Option(Required = true)]
+    public string? Gpu { get; set; }
+
+    /// <summary>GPUs the model is sharded over (tensor parallelism); <c>replica.gpus</c> defaults to it.</summary>
+    [Option(Unit = "GPUs", Min = 1, Max = 64)]
+    public int TensorParallel { get; set; } = 1;
+
+    /// <summary>The weights' data type: <c>bf16</c>, <c>fp16</c> or <c>fp8</c> (the KV cache is kept in 16 bits).</summary>
+    [Option]
+    public string Dtype { get; set; } = "bf16";
+
+    /// <summary>The share of GPU memory the server may use (vLLM's <c>--gpu-memory-utilization</c>).</summary>
+    [Option(Min = 0, MinExclusive = true, Max = 1)]
+    public double GpuMemoryUtilization { get; set; } = 0.9;
+
+    /// <summary>The correction factors and overheads of the hardware model (<c>autoscale serving fit</c> prints them); BLIS's trained set by default.</summary>
+    [Option]
+    public HardwareCalibrationOptions? Calibration { get; set; }
+
+    /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HardwareCalibrationOptions))]
+    public IReadOnlyList<string> Validate() =>
+        Dtype is "bf16" or "fp16" or "fp8" ? [] : [$"dtype (\"{Dtype}\") must be bf16, fp16 or fp8"];
+}
+
+/// <summary>
+/// The factors the hardware model multiplies its roofline times by, and its fixed overheads: each left out takes the
+/// calibration set's value (BLIS's trained-physics coefficients by default).
+/// </summary>
+public sealed class HardwareCalibrationOptions : IValidatableOptions
+{
+    /// <summary>The calibration set the other fields start from: <c>blis-trained-physics</c> (the default) or <c>splitwise-2023</c>.</summary>
+    [Option]
+    public string? Name { get; set; }
+
+    /// <summary>Times the prefill's compute (projections, MLP and attention FLOPs at the GPU's peak).</summary>
+    [Option(Min = 0, Max = 100)]
+    public double? PrefillCompute { get; set; }
+
+    /// <summary>Times the decode's KV cache reads and writes at the GPU's memory bandwidth.</summary>
+    [Option(Min = 0, Max = 100)]
+    public double? DecodeMemory { get; set; }
+
+    /// <summary>Times the decode's compute.</summary>
+    [Option(Min = 0, Max = 100)]
+    public double? DecodeCompute { get; set; }
+
+    /// <summary>Times reading the weights once a step at the GPU's memory bandwidth.</summary>
+    [Option(Min = 0, Max = 100)]
+    public double? WeightLoad { get; set; }
+
+    /// <summary>Times the tensor-parallel all-reduces (two per layer, a token's hidden state each).</summary>
+    [Option(Min = 0, Max = 100)]
+    public double? TensorParallelComm { get; set; }
+
+    /// <summary>Seconds per layer per step (kernel launches, norms).</summary>
+    [Option(Unit = "s", Min = 0, Max = 0.01)]
+    public double? PerLayerSeconds { get; set; }
+
+    /// <summary>Seconds per sequence in a step (scheduling, sampling).</summary>
+    [Option(Unit = "s", Min = 0, Max = 0.01)]
+    public double? PerSequenceSeconds { get; set; }
+
+    /// <summary>Seconds per step, whatever it holds.</summary>
+    [Option(Unit = "s", Min = 0, Max = 1)]
+    public double? PerStepSeconds { get; set; }
+
+    /// <summary>Seconds from arrival to the scheduler's queue, per request.</summary>
+    [Option(Unit = "s", Min = 0, Max = 60)]
+    public double? RequestOverheadSeconds { get; set; }
+
+    /// <summary>Seconds each output token reaches the client after the one before it.</summary>
+    [Option(Unit = "s", Min = 0, Max = 1)]
+    public double? PerOutputTokenOverheadSeconds { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() =>
+        Name is null or "blis-trained-physics" or "splitwise-2023" ? [] : [$"name (\"{Name}\") must be blis-trained-physics or splitwise-2023"];
+}
+
 /// <summary>The step-time coefficients of a serving profile, in seconds.</summary>
 public sealed class StepSecondsOptions : IValidatableOptions
 {
-    /// <summary>Seconds every step takes, whatever it holds (must be positive).</summary>
-    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 60, Required = true)]
+    /// <summary>Seconds every step takes, whatever it holds (must be positive; required without hardware).</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 60)]
     public double? Base { get; set; }
 
     /// <summary>Seconds per prefill (prompt) token scheduled in a step.</summary>

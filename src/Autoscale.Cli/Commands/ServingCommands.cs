@@ -5,7 +5,7 @@ using Autoscale.Backtesting.Serving;
 
 namespace Autoscale.Cli.Commands;
 
-/// <summary><c>autoscale serving fit</c>: a serving profile's step coefficients fitted from measurements.</summary>
+/// <summary><c>autoscale serving fit</c> and <c>serving profile</c>: a serving profile's step coefficients fitted from measurements, or derived from a model and a GPU.</summary>
 internal static class ServingCommands
 {
     private static readonly CultureInfo Ci = CultureInfo.InvariantCulture;
@@ -14,6 +14,88 @@ internal static class ServingCommands
     {
         var command = new Command("serving", "Serving profiles for LLM-aware replays (replica.serving).");
         command.Subcommands.Add(Fit(context));
+        command.Subcommands.Add(Profile(context));
+        return command;
+    }
+
+    private static Command Profile(CliContext context)
+    {
+        var model = new Option<string>("--model") { Description = "The model: a Hugging Face id (meta-llama/Llama-2-70b-hf), its last segment (Llama-2-70b-hf), or the path of a config.json.", Required = true };
+        var gpu = new Option<string>("--gpu") { Description = "The GPU: H100-SXM, H100-PCIe, H200, A100-80GB, A100-40GB, L40S, L4, A10G or B200.", Required = true };
+        var tp = new Option<int>("--tp") { Description = "GPUs the model is sharded over (tensor parallelism).", DefaultValueFactory = _ => 1 };
+        var dtype = new Option<string>("--dtype") { Description = "The weights' type: bf16, fp16 or fp8.", DefaultValueFactory = _ => "bf16" };
+        var memory = new Option<double>("--gpu-memory-utilization") { Description = "The share of GPU memory the server may use (vLLM's default 0.9).", DefaultValueFactory = _ => 0.9 };
+        var command = new Command("profile", "Print the serving profile a model and a GPU give ({\"serving\": {...}}, every derived field filled, for replica.serving); how each number was derived goes to standard error.")
+        {
+            model, gpu, tp, dtype, memory,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var hardware = new HardwareOptions
+            {
+                Model = parse.GetValue(model),
+                Gpu = parse.GetValue(gpu),
+                TensorParallel = parse.GetValue(tp),
+                Dtype = parse.GetValue(dtype)!,
+                GpuMemoryUtilization = parse.GetValue(memory),
+            };
+            if (OptionRules.Validate(hardware, typeof(HardwareOptions)) is [var first, ..])
+            {
+                var flag = first.Path.TrimStart('.') switch
+                {
+                    "tensorParallel" => "--tp",
+                    "gpuMemoryUtilization" => "--gpu-memory-utilization",
+                    var other => "--" + other,
+                };
+                throw new UserInputException($"{flag}: {first.Problem}");
+            }
+
+            Autoscale.Config.Hardware.DerivedProfile derived;
+            try
+            {
+                derived = Autoscale.Config.Hardware.HardwareProfiles.Derive(hardware, Path.Combine(Environment.CurrentDirectory, "command line"), "");
+            }
+            catch (Autoscale.Config.ConfigException e)
+            {
+                var flag = e.Path switch { ".model" => "--model", ".gpu" => "--gpu", _ => "--model/--gpu/--tp" };
+                throw new UserInputException($"{flag}: {e.Problem}");
+            }
+
+            var buffer = new MemoryStream();
+            using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                json.WriteStartObject();
+                json.WriteStartObject("serving");
+                json.WriteStartObject("hardware");
+                json.WriteString("model", hardware.Model);
+                json.WriteString("gpu", hardware.Gpu);
+                json.WriteNumber("tensorParallel", hardware.TensorParallel);
+                json.WriteString("dtype", hardware.Dtype);
+                json.WriteNumber("gpuMemoryUtilization", hardware.GpuMemoryUtilization);
+                json.WriteEndObject();
+                json.WriteStartObject("stepSeconds");
+                json.WriteNumber("base", Round(derived.BaseSeconds));
+                json.WriteNumber("perPrefillToken", Round(derived.PerPrefillTokenSeconds));
+                json.WriteNumber("perPrefillAttentionToken", Round(derived.PerPrefillAttentionTokenSeconds));
+                json.WriteNumber("perDecodeToken", Round(derived.PerDecodeTokenSeconds));
+                json.WriteNumber("perDecodeContextToken", Round(derived.PerDecodeContextTokenSeconds));
+                json.WriteEndObject();
+                json.WriteNumber("kvCacheTokens", derived.KvCacheTokens);
+                json.WriteNumber("maxModelLen", derived.MaxModelLen);
+                json.WriteNumber("requestOverheadSeconds", Round(derived.RequestOverheadSeconds));
+                json.WriteNumber("perOutputTokenOverheadSeconds", Round(derived.PerOutputTokenOverheadSeconds));
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            await context.Stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            foreach (var line in derived.Derivation)
+            {
+                await context.Stderr.WriteLineAsync(line);
+            }
+
+            return AutoscaleCli.Success;
+        });
         return command;
     }
 
