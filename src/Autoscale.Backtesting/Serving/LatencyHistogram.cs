@@ -26,8 +26,16 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
 
     public long Infinite { get; private set; }
 
+    private double _sumNanos;
+    private long _finite;
+
+    /// <inheritdoc/>
+    public double MeanSeconds => _finite == 0 ? double.NaN : _sumNanos / _finite / 1e9;
+
     public void Add(long nanos)
     {
+        _sumNanos += nanos;
+        _finite++;
         var b = Bucket(nanos);
         _counts[b]++;
         Count++;
@@ -58,6 +66,8 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
         _lowest = Buckets;
         _highest = -1;
         Count = 0;
+        _sumNanos = 0;
+        _finite = 0;
         Infinite = 0;
     }
 

@@ -28,6 +28,15 @@ public sealed record ServingMetrics
     /// <summary>99th percentile time from arrival to the last token, seconds.</summary>
     public double E2eP99Seconds { get; init; }
 
+    /// <summary>Mean time to first token of the requests that had one, seconds (NaN when none did).</summary>
+    public double TtftMeanSeconds { get; init; }
+
+    /// <summary>Mean time per output token after the first, seconds (NaN when no request decoded a second token).</summary>
+    public double TpotMeanSeconds { get; init; }
+
+    /// <summary>Mean time from arrival to the last token of the requests that finished, seconds (NaN when none did).</summary>
+    public double E2eMeanSeconds { get; init; }
+
     /// <summary>Requests per second of the trace's span that finished within every SLO.</summary>
     public double GoodputRps { get; init; }
 

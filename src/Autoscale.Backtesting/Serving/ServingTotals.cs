@@ -7,6 +7,9 @@ internal interface ILatencyPercentiles
     bool IsEmpty { get; }
 
     double PercentileSeconds(double percent);
+
+    /// <summary>The mean of the finite latencies noted (dropped requests left out), seconds; NaN when there is none.</summary>
+    double MeanSeconds { get; }
 }
 
 /// <summary>What both serving replays total for a result, turned into its <see cref="ServingMetrics"/> one way.</summary>
@@ -39,6 +42,9 @@ internal readonly record struct ServingTotals(
         TpotP99Seconds = Of(Tpot, 99),
         E2eP50Seconds = Of(E2e, 50),
         E2eP99Seconds = Of(E2e, 99),
+        TtftMeanSeconds = Ttft.MeanSeconds,
+        TpotMeanSeconds = Tpot.MeanSeconds,
+        E2eMeanSeconds = E2e.MeanSeconds,
         GoodputRps = SpanSeconds > 0 ? GoodRequests / SpanSeconds : 0,
         InputTokensPerSecond = SpanSeconds > 0 ? ServedInput / SpanSeconds : 0,
         OutputTokensPerSecond = SpanSeconds > 0 ? ServedOutput / SpanSeconds : 0,

@@ -23,6 +23,10 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     private int _lowest = int.MaxValue;
     private int _highest = -1;
     private double _count;
+    private double _sum, _finite;
+
+    /// <inheritdoc/>
+    public double MeanSeconds => _finite > 0 ? _sum / _finite : double.NaN;
 
     private readonly double[] _noted = new double[2 * Batch];
     private int _notes;
@@ -71,6 +75,9 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
             return;
         }
 
+        _sum += seconds * count;
+        _finite += count;
+
         if (_notes == 2 * Batch)
         {
             Flush();
@@ -84,6 +91,8 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     /// <summary>Adds <paramref name="count"/> (positive) requests to bucket <paramref name="b"/>, after what was noted before.</summary>
     public void AddToBucket(int b, double count)
     {
+        _sum += LatencyHistogram.UpperEdgeNanos(b) / 1e9 * count;
+        _finite += count;
         Flush();
         Put(b, count);
     }
@@ -158,6 +167,8 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
         _lowest = int.MaxValue;
         _highest = -1;
         _count = 0;
+        _sum = 0;
+        _finite = 0;
     }
 
     /// <summary>The nearest-rank percentile in seconds (its bucket's upper edge); infinity when it falls on a dropped request; 0 when empty.</summary>

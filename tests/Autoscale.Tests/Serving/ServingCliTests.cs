@@ -74,7 +74,7 @@ public sealed class ServingCliTests
     [Theory]
     [InlineData("\"stepSeconds\": { \"base\": 0.005, \"perPrefillToken\": -0.00002 }", "replica.serving.stepSeconds.perPrefillToken")]
     [InlineData("\"stepSeconds\": { \"base\": 0 }", "replica.serving.stepSeconds.base")]
-    [InlineData("\"stepSeconds\": { \"perDecodeToken\": 0.0001 }", "replica.serving.stepSeconds.base")]
+    [InlineData("\"stepSeconds\": { \"perDecodeToken\": 0.0001 }", "replica.serving: stepSeconds.base is required")]
     [InlineData("\"stepSeconds\": { \"base\": 0.005 }, \"maxBatchedTokens\": 0", "replica.serving.maxBatchedTokens")]
     [InlineData("\"stepSeconds\": { \"base\": 0.005 }, \"routing\": \"random\"", "routing")]
     [InlineData("\"stepSeconds\": { \"base\": 0.005 }, \"kvCacheTokens\": 8, \"blockTokens\": 16", "kvCacheTokens")]

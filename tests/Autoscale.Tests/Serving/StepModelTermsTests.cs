@@ -28,7 +28,7 @@ public sealed class StepModelTermsTests
         };
         var workload = ServingFixtures.Workload(profile, [0], [input], [output]);
         var run = new ServingRun(ServingFixtures.Fixed(1), ServingFixtures.Settings(profile), workload, recordRequests: true);
-        run.Run();
+        var result = run.Run();
 
         // Ingestion, then one prefill step (attention: input x input), then output - 1 decode steps reading a growing context.
         var ingest = (long)Math.Round((overhead * 1e9) + (overhead / 1000 * 1e9 * input));
@@ -42,6 +42,11 @@ public sealed class StepModelTermsTests
 
         Assert.Equal(first + outputNanos, run.FirstTokenAt(0));
         Assert.Equal(end + (outputNanos * output), run.EndAt(0));
+
+        // The means are exact (the percentiles are bucket edges).
+        Assert.Equal((first + outputNanos) / 1e9, result.Serving!.TtftMeanSeconds, 12);
+        Assert.Equal((end + (outputNanos * output)) / 1e9, result.Serving.E2eMeanSeconds, 12);
+        Assert.Equal(Math.Ceiling((end - first + (outputNanos * (output - 1))) / (double)(output - 1)) / 1e9, result.Serving.TpotMeanSeconds, 12);
     }
 
     [Fact]

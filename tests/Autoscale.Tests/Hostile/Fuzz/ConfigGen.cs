@@ -107,14 +107,14 @@ internal static class ConfigGen
     /// Required by the reference, or by the count model these configs replay: its capacity and its queue-wait SLO
     /// (a serving profile may take their place; serving configs are fuzzed apart).
     /// </summary>
-    private static bool Required(OptionRow row) => row.Required || row.Name is "capacityRps" or "maxWaitSeconds";
+    private static bool Required(OptionRow row) => row.Required || row.Name is "capacityRps" or "maxWaitSeconds" or "stepSeconds" or "base";
 
     /// <summary>
     /// Seldom given: the serving profile and its SLOs (refused without it), and lists of objects this generator only
     /// writes as <c>{}</c> (an HPA's metrics, a ScaledObject's triggers), so that most configs can succeed.
     /// </summary>
     private static bool Rare(OptionRow row) =>
-        row.Name is "serving" or "maxTtftSeconds" or "maxTpotSeconds" or "maxE2eSeconds"
+        row.Name is "serving" or "maxTtftSeconds" or "maxTpotSeconds" or "maxE2eSeconds" or "hardware"
         || (row.Type == "list of objects" && row.Name is not ("schedule" or "policies"));
 
     private static Gen<string> Value(OptionRow row, string section) => row.Type switch
@@ -164,6 +164,10 @@ internal static class ConfigGen
 
     private static Gen<string> Text(string name, string section) => name switch
     {
+        "model" when section == "hardware" => Gen.Frequency((12, Gen.Elements("\"llama-3.1-8b\"", "\"Qwen/Qwen3-14B\"", "\"mixtral-8x7b\"", "\"Llama-2-7b-hf\"")), (1, Gen.Elements("\"gpt-17\"", "\"config.json\""))),
+        "gpu" => Gen.Frequency((12, Gen.Elements("\"H100-SXM\"", "\"a100-80gb\"", "\"H200\"", "\"b200\"")), (1, Gen.Elements("\"tpu-v5\"", "\"\""))),
+        "dtype" => Gen.Frequency((12, Gen.Elements("\"bf16\"", "\"fp8\"")), (1, Gen.Constant("\"int4\""))),
+        "name" when section == "calibration" => Gen.Frequency((12, Gen.Elements("\"blis-trained-physics\"", "\"splitwise-2023\"")), (1, Gen.Constant("\"mine\""))),
         "model" => Gen.Constant(Quote(section.Replace("load:", "", StringComparison.Ordinal))),
         "timeZone" => Gen.Frequency((12, Gen.Elements("\"UTC\"", "\"Europe/Berlin\"", "\"America/New_York\"", "\"Asia/Kolkata\"", "\"Pacific/Chatham\"")), (1, Gen.Elements("\"Mars/Olympus\"", "\"\""))),
         "days" => Gen.Frequency((12, Gen.Elements("\"*\"", "\"Mon-Fri\"", "\"Sat,Sun\"", "\"Fri-Mon\"")), (1, Gen.Elements("\"Funday\"", "\"\""))),
