@@ -41,7 +41,8 @@ internal static class ServingCommands
             };
             if (OptionRules.Validate(hardware, typeof(HardwareOptions)) is [var first, ..])
             {
-                var flag = first.Path.TrimStart('.') switch
+                var field = first.Path.TrimStart('.') is { Length: > 0 } path ? path : first.Problem.Split(' ')[0];
+                var flag = field switch
                 {
                     "tensorParallel" => "--tp",
                     "gpuMemoryUtilization" => "--gpu-memory-utilization",
@@ -57,7 +58,7 @@ internal static class ServingCommands
             }
             catch (Autoscale.Config.ConfigException e)
             {
-                var flag = e.Path switch { ".model" => "--model", ".gpu" => "--gpu", _ => "--model/--gpu/--tp" };
+                var flag = e.Path switch { ".model" => "--model", ".gpu" => "--gpu", _ => e.Problem.Contains("GPUs", StringComparison.Ordinal) || e.Problem.Contains("fit in", StringComparison.Ordinal) ? "--tp" : "--model" };
                 throw new UserInputException($"{flag}: {e.Problem}");
             }
 
