@@ -58,6 +58,7 @@ internal sealed class ServingRun : ServingRunBase
     // Per request of the workload, when asked for (tests compare them with BLIS).
     private readonly long[]? _recordedFirstToken;
     private readonly long[]? _recordedEnd;
+    private readonly long[]? _recordedAdmission;
     private readonly ServingWorkload.Cursor _cursor;
 
     private readonly List<Replica> _replicas = [];
@@ -113,6 +114,8 @@ internal sealed class ServingRun : ServingRunBase
         {
             _recordedFirstToken = new long[workload.Count];
             _recordedEnd = new long[workload.Count];
+            _recordedAdmission = new long[workload.Count];
+            Array.Fill(_recordedAdmission, -1L);
             Array.Fill(_recordedFirstToken, -1L);
             Array.Fill(_recordedEnd, -1L);
         }
@@ -126,6 +129,9 @@ internal sealed class ServingRun : ServingRunBase
 
     /// <summary>When request <paramref name="r"/> finished, in nanoseconds after the start; -1 when it was dropped.</summary>
     internal long EndAt(int r) => _recordedEnd![r];
+
+    /// <summary>When request <paramref name="r"/> (by arrival order) was first admitted to a batch, nanoseconds; -1 if never (with recordRequests).</summary>
+    internal long AdmittedAt(int r) => _recordedAdmission![r];
 
     private enum RequestState : byte
     {
@@ -736,6 +742,11 @@ internal sealed class ServingRun : ServingRunBase
             {
                 _flags[r] |= AdmittedOnce;
                 _admissions++;
+                if (_recordedAdmission is not null)
+                {
+                    _recordedAdmission[_ordinal[r]] = now;
+                }
+
                 var wait = now - _arrival[r];
                 _wait.Add(wait);
                 if (wait > _maxWait)

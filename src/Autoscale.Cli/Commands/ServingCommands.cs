@@ -15,7 +15,134 @@ internal static class ServingCommands
         var command = new Command("serving", "Serving profiles for LLM-aware replays (replica.serving).");
         command.Subcommands.Add(Fit(context));
         command.Subcommands.Add(Profile(context));
+        command.Subcommands.Add(Validate(context));
         return command;
+    }
+
+    private static Command Validate(CliContext context)
+    {
+        var config = CliOptions.RequiredPath("--config", "The config whose replica.serving (stepSeconds or hardware, maxSequences, maxBatchedTokens) is the server the runs measured.");
+        var benchmark = new Option<string[]>("--benchmark")
+        {
+            Description = "Benchmark results of that server: vLLM benchmark_serving --save-result JSON files, or inference-perf report folders (config.yaml and stage_N_lifecycle_metrics.json); repeat or give several.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var format = CliOptions.Format("table", "json");
+        var command = new Command("validate", "Replay each benchmark run with the config's serving profile and compare the predicted TTFT, end-to-end latency (mean, p50, p90, p99) and ITL with the measured ones: signed errors, (predicted - measured) / measured x 100.")
+        {
+            config, benchmark, format,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var configFile = parse.GetValue(config)!;
+            var profile = Autoscale.Config.Benchmarks.ServingValidation.LoadProfile(configFile);
+            var runs = new List<Autoscale.Config.Benchmarks.BenchmarkRun>();
+            foreach (var path in parse.GetValue(benchmark) ?? [])
+            {
+                try
+                {
+                    runs.AddRange(Autoscale.Config.Benchmarks.BenchmarkRuns.Read(path));
+                }
+                catch (FormatException e)
+                {
+                    throw new UserInputException(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}");
+                }
+            }
+
+            var validated = runs.Where(r => r.Overloaded is null).Select(r => Autoscale.Config.Benchmarks.ServingValidation.Replay(r, profile, cancellationToken)).ToList();
+            var leftOut = runs.Where(r => r.Overloaded is not null).ToList();
+            await context.Stdout.WriteAsync(parse.GetValue(format) == "json" ? ValidationJson(validated, leftOut) : ValidationTable(validated, leftOut));
+            return AutoscaleCli.Success;
+        });
+        return command;
+    }
+
+    private static string ValidationJson(List<Autoscale.Config.Benchmarks.ValidatedRun> validated, List<Autoscale.Config.Benchmarks.BenchmarkRun> leftOut)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            void Figures(string name, IEnumerable<(string Name, double? Value)> figures)
+            {
+                json.WriteStartObject(name);
+                foreach (var (key, value) in figures)
+                {
+                    if (value is { } v && double.IsFinite(v))
+                    {
+                        json.WriteNumber(key, Math.Round(v, 6));
+                    }
+                    else
+                    {
+                        json.WriteNull(key);
+                    }
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteStartObject();
+            json.WriteStartArray("runs");
+            foreach (var v in validated)
+            {
+                var compared = v.Compared().ToList();
+                json.WriteStartObject();
+                json.WriteString("name", v.Run.Name);
+                json.WriteNumber("requests", v.Run.Input.Length);
+                Figures("measured", compared.Select(c => (c.Name, c.Measured)));
+                Figures("predicted", compared.Select(c => (c.Name, c.Predicted)));
+                Figures("errorPercent", compared.Select(c => (c.Name, c.ErrorPercent)));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("leftOut");
+            foreach (var run in leftOut)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", run.Name);
+                json.WriteString("reason", run.Overloaded);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static string ValidationTable(List<Autoscale.Config.Benchmarks.ValidatedRun> validated, List<Autoscale.Config.Benchmarks.BenchmarkRun> leftOut)
+    {
+        var text = new System.Text.StringBuilder();
+        string S(double? seconds) => seconds is { } v && double.IsFinite(v) ? v.ToString(v < 1 ? "0.0000" : "0.000", Ci) : "-";
+        string P(double? percent) => percent is { } v ? v.ToString("+0.0;-0.0", Ci) + " %" : "-";
+        text.Append("run | requests | TTFT mean measured | predicted | error | E2E mean measured | predicted | error | ITL mean measured | predicted | error\n");
+        foreach (var v in validated)
+        {
+            var c = v.Compared().ToDictionary(x => x.Name);
+            var (ttft, e2e, itl) = (c["ttftMeanSeconds"], c["e2eMeanSeconds"], c["itlMeanSeconds"]);
+            text.Append(Ci, $"{v.Run.Name} | {v.Run.Input.Length} | {S(ttft.Measured)} | {S(ttft.Predicted)} | {P(ttft.ErrorPercent)} | {S(e2e.Measured)} | {S(e2e.Predicted)} | {P(e2e.ErrorPercent)} | {S(itl.Measured)} | {S(itl.Predicted)} | {P(itl.ErrorPercent)}\n");
+        }
+
+        double? Median(IEnumerable<double?> values)
+        {
+            var sorted = values.OfType<double>().Select(Math.Abs).Order().ToArray();
+            return sorted.Length == 0 ? null : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+        }
+
+        if (validated.Count > 0)
+        {
+            var all = validated.Select(v => v.Compared().ToDictionary(x => x.Name)).ToList();
+            text.Append(Ci, $"median absolute error over {validated.Count} run{(validated.Count == 1 ? "" : "s")}: TTFT mean {P(Median(all.Select(a => a["ttftMeanSeconds"].ErrorPercent))).TrimStart('+')}, E2E mean {P(Median(all.Select(a => a["e2eMeanSeconds"].ErrorPercent))).TrimStart('+')}, ITL mean {P(Median(all.Select(a => a["itlMeanSeconds"].ErrorPercent))).TrimStart('+')}\n");
+        }
+
+        foreach (var run in leftOut)
+        {
+            text.Append(Ci, $"left out {run.Name}: {run.Overloaded}\n");
+        }
+
+        return text.ToString();
     }
 
     private static Command Profile(CliContext context)
