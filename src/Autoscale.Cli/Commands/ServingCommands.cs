@@ -229,42 +229,221 @@ internal static class ServingCommands
 
     private static Command Fit(CliContext context)
     {
-        var benchmark = CliOptions.RequiredPath("--benchmark", "A CSV of measurements: per step (prefill_tokens, decode_tokens, step_seconds or step_ms) or per request at a known concurrency (concurrency, input_tokens, output_tokens, ttft_ms or ttft_seconds, itl_ms or itl_seconds).");
-        var command = new Command("fit", "Fit stepSeconds (base, perPrefillToken, perDecodeToken) by least squares; prints the profile as config JSON (for replica.serving) and the fit's error on standard error.") { benchmark };
+        var benchmark = new Option<string[]>("--benchmark")
+        {
+            Description = "Without --config: a CSV of measurements, per step (prefill_tokens, decode_tokens, step_seconds or step_ms) or per request at a known concurrency (concurrency, input_tokens, output_tokens, ttft_ms or ttft_seconds, itl_ms or itl_seconds). "
+                + "With --config: benchmark results of that server (vLLM benchmark_serving JSON, inference-perf report folders); repeat or give several.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var config = new Option<string?>("--config") { Description = "The config whose replica.serving is the server the --benchmark runs measured (hardware in it: the hardware model's factors are fitted; else its step coefficients)." };
+        var runsFile = new Option<string?>("--runs") { Description = "RUNS.json, {\"runs\": [{\"config\": \"C1.json\", \"benchmark\": \"DIR_OR_FILE\"}, ...]}: runs of several servers with their configs (paths relative to the file)." };
+        var holdout = new Option<string[]>("--holdout") { Description = "Runs not fitted, to state the error on: benchmark files of the --config server, or a RUNS.json.", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("fit", "Fit a serving profile: from step measurements (a CSV, least squares, prints stepSeconds), or from benchmark runs of real servers (--config or --runs: each run replayed, Nelder-Mead on the error of mean TTFT and end-to-end latency; prints {\"hardware\": {\"calibration\": ...}} or stepSeconds). The errors go to standard error.")
+        {
+            benchmark, config, runsFile, holdout,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var path = parse.GetValue(benchmark)!;
-            StepFit.Result fit;
-            try
+            var benchmarks = parse.GetValue(benchmark) ?? [];
+            var configFile = parse.GetValue(config);
+            var runs = parse.GetValue(runsFile);
+            if (configFile is null && runs is null)
             {
-                fit = StepFit.Fit(StepFit.Read(path));
-            }
-            catch (FormatException e)
-            {
-                throw new UserInputException(e.Message);
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new UserInputException($"{path}: {e.Message}");
+                if (benchmarks.Length != 1)
+                {
+                    throw new UserInputException(benchmarks.Length == 0 ? "--benchmark: give the CSV of measurements (or --config with benchmark runs, or --runs)" : "--benchmark: one CSV of measurements (several benchmark runs need --config or --runs)");
+                }
+
+                return await FitSteps(context, benchmarks[0]);
             }
 
+            if (configFile is not null && runs is not null)
+            {
+                throw new UserInputException("--config and --runs: give one (--runs names each run's config)");
+            }
+
+            var servers = runs is not null ? RunsFile(runs) : [new Autoscale.Config.Benchmarks.ServerRuns(configFile!, ReadRuns(benchmarks, "--benchmark"))];
+            if (servers.Sum(s => s.Runs.Count) == 0)
+            {
+                throw new UserInputException("--benchmark: give the benchmark runs to fit (files or folders)");
+            }
+
+            var held = parse.GetValue(holdout) ?? [];
+            var heldServers = held.Length == 1 && held[0].EndsWith(".json", StringComparison.OrdinalIgnoreCase) && IsRunsFile(held[0]) ? RunsFile(held[0])
+                : held.Length > 0 ? [new Autoscale.Config.Benchmarks.ServerRuns(configFile ?? throw new UserInputException("--holdout: with --runs, give a RUNS.json of the held-out runs"), ReadRuns(held, "--holdout"))] : [];
+            var fit = Autoscale.Config.Benchmarks.ServingFit.Fit(servers, heldServers, cancellationToken);
             var buffer = new MemoryStream();
             using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
             {
                 json.WriteStartObject();
-                json.WriteStartObject("stepSeconds");
-                json.WriteNumber("base", Round(fit.BaseSeconds));
-                json.WriteNumber("perPrefillToken", Round(fit.PerPrefillTokenSeconds));
-                json.WriteNumber("perDecodeToken", Round(fit.PerDecodeTokenSeconds));
-                json.WriteEndObject();
+                if (fit.Calibration is { } c)
+                {
+                    json.WriteStartObject("hardware");
+                    json.WriteStartObject("calibration");
+                    json.WriteString("name", c.Name);
+                    json.WriteNumber("prefillCompute", c.PrefillCompute!.Value);
+                    json.WriteNumber("decodeMemory", c.DecodeMemory!.Value);
+                    json.WriteNumber("weightLoad", c.WeightLoad!.Value);
+                    json.WriteNumber("perStepSeconds", c.PerStepSeconds!.Value);
+                    json.WriteNumber("requestOverheadSeconds", c.RequestOverheadSeconds!.Value);
+                    json.WriteNumber("perOutputTokenOverheadSeconds", c.PerOutputTokenOverheadSeconds!.Value);
+                    json.WriteEndObject();
+                    json.WriteEndObject();
+                }
+                else
+                {
+                    var step = fit.StepSeconds!;
+                    json.WriteStartObject("stepSeconds");
+                    json.WriteNumber("base", step.Base!.Value);
+                    json.WriteNumber("perPrefillToken", step.PerPrefillToken);
+                    json.WriteNumber("perPrefillAttentionToken", step.PerPrefillAttentionToken);
+                    json.WriteNumber("perDecodeToken", step.PerDecodeToken);
+                    json.WriteNumber("perDecodeContextToken", step.PerDecodeContextToken);
+                    json.WriteEndObject();
+                }
+
                 json.WriteEndObject();
             }
 
             await context.Stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-            await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {fit.Rows} measurements: RMS error {fit.RmsRelativeError:P2}, worst {fit.MaxRelativeError:P2}, {(fit.RSquared is { } r2 ? $"R² {r2:0.####}" : "R² undefined (the measured times do not vary)")}. Paste it into replica.serving."));
+            string Rms(IEnumerable<double> errors)
+            {
+                var finite = errors.Where(double.IsFinite).ToList();
+                return finite.Count == 0 ? "-" : Math.Sqrt(finite.Select(e => e * e).Average()).ToString("0.0", Ci) + " %";
+            }
+
+            foreach (var (run, tb, eb, ta, ea) in fit.Fitted)
+            {
+                await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {run}: mean TTFT error {tb:0.0} % -> {ta:0.0} %, mean E2E {eb:0.0} % -> {ea:0.0} %"));
+            }
+
+            await context.Stderr.WriteLineAsync($"fitted {fit.Fitted.Count} runs in {fit.Evaluations} replays of them: RMS error {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftBefore, f.E2eBefore }))} before, {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftAfter, f.E2eAfter }))} after");
+            foreach (var (run, ttft, e2e) in fit.HeldOut)
+            {
+                await context.Stderr.WriteLineAsync(string.Create(Ci, $"held out {run}: mean TTFT error {ttft:0.0} %, mean E2E {e2e:0.0} %"));
+            }
+
+            if (fit.HeldOut.Count > 0)
+            {
+                await context.Stderr.WriteLineAsync($"held out {fit.HeldOut.Count} runs: RMS error {Rms(fit.HeldOut.SelectMany(f => new[] { f.Ttft, f.E2e }))}");
+            }
+
+            foreach (var reason in fit.LeftOut)
+            {
+                await context.Stderr.WriteLineAsync($"left out {reason}");
+            }
+
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    private static bool IsRunsFile(string path)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("runs", out var runs) && runs.ValueKind == JsonValueKind.Array
+                && runs.EnumerateArray().All(r => r.ValueKind == JsonValueKind.Object && r.TryGetProperty("config", out _));
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static List<Autoscale.Config.Benchmarks.BenchmarkRun> ReadRuns(IEnumerable<string> paths, string option)
+    {
+        var runs = new List<Autoscale.Config.Benchmarks.BenchmarkRun>();
+        foreach (var path in paths)
+        {
+            try
+            {
+                runs.AddRange(Autoscale.Config.Benchmarks.BenchmarkRuns.Read(path));
+            }
+            catch (FormatException e)
+            {
+                throw new UserInputException($"{option}: {(e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}")}");
+            }
+            catch (IOException e)
+            {
+                throw new UserInputException($"{option}: {path}: {e.Message}");
+            }
+        }
+
+        return runs;
+    }
+
+    private static List<Autoscale.Config.Benchmarks.ServerRuns> RunsFile(string file)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(File.ReadAllText(file));
+        }
+        catch (IOException e)
+        {
+            throw new UserInputException($"{file}: {e.Message}");
+        }
+        catch (JsonException e)
+        {
+            throw new UserInputException($"{file}: not valid JSON ({e.Message.Split('.')[0]}); expected {{\"runs\": [{{\"config\": \"C.json\", \"benchmark\": \"DIR_OR_FILE\"}}]}}");
+        }
+
+        using (document)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? "";
+            if (!document.RootElement.TryGetProperty("runs", out var runs) || runs.ValueKind != JsonValueKind.Array || runs.GetArrayLength() == 0)
+            {
+                throw new UserInputException($"{file}: runs must be a list of {{\"config\": \"C.json\", \"benchmark\": \"DIR_OR_FILE\"}}");
+            }
+
+            var servers = new List<Autoscale.Config.Benchmarks.ServerRuns>();
+            var i = 0;
+            foreach (var entry in runs.EnumerateArray())
+            {
+                string Field(string name) => entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+                    ? Path.Combine(folder, v.GetString()!)
+                    : throw new UserInputException($"{file}: runs[{i}].{name} must be given (a path)");
+                servers.Add(new Autoscale.Config.Benchmarks.ServerRuns(Field("config"), ReadRuns([Field("benchmark")], $"{file}: runs[{i}].benchmark")));
+                i++;
+            }
+
+            return servers;
+        }
+    }
+
+    private static async Task<int> FitSteps(CliContext context, string path)
+    {
+        StepFit.Result fit;
+        try
+        {
+            fit = StepFit.Fit(StepFit.Read(path));
+        }
+        catch (FormatException e)
+        {
+            throw new UserInputException(e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UserInputException($"{path}: {e.Message}");
+        }
+
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("stepSeconds");
+            json.WriteNumber("base", Round(fit.BaseSeconds));
+            json.WriteNumber("perPrefillToken", Round(fit.PerPrefillTokenSeconds));
+            json.WriteNumber("perDecodeToken", Round(fit.PerDecodeTokenSeconds));
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        await context.Stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {fit.Rows} measurements: RMS error {fit.RmsRelativeError:P2}, worst {fit.MaxRelativeError:P2}, {(fit.RSquared is { } r2 ? $"R² {r2:0.####}" : "R² undefined (the measured times do not vary)")}. Paste it into replica.serving."));
+        return AutoscaleCli.Success;
     }
 
     /// <summary>Seconds to 6 significant digits: enough for microsecond coefficients, no float noise in the config.</summary>

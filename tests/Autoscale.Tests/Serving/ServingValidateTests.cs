@@ -19,14 +19,14 @@ public sealed class ServingValidateTests
         """;
 
     /// <summary>A detailed vLLM result whose per-request times are the replay's of <paramref name="configFile"/> (a run of 300 requests at 5 req/s).</summary>
-    private static string SelfMeasured(string configFile)
+    private static string SelfMeasured(string configFile, int seed = 7, double rate = 5.0)
     {
-        var random = new Random(7);
+        var random = new Random(seed);
         var input = Enumerable.Range(0, 300).Select(_ => random.Next(100, 3000)).ToArray();
         var output = Enumerable.Range(0, 300).Select(_ => random.Next(2, 400)).ToArray();
         var placeholder = new JsonObject
         {
-            ["num_prompts"] = 300, ["completed"] = 300, ["request_rate"] = 5.0, ["burstiness"] = 1.0,
+            ["num_prompts"] = 300, ["completed"] = 300, ["request_rate"] = rate, ["burstiness"] = 1.0,
             ["input_lens"] = new JsonArray(input.Select(i => (JsonNode)i).ToArray()), ["output_lens"] = new JsonArray(output.Select(o => (JsonNode)o).ToArray()),
             ["mean_ttft_ms"] = 1.0,
         };
@@ -134,5 +134,51 @@ public sealed class ServingValidateTests
 
         Assert.Equal(2, run.Exit);
         Assert.Contains("replica.serving: must be given", run.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serving_fit_recovers_a_calibration_from_runs_of_one_model_and_predicts_another()
+    {
+        using var dir = new TempFolder();
+
+        // The "real" servers: the hardware model with factors unlike BLIS's (slower prefill, a longer time before the queue).
+        const string truth = "\"calibration\": { \"prefillCompute\": 0.4, \"requestOverheadSeconds\": 0.03, \"weightLoad\": 1.1 }";
+        string Server(string model, string extra = "") => $$"""{ "replica": { "serving": { "hardware": { "model": "{{model}}", "gpu": "H100-SXM"{{extra}} }, "maxSequences": 128, "maxBatchedTokens": 2048 } } }""";
+        var llamaTrue = dir.Write("llama-true.json", Server("llama-3.1-8b", ", " + truth));
+        var qwenTrue = dir.Write("qwen-true.json", Server("qwen3-14b", ", " + truth));
+        var llama = dir.Write("llama.json", Server("llama-3.1-8b"));
+        var qwen = dir.Write("qwen.json", Server("qwen3-14b"));
+        var runA = dir.Write("llama-a.json", SelfMeasured(llamaTrue, seed: 1, rate: 3));
+        var runB = dir.Write("llama-b.json", SelfMeasured(llamaTrue, seed: 2, rate: 8));
+        var held = dir.Write("qwen-a.json", SelfMeasured(qwenTrue, seed: 3, rate: 4));
+        var runs = dir.Write("runs.json", """{ "runs": [ { "config": "llama.json", "benchmark": "llama-a.json" }, { "config": "llama.json", "benchmark": "llama-b.json" } ] }""");
+        var holdout = dir.Write("holdout.json", """{ "runs": [ { "config": "qwen.json", "benchmark": "qwen-a.json" } ] }""");
+
+        var fit = await FuzzCli.RunAsync("serving", "fit", "--runs", runs, "--holdout", holdout);
+
+        Assert.True(fit.Exit == 0, fit.Err);
+        var calibration = JsonNode.Parse(fit.Out)!["hardware"]!["calibration"]!;
+        Assert.Contains("held out qwen-a.json", fit.Err, StringComparison.Ordinal);
+        var after = System.Text.RegularExpressions.Regex.Match(fit.Err, @"RMS error ([0-9.]+) % before, ([0-9.]+) % after");
+        Assert.True(after.Success && double.Parse(after.Groups[2].Value, CultureInfo.InvariantCulture) < 3, fit.Err);
+
+        // The fitted factors, pasted into the other model's config, predict its run.
+        var fitted = dir.Write("qwen-fitted.json", Server("qwen3-14b", ", \"calibration\": " + calibration.ToJsonString()));
+        var check = await FuzzCli.RunAsync("serving", "validate", "--config", fitted, "--benchmark", held, "--format", "json");
+        Assert.True(check.Exit == 0, check.Err);
+        var errors = JsonNode.Parse(check.Out)!["runs"]![0]!["errorPercent"]!;
+        Assert.True(Math.Abs(errors["e2eMeanSeconds"]!.GetValue<double>()) < 5 && Math.Abs(errors["ttftMeanSeconds"]!.GetValue<double>()) < 10, check.Out);
+        var before = await FuzzCli.RunAsync("serving", "validate", "--config", qwen, "--benchmark", held, "--format", "json");
+        Assert.True(Math.Abs(JsonNode.Parse(before.Out)!["runs"]![0]!["errorPercent"]!["ttftMeanSeconds"]!.GetValue<double>()) > 20, before.Out);
+    }
+
+    [Fact]
+    public async Task A_bad_runs_file_is_one_error_line()
+    {
+        using var dir = new TempFolder();
+        var run = await FuzzCli.RunAsync("serving", "fit", "--runs", dir.Write("runs.json", """{ "runs": [ { "benchmark": "x.json" } ] }"""));
+
+        Assert.Equal(2, run.Exit);
+        Assert.Contains("runs[0].config must be given (a path)", run.Err, StringComparison.Ordinal);
     }
 }
