@@ -317,7 +317,7 @@ internal static class ServingCommands
                 await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {run}: mean TTFT error {tb:0.0} % -> {ta:0.0} %, mean E2E {eb:0.0} % -> {ea:0.0} %"));
             }
 
-            await context.Stderr.WriteLineAsync($"fitted {fit.Fitted.Count} runs in {fit.Evaluations} replays of them: RMS error {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftBefore, f.E2eBefore }))} before, {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftAfter, f.E2eAfter }))} after");
+            await context.Stderr.WriteLineAsync($"fitted {fit.Fitted.Count} run{(fit.Fitted.Count == 1 ? "" : "s")} in {fit.Evaluations} replays of them: RMS error {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftBefore, f.E2eBefore }))} before, {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftAfter, f.E2eAfter }))} after");
             foreach (var (run, ttft, e2e) in fit.HeldOut)
             {
                 await context.Stderr.WriteLineAsync(string.Create(Ci, $"held out {run}: mean TTFT error {ttft:0.0} %, mean E2E {e2e:0.0} %"));
@@ -325,7 +325,7 @@ internal static class ServingCommands
 
             if (fit.HeldOut.Count > 0)
             {
-                await context.Stderr.WriteLineAsync($"held out {fit.HeldOut.Count} runs: RMS error {Rms(fit.HeldOut.SelectMany(f => new[] { f.Ttft, f.E2e }))}");
+                await context.Stderr.WriteLineAsync($"held out {fit.HeldOut.Count} run{(fit.HeldOut.Count == 1 ? "" : "s")}: RMS error {Rms(fit.HeldOut.SelectMany(f => new[] { f.Ttft, f.E2e }))}");
             }
 
             foreach (var reason in fit.LeftOut)

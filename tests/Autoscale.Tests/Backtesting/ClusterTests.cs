@@ -67,7 +67,8 @@ public sealed class ClusterTests
     {
         var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, example)))!.AsObject();
         var plain = await RunServingAsync(config.ToJsonString());
-        config["cluster"] = JsonNode.Parse("""{ "nodePools": [ { "name": "any", "gpusPerNode": 2 } ] }""");
+        var gpus = config["replica"]?["gpus"]?.GetValue<int>() ?? config["replica"]?["serving"]?["hardware"]?["tensorParallel"]?.GetValue<int>() ?? 1;
+        config["cluster"] = JsonNode.Parse($$"""{ "nodePools": [ { "name": "any", "gpusPerNode": {{gpus}} } ] }""");
         var onCluster = await RunServingAsync(config.ToJsonString());
         Assert.Equal(plain.Count, onCluster.Count);
         for (var i = 0; i < plain.Count; i++)

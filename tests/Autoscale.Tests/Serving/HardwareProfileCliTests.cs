@@ -125,4 +125,19 @@ public sealed class HardwareProfileCliTests
         Assert.Contains(expected, run.Err, StringComparison.Ordinal);
         Assert.False(Directory.Exists(report), "nothing is written");
     }
+
+    [Fact]
+    public async Task The_shipped_hardware_profiles_are_what_serving_profile_prints_today()
+    {
+        var files = Directory.GetFiles(Path.Combine(TestPaths.Examples, "profiles"), "hw-*.json");
+        Assert.True(files.Length >= 6, $"{files.Length} hardware profiles");
+        foreach (var file in files)
+        {
+            var shipped = JsonNode.Parse(await File.ReadAllTextAsync(file))!["serving"]!;
+            var hardware = shipped["hardware"]!;
+            var run = await FuzzCli.RunAsync("serving", "profile", "--model", hardware["model"]!.ToString(), "--gpu", hardware["gpu"]!.ToString(), "--tp", hardware["tensorParallel"]!.ToString());
+            Assert.True(run.Exit == 0, run.Err);
+            Assert.True(JsonNode.DeepEquals(shipped, JsonNode.Parse(run.Out)!["serving"]), $"{Path.GetFileName(file)} is out of date:\n{run.Out}");
+        }
+    }
 }

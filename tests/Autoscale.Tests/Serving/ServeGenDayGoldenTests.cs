@@ -43,7 +43,7 @@ public sealed class ServeGenDayGoldenTests(ITestOutputHelper output)
 
     private static async Task<(IReadOnlyList<CandidateResult>, IReadOnlyList<CandidateResult>)> RunAsync()
     {
-        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "llm-serving.json"));
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Serving", "golden-serving.json"));
         var candidates = plan.Candidates.Where(c => c.Name is "reactive" or "warm-floor 2").ToList();
         var day = await ServingFixtures.ServeGenWindow(plan.Settings.Tick, 0, 86_400, divide: 10);
         var workload = ServingWorkload.FromTicks(day, plan.Settings.Serving!, plan.Settings.Seed);

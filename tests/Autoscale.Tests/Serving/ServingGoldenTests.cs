@@ -83,7 +83,7 @@ public sealed class ServingGoldenTests
             {
                 run = Task.Run(async () =>
                 {
-                    var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "llm-serving.json"));
+                    var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Serving", "golden-serving.json"));
                     var settings = plan.Settings with { FluidServing = fluid };
                     ServingWorkload workload;
                     if (trace == "servegen-afternoon")
