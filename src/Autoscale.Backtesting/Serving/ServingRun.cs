@@ -29,6 +29,8 @@ internal sealed class ServingRun : ServingRunBase
     // Time outside the GPU: requests reach the scheduler after their ingestion (a queue by entry time, null without it);
     // each output token reaches the client _outputNanos after the one before it.
     private readonly PriorityQueue<int, (long At, long Ordinal)>? _ingest;
+    private readonly IntDeque? _ingestFifo; // the same delay for every request keeps arrival order: a plain queue
+    private readonly long _ingestFixedNanos;
     private readonly double _ingestNanos, _ingestPerInputNanos;
     private readonly long _outputNanos;
     private long _ingesting;
@@ -99,7 +101,9 @@ internal sealed class ServingRun : ServingRunBase
         _contextTerms = _attentionNanos > 0 || _contextNanos > 0;
         _ingestNanos = _p.RequestOverheadSeconds * 1e9;
         _ingestPerInputNanos = _p.PerInputTokenOverheadSeconds * 1e9;
-        _ingest = _ingestNanos > 0 || _ingestPerInputNanos > 0 ? new PriorityQueue<int, (long, long)>() : null;
+        _ingest = _ingestPerInputNanos > 0 ? new PriorityQueue<int, (long, long)>() : null;
+        _ingestFixedNanos = (long)Math.Round(_ingestNanos);
+        _ingestFifo = _ingest is null && _ingestFixedNanos > 0 ? new IntDeque() : null;
         _outputNanos = (long)Math.Round(_p.PerOutputTokenOverheadSeconds * 1e9);
         _warmupNanos = Nanos(_p.WarmupSeconds);
         _drainTimeoutNanos = Nanos(_p.DrainTimeoutSeconds);
@@ -235,6 +239,10 @@ internal sealed class ServingRun : ServingRunBase
             {
                 at = entry.At;
             }
+            else if (_ingestFifo is { Count: > 0 } && _arrival[_ingestFifo.PeekFront()] + _ingestFixedNanos < at)
+            {
+                at = _arrival[_ingestFifo.PeekFront()] + _ingestFixedNanos;
+            }
             if (at >= limit)
             {
                 return;
@@ -254,6 +262,14 @@ internal sealed class ServingRun : ServingRunBase
         while (_ingest is { Count: > 0 } && _ingest.TryPeek(out var r, out var entry) && entry.At == at)
         {
             _ingest.Dequeue();
+            _ingesting--;
+            _waiting++;
+            Route(r, at);
+        }
+
+        while (_ingestFifo is { Count: > 0 } && _arrival[_ingestFifo.PeekFront()] + _ingestFixedNanos == at)
+        {
+            var r = _ingestFifo.PopFront();
             _ingesting--;
             _waiting++;
             Route(r, at);
@@ -293,6 +309,12 @@ internal sealed class ServingRun : ServingRunBase
                     _ingest.Enqueue(r, (at + delay, _ordinal[r]));
                     continue;
                 }
+            }
+            else if (_ingestFifo is not null)
+            {
+                _ingesting++;
+                _ingestFifo.PushBack(r);
+                continue;
             }
 
             _waiting++;
