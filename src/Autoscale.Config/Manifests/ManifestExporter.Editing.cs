@@ -90,7 +90,16 @@ internal static partial class ManifestExporter
         var target = root["spec"]?["scaleTargetRef"] as JsonObject;
         if (target is not null && fresh["spec"] is JsonObject spec && kind is "hpa" or "keda")
         {
-            spec["scaleTargetRef"] = target.DeepClone();
+            var lentTarget = target.DeepClone().AsObject();
+            if (kind == "hpa")
+            {
+                // KEDA's scaleTargetRef defaults to an apps/v1 Deployment; an HPA's must say so.
+                lentTarget.TryAdd("apiVersion", "apps/v1");
+                lentTarget.TryAdd("kind", "Deployment");
+                lentTarget.Remove("envSourceContainerName");
+            }
+
+            spec["scaleTargetRef"] = lentTarget;
         }
 
         foreach (var trigger in fresh["spec"]?["triggers"] as JsonArray ?? [])

@@ -62,7 +62,7 @@ public sealed class ReplicaShapeTests
     [Fact]
     public async Task A_request_that_does_not_fit_a_shapes_kv_cache_is_one_error_line()
     {
-        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Examples, "llm-serving.json")))!.AsObject();
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Serving", "golden-serving.json")))!.AsObject();
         var profile = config["replica"]!["serving"]!.DeepClone().AsObject();
         profile.Remove("tokens");
         profile["kvCacheTokens"] = 1000;

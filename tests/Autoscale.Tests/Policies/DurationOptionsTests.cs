@@ -28,6 +28,13 @@ public sealed class DurationOptionsTests
         "HpaScalingRules.StabilizationWindowSeconds", "HpaScalingPolicy.PeriodSeconds",
         "KedaOptions.PollingInterval", "KedaOptions.CooldownPeriod", "KedaOptions.InitialCooldownPeriod", "KedaOptions.HpaSyncPeriodSeconds",
         "StepSecondsOptions.Base", "StepSecondsOptions.PerPrefillToken", "StepSecondsOptions.PerDecodeToken",
+
+        // Coefficients of the serving model (BLIS's alpha terms and the hardware model's overheads, like stepSeconds):
+        // fitted numbers in seconds per request, token, layer, sequence or step, below a nanosecond at times.
+        "StepSecondsOptions.PerPrefillAttentionToken", "StepSecondsOptions.PerDecodeContextToken",
+        "ServingOptions.RequestOverheadSeconds", "ServingOptions.PerInputTokenOverheadSeconds", "ServingOptions.PerOutputTokenOverheadSeconds",
+        "HardwareCalibrationOptions.PerLayerSeconds", "HardwareCalibrationOptions.PerSequenceSeconds", "HardwareCalibrationOptions.PerStepSeconds",
+        "HardwareCalibrationOptions.RequestOverheadSeconds", "HardwareCalibrationOptions.PerOutputTokenOverheadSeconds",
     ];
 
     private static IEnumerable<Type> OptionsTypes()
