@@ -175,7 +175,7 @@ public sealed class HardwareOptions : IValidatableOptions
 /// </summary>
 public sealed class HardwareCalibrationOptions : IValidatableOptions
 {
-    /// <summary>The calibration set the other fields start from: <c>blis-trained-physics</c> (the default) or <c>splitwise-2023</c>.</summary>
+    /// <summary>The calibration set the other fields start from: <c>blis-trained-physics</c> (the default), <c>vidur-2024-prefill</c> (BLIS's with the prefill compute of Vidur's operator profiles, for prompts not prefix-cached) or <c>splitwise-2023</c>.</summary>
     [Option]
     public string? Name { get; set; }
 
@@ -221,7 +221,7 @@ public sealed class HardwareCalibrationOptions : IValidatableOptions
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate() =>
-        Name is null or "blis-trained-physics" or "splitwise-2023" ? [] : [$"name (\"{Name}\") must be blis-trained-physics or splitwise-2023"];
+        Name is null or "blis-trained-physics" or "vidur-2024-prefill" or "splitwise-2023" ? [] : [$"name (\"{Name}\") must be blis-trained-physics, vidur-2024-prefill or splitwise-2023"];
 }
 
 /// <summary>The step-time coefficients of a serving profile, in seconds.</summary>

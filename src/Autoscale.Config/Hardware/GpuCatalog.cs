@@ -78,7 +78,21 @@ internal sealed record HardwareCalibration(
         "BLIS (inference-sim/inference-sim, Apache-2.0) defaults.yaml trained_physics_coefficients at f90a1e3, fitted on vLLM v0.15.1 on H100");
 
     /// <summary>The sets a config can name.</summary>
-    public static IReadOnlyList<HardwareCalibration> Sets => [BlisTrainedPhysics, Splitwise2023];
+    public static IReadOnlyList<HardwareCalibration> Sets => [BlisTrainedPhysics, Splitwise2023, VidurPrefill];
+
+    /// <summary>
+    /// BLIS's set with the prefill compute factor Vidur's operator profiles imply (microsoft/vidur at 7d47513, MIT,
+    /// data/profiling/compute/*/mlp.csv: projections, MLP, norms and activation of a layer on H100 and A100, 512 to 8,192
+    /// tokens, TP 1 to 8; the median of measured over peak-FLOPs time is 1.62; tools/vidur-compare.py computes it). BLIS's
+    /// 0.152 was fitted on runs with prefix caching, where most prompt tokens are never prefilled; for prompts that are,
+    /// this set is the one.
+    /// </summary>
+    public static HardwareCalibration VidurPrefill { get; } = BlisTrainedPhysics with
+    {
+        Name = "vidur-2024-prefill",
+        PrefillCompute = 1.62,
+        Source = "BLIS's trained-physics set with the prefill compute factor of Vidur's operator profiles (microsoft/vidur data/profiling, MIT)",
+    };
 
     /// <summary>
     /// Fitted by <c>HardwareFit</c> (a test re-derives it) on Splitwise's measured step times

@@ -167,7 +167,7 @@ internal static class ConfigGen
         "model" when section == "hardware" => Gen.Frequency((12, Gen.Elements("\"llama-3.1-8b\"", "\"Qwen/Qwen3-14B\"", "\"mixtral-8x7b\"", "\"Llama-2-7b-hf\"")), (1, Gen.Elements("\"gpt-17\"", "\"config.json\""))),
         "gpu" => Gen.Frequency((12, Gen.Elements("\"H100-SXM\"", "\"a100-80gb\"", "\"H200\"", "\"b200\"")), (1, Gen.Elements("\"tpu-v5\"", "\"\""))),
         "dtype" => Gen.Frequency((12, Gen.Elements("\"bf16\"", "\"fp8\"")), (1, Gen.Constant("\"int4\""))),
-        "name" when section == "calibration" => Gen.Frequency((12, Gen.Elements("\"blis-trained-physics\"", "\"splitwise-2023\"")), (1, Gen.Constant("\"mine\""))),
+        "name" when section == "calibration" => Gen.Frequency((12, Gen.Elements("\"blis-trained-physics\"", "\"splitwise-2023\"", "\"vidur-2024-prefill\"")), (1, Gen.Constant("\"mine\""))),
         "model" => Gen.Constant(Quote(section.Replace("load:", "", StringComparison.Ordinal))),
         "timeZone" => Gen.Frequency((12, Gen.Elements("\"UTC\"", "\"Europe/Berlin\"", "\"America/New_York\"", "\"Asia/Kolkata\"", "\"Pacific/Chatham\"")), (1, Gen.Elements("\"Mars/Olympus\"", "\"\""))),
         "days" => Gen.Frequency((12, Gen.Elements("\"*\"", "\"Mon-Fri\"", "\"Sat,Sun\"", "\"Fri-Mon\"")), (1, Gen.Elements("\"Funday\"", "\"\""))),
