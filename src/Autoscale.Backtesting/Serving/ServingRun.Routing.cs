@@ -1,0 +1,197 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Backtesting.LoadTime;
+using NodaTime;
+
+namespace Autoscale.Backtesting.Serving;
+
+/// <summary>Request-level replay: requests reaching the scheduler and routed to replicas (least loaded, round robin, a shared queue).</summary>
+internal sealed partial class ServingRun
+{
+    /// <summary>Requests whose ingestion ends at <paramref name="at"/> reach the scheduler, in arrival order.</summary>
+    private void EnterAt(long at)
+    {
+        while (_ingest is { Count: > 0 } && _ingest.TryPeek(out var r, out var entry) && entry.At == at)
+        {
+            _ingest.Dequeue();
+            _ingesting--;
+            _waiting++;
+            Route(r, at);
+        }
+
+        while (_ingestFifo is { Count: > 0 } && _arrival[_ingestFifo.PeekFront()] + _ingestFixedNanos == at)
+        {
+            var r = _ingestFifo.PopFront();
+            _ingesting--;
+            _waiting++;
+            Route(r, at);
+        }
+    }
+
+    private void RouteArrivalsAt(long at)
+    {
+        while (_cursor.Next == at)
+        {
+            var r = TakeSlot();
+            _arrival[r] = at;
+            _ordinal[r] = _requests;
+            _cursor.Take(out var input, out var output);
+            _input[r] = input;
+            _output[r] = output;
+            _progress[r] = 0;
+            _generated[r] = 0;
+            _blocks[r] = 0;
+            _scheduled[r] = 0;
+            _firstToken[r] = -1;
+            _flags[r] = 0;
+            _requests++;
+            _arrivedInput += input;
+            _arrivedOutput += output;
+            // A request's work is at least one prompt token (the start-of-sequence token a tokenizer adds) and one output
+            // token (a server emits at least the end of sequence): its first token comes from a step, never at once.
+            _target[r] = Math.Max(1, input);
+            _state[r] = (byte)RequestState.Waiting;
+            if (_ingest is not null)
+            {
+                // Ingestion and tokenization before the scheduler's queue (BLIS's alpha0 and alpha1 x input).
+                var delay = (long)Math.Round(_ingestNanos + (_ingestPerInputNanos * input));
+                if (delay > 0)
+                {
+                    _ingesting++;
+                    _ingest.Enqueue(r, (at + delay, _ordinal[r]));
+                    continue;
+                }
+            }
+            else if (_ingestFifo is not null)
+            {
+                _ingesting++;
+                _ingestFifo.PushBack(r);
+                continue;
+            }
+
+            _waiting++;
+            Route(r, at);
+        }
+    }
+
+    private void Route(int r, long at)
+    {
+        if (_p.Routing == ServingRouting.SharedQueue)
+        {
+            _gateway.PushBack(r);
+            WakeIdle();
+            return;
+        }
+
+        if (_ready.Count == 0)
+        {
+            _gateway.PushBack(r);
+            return;
+        }
+
+        Replica target;
+        if (_p.Routing == ServingRouting.RoundRobin)
+        {
+            // The ready replicas are in the order they became ready (by index): the next after the last one routed to.
+            int lo = 0, hi = _ready.Count;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                (lo, hi) = _ready[mid].Index <= _roundRobin ? (mid + 1, hi) : (lo, mid);
+            }
+
+            var i = lo;
+
+            target = _ready[i == _ready.Count ? 0 : i];
+            _roundRobin = target.Index;
+        }
+        else
+        {
+            // Least loaded, the first among equals. A load is at least the replica's queued and running requests, 0 only
+            // when it has none, so the first idle replica is the answer when there is one (each of 100,000 replicas of a
+            // quiet fleet need not be looked at for every request). Only when requests routed at this instant have left a
+            // replica at it (zero-length steps) can a load fall below that: then every replica is looked at.
+            target = _scanAt != at && FirstIdle() is { } idle ? idle : LeastLoaded(at);
+            System.Diagnostics.Debug.Assert(_ready.Count > 4096 || target == LeastLoaded(at), "the first idle replica is the least loaded");
+        }
+
+        _lastRouteAt = at;
+
+        Split(target, at);
+        if (target.RoutedAt != at)
+        {
+            target.RoutedAt = at;
+            target.RoutedNow = 0;
+        }
+
+        target.RoutedNow++;
+        target.Queue.PushBack(r);
+        if (target.StepEnd == Idle && !target.PendingForm)
+        {
+            target.PendingForm = true;
+            _toForm.Add(target);
+        }
+    }
+
+    /// <summary>The least loaded ready replica by <see cref="Load"/>, the first among equals.</summary>
+    private Replica LeastLoaded(long at)
+    {
+        var target = _ready[0];
+        var least = Load(target, at);
+        for (var i = 1; i < _ready.Count; i++)
+        {
+            var load = Load(_ready[i], at);
+            if (load < least)
+            {
+                target = _ready[i];
+                least = load;
+            }
+        }
+
+        return target;
+    }
+
+    /// <summary>
+    /// A replica's load as BLIS's router sees it: its queue and batch, plus the requests dispatched to it and not finished
+    /// (the same ones again, except those routed at this very instant, which its queue does not hold yet).
+    /// </summary>
+    private static long Load(Replica replica, long at) =>
+        (2L * (replica.Queue.Count + replica.RunCount)) - (replica.RoutedAt == at ? replica.RoutedNow : 0);
+
+    /// <summary>With a shared queue, the idle ready replicas start a step to admit what waits at the gateway (lowest index first).</summary>
+    private void WakeIdle()
+    {
+        for (var i = 0; i < _ready.Count && _gateway.Count > 0; i++)
+        {
+            var replica = _ready[i];
+            if (replica.StepEnd == Idle && !replica.PendingForm)
+            {
+                replica.PendingForm = true;
+                _toForm.Add(replica);
+                return;
+            }
+        }
+    }
+
+    private void RouteGateway(long at)
+    {
+        if (_p.Routing == ServingRouting.SharedQueue)
+        {
+            for (var i = 0; i < _ready.Count; i++)
+            {
+                var replica = _ready[i];
+                if (_gateway.Count > 0 && replica.StepEnd == Idle && !replica.PendingForm)
+                {
+                    replica.PendingForm = true;
+                    _toForm.Add(replica);
+                }
+            }
+
+            return;
+        }
+
+        while (_ready.Count > 0 && _gateway.Count > 0)
+        {
+            Route(_gateway.PopFront(), at);
+        }
+    }
+}
