@@ -116,16 +116,8 @@ internal static class ServingFit
 
     private static LoadedConfig Load(string file)
     {
-        var text = Autoscale.Shared.BoundedFile.ReadText(file, 64 << 20);
-        using var document = JsonDocument.Parse(text, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        if (!document.RootElement.TryGetProperty("replica", out var replicaJson))
-        {
-            throw new ConfigException(file, "replica", "must be given, with replica.serving: the server's profile the runs are replayed with");
-        }
-
-        var replica = (ReplicaOptions)ConfigLoader.Bind(typeof(ReplicaOptions), replicaJson, "replica", file);
-        var serving = replica.Serving ?? throw new ConfigException(file, "replica.serving", "must be given: the server's profile (stepSeconds, or hardware)");
-        return new LoadedConfig(file, serving, replicaJson.TryGetProperty("serving", out var s) ? s.Clone() : default);
+        var (serving, given) = ServingValidation.LoadServing(file);
+        return new LoadedConfig(file, serving, given);
     }
 
     private static HardwareCalibrationOptions CalibrationAt(Vector<double> x, HardwareCalibration start) => new()

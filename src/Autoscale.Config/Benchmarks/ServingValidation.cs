@@ -27,6 +27,18 @@ internal static class ServingValidation
     /// <summary>The serving profile of a config's <c>replica.serving</c> (hardware applied); the rest of the config is not needed.</summary>
     public static ServingProfile LoadProfile(string file)
     {
+        var (serving, given) = LoadServing(file);
+        if (serving.Hardware is not null)
+        {
+            Hardware.HardwareProfiles.Apply(serving, given, file, "replica.serving");
+        }
+
+        return ServingProfile.From(serving);
+    }
+
+    /// <summary>A config's <c>replica.serving</c> as bound (hardware not yet applied) and its JSON, read for the fields it gives itself.</summary>
+    public static (ServingOptions Serving, JsonElement Given) LoadServing(string file)
+    {
         var text = Autoscale.Shared.BoundedFile.ReadText(file, 64 << 20);
         JsonDocument document;
         try
@@ -47,12 +59,7 @@ internal static class ServingValidation
 
             var replica = (ReplicaOptions)ConfigLoader.Bind(typeof(ReplicaOptions), replicaJson, "replica", file);
             var serving = replica.Serving ?? throw new ConfigException(file, "replica.serving", "must be given: the server's profile the runs are replayed with (stepSeconds, or hardware)");
-            if (serving.Hardware is not null)
-            {
-                Hardware.HardwareProfiles.Apply(serving, replicaJson.TryGetProperty("serving", out var s) ? s : default, file, "replica.serving");
-            }
-
-            return ServingProfile.From(serving);
+            return (serving, replicaJson.TryGetProperty("serving", out var given) ? given.Clone() : default);
         }
     }
 
