@@ -217,12 +217,15 @@ public sealed record CandidateResult
             return $"{at}: its minutes in breach or its replicas do not add up";
         }
 
-        double[] figures = [r.WaitP50Seconds, r.WaitP95Seconds, r.WaitP99Seconds, r.WaitMaxSeconds, r.WorstMinuteStartSeconds, r.WorstHourStartSeconds,
-            r.CapacityLagMaxSeconds, r.CapacityLagMeanSeconds, r.RoundingDollars, r.ReplicaSeconds, r.IdleReplicaSeconds, r.LoadingReplicaSeconds,
-            r.Dollars, r.IdleDollars, r.LoadingDollars, r.HoldDollars, r.CostDollars, r.SpanSeconds];
-        if (figures.Any(f => !double.IsFinite(f) || f < 0))
+        (string Name, double Value)[] figures = [("waitP50Seconds", r.WaitP50Seconds), ("waitP95Seconds", r.WaitP95Seconds), ("waitP99Seconds", r.WaitP99Seconds),
+            ("waitMaxSeconds", r.WaitMaxSeconds), ("worstMinuteStartSeconds", r.WorstMinuteStartSeconds), ("worstHourStartSeconds", r.WorstHourStartSeconds),
+            ("capacityLagMaxSeconds", r.CapacityLagMaxSeconds), ("capacityLagMeanSeconds", r.CapacityLagMeanSeconds), ("roundingDollars", r.RoundingDollars),
+            ("replicaSeconds", r.ReplicaSeconds), ("idleReplicaSeconds", r.IdleReplicaSeconds), ("loadingReplicaSeconds", r.LoadingReplicaSeconds),
+            ("dollars", r.Dollars), ("idleDollars", r.IdleDollars), ("loadingDollars", r.LoadingDollars), ("holdDollars", r.HoldDollars),
+            ("costDollars", r.CostDollars), ("spanSeconds", r.SpanSeconds)];
+        if (figures.FirstOrDefault(f => !double.IsFinite(f.Value) || f.Value < 0) is { Name: not null } bad)
         {
-            return $"{at}: a figure is negative or not a finite number";
+            return $"{at}: {bad.Name} ({bad.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}) is negative or not a finite number";
         }
 
         if (!(r.WaitP50Seconds <= r.WaitP95Seconds && r.WaitP95Seconds <= r.WaitP99Seconds && r.WaitP99Seconds <= r.WaitMaxSeconds))

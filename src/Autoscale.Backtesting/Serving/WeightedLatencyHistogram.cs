@@ -205,17 +205,21 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
 
         var lowRank = Math.Min(_count, Math.Max(1, Math.Ceiling((low / 100.0 * _count) - 1e-6)));
         var highRank = Math.Min(_count, Math.Max(1, Math.Ceiling((high / 100.0 * _count) - 1e-6)));
+
+        // The buckets' sum and the running total add the same shares in different orders: over a hundred million
+        // requests they differ by far more than a millionth, and the last rank would fall past every bucket.
+        var slack = 1e-6 + (1e-9 * _count);
         var seen = 0.0;
         var found = -1;
         for (var b = _highest < 0 ? 0 : _lowest; b <= _highest; b++)
         {
             seen += _counts[b];
-            if (found < 0 && seen >= lowRank - 1e-6)
+            if (found < 0 && seen >= lowRank - slack)
             {
                 found = b;
             }
 
-            if (seen >= highRank - 1e-6)
+            if (seen >= highRank - slack)
             {
                 return (found, b);
             }
