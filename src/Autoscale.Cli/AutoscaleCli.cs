@@ -46,6 +46,7 @@ public static class AutoscaleCli
         root.Subcommands.Add(TraceCommands.Create(context));
         root.Subcommands.Add(LiveCommand.Create(context));
         root.Subcommands.Add(PolicyCommands.Create(context));
+        root.Subcommands.Add(TuneCommand.Create(context));
         root.Subcommands.Add(MergeCommand.Create(context));
         root.Subcommands.Add(ServingCommands.Create(context));
 

@@ -12,7 +12,7 @@ namespace Autoscale.Config;
 /// Reads a backtest config (docs/options.md lists every field) into a <see cref="BacktestPlan"/>: every
 /// field checked, every policy built once to validate its options, sweeps expanded.
 /// </summary>
-public sealed class ConfigLoader
+public sealed partial class ConfigLoader
 {
     private static readonly JsonDocumentOptions DocumentOptions = new()
     {
@@ -101,8 +101,14 @@ public sealed class ConfigLoader
 
             var shapes = ClusterRules.Shapes(config.Replicas, config.Replica!, file);
             _sources.Clear();
+            _tunes.Clear();
             var candidates = ReadCandidates(config, file, settings, measurements, shapes);
-            return new BacktestPlan(settings, candidates) { TimeZone = config.Report?.TimeZone ?? "UTC", Sources = new Dictionary<string, Manifests.ManifestSource>(_sources, StringComparer.Ordinal) };
+            return new BacktestPlan(settings, candidates)
+            {
+                TimeZone = config.Report?.TimeZone ?? "UTC",
+                Sources = new Dictionary<string, Manifests.ManifestSource>(_sources, StringComparer.Ordinal),
+                Tunes = new Dictionary<string, Tuning.TuneTarget>(_tunes, StringComparer.Ordinal),
+            };
         }
     }
 
@@ -211,7 +217,7 @@ public sealed class ConfigLoader
                 throw new ConfigException(file, path + ".replica", $"the shape \"{candidate.Replica}\" names pool \"{pool}\", but the candidate runs on no cluster (add a cluster section)");
             }
 
-            foreach (var (read, swept) in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements, shapes.Count > 0, swept => (swept is null ? named : shapes.GetValueOrDefault(swept)) is { LoadTime.ValueKind: not JsonValueKind.Undefined } s ? (s.LoadTime, $"replicas.{swept ?? candidate.Replica}.loadTime") : null))
+            foreach (var (read, swept, tune) in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements, shapes.Count > 0, swept => (swept is null ? named : shapes.GetValueOrDefault(swept)) is { LoadTime.ValueKind: not JsonValueKind.Undefined } s ? (s.LoadTime, $"replicas.{swept ?? candidate.Replica}.loadTime") : null))
             {
                 var spec = read with { Replica = shape, Pool = pool, Cluster = own, Serving = named?.Serving, Shape = candidate.Replica };
                 if (swept is not null)
@@ -240,6 +246,11 @@ public sealed class ConfigLoader
                 }
 
                 result.Add(spec);
+                if (tune is not null)
+                {
+                    _tunes[spec.Name] = tune((built, tunedName) => built with { Replica = shape, Pool = pool, Cluster = own, Serving = named?.Serving, Shape = candidate.Replica }, spec);
+                }
+
                 if (candidate.PolicyFrom is { } from)
                 {
                     _sources[spec.Name] = new Manifests.ManifestSource(ManifestPath(from, file), candidate.Document, candidate.Deployment, candidate.MetricMap ?? []);
@@ -277,7 +288,7 @@ public sealed class ConfigLoader
         }
     }
 
-    private IEnumerable<(CandidateSpec Spec, string? SweptShape)> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room, Measurements measurements, bool shapesSweepable,
+    private IEnumerable<(CandidateSpec Spec, string? SweptShape, Func<Func<CandidateSpec, string, CandidateSpec>, CandidateSpec, Tuning.TuneTarget>? Tune)> ReadCandidate(CandidateConfig candidate, string file, string path, ReplaySettings settings, int room, Measurements measurements, bool shapesSweepable,
         Func<string?, (JsonElement LoadTime, string Path)?> shapeLoadTime)
     {
         if (room < 1)
@@ -365,13 +376,37 @@ public sealed class ConfigLoader
                 NeedsNoServingSignals(descriptor, bound, file, path);
             }
 
-            yield return (new CandidateSpec(candidateName, () => descriptor.Create(bound), LoadTimeFor(swept), ticks, delayTicks)
+            var built = new CandidateSpec(candidateName, () => descriptor.Create(bound), LoadTimeFor(swept), ticks, delayTicks)
             {
                 PolicyName = descriptor.Name,
                 Options = bound,
                 SweepGroup = suffix.Length == 0 ? null : name,
                 SweepValue = suffix.Length == 0 ? null : suffix,
-            }, swept);
+            };
+
+            // A tuned candidate: the same reading of the candidate at any options (the shape's fields added by the caller).
+            Func<Func<CandidateSpec, string, CandidateSpec>, CandidateSpec, Tuning.TuneTarget>? tune = null;
+            if (candidate.Tune.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+            {
+                if (candidate.Sweep.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+                {
+                    throw new ConfigException(file, path + ".tune", "a candidate either sweeps (backtest) or tunes (tune), not both: move the swept options into tune");
+                }
+
+                var written = options.ValueKind == JsonValueKind.Object ? JsonNode.Parse(options.GetRawText())!.AsObject() : [];
+                CandidateSpec Rebuild(JsonElement tuned, string tunedName)
+                {
+                    var rebound = BindOptions(descriptor, tuned, [], file, path);
+                    var rebuiltTicks = candidate.DecisionIntervalSeconds is null && rebound is IHasDecisionPeriod period
+                        ? PeriodTicks(period.DecisionPeriod, file, path, settings.Tick)
+                        : decisionTicks;
+                    return new CandidateSpec(tunedName, () => descriptor.Create(rebound), LoadTimeFor(null), rebuiltTicks, delayTicks) { PolicyName = descriptor.Name, Options = rebound };
+                }
+
+                tune = (shaped, baseline) => Tuning.TuneSpaceReader.Read(candidate.Tune, descriptor.OptionsType, written, baseline, (o, n) => shaped(Rebuild(o, n), n), file, path + ".tune");
+            }
+
+            yield return (built, swept, tune);
         }
     }
 
@@ -457,6 +492,9 @@ public sealed class ConfigLoader
 
     /// <summary>The manifests candidates came from (<c>policyFrom</c>), by candidate name, for the plan being read.</summary>
     private readonly Dictionary<string, Manifests.ManifestSource> _sources = new(StringComparer.Ordinal);
+
+    /// <summary>The tune spaces of the candidates of the plan being read, by candidate name.</summary>
+    private readonly Dictionary<string, Tuning.TuneTarget> _tunes = new(StringComparer.Ordinal);
 
     private static string ManifestPath(string manifest, string file) =>
         Path.IsPathRooted(manifest) ? manifest : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? "", manifest);

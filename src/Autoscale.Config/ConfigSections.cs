@@ -56,6 +56,10 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option]
     public JsonElement Sweep { get; set; }
 
+    /// <summary>Options to tune with <c>autoscale tune</c>, beside <c>options</c>: per option path (<c>"behavior.scaleDown.stabilizationWindowSeconds"</c>, <c>"metrics[0].pods.target.averageValue"</c>) <c>{"from", "to", "step"}</c>, <c>{"from", "to", "log": true}</c> or <c>{"values": [...]}</c>. A backtest replays the candidate as written.</summary>
+    [Option]
+    public JsonElement Tune { get; set; }
+
     /// <summary>The load-time model of the candidate's load path: <c>{"fixedSeconds": 25}</c> or <c>{"model": "fixed" | "phased" | "empirical", ...}</c> (below).</summary>
     [Option(Required = true)]
     public JsonElement LoadTime { get; set; }

@@ -246,58 +246,15 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
     /// Everything is written beside the folder first and moved into place at the end, so a failure
     /// leaves no half-written report.
     /// </summary>
-    public async Task WriteFolderAsync(string directory, CancellationToken cancellationToken = default)
-    {
-        if (string.IsNullOrWhiteSpace(directory))
+    public Task WriteFolderAsync(string directory, CancellationToken cancellationToken = default) =>
+        ReportFolder.WriteAsync(directory, async (staging, token) =>
         {
-            throw new IOException("--out: the report folder's name is empty");
-        }
-
-        var full = Path.GetFullPath(directory);
-        var parent = Path.GetDirectoryName(full) ?? throw new DirectoryNotFoundException(directory);
-        if (!Directory.Exists(parent))
-        {
-            throw new DirectoryNotFoundException($"{directory}: the folder {parent} does not exist");
-        }
-
-        if (AtomicFile.IsSpecial(full + "/"))
-        {
-            throw new IOException($"{directory} is in the system's device or process trees, not a folder to write the report into");
-        }
-
-        if (new FileInfo(full).LinkTarget is not null && !Directory.Exists(full))
-        {
-            throw new IOException($"{directory} is a symbolic link to no folder (a loop, or a link to nothing or to a file), not a folder to write the report into");
-        }
-
-        if (File.Exists(full))
-        {
-            throw new IOException($"{directory} is a file, not a folder to write the report into");
-        }
-
-        using var scratch = Scratch.Beside(full, directory: true, directory);
-        var staging = scratch.Path;
-        {
-            await File.WriteAllTextAsync(Path.Combine(staging, "results.json"), ToJson(), cancellationToken).ConfigureAwait(false);
-            await File.WriteAllTextAsync(Path.Combine(staging, "results.csv"), ToCsv(), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(staging, "results.json"), ToJson(), token).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(staging, "results.csv"), ToCsv(), token).ConfigureAwait(false);
             var plots = ReportPlots.Write(this, staging);
-            cancellationToken.ThrowIfCancellationRequested();
-            await File.WriteAllTextAsync(Path.Combine(staging, "report.html"), ReportHtml.Render(this, plots), cancellationToken).ConfigureAwait(false);
-            Directory.CreateDirectory(full);
-            var written = Directory.GetFiles(staging).Select(Path.GetFileName).ToHashSet(StringComparer.Ordinal);
-            foreach (var file in Directory.GetFiles(staging))
-            {
-                File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: true);
-            }
-
-            // A report written over an earlier one replaces it: the earlier report's plots that this one does not
-            // draw go too. Other files in the folder (shards, a user's notes) are left alone.
-            foreach (var stale in Directory.GetFiles(full).Where(f => IsReportFile(Path.GetFileName(f)) && !written.Contains(Path.GetFileName(f))))
-            {
-                File.Delete(stale);
-            }
-        }
-    }
+            token.ThrowIfCancellationRequested();
+            await File.WriteAllTextAsync(Path.Combine(staging, "report.html"), ReportHtml.Render(this, plots), token).ConfigureAwait(false);
+        }, IsReportFile, cancellationToken);
 
     /// <summary>Whether a file name is one a report writes: report.html, results.json/csv and its plots.</summary>
     public static bool IsReportFile(string name) =>

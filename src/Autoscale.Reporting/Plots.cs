@@ -22,6 +22,19 @@ public static class Plots
         return ReportPlots.Timeline(result, capacityRps, ReportText.Zone(timeZone), $"rank {result.Rank}", result.Timeline, width, height);
     }
 
+    /// <summary>A candidate's timeline, as Timeline draws it, under a title of the caller's.</summary>
+    public static byte[] TitledTimeline(CandidateResult result, double capacityRps, string title, int width = 900, int height = 640, string timeZone = "UTC")
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.Timeline.Points.Count == 0)
+        {
+            throw new ArgumentException($"{result.Name} was replayed without a timeline (pass timelinePoints to Backtest.Run)", nameof(result));
+        }
+
+        ReportPlots.EnsureFont();
+        return ReportPlots.Timeline(result, capacityRps, ReportText.Zone(timeZone), "", result.Timeline, width, height, title);
+    }
+
     /// <summary>Dollars against SLO risk: every candidate numbered by rank, the Pareto front, the line of the SLO's allowance.</summary>
     public static byte[] Pareto(IReadOnlyList<CandidateResult> results, double targetPercent = 99, int width = 900)
     {

@@ -136,7 +136,7 @@ internal static class ReportPlots
     /// Three panels on the trace's clock: demand against ready and ready + loading capacity (requests per second);
     /// replicas ready and loading; requests waiting and requests that broke the SLO in each step.
     /// </summary>
-    internal static byte[] Timeline(CandidateResult r, double capacity, DateTimeZone zone, string why, Timeline timeline, int width, int height)
+    internal static byte[] Timeline(CandidateResult r, double capacity, DateTimeZone zone, string why, Timeline timeline, int width, int height, string? title = null)
     {
         var start = r.Start;
         var points = timeline.Points;
@@ -146,7 +146,7 @@ internal static class ReportPlots
         var step = Step(timeline.BucketSeconds);
 
         var rates = NewPlot();
-        rates.Title($"Rank {r.Rank}, {r.Name} ({why})");
+        rates.Title(title ?? $"Rank {r.Rank}, {r.Name} ({why})");
         Line(rates, xs, points.Select(p => p.DemandRps), "demand (requests/s)", Demand, 2);
         Line(rates, xs, points.Select(p => p.ReadyReplicas * capacity), r.Serving is null ? "ready capacity (requests/s)" : "ready capacity (nominal, at mean tokens)", Ready, 2);
         var loading = Line(rates, xs, points.Select(p => (p.ReadyReplicas + p.LoadingReplicas) * capacity), "ready + loading capacity", Loading, 2);

@@ -29,6 +29,9 @@ public sealed class ServingWorkload
     private readonly long _seed;
     private readonly long _tickNanos;
 
+    // A window's first request is this request of the workload it was cut from: drawn tokens keep their ordinals.
+    private long _ordinalBase;
+
     private ServingWorkload(Instant start, Duration tick, long ticks, ServingProfile profile, long seed,
         long[]? arrivals, int[]? input, int[]? output, long[]? tickCounts, long[]? tickInput, long[]? tickOutput, Totals totals)
     {
@@ -64,10 +67,10 @@ public sealed class ServingWorkload
     public long Count { get; }
 
     /// <summary>The mean input tokens per request.</summary>
-    public double MeanInputTokens { get; }
+    public double MeanInputTokens { get; private set; }
 
     /// <summary>The mean output tokens per request.</summary>
-    public double MeanOutputTokens { get; }
+    public double MeanOutputTokens { get; private set; }
 
     /// <summary>All input tokens.</summary>
     public long TotalInputTokens { get; }
@@ -220,6 +223,101 @@ public sealed class ServingWorkload
 
     /// <summary>The requests in arrival order, one at a time (the same every time it is opened).</summary>
     internal Cursor OpenCursor(string name = "trace") => new(this, name);
+
+    /// <summary>
+    /// The requests arriving in ticks [<paramref name="fromTick"/>, <paramref name="toTick"/>), as a workload of its own
+    /// that starts at <paramref name="fromTick"/>: each request keeps its tokens (drawn ones too). The means a policy's
+    /// capacity is judged at are <paramref name="means"/> when given (so windows that share a start replay alike),
+    /// else the window's own; with drawn tokens, those of this workload (they come from the profile, not the trace).
+    /// </summary>
+    internal ServingWorkload Window(long fromTick, long toTick, (double Input, double Output)? means = null)
+    {
+        if (fromTick < 0 || toTick > Ticks || fromTick > toTick)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fromTick), $"ticks [{fromTick}, {toTick}) are not within the workload's {Ticks}");
+        }
+
+        var start = Start + Tick * fromTick;
+        var ticks = toTick - fromTick;
+        ServingWorkload window;
+        if (_arrivals is not null)
+        {
+            var offset = fromTick * _tickNanos;
+            var first = LowerBound(_arrivals, offset);
+            var last = LowerBound(_arrivals, toTick * _tickNanos);
+            var arrivals = new long[last - first];
+            var totals = default(Totals);
+            for (var i = first; i < last; i++)
+            {
+                arrivals[i - first] = _arrivals[i] - offset;
+                totals.Add(_input![i], _output![i]);
+            }
+
+            window = new ServingWorkload(start, Tick, ticks, _profile, _seed, arrivals, _input![first..last], _output![first..last], null, null, null, totals);
+        }
+        else
+        {
+            var counts = _tickCounts![(int)fromTick..(int)toTick];
+            var totals = default(Totals);
+            foreach (var n in counts)
+            {
+                totals.Count += Math.Max(0, n);
+            }
+
+            long before = 0;
+            for (var k = 0; k < fromTick; k++)
+            {
+                before += Math.Max(0, _tickCounts[k]);
+            }
+
+            var inputs = _tickInput?[(int)fromTick..(int)toTick];
+            var outputs = _tickOutput?[(int)fromTick..(int)toTick];
+            if (inputs is not null && outputs is not null)
+            {
+                totals.Input = inputs.Sum();
+                totals.Output = outputs.Sum();
+            }
+            else
+            {
+                totals.Input = (long)Math.Round(MeanInputTokens * totals.Count);
+                totals.Output = (long)Math.Round(MeanOutputTokens * totals.Count);
+            }
+
+            window = new ServingWorkload(start, Tick, ticks, _profile, _seed, null, null, null, counts, inputs, outputs, totals) { _ordinalBase = _ordinalBase + before };
+        }
+
+        if (means is { } m)
+        {
+            window.MeanInputTokens = m.Input;
+            window.MeanOutputTokens = m.Output;
+        }
+        else if (_arrivals is null && (_tickInput is null || _tickOutput is null))
+        {
+            window.MeanInputTokens = MeanInputTokens;
+            window.MeanOutputTokens = MeanOutputTokens;
+        }
+
+        return window;
+    }
+
+    private static int LowerBound(long[] sorted, long value)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (sorted[mid] < value)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
 
     /// <summary>
     /// Checks every request against another profile (a replica shape's, under <paramref name="section"/>): it must fit the
@@ -379,7 +477,7 @@ public sealed class ServingWorkload
             else
             {
                 var k = _tick;
-                (i, o) = Tokens(_w._profile, _w._seed, _ordinal, Share(_w._tickInput, k), Share(_w._tickOutput, k), _name);
+                (i, o) = Tokens(_w._profile, _w._seed, _w._ordinalBase + _ordinal, Share(_w._tickInput, k), Share(_w._tickOutput, k), _name);
                 Check(_name, _w.Start, _ordinal, Next, i, o, _w._profile);
                 _inTick++;
             }

@@ -44,7 +44,7 @@ internal static class BacktestCommand
             var tracePath = parse.GetValue(trace)!;
             var plan = await new ConfigLoader(context.Catalog).LoadFileAsync(parse.GetValue(config)!, cancellationToken);
             var order = plan.Candidates.Select(c => c.Name).ToList();
-            var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard), parse.GetValue(outDir));
+            var (shardIndex, shardCount) = Shards.Parse(parse.GetValue(shard), parse.GetValue(outDir), "backtest");
             if (shardCount > 1 || shardIndex > 0)
             {
                 plan = plan with { Candidates = plan.Candidates.Where((_, i) => i % shardCount == shardIndex).ToList() };
@@ -167,32 +167,6 @@ internal static class BacktestCommand
     private static bool SameEverySeed(List<IReadOnlyList<CandidateResult>> runs) =>
         runs.Skip(1).All(run => run.Zip(runs[0]).All(p => p.First.Name == p.Second.Name && p.First.Violations == p.Second.Violations
             && p.First.Dollars.Equals(p.Second.Dollars) && p.First.ColdStarts == p.Second.ColdStarts));
-
-    private static (int Index, int Count) ParseShard(string? text, string? outDir)
-    {
-        if (text is null)
-        {
-            return (0, 0);
-        }
-
-        var parts = text.Split('/');
-        if (parts.Length != 2 || !int.TryParse(parts[0], out var k) || !int.TryParse(parts[1], out var n) || n < 1 || k < 0 || k >= n)
-        {
-            throw new UserInputException($"--shard: \"{text}\" must be K/N with 0 <= K < N (e.g. 0/4; JOB_COMPLETION_INDEX is K)");
-        }
-
-        if (n > PartialResults.MaxShards)
-        {
-            throw new UserInputException($"--shard: \"{text}\": at most {PartialResults.MaxShards} shards");
-        }
-
-        if (outDir is null)
-        {
-            throw new UserInputException("--shard needs --out DIR: the shard's partial results are written there for autoscale merge");
-        }
-
-        return (k, n);
-    }
 
     private static List<SeedSpread> Spreads(List<IReadOnlyList<CandidateResult>> runs) =>
         runs.SelectMany(r => r)

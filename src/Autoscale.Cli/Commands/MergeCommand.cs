@@ -10,10 +10,10 @@ internal static class MergeCommand
 {
     public static Command Create(CliContext context)
     {
-        var parts = new Argument<string[]>("parts") { Description = "shard-K-of-N.json files, or folders holding them.", Arity = ArgumentArity.OneOrMore };
+        var parts = new Argument<string[]>("parts") { Description = "shard-K-of-N.json (or tune-shard-K-of-N.json) files, or folders holding them.", Arity = ArgumentArity.OneOrMore };
         var format = CliOptions.Format("table", "json", "csv");
         var outDir = new Option<string?>("--out") { Description = "A folder to write report.html, results.json, results.csv and PNG plots into." };
-        var command = new Command("merge", "Combine the partial results of backtest --shard K/N into the ranking and report of a single run.") { parts, format, outDir };
+        var command = new Command("merge", "Combine the partial results of backtest --shard K/N (or tune --shard K/N) into the ranking and report of a single run.") { parts, format, outDir };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var files = new List<string>();
@@ -21,7 +21,7 @@ internal static class MergeCommand
             {
                 if (Directory.Exists(part))
                 {
-                    files.AddRange(Directory.GetFiles(part, "shard-*-of-*.json").Order(StringComparer.Ordinal));
+                    files.AddRange(Directory.GetFiles(part, "shard-*-of-*.json").Concat(Directory.GetFiles(part, "tune-shard-*-of-*.json")).Order(StringComparer.Ordinal));
                 }
                 else if (File.Exists(part))
                 {
@@ -35,7 +35,13 @@ internal static class MergeCommand
 
             if (files.Count == 0)
             {
-                throw new UserInputException("no shard-K-of-N.json files to merge");
+                throw new UserInputException("no shard-K-of-N.json or tune-shard-K-of-N.json files to merge");
+            }
+
+            if (files.Any(f => Path.GetFileName(f).StartsWith("tune-shard-", StringComparison.Ordinal)))
+            {
+                await TuneMerge.RunAsync(context, files, parse.GetValue(format)!, parse.GetValue(outDir), cancellationToken);
+                return AutoscaleCli.Success;
             }
 
             var partials = new List<PartialResults>();
