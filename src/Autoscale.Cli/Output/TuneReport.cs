@@ -83,7 +83,7 @@ internal static class TuneReport
     {
         var slug = Slug(o.Name);
         html.Append(Ci, $"<h2>{E(o.Name)} ({E(o.Policy)})</h2>\n");
-        html.Append(Ci, $"<p>Tuned: {E(string.Join(", ", o.Paths))}. {(o.Deploy.Search == "grid" ? "The space is no larger than the budget: every setting of it was evaluated on every training window." : "The space is larger than the budget: each training window was searched in batches, a Latin hypercube first, then settings proposed by a tree-structured Parzen estimator, each batch cut by successive halving over the window's last days (a third kept per rung).")} {o.Evaluations:N0} replays of training days in all.</p>\n");
+        html.Append(Ci, $"<p>Tuned: {E(string.Join(", ", o.Paths))}. {(o.Deploy.Search == "grid" ? "The space is no larger than the budget: every setting of it was evaluated on every training window." : "The space is larger than the budget: each training window was searched in batches, a Latin hypercube first, then settings proposed by a tree-structured Parzen estimator, each batch cut by successive halving over the window's last days (a third kept per rung).")} {o.Evaluations:N0} settings evaluated over the {o.Folds.Count + 1} training windows, in {o.Replays:N0} replays of training days.</p>\n");
         if (!o.Deploy.PickMetSlo)
         {
             html.Append("<p class=\"missed\">No setting of the space met the SLO on the last training window: the pick is the one with the fewest violations (then the cheapest). Widen the space toward more capacity.</p>\n");

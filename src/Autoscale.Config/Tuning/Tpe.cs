@@ -55,6 +55,12 @@ internal static class Tpe
     /// <summary>Proposals drawn per point chosen.</summary>
     private const int Draws = 24;
 
+    /// <summary>The most good points the good density is built on.</summary>
+    private const int MaxGood = 100;
+
+    /// <summary>The most other points the other density is built on.</summary>
+    private const int MaxBad = 300;
+
     /// <summary>The share of points counted as good.</summary>
     private const double Gamma = 0.25;
 
@@ -64,9 +70,13 @@ internal static class Tpe
     /// </summary>
     public static double[]? Propose(IReadOnlyList<double[]> observed, int dimensions, SplitMix random, Func<double[], bool> taken)
     {
-        var good = Math.Max(1, (int)Math.Ceiling(Gamma * observed.Count));
+        // However many points were seen, the densities are built on at most MaxGood good ones and MaxBad others (the rest
+        // sampled evenly): a proposal costs the same at any budget.
+        var good = Math.Min(MaxGood, Math.Max(1, (int)Math.Ceiling(Gamma * observed.Count)));
         var goods = observed.Take(good).ToList();
-        var bads = observed.Skip(good).ToList();
+        var rest = observed.Count - good;
+        var stride = Math.Max(1, (int)Math.Ceiling((double)rest / MaxBad));
+        var bads = observed.Skip(good).Where((_, i) => i % stride == 0).ToList();
         var sigmaGood = Bandwidth(goods.Count);
         var sigmaBad = Bandwidth(bads.Count);
         double[]? best = null;

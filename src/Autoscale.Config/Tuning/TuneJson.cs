@@ -50,6 +50,7 @@ internal static class TuneJson
                 })]),
                 ["search"] = o.Deploy.Search,
                 ["evaluations"] = o.Evaluations,
+                ["replays"] = o.Replays,
             };
             if (points)
             {

@@ -40,11 +40,11 @@ internal sealed record TuneOutcome
     /// <summary>The 5th and 95th percentiles of the saving over resampled held-out days.</summary>
     public required (double Low, double High) SavingInterval { get; init; }
 
-    /// <summary>Settings evaluated over every window.</summary>
-    public int Evaluations => Folds.Sum(f => f.Evaluations.Count) + Deploy.Evaluations.Count;
+    /// <summary>Replays of training days over every window (a setting judged on several rungs counts once per rung).</summary>
+    public int Replays => Folds.Sum(f => f.Evaluations.Count) + Deploy.Evaluations.Count;
 
-    /// <summary>Settings evaluated per window (each counted once, whatever rungs it reached).</summary>
-    public int SettingsEvaluated => Folds.Concat([Deploy]).Sum(u => u.Evaluations.Select(e => string.Join(",", e.Values)).Distinct().Count());
+    /// <summary>Settings evaluated over every window, each counted once per window whatever rungs it reached.</summary>
+    public int Evaluations => Folds.Concat([Deploy]).Sum(u => u.Evaluations.Select(e => string.Join(",", e.Values)).Distinct().Count());
 
     /// <summary>Gathers the windows of one candidate into its outcome.</summary>
     public static TuneOutcome Assemble(string name, string policy, IReadOnlyList<string> paths, JsonObject baselineOptions, IReadOnlyList<TuneUnit> units, double targetPercent, long seed)

@@ -100,6 +100,12 @@ internal static class TunePath
             return (false, true);
         }
 
+        if (Autoscale.OptionRules.IsSection(type))
+        {
+            var known = string.Join(", ", Autoscale.OptionRules.Settable(type).Select(Autoscale.OptionRules.JsonName).Order(StringComparer.Ordinal));
+            throw new TunePathException($"\"{path}\" is a section of options ({type.Name}), not a number: name one of its options (known: {known})");
+        }
+
         throw new TunePathException($"\"{path}\" is {Describe(type)}: only numbers can be tuned");
     }
 
@@ -229,7 +235,7 @@ internal static class TunePath
         type == typeof(string) ? "a string"
         : type == typeof(bool) ? "true or false"
         : Autoscale.OptionRules.ItemType(type) is not null ? "a list"
-        : Autoscale.OptionRules.IsSection(type) ? $"a section of options ({type.Name}); name one of its numbers"
+        : Autoscale.OptionRules.IsSection(type) ? $"a section of options ({type.Name})"
         : type.IsEnum ? "one of a set of names"
         : $"a {type.Name}";
 }

@@ -100,7 +100,8 @@ internal sealed class Tuner
 
         // Each point's standing: the highest rung it reached and its place there (a point cut early stands below every point kept).
         var standing = new List<(double[] Unit, int Rung, TuneScore Score, int Order)>();
-        var batchSize = Math.Max(Eta * Eta, 4 * _threads);
+        // Three points reach the last rung of each batch; the batch never depends on the threads (the draws would).
+        var batchSize = 3 * (int)Math.Pow(Eta, rungs.Count - 1);
         var first = true;
         while (seen.Count < _budget)
         {
@@ -186,7 +187,7 @@ internal sealed class Tuner
     {
         var rungs = new List<int> { trainDays };
         var days = trainDays;
-        while (days > 1 && rungs.Count < 4)
+        while (days > 1 && rungs.Count < 3)
         {
             days = (int)Math.Ceiling((double)days / Eta);
             if (days == rungs[0])

@@ -1,0 +1,128 @@
+using Autoscale.Backtesting.Engine;
+using Autoscale.Config.Tuning;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using Xunit;
+
+namespace Autoscale.Tests.Tuning;
+
+/// <summary>
+/// The tuner's pick against an exhaustive grid replayed through the backtest itself, its blindness to the days it is
+/// judged on, a planted optimum found by the search, and the same bytes whatever the number of threads.
+/// </summary>
+public sealed class TunerProperties
+{
+    private static string Reactive(string tune) => $$"""
+        { "name": "reactive", "policy": "reactive", "loadTime": { "fixedSeconds": 180 }, "decisionIntervalSeconds": 60,
+          "options": { "minReplicas": 2, "maxReplicas": 400, "targetUtilization": 0.7, "scaleDownStabilizationSeconds": 300 },
+          "tune": {{tune}} }
+        """;
+
+    /// <summary>
+    /// On a space no larger than the budget every setting is replayed; each fold's pick is the setting the backtest of the
+    /// fold's training days ranks first (by value: equal figures may tie), over random spaces and traces.
+    /// </summary>
+    [Property(MaxTest = 6)]
+    public Property Grid_pick_is_the_backtests_best() =>
+        Prop.ForAll((from s in Gen.Choose(1, 1000) from f in Gen.Choose(1, 3) from u in Gen.Choose(2, 4) select (s, f, u)).ToArbitrary(), args =>
+        {
+            var (seed, floors, utilizations) = args;
+            var floorValues = string.Join(", ", Enumerable.Range(0, floors).Select(i => 2 + (i * ((seed % 5) + 3))));
+            var utilizationValues = string.Join(", ", Enumerable.Range(0, utilizations).Select(i => (0.4 + (0.15 * i)).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            var (plan, target) = TuneFixture.LoadAsync(TuneFixture.Config(Reactive($$"""{ "minReplicas": { "values": [{{floorValues}}] }, "targetUtilization": { "values": [{{utilizationValues}}] } }"""), dollarsPerViolation: seed % 2 == 0 ? 0 : 0.01)).GetAwaiter().GetResult();
+            var trace = TuneFixture.Daily(5, seed);
+            var units = TuneFixture.Tune(plan, target, trace, budget: 100);
+
+            foreach (var unit in units)
+            {
+                Assert.Equal("grid", unit.Search);
+                Assert.Equal(floors * utilizations, unit.Evaluations.Count);
+                var window = TuneFixture.Slice(trace, unit.Window.TrainFrom, unit.Window.TrainTo);
+                var grid = unit.Evaluations.Select(e => target.Build(e.Values, target.Describe(e.Values))).ToList();
+                var best = Ranking.Rank(Backtest.Run(window, plan.Settings, grid)).First();
+                var pick = unit.Evaluations.Single(e => e.Values.SequenceEqual(unit.Pick)).Score;
+                Assert.Equal(best.MeetsSlo, pick.MeetsSlo);
+                Assert.Equal(best.CostDollars, pick.CostDollars, 9);
+                Assert.Equal(best.ViolationPercent, pick.ViolationPercent, 9);
+                Assert.Equal(best.MeetsSlo, unit.PickMetSlo);
+            }
+        });
+
+    /// <summary>Whatever the traffic of a fold's held-out days, the fold's pick and every setting's training figures stay.</summary>
+    [Property(MaxTest = 5)]
+    public Property No_look_ahead_into_the_held_out_days() =>
+        Prop.ForAll(Gen.Choose(1, 1000).Zip(Gen.Choose(0, 1)).ToArbitrary(), args =>
+        {
+            var (seed, fold) = args;
+            var (plan, target) = TuneFixture.LoadAsync(TuneFixture.Config(Reactive("""{ "minReplicas": { "from": 1, "to": 40, "step": 1 }, "targetUtilization": { "from": 0.3, "to": 0.95, "log": true } }"""))).GetAwaiter().GetResult();
+            var trace = TuneFixture.Daily(5, seed);
+            var changed = (long[])trace.Arrivals.Clone();
+            var testFrom = (3 + fold) * 1440;
+            var random = new Random(seed);
+            for (var t = testFrom; t < testFrom + 1440; t++)
+            {
+                changed[t] = random.Next(0, 5000);
+            }
+
+            var windows = TuneSchedule.Build(trace.Start, trace.Tick, trace.Length, NodaTime.DateTimeZone.Utc, 3, 1);
+            var tuner = new Tuner(plan.Settings, new TuneData.Counts(trace), target, 27, seed, 2);
+            var other = new Tuner(plan.Settings, new TuneData.Counts(new Autoscale.Traces.TickTrace(trace.Start, trace.Tick, changed)), target, 27, seed, 2);
+            var before = tuner.Run(0, windows[fold], CancellationToken.None);
+            var after = other.Run(0, windows[fold], CancellationToken.None);
+
+            Assert.Equal(before.Pick, after.Pick);
+            Assert.Equal(before.Evaluations.Select(e => (string.Join(",", e.Values), e.Days, e.Score)), after.Evaluations.Select(e => (string.Join(",", e.Values), e.Days, e.Score)));
+            Assert.Equal(before.PickTrain, after.PickTrain);
+            Assert.NotEqual(before.PickTestDays[0].Requests, after.PickTestDays[0].Requests);
+        });
+
+    /// <summary>
+    /// A planted optimum: steady traffic of 570 requests a minute against replicas of 60 a minute, a fixed fleet tuned over
+    /// 1 to 300 replicas (a space larger than the budget, so searched): 10 replicas is the cheapest that serves it, on every fold.
+    /// </summary>
+    [Fact]
+    public async Task The_search_finds_a_planted_optimum()
+    {
+        var (plan, target) = await TuneFixture.LoadAsync(TuneFixture.Config("""
+            { "name": "fixed", "policy": "fixed", "loadTime": { "fixedSeconds": 60 }, "options": { "replicas": 50 },
+              "tune": { "replicas": { "from": 1, "to": 300, "step": 1 } } }
+            """));
+        var trace = new Autoscale.Traces.TickTrace(TuneFixture.Monday, NodaTime.Duration.FromMinutes(1), Enumerable.Repeat(570L, 6 * 1440).ToArray());
+
+        var units = TuneFixture.Tune(plan, target, trace, budget: 45);
+
+        Assert.All(units, u =>
+        {
+            Assert.Equal("tpe", u.Search);
+            Assert.Equal([10.0], u.Pick);
+            Assert.True(u.PickMetSlo);
+            Assert.True(u.Evaluations.Select(e => e.Values[0]).Distinct().Count() <= 45);
+        });
+
+        // 10 replicas for a day: 240 replica-hours at $2, the first minute's load aside; the baseline's 50 cost five times as much.
+        var fold = units[0];
+        Assert.InRange(fold.PickTestDays[0].Dollars, 470, 481);
+        Assert.InRange(fold.BaselineTestDays[0].Dollars, 2390, 2401);
+        Assert.Equal(0, fold.PickTestDays[0].Violations);
+    }
+
+    /// <summary>The same seed gives the same windows, to the bit, on one thread or four; another seed searches otherwise.</summary>
+    [Fact]
+    public async Task Same_seed_same_result_whatever_the_threads()
+    {
+        var (plan, target) = await TuneFixture.LoadAsync(TuneFixture.Config(Reactive("""{ "minReplicas": { "from": 1, "to": 40, "step": 1 }, "targetUtilization": { "from": 0.3, "to": 0.95, "log": true } }""")));
+        var trace = TuneFixture.Daily(5, 17);
+
+        string Json(int threads, long seed)
+        {
+            var units = TuneFixture.Tune(plan, target, trace, budget: 20, seed: seed, threads: threads);
+            var outcome = TuneOutcome.Assemble("reactive", "reactive", target.Dimensions.Select(d => d.Path).ToList(), target.Options, units, 99, seed);
+            return TuneJson.Result([outcome], points: true);
+        }
+
+        var one = Json(1, 5);
+        Assert.Equal(one, Json(4, 5));
+        Assert.NotEqual(one, Json(2, 6));
+    }
+}
