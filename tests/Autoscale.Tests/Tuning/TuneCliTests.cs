@@ -178,4 +178,55 @@ public sealed class TuneCliTests : IDisposable
         Assert.False(Directory.Exists(report));
         Assert.DoesNotContain(Directory.GetFileSystemEntries(_dir.Path), f => Path.GetFileName(f).StartsWith('.'));
     }
+
+    /// <summary>A user's own policy class is tuned through its options class, the policy file compiled by the command.</summary>
+    [Fact]
+    public async Task A_users_own_policy_is_tuned_through_its_options_class()
+    {
+        var file = Path.Combine(_dir.Path, "Surge.cs");
+        File.WriteAllText(file, """
+            namespace Contoso.Scaling;
+
+            public sealed class SurgeOptions
+            {
+                [Option(Min = 0, Max = 50)] public int Spares { get; set; } = 6;
+                [Option(Min = 0.1, Max = 1)] public double Target { get; set; } = 0.5;
+            }
+
+            public sealed class SurgePolicy(SurgeOptions o) : IScalingPolicy
+            {
+                public ScalingDecision Decide(in ScalingSignal s) =>
+                    new(Math.Min(s.MaxReplicas, (int)Math.Ceiling((s.ArrivalRate + s.QueueDepth / 60.0) / (o.Target * s.CapacityPerReplica)) + o.Spares), "surge");
+            }
+            """);
+        var config = Path.Combine(_dir.Path, "surge.json");
+        File.WriteAllText(config, """
+            {
+              "slo": { "maxWaitSeconds": 120, "targetPercent": 99.0 },
+              "replica": { "capacityRps": 1, "gpus": 1, "dollarsPerGpuHour": 2.0 },
+              "engine": { "tickSeconds": 60, "maxReplicas": 500 },
+              "candidates": [ { "name": "surge", "policy": "SurgePolicy", "loadTime": { "fixedSeconds": 120 }, "decisionIntervalSeconds": 60,
+                "tune": { "spares": { "from": 0, "to": 8, "step": 2 }, "target": { "values": [0.5, 0.7, 0.9] } } } ]
+            }
+            """);
+
+        var (exit, stdout, stderr) = await Cli("tune", "--trace", Trace, "--config", config, "--train", "3d", "--test", "1d", "--policy-file", file, "--format", "csv");
+
+        Assert.True(exit == 0, stderr);
+        var all = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single(l => l.StartsWith("surge,all,", StringComparison.Ordinal));
+        Assert.Contains("spares=", all, StringComparison.Ordinal);
+        Assert.Contains("target=0.9", all, StringComparison.Ordinal);
+
+        // Every setting of the 5 x 3 grid on each of the three windows (in UTC the trace's first and last days are partial:
+        // five whole days, two folds and the last three days).
+        var (_, json, _) = await Cli("tune", "--trace", Trace, "--config", config, "--train", "3d", "--test", "1d", "--policy-file", file, "--format", "json");
+        Assert.Equal(45, JsonNode.Parse(json)!["candidates"]![0]!["evaluations"]!.GetValue<int>());
+        Assert.Equal("grid", JsonNode.Parse(json)!["candidates"]![0]!["search"]!.GetValue<string>());
+
+        // The options class's own range is checked before anything runs.
+        File.WriteAllText(config, File.ReadAllText(config).Replace("\"to\": 8, \"step\": 2", "\"to\": 80, \"step\": 2", StringComparison.Ordinal));
+        var refused = await Cli("tune", "--trace", Trace, "--config", config, "--train", "3d", "--test", "1d", "--policy-file", file);
+        Assert.Equal(2, refused.Exit);
+        Assert.EndsWith("candidates[0].tune.spares: 52 is not a value the option takes: spares: must be in [0, 50] (was 52)", refused.Err.Trim(), StringComparison.Ordinal);
+    }
 }
