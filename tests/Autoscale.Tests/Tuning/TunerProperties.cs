@@ -125,4 +125,74 @@ public sealed class TunerProperties
         Assert.Equal(one, Json(4, 5));
         Assert.NotEqual(one, Json(2, 6));
     }
+
+    /// <summary>
+    /// A serving replay tuned (request by request, and as a fluid): each held-out day counts its own requests, and the
+    /// traffic of a fold's held-out days changes neither its pick nor the capacity a policy is judged at (the mean tokens
+    /// of the training days).
+    /// </summary>
+    [Theory]
+    [InlineData("request")]
+    [InlineData("fluid")]
+    public async Task A_serving_replay_is_tuned_without_looking_ahead(string engine)
+    {
+        var config = $$"""
+            {
+              "slo": { "maxTtftSeconds": 2, "targetPercent": 95.0 },
+              "replica": { "dollarsPerGpuHour": 2.0,
+                "serving": { "stepSeconds": { "base": 0.01, "perPrefillToken": 0.00002, "perDecodeToken": 0.0002 },
+                             "maxSequences": 64, "maxBatchedTokens": 2048, "kvCacheTokens": 200000,
+                             "tokens": { "input": { "median": 300, "sigma": 0.8 }, "output": { "median": 80, "sigma": 0.6 } } } },
+              "engine": { "tickSeconds": 60, "maxReplicas": 50, "serving": "{{engine}}", "drainSeconds": 600 },
+              "candidates": [ { "name": "floor", "policy": "warm-floor", "loadTime": { "fixedSeconds": 120 }, "decisionIntervalSeconds": 60,
+                "options": { "minReplicas": 4, "maxReplicas": 50 },
+                "tune": { "minReplicas": { "values": [1, 2, 3] }, "targetUtilization": { "values": [0.5, 0.8] } } } ]
+            }
+            """;
+        var (plan, target) = await TuneFixture.LoadAsync(config);
+        var trace = TuneFixture.Daily(4, 11, baseRate: 40, peakRate: 200);
+        var changed = (long[])trace.Arrivals.Clone();
+        for (var t = 2 * 1440; t < 3 * 1440; t++)
+        {
+            changed[t] *= 3;
+        }
+
+        var windows = TuneSchedule.Build(trace.Start, trace.Tick, trace.Length, NodaTime.DateTimeZone.Utc, 2, 1);
+        TuneUnit Fold(long[] arrivals)
+        {
+            var workload = Autoscale.Backtesting.Serving.ServingWorkload.FromTicks(new Autoscale.Traces.TickTrace(trace.Start, trace.Tick, arrivals), plan.Settings.Serving!, plan.Settings.Seed);
+            return new Tuner(plan.Settings, new TuneData.Serving(workload), target, 10, 3, 2).Run(0, windows[0], CancellationToken.None);
+        }
+
+        var before = Fold(trace.Arrivals);
+        var after = Fold(changed);
+
+        Assert.Equal("grid", before.Search);
+        Assert.Equal(6, before.Evaluations.Count);
+        Assert.All(before.Evaluations, e => Assert.Null(e.Score.Error));
+        Assert.Equal(before.Pick, after.Pick);
+        Assert.Equal(before.Evaluations.Select(e => e.Score), after.Evaluations.Select(e => e.Score));
+        Assert.Equal(trace.Arrivals[(2 * 1440)..(3 * 1440)].Sum(), before.PickTestDays.Single().Requests);
+        Assert.Equal(changed[(2 * 1440)..(3 * 1440)].Sum(), after.PickTestDays.Single().Requests);
+        Assert.Equal(trace.Arrivals[..1440].Sum(), before.PickTrainDays[0].Requests);
+        Assert.True(before.PickTestDays[0].Dollars > 0);
+    }
+
+    /// <summary>The days of a continuous replay add up to it: requests to the trace's, dollars to the replay's bill.</summary>
+    [Property(MaxTest = 5)]
+    public Property Days_add_up_to_the_replay() =>
+        Prop.ForAll(Gen.Choose(1, 1000).ToArbitrary(), seed =>
+        {
+            var (plan, target) = TuneFixture.LoadAsync(TuneFixture.Config(Reactive("""{ "minReplicas": { "values": [1, 6] } }"""))).GetAwaiter().GetResult();
+            var trace = TuneFixture.Daily(5, seed);
+            var unit = TuneFixture.Tune(plan, target, trace, budget: 10, train: 3, test: 2)[0];
+
+            Assert.Equal(trace.Arrivals[..(3 * 1440)].Sum(), unit.PickTrainDays.Sum(d => d.Requests));
+            Assert.Equal(trace.Arrivals[(3 * 1440)..].Sum(), unit.PickTestDays.Sum(d => d.Requests));
+            Assert.Equal(unit.PickTrain.Dollars, unit.PickTrainDays.Sum(d => d.Dollars), 6);
+            Assert.Equal(unit.PickTrain.Violations, unit.PickTrainDays.Sum(d => d.Violations));
+            var whole = Backtest.Run(trace, plan.Settings, [target.Build(unit.Pick, "pick")])[0];
+            Assert.Equal(whole.Dollars, unit.PickTrain.Dollars + unit.PickTestDays.Sum(d => d.Dollars), 6);
+            Assert.Equal(whole.Violations, unit.PickTrain.Violations + unit.PickTestDays.Sum(d => d.Violations));
+        });
 }
