@@ -245,23 +245,9 @@ internal static class TuneCommand
 
     private static async Task<TuneData> ReadAsync(string path, BacktestPlan plan, IReadOnlyList<TuneTarget> chosen, CancellationToken cancellationToken)
     {
-        var settings = plan.Settings;
-        await using var reader = await TraceReader.OpenAsync(path, settings.Tick, cancellationToken: cancellationToken);
-        if (settings.Serving is not { } profile)
-        {
-            return new TuneData.Counts(await reader.ReadAllAsync(cancellationToken));
-        }
-
-        if (reader.Info.Shape == TraceShape.RequestLog && settings.WorkProblem(reader.Info.Rows) is { } tooLong)
-        {
-            throw new UserInputException($"{path}: {tooLong}");
-        }
-
         try
         {
-            var workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, path, cancellationToken);
-            Backtest.CheckShapes(workload, chosen.Select(t => t.Baseline).ToList(), path);
-            return new TuneData.Serving(workload);
+            return await TuneData.ReadAsync(path, plan.Settings, chosen, cancellationToken);
         }
         catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)
         {

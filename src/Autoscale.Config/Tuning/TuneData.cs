@@ -25,6 +25,30 @@ internal abstract class TuneData
 
     public long Ticks { get; }
 
+    /// <summary>
+    /// Reads the trace at <paramref name="path"/> once, for the count model or (with a serving profile) as the serving
+    /// workload every candidate replays; the workload's requests are checked against each target's replica shape.
+    /// </summary>
+    /// <exception cref="ServingWorkloadException">A request does not fit a serving profile, or tokens are missing.</exception>
+    public static async Task<TuneData> ReadAsync(string path, ReplaySettings settings, IReadOnlyList<TuneTarget> targets, CancellationToken cancellationToken)
+    {
+        var reader = await TraceReader.OpenAsync(path, settings.Tick, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        if (settings.Serving is not { } profile)
+        {
+            return new Counts(await reader.ReadAllAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        if (reader.Info.Shape == TraceShape.RequestLog && settings.WorkProblem(reader.Info.Rows) is { } tooLong)
+        {
+            throw new ServingWorkloadException($"{path}: {tooLong}");
+        }
+
+        var workload = await ServingWorkload.ReadAsync(reader, profile, settings.Seed, path, cancellationToken).ConfigureAwait(false);
+        Backtest.CheckShapes(workload, targets.Select(t => t.Baseline).ToList(), path);
+        return new Serving(workload);
+    }
+
     /// <summary>Requests in the whole trace.</summary>
     public abstract long Requests { get; }
 

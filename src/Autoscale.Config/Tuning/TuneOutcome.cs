@@ -6,18 +6,21 @@ namespace Autoscale.Config.Tuning;
 /// One candidate's tune: the setting to deploy (picked on the trace's last training window), the walk-forward estimate of
 /// how the picks do on days they were not picked on, and the baseline (the candidate as written) on the same days.
 /// </summary>
-internal sealed record TuneOutcome
+public sealed record TuneOutcome
 {
     /// <summary>Resamples of the held-out days for the saving's interval.</summary>
     public const int BootstrapResamples = 2000;
 
+    /// <summary>The candidate's name.</summary>
     public required string Name { get; init; }
 
+    /// <summary>The candidate's policy.</summary>
     public required string Policy { get; init; }
 
     /// <summary>The tuned options' paths.</summary>
     public required IReadOnlyList<string> Paths { get; init; }
 
+    /// <summary>The candidate's options as written (for a manifest, as imported).</summary>
     public required JsonObject BaselineOptions { get; init; }
 
     /// <summary>The folds, in time order.</summary>
@@ -26,6 +29,7 @@ internal sealed record TuneOutcome
     /// <summary>The search on the trace's last training window: its pick is the setting to deploy.</summary>
     public required TuneUnit Deploy { get; init; }
 
+    /// <summary>The setting to deploy on the last training window.</summary>
     public required TuneFigure PickTrain { get; init; }
 
     /// <summary>Each fold's pick on that fold's test days, summed.</summary>
@@ -47,7 +51,7 @@ internal sealed record TuneOutcome
     public int Evaluations => Folds.Concat([Deploy]).Sum(u => u.Evaluations.Select(e => string.Join(",", e.Values)).Distinct().Count());
 
     /// <summary>Gathers the windows of one candidate into its outcome.</summary>
-    public static TuneOutcome Assemble(string name, string policy, IReadOnlyList<string> paths, JsonObject baselineOptions, IReadOnlyList<TuneUnit> units, double targetPercent, long seed)
+    internal static TuneOutcome Assemble(string name, string policy, IReadOnlyList<string> paths, JsonObject baselineOptions, IReadOnlyList<TuneUnit> units, double targetPercent, long seed)
     {
         var folds = units.Where(u => !u.Window.Deploy).OrderBy(u => u.Window.Index).ToList();
         var deploy = units.Single(u => u.Window.Deploy);
@@ -72,7 +76,7 @@ internal sealed record TuneOutcome
     }
 
     /// <summary>The percentage saved; 0 when the baseline cost nothing.</summary>
-    public static double Saving(double baseline, double pick) => baseline > 0 ? 100 * (baseline - pick) / baseline : 0;
+    internal static double Saving(double baseline, double pick) => baseline > 0 ? 100 * (baseline - pick) / baseline : 0;
 
     /// <summary>The saving's 90 % percentile interval over held-out days drawn with replacement (pick and baseline of a day together).</summary>
     internal static (double Low, double High) Bootstrap(IReadOnlyList<TuneDay> pick, IReadOnlyList<TuneDay> baseline, SplitMix random)

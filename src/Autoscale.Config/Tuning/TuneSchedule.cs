@@ -12,22 +12,30 @@ namespace Autoscale.Config.Tuning;
 /// <param name="TrainDays">Each training day's first tick, then the first tick after the window.</param>
 /// <param name="TestDays">Each test day's first tick, then the first tick after them; empty for the deploy window.</param>
 /// <param name="DayStarts">The instant each day of <paramref name="TrainDays"/> and then <paramref name="TestDays"/> begins (the ends included).</param>
-internal sealed record TuneWindow(int Index, bool Deploy, IReadOnlyList<long> TrainDays, IReadOnlyList<long> TestDays, IReadOnlyList<Instant> DayStarts)
+public sealed record TuneWindow(int Index, bool Deploy, IReadOnlyList<long> TrainDays, IReadOnlyList<long> TestDays, IReadOnlyList<Instant> DayStarts)
 {
+    /// <summary>The training window's first tick.</summary>
     public long TrainFrom => TrainDays[0];
 
+    /// <summary>The first tick after the training window.</summary>
     public long TrainTo => TrainDays[^1];
 
+    /// <summary>Training days.</summary>
     public int TrainDayCount => TrainDays.Count - 1;
 
+    /// <summary>Held-out days (0 for the deploy window).</summary>
     public int TestDayCount => Math.Max(0, TestDays.Count - 1);
 
+    /// <summary>The instant the training days begin.</summary>
     public Instant TrainStart => DayStarts[0];
 
+    /// <summary>The instant the training days end.</summary>
     public Instant TrainEnd => DayStarts[TrainDayCount];
 
+    /// <summary>The instant the held-out days begin; null for the deploy window.</summary>
     public Instant? TestStart => Deploy ? null : DayStarts[TrainDayCount];
 
+    /// <summary>The instant the held-out days end; null for the deploy window.</summary>
     public Instant? TestEnd => Deploy ? null : DayStarts[^1];
 }
 

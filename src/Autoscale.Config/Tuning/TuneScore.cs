@@ -10,20 +10,22 @@ namespace Autoscale.Config.Tuning;
 /// <param name="Violations">Late and dropped requests.</param>
 /// <param name="MeetsSlo">Whether the on-time share reached the SLO target.</param>
 /// <param name="Error">Why the setting could not run (its policy threw, or its options break a rule); null when it ran.</param>
-internal sealed record TuneScore(double Dollars, double CostDollars, long Requests, long Violations, bool MeetsSlo, string? Error = null)
+public sealed record TuneScore(double Dollars, double CostDollars, long Requests, long Violations, bool MeetsSlo, string? Error = null)
 {
+    /// <summary>Violations as a percentage of requests.</summary>
     public double ViolationPercent => Requests == 0 ? 0 : 100.0 * Violations / Requests;
 
+    /// <summary>Whether the setting could not run.</summary>
     public bool Failed => Error is not null;
 
-    public static TuneScore Of(CandidateResult result) => result.Failed
+    internal static TuneScore Of(CandidateResult result) => result.Failed
         ? new TuneScore(0, 0, 0, 0, false, result.Error)
         : new TuneScore(result.Dollars, result.CostDollars, result.Requests, result.Violations, result.MeetsSlo);
 
-    public static TuneScore Failure(string error) => new(0, 0, 0, 0, false, error);
+    internal static TuneScore Failure(string error) => new(0, 0, 0, 0, false, error);
 
     /// <summary>Whether the on-time share of <paramref name="requests"/> with <paramref name="violations"/> reaches the target (as a backtest judges it).</summary>
-    public static bool Meets(long requests, long violations, double targetPercent) =>
+    internal static bool Meets(long requests, long violations, double targetPercent) =>
         requests == 0 || 100.0 * (requests - violations) >= targetPercent * requests;
 
     /// <summary>
@@ -47,24 +49,24 @@ internal sealed record TuneScore(double Dollars, double CostDollars, long Reques
 
 /// <summary>One calendar day of a continuous replay: the difference between the replays that end before and after it.</summary>
 /// <remarks>A day whose replay failed (the policy threw) has <see cref="Error"/> and counts as missed, with no dollars.</remarks>
-internal sealed record TuneDay(Instant Start, double Dollars, double CostDollars, long Requests, long Violations, bool MeetsSlo, string? Error = null);
+public sealed record TuneDay(Instant Start, double Dollars, double CostDollars, long Requests, long Violations, bool MeetsSlo, string? Error = null);
 
 /// <summary>One setting evaluated on (the last days of) a training window.</summary>
 /// <param name="Values">The setting, one value per tuned option.</param>
 /// <param name="Days">The training days it was judged on (fewer than the window's on a successive-halving rung).</param>
 /// <param name="Score">What the backtest of those days gave.</param>
-internal sealed record TuneEvaluation(IReadOnlyList<double> Values, int Days, TuneScore Score);
+public sealed record TuneEvaluation(IReadOnlyList<double> Values, int Days, TuneScore Score);
 
 /// <summary>
 /// A figure over some days as the result shows it: billed dollars, violation percentage and whether the SLO held over them
 /// all, and on how many of the days (each judged alone) it held.
 /// </summary>
-internal sealed record TuneFigure(double Dollars, double CostDollars, double ViolationPercent, bool MeetsSlo, int Days, int DaysMet)
+public sealed record TuneFigure(double Dollars, double CostDollars, double ViolationPercent, bool MeetsSlo, int Days, int DaysMet)
 {
     /// <summary>Why a day of the figure could not be replayed; null when every day was.</summary>
     public string? Error { get; init; }
 
-    public static TuneFigure OfDays(IReadOnlyList<TuneDay> days, double targetPercent)
+    internal static TuneFigure OfDays(IReadOnlyList<TuneDay> days, double targetPercent)
     {
         var requests = days.Sum(d => d.Requests);
         var violations = days.Sum(d => d.Violations);
@@ -73,7 +75,7 @@ internal sealed record TuneFigure(double Dollars, double CostDollars, double Vio
             error is null && TuneScore.Meets(requests, violations, targetPercent), days.Count, days.Count(d => d.MeetsSlo)) { Error = error };
     }
 
-    public static TuneFigure OfWindow(TuneScore window, IReadOnlyList<TuneDay> days) =>
+    internal static TuneFigure OfWindow(TuneScore window, IReadOnlyList<TuneDay> days) =>
         new(window.Dollars, window.CostDollars, window.ViolationPercent, window.MeetsSlo, days.Count, days.Count(d => d.MeetsSlo)) { Error = window.Error };
 }
 
@@ -81,10 +83,12 @@ internal sealed record TuneFigure(double Dollars, double CostDollars, double Vio
 /// What one training window of one candidate gave: every setting evaluated, the pick, and (for a fold) the pick and the
 /// baseline judged day by day on the test days after it.
 /// </summary>
-internal sealed record TuneUnit
+public sealed record TuneUnit
 {
+    /// <summary>The candidate's number among those tuned.</summary>
     public required int Candidate { get; init; }
 
+    /// <summary>The training window (and its held-out days).</summary>
     public required TuneWindow Window { get; init; }
 
     /// <summary>The SLO target the days were judged against.</summary>
@@ -93,8 +97,10 @@ internal sealed record TuneUnit
     /// <summary><c>grid</c> (every point of the space) or <c>tpe</c> (successive halving with a Parzen estimator).</summary>
     public required string Search { get; init; }
 
+    /// <summary>Every setting evaluated, on every rung, in the order evaluated.</summary>
     public required IReadOnlyList<TuneEvaluation> Evaluations { get; init; }
 
+    /// <summary>The pick: one value per tuned option.</summary>
     public required IReadOnlyList<double> Pick { get; init; }
 
     /// <summary>The candidate's options at the pick.</summary>
@@ -103,13 +109,18 @@ internal sealed record TuneUnit
     /// <summary>Whether some setting met the SLO on the training window (else the pick has the fewest violations).</summary>
     public required bool PickMetSlo { get; init; }
 
+    /// <summary>The pick on the whole training window (a backtest of it alone).</summary>
     public required TuneScore PickTrain { get; init; }
 
+    /// <summary>The pick day by day on the training window.</summary>
     public required IReadOnlyList<TuneDay> PickTrainDays { get; init; }
 
+    /// <summary>The pick on each held-out day, replayed from the start of the training days.</summary>
     public required IReadOnlyList<TuneDay> PickTestDays { get; init; }
 
+    /// <summary>The baseline on the whole training window.</summary>
     public required TuneScore BaselineTrain { get; init; }
 
+    /// <summary>The baseline on each held-out day, replayed as the pick is.</summary>
     public required IReadOnlyList<TuneDay> BaselineTestDays { get; init; }
 }

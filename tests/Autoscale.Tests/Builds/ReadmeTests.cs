@@ -22,7 +22,7 @@ public sealed class ReadmeTests
     public void The_tour_covers_every_command_of_the_command_line()
     {
         var tour = string.Join("\n", ShellWords.Commands(Readme, "$cli "));
-        foreach (var command in new[] { "textbook", "backtest", "trace import", "trace inspect", "trace synth", "trace servegen", "policy list", "policy describe", "policy check", "policy import", "policy export", "serving fit", "serving profile", "serving validate", "live", "merge", "--policy-file", "--seeds", "--shard", "--options", "--out", "--format json" })
+        foreach (var command in new[] { "textbook", "backtest", "trace import", "trace inspect", "trace synth", "trace servegen", "policy list", "policy describe", "policy check", "policy import", "policy export", "serving fit", "serving profile", "serving validate", "live", "merge", "tune", "--export", "--policy-file", "--seeds", "--shard", "--options", "--out", "--format json" })
         {
             Assert.Contains(command, tour, StringComparison.Ordinal);
         }
