@@ -88,9 +88,15 @@ public static class Backtest
         int maxParallelism = -1, int timelinePoints = 0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workload);
+        return RunServing(workload, settings, candidates, maxParallelism, TimelineBucket(workload.Ticks, timelinePoints), ZoomWorstHour(workload.Ticks, settings, timelinePoints), cancellationToken);
+    }
+
+    /// <summary>As the public overload, with the timeline's bucket given in ticks (0: no timeline).</summary>
+    internal static IReadOnlyList<CandidateResult> RunServing(Serving.ServingWorkload workload, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,
+        int maxParallelism, long bucket, bool zoom, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
         ArgumentNullException.ThrowIfNull(candidates);
-        var bucket = TimelineBucket(workload.Ticks, timelinePoints);
-        var zoom = ZoomWorstHour(workload.Ticks, settings, timelinePoints);
         var results = new CandidateResult[candidates.Count];
         var runs = new Serving.ServingRunBase?[candidates.Count];
         var replayed = new long[candidates.Count];

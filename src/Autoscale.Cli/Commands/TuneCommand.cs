@@ -34,10 +34,11 @@ internal static class TuneCommand
         var export = new Option<string?>("--export") { Description = "Write the pick as a manifest: hpa, keda, knative or ray-serve (to standard output, or DIR/pick.yaml with --out)." };
         export.AcceptOnlyFromAmong([.. Autoscale.Config.Manifests.ManifestExporter.Kinds]);
         var shard = new Option<string?>("--shard") { Description = "K/N: tune every N-th (candidate, window) starting at K and write DIR/tune-shard-K-of-N.json for autoscale merge. Needs --out." };
+        var margin = new Option<double>("--slo-margin") { Description = "The share of each training day's error budget a pick must keep to spare (0 to 0.95; 0 picks on the SLO's edge).", DefaultValueFactory = _ => Tuner.DefaultMargin };
         var threads = new Option<int>("--threads") { Description = "Replays run at once (default: every core). The result is the same for any number.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("tune", "Search each candidate's tune space for the cheapest settings that hold the SLO on training days, judged walking forward on the days after them.")
         {
-            trace, config, candidates, train, test, budget, seed, outDir, format, export, shard, threads,
+            trace, config, candidates, train, test, budget, seed, outDir, format, export, shard, margin, threads,
         };
 
         var userPolicies = new UserPolicies.UserPolicyLoader();
@@ -51,6 +52,12 @@ internal static class TuneCommand
             if (perWindow is < 1 or > MaxBudget)
             {
                 throw new UserInputException($"--budget ({perWindow}) must be between 1 and {MaxBudget:N0} settings per training window");
+            }
+
+            var sloMargin = parse.GetValue(margin);
+            if (!(sloMargin is >= 0 and <= 0.95))
+            {
+                throw new UserInputException($"--slo-margin ({sloMargin.ToString(CultureInfo.InvariantCulture)}) must be from 0 to 0.95: the share of each training day's error budget a pick keeps to spare");
             }
 
             var threadCount = parse.GetValue(threads);
@@ -111,13 +118,13 @@ internal static class TuneCommand
             }
 
             var mine = shardCount == 0 ? units : units.Where((_, i) => i % shardCount == shardIndex).ToList();
-            var tuners = chosen.Select(t => new Tuner(plan.Settings, data, t, perWindow, runSeed, threadCount)).ToList();
+            var tuners = chosen.Select(t => new Tuner(plan.Settings, data, t, perWindow, runSeed, threadCount, margin: sloMargin)).ToList();
             using var progress = new TuneProgress(context.Stderr, mine.Sum(u => tuners[u.Candidate].EvaluationsPerWindow), mine.Count);
             var done = new List<TuneUnit>();
             foreach (var (c, window) in mine)
             {
                 progress.Window(chosen[c].Baseline.Name, window, tuners[c].FirstRungDays(window));
-                var counting = new Tuner(plan.Settings, data, chosen[c], perWindow, runSeed, threadCount, progress.Evaluated);
+                var counting = new Tuner(plan.Settings, data, chosen[c], perWindow, runSeed, threadCount, progress.Evaluated, sloMargin);
                 done.Add(counting.Run(c, window, cancellationToken));
             }
 
@@ -134,6 +141,7 @@ internal static class TuneCommand
             {
                 var part = new TuneShard(shardIndex, shardCount, tracePath, runSeed, plan.Settings.Slo.TargetPercent, plan.TimeZone, units.Count, meta, done)
                 {
+                    Margin = sloMargin,
                     SloLine = ReportText.SloLine(plan.Settings.Slo),
                     TraceStart = info.Start,
                     TraceEnd = info.End,

@@ -31,7 +31,7 @@ internal static class TuneMerge
         {
             var differs = p.Of != first.Of ? $"it is of {p.Of} shards, not {first.Of}"
                 : p.Trace != first.Trace ? "another trace"
-                : p.Seed != first.Seed || p.TargetPercent != first.TargetPercent || p.TimeZone != first.TimeZone || p.Units != first.Units ? "other settings (seed, slo, report.timeZone, --train or --test)"
+                : p.Seed != first.Seed || p.Margin != first.Margin || p.TargetPercent != first.TargetPercent || p.TimeZone != first.TimeZone || p.Units != first.Units ? "other settings (seed, slo, --slo-margin, report.timeZone, --train or --test)"
                 : !p.Candidates.Select(c => (c.Name, c.Policy, string.Join(",", c.Paths))).SequenceEqual(first.Candidates.Select(c => (c.Name, c.Policy, string.Join(",", c.Paths)))) ? "another config's candidates"
                 : null;
             if (differs is not null)

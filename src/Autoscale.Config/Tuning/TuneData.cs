@@ -77,7 +77,57 @@ internal abstract class TuneData
     {
     }
 
+    /// <summary>
+    /// Replays ticks [<paramref name="from"/>, <paramref name="to"/>) as <see cref="Replay"/> does, and counts each day
+    /// (<paramref name="days"/>: each day's first tick, then the window's end) alone: the requests arriving that day and the
+    /// violations that happen on it.
+    /// </summary>
+    public (CandidateResult Result, IReadOnlyList<(long Requests, long Violations)> Days) Evaluate(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, IReadOnlyList<long> days)
+    {
+        // Buckets that every day boundary falls between: the days add up exactly, a day of 23 or 25 hours too.
+        var bucket = days.Aggregate(0L, (g, d) => Gcd(g, d - from));
+        CandidateResult result;
+        try
+        {
+            result = RunBucketed(spec, settings, from, to, meansTo, Math.Max(1, bucket));
+        }
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            return (new CandidateResult { Name = spec.Name, Policy = spec.PolicyName, Error = $"{e.GetType().Name}: {e.Message}" }, []);
+        }
+
+        if (result.Failed)
+        {
+            return (result, []);
+        }
+
+        var counts = new List<(long, long)>();
+        var points = result.Timeline.Points;
+        var tickSeconds = settings.TickSeconds;
+        var p = 0;
+        for (var d = 0; d + 1 < days.Count; d++)
+        {
+            var end = (days[d + 1] - from) * tickSeconds;
+            double requests = 0;
+            long violations = 0;
+            for (; p < points.Count && points[p].StartSeconds < end - (tickSeconds / 2); p++)
+            {
+                requests += points[p].DemandRps * result.Timeline.BucketSeconds;
+                violations += points[p].Violations;
+            }
+
+            counts.Add(((long)Math.Round(requests), violations));
+        }
+
+        return (result with { Timeline = Timeline.Empty }, counts);
+    }
+
+    private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
+
     protected abstract CandidateResult Run(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, int timelinePoints);
+
+    /// <summary>Replays the window with a timeline of <paramref name="bucket"/> ticks a point.</summary>
+    protected abstract CandidateResult RunBucketed(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, long bucket);
 
     /// <summary>A count-model trace: per-tick arrivals, replayed from a span of the one array.</summary>
     public sealed class Counts(TickTrace trace) : TuneData(trace.Start, trace.Tick, trace.Length)
@@ -95,10 +145,13 @@ internal abstract class TuneData
             return sum;
         }
 
-        protected override CandidateResult Run(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, int timelinePoints)
+        protected override CandidateResult Run(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, int timelinePoints) =>
+            RunBucketed(spec, settings, from, to, meansTo, Backtest.TimelineBucket(to - from, timelinePoints));
+
+        protected override CandidateResult RunBucketed(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, long bucket)
         {
             var length = to - from;
-            var run = new CandidateRun(spec, settings, Start + Tick * from, Backtest.TimelineBucket(length, timelinePoints), zoomWorstHour: false);
+            var run = new CandidateRun(spec, settings, Start + Tick * from, bucket, zoomWorstHour: false);
             run.Advance(trace.Arrivals.AsSpan((int)from, (int)length));
             return run.Complete();
         }
@@ -114,7 +167,10 @@ internal abstract class TuneData
 
         public override long RequestsIn(long from, long to) => workload.Window(from, to).Count;
 
-        protected override CandidateResult Run(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, int timelinePoints)
+        protected override CandidateResult Run(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, int timelinePoints) =>
+            RunBucketed(spec, settings, from, to, meansTo, Backtest.TimelineBucket(to - from, timelinePoints));
+
+        protected override CandidateResult RunBucketed(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, long bucket)
         {
             var means = _means.GetOrAdd((from, meansTo), key =>
             {
@@ -122,7 +178,7 @@ internal abstract class TuneData
                 return (w.MeanInputTokens, w.MeanOutputTokens);
             });
             var window = _windows.GetOrAdd((from, to, meansTo), key => new Lazy<ServingWorkload>(() => workload.Window(key.From, key.To, means))).Value;
-            return Backtest.RunServing(window, settings, [spec], maxParallelism: 1, timelinePoints: timelinePoints)[0];
+            return Backtest.RunServing(window, settings, [spec], 1, bucket, zoom: false, CancellationToken.None)[0];
         }
 
         /// <summary>Forgets the windows cut so far (a fold is done with them).</summary>

@@ -63,6 +63,7 @@ internal static class TuneJson
                     ["costDollars"] = Number(e.Score.CostDollars),
                     ["violationPercent"] = Number(e.Score.ViolationPercent),
                     ["meetsSlo"] = e.Score.MeetsSlo,
+                    ["daysMet"] = e.Score.DaysMet,
                     ["error"] = e.Score.Error,
                 }))]);
             }
@@ -214,11 +215,17 @@ internal static class TuneJson
         ["requests"] = s.Requests,
         ["violations"] = s.Violations,
         ["meetsSlo"] = s.MeetsSlo,
+        ["days"] = s.Days,
+        ["daysMet"] = s.DaysMet,
         ["error"] = s.Error,
     };
 
     private static TuneScore ReadScore(JsonNode n) => new(ReadExact(n["dollars"]!), ReadExact(n["costDollars"]!), n["requests"]!.GetValue<long>(), n["violations"]!.GetValue<long>(),
-        n["meetsSlo"]!.GetValue<bool>(), n["error"]?.GetValue<string>());
+        n["meetsSlo"]!.GetValue<bool>(), n["error"]?.GetValue<string>())
+    {
+        Days = n["days"]!.GetValue<int>(),
+        DaysMet = n["daysMet"]!.GetValue<int>(),
+    };
 
     private static JsonArray Days(IEnumerable<TuneDay> days) => new([.. days.Select(d => (JsonNode)new JsonObject
     {

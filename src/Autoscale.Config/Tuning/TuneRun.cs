@@ -20,15 +20,21 @@ public static class TuneRun
     /// <param name="seed">The search's and the bootstrap's seed (default: <c>engine.seed</c>).</param>
     /// <param name="candidates">The candidates to tune, by name (default: every one with a tune space).</param>
     /// <param name="maxParallelism">Replays run at once (-1: every core); the result is the same for any number.</param>
+    /// <param name="sloMargin">The share of each training day's error budget a pick keeps to spare (0: picks on the SLO's edge).</param>
     /// <param name="cancellationToken">Cancels the tune.</param>
     /// <returns>One outcome per candidate tuned, in config order.</returns>
     /// <exception cref="ArgumentException">A candidate named has no tune space, or the trace is shorter than one fold.</exception>
     public static async Task<IReadOnlyList<TuneOutcome>> RunAsync(BacktestPlan plan, string tracePath, int trainDays = 7, int testDays = 1, int budget = 200, long? seed = null,
-        IReadOnlyList<string>? candidates = null, int maxParallelism = -1, CancellationToken cancellationToken = default)
+        IReadOnlyList<string>? candidates = null, int maxParallelism = -1, double sloMargin = Tuner.DefaultMargin, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(tracePath);
         ArgumentOutOfRangeException.ThrowIfLessThan(budget, 1);
+        if (!(sloMargin is >= 0 and <= 0.95))
+        {
+            throw new ArgumentOutOfRangeException(nameof(sloMargin), sloMargin, "must be from 0 to 0.95");
+        }
+
         var targets = (candidates is null ? plan.Candidates.Where(c => plan.Tunes.ContainsKey(c.Name)).Select(c => c.Name) : candidates)
             .Select(n => plan.Tunes.TryGetValue(n, out var t) ? t : throw new ArgumentException($"\"{n}\" has no tune space", nameof(candidates))).ToList();
         var data = await TuneData.ReadAsync(tracePath, plan.Settings, targets, cancellationToken).ConfigureAwait(false);
@@ -39,7 +45,7 @@ public static class TuneRun
         var outcomes = new List<TuneOutcome>();
         for (var c = 0; c < targets.Count; c++)
         {
-            var tuner = new Tuner(plan.Settings, data, targets[c], budget, runSeed, threads);
+            var tuner = new Tuner(plan.Settings, data, targets[c], budget, runSeed, threads, margin: sloMargin);
             var units = windows.Select(w => tuner.Run(c, w, cancellationToken)).ToList();
             var t = targets[c];
             outcomes.Add(TuneOutcome.Assemble(t.Baseline.Name, t.Baseline.PolicyName, t.Dimensions.Select(d => d.Path).ToList(), t.Options, units, plan.Settings.Slo.TargetPercent, runSeed));

@@ -12,15 +12,24 @@ namespace Autoscale.Config.Tuning;
 /// <param name="Error">Why the setting could not run (its policy threw, or its options break a rule); null when it ran.</param>
 public sealed record TuneScore(double Dollars, double CostDollars, long Requests, long Violations, bool MeetsSlo, string? Error = null)
 {
+    /// <summary>The days the replay covers, each judged alone (0 when it was not judged by day).</summary>
+    public int Days { get; init; }
+
+    /// <summary>Of <see cref="Days"/>, those on which the SLO held.</summary>
+    public int DaysMet { get; init; }
+
+    /// <summary>Whether the SLO held over the whole replay and on each of its days.</summary>
+    public bool MeetsEveryDay => MeetsSlo && DaysMet == Days;
+
     /// <summary>Violations as a percentage of requests.</summary>
     public double ViolationPercent => Requests == 0 ? 0 : 100.0 * Violations / Requests;
 
     /// <summary>Whether the setting could not run.</summary>
     public bool Failed => Error is not null;
 
-    internal static TuneScore Of(CandidateResult result) => result.Failed
-        ? new TuneScore(0, 0, 0, 0, false, result.Error)
-        : new TuneScore(result.Dollars, result.CostDollars, result.Requests, result.Violations, result.MeetsSlo);
+    internal static TuneScore Of(CandidateResult result, int days = 0, int daysMet = 0) => result.Failed
+        ? new TuneScore(0, 0, 0, 0, false, result.Error) { Days = days }
+        : new TuneScore(result.Dollars, result.CostDollars, result.Requests, result.Violations, result.MeetsSlo) { Days = days, DaysMet = daysMet };
 
     internal static TuneScore Failure(string error) => new(0, 0, 0, 0, false, error);
 
@@ -29,21 +38,25 @@ public sealed record TuneScore(double Dollars, double CostDollars, long Requests
         requests == 0 || 100.0 * (requests - violations) >= targetPercent * requests;
 
     /// <summary>
-    /// The ranking's order: settings that meet the SLO, cheapest first (then lowest violation %); then the others, fewest
-    /// violations first (then cheapest); failed settings last.
+    /// The tuner's order: settings that meet the SLO over their days and on each day alone, cheapest first (then lowest
+    /// violation %); then those that meet it over their days but miss some day, most days met first (then cheapest); then
+    /// the others, fewest violations first (then cheapest); failed settings last.
     /// </summary>
     public static int Compare(TuneScore a, TuneScore b)
     {
-        var groupA = a.Failed ? 2 : a.MeetsSlo ? 0 : 1;
-        var groupB = b.Failed ? 2 : b.MeetsSlo ? 0 : 1;
+        static int Group(TuneScore s) => s.Failed ? 3 : s.MeetsEveryDay ? 0 : s.MeetsSlo ? 1 : 2;
+        var (groupA, groupB) = (Group(a), Group(b));
         if (groupA != groupB)
         {
             return groupA.CompareTo(groupB);
         }
 
-        return groupA == 0
-            ? (a.CostDollars, a.ViolationPercent).CompareTo((b.CostDollars, b.ViolationPercent))
-            : (a.ViolationPercent, a.CostDollars).CompareTo((b.ViolationPercent, b.CostDollars));
+        return groupA switch
+        {
+            0 => (a.CostDollars, a.ViolationPercent).CompareTo((b.CostDollars, b.ViolationPercent)),
+            1 => (b.DaysMet, a.CostDollars, a.ViolationPercent).CompareTo((a.DaysMet, b.CostDollars, b.ViolationPercent)),
+            _ => (a.ViolationPercent, a.CostDollars).CompareTo((b.ViolationPercent, b.CostDollars)),
+        };
     }
 }
 
@@ -106,7 +119,7 @@ public sealed record TuneUnit
     /// <summary>The candidate's options at the pick.</summary>
     public required System.Text.Json.Nodes.JsonObject PickOptions { get; init; }
 
-    /// <summary>Whether some setting met the SLO on the training window (else the pick has the fewest violations).</summary>
+    /// <summary>Whether some setting met the SLO on the training window and on each of its days (else the pick is the best of those that did not).</summary>
     public required bool PickMetSlo { get; init; }
 
     /// <summary>The pick on the whole training window (a backtest of it alone).</summary>

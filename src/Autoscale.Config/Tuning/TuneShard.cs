@@ -13,6 +13,9 @@ internal sealed record TuneShard(int Shard, int Of, string Trace, long Seed, dou
     /// <summary>A tuned candidate: what its outcome shows besides its windows.</summary>
     public sealed record Candidate(string Name, string Policy, IReadOnlyList<string> Paths, JsonObject BaselineOptions);
 
+    /// <summary>The share of each training day's error budget a pick kept to spare (<c>--slo-margin</c>).</summary>
+    public double Margin { get; init; }
+
     /// <summary>The config's SLO as the report states it.</summary>
     public string SloLine { get; init; } = "";
 
@@ -41,6 +44,7 @@ internal sealed record TuneShard(int Shard, int Of, string Trace, long Seed, dou
         ["targetPercent"] = TargetPercent.ToString("R", CultureInfo.InvariantCulture),
         ["timeZone"] = TimeZone,
         ["sloLine"] = SloLine,
+        ["sloMargin"] = Margin.ToString("R", CultureInfo.InvariantCulture),
         ["traceStart"] = NodaTime.Text.InstantPattern.ExtendedIso.Format(TraceStart),
         ["traceEnd"] = NodaTime.Text.InstantPattern.ExtendedIso.Format(TraceEnd),
         ["traceRequests"] = TraceRequests,
@@ -97,6 +101,7 @@ internal sealed record TuneShard(int Shard, int Of, string Trace, long Seed, dou
                 root["windows"]!.AsArray().Select(u => TuneJson.ReadUnit(u!)).ToList())
             {
                 SloLine = root["sloLine"]!.GetValue<string>(),
+                Margin = double.Parse(root["sloMargin"]!.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture),
                 TraceStart = NodaTime.Text.InstantPattern.ExtendedIso.Parse(root["traceStart"]!.GetValue<string>()).GetValueOrThrow(),
                 TraceEnd = NodaTime.Text.InstantPattern.ExtendedIso.Parse(root["traceEnd"]!.GetValue<string>()).GetValueOrThrow(),
                 TraceRequests = root["traceRequests"]!.GetValue<long>(),

@@ -21,9 +21,18 @@ internal sealed class Tuner
     private readonly long _seed;
     private readonly int _threads;
     private readonly Action<TuneEvaluation>? _evaluated;
+    private readonly double _margin;
+    private readonly Dictionary<(int Window, int Days), double[]> _allowed = [];
 
-    public Tuner(ReplaySettings settings, TuneData data, TuneTarget target, int budget, long seed, int threads, Action<TuneEvaluation>? evaluated = null)
+    /// <summary>
+    /// The share of each training day's error budget a pick keeps to spare: half, as Autopilot halves its slack, so that
+    /// a day unlike the training days still finds the pick within the SLO.
+    /// </summary>
+    public const double DefaultMargin = 0.5;
+
+    public Tuner(ReplaySettings settings, TuneData data, TuneTarget target, int budget, long seed, int threads, Action<TuneEvaluation>? evaluated = null, double margin = DefaultMargin)
     {
+        _margin = margin;
         _settings = settings;
         _data = data;
         _target = target;
@@ -64,7 +73,7 @@ internal sealed class Tuner
             Evaluations = evaluations,
             Pick = pick,
             PickOptions = _target.OptionsAt(pick),
-            PickMetSlo = best.Score.MeetsSlo,
+            PickMetSlo = best.Score.MeetsEveryDay,
             PickTrain = pickTrain,
             PickTrainDays = pickTrainDays,
             PickTestDays = pickTestDays,
@@ -103,6 +112,12 @@ internal sealed class Tuner
         // Three points reach the last rung of each batch; the batch never depends on the threads (the draws would).
         var batchSize = 3 * (int)Math.Pow(Eta, rungs.Count - 1);
         var first = true;
+
+        // The baseline's setting, when the space holds it exactly.
+        var written = _target.BaselineValues;
+        var baselineKey = written.All(v => v is not null) && Key(Snap(dimensions.Select((d, i) => d.Unit(written[i]!.Value)).ToArray())) == Key(written.Select(v => v!.Value).ToList())
+            ? Key(written.Select(v => v!.Value).ToList())
+            : null;
         while (seen.Count < _budget)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -162,7 +177,11 @@ internal sealed class Tuner
                 all.AddRange(scored);
                 var ranked = alive.Zip(scored).OrderBy(p => p.Second.Score, Comparer<TuneScore>.Create(TuneScore.Compare)).ThenBy(p => p.First.Order).ToList();
                 var keep = r == rungs.Count - 1 ? 0 : Math.Max(1, (int)Math.Ceiling((double)ranked.Count / Eta));
-                foreach (var (a, e) in ranked.Skip(keep))
+
+                // The baseline's own setting always reaches the whole window: the pick is never one that a rung's few
+                // days preferred to it where the whole window would not.
+                var promoted = ranked.Take(keep).Concat(ranked.Skip(keep).Where(p => keep > 0 && Key(Snap(p.First.Unit)) == baselineKey)).ToList();
+                foreach (var (a, e) in ranked.Where(p => !promoted.Contains(p)))
                 {
                     standing.Add((a.Unit, r, e.Score, a.Order));
                 }
@@ -175,7 +194,7 @@ internal sealed class Tuner
                     }
                 }
 
-                alive = ranked.Take(keep).Select(p => p.First).ToList();
+                alive = promoted.Select(p => p.First).ToList();
             }
         }
 
@@ -209,17 +228,20 @@ internal sealed class Tuner
     private List<TuneEvaluation> Evaluate(IReadOnlyList<double[]> points, TuneWindow window, int days, CancellationToken cancellationToken)
     {
         var from = window.TrainDays[window.TrainDayCount - days];
+        var dayStarts = window.TrainDays.Skip(window.TrainDayCount - days).ToList();
+        var allowed = Allowed(window, days);
         var results = new TuneEvaluation[points.Count];
         Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = cancellationToken }, i =>
         {
             TuneScore score;
             try
             {
-                score = TuneScore.Of(_data.Replay(Build(points[i]), _settings, from, window.TrainTo, window.TrainTo));
+                var (result, counts) = _data.Evaluate(Build(points[i]), _settings, from, window.TrainTo, window.TrainTo, dayStarts);
+                score = TuneScore.Of(result, days, DaysMet(counts, allowed));
             }
             catch (ConfigException e)
             {
-                score = TuneScore.Failure(e.Problem);
+                score = TuneScore.Failure(e.Problem) with { Days = days };
             }
 
             results[i] = new TuneEvaluation(points[i], days, score);
@@ -227,6 +249,38 @@ internal sealed class Tuner
         });
         return [.. results];
     }
+
+    /// <summary>
+    /// The share of each of the window's last <paramref name="days"/> days' requests a setting may lose and still meet the
+    /// SLO that day: the error budget less the margin, or the baseline's own share that day where it lost more (a pick is
+    /// never held to more than the settings it replaces), never more than the budget itself.
+    /// </summary>
+    private double[] Allowed(TuneWindow window, int days)
+    {
+        lock (_allowed)
+        {
+            if (_allowed.TryGetValue((window.Index, days), out var known))
+            {
+                return known;
+            }
+        }
+
+        var budget = (100 - _settings.Slo.TargetPercent) / 100;
+        var from = window.TrainDays[window.TrainDayCount - days];
+        var (_, counts) = _data.Evaluate(_target.Baseline, _settings, from, window.TrainTo, window.TrainTo, window.TrainDays.Skip(window.TrainDayCount - days).ToList());
+        var allowed = Enumerable.Range(0, days)
+            .Select(d => Math.Min(budget, Math.Max(budget * (1 - _margin), d < counts.Count && counts[d].Requests > 0 ? (double)counts[d].Violations / counts[d].Requests : 0)))
+            .ToArray();
+        lock (_allowed)
+        {
+            _allowed[(window.Index, days)] = allowed;
+        }
+
+        return allowed;
+    }
+
+    private static int DaysMet(IReadOnlyList<(long Requests, long Violations)> counts, double[] allowed) =>
+        counts.Select((c, d) => c.Violations <= allowed[d] * c.Requests * (1 + 1e-12) ? 1 : 0).Sum();
 
     private CandidateSpec Build(IReadOnlyList<double> point) => _target.Build(point, $"{_target.Baseline.Name} {_target.Describe(point)}");
 
