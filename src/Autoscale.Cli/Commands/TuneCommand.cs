@@ -34,7 +34,7 @@ internal static class TuneCommand
         var export = new Option<string?>("--export") { Description = "Write the pick as a manifest: hpa, keda, knative or ray-serve (to standard output, or DIR/pick.yaml with --out)." };
         export.AcceptOnlyFromAmong([.. Autoscale.Config.Manifests.ManifestExporter.Kinds]);
         var shard = new Option<string?>("--shard") { Description = "K/N: tune every N-th (candidate, window) starting at K and write DIR/tune-shard-K-of-N.json for autoscale merge. Needs --out." };
-        var margin = new Option<double>("--slo-margin") { Description = "The share of each training day's error budget a pick must keep to spare (0 to 0.95; 0 picks on the SLO's edge).", DefaultValueFactory = _ => Tuner.DefaultMargin };
+        var margin = new Option<double>("--slo-margin") { Description = "The share of each training day's error budget a pick must keep to spare, each training day judged alone (0 to 0.95; 0, the default: the training window judged as a backtest judges it, all its requests together).", DefaultValueFactory = _ => Tuner.DefaultMargin };
         var threads = new Option<int>("--threads") { Description = "Replays run at once (default: every core). The result is the same for any number.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("tune", "Search each candidate's tune space for the cheapest settings that hold the SLO on training days, judged walking forward on the days after them.")
         {

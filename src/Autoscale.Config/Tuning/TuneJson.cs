@@ -8,7 +8,7 @@ using NodaTime.Text;
 namespace Autoscale.Config.Tuning;
 
 /// <summary>
-/// A tune's result as JSON (the shape ../shared/DESIGN.md fixes, results.json adding every evaluated point) and CSV, and
+/// A tune's result as JSON (the shape the design fixes, results.json adding every evaluated point) and CSV, and
 /// the windows of a shard written and read back exactly for <c>autoscale merge</c>.
 /// </summary>
 internal static class TuneJson

@@ -25,10 +25,11 @@ internal sealed class Tuner
     private readonly Dictionary<(int Window, int Days), double[]> _allowed = [];
 
     /// <summary>
-    /// The share of each training day's error budget a pick keeps to spare: half, as Autopilot halves its slack, so that
-    /// a day unlike the training days still finds the pick within the SLO.
+    /// The share of each training day's error budget a pick keeps to spare by default: none, so that a setting meets the
+    /// SLO on a training window as a backtest of that window alone judges it. A margin (0.5 halves the slack, as Autopilot
+    /// does) also holds the pick to each training day alone, so that a day unlike them still finds it within the SLO.
     /// </summary>
-    public const double DefaultMargin = 0.5;
+    public const double DefaultMargin = 0;
 
     public Tuner(ReplaySettings settings, TuneData data, TuneTarget target, int budget, long seed, int threads, Action<TuneEvaluation>? evaluated = null, double margin = DefaultMargin)
     {
@@ -229,15 +230,23 @@ internal sealed class Tuner
     {
         var from = window.TrainDays[window.TrainDayCount - days];
         var dayStarts = window.TrainDays.Skip(window.TrainDayCount - days).ToList();
-        var allowed = Allowed(window, days);
+        var allowed = _margin > 0 ? Allowed(window, days) : null;
         var results = new TuneEvaluation[points.Count];
         Parallel.For(0, points.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = cancellationToken }, i =>
         {
             TuneScore score;
             try
             {
-                var (result, counts) = _data.Evaluate(Build(points[i]), _settings, from, window.TrainTo, window.TrainTo, dayStarts);
-                score = TuneScore.Of(result, days, DaysMet(counts, allowed));
+                if (allowed is null)
+                {
+                    // No margin: a setting meets the SLO as the backtest of its days judges it, all their requests together.
+                    score = TuneScore.Of(_data.Replay(Build(points[i]), _settings, from, window.TrainTo, window.TrainTo));
+                }
+                else
+                {
+                    var (result, counts) = _data.Evaluate(Build(points[i]), _settings, from, window.TrainTo, window.TrainTo, dayStarts);
+                    score = TuneScore.Of(result, days, DaysMet(counts, allowed));
+                }
             }
             catch (ConfigException e)
             {

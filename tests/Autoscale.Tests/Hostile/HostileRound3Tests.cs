@@ -422,10 +422,10 @@ public sealed class HostileRound3Tests
     public static TheoryData<string, string> Tampered => new()
     {
         { "late 99999", "its violations do not add up" },
-        { "dollars -5", "a figure is negative or not a finite number" },
+        { "dollars -5", "dollars (-5) is negative or not a finite number" },
         { "meetsSlo at 100 %", "meetsSlo is true, but 12804 violations of 12804 requests miss the 99 % target" },
-        { "dollars NaN", "a figure is negative or not a finite number" },
-        { "dollars 1e400", "a figure is negative or not a finite number" },
+        { "dollars NaN", "dollars (NaN) is negative or not a finite number" },
+        { "dollars 1e400", "is negative or not a finite number" },
         { "timeline an object", "not a partial-results file" },
         { "requests 5", "5 requests, but the trace has 12804" },
     };

@@ -49,11 +49,11 @@ internal static class TuneFixture
     }
 
     /// <summary>Every window of the trace tuned, in order.</summary>
-    public static List<TuneUnit> Tune(BacktestPlan plan, TuneTarget target, TickTrace trace, int budget, long seed = 1, int threads = 2, int train = 3, int test = 1)
+    public static List<TuneUnit> Tune(BacktestPlan plan, TuneTarget target, TickTrace trace, int budget, long seed = 1, int threads = 2, int train = 3, int test = 1, double margin = 0)
     {
         var data = new TuneData.Counts(trace);
         var windows = TuneSchedule.Build(trace.Start, trace.Tick, trace.Length, DateTimeZone.Utc, train, test);
-        var tuner = new Tuner(plan.Settings, data, target, budget, seed, threads);
+        var tuner = new Tuner(plan.Settings, data, target, budget, seed, threads, margin: margin);
         return windows.Select(w => tuner.Run(0, w, CancellationToken.None)).ToList();
     }
 
