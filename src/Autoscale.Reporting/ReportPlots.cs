@@ -431,7 +431,7 @@ internal static class ReportPlots
     private static string TimeLabel(double xMin, double xMax, DateTimeZone zone)
     {
         var first = DateTime.FromOADate(xMin);
-        var last = DateTime.FromOADate(xMax - 1e-9);
+        var last = DateTime.FromOADate(xMax - 1e-6); // a span that ends at midnight ends on the day before it (FromOADate rounds to the millisecond)
         return first.Date == last.Date
             ? $"time ({ReportText.ZoneName(zone)}) on {first.ToString("dddd yyyy-MM-dd", CultureInfo.InvariantCulture)}"
             : $"time ({ReportText.ZoneName(zone)}), {first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} to {last.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";

@@ -123,8 +123,9 @@ internal static class TuneReport
                 if (Day(result, worst.Start, worst.End) is { } day)
                 {
                     var capacity = result.Serving?.NominalCapacityRps ?? settings.CapacityRps;
-                    var png = Plots.TitledTimeline(day, capacity, $"{o.Name}, the {label}: {TuneJson.Describe(o.Paths, label == "pick" ? worst.PickValues : worst.BaselineValues)}", timeZone: zone.Id);
-                    await Figure(html, staging, $"worst-day-{slug}-{label}.png", png, $"The {label} on that day: demand against ready and loading capacity, replicas, the queue and the requests that broke the SLO.", token);
+                    var png = Plots.TitledTimeline(day, capacity, $"{o.Name}, the {label}, {worst.Start.InZone(zone).Date.ToString("dddd yyyy-MM-dd", Ci)}", timeZone: zone.Id);
+                    var setting = TuneJson.Describe(o.Paths, label == "pick" ? worst.PickValues : worst.BaselineValues);
+                    await Figure(html, staging, $"worst-day-{slug}-{label}.png", png, $"The {label} ({setting}) on that day: demand against ready and loading capacity, replicas, the queue and the requests that broke the SLO.", token);
                 }
             }
         }
@@ -171,7 +172,7 @@ internal static class TuneReport
 
     private static void Glossary(StringBuilder html) => html.Append("""
         <h2>What the figures mean</h2><dl class="glossary">
-        <dt>training days</dt><dd>The days a setting is picked on: each setting is judged by a backtest of those days alone, and the cheapest that meets the SLO (billed dollars plus slo.dollarsPerViolation per violation) is picked; when none meets it, the one with the fewest violations.</dd>
+        <dt>training days</dt><dd>The days a setting is picked on: each setting is judged by a backtest of those days alone, and the cheapest that meets the SLO (billed dollars plus slo.dollarsPerViolation per violation) is picked (with <code>--slo-margin</code>, one that also meets it on each training day alone with that share of the day's error budget to spare); when none meets it, the one with the fewest violations.</dd>
         <dt>held-out days</dt><dd>The days after a fold's training days. The pick (and the baseline) is replayed from the start of the training days through them, so the policy has its history and the fleet its state, and only the held-out days are counted. A day's figures are what the replay that ends after it adds to the one that ends before it.</dd>
         <dt>days met</dt><dd>Held-out days on which the on-time share reached the SLO target, each day judged alone.</dd>
         <dt>baseline</dt><dd>The candidate as written in the config (for a manifest imported with policyFrom, the settings you run today).</dd>
