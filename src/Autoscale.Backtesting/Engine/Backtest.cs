@@ -129,9 +129,7 @@ public static class Backtest
             }
             catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException or OperationCanceledException))
             {
-                var tick = runs[i]?.Tick;
-                var error = tick is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {tick}: {e.GetType().Name}: {e.Message}";
-                results[i] = new CandidateResult { Name = spec.Name, Policy = spec.PolicyName, SweepGroup = spec.SweepGroup, SweepValue = spec.SweepValue, Error = error, Ticks = tick ?? 0 };
+                results[i] = Failed(spec, e, runs[i]?.Tick);
                 runs[i] = null;
                 return false;
             }
@@ -168,6 +166,20 @@ public static class Backtest
         cancellationToken.ThrowIfCancellationRequested();
         return Ranking.Rank(Checked(results, settings));
     }
+
+    /// <summary>
+    /// A candidate whose policy threw, in every engine the same way: when it was being created (<paramref name="tick"/> null),
+    /// or at the tick it was replaying; the other candidates finish.
+    /// </summary>
+    internal static CandidateResult Failed(CandidateSpec spec, Exception e, long? tick) => new()
+    {
+        Name = spec.Name,
+        Policy = spec.PolicyName,
+        SweepGroup = spec.SweepGroup,
+        SweepValue = spec.SweepValue,
+        Error = tick is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {tick}: {e.GetType().Name}: {e.Message}",
+        Ticks = tick ?? 0,
+    };
 
     /// <summary>The most ticks a serving candidate replays before the thread takes the next candidate in turn.</summary>
     private const long ServingSliceTicks = 16_384;
@@ -231,7 +243,7 @@ public static class Backtest
     {
         private readonly CandidateSpec _spec;
         private readonly CandidateRun? _run;
-        private string? _error;
+        private CandidateResult? _failure;
 
         public GuardedRun(CandidateSpec spec, ReplaySettings settings, NodaTime.Instant start, long timelineBucket, bool zoom)
         {
@@ -242,13 +254,13 @@ public static class Backtest
             }
             catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
             {
-                _error = $"policy could not be created: {e.GetType().Name}: {e.Message}";
+                _failure = Failed(spec, e, null);
             }
         }
 
         public void Advance(long[] chunk)
         {
-            if (_error is not null)
+            if (_failure is not null)
             {
                 return;
             }
@@ -259,12 +271,12 @@ public static class Backtest
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                _error = $"policy threw at tick {_run!.Tick}: {e.GetType().Name}: {e.Message}";
+                _failure = Failed(_spec, e, _run!.Tick);
             }
         }
 
-        public CandidateResult Complete() => _error is null
+        public CandidateResult Complete() => _failure is null
             ? _run!.Complete()
-            : new CandidateResult { Name = _spec.Name, Policy = _spec.PolicyName, SweepGroup = _spec.SweepGroup, SweepValue = _spec.SweepValue, Error = _error, Ticks = _run?.Tick ?? 0 };
+            : _failure;
     }
 }
