@@ -22,6 +22,14 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
     [Option(Unit = "requests", Min = 0)]
     public int ContainerConcurrency { get; set; }
 
+    /// <summary>
+    /// <c>autoscaling.knative.dev/metric-aggregation-algorithm</c>: how the stable and panic windows average their
+    /// per-second values: <c>linear</c> (all seconds weigh the same) or <c>weighted-exponential</c> (also spelled
+    /// <c>weightedExponential</c>; recent seconds weigh more).
+    /// </summary>
+    [Option]
+    public string MetricAggregationAlgorithm { get; set; } = "linear";
+
     /// <summary><c>autoscaling.knative.dev/target-utilization-percentage</c>: the share of the target the autoscaler aims at.</summary>
     [Option(Unit = "%", Min = 1, Max = 100)]
     public double TargetUtilizationPercentage { get; set; } = 70;
@@ -115,6 +123,9 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
         }
     }
 
+    /// <summary>Whether the windows average with Knative's exponential weights.</summary>
+    internal bool Weighted => MetricAggregationAlgorithm is "weighted-exponential" or "weightedExponential";
+
     /// <summary>The panic window: the stable window's share, whole seconds, at least one.</summary>
     internal Duration PanicWindow => Duration.FromSeconds(Math.Max(1, Math.Round(StableWindow.TotalSeconds * PanicWindowPercentage / 100)));
 
@@ -125,6 +136,11 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
         if (Metric is not ("concurrency" or "rps"))
         {
             errors.Add($"metric (\"{Metric}\") must be concurrency or rps (cpu and memory belong to the HPA class)");
+        }
+
+        if (MetricAggregationAlgorithm is not ("linear" or "weighted-exponential" or "weightedExponential"))
+        {
+            errors.Add($"metricAggregationAlgorithm (\"{MetricAggregationAlgorithm}\") must be linear, weighted-exponential or weightedExponential");
         }
 
         if (MaxScale != 0 && MinScale > MaxScale)

@@ -21,6 +21,8 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
     private readonly long _stableSeconds;
     private readonly long _panicSeconds;
     private readonly double[] _samples;
+    private readonly double _stableCoefficient;
+    private readonly double _panicCoefficient;
     private KnativeDecider? _decider;
     private Instant _start;
     private long _recorded;
@@ -49,6 +51,11 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
         _stableSeconds = (long)Math.Round(_o.StableWindow.TotalSeconds);
         _panicSeconds = (long)_o.PanicWindow.TotalSeconds;
         _samples = new double[_stableSeconds];
+        if (_o.Weighted)
+        {
+            _stableCoefficient = SmoothingCoefficient(_stableSeconds);
+            _panicCoefficient = SmoothingCoefficient(_panicSeconds);
+        }
     }
 
     /// <inheritdoc />
@@ -93,17 +100,48 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
         _recorded++;
     }
 
+    /// <summary>
+    /// The weight of the newest second in a weighted-exponential window of <paramref name="seconds"/> one-second
+    /// buckets (computeSmoothingCoeff): the window's weights sum to at least 0.9999, and the newest weighs at least 0.2.
+    /// </summary>
+    internal static double SmoothingCoefficient(long seconds) => Math.Max(1 - Math.Pow(1 - 0.9999, 1.0 / seconds), 0.2);
+
+    /// <summary>
+    /// Knative's weighted-exponential window average (WeightedFloat64Buckets.WindowAverage) of the last
+    /// <paramref name="window"/> seconds, newest first: the newest weighs the coefficient, each older one
+    /// (1 - coefficient) times the one after it; seconds before the first record count as 0, and the sum is not
+    /// divided by the weights'.
+    /// </summary>
+    internal static double WeightedAverage(ReadOnlySpan<double> ring, long recorded, long window, double coefficient)
+    {
+        var multiplier = coefficient;
+        var sum = 0.0;
+        for (var i = 0L; i < window && i < recorded; i++)
+        {
+            sum += ring[(int)((recorded - 1 - i) % ring.Length)] * multiplier;
+            multiplier *= 1 - coefficient;
+        }
+
+        return sum;
+    }
+
     /// <summary>The window's average over the seconds recorded since the first write, at most the window (WindowAverage).</summary>
     private double Average(long window)
     {
+        if (_o.Weighted)
+        {
+            return WeightedAverage(_samples, _recorded, window, window == _stableSeconds ? _stableCoefficient : _panicCoefficient);
+        }
+
         var count = Math.Min(window, _recorded);
         if (count == 0)
         {
             return 0;
         }
 
+        // Rounded to 6 decimals as upstream's roundToNDigits(precision, ...) does.
         var sum = window == _stableSeconds ? _stableSum : _panicSum;
-        return Math.Max(0, sum) / count;
+        return Math.Round(Math.Max(0, sum) / count, 6, MidpointRounding.AwayFromZero);
     }
 
     /// <summary>The KPA scaler (pkg/reconciler/autoscaling/kpa/scaler.go): bounds, then the scale-to-zero rules.</summary>

@@ -25,6 +25,11 @@ internal static partial class ManifestExporter
             annotations["autoscaling.knative.dev/target"] = Format(target);
         }
 
+        if (o.MetricAggregationAlgorithm != d.MetricAggregationAlgorithm)
+        {
+            annotations["autoscaling.knative.dev/metric-aggregation-algorithm"] = o.MetricAggregationAlgorithm;
+        }
+
         Put("target-utilization-percentage", o.TargetUtilizationPercentage, d.TargetUtilizationPercentage);
         Put("window", o.StableWindow.TotalSeconds, d.StableWindow.TotalSeconds, "s");
         Put("panic-window-percentage", o.PanicWindowPercentage, d.PanicWindowPercentage);

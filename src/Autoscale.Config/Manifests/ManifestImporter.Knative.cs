@@ -24,6 +24,7 @@ internal static partial class ManifestImporter
         ["target-burst-capacity"] = "targetBurstCapacity",
         ["activation-scale"] = "activationScale",
         ["scale-to-zero-pod-retention-period"] = "scaleToZeroPodRetentionPeriod",
+        ["metric-aggregation-algorithm"] = "metricAggregationAlgorithm",
     };
 
     /// <summary>The annotation keys Knative (v1.16, pkg/apis/autoscaling/register.go) still reads under their older camelCase spelling, after the kebab-case one.</summary>
@@ -93,29 +94,20 @@ internal static partial class ManifestImporter
                 continue;
             }
 
-            if (name == "metric-aggregation-algorithm")
+            if (name == "metric-aggregation-algorithm" && text is not ("linear" or "weighted-exponential" or "weightedExponential"))
             {
-                if (text.ToLowerInvariant() is not ("linear" or "weightedexponential"))
-                {
-                    throw new ConfigException(file, path, $"must be linear or weightedExponential (was \"{Shown(text)}\")");
-                }
-
-                if (text.ToLowerInvariant() != "linear")
-                {
-                    notes.Add($"{path}: weightedExponential averaging is replayed as linear (Knative's default); the windows are the same");
-                }
-
-                continue;
+                // Knative's validateAlgorithm takes these three spellings, case and all.
+                throw new ConfigException(file, path, $"must be linear, weighted-exponential or weightedExponential (was \"{Shown(text)}\")");
             }
 
             if (!KnativeAnnotations.TryGetValue(name, out var option))
             {
-                throw new ConfigException(file, path, $"is not replayed (known: {string.Join(", ", KnativeAnnotations.Keys.Append("metric-aggregation-algorithm").Select(k => prefix + k))}, and the camelCase spellings Knative still reads)");
+                throw new ConfigException(file, path, $"is not replayed (known: {string.Join(", ", KnativeAnnotations.Keys.Select(k => prefix + k))}, and the camelCase spellings Knative still reads)");
             }
 
             options[option] = option switch
             {
-                "metric" => JsonValue.Create(text),
+                "metric" or "metricAggregationAlgorithm" => JsonValue.Create(text),
                 "stableWindow" or "scaleDownDelay" or "scaleToZeroPodRetentionPeriod" => JsonValue.Create(GoDuration(file, path, text)),
                 _ => JsonValue.Create(FiniteNumber(file, path, text)),
             };

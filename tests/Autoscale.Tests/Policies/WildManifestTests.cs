@@ -215,6 +215,44 @@ public sealed class WildManifestTests
     }
 
     [Fact]
+    public async Task Knative_weighted_exponential_averaging_is_imported_replayed_and_exported_back()
+    {
+        using var dir = new TempFolder();
+        var manifest = dir.Write("kn.yaml", """
+            apiVersion: serving.knative.dev/v1
+            kind: Service
+            metadata: { name: kn, namespace: serving }
+            spec:
+              template:
+                metadata:
+                  annotations:
+                    autoscaling.knative.dev/metricAggregationAlgorithm: weightedExponential
+                    autoscaling.knative.dev/window: "40s"
+                spec: { containerConcurrency: 10 }
+            """);
+
+        var run = await Cli("policy", "import", manifest);
+        var candidate = Json(run);
+        Assert.Equal("weightedExponential", candidate["options"]!["metricAggregationAlgorithm"]!.ToString());
+        Assert.DoesNotContain("replayed as linear", run.Err, StringComparison.Ordinal);
+
+        candidate["loadTime"] = new JsonObject { ["fixedSeconds"] = 60 };
+        var config = Config(dir, candidate.ToJsonString() + """, { "name": "linear", "policy": "knative", "loadTime": { "fixedSeconds": 60 }, "options": { "containerConcurrency": 10, "stableWindow": 40 } }""");
+        var exported = await Cli("policy", "export", "--config", config, "--candidate", "kn", "--as", "knative");
+        Assert.True(exported.Exit == 0, exported.Err);
+        Assert.Contains("autoscaling.knative.dev/metric-aggregation-algorithm: weightedExponential", exported.Out, StringComparison.Ordinal);
+        Assert.Contains("namespace: serving", exported.Out, StringComparison.Ordinal);
+        var back = Json(await Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
+        Assert.Equal("weightedExponential", back["options"]!["metricAggregationAlgorithm"]!.ToString());
+
+        // Knative's validateAlgorithm takes three spellings exactly; another casing is refused, naming the annotation.
+        var refused = await Cli("policy", "import", dir.Write("bad.yaml", File.ReadAllText(manifest).Replace("weightedExponential", "WeightedExponential", StringComparison.Ordinal)));
+        Assert.Equal(2, refused.Exit);
+        Assert.Contains("autoscaling.knative.dev/metricAggregationAlgorithm", refused.Err, StringComparison.Ordinal);
+        Assert.Contains("must be linear, weighted-exponential or weightedExponential", refused.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_knative_service_of_the_hpa_class_is_an_hpa_on_its_mapped_resource()
     {
         using var dir = new TempFolder();

@@ -130,4 +130,62 @@ public sealed class KnativeTests
         kpa.Decide(S(3, 0, 0, 20));
         Assert.Equal(2, kpa.Decide(S(4, 0, 0, 20)).DesiredReplicas);
     }
+
+    // The weighted-exponential window (metric-aggregation-algorithm), against knative/serving
+    // pkg/autoscaler/aggregation/bucketing_test.go (Apache-2.0, The Knative Authors; the mirror's HEAD 98e5ef90aa):
+    // TestTimedFloat64BucketsWeightedAverage and TestWeightedFloat64BucketsResizeWindow's initial data set.
+    [Fact]
+    public void The_weighted_window_matches_upstream()
+    {
+        var m = KnativePolicy.SmoothingCoefficient(5);
+        Assert.Equal(1 - Math.Pow(1 - 0.9999, 1 / 5.0), m);
+
+        // One write of 2: the newest bucket weighs the coefficient.
+        Assert.Equal(2 * m, KnativePolicy.WeightedAverage([2, 0, 0, 0, 0], 1, 5, m));
+
+        // 1..6 written one a second into a 5 s window: 1 has left it; "5.812, computed a mano" upstream.
+        double[] ring = [6, 2, 3, 4, 5];
+        Assert.Equal(5.812, Math.Round(KnativePolicy.WeightedAverage(ring, 6, 5, m), 3, MidpointRounding.AwayFromZero)); // roundToNDigits(3, ...)
+        Assert.Equal(6 * m + 5 * m * (1 - m) + 4 * m * Math.Pow(1 - m, 2) + 3 * m * Math.Pow(1 - m, 3) + 2 * m * Math.Pow(1 - m, 4), KnativePolicy.WeightedAverage(ring, 6, 5, m), 12);
+
+        // Long windows: the newest bucket never weighs less than 0.2 (minExponent).
+        Assert.Equal(0.2, KnativePolicy.SmoothingCoefficient(60));
+    }
+
+    [Fact]
+    public void A_ten_second_window_and_its_three_second_panic_window_weigh_a_burst_as_upstream_does()
+    {
+        // Concurrency [1, 3, 5, 4, 6, 7, 2, 8, 10, 20], newest last, through NewWeightedFloat64Buckets(10 s) and (3 s):
+        // upstream's WindowAverage gives 15.430728028666296 and 19.530732247258655.
+        double[] values = [1, 3, 5, 4, 6, 7, 2, 8, 10, 20];
+        Assert.Equal(15.430728028666296, KnativePolicy.WeightedAverage(values, 10, 10, KnativePolicy.SmoothingCoefficient(10)), 12);
+        Assert.Equal(19.530732247258655, KnativePolicy.WeightedAverage(values, 10, 3, KnativePolicy.SmoothingCoefficient(3)), 12);
+    }
+
+    [Theory]
+    [InlineData("linear", 3)]
+    [InlineData("weighted-exponential", 13)]
+    [InlineData("weightedExponential", 13)]
+    public void Weighted_averaging_answers_a_new_burst_sooner(string algorithm, int expected)
+    {
+        // A 60 s window: 60 s idle, then 100 requests in flight for 10 s on 2 ready pods (target 10 x 70 % = 7; no panic
+        // at a 1,000 % threshold). Linear: 1,000 / 60 = 16.7 gives 3 pods. Weighted (coefficient 0.2):
+        // 100 x (1 - 0.8^10) = 89.3 gives 13.
+        var kpa = new KnativePolicy(new KnativeOptions { ContainerConcurrency = 10, PanicThresholdPercentage = 1000, MetricAggregationAlgorithm = algorithm });
+        kpa.Decide(S(0, 2, 0, 0));
+        var last = 0;
+        for (var t = 1; t <= 70; t++)
+        {
+            last = kpa.Decide(S(t, 2, 0, t > 60 ? 100 : 0)).DesiredReplicas;
+        }
+
+        Assert.Equal(expected, last);
+    }
+
+    [Fact]
+    public void An_unknown_algorithm_is_refused()
+    {
+        var e = Assert.Throws<InvalidOptionsException>(() => new KnativePolicy(new KnativeOptions { MetricAggregationAlgorithm = "Linear" }));
+        Assert.Contains("must be linear, weighted-exponential or weightedExponential", e.Message, StringComparison.Ordinal);
+    }
 }
