@@ -308,7 +308,7 @@ public sealed partial class ConfigLoader
             }
 
             policyName = imported.Policy;
-            options = candidate.Options.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? imported.Options : candidate.Options;
+            options = OptionsOverlay.Apply(imported.Options, candidate.Options);
         }
 
         if (!_catalog.TryGet(policyName, out var descriptor))

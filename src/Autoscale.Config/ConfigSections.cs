@@ -32,7 +32,7 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option]
     public string? Policy { get; set; }
 
-    /// <summary>The manifest of an autoscaler you run today (a HorizontalPodAutoscaler, KEDA ScaledObject, Knative Service, Ray Serve config or RayService, in YAML or JSON), read as <c>autoscale policy import</c> reads it; relative to the config file. Alone it gives the policy and options; beside <c>options</c> (as <c>policy import</c> prints a candidate) the options replay and the manifest is what <c>policy export</c> edits.</summary>
+    /// <summary>The manifest of an autoscaler you run today (a HorizontalPodAutoscaler, KEDA ScaledObject, Knative Service, Ray Serve config or RayService, in YAML or JSON), read as <c>autoscale policy import</c> reads it; relative to the config file. Alone it gives the policy and options; <c>options</c> beside it are laid over the manifest's settings (a key given replaces the manifest's, sections key by key, lists whole), so a complete set as <c>policy import</c> prints it replays as printed; the manifest is what <c>policy export</c> edits.</summary>
     [Option]
     public string? PolicyFrom { get; set; }
 

@@ -8,7 +8,7 @@ namespace Autoscale.Policies.Combinators;
 /// one into the other (e.g. <c>max(scheduled-floor, predictive)</c>). Every part sees every signal.
 /// </summary>
 /// <remarks>One instance per run; not thread-safe.</remarks>
-public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
+public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics, IReplicaRequestLimit
 {
     private readonly IScalingPolicy[] _policies;
     private readonly string[] _names;
@@ -52,6 +52,9 @@ public sealed class MaxPolicy : IScalingPolicy, IPolicyDiagnostics
 
         return new MaxPolicy(parts, options.Policies.Select((p, i) => $"part {i + 1} ({p.Policy})").ToArray());
     }
+
+    /// <summary>The tightest limit of a replica's requests among the parts (0 when none sets one).</summary>
+    public int MaxRequestsPerReplica => _policies.Select(p => p is IReplicaRequestLimit l ? l.MaxRequestsPerReplica : 0).Where(l => l > 0).DefaultIfEmpty(0).Min();
 
     /// <inheritdoc />
     public ScalingDecision Decide(in ScalingSignal signal)

@@ -18,7 +18,10 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
     [Option(Min = 0.01)]
     public double? Target { get; set; }
 
-    /// <summary><c>containerConcurrency</c>: the hard limit of requests a pod serves at once; 0 is unlimited (the target then defaults to 100).</summary>
+    /// <summary>
+    /// <c>containerConcurrency</c>: the hard limit of requests a pod serves at once; 0 is unlimited (the target then
+    /// defaults to 100). Serving replays route no more to a pod and hold the rest at the router, as the activator does.
+    /// </summary>
     [Option(Unit = "requests", Min = 0)]
     public int ContainerConcurrency { get; set; }
 

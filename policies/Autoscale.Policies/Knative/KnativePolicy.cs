@@ -10,7 +10,7 @@ namespace Autoscale.Policies.Knative;
 /// to zero only after the revision has been active a stable window without demand and inactive (the activator in its
 /// path) for the grace period. Requests that arrive while at zero wait in the queue, as the activator holds them.
 /// </summary>
-public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
+public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics, IReplicaRequestLimit
 {
     private const int TickSeconds = 2;
     private static readonly Duration ActivationTimeout = Duration.FromSeconds(600 + 10);
@@ -203,6 +203,9 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
         }
     }
 
+    /// <summary><c>containerConcurrency</c>: a pod's queue-proxy admits no more than this at once (0: no limit); the activator holds the rest.</summary>
+    public int MaxRequestsPerReplica => _o.ContainerConcurrency;
+
     /// <inheritdoc />
     public void Report(IDictionary<string, double> metrics)
     {
@@ -214,7 +217,7 @@ public sealed class KnativePolicy : IScalingPolicy, IPolicyDiagnostics
         ArgumentNullException.ThrowIfNull(warnings);
         if (_o.ContainerConcurrency > 0)
         {
-            warnings.Add($"containerConcurrency ({_o.ContainerConcurrency}) sets the target and also caps a pod's concurrent requests; the count model replays the target, not the cap (each replica serves replica.capacityRps)");
+            warnings.Add($"containerConcurrency ({_o.ContainerConcurrency}) sets the target and also caps a pod's concurrent requests: serving replays hold the rest at the router; the count model replays the target, not the cap (each replica serves replica.capacityRps)");
         }
     }
 }

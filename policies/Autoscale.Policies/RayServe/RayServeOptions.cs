@@ -69,8 +69,9 @@ public sealed class RayServeOptions : IValidatableOptions, IHasDecisionPeriod
     public Duration? DownscaleToZeroDelayS { get; set; }
 
     /// <summary>
-    /// <c>max_ongoing_requests</c>: the most requests a replica takes at once (Ray's default 5). A limit of the data plane:
-    /// without a serving profile the count model does not replay it.
+    /// <c>max_ongoing_requests</c>: the most requests a replica takes at once (Ray's default 5; Ray Serve LLM's 1e9). A
+    /// limit of the data plane: serving replays route no more to a replica and hold the rest at the router; the count
+    /// model, whose replicas serve a rate, does not replay it.
     /// </summary>
     [Option(Unit = "requests", Min = 1)]
     public int MaxOngoingRequests { get; set; } = 5;

@@ -11,7 +11,7 @@ namespace Autoscale.Policies.RayServe;
 /// <c>upscaleDelayS</c> or <c>downscaleDelayS</c> (1 to 0 after <c>downscaleToZeroDelayS</c>); with no replica running and
 /// requests waiting it scales up at once.
 /// </summary>
-public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
+public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics, IReplicaRequestLimit
 {
     private readonly RayServeOptions _o;
     private readonly RayServeController _controller;
@@ -89,6 +89,9 @@ public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
         };
     }
 
+    /// <summary><c>max_ongoing_requests</c>: Ray Serve's router sends a replica no more than this at once.</summary>
+    public int MaxRequestsPerReplica => _o.MaxOngoingRequests;
+
     /// <inheritdoc />
     public void Report(IDictionary<string, double> metrics)
     {
@@ -98,6 +101,6 @@ public sealed class RayServePolicy : IScalingPolicy, IPolicyDiagnostics
     public void Warn(ICollection<string> warnings)
     {
         ArgumentNullException.ThrowIfNull(warnings);
-        warnings.Add($"max_ongoing_requests ({_o.MaxOngoingRequests}) limits what a Ray Serve replica takes at once; the count model does not replay this data-plane limit (each replica serves replica.capacityRps)");
+        warnings.Add($"max_ongoing_requests ({_o.MaxOngoingRequests}) limits what a Ray Serve replica takes at once: serving replays hold the rest at the router; the count model does not replay it (each replica serves replica.capacityRps)");
     }
 }

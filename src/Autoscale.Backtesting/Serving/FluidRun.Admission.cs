@@ -16,7 +16,7 @@ internal sealed partial class FluidRun
             return;
         }
 
-        var slots = (_ready * (double)_p.MaxSequences) - Running;
+        var slots = (_ready * (double)_maxRunning) - Running;
         var kv = (_ready * _kvPerReplica) - KvUsed;
         while (_waiting.Count > 0 && slots > Tiny && kv > Tiny)
         {

@@ -111,7 +111,7 @@ internal sealed partial class FluidRun
         // Serve's steps, the timeouts aside: nothing else waits, and the cohort has only just arrived.
         var warming = Warming(from);
         var serving = _ready + DrainingCount(from);
-        var slots = (_ready * (double)_p.MaxSequences) - Running;
+        var slots = (_ready * (double)_maxRunning) - Running;
         var kv = (_ready * _kvPerReplica) - KvUsed;
         if (slots > Tiny && kv > Tiny && Take(cohort, slots, kv) == cohort.Count)
         {

@@ -209,7 +209,7 @@ internal sealed partial class FluidRun : ServingRunBase
             (arrivals, tokens) = (_tickCount, _tickInput + _tickOutput);
         }
 
-        return Running + arrivals <= 0.5 * _ready * _p.MaxSequences && KvUsed + tokens <= 0.5 * _ready * _kvPerReplica;
+        return Running + arrivals <= 0.5 * _ready * _maxRunning && KvUsed + tokens <= 0.5 * _ready * _kvPerReplica;
     }
 
     internal override CandidateResult Complete()

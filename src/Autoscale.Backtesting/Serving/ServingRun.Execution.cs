@@ -9,27 +9,35 @@ internal sealed partial class ServingRun
 {
     private void FormPending(long at)
     {
-        if (_toForm.Count == 0)
+        while (_toForm.Count > 0)
         {
-            return;
-        }
-
-        if (_toForm.Count > 1)
-        {
-            _toForm.Sort(ByIndex.Instance);
-        }
-
-        for (var i = 0; i < _toForm.Count; i++)
-        {
-            var replica = _toForm[i];
-            replica.PendingForm = false;
-            if (replica.StepEnd == Idle && !replica.Gone)
+            if (_toForm.Count > 1)
             {
-                Form(replica, at);
+                _toForm.Sort(ByIndex.Instance);
             }
-        }
 
-        _toForm.Clear();
+            var roomMade = false;
+            for (var i = 0; i < _toForm.Count; i++)
+            {
+                var replica = _toForm[i];
+                replica.PendingForm = false;
+                if (replica.StepEnd == Idle && !replica.Gone)
+                {
+                    Form(replica, at);
+                    roomMade |= _requestCap > 0 && !replica.Draining && HasRoom(replica);
+                }
+            }
+
+            _toForm.Clear();
+            if (!roomMade || _gateway.Count == 0)
+            {
+                return;
+            }
+
+            // Requests held at the router for want of room go to the replicas whose finished requests made it; an idle one
+            // forms its step at once.
+            RouteGateway(at);
+        }
     }
 
     /// <summary>The replicas whose next step is due at <paramref name="at"/> form it once the arrivals at that instant are routed.</summary>

@@ -75,20 +75,32 @@ internal sealed partial class ServingRun
 
     private void Route(int r, long at)
     {
+        // With a limit per replica, a request that finds others held at the router waits behind them.
+        if ((_requestCap > 0 && _gateway.Count > 0 && _p.Routing != ServingRouting.SharedQueue) || !TryRoute(r, at))
+        {
+            _gateway.PushBack(r);
+        }
+    }
+
+    /// <summary>
+    /// Routes request <paramref name="r"/> at <paramref name="at"/>: into the shared queue, or to a ready replica's queue
+    /// (the next in turn or the least loaded, among those under the request limit); false when no replica can take it.
+    /// </summary>
+    private bool TryRoute(int r, long at)
+    {
         if (_p.Routing == ServingRouting.SharedQueue)
         {
             _gateway.PushBack(r);
             WakeIdle();
-            return;
+            return true;
         }
 
         if (_ready.Count == 0)
         {
-            _gateway.PushBack(r);
-            return;
+            return false;
         }
 
-        Replica target;
+        Replica? target;
         if (_p.Routing == ServingRouting.RoundRobin)
         {
             // The ready replicas are in the order they became ready (by index): the next after the last one routed to.
@@ -99,9 +111,12 @@ internal sealed partial class ServingRun
                 (lo, hi) = _ready[mid].Index <= _roundRobin ? (mid + 1, hi) : (lo, mid);
             }
 
-            var i = lo;
+            target = NextWithRoom(lo == _ready.Count ? 0 : lo);
+            if (target is null)
+            {
+                return false;
+            }
 
-            target = _ready[i == _ready.Count ? 0 : i];
             _roundRobin = target.Index;
         }
         else
@@ -112,6 +127,14 @@ internal sealed partial class ServingRun
             // replica at it (zero-length steps) can a load fall below that: then every replica is looked at.
             target = _scanAt != at && FirstIdle() is { } idle ? idle : LeastLoaded(at);
             System.Diagnostics.Debug.Assert(_ready.Count > 4096 || target == LeastLoaded(at), "the first idle replica is the least loaded");
+            if (!HasRoom(target))
+            {
+                target = LeastLoadedWithRoom(at);
+                if (target is null)
+                {
+                    return false;
+                }
+            }
         }
 
         _lastRouteAt = at;
@@ -125,11 +148,50 @@ internal sealed partial class ServingRun
 
         target.RoutedNow++;
         target.Queue.PushBack(r);
+        System.Diagnostics.Debug.Assert(_requestCap == 0 || target.Queue.Count + target.RunCount <= _requestCap, "a replica holds no more than the request limit");
         if (target.StepEnd == Idle && !target.PendingForm)
         {
             target.PendingForm = true;
             _toForm.Add(target);
         }
+
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="replica"/> holds fewer requests (queued and running) than the request limit.</summary>
+    private bool HasRoom(Replica replica) => _requestCap == 0 || replica.Queue.Count + replica.RunCount < _requestCap;
+
+    /// <summary>The first ready replica with room from position <paramref name="start"/> on, wrapping around; null when none has.</summary>
+    private Replica? NextWithRoom(int start)
+    {
+        for (var k = 0; k < _ready.Count; k++)
+        {
+            var replica = _ready[(start + k) % _ready.Count];
+            if (HasRoom(replica))
+            {
+                return replica;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The least loaded ready replica with room under the request limit, the first among equals; null when none has.</summary>
+    private Replica? LeastLoadedWithRoom(long at)
+    {
+        Replica? target = null;
+        var least = long.MaxValue;
+        foreach (var replica in _ready)
+        {
+            var load = Load(replica, at);
+            if (HasRoom(replica) && load < least)
+            {
+                target = replica;
+                least = load;
+            }
+        }
+
+        return target;
     }
 
     /// <summary>The least loaded ready replica by <see cref="Load"/>, the first among equals.</summary>
@@ -189,9 +251,9 @@ internal sealed partial class ServingRun
             return;
         }
 
-        while (_ready.Count > 0 && _gateway.Count > 0)
+        while (_gateway.Count > 0 && TryRoute(_gateway.PeekFront(), at))
         {
-            Route(_gateway.PopFront(), at);
+            _gateway.PopFront();
         }
     }
 }

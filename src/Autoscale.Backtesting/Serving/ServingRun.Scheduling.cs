@@ -88,7 +88,7 @@ internal sealed partial class ServingRun
         }
 
         // Phase 2: admit from the queue (the replica's own, then with a shared queue the gateway's).
-        while (replica.RunCount < _p.MaxSequences && budget > 0 && !preempted)
+        while (replica.RunCount < _maxRunning && budget > 0 && !preempted)
         {
             var fromGateway = replica.Queue.Count == 0;
             if (fromGateway && (_p.Routing != ServingRouting.SharedQueue || replica.Draining || _gateway.Count == 0))

@@ -15,6 +15,12 @@ internal abstract class ServingRunBase
     protected readonly CandidateSpec _spec;
     protected readonly ReplaySettings _settings;
     protected readonly ServingProfile _p;
+
+    /// <summary>The most requests a replica holds at once (the policy's <see cref="IReplicaRequestLimit"/>); 0 for no limit.</summary>
+    protected readonly int _requestCap;
+
+    /// <summary>The most requests a replica runs at once: maxSequences, or the request limit when that is lower.</summary>
+    protected readonly int _maxRunning;
     protected readonly ServingWorkload _w;
     protected readonly IScalingPolicy _policy;
     protected readonly DecisionRecord _record;
@@ -75,6 +81,8 @@ internal abstract class ServingRunBase
         _settings = settings;
         _w = workload;
         _policy = spec.PolicyFactory();
+        _requestCap = _policy is IReplicaRequestLimit limit ? Math.Max(0, limit.MaxRequestsPerReplica) : 0;
+        _maxRunning = _requestCap > 0 ? Math.Min(_p.MaxSequences, _requestCap) : _p.MaxSequences;
         _record = new DecisionRecord(_policy, settings.MaxReplicas);
         _tickNanos = settings.Tick.ToInt64Nanoseconds();
         _tickSeconds = settings.TickSeconds;

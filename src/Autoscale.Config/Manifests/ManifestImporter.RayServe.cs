@@ -191,6 +191,12 @@ internal static partial class ManifestImporter
 
             options["maxOngoingRequests"] = deployment[limitKey]!.DeepClone();
         }
+        else if (path.Contains(".llm_configs[", StringComparison.Ordinal))
+        {
+            // Ray Serve LLM leaves its replicas unlimited unless told (DEFAULT_MAX_ONGOING_REQUESTS, 1e9, in
+            // ray/llm/_internal/serve/configs/constants.py); vLLM's own scheduler bounds what runs.
+            options["maxOngoingRequests"] = 1_000_000_000;
+        }
 
         foreach (var key in new[] { "ray_actor_options", "placement_group_bundles", "graceful_shutdown_timeout_s", "health_check_period_s", "health_check_timeout_s", "user_config", "request_router_config" })
         {

@@ -336,6 +336,47 @@ public sealed class WildManifestTests
     }
 
     [Fact]
+    public async Task A_serve_configs_max_ongoing_requests_holds_requests_at_the_router_in_a_serving_backtest()
+    {
+        using var dir = new TempFolder();
+        dir.Write("serve.yaml", """
+            applications:
+              - name: chat
+                import_path: app:build
+                deployments:
+                  - name: Model
+                    max_ongoing_requests: 2
+                    autoscaling_config: { min_replicas: 3, max_replicas: 3, initial_replicas: 3 }
+              - name: llm
+                import_path: ray.serve.llm:build_openai_app
+                args:
+                  llm_configs:
+                    - model_loading_config: { model_id: qwen }
+                      deployment_config: { autoscaling_config: { min_replicas: 1, max_replicas: 4 } }
+            """);
+        var config = dir.Write("serving.json", """
+            {
+              "slo": { "maxTtftSeconds": 2, "maxTpotSeconds": 0.1, "targetPercent": 99.0 },
+              "replica": { "dollarsPerGpuHour": 3.0,
+                "serving": { "hardware": { "model": "Qwen/Qwen2.5-32B-Instruct", "gpu": "L40S", "tensorParallel": 2 }, "maxSequences": 128, "maxBatchedTokens": 2048 } },
+              "engine": { "serving": "request" },
+              "candidates": [
+                { "name": "as deployed", "policyFrom": "serve.yaml", "deployment": "chat/Model", "loadTime": { "fixedSeconds": 60 } },
+                { "name": "unlimited", "policyFrom": "serve.yaml", "deployment": "chat/Model", "options": { "maxOngoingRequests": 1000 }, "loadTime": { "fixedSeconds": 60 } } ]
+            }
+            """);
+
+        var run = await Cli("backtest", "--trace", Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet"), "--config", config, "--format", "json");
+        var llm = Json(await Cli("policy", "import", dir.File("serve.yaml"), "--deployment", "llm/qwen"));
+
+        var results = Json(run)["candidates"]!.AsArray().ToDictionary(c => c!["name"]!.ToString(), c => c!);
+        double Ttft(string name) => results[name]["ttftMeanSeconds"]!.GetValue<double>();
+        Assert.True(Ttft("as deployed") > 2 * Ttft("unlimited"), $"TTFT mean {Ttft("as deployed")} s at 2 a replica, {Ttft("unlimited")} s unlimited");
+        Assert.Contains("max_ongoing_requests (2) limits what a Ray Serve replica takes at once: serving replays hold the rest at the router", run.Err, StringComparison.Ordinal);
+        Assert.Equal(1_000_000_000, llm["options"]!["maxOngoingRequests"]!.GetValue<int>()); // Ray Serve LLM's default
+    }
+
+    [Fact]
     public async Task A_rayservice_is_read_through_its_serve_config_and_a_custom_policy_is_refused_by_name()
     {
         using var dir = new TempFolder();
