@@ -8,8 +8,9 @@ using Xunit;
 namespace Autoscale.Tests.Policies;
 
 /// <summary>
-/// Every export is what its cluster accepts: validated with JsonSchema.Net against the schemas of Schemas/ (transcribed
-/// from each project's API definitions), plus the rules a schema cannot state (KEDA's webhook: at least one trigger,
+/// Every export is what its cluster accepts: validated with JsonSchema.Net against KEDA's own CRD and the schemas of
+/// Schemas/ (transcribed from each project's API definitions), an HPA also read strictly into Kubernetes' own types,
+/// plus the rules a schema cannot state (KEDA's webhook: at least one trigger,
 /// unique trigger names; Knative's annotation ranges; HPA's min at most max). Every candidate kind, every --as kind it
 /// has, and every example manifest, through the built command.
 /// </summary>
@@ -19,18 +20,65 @@ public sealed class ExportSchemaTests
     private static readonly Lazy<SchemaRegistry> Registry = new(() =>
     {
         var registry = new SchemaRegistry();
-        foreach (var file in Directory.GetFiles(Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Schemas"), "*.schema.json"))
+        foreach (var file in Directory.GetFiles(SchemaFolder, "*.schema.json"))
         {
-            var schema = JsonSchema.FromText(File.ReadAllText(file), new BuildOptions { SchemaRegistry = registry }, new Uri("https://autoscale.test/schemas/" + Path.GetFileName(file)));
+            JsonSchema.FromText(File.ReadAllText(file), new BuildOptions { SchemaRegistry = registry }, new Uri("https://autoscale.test/schemas/" + Path.GetFileName(file)));
         }
 
+        JsonSchema.FromText(KedaCrdSchema().ToJsonString(), new BuildOptions { SchemaRegistry = registry }, new Uri("https://autoscale.test/schemas/keda.sh_scaledobjects.yaml"));
         return registry;
     });
+
+    private static string SchemaFolder => Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Schemas");
+
+    /// <summary>
+    /// KEDA's own ScaledObject CRD (kedacore/keda v2.17.0, the first with fallback.behavior; config/crd/bases, unchanged in Schemas/upstream): its
+    /// openAPIV3Schema, with every object that lists its properties closed to others, as the API server's strict field
+    /// validation (kubectl's default) refuses an unknown field rather than prune it, and its x-kubernetes- markers left out.
+    /// </summary>
+    private static JsonNode KedaCrdSchema()
+    {
+        var crd = Autoscale.Config.Manifests.YamlTree.Read("crd.yaml", File.ReadAllText(Path.Combine(SchemaFolder, "upstream", "keda.sh_scaledobjects.yaml")))!;
+        var version = crd["spec"]!["versions"]!.AsArray().Single(v => v!["name"]!.ToString() == "v1alpha1")!;
+        var schema = version["schema"]!["openAPIV3Schema"]!.DeepClone();
+        Close(schema);
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+        return schema;
+
+        static void Close(JsonNode? node)
+        {
+            if (node is JsonObject o)
+            {
+                if (o["properties"] is JsonObject && !o.ContainsKey("additionalProperties") && o["x-kubernetes-preserve-unknown-fields"] is null)
+                {
+                    o["additionalProperties"] = false;
+                }
+
+                // The API server's own annotations (list types, int-or-string, preserve-unknown-fields) are not JSON Schema.
+                foreach (var key in o.Select(p => p.Key).Where(k => k.StartsWith("x-kubernetes-", StringComparison.Ordinal)).ToList())
+                {
+                    o.Remove(key);
+                }
+
+                foreach (var (_, child) in o.ToList())
+                {
+                    Close(child);
+                }
+            }
+            else if (node is JsonArray a)
+            {
+                foreach (var child in a)
+                {
+                    Close(child);
+                }
+            }
+        }
+    }
 
     private static JsonSchema Schema(string kind) => (JsonSchema)Registry.Value.Get(new Uri("https://autoscale.test/schemas/" + kind switch
     {
         "hpa" => "hpa-v2.schema.json",
-        "keda" => "keda-scaledobject.schema.json",
+        "keda" => "keda.sh_scaledobjects.yaml",
         "knative" => "knative-service.schema.json",
         _ => "ray-serve-config.schema.json",
     }))!;
@@ -135,6 +183,17 @@ public sealed class ExportSchemaTests
         Assert.False(Schema(kind).Evaluate(document.RootElement).IsValid, yaml);
     }
 
+    [Fact]
+    public void Kubernetes_own_types_refuse_a_misplaced_hpa_field_and_the_crd_an_unknown_keda_one()
+    {
+        const string Hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: a}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: a}\n  maxReplicas: 3\n  stabilizationWindowSeconds: 60\n";
+        Assert.ThrowsAny<Exception>(() => k8s.KubernetesYaml.Deserialize<k8s.Models.V2HorizontalPodAutoscaler>(Hpa, strict: true));
+
+        var keda = Autoscale.Config.Manifests.YamlTree.Read("k.yaml", "apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: a}\nspec:\n  scaleTargetRef: {name: a}\n  cooldown: 60\n  triggers: [{type: cpu, metricType: Utilization, metadata: {value: '60'}}]\n")!;
+        using var document = JsonDocument.Parse(keda.ToJsonString());
+        Assert.False(Schema("keda").Evaluate(document.RootElement).IsValid);
+    }
+
     private static double? Num(JsonNode? node) => node is null ? null : double.Parse(node.ToJsonString().Trim('"'), CultureInfo.InvariantCulture);
 
     private static void AssertValid(string kind, string yaml)
@@ -154,6 +213,10 @@ public sealed class ExportSchemaTests
                 Assert.Equal(names.Count, names.Distinct().Count());
                 break;
             case "hpa":
+                // Kubernetes' own types (KubernetesClient's models, generated from the API's OpenAPI definitions), read
+                // strictly: an unknown or misplaced field fails.
+                var typed = k8s.KubernetesYaml.Deserialize<k8s.Models.V2HorizontalPodAutoscaler>(yaml, strict: true);
+                Assert.Equal(Num(node["spec"]!["maxReplicas"]), typed.Spec.MaxReplicas);
                 var spec = node["spec"]!;
                 Assert.True((Num(spec["minReplicas"]) ?? 1) <= Num(spec["maxReplicas"]), yaml);
                 break;
