@@ -233,9 +233,15 @@ public sealed class KedaTrigger : IValidatableOptions
             }
         }
 
-        if (!int.TryParse(Metadata.GetValueOrDefault("desiredReplicas"), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var desired) || desired < 0)
+        // KEDA's cronMetadata.Validate: a start and end of exactly the same text, and no (or 0) desiredReplicas, are refused.
+        if (Metadata.GetValueOrDefault("start") is { } start && start == Metadata.GetValueOrDefault("end"))
         {
-            errors.Add($"metadata.desiredReplicas ({(Metadata.GetValueOrDefault("desiredReplicas") is { } d ? $"\"{d}\"" : "missing")}) must be a whole number of replicas, 0 or more");
+            errors.Add($"metadata.start and metadata.end (both \"{start}\") must differ: KEDA refuses a window that starts when it ends");
+        }
+
+        if (!int.TryParse(Metadata.GetValueOrDefault("desiredReplicas"), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var desired) || desired < 1)
+        {
+            errors.Add($"metadata.desiredReplicas ({(Metadata.GetValueOrDefault("desiredReplicas") is { } d ? $"\"{d}\"" : "missing")}) must be a whole number of replicas, 1 or more");
         }
 
         if (MetricType is not ("AverageValue" or "Value"))

@@ -77,7 +77,7 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
     /// <c>autoscaling.knative.dev/scale-to-zero-pod-retention-period</c>: the least time the last pod stays once the
     /// revision is inactive; the pod goes after the longer of this and the grace period.
     /// </summary>
-    [Option(Unit = "s", Min = 0, Max = 604_800)]
+    [Option(Unit = "s", Min = 0, Max = 3_600)]
     public Duration ScaleToZeroPodRetentionPeriod { get; set; }
 
     /// <summary><c>autoscaling.knative.dev/scale-down-delay</c>: scale-down decisions wait this long (the largest decision of the window holds).</summary>
@@ -149,6 +149,17 @@ public sealed class KnativeOptions : IValidatableOptions, IHasDecisionPeriod
         if (MaxScale != 0 && MinScale > MaxScale)
         {
             errors.Add($"minScale ({MinScale}) must be <= maxScale ({MaxScale})");
+        }
+
+        // Knative's validateMinMaxScale: the activation scale lies between the bounds.
+        if (ActivationScale > 1 && MinScale > ActivationScale)
+        {
+            errors.Add($"activationScale ({ActivationScale}) must be >= minScale ({MinScale})");
+        }
+
+        if (ActivationScale > 1 && MaxScale != 0 && MaxScale < ActivationScale)
+        {
+            errors.Add($"activationScale ({ActivationScale}) must be <= maxScale ({MaxScale})");
         }
 
         return errors;

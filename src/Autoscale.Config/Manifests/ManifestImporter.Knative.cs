@@ -46,6 +46,7 @@ internal static partial class ManifestImporter
     {
         const string prefix = "autoscaling.knative.dev/";
         var options = new JsonObject();
+        var given = new Dictionary<string, string>(StringComparer.Ordinal); // option name -> the annotation key the manifest wrote
         var annotations = root["spec"]?["template"]?["metadata"]?["annotations"] as JsonObject ?? [];
 
         // Each setting once, by its kebab-case key where both spellings are given (Knative's kmap.KeyPriority order).
@@ -105,12 +106,20 @@ internal static partial class ManifestImporter
                 throw new ConfigException(file, path, $"is not replayed (known: {string.Join(", ", KnativeAnnotations.Keys.Select(k => prefix + k))}, and the camelCase spellings Knative still reads)");
             }
 
-            options[option] = option switch
+            var value = option switch
             {
                 "metric" or "metricAggregationAlgorithm" => JsonValue.Create(text),
                 "stableWindow" or "scaleDownDelay" or "scaleToZeroPodRetentionPeriod" => JsonValue.Create(GoDuration(file, path, text)),
                 _ => JsonValue.Create(FiniteNumber(file, path, text)),
             };
+            if (option is "stableWindow" or "scaleDownDelay" && value.GetValue<double>() is var seconds && seconds != Math.Round(seconds))
+            {
+                // Knative's validateWindow and validateScaleDownDelay.
+                throw new ConfigException(file, path, $"must be specified with at most second precision (was \"{Shown(text)}\")");
+            }
+
+            options[option] = value;
+            given[option] = key;
         }
 
         if (root["spec"]?["template"]?["spec"]?["containerConcurrency"] is { } concurrency)
@@ -119,7 +128,7 @@ internal static partial class ManifestImporter
         }
 
         var serviceName = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
-        Check(file, catalog, "knative", options, "spec.template", KnativeName);
+        Check(file, catalog, "knative", options, "spec.template", option => given.TryGetValue(option, out var key) ? "metadata.annotations." + key : KnativeName(option));
         return new JsonObject { ["name"] = serviceName, ["policy"] = "knative", ["options"] = options };
     }
 

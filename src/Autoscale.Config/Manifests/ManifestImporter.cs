@@ -327,7 +327,18 @@ internal static partial class ManifestImporter
         catch (InvalidOptionsException e)
         {
             var error = e.Errors[0];
-            throw new ConfigException(file, error.Path.Length == 0 ? at : $"{at}.{rename(error.Path)}", error.Problem, e);
+            var (path, problem) = (error.Path, error.Problem);
+            if (path.Length == 0 && System.Text.RegularExpressions.Regex.Match(problem, "^([a-z][A-Za-z0-9]*) \\(([^)]*)\\) ") is { Success: true } named
+                && rename(named.Groups[1].Value) != named.Groups[1].Value)
+            {
+                // A rule across options the manifest names otherwise ("minScale (5) must be <= maxScale (2)" of a Knative
+                // Service): the first option named is the field, and every option is written as the manifest writes it.
+                path = named.Groups[1].Value;
+                problem = named.Groups[2].Value + " " + System.Text.RegularExpressions.Regex.Replace(problem[named.Length..], "\\b[a-z][A-Za-z0-9]*\\b",
+                    m => rename(m.Value) is var renamed && renamed != m.Value ? renamed.Replace("metadata.annotations.", "", StringComparison.Ordinal) : m.Value);
+            }
+
+            throw new ConfigException(file, path.Length == 0 ? at : $"{at}.{rename(path)}", problem, e);
         }
     }
 }

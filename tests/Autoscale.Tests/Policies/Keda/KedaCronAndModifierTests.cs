@@ -174,4 +174,62 @@ public sealed class KedaCronAndModifierTests
         options.Triggers.Add(new KedaTrigger { Signal = "queue", Metadata = new() { ["threshold"] = "1" } });
         Assert.Contains(options.Validate(), e => e.Contains("every trigger needs a name", StringComparison.Ordinal));
     }
+
+    // KEDA's own cron scaler tests, ported: kedacore/keda v2.17.0 pkg/scalers/cron_scaler_test.go (Apache-2.0, The KEDA
+    // Authors), testCronMetadata (which metadata parse) and TestGetMetrics/TestGetMetricsRange (10 in the window, 1
+    // outside), at fixed instants instead of the clock.
+    [Theory]
+    [InlineData(null, null, null, null, true)]
+    [InlineData("Etc/UTC", "0 0 * * Thu", "59 23 * * Thu", "10", false)]
+    [InlineData("Etc/UTC", "0 */2 * * *", "0 1-23/2 * * *", "10", false)]
+    [InlineData("Asia/Kolkata", "30 * * * *", "45 * * * *", null, true)]
+    [InlineData(null, "30 * * * *", "45 * * * *", "10", true)]
+    [InlineData("Asia/Kolkata", "30-33 * * * *", "45 * * * *", "10", false)]
+    [InlineData("Asia/Kolkata", "30 * * * *", "45-50 * * * *", "10", false)]
+    [InlineData("Asia/Kolkata", "-30 * * * *", "45 * * * *", "10", true)]
+    [InlineData("Asia/Kolkata", "30 * * * *", "-50 * * * *", "10", true)]
+    [InlineData("Asia/Kolkata", "30 * * * *", "50 * * -3 *", "10", true)]
+    [InlineData("Asia/Kolkata", "30 * * * *", "30 * * * *", "10", true)]
+    public void Cron_metadata_parses_as_keda_parses_it(string? timezone, string? start, string? end, string? desired, bool isError)
+    {
+        var metadata = new Dictionary<string, string>();
+        foreach (var (key, value) in new[] { ("timezone", timezone), ("start", start), ("end", end), ("desiredReplicas", desired) })
+        {
+            if (value is not null)
+            {
+                metadata[key] = value;
+            }
+        }
+
+        var errors = new KedaTrigger { Type = "cron", Name = "c", Metadata = metadata }.Validate();
+
+        Assert.True(isError == errors.Count > 0, string.Join("; ", errors));
+    }
+
+    [Fact]
+    public void A_zero_desired_count_is_refused_as_keda_refuses_it()
+    {
+        var errors = new KedaTrigger { Type = "cron", Name = "c", Metadata = new() { ["timezone"] = "Etc/UTC", ["start"] = "0 8 * * *", ["end"] = "0 9 * * *", ["desiredReplicas"] = "0" } }.Validate();
+
+        Assert.Contains(errors, e => e.Contains("1 or more", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    // validCronMetadata: Thursday all day (00:00 to 23:59). 2025-06-05 is a Thursday.
+    [InlineData("0 0 * * Thu", "59 23 * * Thu", 2025, 6, 5, 12, 10)]
+    [InlineData("0 0 * * Thu", "59 23 * * Thu", 2025, 6, 6, 12, 1)]
+    // validCronMetadata2: even hours on, odd hours off.
+    [InlineData("0 */2 * * *", "0 1-23/2 * * *", 2025, 6, 6, 14, 10)]
+    [InlineData("0 */2 * * *", "0 1-23/2 * * *", 2025, 6, 6, 15, 1)]
+    public void The_cron_scaler_reports_its_replicas_in_the_window_and_1_outside(string start, string end, int year, int month, int day, int hour, int expected)
+    {
+        var trigger = new KedaCronTrigger(new KedaTrigger
+        {
+            Type = "cron",
+            Name = "c",
+            Metadata = new() { ["timezone"] = "Etc/UTC", ["start"] = start, ["end"] = end, ["desiredReplicas"] = "10" },
+        });
+
+        Assert.Equal(expected, trigger.Value(Instant.FromUtc(year, month, day, hour, 30)));
+    }
 }
