@@ -175,11 +175,72 @@ public sealed class KedaTrigger : IValidatableOptions
     /// <summary>A cpu or memory trigger: a Resource metric of the HPA, on utilization.</summary>
     internal bool IsResource => Type.ToLowerInvariant() is "cpu" or "memory";
 
-    internal string? TargetKey => TargetKeys.FirstOrDefault(Metadata.ContainsKey);
+    /// <summary>
+    /// The target of each scaler whose target is not <c>threshold</c>: the metadata keys it reads (first given wins) and
+    /// the value KEDA uses when none is given (null: required). From KEDA v2.17's scaler sources (pkg/scalers).
+    /// </summary>
+    internal static readonly Dictionary<string, (string[] Keys, double? Default)> ScalerTargets = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["activemq"] = (["targetQueueSize"], 10),
+        ["apache-kafka"] = (["lagThreshold"], 10),
+        ["kafka"] = (["lagThreshold"], 10),
+        ["artemis-queue"] = (["queueLength"], 10),
+        ["aws-sqs-queue"] = (["queueLength"], 5),
+        ["aws-cloudwatch"] = (["targetMetricValue"], null),
+        ["aws-dynamodb"] = (["targetValue"], null),
+        ["azure-queue"] = (["queueLength"], 5),
+        ["azure-servicebus"] = (["messageCount"], 5),
+        ["azure-eventhub"] = (["unprocessedEventThreshold"], 64),
+        ["azure-blob"] = (["blobCount"], 5),
+        ["azure-pipelines"] = (["targetPipelinesQueueLength"], 1),
+        ["azure-monitor"] = (["targetValue"], null),
+        ["azure-app-insights"] = (["targetValue"], null),
+        ["gcp-pubsub"] = (["value", "subscriptionSize"], 10),
+        ["gcp-cloudtasks"] = (["value"], 100),
+        ["github-runner"] = (["targetWorkflowQueueLength"], 1),
+        ["ibmmq"] = (["queueDepth"], 20),
+        ["influxdb"] = (["thresholdValue"], null),
+        ["liiklus"] = (["lagThreshold"], 10),
+        ["nats-jetstream"] = (["lagThreshold"], 10),
+        ["stan"] = (["lagThreshold"], 10),
+        ["nsq"] = (["depthThreshold"], 10),
+        ["openstack-swift"] = (["objectCount"], 2),
+        ["pulsar"] = (["msgBacklogThreshold"], 10),
+        ["redis"] = (["listLength"], 5),
+        ["redis-cluster"] = (["listLength"], 5),
+        ["redis-sentinel"] = (["listLength"], 5),
+        ["redis-streams"] = (["pendingEntriesCount", "streamLength", "lagCount"], 5),
+        ["redis-cluster-streams"] = (["pendingEntriesCount", "streamLength", "lagCount"], 5),
+        ["redis-sentinel-streams"] = (["pendingEntriesCount", "streamLength", "lagCount"], 5),
+        ["mysql"] = (["queryValue"], null),
+        ["mongodb"] = (["queryValue"], null),
+        ["couchdb"] = (["queryValue"], null),
+        ["arangodb"] = (["queryValue"], null),
+        ["datadog"] = (["queryValue"], null),
+        ["postgresql"] = (["targetQueryValue"], null),
+        ["solace-event-queue"] = (["messageCountTarget", "messageSpoolUsageTarget", "messageReceiveRateTarget"], null),
+        ["metrics-api"] = (["targetValue"], null),
+        ["kubernetes-workload"] = (["value"], null),
+        ["rabbitmq"] = (["value", "queueLength"], null),
+        ["etcd"] = (["value"], null),
+        ["beanstalkd"] = (["value"], null),
+    };
 
-    internal double Threshold => IsCron ? 1 : KubernetesQuantity.TryParse(TargetKey is { } key ? Metadata[key] : null, out var v) ? v : double.NaN;
+    /// <summary>Scalers whose metric and target come from the user's own scaler service (KEDA's external scalers).</summary>
+    internal bool IsExternal => Type.ToLowerInvariant() is "external" or "external-push";
 
-    internal double ActivationThreshold => ActivationKeys.FirstOrDefault(Metadata.ContainsKey) is { } key && KubernetesQuantity.TryParse(Metadata[key], out var v) ? v : 0;
+    internal string? TargetKey => ScalerTargets.TryGetValue(Type, out var known) && known.Keys.FirstOrDefault(Metadata.ContainsKey) is { } given
+        ? given
+        : TargetKeys.FirstOrDefault(Metadata.ContainsKey);
+
+    internal double Threshold => IsCron ? 1
+        : TargetKey is { } key ? (KubernetesQuantity.TryParse(Metadata[key], out var v) ? v : double.NaN)
+        : ScalerTargets.TryGetValue(Type, out var known) && known.Default is { } fallback ? fallback
+        : double.NaN;
+
+    internal double ActivationThreshold =>
+        (TargetKey is { } key ? "activation" + char.ToUpperInvariant(key[0]) + key[1..] : null) is { } own && Metadata.TryGetValue(own, out var ownText) && KubernetesQuantity.TryParse(ownText, out var ownValue) ? ownValue
+        : ActivationKeys.FirstOrDefault(Metadata.ContainsKey) is { } generic && KubernetesQuantity.TryParse(Metadata[generic], out var v) ? v : 0;
 
     /// <inheritdoc />
     public IReadOnlyList<string> Validate()
@@ -205,7 +266,9 @@ public sealed class KedaTrigger : IValidatableOptions
 
         if (!(Threshold > 0))
         {
-            var shown = TargetKey is { } key ? $"metadata.{key} (\"{Metadata[key]}\")" : $"metadata.threshold (missing; also looked for {string.Join(", ", TargetKeys.Skip(1))})";
+            var shown = TargetKey is { } key ? $"metadata.{key} (\"{Metadata[key]}\")"
+                : ScalerTargets.TryGetValue(Type, out var known) ? $"metadata.{known.Keys[0]} (missing; the {Type} scaler has no default)"
+                : $"metadata.threshold (missing; also looked for {string.Join(", ", TargetKeys.Skip(1))})";
             errors.Add($"{shown} must be a positive quantity such as 5 or 500m");
         }
 

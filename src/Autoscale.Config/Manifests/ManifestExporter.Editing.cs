@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Autoscale.Policies.Knative;
+using Autoscale.Policies.RayServe;
 
 namespace Autoscale.Config.Manifests;
 
@@ -30,11 +32,12 @@ internal static partial class ManifestExporter
     /// The document to write for <paramref name="fresh"/> given the manifest the candidate came from: that manifest edited
     /// when it is of the kind written (second item true), else <paramref name="fresh"/> with the source's identity.
     /// </summary>
-    private static (JsonObject Document, bool Edited) FromSource(ManifestSource source, string kind, JsonObject fresh, List<string> notes)
+    private static (JsonObject Document, bool Edited) FromSource(ManifestSource source, string kind, JsonObject fresh, List<string> notes, object? options)
     {
         var root = ManifestImporter.SourceDocument(source.Path, ManifestImporter.ReadFile(source.Path), source.Document);
         var sourceKind = (root["kind"] as JsonValue)?.ToString() switch
         {
+            "HorizontalPodAutoscaler" when (root["apiVersion"] as JsonValue)?.ToString() == "autoscaling/v1" => "an autoscaling/v1 HPA",
             "HorizontalPodAutoscaler" => "hpa",
             "ScaledObject" => "keda",
             "Service" when (root["spec"]?["template"]?["metadata"]?["annotations"]?["autoscaling.knative.dev/class"] as JsonValue)?.ToString() is null or "kpa.autoscaling.knative.dev" => "knative",
@@ -60,10 +63,10 @@ internal static partial class ManifestExporter
                 EditKeda(edited, fresh);
                 break;
             case "knative":
-                EditKnative(edited, fresh);
+                EditKnative(edited, fresh, options is KnativeOptions k ? KnativeManifest("x", k, all: true) : null);
                 break;
             default:
-                EditRay(edited, fresh, source.Deployment);
+                EditRay(edited, fresh, source.Deployment, options is RayServeOptions r ? RayServeConfig("x", r, all: true) : null);
                 break;
         }
 
@@ -209,7 +212,13 @@ internal static partial class ManifestExporter
         }
 
         Put(advanced, "horizontalPodAutoscalerConfig", hpaConfig.Count > 0 ? hpaConfig : null);
-        Put(advanced, "scalingModifiers", freshAdvanced?["scalingModifiers"]?.DeepClone());
+        var modifiers = freshAdvanced?["scalingModifiers"]?.DeepClone() as JsonObject;
+        if (modifiers is not null && !modifiers.ContainsKey("metricType") && advanced["scalingModifiers"]?["metricType"]?.ToString() == "AverageValue")
+        {
+            modifiers["metricType"] = "AverageValue"; // KEDA's default, as the source wrote it
+        }
+
+        Put(advanced, "scalingModifiers", modifiers);
         Put(spec, "advanced", advanced.Count > 0 ? advanced : null);
 
         var triggers = spec["triggers"] as JsonArray;
@@ -243,7 +252,12 @@ internal static partial class ManifestExporter
         }
     }
 
-    private static void EditKnative(JsonObject root, JsonObject fresh)
+    /// <summary>
+    /// The Service's autoscaling annotations become the candidate's. An annotation the Service wrote keeps its key (either
+    /// spelling) and is written even at Knative's default (from <paramref name="full"/>, every annotation's value), so
+    /// only values that changed move.
+    /// </summary>
+    private static void EditKnative(JsonObject root, JsonObject fresh, JsonObject? full)
     {
         const string prefix = "autoscaling.knative.dev/";
         var template = root["spec"]?["template"] as JsonObject ?? [];
@@ -251,12 +265,35 @@ internal static partial class ManifestExporter
         var annotations = metadata["annotations"] as JsonObject ?? [];
         var hadClass = annotations.ContainsKey(prefix + "class");
         var hadMetric = annotations.ContainsKey(prefix + "metric");
+
+        // The source's keys by the kebab-case name they stand for (Knative reads the kebab-case key first).
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in annotations.Select(p => p.Key).Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
         {
-            annotations.Remove(key);
+            var name = key[prefix.Length..];
+            var canonical = ManifestImporter.KnativeKebab(name);
+            if (!given.ContainsKey(canonical) || canonical == name)
+            {
+                given[canonical] = key;
+            }
+
+            if (ManifestImporter.IsKnativeAnnotation(canonical))
+            {
+                annotations.Remove(key);
+            }
         }
 
-        foreach (var (key, value) in fresh["spec"]!["template"]!["metadata"]!["annotations"]!.AsObject())
+        var written = fresh["spec"]!["template"]!["metadata"]!["annotations"]!.AsObject().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        foreach (var (canonical, key) in given)
+        {
+            if (!written.ContainsKey(prefix + canonical) && ManifestImporter.IsKnativeAnnotation(canonical)
+                && full?["spec"]?["template"]?["metadata"]?["annotations"]?[prefix + canonical] is { } fallback)
+            {
+                written[prefix + canonical] = fallback;
+            }
+        }
+
+        foreach (var (key, value) in written)
         {
             var keep = key switch
             {
@@ -266,7 +303,7 @@ internal static partial class ManifestExporter
             };
             if (keep)
             {
-                annotations[key] = value?.DeepClone();
+                annotations[given.GetValueOrDefault(key[prefix.Length..]) ?? key] = value?.DeepClone();
             }
         }
 
@@ -282,27 +319,29 @@ internal static partial class ManifestExporter
         template["spec"] = podSpec;
     }
 
-    private static void EditRay(JsonObject root, JsonObject fresh, string? deployment)
+    private static void EditRay(JsonObject root, JsonObject fresh, string? deployment, JsonObject? full)
     {
+        var fullConfig = full?["applications"]?[0]?["deployments"]?[0]?["autoscaling_config"] as JsonObject;
         var freshDeployment = fresh["applications"]![0]!["deployments"]![0]!.AsObject();
         if ((root["kind"] as JsonValue)?.ToString() == "RayService")
         {
             // KubeRay keeps the Serve config as a YAML string: edit it and write it back as one.
             var text = (root["spec"]?["serveConfigV2"] as JsonValue)?.ToString() ?? "";
             var serve = YamlTree.Read("serveConfigV2", text)!.AsObject();
-            EditServeConfig(serve, freshDeployment, deployment);
+            EditServeConfig(serve, freshDeployment, deployment, fullConfig);
             root["spec"]!["serveConfigV2"] = Yaml(serve);
             return;
         }
 
-        EditServeConfig(root, freshDeployment, deployment);
+        EditServeConfig(root, freshDeployment, deployment, fullConfig);
     }
 
-    private static void EditServeConfig(JsonObject serve, JsonObject freshDeployment, string? deployment)
+    private static void EditServeConfig(JsonObject serve, JsonObject freshDeployment, string? deployment, JsonObject? fullConfig)
     {
         var target = ManifestImporter.RayDeploymentNode(serve, deployment);
         var config = target["autoscaling_config"] as JsonObject ?? [];
         var freshConfig = freshDeployment["autoscaling_config"]!.AsObject();
+        var had = config.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
         foreach (var key in RayKeys)
         {
             config.Remove(key);
@@ -313,9 +352,26 @@ internal static partial class ManifestExporter
             config[key] = value?.DeepClone();
         }
 
+        // A key the config wrote stays, at Ray's default where the candidate has it (only values that changed move); an
+        // older name is written as the one Ray reads now.
+        foreach (var key in RayKeys.Where(had.Contains))
+        {
+            var current = ManifestImporter.RayDeprecated.GetValueOrDefault(key) ?? key;
+            if (!config.ContainsKey(current) && fullConfig?[current] is { } value)
+            {
+                config[current] = value.DeepClone();
+            }
+        }
+
         target["autoscaling_config"] = config;
-        target.Remove("max_concurrent_queries");
-        target["max_ongoing_requests"] = freshDeployment["max_ongoing_requests"]!.DeepClone();
+
+        // max_ongoing_requests is written where the config had it (either name) or where it is not the default it had.
+        var limit = freshDeployment["max_ongoing_requests"]!.GetValue<int>();
+        if (target.ContainsKey("max_ongoing_requests") || target.ContainsKey("max_concurrent_queries") || limit is not (5 or 1_000_000_000))
+        {
+            target.Remove("max_concurrent_queries");
+            target["max_ongoing_requests"] = limit;
+        }
     }
 
     private static void Put(JsonObject o, string key, JsonNode? value)

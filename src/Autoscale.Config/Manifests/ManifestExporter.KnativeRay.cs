@@ -8,13 +8,13 @@ namespace Autoscale.Config.Manifests;
 /// <summary>Knative Services and Ray Serve configs written from a candidate's options.</summary>
 internal static partial class ManifestExporter
 {
-    private static JsonObject KnativeManifest(string name, KnativeOptions o, List<string>? notes = null)
+    private static JsonObject KnativeManifest(string name, KnativeOptions o, List<string>? notes = null, bool all = false)
     {
         var d = new KnativeOptions();
         var annotations = new JsonObject { ["autoscaling.knative.dev/class"] = "kpa.autoscaling.knative.dev", ["autoscaling.knative.dev/metric"] = o.Metric };
         void Put(string key, double value, double fallback, string? unit = null)
         {
-            if (value != fallback)
+            if (value != fallback || all)
             {
                 annotations["autoscaling.knative.dev/" + key] = Format(value) + unit;
             }
@@ -25,7 +25,7 @@ internal static partial class ManifestExporter
             annotations["autoscaling.knative.dev/target"] = Format(target);
         }
 
-        if (o.MetricAggregationAlgorithm != d.MetricAggregationAlgorithm)
+        if (o.MetricAggregationAlgorithm != d.MetricAggregationAlgorithm || all)
         {
             annotations["autoscaling.knative.dev/metric-aggregation-algorithm"] = o.MetricAggregationAlgorithm;
         }
@@ -66,13 +66,13 @@ internal static partial class ManifestExporter
         };
     }
 
-    private static JsonObject RayServeConfig(string name, RayServeOptions o, List<string>? notes = null)
+    private static JsonObject RayServeConfig(string name, RayServeOptions o, List<string>? notes = null, bool all = false)
     {
         var d = new RayServeOptions();
         var config = new JsonObject { ["min_replicas"] = o.MinReplicas, ["max_replicas"] = o.MaxReplicas };
         void Put(string key, double? value, double? fallback)
         {
-            if (value is { } v && value != fallback)
+            if (value is { } v && (value != fallback || all))
             {
                 config[key] = v;
             }
@@ -82,7 +82,7 @@ internal static partial class ManifestExporter
         Put("target_ongoing_requests", o.TargetOngoingRequests, d.TargetOngoingRequests);
         Put("metrics_interval_s", o.MetricsIntervalS.TotalSeconds, d.MetricsIntervalS.TotalSeconds);
         Put("look_back_period_s", o.LookBackPeriodS.TotalSeconds, d.LookBackPeriodS.TotalSeconds);
-        if (o.AggregationFunction != d.AggregationFunction)
+        if (o.AggregationFunction != d.AggregationFunction || all)
         {
             config["aggregation_function"] = o.AggregationFunction;
         }

@@ -60,7 +60,7 @@ internal static partial class ManifestExporter
         var edited = false;
         if (source is not null)
         {
-            (document, edited) = FromSource(source, kind, document, notes);
+            (document, edited) = FromSource(source, kind, document, notes, candidate.Options);
         }
 
         var text = new StringBuilder();

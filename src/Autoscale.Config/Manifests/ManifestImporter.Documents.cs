@@ -236,7 +236,7 @@ internal static partial class ManifestImporter
         return kind switch
         {
             "HorizontalPodAutoscaler" => true,
-            "ScaledObject" => apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal),
+            "ScaledObject" => apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal) || apiVersion.StartsWith("keda.k8s.io/", StringComparison.Ordinal),
             "Service" => apiVersion.StartsWith("serving.knative.dev/", StringComparison.Ordinal),
             "RayService" => apiVersion.StartsWith("ray.io/", StringComparison.Ordinal),
             null => root.ContainsKey("applications"),

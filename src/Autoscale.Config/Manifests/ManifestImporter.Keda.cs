@@ -89,6 +89,11 @@ internal static partial class ManifestImporter
         var isCron = string.Equals(type, "cron", StringComparison.OrdinalIgnoreCase);
         var isResource = type.ToLowerInvariant() is "cpu" or "memory";
         var result = new JsonObject { ["type"] = type };
+        if (type.ToLowerInvariant() is "external" or "external-push")
+        {
+            throw new ConfigException(file, path + ".type", $"an {type} trigger asks the user's own scaler service ({Shown((metadata["scalerAddress"] as JsonValue)?.ToString() ?? "scalerAddress")}) for its metric and target: that is the user's code and cannot be replayed; use the trigger of the metric it reads, or a candidate of your own policy class");
+        }
+
         if (!isCron)
         {
             // The metric map is looked up by the trigger's name, its metricName or query, the resource (cpu, memory), then type[ordinal] (prometheus[0]).

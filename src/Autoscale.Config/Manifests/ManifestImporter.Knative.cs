@@ -42,12 +42,26 @@ internal static partial class ManifestImporter
         ["metricAggregationAlgorithm"] = "metric-aggregation-algorithm",
     };
 
+    /// <summary>The kebab-case name an annotation key stands for (its own name when it has no older spelling).</summary>
+    internal static string KnativeKebab(string name) => KnativeLegacyKeys.GetValueOrDefault(name) ?? name;
+
+    /// <summary>Whether a kebab-case name is an autoscaling annotation this tool reads and writes.</summary>
+    internal static bool IsKnativeAnnotation(string kebab) => kebab == "class" || KnativeAnnotations.ContainsKey(kebab);
+
     private static JsonObject Knative(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, List<string> notes)
     {
         const string prefix = "autoscaling.knative.dev/";
         var options = new JsonObject();
         var given = new Dictionary<string, string>(StringComparer.Ordinal); // option name -> the annotation key the manifest wrote
         var annotations = root["spec"]?["template"]?["metadata"]?["annotations"] as JsonObject ?? [];
+
+        if (root["metadata"]?["annotations"] is JsonObject own)
+        {
+            foreach (var (key, _) in own.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                notes.Add($"metadata.annotations.{key} is on the Service, not on spec.template: Knative's autoscaler reads a revision's annotations, so it is not replayed (move it to spec.template.metadata.annotations)");
+            }
+        }
 
         // Each setting once, by its kebab-case key where both spellings are given (Knative's kmap.KeyPriority order).
         var settings = new Dictionary<string, (string Key, string Text)>(StringComparer.Ordinal);
@@ -103,7 +117,16 @@ internal static partial class ManifestImporter
 
             if (!KnativeAnnotations.TryGetValue(name, out var option))
             {
-                throw new ConfigException(file, path, $"is not replayed (known: {string.Join(", ", KnativeAnnotations.Keys.Select(k => prefix + k))}, and the camelCase spellings Knative still reads)");
+                // Knative validates the annotations it knows and passes over the rest, so the Service runs without it.
+                var hint = name switch
+                {
+                    "stable-window" or "stableWindow" => " (the stable window is autoscaling.knative.dev/window)",
+                    "scale-up-rate" or "scale-down-rate" or "max-scale-up-rate" or "max-scale-down-rate" => " (the rates are config-autoscaler's max-scale-up-rate and max-scale-down-rate, options maxScaleUpRate and maxScaleDownRate here)",
+                    "scale-to-zero-grace-period" or "enable-scale-to-zero" => " (a cluster setting in config-autoscaler; options scaleToZeroGracePeriod and enableScaleToZero here)",
+                    _ => "",
+                };
+                notes.Add($"{path} is not an annotation Knative reads, so Knative ignores it and so does the replay{hint}");
+                continue;
             }
 
             var value = option switch

@@ -13,7 +13,7 @@ internal static partial class ManifestImporter
     private static readonly (string Key, double Value)[] RayAutoDefaults = [("min_replicas", 1), ("max_replicas", 100), ("target_ongoing_requests", 2)];
 
     /// <summary>Ray's pre-2.32 names, still read with a deprecation warning, and the names that replaced them.</summary>
-    private static readonly Dictionary<string, string> RayDeprecated = new(StringComparer.Ordinal)
+    internal static readonly Dictionary<string, string> RayDeprecated = new(StringComparer.Ordinal)
     {
         ["target_num_ongoing_requests_per_replica"] = "target_ongoing_requests",
         ["max_concurrent_queries"] = "max_ongoing_requests",
@@ -141,6 +141,12 @@ internal static partial class ManifestImporter
             {
                 options[CamelCase(key)] = value;
             }
+        }
+
+        if (!auto && deployment["num_replicas"] is JsonValue fixedCount && deployment["autoscaling_config"] is JsonObject)
+        {
+            // Ray's DeploymentSchema: num_replicas and autoscaling_config are mutually exclusive.
+            throw new ConfigException(file, $"{path}.num_replicas", $"({Shown(fixedCount.ToJsonString())}) cannot be given beside autoscaling_config: Ray refuses the config (\"Manually setting num_replicas is not allowed when autoscaling_config is provided\"); remove it, or set it to auto");
         }
 
         if (deployment["autoscaling_config"] is JsonObject config)

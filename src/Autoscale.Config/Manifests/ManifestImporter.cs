@@ -99,15 +99,62 @@ internal static partial class ManifestImporter
         return kind switch
         {
             "HorizontalPodAutoscaler" when apiVersion is "autoscaling/v2" or "autoscaling/v2beta2" => Hpa(file, root, metricMap, catalog),
-            "HorizontalPodAutoscaler" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\" is not read; write the HPA as autoscaling/v2"),
+            "HorizontalPodAutoscaler" when apiVersion == "autoscaling/v1" => Hpa(file, HpaV1AsV2(file, root, notes), metricMap, catalog),
+            "HorizontalPodAutoscaler" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\" is not read; write the HPA as autoscaling/v2 (or v1)"),
             "ScaledObject" when apiVersion.StartsWith("keda.sh/", StringComparison.Ordinal) => Keda(file, root, metricMap, catalog, notes),
+            "ScaledObject" when apiVersion.StartsWith("keda.k8s.io/", StringComparison.Ordinal) => throw new ConfigException(file, "apiVersion",
+                $"\"{apiVersion}\" is KEDA 1's, which KEDA 2.0 replaced and no cluster serves now; write it as keda.sh/v1alpha1 (spec.scaleTargetRef.name in place of deploymentName)"),
             "Service" when apiVersion.StartsWith("serving.knative.dev/", StringComparison.Ordinal) => Knative(file, root, metricMap, catalog, notes),
             "Service" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\": a Service this tool reads is a Knative Service (serving.knative.dev/v1)"),
             "RayService" => throw new ConfigException(file, "apiVersion", $"\"{apiVersion}\": a RayService this tool reads is KubeRay's (ray.io/v1)"),
             null when root.ContainsKey("applications") => throw new InvalidOperationException("a Ray Serve config is read by RayServe"),
             null => throw new ConfigException(file, "kind", "must be given (HorizontalPodAutoscaler)"),
-            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config, RayService)"),
+            _ => throw new ConfigException(file, "kind", $"\"{kind}\" is not an autoscaler this tool reads (known: HorizontalPodAutoscaler, ScaledObject, Knative Service, a Ray Serve config, RayService){EmbeddedServeConfig(root, "")}"),
         };
+    }
+
+    /// <summary>
+    /// An autoscaling/v1 HPA as the API server converts it to v2: its targetCPUUtilizationPercentage (80 when left out)
+    /// becomes one Resource metric on cpu utilization.
+    /// </summary>
+    private static JsonObject HpaV1AsV2(string file, JsonObject root, List<string> notes)
+    {
+        var v2 = root.DeepClone().AsObject();
+        var spec = v2["spec"] as JsonObject ?? throw new ConfigException(file, "spec", "must be given");
+        var percent = spec["targetCPUUtilizationPercentage"]?.DeepClone() ?? JsonValue.Create(80);
+        spec.Remove("targetCPUUtilizationPercentage");
+        spec["metrics"] = new JsonArray(new JsonObject
+        {
+            ["type"] = "Resource",
+            ["resource"] = new JsonObject { ["name"] = "cpu", ["target"] = new JsonObject { ["type"] = "Utilization", ["averageUtilization"] = percent } },
+        });
+        notes.Add("apiVersion autoscaling/v1: read as the autoscaling/v2 object Kubernetes converts it to (spec.targetCPUUtilizationPercentage as a cpu Utilization metric; export writes autoscaling/v2)");
+        return v2;
+    }
+
+    /// <summary>Where a document of another kind holds a Ray Serve config as KubeRay does (a <c>serveConfigV2</c> string), as advice; "" when it holds none.</summary>
+    private static string EmbeddedServeConfig(JsonNode? node, string path, int depth = 0)
+    {
+        if (node is not JsonObject o || depth > 4)
+        {
+            return "";
+        }
+
+        foreach (var (key, value) in o)
+        {
+            var at = path.Length == 0 ? key : $"{path}.{key}";
+            if (key == "serveConfigV2" && value is JsonValue)
+            {
+                return $"; it holds a Ray Serve config at {at}: save that text as a file and import it";
+            }
+
+            if (EmbeddedServeConfig(value, at, depth + 1) is { Length: > 0 } found)
+            {
+                return found;
+            }
+        }
+
+        return "";
     }
 
     private static JsonObject Hpa(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog)

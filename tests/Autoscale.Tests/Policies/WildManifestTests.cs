@@ -240,7 +240,7 @@ public sealed class WildManifestTests
         var config = Config(dir, candidate.ToJsonString() + """, { "name": "linear", "policy": "knative", "loadTime": { "fixedSeconds": 60 }, "options": { "containerConcurrency": 10, "stableWindow": 40 } }""");
         var exported = await Cli("policy", "export", "--config", config, "--candidate", "kn", "--as", "knative");
         Assert.True(exported.Exit == 0, exported.Err);
-        Assert.Contains("autoscaling.knative.dev/metric-aggregation-algorithm: weightedExponential", exported.Out, StringComparison.Ordinal);
+        Assert.Contains("autoscaling.knative.dev/metricAggregationAlgorithm: weightedExponential", exported.Out, StringComparison.Ordinal); // the key the Service wrote
         Assert.Contains("namespace: serving", exported.Out, StringComparison.Ordinal);
         var back = Json(await Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
         Assert.Equal("weightedExponential", back["options"]!["metricAggregationAlgorithm"]!.ToString());

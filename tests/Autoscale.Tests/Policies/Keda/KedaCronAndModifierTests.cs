@@ -232,4 +232,32 @@ public sealed class KedaCronAndModifierTests
 
         Assert.Equal(expected, trigger.Value(Instant.FromUtc(year, month, day, hour, 30)));
     }
+
+    // Scalers' own target keys and defaults, from KEDA v2.17's scaler sources (pkg/scalers/*_scaler.go).
+    [Theory]
+    [InlineData("aws-sqs-queue", null, null, 5)]
+    [InlineData("aws-sqs-queue", "queueLength", "30", 30)]
+    [InlineData("kafka", null, null, 10)]
+    [InlineData("redis", null, null, 5)]
+    [InlineData("redis-streams", "lagCount", "7", 7)]
+    [InlineData("azure-eventhub", null, null, 64)]
+    [InlineData("ibmmq", "queueDepth", "3", 3)]
+    [InlineData("prometheus", "threshold", "500m", 0.5)]
+    public void A_scaler_target_is_read_under_its_own_key_or_at_keda_s_default(string type, string? key, string? value, double expected)
+    {
+        var trigger = new KedaTrigger { Type = type, Signal = "queue", Metadata = key is null ? [] : new() { [key] = value! } };
+
+        Assert.Empty(trigger.Validate());
+        Assert.Equal(expected, trigger.Threshold);
+    }
+
+    [Theory]
+    [InlineData("mysql", "metadata.queryValue (missing; the mysql scaler has no default)")]
+    [InlineData("some-new-scaler", "metadata.threshold (missing; also looked for")]
+    public void A_scaler_without_a_default_needs_its_target(string type, string expected)
+    {
+        var errors = new KedaTrigger { Type = type, Signal = "queue" }.Validate();
+
+        Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
 }
