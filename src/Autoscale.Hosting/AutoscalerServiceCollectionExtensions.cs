@@ -103,7 +103,7 @@ public sealed class AutoscalerBuilder
         Services.Replace(ServiceDescriptor.Singleton<IScalingPolicy>(sp => ConfiguredPolicy.Create(section, sp.GetRequiredService<PolicyCatalog>())));
         if (ConfiguredPolicy.FixedLoadSeconds(section) is { } seconds)
         {
-            Services.Configure<AutoscalerOptions>(o => o.ExpectedLoadTime = Duration.FromNanoseconds(Math.Round(seconds * 1e9)));
+            Services.Configure<AutoscalerOptions>(o => o.ExpectedLoadTime = OptionDuration.FromSeconds(seconds));
         }
 
         return this;

@@ -97,7 +97,7 @@ internal sealed partial class ClusterSimulation
 
         if (_crashRatePerTick > 0)
         {
-            var u = Jitter.Uniform(_seed, _crashDraws++, 202);
+            var u = Jitter.Uniform(_seed, _crashDraws++, RandomStream.ReplicaCrash);
             r.CrashAt = tick + Math.Max(1, (long)Math.Ceiling(-Math.Log(u) / _crashRatePerTick));
             At(r.CrashAt, EventKind.Crash, r);
         }

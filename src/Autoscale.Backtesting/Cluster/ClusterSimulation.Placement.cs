@@ -241,7 +241,7 @@ internal sealed partial class ClusterSimulation
             return;
         }
 
-        var u = Jitter.Uniform(_seed, node.Ordinal, 101);
+        var u = Jitter.Uniform(_seed, node.Ordinal, RandomStream.SpotReclaim);
         var seconds = -Math.Log(u) * 3600 / rate;
         node.PreemptAt = tick + Math.Max(1, Ticks(seconds));
         At(node.PreemptAt, EventKind.Reclaim, node);

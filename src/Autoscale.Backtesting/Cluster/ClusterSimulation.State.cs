@@ -119,8 +119,8 @@ internal sealed partial class ClusterSimulation
             while (tick >= _randomTo)
             {
                 // Available for an exponential time, then out for one: drawn from the pool's own stream, in order.
-                var gap = -Math.Log(Jitter.Uniform(sim._seed, _randomDraws++, 300 + index)) * stockouts.MeanSecondsBetween;
-                var length = -Math.Log(Jitter.Uniform(sim._seed, _randomDraws++, 300 + index)) * Math.Max(stockouts.MeanSeconds, 0);
+                var gap = -Math.Log(Jitter.Uniform(sim._seed, _randomDraws++, RandomStream.PoolStockout, index)) * stockouts.MeanSecondsBetween;
+                var length = -Math.Log(Jitter.Uniform(sim._seed, _randomDraws++, RandomStream.PoolStockout, index)) * Math.Max(stockouts.MeanSeconds, 0);
                 _randomFrom = Math.Max(_randomTo, 0) + sim.Ticks(gap);
                 _randomTo = _randomFrom + Math.Max(1, sim.Ticks(length));
             }

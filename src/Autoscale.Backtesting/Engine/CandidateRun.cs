@@ -75,15 +75,7 @@ public sealed class CandidateRun
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
         InvalidOptionsException.ThrowIfAny(settings.Validate());
-        if (spec.DecisionIntervalTicks < 1)
-        {
-            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
-        }
-
-        if (spec.MetricsDelayTicks < 0)
-        {
-            throw new InvalidOptionsException([$"metricsDelaySeconds ({spec.MetricsDelayTicks} ticks) must be >= 0"]);
-        }
+        InvalidOptionsException.ThrowIfAny(spec.CadenceErrors());
 
         if (spec.Replica is { } shape)
         {

@@ -95,6 +95,13 @@ public sealed record CandidateSpec(
     /// <summary>On a cluster: the only node pool the candidate's replicas may use (the shape's <c>pool</c>); null for any.</summary>
     public string? Pool { get; init; }
 
+    /// <summary>The rules of the candidate's decision cadence, which every replay engine checks the same way: decisions at least one tick apart, a metrics delay of no less than 0 ticks.</summary>
+    internal IReadOnlyList<string> CadenceErrors() =>
+    [
+        .. DecisionIntervalTicks < 1 ? [$"decisionIntervalSeconds must be at least one tick (was {DecisionIntervalTicks} ticks)"] : Array.Empty<string>(),
+        .. MetricsDelayTicks < 0 ? [$"metricsDelaySeconds ({MetricsDelayTicks} ticks) must be >= 0"] : Array.Empty<string>(),
+    ];
+
     /// <summary>The policy's bound options as the config gave them (after sweeps and <c>policyFrom</c>), for tools that write them back out; null when built in code.</summary>
     public object? Options { get; init; }
 }

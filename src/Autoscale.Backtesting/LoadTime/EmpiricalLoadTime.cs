@@ -45,7 +45,7 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
             _fit = LogNormal.Estimate(_seconds);
         }
 
-        ExpectedLoadTime = Duration.FromNanoseconds(Math.Round((_fit?.Mean ?? _seconds.Average()) * 1e9));
+        ExpectedLoadTime = OptionDuration.FromSeconds(_fit?.Mean ?? _seconds.Average());
     }
 
     /// <summary>The longest load a model draws: a week.</summary>
@@ -60,9 +60,9 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
     /// <inheritdoc />
     public Duration LoadDuration(long startOrdinal)
     {
-        var u = Jitter.Uniform(_seed, startOrdinal, 7);
+        var u = Jitter.Uniform(_seed, startOrdinal, RandomStream.EmpiricalLoad);
         var seconds = _fit is { } fit ? Math.Min(MaxSeconds, fit.InverseCumulativeDistribution(u)) : _seconds[Math.Min(_seconds.Length - 1, (int)(u * _seconds.Length))];
-        return Duration.FromNanoseconds(Math.Round(seconds * 1e9));
+        return OptionDuration.FromSeconds(seconds);
     }
 
     /// <summary>

@@ -78,7 +78,7 @@ internal sealed class PhasedLoadSimulation : ILoadSimulation
     private void StartLoad(long tick, long ordinal, bool fromCache, long handle)
     {
         var now = tick * _tick;
-        var factor = Jitter.LogNormalFactor(_model.JitterSigma, _seed, ordinal, 0);
+        var factor = Jitter.LogNormalFactor(_model.JitterSigma, _seed, ordinal, RandomStream.LoadJitter);
         if (fromCache)
         {
             _cacheHits++;

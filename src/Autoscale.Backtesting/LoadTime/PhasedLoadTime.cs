@@ -79,11 +79,11 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
     }
 
     /// <inheritdoc />
-    public Duration ExpectedLoadTime => Duration.FromNanoseconds(Math.Round(NominalSeconds() * 1e9));
+    public Duration ExpectedLoadTime => OptionDuration.FromSeconds(NominalSeconds());
 
     /// <inheritdoc />
     public Duration LoadDuration(long startOrdinal) =>
-        Duration.FromNanoseconds(Math.Round(NominalSeconds() * Jitter.LogNormalFactor(JitterSigma, 1, startOrdinal, 0) * 1e9));
+        OptionDuration.FromSeconds(NominalSeconds() * Jitter.LogNormalFactor(JitterSigma, 1, startOrdinal, RandomStream.LoadJitter));
 
     /// <summary>The model of bound and checked options (the config's <c>{"model": "phased", ...}</c>).</summary>
     /// <exception cref="InvalidOptionsException">The options break a rule.</exception>

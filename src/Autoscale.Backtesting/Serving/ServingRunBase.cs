@@ -66,10 +66,7 @@ internal abstract class ServingRunBase
             settings = settings with { Serving = own };
         }
 
-        if (spec.DecisionIntervalTicks < 1)
-        {
-            throw new InvalidOptionsException([$"decisionIntervalSeconds must be at least one tick (was {spec.DecisionIntervalTicks} ticks)"]);
-        }
+        InvalidOptionsException.ThrowIfAny(spec.CadenceErrors());
 
         if (spec.Replica is { } shape)
         {

@@ -142,7 +142,7 @@ internal static partial class SynthCommand
             throw new UserInputException($"{option}: \"{text}\" is longer than a hundred years");
         }
 
-        return Duration.FromNanoseconds(Math.Round(seconds * 1e9));
+        return OptionDuration.FromSeconds(seconds);
     }
 
     /// <summary>Parses <c>at=ISO|+OFFSET,width=DURATION,height=3x|+200[,every=DURATION]</c>.</summary>

@@ -82,7 +82,7 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
             throw new PrometheusQueryException(query, $"returned {value.ToString("R", CultureInfo.InvariantCulture)} s, outside the plausible range 0 to 86400 s");
         }
 
-        return Duration.FromNanoseconds(Math.Round(value * 1e9));
+        return OptionDuration.FromSeconds(value);
     }
 
     /// <summary>The most replicas a reading may show before it is taken for a broken metric.</summary>

@@ -98,3 +98,24 @@ public sealed class RequestLimitTests
         Assert.Equal(Figures(ray)[..4].Concat(Figures(ray)[5..]), Figures(knative)[..4].Concat(Figures(knative)[5..]));
     }
 }
+
+/// <summary>The one cadence check (<c>CandidateSpec.CadenceErrors</c>): every engine refuses the same candidates with the same words.</summary>
+public sealed class CadenceTests
+{
+    [Theory]
+    [InlineData(0, 0, "decisionIntervalSeconds must be at least one tick (was 0 ticks)")]
+    [InlineData(1, -2, "metricsDelaySeconds (-2 ticks) must be >= 0")]
+    public void Count_and_serving_replays_refuse_a_bad_cadence_alike(int every, int delay, string expected)
+    {
+        var profile = ServingFixtures.Profile();
+        var settings = ServingFixtures.Settings(profile);
+        var spec = ServingFixtures.Fixed(2) with { DecisionIntervalTicks = every, MetricsDelayTicks = delay };
+        var workload = ServingFixtures.Workload(profile, [0, 1], [10, 10], [5, 5]);
+
+        var count = Assert.Throws<InvalidOptionsException>(() => new CandidateRun(spec, settings, ServingFixtures.Start));
+        var request = Assert.Throws<InvalidOptionsException>(() => new ServingRun(spec, settings, workload));
+        var fluid = Assert.Throws<InvalidOptionsException>(() => new FluidRun(spec, settings, workload));
+
+        Assert.All(new[] { count, request, fluid }, e => Assert.Contains(expected, e.Message, StringComparison.Ordinal));
+    }
+}
