@@ -1,6 +1,8 @@
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
 using NodaTime;
+using static Autoscale.Backtesting.Cluster.NodeState;
+using static Autoscale.Backtesting.Cluster.ReplicaState;
 
 namespace Autoscale.Backtesting.Cluster;
 

@@ -1,6 +1,8 @@
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
 using NodaTime;
+using static Autoscale.Backtesting.Cluster.NodeState;
+using static Autoscale.Backtesting.Cluster.ReplicaState;
 
 namespace Autoscale.Backtesting.Cluster;
 
@@ -13,7 +15,7 @@ internal sealed partial class ClusterSimulation
         public NodePoolSpec Spec = null!;
         public bool Committed;
         public long Ordinal;
-        public int State;
+        public NodeState State;
         public long ReadyTick;
         public int FreeGpus;
         public int Replicas;
@@ -45,7 +47,7 @@ internal sealed partial class ClusterSimulation
     private sealed class Replica
     {
         public Node? Node;
-        public int State;
+        public ReplicaState State;
         public long RequestTick;
         public long ReadyTick;
         public long CrashAt;

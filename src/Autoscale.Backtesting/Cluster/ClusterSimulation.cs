@@ -1,6 +1,8 @@
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
 using NodaTime;
+using static Autoscale.Backtesting.Cluster.NodeState;
+using static Autoscale.Backtesting.Cluster.ReplicaState;
 
 namespace Autoscale.Backtesting.Cluster;
 
@@ -19,15 +21,6 @@ namespace Autoscale.Backtesting.Cluster;
 /// </remarks>
 internal sealed partial class ClusterSimulation : ILoadSimulation
 {
-    private const int Provisioning = 0;
-    private const int Ready = 1;
-    private const int Noticed = 2;
-
-    private const int Pending = 0;
-    private const int Loading = 1;
-    private const int Up = 2;
-    private const int Draining = 3;
-
     // Crash reloads draw their load times from ordinals far from the engine's starts, so a crash never reshuffles them.
     private const long ReloadOrdinalBase = 1L << 48;
 
