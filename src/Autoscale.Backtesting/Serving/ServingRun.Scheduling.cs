@@ -7,52 +7,73 @@ namespace Autoscale.Backtesting.Serving;
 /// <summary>Request-level replay: a step formed as vLLM's scheduler forms it, runs of identical decode steps, and KV blocks.</summary>
 internal sealed partial class ServingRun
 {
+    /// <summary>Forms and starts one step at <paramref name="now"/> (docs/serving.md, "The model of one replica").</summary>
     private void FormStep(Replica replica, long now)
     {
         if (replica.Draining && now >= replica.DrainDeadline && replica.RunCount > 0)
         {
-            var retry = replica.Lost && !_cluster!.DropOnLoss;
-            for (var k = replica.RunCount - 1; k >= 0; k--)
-            {
-                var r = replica.Running[k];
-                Free(replica, r);
-                _scheduled[r] = 0;
-                _running--;
-                if (retry)
-                {
-                    // Back at the head of the gateway, in admission order, to be prefilled again from the start.
-                    _requestsRetried++;
-                    _target[r] = Math.Max(1, _input[r]) + _generated[r];
-                    _progress[r] = 0;
-                    _state[r] = (byte)RequestState.Waiting;
-                    _waiting++;
-                    _gateway.PushFront(r);
-                }
-                else
-                {
-                    _requestsLost += replica.Lost ? 1 : 0;
-                    Drop(r, now);
-                }
-            }
+            EndDrain(replica, now);
+        }
 
-            replica.RunCount = 0;
+        var d = new StepDraft { Budget = _p.MaxBatchedTokens };
+        ScheduleRunning(replica, ref d);
+        Admit(replica, now, ref d);
+        StartStep(replica, now, ref d);
+    }
+
+    /// <summary>What a step being formed holds so far: its token budget left, the tokens and context it runs, and what happened.</summary>
+    private struct StepDraft
+    {
+        public long Budget;
+        public long Prefill;
+        public long Decode;
+        public double Attention;
+        public double Context;
+        public bool Preempted;
+        public int Admitted;
+    }
+
+    /// <summary>A draining replica past its deadline: its running requests go back to the gateway (a lost node's, to be retried) or are dropped.</summary>
+    private void EndDrain(Replica replica, long now)
+    {
+        var retry = replica.Lost && !_cluster!.DropOnLoss;
+        for (var k = replica.RunCount - 1; k >= 0; k--)
+        {
+            var r = replica.Running[k];
+            Free(replica, r);
+            _scheduled[r] = 0;
+            _running--;
             if (retry)
             {
-                RouteGateway(now);
+                // Back at the head of the gateway, in admission order, to be prefilled again from the start.
+                _requestsRetried++;
+                _target[r] = Math.Max(1, _input[r]) + _generated[r];
+                _progress[r] = 0;
+                _state[r] = (byte)RequestState.Waiting;
+                _waiting++;
+                _gateway.PushFront(r);
+            }
+            else
+            {
+                _requestsLost += replica.Lost ? 1 : 0;
+                Drop(r, now);
             }
         }
 
-        long budget = _p.MaxBatchedTokens;
-        long prefill = 0, decode = 0;
-        double attention = 0, context = 0;
-        var preempted = false;
-        var admitted = 0;
+        replica.RunCount = 0;
+        if (retry)
+        {
+            RouteGateway(now);
+        }
+    }
 
-        // Phase 1: the running requests, in admission order.
+    /// <summary>Phase 1: the running requests, in admission order, each take a prefill chunk or a decode token and the KV blocks for it; when blocks cannot be had the newest is preempted.</summary>
+    private void ScheduleRunning(Replica replica, ref StepDraft d)
+    {
         var i = 0;
         while (i < replica.RunCount)
         {
-            if (budget <= 0)
+            if (d.Budget <= 0)
             {
                 break;
             }
@@ -60,35 +81,38 @@ internal sealed partial class ServingRun
             var r = replica.Running[i];
             if (_progress[r] < _target[r])
             {
-                var chunk = (int)Math.Min(_target[r] - _progress[r], budget);
-                if (!Allocate(replica, r, _progress[r] + chunk, ref preempted))
+                var chunk = (int)Math.Min(_target[r] - _progress[r], d.Budget);
+                if (!Allocate(replica, r, _progress[r] + chunk, ref d.Preempted))
                 {
                     break;
                 }
 
                 _scheduled[r] = chunk;
-                budget -= chunk;
-                prefill += chunk;
-                attention += (double)chunk * (_progress[r] + chunk);
+                d.Budget -= chunk;
+                d.Prefill += chunk;
+                d.Attention += (double)chunk * (_progress[r] + chunk);
             }
             else
             {
-                if (!Allocate(replica, r, _progress[r] + 1, ref preempted))
+                if (!Allocate(replica, r, _progress[r] + 1, ref d.Preempted))
                 {
                     break;
                 }
 
                 _scheduled[r] = 1;
-                budget--;
-                decode++;
-                context += _progress[r];
+                d.Budget--;
+                d.Decode++;
+                d.Context += _progress[r];
             }
 
             i++;
         }
+    }
 
-        // Phase 2: admit from the queue (the replica's own, then with a shared queue the gateway's).
-        while (replica.RunCount < _maxRunning && budget > 0 && !preempted)
+    /// <summary>Phase 2, admission: while fewer than the most a replica runs are running and budget is left, the head of the queue (the replica's own, then with a shared queue the gateway's) comes in if its blocks fit.</summary>
+    private void Admit(Replica replica, long now, ref StepDraft d)
+    {
+        while (replica.RunCount < _maxRunning && d.Budget > 0 && !d.Preempted)
         {
             var fromGateway = replica.Queue.Count == 0;
             if (fromGateway && (_p.Routing != ServingRouting.SharedQueue || replica.Draining || _gateway.Count == 0))
@@ -106,7 +130,7 @@ internal sealed partial class ServingRun
                 continue;
             }
 
-            var chunk = (int)Math.Min(_target[r] - _progress[r], budget);
+            var chunk = (int)Math.Min(_target[r] - _progress[r], d.Budget);
             var need = BlocksFor(_progress[r] + chunk) - _blocks[r];
             if (need > _blocksPerReplica - replica.UsedBlocks)
             {
@@ -119,7 +143,7 @@ internal sealed partial class ServingRun
             _blocks[r] += (int)need;
             AddUsed(replica, need);
             replica.Running[replica.RunCount++] = r;
-            admitted++;
+            d.Admitted++;
             _state[r] = (byte)RequestState.Running;
             if (!Admitted(r))
             {
@@ -141,12 +165,16 @@ internal sealed partial class ServingRun
             }
 
             _scheduled[r] = chunk;
-            budget -= chunk;
-            prefill += chunk;
-            attention += (double)chunk * (_progress[r] + chunk);
+            d.Budget -= chunk;
+            d.Prefill += chunk;
+            d.Attention += (double)chunk * (_progress[r] + chunk);
         }
+    }
 
-        if (prefill == 0 && decode == 0 && !HasWork(replica))
+    /// <summary>Starts the step formed: its duration from the step model, a run of identical decode steps advanced together, or one step executed.</summary>
+    private void StartStep(Replica replica, long now, ref StepDraft d)
+    {
+        if (d.Prefill == 0 && d.Decode == 0 && !HasWork(replica))
         {
             // Nothing to run (only requests past their timeout were found). With work but nothing scheduled (every
             // running request preempted), a step of the base time passes, as in BLIS, so the queue moves on.
@@ -158,10 +186,10 @@ internal sealed partial class ServingRun
             return;
         }
 
-        var nanos = _baseNanos + (_prefillNanos * prefill) + (_decodeNanos * decode);
+        var nanos = _baseNanos + (_prefillNanos * d.Prefill) + (_decodeNanos * d.Decode);
         if (_contextTerms)
         {
-            nanos += (_attentionNanos * attention) + (_contextNanos * context);
+            nanos += (_attentionNanos * d.Attention) + (_contextNanos * d.Context);
         }
 
         if (now < replica.WarmupEnd)
@@ -170,7 +198,7 @@ internal sealed partial class ServingRun
         }
 
         var duration = Math.Max(1L, (long)Math.Ceiling(nanos - 1e-6));
-        if (prefill == 0 && admitted == 0 && !preempted && decode == replica.RunCount && decode > 0
+        if (d.Prefill == 0 && d.Admitted == 0 && !d.Preempted && d.Decode == replica.RunCount && d.Decode > 0
             && _p.Routing != ServingRouting.SharedQueue && !replica.Draining && now >= replica.WarmupEnd
             && IdenticalSteps(replica) is var steps && steps >= 2)
         {
@@ -179,7 +207,7 @@ internal sealed partial class ServingRun
             replica.BatchStart = now;
             replica.BatchStep = duration;
             replica.BatchNanos = nanos;
-            replica.BatchIncrement = _contextNanos * decode; // every decoding sequence's context grows by one a step
+            replica.BatchIncrement = _contextNanos * d.Decode; // every decoding sequence's context grows by one a step
             replica.BatchSteps = steps;
             replica.StepEnd = now + BatchSpan(replica, steps);
             replica.BusyUntil = replica.StepEnd;
