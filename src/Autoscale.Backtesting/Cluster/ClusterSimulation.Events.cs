@@ -9,9 +9,13 @@ namespace Autoscale.Backtesting.Cluster;
 /// <summary>Cluster: the events due at a tick (nodes ready, preempted, scaled down; loads done; crashes) processed in order.</summary>
 internal sealed partial class ClusterSimulation
 {
+    /// <summary>
+    /// The events due at <paramref name="tick"/>, by kind in this order, each kind in the order it was scheduled (one no
+    /// longer true is skipped): nodes gone, nodes ready, reclaim notices, crashes, loads done; then replicas without a
+    /// node try again, and empty nodes past their scale-down delay go.
+    /// </summary>
     private void ProcessDue(long tick)
     {
-        // The events due, by kind in this order, each kind in the order it was scheduled; one no longer true is skipped.
         _due.Clear();
         while (_events.TryPeek(out var e, out var when) && when.Tick <= tick)
         {
@@ -19,7 +23,6 @@ internal sealed partial class ClusterSimulation
             _due.Add(e);
         }
 
-        // Nodes under notice whose deadline came are gone.
         foreach (var e in _due)
         {
             if (e.Kind == EventKind.NodeGone && Current(e) is { State: Noticed } node && node.GoneAt <= tick)
@@ -28,85 +31,109 @@ internal sealed partial class ClusterSimulation
             }
         }
 
-        // Nodes that finished provisioning take their pending replicas' loads.
         foreach (var e in _due)
         {
-            if (e.Kind != EventKind.NodeReady || Current(e) is not { State: Provisioning } node || node.ReadyTick > tick)
+            if (e.Kind == EventKind.NodeReady && Current(e) is { State: Provisioning } node && node.ReadyTick <= tick)
             {
-                continue;
+                NodeReady(node, tick);
             }
+        }
 
-            _roomChanged = true;
-            node.State = Ready;
-            DrawPreemption(node, tick);
-            foreach (var r in node.Members)
+        foreach (var e in _due)
+        {
+            if (e.Kind == EventKind.Reclaim && Current(e) is { State: Ready } node && node.PreemptAt <= tick)
             {
-                if (r.State == Pending)
+                Reclaim(node, tick);
+            }
+        }
+
+        foreach (var e in _due)
+        {
+            if (e.Kind == EventKind.Crash && Current(e.Replica!, e.Generation) is { State: Up } r && r.CrashAt <= tick)
+            {
+                Crash(r, tick);
+            }
+        }
+
+        LoadsDone(tick);
+        RetryHomeless(tick);
+
+        foreach (var e in _due)
+        {
+            if (e.Kind == EventKind.ScaleDown && Current(e) is { State: Ready, Replicas: 0 } node && Removable(node)
+                && node.EmptySince + _pools[node.Pool].ScaleDownTicks <= tick)
+            {
+                RemoveNode(node, tick);
+            }
+        }
+    }
+
+    /// <summary>A node that finished provisioning takes its pending replicas' loads.</summary>
+    private void NodeReady(Node node, long tick)
+    {
+        _roomChanged = true;
+        node.State = Ready;
+        DrawPreemption(node, tick);
+        foreach (var r in node.Members)
+        {
+            if (r.State == Pending)
+            {
+                _provisionWaits.Add(tick - r.RequestTick, 1);
+                if (StartLoad(r, tick, initial: false))
                 {
-                    _provisionWaits.Add(tick - r.RequestTick, 1);
-                    if (StartLoad(r, tick, initial: false))
-                    {
-                        _completed++;
-                    }
+                    _completed++;
                 }
             }
         }
+    }
 
-        // Reclaim notices: the node's replicas stop at once (they take no new requests), loads on it are lost.
-        foreach (var e in _due)
+    /// <summary>A reclaim notice: the node's replicas stop at once (they take no new requests), loads on it are lost, and the node goes at the notice's end.</summary>
+    private void Reclaim(Node node, long tick)
+    {
+        _preemptions++;
+        _pools[node.Pool].Preemptions++;
+        if (node.Replicas == 0 && !node.Committed)
         {
-            if (e.Kind != EventKind.Reclaim || Current(e) is not { State: Ready } node || node.PreemptAt > tick)
-            {
-                continue;
-            }
-
-            _preemptions++;
-            _pools[node.Pool].Preemptions++;
-            if (node.Replicas == 0 && !node.Committed)
-            {
-                _pools[node.Pool].IdleNodes--;
-            }
-
-            node.State = Noticed;
-            _withRoom.Remove(node);
-            node.GoneAt = tick + _pools[node.Pool].NoticeTicks;
-            At(node.GoneAt, EventKind.NodeGone, node);
-            for (var k = node.Members.Count - 1; k >= 0; k--)
-            {
-                var r = node.Members[k];
-                _preemptedReplicas++;
-                if (r.State == Up)
-                {
-                    _lost++;
-                    _lossDeadlines.Add(node.GoneAt);
-                }
-
-                RemoveReplica(r.Index, tick);
-            }
+            _pools[node.Pool].IdleNodes--;
         }
 
-        // Crashes: a ready replica reloads on its node.
-        foreach (var e in _due)
+        node.State = Noticed;
+        _withRoom.Remove(node);
+        node.GoneAt = tick + _pools[node.Pool].NoticeTicks;
+        At(node.GoneAt, EventKind.NodeGone, node);
+        for (var k = node.Members.Count - 1; k >= 0; k--)
         {
-            if (e.Kind != EventKind.Crash || Current(e.Replica!, e.Generation) is not { State: Up } r || r.CrashAt > tick)
+            var r = node.Members[k];
+            _preemptedReplicas++;
+            if (r.State == Up)
             {
-                continue;
+                _lost++;
+                _lossDeadlines.Add(node.GoneAt);
             }
 
-            _crashes++;
-            _lost++;
-            _lossDeadlines.Add(tick);
-            _pending++;
-            LetGo(r.Node!, tick);
-            r.Ordinal = ReloadOrdinalBase + _reloads++;
-            r.CrashAt = long.MaxValue;
-            if (StartLoad(r, tick, initial: false))
-            {
-                _completed++;
-            }
+            RemoveReplica(r.Index, tick);
         }
+    }
 
-        // Loads that are done.
+    /// <summary>A crash: the ready replica reloads on its node, its load drawn from an ordinal of its own.</summary>
+    private void Crash(Replica r, long tick)
+    {
+        _crashes++;
+        _lost++;
+        _lossDeadlines.Add(tick);
+        _pending++;
+        LetGo(r.Node!, tick);
+        r.Ordinal = ReloadOrdinalBase + _reloads++;
+        r.CrashAt = long.MaxValue;
+        if (StartLoad(r, tick, initial: false))
+        {
+            _completed++;
+        }
+    }
+
+    /// <summary>The loads that are done (the phased model's own queue, or the load-done events) make their replicas ready.</summary>
+    private void LoadsDone(long tick)
+    {
         if (_phased is not null)
         {
             _doneHandles.Clear();
@@ -123,21 +150,26 @@ internal sealed partial class ClusterSimulation
                     MakeUp(r, tick, counted: true);
                 }
             }
-        }
-        else
-        {
-            foreach (var e in _due)
-            {
-                if (e.Kind == EventKind.LoadDone && Current(e.Replica!, e.Generation) is { State: Loading } r && r.ReadyTick <= tick)
-                {
-                    _loading--;
-                    MakeUp(r, tick, counted: true);
-                }
-            }
+
+            return;
         }
 
-        // Replicas without a node try again, in the order they asked, until one finds none (the rest would not either:
-        // they need the same GPUs from the same pools).
+        foreach (var e in _due)
+        {
+            if (e.Kind == EventKind.LoadDone && Current(e.Replica!, e.Generation) is { State: Loading } r && r.ReadyTick <= tick)
+            {
+                _loading--;
+                MakeUp(r, tick, counted: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replicas without a node try again, in the order they asked, until one finds none (the rest would not either: they
+    /// need the same GPUs from the same pools).
+    /// </summary>
+    private void RetryHomeless(long tick)
+    {
         _roomChanged = false;
         var placed = 0;
         while (placed < _homeless.Count)
@@ -158,16 +190,6 @@ internal sealed partial class ClusterSimulation
         }
 
         _homeless.RemoveRange(0, placed);
-
-        // Empty nodes past their pool's scale-down delay go (the warm ones stay).
-        foreach (var e in _due)
-        {
-            if (e.Kind == EventKind.ScaleDown && Current(e) is { State: Ready, Replicas: 0 } node && Removable(node)
-                && node.EmptySince + _pools[node.Pool].ScaleDownTicks <= tick)
-            {
-                RemoveNode(node, tick);
-            }
-        }
     }
 
     /// <summary>The node an event is about, while it is still the one the event was scheduled for.</summary>
