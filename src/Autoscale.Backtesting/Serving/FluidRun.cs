@@ -275,44 +275,17 @@ internal sealed partial class FluidRun : ServingRunBase
         _slo.Finish(horizon, 0, 0);
         _fleet.Finish(horizon);
 
-        var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        var holdDollars = _loads.Finish(horizon, loadMetrics);
-        var billed = _replicaSeconds + _drainBilledSeconds;
         _requestsLost = (long)Math.Round(_lostShare);
         _requestsRetried = (long)Math.Round(_retriedShare);
-        var cluster = ClusterMetrics(horizon + drainTicks);
-        var dollars = Dollars(cluster, billed, _fleet, _settings, holdDollars);
+        var bill = SettleBill(horizon, horizon + drainTicks);
+        var dollars = bill.Dollars;
         var span = horizon * _tickSeconds;
         var dropped = (long)Math.Round(_dropped);
         var late = Math.Min((long)Math.Round(_late), _requests - dropped);
         FoldAdmittedAtOnce();
         var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _good, _servedInput, _servedOutput,
             _readySeconds > 0 ? Math.Clamp(_kvTokenSeconds / (_kvPerReplica * _readySeconds), 0, 1) : 0, dollars, NominalCapacity, 0, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
-        return new RunOutcome
-        {
-            Requests = _requests,
-            Served = _requests - dropped,
-            Late = late,
-            Dropped = dropped,
-            QueuedAtEnd = 0,
-            WaitP50Seconds = _wait.PercentileSeconds(50),
-            WaitP95Seconds = _wait.PercentileSeconds(95),
-            WaitP99Seconds = _wait.PercentileSeconds(99),
-            WaitMaxSeconds = _wait.PercentileSeconds(100),
-            BilledSeconds = billed,
-            IdleSeconds = Math.Max(0, _readySeconds - _busySeconds),
-            LoadingSeconds = _loadingSeconds,
-            HoldDollars = holdDollars,
-            LoadMetrics = loadMetrics,
-            ColdStarts = _coldStarts,
-            PeakReplicas = _peak,
-            EndReplicas = _ready,
-            Start = _w.Start,
-            Ticks = horizon,
-            Warnings = Warnings(drainTicks),
-            Serving = serving,
-            Cluster = cluster,
-        }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
+        return Ledger(horizon, bill, (_requests, _requests - dropped, late, dropped), _wait.PercentileSeconds, Math.Max(0, _readySeconds - _busySeconds), _ready, Warnings(drainTicks), serving);
     }
 
     /// <summary>Puts the admissions that did not wait into the queue waits' first bucket, once, before their percentiles are read.</summary>

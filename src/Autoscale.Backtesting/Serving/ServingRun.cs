@@ -322,40 +322,13 @@ internal sealed partial class ServingRun : ServingRunBase
         _slo.Finish(horizon, 0, 0);
         _fleet.Finish(horizon);
 
-        var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        var holdDollars = _loads.Finish(horizon, loadMetrics);
-        var billed = _replicaSeconds + _drainBilledSeconds;
-        var cluster = ClusterMetrics(t);
-        var dollars = Dollars(cluster, billed, _fleet, _settings, holdDollars);
+        var bill = SettleBill(horizon, t);
+        var dollars = bill.Dollars;
         var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
         var span = horizon * _tickSeconds;
         var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _goodRequests, _servedInput, _servedOutput,
             KvUtilization(), dollars, NominalCapacity, _preemptions, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
-        return new RunOutcome
-        {
-            Requests = _requests,
-            Served = _completed,
-            Late = _late,
-            Dropped = _dropped,
-            QueuedAtEnd = 0,
-            WaitP50Seconds = _wait.PercentileSeconds(50),
-            WaitP95Seconds = _wait.PercentileSeconds(95),
-            WaitP99Seconds = _wait.PercentileSeconds(99),
-            WaitMaxSeconds = _wait.PercentileSeconds(100),
-            BilledSeconds = billed,
-            IdleSeconds = idleSeconds,
-            LoadingSeconds = _loadingSeconds,
-            HoldDollars = holdDollars,
-            LoadMetrics = loadMetrics,
-            ColdStarts = _coldStarts,
-            PeakReplicas = _peak,
-            EndReplicas = _ready.Count,
-            Start = _w.Start,
-            Ticks = horizon,
-            Warnings = ServingWarnings(drainTicks),
-            Serving = serving,
-            Cluster = cluster,
-        }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
+        return Ledger(horizon, bill, (_requests, _completed, _late, _dropped), _wait.PercentileSeconds, idleSeconds, _ready.Count, ServingWarnings(drainTicks), serving);
     }
 
     /// <summary>Used KV blocks over all blocks, mean over the replica-seconds that held them (ready in the trace, released or draining after it).</summary>

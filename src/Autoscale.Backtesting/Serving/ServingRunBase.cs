@@ -205,6 +205,51 @@ internal abstract class ServingRunBase
         _cluster?.Bill(t);
     }
 
+    /// <summary>The bill of a serving run once its drain is over: what the load paths held, the seconds billed, the cluster's figures and the dollars.</summary>
+    protected readonly record struct ServingBill(Dictionary<string, double> LoadMetrics, double HoldDollars, double BilledSeconds, Cluster.ClusterMetrics? Cluster, double Dollars);
+
+    /// <summary>Settles the bill at the end of a run of <paramref name="horizon"/> ticks whose cluster was billed for <paramref name="clusterTicks"/>.</summary>
+    protected ServingBill SettleBill(long horizon, long clusterTicks)
+    {
+        var loadMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        var holdDollars = _loads.Finish(horizon, loadMetrics);
+        var billed = _replicaSeconds + _drainBilledSeconds;
+        var cluster = ClusterMetrics(clusterTicks);
+        return new ServingBill(loadMetrics, holdDollars, billed, cluster, Dollars(cluster, billed, _fleet, _settings, holdDollars));
+    }
+
+    /// <summary>
+    /// The one ledger of both serving replays: the run's counts, waits (at the percentiles every result reports), bill
+    /// and serving figures as a <see cref="RunOutcome"/>, judged into the candidate's result.
+    /// </summary>
+    protected CandidateResult Ledger(long horizon, in ServingBill bill, (long Requests, long Served, long Late, long Dropped) counts,
+        Func<double, double> waitPercentile, double idleSeconds, int endReplicas, IEnumerable<string> warnings, ServingMetrics serving) =>
+        new RunOutcome
+        {
+            Requests = counts.Requests,
+            Served = counts.Served,
+            Late = counts.Late,
+            Dropped = counts.Dropped,
+            QueuedAtEnd = 0,
+            WaitP50Seconds = waitPercentile(50),
+            WaitP95Seconds = waitPercentile(95),
+            WaitP99Seconds = waitPercentile(99),
+            WaitMaxSeconds = waitPercentile(100),
+            BilledSeconds = bill.BilledSeconds,
+            IdleSeconds = idleSeconds,
+            LoadingSeconds = _loadingSeconds,
+            HoldDollars = bill.HoldDollars,
+            LoadMetrics = bill.LoadMetrics,
+            ColdStarts = _coldStarts,
+            PeakReplicas = _peak,
+            EndReplicas = endReplicas,
+            Start = _w.Start,
+            Ticks = horizon,
+            Warnings = warnings,
+            Serving = serving,
+            Cluster = bill.Cluster,
+        }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
+
     /// <summary>On a cluster: its figures, with the requests lost or retried; committed nodes billed for the trace's span.</summary>
     protected Cluster.ClusterMetrics? ClusterMetrics(long billedTicks) =>
         _cluster?.Metrics(billedTicks, _w.Ticks) is { } metrics ? metrics with { RequestsLost = _requestsLost, RequestsRetried = _requestsRetried } : null;
