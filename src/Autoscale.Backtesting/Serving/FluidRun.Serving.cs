@@ -150,9 +150,36 @@ internal sealed partial class FluidRun
         var prefillStep = decodeStep + (_p.PerPrefillTokenSeconds * chunk);
         var rate = chunk > 0 ? effective * chunk / prefillStep : 0;
         var attention = _p.PerPrefillAttentionTokenSeconds;
-        var prefillSteps = 0.0;
 
-        // Prefill, first in, first out, each cohort from its admission, at the rate of steps carrying a full chunk.
+        var (prefillTime, prefillSteps) = Prefill(from, to, serving, effective, chunk, decodeStep, prefillStep, rate);
+
+        // Decode: one token a step for every decoding sequence; steps carry the prefill chunks first.
+        var steps = (attention > 0 ? prefillSteps : prefillTime / prefillStep) + (_decodeCount > Tiny ? double.MaxNative(0, (to - from - prefillTime) / decodeStep) : 0);
+        steps *= effective / serving;
+        var clockBefore = _clock;
+        _clock += steps;
+        while (_decode.Count > 0 && _decode.PeekFinish <= _clock + Tiny)
+        {
+            ref var c = ref _decode.Pop();
+            var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
+            Finished(c, double.MaxNative(end, c.FirstToken));
+        }
+
+        StartDecoding(from, to, steps, clockBefore);
+        var busy = double.MinNative(serving, Running + _waitingCount);
+        _busySeconds += busy * (to - from);
+        _kvTokenSeconds += KvUsed * (to - from);
+    }
+
+    /// <summary>
+    /// Prefill over [<paramref name="from"/>, <paramref name="to"/>): the cohorts admitted, first in, first out, each from its
+    /// admission, at the rate of steps carrying a full chunk; a cohort whose prompts complete has its first token. The
+    /// seconds and steps the prefill took.
+    /// </summary>
+    private (double Time, double Steps) Prefill(double from, double to, double serving, double effective, double chunk, double decodeStep, double prefillStep, double rate)
+    {
+        var attention = _p.PerPrefillAttentionTokenSeconds;
+        var prefillSteps = 0.0;
         var cursor = from;
         var prefillTime = 0.0;
         while (rate > 0 && _prefill.Count > 0)
@@ -195,22 +222,17 @@ internal sealed partial class FluidRun
             }
         }
 
-        // Decode: one token a step for every decoding sequence; steps carry the prefill chunks first.
-        var steps = (attention > 0 ? prefillSteps : prefillTime / prefillStep) + (_decodeCount > Tiny ? double.MaxNative(0, (to - from - prefillTime) / decodeStep) : 0);
-        steps *= effective / serving;
-        var clockBefore = _clock;
-        _clock += steps;
-        while (_decode.Count > 0 && _decode.PeekFinish <= _clock + Tiny)
-        {
-            ref var c = ref _decode.Pop();
-            var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
-            Finished(c, double.MaxNative(end, c.FirstToken));
-        }
+        return (prefillTime, prefillSteps);
+    }
 
-        // Cohorts whose prompt completed in this sub-step decode from their first token: the steps the clock made after it
-        // count for them (the clock runs evenly through the sub-step). Starting them at the next sub-step instead delayed
-        // their second token by up to a sub-step, which a short output turned into a time per token of tenths of seconds
-        // on an idle fleet.
+    /// <summary>
+    /// Cohorts whose prompt completed in this sub-step decode from their first token: the steps the clock made after it
+    /// count for them (the clock runs evenly through the sub-step). Starting them at the next sub-step instead delayed
+    /// their second token by up to a sub-step, which a short output turned into a time per token of tenths of seconds on
+    /// an idle fleet. A short output done within the sub-step leaves in it.
+    /// </summary>
+    private void StartDecoding(double from, double to, double steps, double clockBefore)
+    {
         var stepsPerSecond = steps > 0 ? steps / (to - from) : 0;
         var staged = _decode.StagedCount;
         for (var i = 0; i < staged; i++)
@@ -230,9 +252,6 @@ internal sealed partial class FluidRun
             var end = steps > 0 ? from + ((to - from) * Math.Clamp((c.Finish - clockBefore) / steps, 0, 1)) : to;
             Finished(c, double.MaxNative(end, c.FirstToken));
         }
-        var busy = double.MinNative(serving, Running + _waitingCount);
-        _busySeconds += busy * (to - from);
-        _kvTokenSeconds += KvUsed * (to - from);
     }
 
     private void FirstToken(in Cohort c, double at)
