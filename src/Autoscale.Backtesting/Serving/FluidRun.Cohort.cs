@@ -1,8 +1,3 @@
-using System.Runtime.CompilerServices;
-using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.LoadTime;
-using NodaTime;
-
 namespace Autoscale.Backtesting.Serving;
 
 /// <summary>Fluid replay: a cohort of requests that arrived together, and the queue of those waiting.</summary>

@@ -1,8 +1,3 @@
-using System.Runtime.CompilerServices;
-using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.LoadTime;
-using NodaTime;
-
 namespace Autoscale.Backtesting.Serving;
 
 /// <summary>Fluid replay: the queue of decoding cohorts, in the order they finish.</summary>

@@ -1,7 +1,3 @@
-using Autoscale.Backtesting.Engine;
-using Autoscale.Backtesting.LoadTime;
-using NodaTime;
-
 namespace Autoscale.Backtesting.Serving;
 
 /// <summary>Request-level replay: the replicas by the end of their current step.</summary>

@@ -13,14 +13,6 @@ namespace Autoscale.Tests.Policies;
 [Trait("Category", "Slow")]
 public sealed class ManifestFidelityTests
 {
-    private static async Task<FuzzRun> Cli(params string[] args) => await FuzzCli.RunAsync(args);
-
-    private static JsonObject Json(FuzzRun run)
-    {
-        Assert.True(run.Exit == 0, run.Err);
-        return JsonNode.Parse(run.Out)!.AsObject();
-    }
-
     private static string Config(TempFolder dir, JsonObject candidate)
     {
         candidate["loadTime"] = new JsonObject { ["fixedSeconds"] = 60 };
@@ -51,8 +43,8 @@ public sealed class ManifestFidelityTests
                   metadata: { queueURL: "https://sqs.example/orders", awsRegion: us-east-1 }
             """);
 
-        var candidate = Json(await Cli("policy", "import", streams, "--metric-map", "redis-streams[0]=queue", "--metric-map", "aws-sqs-queue[0]=queue"));
-        var exported = await Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "agents", "--as", "keda");
+        var candidate = ManifestCli.Json(await ManifestCli.Cli("policy", "import", streams, "--metric-map", "redis-streams[0]=queue", "--metric-map", "aws-sqs-queue[0]=queue"));
+        var exported = await ManifestCli.Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "agents", "--as", "keda");
 
         Assert.Equal("15", candidate["options"]!["triggers"]![0]!["metadata"]!["pendingEntriesCount"]!.ToString());
         Assert.True(exported.Exit == 0, exported.Err);
@@ -75,7 +67,7 @@ public sealed class ManifestFidelityTests
     {
         using var dir = new TempFolder();
 
-        var run = await Cli("policy", "import", dir.Write("m.yaml", yaml));
+        var run = await ManifestCli.Cli("policy", "import", dir.Write("m.yaml", yaml));
 
         Assert.Equal(2, run.Exit);
         Assert.Contains(expected, run.Err, StringComparison.Ordinal);
@@ -96,9 +88,9 @@ public sealed class ManifestFidelityTests
               maxReplicas: 10
             """);
 
-        var import = await Cli("policy", "import", v1, "--metric-map", "cpu=inFlight");
-        var candidate = Json(import);
-        var exported = await Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "php-apache", "--as", "hpa");
+        var import = await ManifestCli.Cli("policy", "import", v1, "--metric-map", "cpu=inFlight");
+        var candidate = ManifestCli.Json(import);
+        var exported = await ManifestCli.Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "php-apache", "--as", "hpa");
 
         var resource = candidate["options"]!["metrics"]![0]!["resource"]!;
         Assert.Equal(("cpu", 80), (resource["name"]!.ToString(), resource["target"]!["averageUtilization"]!.GetValue<int>())); // v1's default target
@@ -134,10 +126,10 @@ public sealed class ManifestFidelityTests
                   containers: [ { image: app } ]
             """);
 
-        var import = await Cli("policy", "import", service);
-        var candidate = Json(import);
+        var import = await ManifestCli.Cli("policy", "import", service);
+        var candidate = ManifestCli.Json(import);
         candidate["options"]!["maxScale"] = 40;
-        var exported = await Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "batch", "--as", "knative");
+        var exported = await ManifestCli.Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "batch", "--as", "knative");
 
         Assert.Contains("autoscaling.knative.dev/stable-window is not an annotation Knative reads", import.Err, StringComparison.Ordinal);
         Assert.Contains("(the stable window is autoscaling.knative.dev/window)", import.Err, StringComparison.Ordinal);
@@ -168,10 +160,10 @@ public sealed class ManifestFidelityTests
                   metrics_interval_s: 10
             """);
 
-        var candidate = Json(await Cli("policy", "import", serve));
+        var candidate = ManifestCli.Json(await ManifestCli.Cli("policy", "import", serve));
         candidate["options"]!["maxReplicas"] = 20;
-        var exported = await Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "Model", "--as", "ray-serve");
-        var back = Json(await Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
+        var exported = await ManifestCli.Cli("policy", "export", "--config", Config(dir, candidate), "--candidate", "Model", "--as", "ray-serve");
+        var back = ManifestCli.Json(await ManifestCli.Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
 
         Assert.True(exported.Exit == 0, exported.Err);
         ExportSchemaTests.AssertValid("ray-serve", exported.Out);

@@ -13,14 +13,6 @@ namespace Autoscale.Tests.Policies;
 [Trait("Category", "Slow")]
 public sealed class WildManifestTests
 {
-    private static async Task<FuzzRun> Cli(params string[] args) => await FuzzCli.RunAsync(args);
-
-    private static JsonObject Json(FuzzRun run)
-    {
-        Assert.True(run.Exit == 0, run.Err);
-        return JsonNode.Parse(run.Out)!.AsObject();
-    }
-
     private static string Config(TempFolder dir, string candidates) => dir.Write("c.json",
         $$"""{ "slo": { "maxWaitSeconds": 2 }, "replica": { "capacityRps": 2 }, "candidates": [ {{candidates}} ] }""");
 
@@ -34,12 +26,12 @@ public sealed class WildManifestTests
                 "schedule": [ { "days": "Mon-Fri", "from": "08:00", "to": "18:00", "minReplicas": 5 }, { "days": "Sat", "from": "10:00", "to": "14:00", "minReplicas": 2 } ] } }
             """);
 
-        var exported = await Cli("policy", "export", "--config", config, "--candidate", "office", "--as", "keda");
+        var exported = await ManifestCli.Cli("policy", "export", "--config", config, "--candidate", "office", "--as", "keda");
 
         Assert.True(exported.Exit == 0, exported.Err);
         Assert.DoesNotContain("metricType: Value", exported.Out, StringComparison.Ordinal); // cron must be AverageValue, KEDA's default
         Assert.Contains("start: \"0 8 * * 1,2,3,4,5\"", exported.Out, StringComparison.Ordinal);
-        var back = Json(await Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
+        var back = ManifestCli.Json(await ManifestCli.Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
         var triggers = back["options"]!["triggers"]!.AsArray();
         Assert.Equal(["prometheus", "cron", "cron"], triggers.Select(t => t!["type"]!.ToString()));
         Assert.Equal("5", triggers[1]!["metadata"]!["desiredReplicas"]!.ToString());
@@ -52,7 +44,7 @@ public sealed class WildManifestTests
         using var dir = new TempFolder();
         var config = Config(dir, """{ "name": "p", "policy": "predictive", "loadTime": { "fixedSeconds": 60 }, "options": { "minReplicas": 1, "maxReplicas": 200 } }""");
 
-        var exported = await Cli("policy", "export", "--config", config, "--candidate", "p", "--as", "keda");
+        var exported = await ManifestCli.Cli("policy", "export", "--config", config, "--candidate", "p", "--as", "keda");
 
         Assert.True(exported.Exit == 0, exported.Err);
         Assert.Contains("minReplicaCount: 1\n", exported.Out, StringComparison.Ordinal);
@@ -71,8 +63,8 @@ public sealed class WildManifestTests
                 { "type": "Resource", "resource": { "name": "cpu", "signal": "arrivalRps", "target": { "type": "Utilization", "averageUtilization": 75 } } } ] } }
             """);
 
-        var twice = await Cli("policy", "export", "--config", config, "--candidate", "twice", "--as", "keda");
-        var cpu = await Cli("policy", "export", "--config", config, "--candidate", "cpu", "--as", "keda");
+        var twice = await ManifestCli.Cli("policy", "export", "--config", config, "--candidate", "twice", "--as", "keda");
+        var cpu = await ManifestCli.Cli("policy", "export", "--config", config, "--candidate", "cpu", "--as", "keda");
 
         Assert.True(twice.Exit == 0, twice.Err);
         Assert.Contains("name: inFlight\n", twice.Out, StringComparison.Ordinal);
@@ -81,7 +73,7 @@ public sealed class WildManifestTests
         Assert.DoesNotContain("triggers: []", cpu.Out, StringComparison.Ordinal);
         Assert.Contains("type: cpu", cpu.Out, StringComparison.Ordinal);
         Assert.Contains("metricType: Utilization", cpu.Out, StringComparison.Ordinal);
-        var back = Json(await Cli("policy", "import", dir.Write("cpu.yaml", cpu.Out), "--metric-map", "cpu=arrivalRps"));
+        var back = ManifestCli.Json(await ManifestCli.Cli("policy", "import", dir.Write("cpu.yaml", cpu.Out), "--metric-map", "cpu=arrivalRps"));
         Assert.Equal("75", back["options"]!["triggers"]![0]!["metadata"]!["value"]!.ToString());
         Assert.Equal("arrivalRps", back["options"]!["triggers"]![0]!["signal"]!.ToString());
     }
@@ -92,7 +84,7 @@ public sealed class WildManifestTests
         using var dir = new TempFolder();
         var config = Config(dir, """{ "name": "r", "policy": "reactive", "loadTime": { "fixedSeconds": 60 } }""");
 
-        var exported = await Cli("policy", "export", "--config", config, "--candidate", "r", "--as", "hpa");
+        var exported = await ManifestCli.Cli("policy", "export", "--config", config, "--candidate", "r", "--as", "hpa");
 
         Assert.True(exported.Exit == 0, exported.Err);
         var up = exported.Out[exported.Out.IndexOf("scaleUp:", StringComparison.Ordinal)..exported.Out.IndexOf("scaleDown:", StringComparison.Ordinal)];
@@ -137,7 +129,7 @@ public sealed class WildManifestTests
         using var dir = new TempFolder();
         var manifest = dir.Write("llm.yaml", Keda);
 
-        var imported = Json(await Cli("policy", "import", manifest, "--metric-map", "waiting=queue", "--metric-map", "running=inFlight", "--metric-map", "pods=inFlight", "--metric-map", "cpu=arrivalRps"));
+        var imported = ManifestCli.Json(await ManifestCli.Cli("policy", "import", manifest, "--metric-map", "waiting=queue", "--metric-map", "running=inFlight", "--metric-map", "pods=inFlight", "--metric-map", "cpu=arrivalRps"));
 
         var options = imported["options"]!;
         Assert.Equal("(waiting + running) / 2", options["advanced"]!["scalingModifiers"]!["formula"]!.ToString());
@@ -149,7 +141,7 @@ public sealed class WildManifestTests
         var config = Config(dir, """
             { "name": "llm", "policyFrom": "llm.yaml", "metricMap": { "waiting": "queue", "running": "inFlight", "pods": "inFlight", "cpu": "arrivalRps" }, "loadTime": { "fixedSeconds": 60 } }
             """);
-        var backtest = await Cli("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--format", "json");
+        var backtest = await ManifestCli.Cli("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--format", "json");
         Assert.True(backtest.Exit == 0, backtest.Err);
     }
 
@@ -170,8 +162,8 @@ public sealed class WildManifestTests
                   metadata: { queueName: other, mode: QueueLength, value: "30" }
             """);
 
-        var refused = await Cli("policy", "import", manifest);
-        var imported = Json(await Cli("policy", "import", manifest, "--metric-map", "rabbitmq[0]=queue", "--metric-map", "rabbitmq[1]=arrivalRps"));
+        var refused = await ManifestCli.Cli("policy", "import", manifest);
+        var imported = ManifestCli.Json(await ManifestCli.Cli("policy", "import", manifest, "--metric-map", "rabbitmq[0]=queue", "--metric-map", "rabbitmq[1]=arrivalRps"));
 
         Assert.Equal(2, refused.Exit);
         Assert.Contains("\"rabbitmq[0]\"", refused.Err, StringComparison.Ordinal);
@@ -203,8 +195,8 @@ public sealed class WildManifestTests
                 spec: { containerConcurrency: 10 }
             """);
 
-        var run = await Cli("policy", "import", manifest);
-        var options = Json(run)["options"]!;
+        var run = await ManifestCli.Cli("policy", "import", manifest);
+        var options = ManifestCli.Json(run)["options"]!;
 
         Assert.Equal(3, options["minScale"]!.GetValue<double>());
         Assert.Equal(80, options["targetUtilizationPercentage"]!.GetValue<double>());
@@ -231,22 +223,22 @@ public sealed class WildManifestTests
                 spec: { containerConcurrency: 10 }
             """);
 
-        var run = await Cli("policy", "import", manifest);
-        var candidate = Json(run);
+        var run = await ManifestCli.Cli("policy", "import", manifest);
+        var candidate = ManifestCli.Json(run);
         Assert.Equal("weightedExponential", candidate["options"]!["metricAggregationAlgorithm"]!.ToString());
         Assert.DoesNotContain("replayed as linear", run.Err, StringComparison.Ordinal);
 
         candidate["loadTime"] = new JsonObject { ["fixedSeconds"] = 60 };
         var config = Config(dir, candidate.ToJsonString() + """, { "name": "linear", "policy": "knative", "loadTime": { "fixedSeconds": 60 }, "options": { "containerConcurrency": 10, "stableWindow": 40 } }""");
-        var exported = await Cli("policy", "export", "--config", config, "--candidate", "kn", "--as", "knative");
+        var exported = await ManifestCli.Cli("policy", "export", "--config", config, "--candidate", "kn", "--as", "knative");
         Assert.True(exported.Exit == 0, exported.Err);
         Assert.Contains("autoscaling.knative.dev/metricAggregationAlgorithm: weightedExponential", exported.Out, StringComparison.Ordinal); // the key the Service wrote
         Assert.Contains("namespace: serving", exported.Out, StringComparison.Ordinal);
-        var back = Json(await Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
+        var back = ManifestCli.Json(await ManifestCli.Cli("policy", "import", dir.Write("back.yaml", exported.Out)));
         Assert.Equal("weightedExponential", back["options"]!["metricAggregationAlgorithm"]!.ToString());
 
         // Knative's validateAlgorithm takes three spellings exactly; another casing is refused, naming the annotation.
-        var refused = await Cli("policy", "import", dir.Write("bad.yaml", File.ReadAllText(manifest).Replace("weightedExponential", "WeightedExponential", StringComparison.Ordinal)));
+        var refused = await ManifestCli.Cli("policy", "import", dir.Write("bad.yaml", File.ReadAllText(manifest).Replace("weightedExponential", "WeightedExponential", StringComparison.Ordinal)));
         Assert.Equal(2, refused.Exit);
         Assert.Contains("autoscaling.knative.dev/metricAggregationAlgorithm", refused.Err, StringComparison.Ordinal);
         Assert.Contains("must be linear, weighted-exponential or weightedExponential", refused.Err, StringComparison.Ordinal);
@@ -270,7 +262,7 @@ public sealed class WildManifestTests
                     autoscaling.knative.dev/maxScale: "12"
             """);
 
-        var candidate = Json(await Cli("policy", "import", manifest, "--metric-map", "memory=inFlight"));
+        var candidate = ManifestCli.Json(await ManifestCli.Cli("policy", "import", manifest, "--metric-map", "memory=inFlight"));
 
         Assert.Equal("hpa", candidate["policy"]!.ToString());
         Assert.Equal(12, candidate["options"]!["maxReplicas"]!.GetValue<double>());
@@ -310,11 +302,11 @@ public sealed class WildManifestTests
         using var dir = new TempFolder();
         var manifest = dir.Write("serve.yaml", Ray);
 
-        var all = await Cli("policy", "import", manifest);
-        var model = Json(await Cli("policy", "import", manifest, "--deployment", "chat/Model"));
-        var unknown = await Cli("policy", "import", manifest, "--deployment", "Nope");
+        var all = await ManifestCli.Cli("policy", "import", manifest);
+        var model = ManifestCli.Json(await ManifestCli.Cli("policy", "import", manifest, "--deployment", "chat/Model"));
+        var unknown = await ManifestCli.Cli("policy", "import", manifest, "--deployment", "Nope");
 
-        var candidates = Json(all)["candidates"]!.AsArray();
+        var candidates = ManifestCli.Json(all)["candidates"]!.AsArray();
         Assert.Equal(["chat/Router", "chat/Model", "llm/qwen-7b"], candidates.Select(c => c!["name"]!.ToString()));
         var router = candidates[0]!["options"]!;
         Assert.Equal((1, 100, 2, 1000), (router["minReplicas"]!.GetValue<int>(), router["maxReplicas"]!.GetValue<int>(), router["targetOngoingRequests"]!.GetValue<int>(), router["maxOngoingRequests"]!.GetValue<int>()));
@@ -327,10 +319,10 @@ public sealed class WildManifestTests
 
         // A config picks one with "deployment"; without it, the file's several deployments are named.
         var config = Config(dir, """{ "name": "m", "policyFrom": "serve.yaml", "deployment": "chat/Model", "loadTime": { "fixedSeconds": 60 } }""");
-        var backtest = await Cli("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--format", "json");
+        var backtest = await ManifestCli.Cli("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--format", "json");
         Assert.True(backtest.Exit == 0, backtest.Err);
         var ambiguous = Config(dir, """{ "name": "m", "policyFrom": "serve.yaml", "loadTime": { "fixedSeconds": 60 } }""");
-        var refused = await Cli("backtest", "--trace", TestPaths.TextbookTrace, "--config", ambiguous);
+        var refused = await ManifestCli.Cli("backtest", "--trace", TestPaths.TextbookTrace, "--config", ambiguous);
         Assert.Equal(2, refused.Exit);
         Assert.Contains("\"deployment\": \"APP/DEPLOYMENT\"", refused.Err, StringComparison.Ordinal);
     }
@@ -366,10 +358,10 @@ public sealed class WildManifestTests
             }
             """);
 
-        var run = await Cli("backtest", "--trace", Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet"), "--config", config, "--format", "json");
-        var llm = Json(await Cli("policy", "import", dir.File("serve.yaml"), "--deployment", "llm/qwen"));
+        var run = await ManifestCli.Cli("backtest", "--trace", Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet"), "--config", config, "--format", "json");
+        var llm = ManifestCli.Json(await ManifestCli.Cli("policy", "import", dir.File("serve.yaml"), "--deployment", "llm/qwen"));
 
-        var results = Json(run)["candidates"]!.AsArray().ToDictionary(c => c!["name"]!.ToString(), c => c!);
+        var results = ManifestCli.Json(run)["candidates"]!.AsArray().ToDictionary(c => c!["name"]!.ToString(), c => c!);
         double Ttft(string name) => results[name]["ttftMeanSeconds"]!.GetValue<double>();
         Assert.True(Ttft("as deployed") > 2 * Ttft("unlimited"), $"TTFT mean {Ttft("as deployed")} s at 2 a replica, {Ttft("unlimited")} s unlimited");
         Assert.Contains("max_ongoing_requests (2) limits what a Ray Serve replica takes at once: serving replays hold the rest at the router", run.Err, StringComparison.Ordinal);
@@ -403,8 +395,8 @@ public sealed class WildManifestTests
                     autoscaling_config: { min_replicas: 1, max_replicas: 5 }
             """);
 
-        var read = Json(await Cli("policy", "import", service));
-        var refused = await Cli("policy", "import", custom);
+        var read = ManifestCli.Json(await ManifestCli.Cli("policy", "import", service));
+        var refused = await ManifestCli.Cli("policy", "import", custom);
 
         Assert.Equal(("svc", 5), (read["name"]!.ToString(), read["options"]!["maxReplicas"]!.GetValue<int>()));
         Assert.Equal(2, refused.Exit);
@@ -427,7 +419,7 @@ public sealed class WildManifestTests
                   pods: { metric: { name: vllm_gpu_cache_usage_perc }, target: { type: AverageValue, averageValue: "70" } }
             """);
 
-        var run = await Cli("policy", "import", manifest, "--metric-map", "vllm_gpu_cache_usage_perc=kvCacheUtilization");
+        var run = await ManifestCli.Cli("policy", "import", manifest, "--metric-map", "vllm_gpu_cache_usage_perc=kvCacheUtilization");
 
         Assert.Equal(0, run.Exit);
         Assert.Contains("spec.metrics[0]: the target 70 per replica is mapped to kvCacheUtilization, a fraction from 0 to 1, so it is never reached (a percentage? write 0.7)", run.Err, StringComparison.Ordinal);
@@ -444,7 +436,7 @@ public sealed class WildManifestTests
         using var dir = new TempFolder();
         var source = Path.Combine(TestPaths.Examples, "manifests", manifest);
         string[] extra = [.. map is null ? [] : new[] { "--metric-map", map }, .. document is null ? [] : new[] { "--document", document }];
-        var candidate = Json(await Cli(["policy", "import", source, .. extra]));
+        var candidate = ManifestCli.Json(await ManifestCli.Cli(["policy", "import", source, .. extra]));
         Assert.Equal(source, candidate["policyFrom"]!.ToString());
 
         // The tuned setting: a new ceiling, under the manifest's own name for it.
@@ -459,7 +451,7 @@ public sealed class WildManifestTests
             ["candidates"] = new JsonArray(candidate),
         }.ToJsonString());
 
-        var exported = await Cli("policy", "export", "--config", config, "--candidate", "tuned", "--as", kind);
+        var exported = await ManifestCli.Cli("policy", "export", "--config", config, "--candidate", "tuned", "--as", kind);
         Assert.True(exported.Exit == 0, exported.Err);
         Assert.Contains("# Edited from " + manifest, exported.Out, StringComparison.Ordinal);
 
@@ -487,7 +479,7 @@ public sealed class WildManifestTests
         }
 
         // And the new setting comes back in.
-        var back = Json(await Cli(["policy", "import", dir.Write("back.yaml", exported.Out), .. map is null ? [] : new[] { "--metric-map", map }]));
+        var back = ManifestCli.Json(await ManifestCli.Cli(["policy", "import", dir.Write("back.yaml", exported.Out), .. map is null ? [] : new[] { "--metric-map", map }]));
         Assert.Equal(37, back["options"]![ceiling]!.GetValue<double>());
     }
 
