@@ -36,7 +36,7 @@ internal static class LoadTimeConfig
             case "fixed":
                 return Fixed(((FixedLoadTimeConfig)ConfigLoader.Bind(typeof(FixedLoadTimeConfig), element, path, file)).Seconds!.Value);
             case "phased":
-                return PhasedLoadTime.From((PhasedLoadTimeOptions)ConfigLoader.Bind(typeof(PhasedLoadTimeOptions), element, path, file));
+                return PhasedLoadTime.From((PhasedLoadTimeOptions)ConfigLoader.Bind(typeof(PhasedLoadTimeOptions), element, path, file), seed);
             case "empirical":
                 return Empirical((EmpiricalLoadTimeConfig)ConfigLoader.Bind(typeof(EmpiricalLoadTimeConfig), element, path, file), file, path, seed, measurements);
             default:

@@ -141,9 +141,11 @@ internal sealed partial class ClusterSimulation : ILoadSimulation
     /// </summary>
     public static ILoadSimulation LoadsFor(CandidateSpec spec, ReplaySettings settings, Instant start, long timelineBucketTicks, bool drainsOnRelease, out ClusterSimulation? cluster)
     {
+        // Draws keyed by a seed take the run's (a config's model carries engine.seed; --seeds runs seed + 1, + 2, ...).
+        var model = spec.LoadTime is ISeededLoadTime seeded ? seeded.WithSeed(settings.Seed) : spec.LoadTime;
         if ((spec.Cluster ?? settings.Cluster) is { } nodes)
         {
-            cluster = new ClusterSimulation(nodes, spec.LoadTime, settings.Tick, settings.Seed, settings.Replica.Gpus,
+            cluster = new ClusterSimulation(nodes, model, settings.Tick, settings.Seed, settings.Replica.Gpus,
                 spec.Pool is { } pool ? nodes.IndexOf(pool) : -1, start, timelineBucketTicks)
             {
                 DrainsOnRelease = drainsOnRelease,
@@ -154,9 +156,9 @@ internal sealed partial class ClusterSimulation : ILoadSimulation
         }
 
         cluster = null;
-        return spec.LoadTime is ISimulatedLoadTime simulated
+        return model is ISimulatedLoadTime simulated
             ? simulated.CreateSimulation(settings.TickSeconds, settings.Seed)
-            : new FleetLoads(spec.LoadTime, settings.Tick);
+            : new FleetLoads(model, settings.Tick);
     }
 
     /// <summary>Replicas pending (waiting for a node) or loading.</summary>

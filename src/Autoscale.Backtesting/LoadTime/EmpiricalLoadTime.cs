@@ -12,7 +12,7 @@ namespace Autoscale.Backtesting.LoadTime;
 /// The nominal time policies plan with is the mean of the measurements.
 /// </summary>
 /// <remarks>Immutable and thread-safe.</remarks>
-public sealed class EmpiricalLoadTime : ILoadTimeModel
+public sealed class EmpiricalLoadTime : ISeededLoadTime
 {
     private readonly double[] _seconds;
     private readonly LogNormal? _fit;
@@ -47,6 +47,19 @@ public sealed class EmpiricalLoadTime : ILoadTimeModel
 
         ExpectedLoadTime = OptionDuration.FromSeconds(_fit?.Mean ?? _seconds.Average());
     }
+
+    private EmpiricalLoadTime(EmpiricalLoadTime model, long seed)
+    {
+        _seconds = model._seconds;
+        _fit = model._fit;
+        ExpectedLoadTime = model.ExpectedLoadTime;
+        _seed = seed;
+    }
+
+    /// <summary>The seed the draws are keyed by (the config's <c>engine.seed</c>; a replay uses its run's seed).</summary>
+    public long Seed => _seed;
+
+    ILoadTimeModel ISeededLoadTime.WithSeed(long seed) => seed == _seed ? this : new EmpiricalLoadTime(this, seed);
 
     /// <summary>The longest load a model draws: a week.</summary>
     public const double MaxSeconds = 604_800;

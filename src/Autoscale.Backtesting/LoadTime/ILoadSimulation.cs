@@ -39,3 +39,10 @@ internal interface ISimulatedLoadTime : ILoadTimeModel
     /// <summary>A fresh simulation for one run with ticks of <paramref name="tickSeconds"/> and the run's seed.</summary>
     ILoadSimulation CreateSimulation(double tickSeconds, long seed);
 }
+
+/// <summary>A load-time model whose draws are keyed by a seed: the engine runs it with the run's seed (<c>--seeds</c>).</summary>
+internal interface ISeededLoadTime : ILoadTimeModel
+{
+    /// <summary>The same model drawing with <paramref name="seed"/>.</summary>
+    ILoadTimeModel WithSeed(long seed);
+}

@@ -28,7 +28,7 @@ public sealed record NodeCache(double RetentionSeconds, double BandwidthGbps, do
 /// reloads from local disk; a seeded log-normal jitter (mean 1) varies each load, keyed by its ordinal.
 /// </summary>
 /// <remarks>Immutable; the engine makes the per-run state (loads in progress, the store's bandwidth, the cache) from it.</remarks>
-public sealed record PhasedLoadTime : ISimulatedLoadTime
+public sealed record PhasedLoadTime : ISimulatedLoadTime, ISeededLoadTime
 {
     /// <summary>Model size S, gigabytes (1e9 bytes).</summary>
     public required double ModelSizeGb { get; init; }
@@ -57,6 +57,12 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
     /// <summary>The node-local cache (null: none).</summary>
     public NodeCache? Cache { get; init; }
 
+    /// <summary>
+    /// The seed of the jitter <see cref="LoadDuration"/> draws: a config's model carries its backtest's seed, so a load
+    /// with a given ordinal takes the same time here as in the replay's own simulation of that run.
+    /// </summary>
+    public long Seed { get; init; } = 1;
+
     /// <summary>Seconds of each phase for one load alone, from the store (or from the cache when <paramref name="fromCache"/>).</summary>
     public (double Pull, double Shard, double Warm) Breakdown(bool fromCache = false)
     {
@@ -83,11 +89,15 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
 
     /// <inheritdoc />
     public Duration LoadDuration(long startOrdinal) =>
-        OptionDuration.FromSeconds(NominalSeconds() * Jitter.LogNormalFactor(JitterSigma, 1, startOrdinal, RandomStream.LoadJitter));
+        OptionDuration.FromSeconds(NominalSeconds() * Jitter.LogNormalFactor(JitterSigma, Seed, startOrdinal, RandomStream.LoadJitter));
 
     /// <summary>The model of bound and checked options (the config's <c>{"model": "phased", ...}</c>).</summary>
     /// <exception cref="InvalidOptionsException">The options break a rule.</exception>
-    public static PhasedLoadTime From(PhasedLoadTimeOptions options)
+    public static PhasedLoadTime From(PhasedLoadTimeOptions options) => From(options, 1);
+
+    /// <summary>The model of bound and checked options whose <see cref="LoadDuration"/> draws its jitter with <paramref name="seed"/>.</summary>
+    /// <exception cref="InvalidOptionsException">The options break a rule.</exception>
+    public static PhasedLoadTime From(PhasedLoadTimeOptions options, long seed)
     {
         ArgumentNullException.ThrowIfNull(options);
         OptionRules.ThrowIfInvalid(options);
@@ -102,6 +112,7 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
             SnapshotRestoreSeconds = OptionDuration.Seconds(options.SnapshotRestoreSeconds),
             JitterSigma = options.Jitter?.Sigma ?? 0,
             Cache = options.Cache is { } cache ? new NodeCache(cache.RetentionSeconds!.Value.TotalSeconds, cache.BandwidthGbps!.Value, cache.HoldDollarsPerHour) : null,
+            Seed = seed,
         };
     }
 
@@ -131,4 +142,6 @@ public sealed record PhasedLoadTime : ISimulatedLoadTime
     }
 
     ILoadSimulation ISimulatedLoadTime.CreateSimulation(double tickSeconds, long seed) => CreateSimulation(tickSeconds, seed);
+
+    ILoadTimeModel ISeededLoadTime.WithSeed(long seed) => this with { Seed = seed };
 }

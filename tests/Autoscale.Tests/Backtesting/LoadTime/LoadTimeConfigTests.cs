@@ -1,4 +1,6 @@
+using Autoscale.Backtesting.Engine;
 using Autoscale.Config;
+using Autoscale.Traces;
 using Autoscale.Backtesting.LoadTime;
 using Autoscale.Policies.Catalog;
 using Autoscale.Tests.Cli;
@@ -25,6 +27,54 @@ public sealed class LoadTimeConfigTests
         Assert.Equal(120, model.ExpectedLoadTime.TotalSeconds, 9); // max(112, 30) + 8
         Assert.Equal(new NodeCache(3600, 3.5, 0.5), model.Cache);
         Assert.Equal(0.2, model.JitterSigma);
+    }
+
+    [Fact]
+    public async Task A_phased_model_draws_each_load_with_the_backtests_seed_as_the_replay_does()
+    {
+        // The one result change issue 35 allowed: LoadDuration drew its jitter with a fixed seed of 1, whatever the run's.
+        var config = Config("""{ "model": "phased", "modelSizeGb": 50, "nodeBandwidthGbps": 1, "shardSeconds": 10, "warmSeconds": 20, "jitter": { "sigma": 0.3 } }""");
+        var seeded = config.Replace("\"slo\"", "\"engine\": { \"seed\": 7 }, \"slo\"");
+        var loader = new ConfigLoader(PolicyCatalog.CreateBuiltIn());
+        var model = Assert.IsType<PhasedLoadTime>((await loader.LoadAsync(seeded, "c.json")).Candidates[0].LoadTime);
+        var other = Assert.IsType<PhasedLoadTime>((await loader.LoadAsync(config.Replace("\"slo\"", "\"engine\": { \"seed\": 8 }, \"slo\""), "c.json")).Candidates[0].LoadTime);
+
+        Assert.Equal(7, model.Seed);
+        for (var ordinal = 0; ordinal < 20; ordinal++)
+        {
+            // One load alone in the run's own simulation (1 s ticks) is ready at the first tick at or after LoadDuration.
+            var sim = ((ISimulatedLoadTime)model).CreateSimulation(1, 7);
+            sim.Start(0, ordinal);
+            var tick = 1L;
+            while (sim.CompleteDue(tick) == 0)
+            {
+                tick++;
+            }
+
+            Assert.Equal(Math.Ceiling(model.LoadDuration(ordinal).TotalSeconds - 1e-9), tick);
+        }
+
+        Assert.NotEqual(Enumerable.Range(0, 20).Select(i => model.LoadDuration(i)), Enumerable.Range(0, 20).Select(i => other.LoadDuration(i)));
+    }
+
+    [Fact]
+    public void An_empirical_model_draws_with_the_runs_seed_so_seeds_differ()
+    {
+        // Before, the model kept the config's seed, so --seeds N replayed the same load times N times.
+        var arrivals = Enumerable.Range(0, 4 * 3600).Select(t => t % 1200 < 300 ? 300L : 20L).ToArray();
+        var trace = new TickTrace(NodaTime.Instant.FromUtc(2026, 1, 5, 0, 0), NodaTime.Duration.FromSeconds(1), arrivals);
+        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1), 100);
+        var model = new EmpiricalLoadTime([10, 20, 40, 80, 160, 320], seed: 1);
+        var reactive = new Autoscale.Policies.Reactive.ReactiveOptions { MinReplicas = 1, MaxReplicas = 100, ScaleDownStabilizationSeconds = OptionDuration.FromSeconds(30) };
+        var spec = new CandidateSpec("c", () => new Autoscale.Policies.Reactive.ReactivePolicy(reactive), model, DecisionIntervalTicks: 5) { PolicyName = "reactive" };
+
+        var seed1 = Backtest.RunOne(trace, settings, spec);
+        var seed2 = Backtest.RunOne(trace, settings with { Seed = 2 }, spec);
+        var seed2Model = Backtest.RunOne(trace, settings with { Seed = 2 }, spec with { LoadTime = ((ISeededLoadTime)model).WithSeed(2) });
+
+        Assert.NotEqual((seed1.Violations, seed1.ReplicaSeconds), (seed2.Violations, seed2.ReplicaSeconds));
+        Assert.Equal((seed2Model.Violations, seed2Model.ReplicaSeconds), (seed2.Violations, seed2.ReplicaSeconds));
+        Assert.Equal(1, model.Seed);
     }
 
     [Fact]
