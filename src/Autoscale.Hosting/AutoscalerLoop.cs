@@ -147,6 +147,8 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
             KvCacheUtilization = observation.KvCacheUtilization ?? 0,
             TtftP50LastInterval = observation.TtftP50LastInterval,
             TtftP95LastInterval = observation.TtftP95LastInterval,
+            InputTokensLastInterval = observation.InputTokensLastInterval ?? 0,
+            OutputTokensLastInterval = observation.OutputTokensLastInterval ?? 0,
         };
         ScalingDecision decision;
         int desired;

@@ -28,6 +28,27 @@ public readonly record struct FleetObservation(
 
     /// <summary>The 95th percentile time to first token over the last interval; null when not read or when no first token came.</summary>
     public Duration? TtftP95LastInterval { get; init; }
+
+    /// <summary>Input (prompt) tokens of the last interval's arrivals; null when not read.</summary>
+    public long? InputTokensLastInterval { get; init; }
+
+    /// <summary>Output tokens of the last interval's arrivals; null when not read.</summary>
+    public long? OutputTokensLastInterval { get; init; }
+
+    /// <summary>
+    /// What a decision's signal observed, as a source reports it: the fleet, the queue, the last interval's arrivals and
+    /// service, and the serving signals when the signal has them (a replayed world's signals read back by the live loop).
+    /// </summary>
+    public static FleetObservation FromSignal(in ScalingSignal signal) =>
+        new(signal.Now, signal.ReadyReplicas, signal.LoadingReplicas, signal.QueueDepth, signal.ArrivalsLastInterval, signal.ServedLastInterval)
+        {
+            RunningRequests = signal.HasServingSignals ? signal.RunningRequests : null,
+            KvCacheUtilization = signal.HasServingSignals ? signal.KvCacheUtilization : null,
+            TtftP50LastInterval = signal.TtftP50LastInterval,
+            TtftP95LastInterval = signal.TtftP95LastInterval,
+            InputTokensLastInterval = signal.HasServingSignals ? signal.InputTokensLastInterval : null,
+            OutputTokensLastInterval = signal.HasServingSignals ? signal.OutputTokensLastInterval : null,
+        };
 }
 
 /// <summary>Reads the metrics a policy's signal needs (Prometheus, a load balancer, a test's fake).</summary>

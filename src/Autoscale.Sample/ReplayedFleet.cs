@@ -33,9 +33,11 @@ public sealed class ReplayOptions : IValidatableOptions
 
 /// <summary>
 /// A fleet simulated by the replay engine on a trace's traffic, in accelerated real time: the autoscaler's signal
-/// source (ready and loading replicas, the queue, arrivals and service since the last read) and its replica
-/// controller (loads take the policy's expected load time). In dry run the fleet keeps its size and the log shows
-/// what the policy would do; otherwise the policy drives it. Needs no cluster and no Prometheus.
+/// source and replica controller over a <see cref="ReplayedWorld"/>, the world <c>autoscale live --replay</c> runs on.
+/// The engine decides every tick, holding the count the loop last applied (so it takes effect at the next tick), and
+/// builds each tick's signal as a backtest does; a read replays the trace up to the clock and returns the latest signal
+/// with the arrivals and service summed since the previous read. Loads take the autoscaler's expected load time. In dry run the fleet keeps its size and the log shows what the policy would do;
+/// otherwise the policy drives it. Needs no cluster and no Prometheus.
 /// </summary>
 /// <remarks>Thread-safe: reads and applies are serialized.</remarks>
 internal sealed class ReplayedFleet : IScalingSignalSource, IReplicaController
@@ -45,11 +47,10 @@ internal sealed class ReplayedFleet : IScalingSignalSource, IReplicaController
     private readonly IClock _clock;
     private readonly bool _loop;
     private readonly Action _ended;
-    private readonly CandidateRun _run;
+    private readonly ReplayedWorld _world;
+    private readonly long[] _one = new long[1];
+    private long _arrivals, _served;
     private int _target;
-    private long _tick;
-    private long _requestsSeen;
-    private long _servedSeen;
     private bool _over;
 
     public ReplayedFleet(TickTrace trace, IClock clock, ReplayOptions replay, AutoscalerOptions autoscaler, Action ended)
@@ -60,8 +61,13 @@ internal sealed class ReplayedFleet : IScalingSignalSource, IReplicaController
         _ended = ended;
         _target = replay.Replicas;
         var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(autoscaler.CapacityPerReplica, 1, 0), trace.Tick, MaxReplicas: 1_000_000);
-        var spec = new CandidateSpec("replayed fleet", () => new Target(this), new FixedLoadTime(autoscaler.ExpectedLoadTime));
-        _run = new CandidateRun(spec, settings, trace.Start);
+        var spec = new CandidateSpec("replayed fleet", () => new Held(), new FixedLoadTime(autoscaler.ExpectedLoadTime));
+        _world = ReplayedWorld.ForTrace(spec, settings, trace.Start, signal =>
+        {
+            _arrivals += signal.ArrivalsLastInterval;
+            _served += signal.ServedLastInterval;
+            return new ScalingDecision(_target, "the count last applied");
+        });
     }
 
     public ValueTask<FleetObservation?> ReadAsync(CancellationToken cancellationToken)
@@ -69,29 +75,29 @@ internal sealed class ReplayedFleet : IScalingSignalSource, IReplicaController
         lock (_gate)
         {
             var now = _clock.GetCurrentInstant();
-            // Tick 0 starts the fleet (its first decision holds the replicas the replay starts with): a read made
-            // sooner than a tick after the start still sees that fleet, never an empty one.
-            var until = Math.Max(1, (long)((now - _trace.Start).TotalNanoseconds / _trace.Tick.TotalNanoseconds));
-            while (_tick < until && !_over)
+            // Tick 0's decision places the fleet the replay starts with, so its signal sees none: a read made sooner
+            // replays through tick 1 and sees that fleet, never an empty one.
+            var until = Math.Max(2, (long)((now - _trace.Start).TotalNanoseconds / _trace.Tick.TotalNanoseconds));
+            while (_world.Tick < until && !_over)
             {
-                if (_tick >= _trace.Length && !_loop)
+                if (_world.Tick >= _trace.Length && !_loop)
                 {
                     _over = true;
                     _ended();
                     break;
                 }
 
-                _run.Step(_trace.Arrivals[(int)(_tick % _trace.Length)]);
-                _tick++;
+                _one[0] = _trace.Arrivals[(int)(_world.Tick % _trace.Length)];
+                _world.Advance(_one);
             }
 
-            if (_over)
+            if (_over || _world.Latest is not { } latest)
             {
                 return ValueTask.FromResult<FleetObservation?>(null);
             }
 
-            var observation = new FleetObservation(now, _run.ReadyReplicas, _run.LoadingReplicas, _run.QueueDepth, _run.Requests - _requestsSeen, _run.Served - _servedSeen);
-            (_requestsSeen, _servedSeen) = (_run.Requests, _run.Served);
+            var observation = FleetObservation.FromSignal(latest) with { ArrivalsLastInterval = _arrivals, ServedLastInterval = _served };
+            (_arrivals, _served) = (0, 0);
             return ValueTask.FromResult<FleetObservation?>(observation);
         }
     }
@@ -106,10 +112,10 @@ internal sealed class ReplayedFleet : IScalingSignalSource, IReplicaController
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The engine's policy seat holds the count last applied.</summary>
-    private sealed class Target(ReplayedFleet fleet) : IScalingPolicy
+    /// <summary>The candidate's policy, never asked: the world's decisions hold the count last applied.</summary>
+    private sealed class Held : IScalingPolicy
     {
-        public ScalingDecision Decide(in ScalingSignal signal) => new(fleet._target, "the count last applied");
+        public ScalingDecision Decide(in ScalingSignal signal) => throw new InvalidOperationException("the replayed fleet's count comes from the loop");
     }
 }
 

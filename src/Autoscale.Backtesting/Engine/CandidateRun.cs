@@ -122,6 +122,9 @@ public sealed class CandidateRun
     /// <summary>Ticks replayed so far.</summary>
     public long Tick => _tick;
 
+    /// <summary>The decision step the run builds its signals with.</summary>
+    internal DecisionStep DecisionStep => _step;
+
     /// <summary>Ready replicas now.</summary>
     public int ReadyReplicas => _ready;
 

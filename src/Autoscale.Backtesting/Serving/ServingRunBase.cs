@@ -108,6 +108,9 @@ internal abstract class ServingRunBase
     /// <summary>The tick being replayed.</summary>
     public long Tick => _tick;
 
+    /// <summary>The decision step the run builds its signals with (its capacity is <see cref="NominalCapacity"/>).</summary>
+    internal DecisionStep DecisionStep => _step;
+
     /// <summary>Stops the replay: checked every <see cref="CheckEvery"/> events of a replay's inner loops, so a run whose ticks hold millions of steps still ends within a fraction of a second.</summary>
     internal CancellationToken Cancellation { get; set; }
 

@@ -66,29 +66,8 @@ internal static class BacktestCommand
                 IReadOnlyList<CandidateResult> results;
                 if (settings.Serving is { } profile)
                 {
-                    // A request log's rows are its requests: refused before they are read; interval counts once summed.
-                    if (reader.Info.Shape == TraceShape.RequestLog && settings.WorkProblem(reader.Info.Rows) is { } tooLong)
-                    {
-                        throw new UserInputException($"{tracePath}: {tooLong}");
-                    }
-
-                    Autoscale.Backtesting.Serving.ServingWorkload workload;
                     var readStart = clock.Elapsed;
-                    try
-                    {
-                        workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, tracePath, cancellationToken);
-                        if (settings.WorkProblem(workload.Count) is { } tooMuch)
-                        {
-                            throw new UserInputException($"{tracePath}: {tooMuch}");
-                        }
-
-                        Backtest.CheckShapes(workload, plan.Candidates, tracePath);
-                    }
-                    catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)
-                    {
-                        throw new UserInputException(e.Message);
-                    }
-
+                    var workload = await ReadWorkloadAsync(reader, settings, profile, plan.Candidates, tracePath, cancellationToken);
                     readSeconds += (clock.Elapsed - readStart).TotalSeconds;
 
                     results = await WithProgressAsync(context, label, _ =>
@@ -128,6 +107,36 @@ internal static class BacktestCommand
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The requests of a serving replay, read as every command reads them: a request log too long for the settings refused
+    /// before it is read, then the workload's size, then each candidate's replica shape; a problem is one user error.
+    /// </summary>
+    public static async Task<Autoscale.Backtesting.Serving.ServingWorkload> ReadWorkloadAsync(TraceReader reader, ReplaySettings settings,
+        Autoscale.Backtesting.Serving.ServingProfile profile, IReadOnlyList<CandidateSpec> candidates, string tracePath, CancellationToken cancellationToken)
+    {
+        // A request log's rows are its requests: refused before they are read; interval counts once summed.
+        if (reader.Info.Shape == TraceShape.RequestLog && settings.WorkProblem(reader.Info.Rows) is { } tooLong)
+        {
+            throw new UserInputException($"{tracePath}: {tooLong}");
+        }
+
+        try
+        {
+            var workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, settings.Seed, tracePath, cancellationToken);
+            if (settings.WorkProblem(workload.Count) is { } tooMuch)
+            {
+                throw new UserInputException($"{tracePath}: {tooMuch}");
+            }
+
+            Backtest.CheckShapes(workload, candidates, tracePath);
+            return workload;
+        }
+        catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)
+        {
+            throw new UserInputException(e.Message);
+        }
     }
 
     /// <summary>Writes the report folder (when asked) and the ranking in the chosen format.</summary>

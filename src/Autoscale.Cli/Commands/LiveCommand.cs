@@ -39,16 +39,9 @@ internal static class LiveCommand
             var name = parse.GetValue(candidate)!;
             var spec = plan.Candidates.FirstOrDefault(c => c.Name == name)
                 ?? throw new UserInputException($"{parse.GetValue(config)}: no candidate named \"{name}\" (candidates: {string.Join(", ", plan.Candidates.Select(c => c.Name))})");
-            if (BacktestPlan.BeyondCountModel(plan.Settings, spec) is { } beyond)
-            {
-                // The live loop's replayed fleet is the count model: it would print a serving or cluster SLO over figures that
-                // are not that replay's. Refused rather than wrong.
-                throw new UserInputException($"{parse.GetValue(config)}: candidate \"{name}\" replays {beyond}, which live --replay does not: its replayed fleet is the count model; run backtest for this candidate's figures");
-            }
-
             var tracePath = parse.GetValue(replay)!;
             await using var reader = await TraceReader.OpenAsync(tracePath, plan.Settings.Tick, cancellationToken: cancellationToken);
-            var result = await LiveReplay.RunAsync(reader, plan.Settings, spec, cancellationToken);
+            var result = await LiveReplay.RunAsync(reader, plan.Settings, spec, cancellationToken, tracePath);
             var info = new TraceInfo(tracePath, reader.Start, reader.Start + reader.Tick * reader.Length, reader.Length, reader.Requests);
             var report = new BacktestReport(info, plan.Settings, Ranking.Rank([result]), timeZone: plan.TimeZone);
             await BacktestCommand.PresentAsync(context, report, parse.GetValue(format)!, null, cancellationToken);
@@ -58,26 +51,42 @@ internal static class LiveCommand
     }
 }
 
-/// <summary>Joins the engine's simulated world to the live loop.</summary>
+/// <summary>
+/// Joins the engine's replayed world to the live loop: the loop, built through DI as a service builds it, takes the
+/// policy's seat and runs one iteration inside each decision, reading the signal the engine built (the serving signals
+/// too) and applying its count to the replayed fleet. Its result is the backtest's for that candidate.
+/// </summary>
 internal static class LiveReplay
 {
-    public static async Task<CandidateResult> RunAsync(TraceReader trace, ReplaySettings settings, CandidateSpec spec, CancellationToken cancellationToken)
+    public static async Task<CandidateResult> RunAsync(TraceReader trace, ReplaySettings settings, CandidateSpec spec, CancellationToken cancellationToken, string tracePath = "trace")
     {
-        var world = new ReplayWorld();
+        var adapter = new LiveWorld();
+        ReplayedWorld world;
+        Autoscale.Backtesting.Serving.ServingWorkload? workload = null;
+        if (settings.Serving is { } profile)
+        {
+            workload = await BacktestCommand.ReadWorkloadAsync(trace, settings, profile, [spec], tracePath, cancellationToken);
+            world = ReplayedWorld.ForServing(spec, settings, workload, adapter.Decide);
+        }
+        else
+        {
+            world = ReplayedWorld.ForTrace(spec, settings, trace.Start, adapter.Decide);
+        }
+
         var services = new ServiceCollection();
         services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
-        services.AddSingleton<IClock>(world);
+        services.AddSingleton<IClock>(adapter);
         services.AddAutoscaler(o =>
             {
-                o.Interval = settings.Tick * spec.DecisionIntervalTicks;
-                o.MaxReplicas = Math.Max(1, settings.MaxReplicas);
-                o.CapacityPerReplica = (spec.Replica ?? settings.Replica).CapacityRps;
-                o.ExpectedLoadTime = spec.LoadTime.ExpectedLoadTime;
+                o.Interval = world.Step.Interval;
+                o.MaxReplicas = Math.Max(1, world.Step.MaxReplicas);
+                o.CapacityPerReplica = world.Step.CapacityPerReplica;
+                o.ExpectedLoadTime = world.Step.ExpectedLoadTime;
                 o.ApplyRetryDelay = Duration.Zero;
             })
             .UsePolicy(_ => spec.PolicyFactory())
-            .UseSignalSource(_ => world)
-            .UseReplicaController(_ => world);
+            .UseSignalSource(_ => adapter)
+            .UseReplicaController(_ => adapter);
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         try
         {
@@ -88,54 +97,52 @@ internal static class LiveReplay
             throw new UserInputException($"the live autoscaler's options: {string.Join("; ", e.Failures)}");
         }
 
-        var loop = provider.GetRequiredService<IAutoscaler>();
-        var bridged = spec with { PolicyFactory = () => new LoopBridge(loop, world) };
-        var run = new CandidateRun(bridged, settings, trace.Start);
-        await foreach (var chunk in trace.ReadTicksAsync(cancellationToken))
+        adapter.Loop = provider.GetRequiredService<IAutoscaler>();
+        if (workload is null)
         {
-            run.Advance(chunk);
+            await foreach (var chunk in trace.ReadTicksAsync(cancellationToken))
+            {
+                world.Advance(chunk);
+            }
         }
 
         // The engine's seat held the loop, not the policy: the policy's own figures and warnings come from the loop's.
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         var warnings = new List<string>();
         var diagnostics = provider.GetRequiredService<IScalingPolicy>() as IPolicyDiagnostics;
+        var result = world.Complete();
         diagnostics?.Report(metrics);
         diagnostics?.Warn(warnings);
-        var result = run.Complete();
         return result with { PolicyMetrics = new MetricSet(metrics), Warnings = new TextList(result.Warnings.Concat(warnings)) };
     }
 
-    /// <summary>The engine's policy seat, taken by the live loop: each decision is one loop iteration.</summary>
-    private sealed class LoopBridge(IAutoscaler loop, ReplayWorld world) : IScalingPolicy
+    /// <summary>The replayed world as the loop sees it: its clock, signal source and replica controller; each decision is one loop iteration.</summary>
+    private sealed class LiveWorld : IClock, IScalingSignalSource, IReplicaController
     {
-        public ScalingDecision Decide(in ScalingSignal signal)
+        private ScalingSignal _pending;
+
+        public IAutoscaler? Loop { get; set; }
+
+        public ScalingDecision Decide(ScalingSignal signal)
         {
-            world.Pending = signal;
+            _pending = signal;
 
             // The replayed world answers at once (no I/O, no retry waits), so an iteration completes synchronously;
             // nothing here blocks on a task that has not finished.
-            var pending = loop.RunOnceAsync();
+            var pending = Loop!.RunOnceAsync();
             if (!pending.IsCompleted)
             {
                 throw new InvalidOperationException("a replayed loop iteration did not complete synchronously");
             }
 
             var iteration = pending.Result;
-            return new ScalingDecision(loop.LastDesired ?? signal.CurrentReplicas, iteration.Reason);
+            return new ScalingDecision(Loop.LastDesired ?? signal.CurrentReplicas, iteration.Reason);
         }
-    }
 
-    /// <summary>The simulated world as the loop sees it: a clock, a signal source and a replica controller.</summary>
-    private sealed class ReplayWorld : IClock, IScalingSignalSource, IReplicaController
-    {
-        public ScalingSignal Pending { get; set; }
-
-        public Instant GetCurrentInstant() => Pending.Now;
+        public Instant GetCurrentInstant() => _pending.Now;
 
         public ValueTask<FleetObservation?> ReadAsync(CancellationToken cancellationToken) =>
-            ValueTask.FromResult<FleetObservation?>(new FleetObservation(Pending.Now, Pending.ReadyReplicas, Pending.LoadingReplicas,
-                Pending.QueueDepth, Pending.ArrivalsLastInterval, Pending.ServedLastInterval));
+            ValueTask.FromResult<FleetObservation?>(FleetObservation.FromSignal(_pending));
 
         public ValueTask ApplyAsync(int replicas, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }

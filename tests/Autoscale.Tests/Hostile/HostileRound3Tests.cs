@@ -214,13 +214,18 @@ public sealed class HostileRound3Tests
     }
 
     [Fact]
-    public async Task Live_replay_of_a_serving_config_is_refused_not_replayed_as_the_count_model()
+    public async Task Live_replay_of_a_serving_config_replays_requests_not_the_count_model()
     {
+        // Refused until issue 35 gave the live loop the serving replay's world; now it prints the backtest's figures.
         using var dir = new TempFolder();
+        var config = dir.Write("c.json", ServingConfig(Fixed(3)));
 
-        var line = await Refused("live", "--replay", Trace("azure-llm-code-2023"), "--config", dir.Write("c.json", ServingConfig(Fixed(3))), "--candidate", "fixed 3");
+        var live = await FuzzCli.RunAsync("live", "--replay", Trace("azure-llm-code-2023"), "--config", config, "--candidate", "fixed 3", "--format", "csv");
+        var backtest = await FuzzCli.RunAsync("backtest", "--trace", Trace("azure-llm-code-2023"), "--config", config, "--format", "csv");
 
-        Assert.Contains("candidate \"fixed 3\" replays a serving profile (replica.serving), which live --replay does not", line, StringComparison.Ordinal);
+        Assert.True(live.Exit == 0, live.Err);
+        Assert.Equal(backtest.Out, live.Out);
+        Assert.Contains("ttft", live.Out.Split('\n')[0], StringComparison.OrdinalIgnoreCase);
     }
 
     // ---- silent or misleading configs ---------------------------------------------------------------------------

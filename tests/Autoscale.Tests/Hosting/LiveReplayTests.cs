@@ -37,12 +37,78 @@ public sealed class LiveReplayTests
         var path = Path.Combine(TestPaths.Traces, trace + ".parquet");
 
         await using var forBacktest = await TraceReader.OpenAsync(path, plan.Settings.Tick);
-        var backtest = (await Backtest.RunAsync(forBacktest, plan.Settings, [spec])).Single();
-        await using var forLive = await TraceReader.OpenAsync(path, plan.Settings.Tick);
-        var live = await LiveReplay.RunAsync(forLive, plan.Settings, spec, CancellationToken.None);
+        CandidateResult backtest;
+        if (plan.Settings.Serving is { } profile)
+        {
+            var workload = await Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(forBacktest, profile, plan.Settings.Seed, path);
+            backtest = Backtest.RunServing(workload, plan.Settings, [spec]).Single();
+        }
+        else
+        {
+            backtest = (await Backtest.RunAsync(forBacktest, plan.Settings, [spec])).Single();
+        }
 
-        Assert.Equal(backtest with { Rank = 0, OnParetoFront = false }, live with { Rank = 0, OnParetoFront = false });
+        await using var forLive = await TraceReader.OpenAsync(path, plan.Settings.Tick);
+        var live = await LiveReplay.RunAsync(forLive, plan.Settings, spec, CancellationToken.None, path);
+
+        Assert.Equal(JsonSerializer.Serialize(backtest with { Rank = 0, OnParetoFront = false }), JsonSerializer.Serialize(live with { Rank = 0, OnParetoFront = false }));
         return spec;
+    }
+
+    /// <summary>
+    /// A serving config replays live too: the loop reads the serving replay's signals (running requests, KV cache use,
+    /// tokens, TTFT) and its result is the backtest's, request by request and as a fluid.
+    /// </summary>
+    [Theory]
+    [InlineData("llm-serving.json", "textbook")]
+    [InlineData("llm-serving.json", "reactive on running")]
+    [InlineData("llm-serving.json", "reactive on TTFT")]
+    [InlineData("llm-serving.json", "predictive")]
+    [InlineData("llm-serving.json", "hpa on waiting+running")]
+    [InlineData("llm-serving-fluid.json", "reactive on TTFT")]
+    [InlineData("llm-serving-fluid.json", "hpa on waiting+running")]
+    public Task The_live_loop_on_a_serving_replay_gives_the_backtest_result_exactly(string config, string candidate) =>
+        AssertLiveEqualsBacktest(config, "azure-llm-conv-2023", candidate);
+
+    [Fact]
+    public async Task A_ray_serve_request_limit_is_kept_when_the_loop_takes_the_policys_seat()
+    {
+        using var dir = new TempFolder();
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestPaths.Examples, "llm-serving.json")))!.AsObject();
+        doc["candidates"] = System.Text.Json.Nodes.JsonNode.Parse("""
+            [ { "name": "ray, 2 per replica", "policy": "ray-serve", "options": { "minReplicas": 2, "maxReplicas": 20, "targetOngoingRequests": 2, "maxOngoingRequests": 2 }, "loadTime": { "fixedSeconds": 60 } },
+              { "name": "ray, unlimited", "policy": "ray-serve", "options": { "minReplicas": 2, "maxReplicas": 20, "targetOngoingRequests": 2, "maxOngoingRequests": 1000 }, "loadTime": { "fixedSeconds": 60 } } ]
+            """);
+        var config = dir.Write("c.json", doc.ToJsonString());
+        var trace = Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet");
+
+        // Out of process, from the build users run.
+        var dll = TestPaths.BuiltProgram("Autoscale.Cli");
+        var backtest = await TestProcess.RunAsync("dotnet", [dll, "backtest", "--trace", trace, "--config", config, "--format", "json"]);
+        var means = new List<string>();
+        foreach (var candidate in new[] { "ray, 2 per replica", "ray, unlimited" })
+        {
+            var live = await TestProcess.RunAsync("dotnet", [dll, "live", "--replay", trace, "--config", config, "--candidate", candidate, "--format", "json"]);
+            Assert.True(live.Exit == 0, live.Err);
+            AssertSameFigures(backtest.Out, live.Out, candidate, "ttftP99Seconds", "ttftMeanSeconds", "kvCacheUtilization");
+            means.Add(JsonDocument.Parse(live.Out).RootElement.GetProperty("candidates")[0].GetProperty("ttftMeanSeconds").GetRawText());
+        }
+
+        // The limit reached the replay through the loop's seat: it changes the figures.
+        Assert.NotEqual(means[0], means[1]);
+    }
+
+    /// <summary>The candidate's figures in two JSON reports, field by field.</summary>
+    private static void AssertSameFigures(string backtestJson, string liveJson, string candidate, params string[] extra)
+    {
+        using var l = JsonDocument.Parse(liveJson);
+        using var b = JsonDocument.Parse(backtestJson);
+        var fromLive = l.RootElement.GetProperty("candidates")[0];
+        var fromBacktest = b.RootElement.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == candidate);
+        foreach (var field in new[] { "requests", "late", "dropped", "violationPercent", "dollars", "idleDollars", "coldStarts", "peakReplicas", "endReplicas" }.Concat(extra))
+        {
+            Assert.Equal(fromBacktest.GetProperty(field).GetRawText(), fromLive.GetProperty(field).GetRawText());
+        }
     }
 
     /// <summary>On a cluster too (reclaims, committed nodes, a swept shape), the live loop gives the backtest's result, cluster figures and all.</summary>
@@ -90,16 +156,8 @@ public sealed class LiveReplayTests
         var backtest = await CliRunner.RunAsync("backtest", "--trace", TestPaths.TextbookTrace, "--config", config, "--format", "json");
 
         Assert.Equal(0, live.Exit);
-        using var l = JsonDocument.Parse(live.Out);
-        using var b = JsonDocument.Parse(backtest.Out);
-        var fromLive = l.RootElement.GetProperty("candidates")[0];
-        var fromBacktest = b.RootElement.GetProperty("candidates").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "cold-start autoscaling");
-        foreach (var field in new[] { "requests", "late", "dropped", "violationPercent", "dollars", "idleDollars", "coldStarts", "peakReplicas", "endReplicas", "waitP99Seconds" })
-        {
-            Assert.Equal(fromBacktest.GetProperty(field).GetRawText(), fromLive.GetProperty(field).GetRawText());
-        }
-
-        Assert.Equal(6022, fromLive.GetProperty("late").GetInt64());
+        AssertSameFigures(backtest.Out, live.Out, "cold-start autoscaling", "waitP99Seconds");
+        Assert.Equal(6022, JsonDocument.Parse(live.Out).RootElement.GetProperty("candidates")[0].GetProperty("late").GetInt64());
     }
 
     [Fact]
