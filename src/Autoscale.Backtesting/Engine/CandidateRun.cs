@@ -27,6 +27,7 @@ public sealed class CandidateRun
     private readonly int _metricsDelay;
     private readonly Duration _interval;
     private readonly Duration _expectedLoadTime;
+    private readonly int _maxReplicas;
 
     private readonly RequestQueue _queue;
     private readonly DecisionStep _step;
@@ -41,6 +42,9 @@ public sealed class CandidateRun
 
     private readonly int _historyMask;
     private long _tick;
+    private long _decisionKey;
+    private long _recordKey;
+    private long _untilRecord;
     private Instant _nextDecisionAt;
     private int _loading;
     private int _untilDecision;
@@ -103,6 +107,7 @@ public sealed class CandidateRun
         _interval = settings.Tick * _decisionEvery;
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
         _step = new DecisionStep(_interval, _capacity, _expectedLoadTime, settings.MaxReplicas);
+        _maxReplicas = settings.MaxReplicas;
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
@@ -114,6 +119,10 @@ public sealed class CandidateRun
         _historyMask = historyLength - 1;
         _nextDecisionAt = start;
         _start = start;
+        // The first tick observed: the least t >= 0 with (t + delay) a multiple of the interval, key (t + delay) / interval.
+        var first = (_decisionEvery - _metricsDelay % _decisionEvery) % _decisionEvery;
+        _untilRecord = first + 1;
+        _recordKey = (first + _metricsDelay) / _decisionEvery;
         _historyArrivals = new long[historyLength];
         _historyServed = new long[historyLength];
         _historyQueue = new long[historyLength];
@@ -180,7 +189,7 @@ public sealed class CandidateRun
         }
 
         // 2. The policy decides from the signal; the engine clamps and reconciles.
-        RecordHistory(t);
+        RecordHistory();
         if (_untilDecision == 0)
         {
             Decide(t);
@@ -274,16 +283,17 @@ public sealed class CandidateRun
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 
-    private void RecordHistory(long t)
+    private void RecordHistory()
     {
-        // The ticks a decision observes: t = k * _decisionEvery - _metricsDelay, keyed by k.
-        var shifted = t + _metricsDelay;
-        if (shifted % _decisionEvery != 0)
+        // The ticks a decision observes: t = k * _decisionEvery - _metricsDelay, keyed by k (counted down, not divided:
+        // this runs every tick).
+        if (--_untilRecord > 0)
         {
             return;
         }
 
-        var slot = (int)((shifted / _decisionEvery) & _historyMask);
+        _untilRecord = _decisionEvery;
+        var slot = (int)(_recordKey++ & _historyMask);
         _historyArrivals[slot] = _requests;
         _historyServed[slot] = _served;
         _historyQueue[slot] = _queue.Depth;
@@ -297,7 +307,7 @@ public sealed class CandidateRun
         {
             // Decisions fall at multiples of _decisionEvery, so the observed tick and the one an interval before it
             // are both recorded ticks (keys k and k - 1); before tick 0 the cumulative counts were zero.
-            var key = t / _decisionEvery;
+            var key = _decisionKey;
             var at = (int)(key & _historyMask);
             queue = _historyQueue[at];
             arrivals = _historyArrivals[at];
@@ -310,11 +320,13 @@ public sealed class CandidateRun
             }
         }
 
-        // Decisions fall every _decisionEvery ticks from tick 0.
-        // A local passed by reference, not an argument's temporary (which the JIT copies once more).
-        var fleetState = new FleetState(_ready, _loading, queue, arrivals, served);
-        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
+        // The count replay's signal has no serving signals: built here in one piece, by the constructor the step's own
+        // signal uses, so the 176-byte value is written once and passed by reference (every copy showed in the profile).
+        var signal = new ScalingSignal(_nextDecisionAt, _interval, _ready, _loading, queue, arrivals, _capacity, _expectedLoadTime) { ServedLastInterval = served, MaxReplicas = _maxReplicas };
+        var decision = _policy.Decide(in signal);
+        var desired = _step.Clamp(decision);
         _nextDecisionAt += _interval;
+        _decisionKey++;
         LastDecision = decision;
         _record.Decided(t, decision);
 
