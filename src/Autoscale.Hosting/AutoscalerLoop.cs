@@ -35,8 +35,7 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
         _policy = Required<IScalingPolicy>(services, "a policy: call .UsePolicy<T>() or .UsePolicy(configuration)");
         _source = Required<IScalingSignalSource>(services, "a signal source: call .UseSignalSource<T>()");
         _controller = Required<IReplicaController>(services, "a replica controller: call .UseReplicaController<T>()");
-        _clock = clock;
-        _time = time;
+        (_time, _clock) = AutoscalerTime.Resolve(clock, time);
         _options = options.Value;
         _logger = logger;
         _metrics = metrics;

@@ -54,8 +54,9 @@ public static class AutoscalerServiceCollectionExtensions
 
     private static AutoscalerBuilder AddCore(IServiceCollection services)
     {
-        services.TryAddSingleton<IClock>(SystemClock.Instance);
+        // One time: the TimeProvider; the NodaTime clock is derived from it unless the application registered its own.
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IClock>(sp => new AutoscalerTime.DerivedClock(sp.GetRequiredService<TimeProvider>()));
         services.AddMetrics();
         services.TryAddSingleton<AutoscalerMetrics>();
         services.TryAddSingleton<PolicyCatalog>(_ => PolicyCatalog.CreateBuiltIn());

@@ -134,7 +134,7 @@ internal static class ReplayedFleetExtensions
     public static AutoscalerBuilder UseReplayedFleet(this AutoscalerBuilder builder, TickTrace trace, ReplayOptions replay)
     {
         var time = new AcceleratedTime(trace.Start, replay.Speed);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IClock>(time));
+        // The loop's one time: its IClock is derived from this provider.
         builder.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
         builder.Services.AddSingleton(sp => new ReplayedFleet(trace, time, replay, sp.GetRequiredService<IOptions<AutoscalerOptions>>().Value,
             () => sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().StopApplication()));

@@ -9,6 +9,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NodaTime;
 using NodaTime.Testing;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Autoscale.Tests.Hosting;
 
@@ -20,7 +22,14 @@ public sealed class AutoscalerLoopTests
     {
         public Func<FleetObservation?> Next { get; set; } = () => null;
 
-        public ValueTask<FleetObservation?> ReadAsync(CancellationToken cancellationToken) => ValueTask.FromResult(Next());
+        public Action? Read { get; set; }
+
+        public ValueTask<FleetObservation?> ReadAsync(CancellationToken cancellationToken)
+        {
+            var next = Next();
+            Read?.Invoke();
+            return ValueTask.FromResult(next);
+        }
     }
 
     private sealed class FakeController : IReplicaController
@@ -48,10 +57,10 @@ public sealed class AutoscalerLoopTests
     {
         public Harness(Action<AutoscalerOptions>? configure = null)
         {
-            Clock = new FakeClock(T0);
+            Time = new FakeTimeProvider(T0.ToDateTimeOffset());
             var services = new ServiceCollection();
             services.AddLogging(b => b.AddProvider(Logs));
-            services.AddSingleton<IClock>(Clock);
+            services.AddSingleton<TimeProvider>(Time);
             services.AddAutoscaler(o =>
                 {
                     o.Interval = Duration.FromSeconds(15);
@@ -65,10 +74,10 @@ public sealed class AutoscalerLoopTests
                 .UseReplicaController(_ => Controller);
             Provider = services.BuildServiceProvider();
             Loop = Provider.GetRequiredService<IAutoscaler>();
-            Source.Next = () => new FleetObservation(Clock.GetCurrentInstant(), 2, 0, 0, 300);
+            Source.Next = () => new FleetObservation(Instant.FromDateTimeOffset(Time.GetUtcNow()), 2, 0, 0, 300);
         }
 
-        public FakeClock Clock { get; }
+        public FakeTimeProvider Time { get; }
 
         public FakeSource Source { get; } = new();
 
@@ -143,7 +152,7 @@ public sealed class AutoscalerLoopTests
     {
         using var h = new Harness();
         h.Source.Next = () => new FleetObservation(T0, 2, 0, 0, 300);
-        h.Clock.Advance(Duration.FromSeconds(46)); // more than three 15 s intervals old
+        h.Time.Advance(TimeSpan.FromSeconds(46)); // more than three 15 s intervals old
 
         var iteration = await h.Loop.RunOnceAsync();
 
@@ -209,48 +218,67 @@ public sealed class AutoscalerLoopTests
     [Fact]
     public async Task Metrics_count_iterations_by_outcome()
     {
-        var seen = new List<(string Name, string? Outcome)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == AutoscalerMetrics.MeterName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, _, tags, _) =>
-        {
-            lock (seen)
-            {
-                seen.Add((instrument.Name, tags.ToArray().FirstOrDefault(t => t.Key == "outcome").Value as string));
-            }
-        });
-        listener.Start();
         using var h = new Harness();
+        using var iterations = new MetricCollector<long>(h.Provider.GetRequiredService<IMeterFactory>(), AutoscalerMetrics.MeterName, "autoscale.iterations");
         h.Source.Next = () => null;
 
         await h.Loop.RunOnceAsync();
 
-        lock (seen)
-        {
-            Assert.Contains(("autoscale.iterations", "NoSignal"), seen);
-        }
+        var measurement = Assert.Single(iterations.GetMeasurementSnapshot());
+        Assert.Equal(1, measurement.Value);
+        Assert.Equal("NoSignal", measurement.Tags["outcome"]);
     }
 
     [Fact]
-    public void The_clock_is_the_system_clock_unless_one_is_registered()
+    public async Task The_loop_reads_and_waits_on_one_TimeProvider_and_the_IClock_is_derived_from_it()
     {
         var services = new ServiceCollection();
         services.AddAutoscaler();
-        using var provider = services.BuildServiceProvider();
-        Assert.Same(SystemClock.Instance, provider.GetRequiredService<IClock>());
+        using (var provider = services.BuildServiceProvider())
+        {
+            var derived = provider.GetRequiredService<IClock>();
+            Assert.Equal(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), derived.GetCurrentInstant().ToUnixTimeSeconds(), 5.0);
+        }
 
+        // A registered TimeProvider is the loop's time: its instants are the signal's, its timers the loop's waits.
+        using var h = new Harness();
+        Assert.Equal(T0, h.Provider.GetRequiredService<IClock>().GetCurrentInstant());
+        h.Time.Advance(TimeSpan.FromSeconds(7));
+        Assert.Equal(T0 + Duration.FromSeconds(7), (await h.Loop.RunOnceAsync()).At);
+    }
+
+    [Fact]
+    public async Task An_IClock_registered_alone_keeps_working()
+    {
+        // Before issue 35 the loop read its instants from a registered IClock; it still does, waiting on the system's timers.
         var fake = new FakeClock(T0);
-        var replaced = new ServiceCollection();
-        replaced.AddSingleton<IClock>(fake);
-        replaced.AddAutoscaler();
-        using var other = replaced.BuildServiceProvider();
-        Assert.Same(fake, other.GetRequiredService<IClock>());
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IClock>(fake);
+        services.AddAutoscaler(o => o.CapacityPerReplica = 30).UsePolicy(_ => new ScriptedPolicy())
+            .UseSignalSource(_ => new FakeSource { Next = () => new FleetObservation(fake.GetCurrentInstant(), 2, 0, 0, 300) })
+            .UseReplicaController(_ => new FakeController());
+        using var provider = services.BuildServiceProvider();
+        Assert.Same(fake, provider.GetRequiredService<IClock>());
+
+        fake.Advance(Duration.FromMinutes(3));
+        Assert.Equal(T0 + Duration.FromMinutes(3), (await provider.GetRequiredService<IAutoscaler>().RunOnceAsync()).At);
+    }
+
+    [Fact]
+    public void An_IClock_beside_a_different_TimeProvider_is_refused_when_the_loop_is_built()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IClock>(new FakeClock(T0));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider());
+        services.AddAutoscaler().UsePolicy(_ => new ScriptedPolicy()).UseSignalSource(_ => new FakeSource()).UseReplicaController(_ => new FakeController());
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IAutoscaler>());
+
+        Assert.Equal("The autoscaler reads time from one TimeProvider, but both a NodaTime IClock (FakeClock) and a TimeProvider (FakeTimeProvider) are registered: "
+            + "register only the TimeProvider (the IClock is derived from it), or only the IClock (its instants are read, waits use the system's timers).", error.Message);
     }
 
     [Fact]
@@ -310,24 +338,28 @@ public sealed class AutoscalerLoopTests
     }
 
     [Fact]
-    public async Task The_hosted_loop_runs_until_the_host_stops()
+    public async Task The_hosted_loop_runs_every_interval_of_its_TimeProvider_until_the_host_stops()
     {
-        var source = new FakeSource { Next = () => new FleetObservation(SystemClock.Instance.GetCurrentInstant(), 1, 0, 0, 10) };
+        var time = new FakeTimeProvider(T0.ToDateTimeOffset());
+        var source = new FakeSource { Next = () => new FleetObservation(Instant.FromDateTimeOffset(time.GetUtcNow()), 1, 0, 0, 10) };
         var controller = new FakeController();
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddAutoscaler(o => { o.Interval = Duration.FromMilliseconds(20); o.CapacityPerReplica = 30; })
+        builder.Services.AddSingleton<TimeProvider>(time);
+        builder.Services.AddAutoscaler(o => { o.Interval = Duration.FromSeconds(15); o.CapacityPerReplica = 30; })
             .UsePolicy(_ => new ScriptedPolicy()).UseSignalSource(_ => source).UseReplicaController(_ => controller);
         using var host = builder.Build();
+        var loop = host.Services.GetRequiredService<IAutoscaler>();
+        var iterated = new SemaphoreSlim(0);
+        source.Read = () => iterated.Release();
 
         await host.StartAsync();
-        var loop = host.Services.GetRequiredService<IAutoscaler>();
-        for (var i = 0; i < 200 && loop.History.Count < 2; i++)
-        {
-            await Task.Delay(20);
-        }
-
+        Assert.True(await iterated.WaitAsync(TimeSpan.FromSeconds(30)), "the first iteration runs at start");
+        Assert.False(await iterated.WaitAsync(TimeSpan.FromMilliseconds(50)), "no second iteration before the interval passes");
+        time.Advance(TimeSpan.FromSeconds(15));
+        Assert.True(await iterated.WaitAsync(TimeSpan.FromSeconds(30)), "the next iteration runs when the fake time reaches the interval");
         await host.StopAsync();
-        Assert.True(loop.History.Count >= 2);
+
+        Assert.Equal([T0, T0 + Duration.FromSeconds(15)], loop.History.Take(2).Select(i => i.At));
         Assert.Contains(2, controller.Applied);
     }
 }
