@@ -28,7 +28,6 @@ public sealed class CandidateRun
     private readonly Duration _interval;
     private readonly Duration _expectedLoadTime;
     private readonly int _maxReplicas;
-    private readonly long _intervalNanos;
 
     private readonly RequestQueue _queue;
     private readonly DecisionStep _step;
@@ -109,7 +108,6 @@ public sealed class CandidateRun
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
         _step = new DecisionStep(_interval, _capacity, _expectedLoadTime, settings.MaxReplicas);
         _maxReplicas = settings.MaxReplicas;
-        _intervalNanos = _interval.ToInt64Nanoseconds();
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
@@ -327,7 +325,7 @@ public sealed class CandidateRun
         var signal = new ScalingSignal(_nextDecisionAt, _interval, _ready, _loading, queue, arrivals, _capacity, _expectedLoadTime) { ServedLastInterval = served, MaxReplicas = _maxReplicas };
         var decision = _policy.Decide(in signal);
         var desired = _step.Clamp(decision);
-        _nextDecisionAt = _nextDecisionAt.PlusNanoseconds(_intervalNanos);
+        _nextDecisionAt += _interval;
         _decisionKey++;
         LastDecision = decision;
         _record.Decided(t, decision);
