@@ -23,9 +23,6 @@ public sealed class CandidateRun
     private readonly double _capacityPerTick;
     private readonly long _lateAfterTicks;
     private readonly long _dropAfterTicks;
-    private readonly int _decisionEvery;
-    private readonly int _metricsDelay;
-    private readonly Duration _interval;
     private readonly Duration _expectedLoadTime;
     private readonly int _maxReplicas;
 
@@ -40,14 +37,9 @@ public sealed class CandidateRun
     private readonly long[] _historyServed;
     private readonly long[] _historyQueue;
 
-    private readonly int _historyMask;
+    private DecisionCadence _cadence;
     private long _tick;
-    private long _decisionKey;
-    private long _recordKey;
-    private long _untilRecord;
-    private Instant _nextDecisionAt;
     private int _loading;
-    private int _untilDecision;
     private int _ready;
     private double _carry;
     private long _requests;
@@ -102,27 +94,19 @@ public sealed class CandidateRun
         _lateAfterTicks = WholeTicksWithin(settings.Slo.MaxWaitSeconds);
         _dropAfterTicks = settings.Slo.ClientTimeoutSeconds is { } timeout ? WholeTicksWithin(timeout) : long.MaxValue;
         _queue = new RequestQueue(mergeAfterTicks: _lateAfterTicks + 1);
-        _decisionEvery = spec.DecisionIntervalTicks;
-        _metricsDelay = spec.MetricsDelayTicks;
-        _interval = settings.Tick * _decisionEvery;
+        _cadence = new DecisionCadence(spec.DecisionIntervalTicks, spec.MetricsDelayTicks, settings.Tick, start);
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
-        _step = new DecisionStep(_interval, _capacity, _expectedLoadTime, settings.MaxReplicas);
+        _step = new DecisionStep(_cadence.Interval, _capacity, _expectedLoadTime, settings.MaxReplicas);
         _maxReplicas = settings.MaxReplicas;
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
         _loads = Cluster.ClusterSimulation.LoadsFor(spec, settings, start, timelineBucketTicks, drainsOnRelease: false, out _cluster);
 
-        // Cumulative counts are kept only at the ticks a decision observes (every _decisionEvery ticks, _metricsDelay
-        // before a decision), for the decisions still to come: memory grows with delay / interval, never the interval.
-        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
-        _historyMask = historyLength - 1;
-        _nextDecisionAt = start;
+        // Cumulative counts are kept only at the ticks a decision observes, for the decisions still to come: memory grows
+        // with delay / interval, never the interval.
+        var historyLength = _cadence.HistoryLength;
         _start = start;
-        // The first tick observed: the least t >= 0 with (t + delay) a multiple of the interval, key (t + delay) / interval.
-        var first = (_decisionEvery - _metricsDelay % _decisionEvery) % _decisionEvery;
-        _untilRecord = first + 1;
-        _recordKey = (first + _metricsDelay) / _decisionEvery;
         _historyArrivals = new long[historyLength];
         _historyServed = new long[historyLength];
         _historyQueue = new long[historyLength];
@@ -190,13 +174,10 @@ public sealed class CandidateRun
 
         // 2. The policy decides from the signal; the engine clamps and reconciles.
         RecordHistory();
-        if (_untilDecision == 0)
+        if (_cadence.DecisionDue())
         {
             Decide(t);
-            _untilDecision = _decisionEvery;
         }
-
-        _untilDecision--;
 
         var fleet = _ready + _loading;
         if (fleet > _peak)
@@ -285,15 +266,12 @@ public sealed class CandidateRun
 
     private void RecordHistory()
     {
-        // The ticks a decision observes: t = k * _decisionEvery - _metricsDelay, keyed by k (counted down, not divided:
-        // this runs every tick).
-        if (--_untilRecord > 0)
+        var slot = _cadence.ObservedSlot();
+        if (slot < 0)
         {
             return;
         }
 
-        _untilRecord = _decisionEvery;
-        var slot = (int)(_recordKey++ & _historyMask);
         _historyArrivals[slot] = _requests;
         _historyServed[slot] = _served;
         _historyQueue[slot] = _queue.Depth;
@@ -301,36 +279,26 @@ public sealed class CandidateRun
 
     private void Decide(long t)
     {
+        // The observed tick's cumulative counts, less those an interval earlier; before tick 0 they were zero.
+        var (now, at, from) = _cadence.Begin(t);
         long queue = 0, arrivals = 0, served = 0;
-        var observed = t - _metricsDelay;
-        if (observed >= 0)
+        if (at >= 0)
         {
-            // Decisions fall at multiples of _decisionEvery, so the observed tick and the one an interval before it
-            // are both recorded ticks (keys k and k - 1); before tick 0 the cumulative counts were zero.
-            var key = _decisionKey;
-            var at = (int)(key & _historyMask);
             queue = _historyQueue[at];
             arrivals = _historyArrivals[at];
             served = _historyServed[at];
-            if (observed - _decisionEvery >= 0)
+            if (from >= 0)
             {
-                var from = (int)((key - 1) & _historyMask);
                 arrivals -= _historyArrivals[from];
                 served -= _historyServed[from];
             }
         }
 
-        // The count replay's signal has no serving signals: built here in one piece, by the constructor the step's own
-        // signal uses, so the 176-byte value is written once and passed by reference (every copy showed in the profile).
-        var signal = new ScalingSignal(_nextDecisionAt, _interval, _ready, _loading, queue, arrivals, _capacity, _expectedLoadTime) { ServedLastInterval = served, MaxReplicas = _maxReplicas };
-        var decision = _policy.Decide(in signal);
-        var desired = _step.Clamp(decision);
-        _nextDecisionAt += _interval;
-        _decisionKey++;
+        // The count replay's signal has no serving signals: built here in one piece, so the 176-byte value is written
+        // once and passed by reference (every copy showed in the profile).
+        var signal = new ScalingSignal(now, _cadence.Interval, _ready, _loading, queue, arrivals, _capacity, _expectedLoadTime) { ServedLastInterval = served, MaxReplicas = _maxReplicas };
+        var desired = DecisionCadence.Ask(_policy, in signal, t, _record, _fleet, out var decision);
         LastDecision = decision;
-        _record.Decided(t, decision);
-
-        _fleet.Decided(t, _ready + _loading, desired);
         Reconcile(t, desired);
         _loading = _loads.Loading;
     }

@@ -26,9 +26,6 @@ internal abstract class ServingRunBase
     protected readonly DecisionRecord _record;
     protected readonly long _tickNanos;
     protected readonly double _tickSeconds;
-    protected readonly int _decisionEvery;
-    protected readonly int _metricsDelay;
-    protected readonly Duration _interval;
     protected readonly DecisionStep _step;
     protected readonly SloLedger _slo;
     protected readonly FleetLedger _fleet;
@@ -41,17 +38,14 @@ internal abstract class ServingRunBase
     /// <summary>On a cluster: requests dropped, and requests put back at the gateway's head, because their replica was reclaimed or crashed.</summary>
     protected long _requestsLost, _requestsRetried;
     protected readonly Snapshot[] _history;
-    protected readonly int _historyMask;
+    private DecisionCadence _cadence;
 
     protected long _tick;
     protected int _loading;
-    protected int _untilDecision;
     protected int _peak;
     protected long _coldStarts, _startOrdinal;
     protected double _replicaSeconds, _loadingSeconds, _readySeconds, _drainBilledSeconds;
-    private Instant _nextDecisionAt;
-    private long _observeQuotient, _observedTick, _decisions;
-    private int _observeRemainder;
+    private long _observedTick;
     private bool _completed;
 
     protected ServingRunBase(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks, bool zoomWorstHour)
@@ -83,23 +77,16 @@ internal abstract class ServingRunBase
         _record = new DecisionRecord(_policy, settings.MaxReplicas);
         _tickNanos = settings.Tick.ToInt64Nanoseconds();
         _tickSeconds = settings.TickSeconds;
-        _decisionEvery = spec.DecisionIntervalTicks;
-        _metricsDelay = spec.MetricsDelayTicks;
-        _interval = settings.Tick * _decisionEvery;
+        _cadence = new DecisionCadence(spec.DecisionIntervalTicks, spec.MetricsDelayTicks, settings.Tick, workload.Start);
         NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens);
-        _step = new DecisionStep(_interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
+        _step = new DecisionStep(_cadence.Interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
         _loads = Cluster.ClusterSimulation.LoadsFor(spec, settings, workload.Start, timelineBucketTicks, drainsOnRelease: true, out _cluster);
 
         // Signals are kept only at the ticks a decision observes (every decision interval, metricsDelay before it).
-        var historyLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(_metricsDelay / _decisionEvery + 2));
-        _historyMask = historyLength - 1;
-        _history = new Snapshot[historyLength];
-        _nextDecisionAt = workload.Start;
-        _observeQuotient = _metricsDelay / _decisionEvery;
-        _observeRemainder = _metricsDelay % _decisionEvery;
+        _history = new Snapshot[_cadence.HistoryLength];
     }
 
     /// <summary>A replica's nominal request rate at the workload's mean tokens: the signal's capacity per replica.</summary>
@@ -177,28 +164,19 @@ internal abstract class ServingRunBase
     /// </summary>
     protected void DecideWhenDue(long t)
     {
-        // Tick t's signals are observed when t + metricsDelay is a whole number of decision intervals; its quotient picks
-        // the slot (counted on, ticks coming one by one, rather than divided).
+        // Tick t's signals are kept when a decision observes them (the cadence counts the ticks, which come one by one).
         System.Diagnostics.Debug.Assert(t == _observedTick, "ticks come one by one");
-        if (_observeRemainder == 0)
-        {
-            RecordHistory((int)(_observeQuotient & _historyMask));
-        }
-
-        if (++_observeRemainder == _decisionEvery)
-        {
-            _observeRemainder = 0;
-            _observeQuotient++;
-        }
-
         _observedTick++;
-        if (_untilDecision == 0)
+        if (_cadence.ObservedSlot() is var slot and >= 0)
+        {
+            RecordHistory(slot);
+        }
+
+        if (_cadence.DecisionDue())
         {
             Decide(t);
-            _untilDecision = _decisionEvery;
         }
 
-        _untilDecision--;
         var ready = ReadyCount;
         var fleet = ready + _loading;
         _peak = Math.Max(_peak, fleet);
@@ -265,37 +243,25 @@ internal abstract class ServingRunBase
     protected void Decide(long t)
     {
         var ready = ReadyCount;
-        var observed = t - _metricsDelay;
-        FleetState fleetState;
-        if (observed >= 0)
-        {
-            // The observed tick's cumulative signals, less the previous observation's (none before the first interval). The
-            // decisions come every interval from tick 0, so this one's ordinal is t / decisionEvery, counted rather than divided.
-            System.Diagnostics.Debug.Assert(_decisions == t / _decisionEvery, "decisions come every interval from tick 0");
-            var key = _decisions;
-            ref readonly var at = ref _history[(int)(key & _historyMask)];
-            ref readonly var from = ref observed - _decisionEvery >= 0 ? ref _history[(int)((key - 1) & _historyMask)] : ref NothingYet;
-            fleetState = new FleetState(ready, _loading, at.Waiting, at.Arrivals - from.Arrivals, at.Admissions - from.Admissions)
-            {
-                HasServingSignals = true,
-                RunningRequests = at.Running,
-                KvCacheUtilization = at.KvUtilization,
-                InputTokensLastInterval = at.Input - from.Input,
-                OutputTokensLastInterval = at.Output - from.Output,
-                TtftP50LastInterval = at.TtftP50Nanos < 0 ? null : Duration.FromNanoseconds(at.TtftP50Nanos),
-                TtftP95LastInterval = at.TtftP95Nanos < 0 ? null : Duration.FromNanoseconds(at.TtftP95Nanos),
-            };
-        }
-        else
-        {
-            fleetState = new FleetState(ready, _loading, 0, 0, 0) { HasServingSignals = true };
-        }
+        var (now, at, from) = _cadence.Begin(t);
 
-        _decisions++;
-        var (decision, desired) = _step.Decide(_policy, _nextDecisionAt, fleetState);
-        _nextDecisionAt += _interval;
-        _record.Decided(t, decision);
-        _fleet.Decided(t, ready + _loading, desired);
+        // The observed tick's cumulative signals, less the previous observation's (none before the first interval); before
+        // tick 0 every count was zero and no first token had come.
+        ref readonly var seen = ref at >= 0 ? ref _history[at] : ref NothingYet;
+        ref readonly var before = ref from >= 0 ? ref _history[from] : ref NothingYet;
+        var signal = new ScalingSignal(now, _cadence.Interval, ready, _loading, seen.Waiting, seen.Arrivals - before.Arrivals, NominalCapacity, _step.ExpectedLoadTime)
+        {
+            ServedLastInterval = seen.Admissions - before.Admissions,
+            MaxReplicas = _step.MaxReplicas,
+            HasServingSignals = true,
+            RunningRequests = seen.Running,
+            KvCacheUtilization = seen.KvUtilization,
+            InputTokensLastInterval = seen.Input - before.Input,
+            OutputTokensLastInterval = seen.Output - before.Output,
+            TtftP50LastInterval = at < 0 || seen.TtftP50Nanos < 0 ? null : Duration.FromNanoseconds(seen.TtftP50Nanos),
+            TtftP95LastInterval = at < 0 || seen.TtftP95Nanos < 0 ? null : Duration.FromNanoseconds(seen.TtftP95Nanos),
+        };
+        var desired = DecisionCadence.Ask(_policy, in signal, t, _record, _fleet, out _);
         Reconcile(t, desired);
         _loading = _loads.Loading;
     }
