@@ -186,58 +186,13 @@ public sealed partial class ConfigLoader
         {
             var path = $"candidates[{index}]";
             var candidate = config.Candidates[index];
-            ReplicaSettings? shape = null;
-            string? pool = null;
-            ReplicaShape? named = null;
-            if (candidate.Replica is { } shapeName)
-            {
-                if (!shapes.TryGetValue(shapeName, out named))
-                {
-                    var known = shapes.Count == 0 ? "the config has no replicas section" : "known: " + string.Join(", ", shapes.Keys);
-                    throw new ConfigException(file, path + ".replica", $"unknown replica shape \"{shapeName}\" ({known})");
-                }
-
-                (shape, pool) = (named.Replica, named.Pool);
-            }
-
-            ClusterSpec? own = null;
-            if (candidate.Cluster is { } candidateCluster)
-            {
-                own = candidateCluster.ToSpec(file, config.Replica!, path + ".cluster");
-            }
-
-            if ((own ?? settings.Cluster) is { } effective)
-            {
-                var at = own is null && candidate.Replica is { } namedShape ? $"replicas.{namedShape}" : path;
-                ClusterRules.ShapeFits(effective, shape?.Gpus ?? config.Replica!.Gpus, pool, file,
-                    own is null ? at + ".pool" : path + ".replica", own is null ? (shape is null ? "replica.gpus" : at + ".gpus") : path + ".cluster");
-            }
-            else if (pool is not null)
-            {
-                throw new ConfigException(file, path + ".replica", $"the shape \"{candidate.Replica}\" names pool \"{pool}\", but the candidate runs on no cluster (add a cluster section)");
-            }
-
+            var (shape, pool, named, own) = Placement(candidate, config, file, path, settings, shapes);
             foreach (var (read, swept, tune) in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements, shapes.Count > 0, swept => (swept is null ? named : shapes.GetValueOrDefault(swept)) is { LoadTime.ValueKind: not JsonValueKind.Undefined } s ? (s.LoadTime, $"replicas.{swept ?? candidate.Replica}.loadTime") : null))
             {
                 var spec = read with { Replica = shape, Pool = pool, Cluster = own, Serving = named?.Serving, Shape = candidate.Replica };
                 if (swept is not null)
                 {
-                    // "sweep": {"replica": ["h100x2", "l40sx4"]}: one candidate per shape, each on the cluster it runs on.
-                    if (!shapes.TryGetValue(swept, out var sweptShape))
-                    {
-                        throw new ConfigException(file, path + ".sweep.replica", $"unknown replica shape \"{swept}\" (known: {string.Join(", ", shapes.Keys)})");
-                    }
-
-                    if ((own ?? settings.Cluster) is { } sweptCluster)
-                    {
-                        ClusterRules.ShapeFits(sweptCluster, sweptShape.Replica.Gpus, sweptShape.Pool, file, path + ".sweep.replica", path + ".sweep.replica");
-                    }
-                    else if (sweptShape.Pool is not null)
-                    {
-                        throw new ConfigException(file, path + ".sweep.replica", $"the shape \"{swept}\" names pool \"{sweptShape.Pool}\", but the candidate runs on no cluster (add a cluster section)");
-                    }
-
-                    spec = spec with { Replica = sweptShape.Replica, Pool = sweptShape.Pool, Serving = sweptShape.Serving, Shape = swept };
+                    spec = OnSweptShape(spec, swept, own ?? settings.Cluster, file, path, shapes);
                 }
 
                 if (!names.TryAdd(spec.Name, path))
@@ -259,6 +214,67 @@ public sealed partial class ConfigLoader
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Where a candidate runs: its named replica shape (and that shape's pool), its own cluster, both checked to fit the
+    /// cluster it runs on; a pool without a cluster is refused.
+    /// </summary>
+    private static (ReplicaSettings? Shape, string? Pool, ReplicaShape? Named, ClusterSpec? Own) Placement(CandidateConfig candidate, BacktestConfig config, string file, string path,
+        ReplaySettings settings, Dictionary<string, ReplicaShape> shapes)
+    {
+        ReplicaSettings? shape = null;
+        string? pool = null;
+        ReplicaShape? named = null;
+        if (candidate.Replica is { } shapeName)
+        {
+            if (!shapes.TryGetValue(shapeName, out named))
+            {
+                var known = shapes.Count == 0 ? "the config has no replicas section" : "known: " + string.Join(", ", shapes.Keys);
+                throw new ConfigException(file, path + ".replica", $"unknown replica shape \"{shapeName}\" ({known})");
+            }
+
+            (shape, pool) = (named.Replica, named.Pool);
+        }
+
+        ClusterSpec? own = null;
+        if (candidate.Cluster is { } candidateCluster)
+        {
+            own = candidateCluster.ToSpec(file, config.Replica!, path + ".cluster");
+        }
+
+        if ((own ?? settings.Cluster) is { } effective)
+        {
+            var at = own is null && candidate.Replica is { } namedShape ? $"replicas.{namedShape}" : path;
+            ClusterRules.ShapeFits(effective, shape?.Gpus ?? config.Replica!.Gpus, pool, file,
+                own is null ? at + ".pool" : path + ".replica", own is null ? (shape is null ? "replica.gpus" : at + ".gpus") : path + ".cluster");
+        }
+        else if (pool is not null)
+        {
+            throw new ConfigException(file, path + ".replica", $"the shape \"{candidate.Replica}\" names pool \"{pool}\", but the candidate runs on no cluster (add a cluster section)");
+        }
+
+        return (shape, pool, named, own);
+    }
+
+    /// <summary>A candidate of <c>"sweep": {"replica": ["h100x2", "l40sx4"]}</c> on one of its shapes, checked to fit the cluster it runs on.</summary>
+    private static CandidateSpec OnSweptShape(CandidateSpec spec, string swept, ClusterSpec? cluster, string file, string path, Dictionary<string, ReplicaShape> shapes)
+    {
+        if (!shapes.TryGetValue(swept, out var sweptShape))
+        {
+            throw new ConfigException(file, path + ".sweep.replica", $"unknown replica shape \"{swept}\" (known: {string.Join(", ", shapes.Keys)})");
+        }
+
+        if (cluster is { } sweptCluster)
+        {
+            ClusterRules.ShapeFits(sweptCluster, sweptShape.Replica.Gpus, sweptShape.Pool, file, path + ".sweep.replica", path + ".sweep.replica");
+        }
+        else if (sweptShape.Pool is not null)
+        {
+            throw new ConfigException(file, path + ".sweep.replica", $"the shape \"{swept}\" names pool \"{sweptShape.Pool}\", but the candidate runs on no cluster (add a cluster section)");
+        }
+
+        return spec with { Replica = sweptShape.Replica, Pool = sweptShape.Pool, Serving = sweptShape.Serving, Shape = swept };
     }
 
     /// <summary>Whether the candidate runs on the shape: it names it, or sweeps over it.</summary>

@@ -111,59 +111,16 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
     private async Task<LoopIteration> IterateAsync(CancellationToken cancellationToken)
     {
         var now = _clock.GetCurrentInstant();
-        FleetObservation? read;
-        try
+        var (observation, refused) = await ReadAsync(now, cancellationToken).ConfigureAwait(false);
+        if (refused is not null)
         {
-            read = await _source.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // One line per failure; the stack trace only for those who ask for it.
-            Log.SignalFailed(_logger, OneLine(e));
-            Log.SignalFailedDetail(_logger, e);
-            return new LoopIteration(now, IterationOutcome.NoSignal, LastDesired, "signal source failed: no change", false);
-        }
-
-        if (read is not { } observation)
-        {
-            Log.NoSignal(_logger);
-            return new LoopIteration(now, IterationOutcome.NoSignal, LastDesired, "no signal: no change", false);
-        }
-
-        var age = now - observation.ObservedAt;
-        if (age > _options.EffectiveStaleAfter)
-        {
-            Log.StaleSignal(_logger, age.TotalSeconds);
-            return new LoopIteration(now, IterationOutcome.StaleSignal, LastDesired, "stale signal: no change", false);
+            return refused;
         }
 
         _metrics.Observe(observation.ReadyReplicas, observation.LoadingReplicas);
-        var step = new DecisionStep(_options.Interval, _options.CapacityPerReplica, _options.ExpectedLoadTime, _options.MaxReplicas);
-        var fleet = new FleetState(observation.ReadyReplicas, observation.LoadingReplicas, observation.QueueDepth, observation.ArrivalsLastInterval, observation.ServedLastInterval)
+        if (!TryDecide(now, observation, out var decision, out var desired))
         {
-            HasServingSignals = observation.RunningRequests is not null,
-            RunningRequests = observation.RunningRequests ?? 0,
-            KvCacheUtilization = observation.KvCacheUtilization ?? 0,
-            TtftP50LastInterval = observation.TtftP50LastInterval,
-            TtftP95LastInterval = observation.TtftP95LastInterval,
-            InputTokensLastInterval = observation.InputTokensLastInterval ?? 0,
-            OutputTokensLastInterval = observation.OutputTokensLastInterval ?? 0,
-        };
-        ScalingDecision decision;
-        int desired;
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            (decision, desired) = step.Decide(_policy, now, fleet);
-        }
-        catch (Exception e)
-        {
-            Log.PolicyFailed(_logger, e, LastDesired);
             return new LoopIteration(now, IterationOutcome.PolicyFailed, LastDesired, "policy failed: the last good decision holds", false);
-        }
-        finally
-        {
-            _metrics.DecisionLatency(Stopwatch.GetElapsedTime(started));
         }
 
         LastDesired = desired;
@@ -183,14 +140,83 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
         }
 
         Log.Scaling(_logger, current, desired, reason);
+        return await ApplyAsync(now, desired, decision.Reason, cancellationToken).ConfigureAwait(false);
+    }
 
+    /// <summary>The observation to decide on, or the iteration that ends here: the source failed, had nothing, or is stale.</summary>
+    private async Task<(FleetObservation Observation, LoopIteration? Refused)> ReadAsync(Instant now, CancellationToken cancellationToken)
+    {
+        FleetObservation? read;
+        try
+        {
+            read = await _source.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // One line per failure; the stack trace only for those who ask for it.
+            Log.SignalFailed(_logger, OneLine(e));
+            Log.SignalFailedDetail(_logger, e);
+            return (default, new LoopIteration(now, IterationOutcome.NoSignal, LastDesired, "signal source failed: no change", false));
+        }
+
+        if (read is not { } observation)
+        {
+            Log.NoSignal(_logger);
+            return (default, new LoopIteration(now, IterationOutcome.NoSignal, LastDesired, "no signal: no change", false));
+        }
+
+        var age = now - observation.ObservedAt;
+        if (age > _options.EffectiveStaleAfter)
+        {
+            Log.StaleSignal(_logger, age.TotalSeconds);
+            return (default, new LoopIteration(now, IterationOutcome.StaleSignal, LastDesired, "stale signal: no change", false));
+        }
+
+        return (observation, null);
+    }
+
+    /// <summary>Asks the policy on <paramref name="observation"/>; false (logged) when it throws.</summary>
+    private bool TryDecide(Instant now, in FleetObservation observation, out ScalingDecision decision, out int desired)
+    {
+        var step = new DecisionStep(_options.Interval, _options.CapacityPerReplica, _options.ExpectedLoadTime, _options.MaxReplicas);
+        var fleet = new FleetState(observation.ReadyReplicas, observation.LoadingReplicas, observation.QueueDepth, observation.ArrivalsLastInterval, observation.ServedLastInterval)
+        {
+            HasServingSignals = observation.RunningRequests is not null,
+            RunningRequests = observation.RunningRequests ?? 0,
+            KvCacheUtilization = observation.KvCacheUtilization ?? 0,
+            TtftP50LastInterval = observation.TtftP50LastInterval,
+            TtftP95LastInterval = observation.TtftP95LastInterval,
+            InputTokensLastInterval = observation.InputTokensLastInterval ?? 0,
+            OutputTokensLastInterval = observation.OutputTokensLastInterval ?? 0,
+        };
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            (decision, desired) = step.Decide(_policy, now, fleet);
+            return true;
+        }
+        catch (Exception e)
+        {
+            Log.PolicyFailed(_logger, e, LastDesired);
+            (decision, desired) = (default, 0);
+            return false;
+        }
+        finally
+        {
+            _metrics.DecisionLatency(Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    /// <summary>Applies <paramref name="desired"/>, retried with doubling waits up to the options' attempts.</summary>
+    private async Task<LoopIteration> ApplyAsync(Instant now, int desired, string? reason, CancellationToken cancellationToken)
+    {
         var delay = _options.ApplyRetryDelay;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await _controller.ApplyAsync(desired, cancellationToken).ConfigureAwait(false);
-                return new LoopIteration(now, IterationOutcome.Applied, desired, decision.Reason, true);
+                return new LoopIteration(now, IterationOutcome.Applied, desired, reason, true);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -210,7 +236,6 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
             delay *= 2;
         }
     }
-
 
     /// <summary>An exception as one line: its message and those of its inner exceptions, without stack traces.</summary>
     private static string OneLine(Exception e)

@@ -16,8 +16,6 @@ internal static class ReportHtml
     public static string Render(BacktestReport report, IReadOnlyList<(string File, string Caption)> plots)
     {
         var html = new StringBuilder();
-        var slo = report.Settings.Slo;
-        var zone = ReportText.Zone(report.TimeZone);
         var perDay = report.Trace.End - report.Trace.Start >= NodaTime.Duration.FromDays(1);
         var best = report.Results.FirstOrDefault(r => !r.Failed);
         html.Append("""
@@ -34,25 +32,7 @@ internal static class ReportHtml
             dl.glossary dt{font-weight:bold;margin-top:.5rem}dl.glossary dd{margin-left:1.5rem}
             </style></head><body>
             """);
-        html.Append("<h1>Autoscale backtest report</h1>\n<div class=\"summary\">");
-        html.Append(Ci, $"<p>{E(ReportText.TraceLine(report.Trace, zone))} Ticks of {report.Settings.TickSeconds.ToString(Ci)} s.</p>");
-        var serving = report.Settings.Serving;
-        var replicaText = serving is null
-            ? $"{report.Settings.Replica.CapacityRps.ToString(Ci)} req/s"
-            : $"a serving profile (a step is {(serving.BaseSeconds * 1000).ToString("0.###", Ci)} ms + {(serving.PerPrefillTokenSeconds * 1e6).ToString("0.###", Ci)} µs per prefill token + {(serving.PerDecodeTokenSeconds * 1e6).ToString("0.###", Ci)} µs per sequence decoding; {serving.MaxSequences} sequences, {serving.MaxBatchedTokens} tokens a step, {serving.KvCacheTokens.ToString("N0", Ci)} KV tokens)";
-        html.Append(Ci, $"<p>{E(ReportText.SloLine(slo))} Replica: {E(replicaText)}, {report.Settings.Replica.Gpus} GPU{(report.Settings.Replica.Gpus == 1 ? "" : "s")} at ${report.Settings.Replica.DollarsPerGpuHour.ToString("0.###", Ci)} per GPU-hour.</p>");
-        if (serving is not null && report.Settings.FluidServing)
-        {
-            html.Append("<p>Replayed as a fluid (<code>engine.serving: \"fluid\"</code>): cohorts of requests through one pool of identical replicas, not request by request; docs/serving.md gives where it agrees with the request-level replay and where it does not.</p>");
-        }
-        if (best is not null)
-        {
-            html.Append(best.MeetsSlo
-                ? $"<p><b>Winner: {E(best.Name)}</b>: meets the SLO with {best.ViolationPercent.ToString("0.###", Ci)}% violations for ${best.Dollars.ToString("N2", Ci)} over the trace (${best.DollarsPerHour.ToString("N2", Ci)} per hour; idle ${best.IdleDollars.ToString("N2", Ci)}).</p>"
-                : $"<p><b>No candidate meets the SLO.</b> The best ranked, {E(best.Name)}, has {best.ViolationPercent.ToString("0.###", Ci)}% violations for ${best.Dollars.ToString("N2", Ci)} over the trace (${best.DollarsPerHour.ToString("N2", Ci)} per hour).</p>");
-        }
-
-        html.Append("</div>\n");
+        Summary(html, report, best);
         if (report.Warnings.Count > 0)
         {
             html.Append("<h2>Warnings</h2>\n<div class=\"warnings\"><ul>\n");
@@ -96,6 +76,52 @@ internal static class ReportHtml
         html.Append("<h2>Dollars</h2>\n");
         Dollars(html, report);
 
+        Sweeps(html, report);
+        foreach (var (file, caption) in plots.Where(p => p.File.StartsWith("sweep-", StringComparison.Ordinal)))
+        {
+            Figure(html, file, caption);
+        }
+
+        SeedSpreads(html, report);
+        html.Append("<h2>Glossary</h2>\n<dl class=\"glossary\">\n");
+        foreach (var (term, meaning) in ReportText.Glossary)
+        {
+            html.Append(Ci, $"<dt>{E(term)}</dt><dd>{E(meaning)}</dd>\n");
+        }
+
+        html.Append("</dl>\n<p class=\"note\">Made by Autoscale. The same numbers are in results.json and results.csv beside this page.</p>\n</body></html>\n");
+        return html.ToString();
+    }
+
+    /// <summary>The summary box: the trace, the SLO and replica, and the winner (or that none meets the SLO).</summary>
+    private static void Summary(StringBuilder html, BacktestReport report, CandidateResult? best)
+    {
+        var slo = report.Settings.Slo;
+        var zone = ReportText.Zone(report.TimeZone);
+        html.Append("<h1>Autoscale backtest report</h1>\n<div class=\"summary\">");
+        html.Append(Ci, $"<p>{E(ReportText.TraceLine(report.Trace, zone))} Ticks of {report.Settings.TickSeconds.ToString(Ci)} s.</p>");
+        var serving = report.Settings.Serving;
+        var replicaText = serving is null
+            ? $"{report.Settings.Replica.CapacityRps.ToString(Ci)} req/s"
+            : $"a serving profile (a step is {(serving.BaseSeconds * 1000).ToString("0.###", Ci)} ms + {(serving.PerPrefillTokenSeconds * 1e6).ToString("0.###", Ci)} µs per prefill token + {(serving.PerDecodeTokenSeconds * 1e6).ToString("0.###", Ci)} µs per sequence decoding; {serving.MaxSequences} sequences, {serving.MaxBatchedTokens} tokens a step, {serving.KvCacheTokens.ToString("N0", Ci)} KV tokens)";
+        html.Append(Ci, $"<p>{E(ReportText.SloLine(slo))} Replica: {E(replicaText)}, {report.Settings.Replica.Gpus} GPU{(report.Settings.Replica.Gpus == 1 ? "" : "s")} at ${report.Settings.Replica.DollarsPerGpuHour.ToString("0.###", Ci)} per GPU-hour.</p>");
+        if (serving is not null && report.Settings.FluidServing)
+        {
+            html.Append("<p>Replayed as a fluid (<code>engine.serving: \"fluid\"</code>): cohorts of requests through one pool of identical replicas, not request by request; docs/serving.md gives where it agrees with the request-level replay and where it does not.</p>");
+        }
+        if (best is not null)
+        {
+            html.Append(best.MeetsSlo
+                ? $"<p><b>Winner: {E(best.Name)}</b>: meets the SLO with {best.ViolationPercent.ToString("0.###", Ci)}% violations for ${best.Dollars.ToString("N2", Ci)} over the trace (${best.DollarsPerHour.ToString("N2", Ci)} per hour; idle ${best.IdleDollars.ToString("N2", Ci)}).</p>"
+                : $"<p><b>No candidate meets the SLO.</b> The best ranked, {E(best.Name)}, has {best.ViolationPercent.ToString("0.###", Ci)}% violations for ${best.Dollars.ToString("N2", Ci)} over the trace (${best.DollarsPerHour.ToString("N2", Ci)} per hour).</p>");
+        }
+
+        html.Append("</div>\n");
+    }
+
+    /// <summary>Each sweep's table, its knee (the cheapest value that meets the SLO) marked.</summary>
+    private static void Sweeps(StringBuilder html, BacktestReport report)
+    {
         foreach (var sweep in report.Sweeps)
         {
             html.Append(Ci, $"<h2>Sweep: {E(sweep.Group)}</h2>\n<p>");
@@ -117,12 +143,11 @@ internal static class ReportHtml
 
             html.Append("</table>\n");
         }
+    }
 
-        foreach (var (file, caption) in plots.Where(p => p.File.StartsWith("sweep-", StringComparison.Ordinal)))
-        {
-            Figure(html, file, caption);
-        }
-
+    /// <summary>With <c>--seeds</c>: each candidate's spread of violations and dollars over the seeds.</summary>
+    private static void SeedSpreads(StringBuilder html, BacktestReport report)
+    {
         if (report.SeedSpreads.Count > 0)
         {
             html.Append("<h2>Spread over seeds</h2>\n<table><tr><th class=\"name\">candidate</th><th>seeds</th><th>met SLO</th><th>viol % min</th><th>mean</th><th>max</th><th>$ min</th><th>mean</th><th>max</th></tr>\n");
@@ -133,15 +158,6 @@ internal static class ReportHtml
 
             html.Append("</table>\n");
         }
-
-        html.Append("<h2>Glossary</h2>\n<dl class=\"glossary\">\n");
-        foreach (var (term, meaning) in ReportText.Glossary)
-        {
-            html.Append(Ci, $"<dt>{E(term)}</dt><dd>{E(meaning)}</dd>\n");
-        }
-
-        html.Append("</dl>\n<p class=\"note\">Made by Autoscale. The same numbers are in results.json and results.csv beside this page.</p>\n</body></html>\n");
-        return html.ToString();
     }
 
     private static void Cluster(StringBuilder html, BacktestReport report)

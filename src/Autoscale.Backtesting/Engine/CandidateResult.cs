@@ -195,26 +195,9 @@ public sealed record CandidateResult
             return null;
         }
 
-        long[] counts = [r.Requests, r.Served, r.Late, r.Dropped, r.QueuedAtEnd, r.WorstMinuteViolations, r.WorstHourViolations, r.BreachMinutes, r.Minutes,
-            r.LongestBreachMinutes, r.ScaleActions, r.Flaps, r.CapacityLagEpisodes, r.ColdStarts, r.PeakReplicas, r.EndReplicas, r.Ticks];
-        if (counts.Any(c => c < 0))
+        if (CountProblem() is { } counted)
         {
-            return $"{at}: a count is negative";
-        }
-
-        if (r.Served > r.Requests || r.Dropped > r.Requests || r.QueuedAtEnd > r.Requests || r.Served + r.Dropped + r.QueuedAtEnd != r.Requests)
-        {
-            return $"{at}: served ({r.Served}), dropped ({r.Dropped}) and queued at the end ({r.QueuedAtEnd}) do not add up to its {r.Requests} requests";
-        }
-
-        if (r.Late > r.Served + r.QueuedAtEnd || r.WorstMinuteViolations > r.WorstHourViolations || r.WorstHourViolations > r.Violations)
-        {
-            return $"{at}: its violations do not add up (late {r.Late} of {r.Served + r.QueuedAtEnd} served or queued; worst minute {r.WorstMinuteViolations}, worst hour {r.WorstHourViolations}, of {r.Violations} in all)";
-        }
-
-        if (r.BreachMinutes > r.Minutes || r.LongestBreachMinutes > r.BreachMinutes || r.EndReplicas > r.PeakReplicas)
-        {
-            return $"{at}: its minutes in breach or its replicas do not add up";
+            return $"{at}: {counted}";
         }
 
         (string Name, double Value)[] figures = [("waitP50Seconds", r.WaitP50Seconds), ("waitP95Seconds", r.WaitP95Seconds), ("waitP99Seconds", r.WaitP99Seconds),
@@ -251,30 +234,70 @@ public sealed record CandidateResult
             return $"{at}: meetsSlo is {(r.MeetsSlo ? "true" : "false")}, but {r.Violations} violations of {r.Requests} requests {(meets ? "meet" : "miss")} the {settings.Slo.TargetPercent} % target";
         }
 
-        if (r.Serving is { } s)
+        if (PartsProblem() is { } part)
+        {
+            return $"{at}: {part}";
+        }
+
+        return TimelineProblem(r.Timeline) is { } problem ? $"{at}: its timeline {problem}" : null;
+    }
+
+    /// <summary>What is wrong with the counts (negative, not adding up to the requests, violations or minutes out of order); null when they hold.</summary>
+    private string? CountProblem()
+    {
+        long[] counts = [Requests, Served, Late, Dropped, QueuedAtEnd, WorstMinuteViolations, WorstHourViolations, BreachMinutes, Minutes,
+            LongestBreachMinutes, ScaleActions, Flaps, CapacityLagEpisodes, ColdStarts, PeakReplicas, EndReplicas, Ticks];
+        if (counts.Any(c => c < 0))
+        {
+            return "a count is negative";
+        }
+
+        if (Served > Requests || Dropped > Requests || QueuedAtEnd > Requests || Served + Dropped + QueuedAtEnd != Requests)
+        {
+            return $"served ({Served}), dropped ({Dropped}) and queued at the end ({QueuedAtEnd}) do not add up to its {Requests} requests";
+        }
+
+        if (Late > Served + QueuedAtEnd || WorstMinuteViolations > WorstHourViolations || WorstHourViolations > Violations)
+        {
+            return $"its violations do not add up (late {Late} of {Served + QueuedAtEnd} served or queued; worst minute {WorstMinuteViolations}, worst hour {WorstHourViolations}, of {Violations} in all)";
+        }
+
+        if (BreachMinutes > Minutes || LongestBreachMinutes > BreachMinutes || EndReplicas > PeakReplicas)
+        {
+            return "its minutes in breach or its replicas do not add up";
+        }
+
+        return null;
+    }
+
+    /// <summary>What is wrong with the serving or cluster figures (negative, out of range, not finite); null when they hold.</summary>
+    private string? PartsProblem()
+    {
+        if (Serving is { } s)
         {
             double[] latencies = [s.TtftP50Seconds, s.TtftP90Seconds, s.TtftP99Seconds, s.TpotP50Seconds, s.TpotP99Seconds, s.E2eP50Seconds, s.E2eP99Seconds, s.TtftMeanSeconds, s.TpotMeanSeconds, s.E2eMeanSeconds];
             double[] rates = [s.GoodputRps, s.InputTokensPerSecond, s.OutputTokensPerSecond, s.NominalCapacityRps, s.MeanInputTokens, s.MeanOutputTokens];
             if (latencies.Any(l => l < 0 || double.IsNegativeInfinity(l)) || rates.Any(f => !double.IsFinite(f) || f < 0) || s.Preemptions < 0
                 || !(s.KvCacheUtilization is >= 0 and <= 1) || s.DollarsPerMillionTokens < 0 || double.IsInfinity(s.DollarsPerMillionTokens))
             {
-                return $"{at}: a serving figure is negative, out of its range or not a number";
+                return "a serving figure is negative, out of its range or not a number";
             }
         }
 
-        if (r.Cluster is { } c)
+        if (Cluster is { } c)
         {
             double[] cluster = [c.NodeDollars, c.IdleGpuDollars, c.ReplicaDollars, c.OnDemandDollars, c.SpotDollars, c.CommittedDollars, c.WarmNodeDollars,
                 c.ProvisionWaitP50Seconds, c.ProvisionWaitP99Seconds, c.ProvisionWaitMaxSeconds, c.PendingSeconds, c.StockoutMinutes];
             long[] events = [c.UnplacedReplicas, c.Preemptions, c.PreemptedReplicas, c.Crashes, c.RequestsLost, c.RequestsRetried, c.ProvisionFailures, c.PeakNodes];
             if (cluster.Any(f => !double.IsFinite(f) || f < 0) || events.Any(e => e < 0) || c.Pools is null || c.Pools.Any(p => p is null || !double.IsFinite(p.Dollars) || p.Dollars < 0))
             {
-                return $"{at}: a cluster figure is negative or not a finite number";
+                return "a cluster figure is negative or not a finite number";
             }
         }
 
-        return TimelineProblem(r.Timeline) is { } problem ? $"{at}: its timeline {problem}" : null;
+        return null;
     }
+
 
     private static string? TimelineProblem(Timeline? timeline)
     {

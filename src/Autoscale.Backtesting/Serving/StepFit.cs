@@ -204,8 +204,31 @@ public static class StepFit
             }
         }
 
-        // Least squares by a streaming QR (Givens rotations, one row at a time): memory stays three-by-three whatever
-        // the rows, with the accuracy of a QR (normal equations would square the condition number).
+        var x = LeastSquares(equations, scale);
+        var coefficients = Checked(equations, x, scale, names);
+        double sumSq = 0, max = 0, ssRes = 0, ssTot = 0;
+        var mean = equations.Average(e => e.Seconds);
+        foreach (var e in equations)
+        {
+            var fitted = coefficients[0] + (coefficients[1] * e.Prefill) + (coefficients[2] * e.Decode);
+            var relative = (fitted - e.Seconds) / e.Seconds;
+            sumSq += relative * relative;
+            max = Math.Max(max, Math.Abs(relative));
+            ssRes += (fitted - e.Seconds) * (fitted - e.Seconds);
+            ssTot += (e.Seconds - mean) * (e.Seconds - mean);
+        }
+
+        return new Result(coefficients[0], coefficients[1], coefficients[2], equations.Count, Math.Sqrt(sumSq / equations.Count), max, ssTot > 0 ? 1 - (ssRes / ssTot) : null);
+    }
+
+    /// <summary>
+    /// The scaled coefficients that fit <paramref name="equations"/> best, by a streaming QR (Givens rotations, one row at
+    /// a time): memory stays three-by-three whatever the rows, with the accuracy of a QR (normal equations would square
+    /// the condition number).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The rows do not vary enough to tell the coefficients apart.</exception>
+    private static double[] LeastSquares(IReadOnlyList<Equation> equations, double[] scale)
+    {
         var r = new double[3, 3];
         var qtb = new double[3];
         Span<double> row = stackalloc double[3];
@@ -251,6 +274,13 @@ public static class StepFit
             x[k] = sum / r[k, k];
         }
 
+        return x;
+    }
+
+    /// <summary>The coefficients in seconds, each checked: not clearly negative (a tiny negative is noise, read as zero), a positive base, none above what a server's step takes.</summary>
+    /// <exception cref="InvalidOperationException">A coefficient a step cannot take.</exception>
+    private static double[] Checked(IReadOnlyList<Equation> equations, double[] x, double[] scale, string[] names)
+    {
         var largest = equations.Max(e => e.Seconds);
         var coefficients = new[] { x[0], x[1] / scale[1], x[2] / scale[2] };
         for (var k = 0; k < 3; k++)
@@ -269,18 +299,7 @@ public static class StepFit
             }
         }
 
-        double sumSq = 0, max = 0, ssRes = 0, ssTot = 0;
-        var mean = equations.Average(e => e.Seconds);
-        foreach (var e in equations)
-        {
-            var fitted = coefficients[0] + (coefficients[1] * e.Prefill) + (coefficients[2] * e.Decode);
-            var relative = (fitted - e.Seconds) / e.Seconds;
-            sumSq += relative * relative;
-            max = Math.Max(max, Math.Abs(relative));
-            ssRes += (fitted - e.Seconds) * (fitted - e.Seconds);
-            ssTot += (e.Seconds - mean) * (e.Seconds - mean);
-        }
 
-        return new Result(coefficients[0], coefficients[1], coefficients[2], equations.Count, Math.Sqrt(sumSq / equations.Count), max, ssTot > 0 ? 1 - (ssRes / ssTot) : null);
+        return coefficients;
     }
 }

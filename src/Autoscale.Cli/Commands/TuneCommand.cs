@@ -48,23 +48,7 @@ internal static class TuneCommand
             await userPolicies.LoadAsync(parse, context.Catalog, context.Stderr, cancellationToken);
             var trainDays = Days(parse.GetValue(train)!, "--train");
             var testDays = Days(parse.GetValue(test)!, "--test");
-            var perWindow = parse.GetValue(budget);
-            if (perWindow is < 1 or > MaxBudget)
-            {
-                throw new UserInputException($"--budget ({perWindow}) must be between 1 and {MaxBudget:N0} settings per training window");
-            }
-
-            var sloMargin = parse.GetValue(margin);
-            if (!(sloMargin is >= 0 and <= 0.95))
-            {
-                throw new UserInputException($"--slo-margin ({sloMargin.ToString(CultureInfo.InvariantCulture)}) must be from 0 to 0.95: the share of each training day's error budget a pick keeps to spare");
-            }
-
-            var threadCount = parse.GetValue(threads);
-            if (threadCount is < 1 or > 1024)
-            {
-                throw new UserInputException($"--threads ({threadCount}) must be between 1 and 1024");
-            }
+            var (perWindow, sloMargin, threadCount) = Limits(parse.GetValue(budget), parse.GetValue(margin), parse.GetValue(threads));
 
             var dir = parse.GetValue(outDir);
             if (dir is not null)
@@ -80,35 +64,14 @@ internal static class TuneCommand
             if (kind is not null && shardCount == 0)
             {
                 // A candidate with no form of that kind is refused before anything runs.
-                foreach (var target in chosen)
-                {
-                    Autoscale.Config.Manifests.ManifestExporter.Export(target.Baseline, plan.Settings, kind, configFile, plan.Sources.GetValueOrDefault(target.Baseline.Name));
-                }
+                RefuseUnexportable(chosen, plan, kind, configFile);
             }
 
             var zone = NodaTime.DateTimeZoneProviders.Tzdb.GetZoneOrNull(plan.TimeZone) ?? NodaTime.DateTimeZone.Utc;
             var tracePath = parse.GetValue(trace)!;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var data = await ReadAsync(tracePath, plan, chosen, cancellationToken);
-            IReadOnlyList<TuneWindow> windows;
-            try
-            {
-                windows = TuneSchedule.Build(data.Start, data.Tick, data.Ticks, zone, trainDays, testDays);
-            }
-            catch (ArgumentException e)
-            {
-                throw new UserInputException($"{tracePath}: {e.Message}");
-            }
-
-            // A request-level replay holds a window's requests: the longest window (training and test days) is checked first.
-            if (plan.Settings.Serving is not null && !plan.Settings.FluidServing)
-            {
-                var most = windows.Max(w => data.RequestsIn(w.TrainFrom, w.Deploy ? w.TrainTo : w.TestDays[^1]));
-                if (plan.Settings.WorkProblem(most) is { } tooMuch)
-                {
-                    throw new UserInputException($"{tracePath}: a training window and its test days: {tooMuch}");
-                }
-            }
+            var windows = Windows(data, plan, zone, trainDays, testDays, tracePath);
 
             var runSeed = parse.GetValue(seed) ?? plan.Settings.Seed;
             var units = new List<(int Candidate, TuneWindow Window)>();
@@ -119,16 +82,7 @@ internal static class TuneCommand
 
             var mine = shardCount == 0 ? units : units.Where((_, i) => i % shardCount == shardIndex).ToList();
             var tuners = chosen.Select(t => new Tuner(plan.Settings, data, t, perWindow, runSeed, threadCount, margin: sloMargin)).ToList();
-            using var progress = new TuneProgress(context.Stderr, mine.Sum(u => tuners[u.Candidate].EvaluationsPerWindow), mine.Count);
-            var done = new List<TuneUnit>();
-            foreach (var (c, window) in mine)
-            {
-                progress.Window(chosen[c].Baseline.Name, window, tuners[c].FirstRungDays(window));
-                var counting = new Tuner(plan.Settings, data, chosen[c], perWindow, runSeed, threadCount, progress.Evaluated, sloMargin);
-                done.Add(counting.Run(c, window, cancellationToken));
-            }
-
-            progress.Finish();
+            var done = Tune(context, mine, tuners, chosen, plan, data, (perWindow, runSeed, threadCount, sloMargin), cancellationToken);
             if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
             {
                 await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {done.Sum(u => u.Evaluations.Count)} replays of training windows in {done.Count} windows;"
@@ -162,6 +116,79 @@ internal static class TuneCommand
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>The search's limits, each checked: evaluations per window, the SLO margin, threads.</summary>
+    private static (int PerWindow, double Margin, int Threads) Limits(int perWindow, double sloMargin, int threadCount)
+    {
+        if (perWindow is < 1 or > MaxBudget)
+        {
+            throw new UserInputException($"--budget ({perWindow}) must be between 1 and {MaxBudget:N0} settings per training window");
+        }
+
+        if (!(sloMargin is >= 0 and <= 0.95))
+        {
+            throw new UserInputException($"--slo-margin ({sloMargin.ToString(CultureInfo.InvariantCulture)}) must be from 0 to 0.95: the share of each training day's error budget a pick keeps to spare");
+        }
+
+        if (threadCount is < 1 or > 1024)
+        {
+            throw new UserInputException($"--threads ({threadCount}) must be between 1 and 1024");
+        }
+
+        return (perWindow, sloMargin, threadCount);
+    }
+
+    /// <summary>Exports each candidate's baseline as <paramref name="kind"/>: one that has no form of that kind is refused before anything runs.</summary>
+    private static void RefuseUnexportable(IReadOnlyList<TuneTarget> chosen, BacktestPlan plan, string kind, string configFile)
+    {
+        foreach (var target in chosen)
+        {
+            Autoscale.Config.Manifests.ManifestExporter.Export(target.Baseline, plan.Settings, kind, configFile, plan.Sources.GetValueOrDefault(target.Baseline.Name));
+        }
+    }
+
+    /// <summary>The walk-forward windows over the trace; for a request-level replay, the longest window's requests checked against the settings first.</summary>
+    private static IReadOnlyList<TuneWindow> Windows(TuneData data, BacktestPlan plan, NodaTime.DateTimeZone zone, int trainDays, int testDays, string tracePath)
+    {
+        IReadOnlyList<TuneWindow> windows;
+        try
+        {
+            windows = TuneSchedule.Build(data.Start, data.Tick, data.Ticks, zone, trainDays, testDays);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserInputException($"{tracePath}: {e.Message}");
+        }
+
+        // A request-level replay holds a window's requests: the longest window (training and test days) is checked first.
+        if (plan.Settings.Serving is not null && !plan.Settings.FluidServing)
+        {
+            var most = windows.Max(w => data.RequestsIn(w.TrainFrom, w.Deploy ? w.TrainTo : w.TestDays[^1]));
+            if (plan.Settings.WorkProblem(most) is { } tooMuch)
+            {
+                throw new UserInputException($"{tracePath}: a training window and its test days: {tooMuch}");
+            }
+        }
+
+        return windows;
+    }
+
+    /// <summary>Tunes each (candidate, window) of <paramref name="units"/> in turn, with progress on standard error.</summary>
+    private static List<TuneUnit> Tune(CliContext context, IReadOnlyList<(int Candidate, TuneWindow Window)> units, IReadOnlyList<Tuner> tuners, IReadOnlyList<TuneTarget> chosen,
+        BacktestPlan plan, TuneData data, (int PerWindow, long Seed, int Threads, double Margin) search, CancellationToken cancellationToken)
+    {
+        using var progress = new TuneProgress(context.Stderr, units.Sum(u => tuners[u.Candidate].EvaluationsPerWindow), units.Count);
+        var done = new List<TuneUnit>();
+        foreach (var (c, window) in units)
+        {
+            progress.Window(chosen[c].Baseline.Name, window, tuners[c].FirstRungDays(window));
+            var counting = new Tuner(plan.Settings, data, chosen[c], search.PerWindow, search.Seed, search.Threads, progress.Evaluated, search.Margin);
+            done.Add(counting.Run(c, window, cancellationToken));
+        }
+
+        progress.Finish();
+        return done;
     }
 
     /// <summary>Writes the report folder (with <c>--out</c>), the manifests, and the result in the chosen format.</summary>

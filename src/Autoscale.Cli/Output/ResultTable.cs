@@ -44,18 +44,8 @@ internal static class ResultTable
         }
 
 
+        var columns = Columns(document, perDay, cluster);
         var table = new Table().Border(TableBorder.Rounded);
-        var serving = document.Results.Any(r => r.Serving is not null);
-        var columns = new List<string> { "rank", "candidate", "requests", "late", "dropped", "viol %", "SLO" };
-        columns.AddRange(serving ? ["p99 TTFT s", "p99 TPOT s", "p99 E2E s", "$/M tokens"] : ["p99 wait s"]);
-        columns.AddRange(["$ total", "$/hour"]);
-        if (perDay)
-        {
-            columns.Add("$/day");
-        }
-
-        columns.AddRange(cluster ? ["idle GPU $", "peak nodes", "node wait p99 s", "reclaims"] : ["idle $"]);
-        columns.AddRange(["cold starts", "peak replicas", "end replicas"]);
         foreach (var column in columns)
         {
             table.AddColumn(new TableColumn(column) { Alignment = column == "candidate" ? Justify.Left : Justify.Right });
@@ -63,47 +53,7 @@ internal static class ResultTable
 
         foreach (var r in document.Results)
         {
-            var mark = r.Rank == 1 && !r.Failed && r.MeetsSlo ? " [green](winner)[/]" : "";
-            var name = Markup.Escape(r.Name) + mark + (r.OnParetoFront ? " *" : "");
-            if (r.Failed)
-            {
-                var row = new List<string> { r.Rank.ToString(Ci), name, "[red]failed[/]", Markup.Escape(r.Error!) };
-                row.AddRange(Enumerable.Repeat("", columns.Count - row.Count));
-                table.AddRow(row.ToArray());
-                continue;
-            }
-
-            var cells = new List<string>
-            {
-                r.Rank.ToString(Ci), name, r.Requests.ToString(Ci), r.Late.ToString(Ci), r.Dropped.ToString(Ci),
-                r.ViolationPercent.ToString("F1", Ci), r.MeetsSlo ? "[green]met[/]" : "[red]missed[/]",
-            };
-            if (r.Serving is { } s)
-            {
-                cells.AddRange([Seconds(s.TtftP99Seconds), Seconds(s.TpotP99Seconds), Seconds(s.E2eP99Seconds), double.IsNaN(s.DollarsPerMillionTokens) ? "-" : s.DollarsPerMillionTokens.ToString("F2", Ci)]);
-            }
-            else
-            {
-                cells.Add(r.WaitP99Seconds.ToString("0.##", Ci));
-            }
-
-            cells.AddRange([r.Dollars.ToString("F2", Ci), r.DollarsPerHour.ToString("F2", Ci)]);
-            if (perDay)
-            {
-                cells.Add((r.DollarsPerHour * 24).ToString("F2", Ci));
-            }
-
-            if (r.Cluster is { } k)
-            {
-                cells.AddRange([k.IdleGpuDollars.ToString("F2", Ci), k.PeakNodes.ToString(Ci), k.ProvisionWaitP99Seconds.ToString("0.##", Ci), k.Preemptions.ToString(Ci)]);
-            }
-            else
-            {
-                cells.Add(r.IdleDollars.ToString("F2", Ci));
-            }
-
-            cells.AddRange([r.ColdStarts.ToString(Ci), r.PeakReplicas.ToString(Ci), r.EndReplicas.ToString(Ci)]);
-            table.AddRow(cells.ToArray());
+            table.AddRow(Row(r, columns.Count, perDay));
         }
 
         console.Write(table);
@@ -126,6 +76,68 @@ internal static class ResultTable
         {
             output.WriteLine($"warning: {warning}");
         }
+    }
+
+    /// <summary>The table's columns: serving latencies or the wait, per-day dollars for a day or more, cluster figures on a cluster.</summary>
+    private static List<string> Columns(BacktestReport document, bool perDay, bool cluster)
+    {
+        var serving = document.Results.Any(r => r.Serving is not null);
+        var columns = new List<string> { "rank", "candidate", "requests", "late", "dropped", "viol %", "SLO" };
+        columns.AddRange(serving ? ["p99 TTFT s", "p99 TPOT s", "p99 E2E s", "$/M tokens"] : ["p99 wait s"]);
+        columns.AddRange(["$ total", "$/hour"]);
+        if (perDay)
+        {
+            columns.Add("$/day");
+        }
+
+        columns.AddRange(cluster ? ["idle GPU $", "peak nodes", "node wait p99 s", "reclaims"] : ["idle $"]);
+        columns.AddRange(["cold starts", "peak replicas", "end replicas"]);
+        return columns;
+    }
+
+    /// <summary>One candidate's cells, as <see cref="Columns"/> orders them (a failed one: its error, the rest empty).</summary>
+    private static string[] Row(Autoscale.Backtesting.Engine.CandidateResult r, int columnCount, bool perDay)
+    {
+        var mark = r.Rank == 1 && !r.Failed && r.MeetsSlo ? " [green](winner)[/]" : "";
+        var name = Markup.Escape(r.Name) + mark + (r.OnParetoFront ? " *" : "");
+        if (r.Failed)
+        {
+            var row = new List<string> { r.Rank.ToString(Ci), name, "[red]failed[/]", Markup.Escape(r.Error!) };
+            row.AddRange(Enumerable.Repeat("", columnCount - row.Count));
+            return [.. row];
+        }
+
+        var cells = new List<string>
+        {
+            r.Rank.ToString(Ci), name, r.Requests.ToString(Ci), r.Late.ToString(Ci), r.Dropped.ToString(Ci),
+            r.ViolationPercent.ToString("F1", Ci), r.MeetsSlo ? "[green]met[/]" : "[red]missed[/]",
+        };
+        if (r.Serving is { } s)
+        {
+            cells.AddRange([Seconds(s.TtftP99Seconds), Seconds(s.TpotP99Seconds), Seconds(s.E2eP99Seconds), double.IsNaN(s.DollarsPerMillionTokens) ? "-" : s.DollarsPerMillionTokens.ToString("F2", Ci)]);
+        }
+        else
+        {
+            cells.Add(r.WaitP99Seconds.ToString("0.##", Ci));
+        }
+
+        cells.AddRange([r.Dollars.ToString("F2", Ci), r.DollarsPerHour.ToString("F2", Ci)]);
+        if (perDay)
+        {
+            cells.Add((r.DollarsPerHour * 24).ToString("F2", Ci));
+        }
+
+        if (r.Cluster is { } k)
+        {
+            cells.AddRange([k.IdleGpuDollars.ToString("F2", Ci), k.PeakNodes.ToString(Ci), k.ProvisionWaitP99Seconds.ToString("0.##", Ci), k.Preemptions.ToString(Ci)]);
+        }
+        else
+        {
+            cells.Add(r.IdleDollars.ToString("F2", Ci));
+        }
+
+        cells.AddRange([r.ColdStarts.ToString(Ci), r.PeakReplicas.ToString(Ci), r.EndReplicas.ToString(Ci)]);
+        return [.. cells];
     }
 
     /// <summary>A latency for the table: up to three significant decimals, "dropped" for the infinite one a dropped request gives, "-" where nothing was measured.</summary>

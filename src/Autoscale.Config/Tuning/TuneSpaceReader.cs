@@ -96,40 +96,7 @@ internal static class TuneSpaceReader
 
         if (value.TryGetProperty("values", out var list))
         {
-            _ = new JsonFields(value, file, at, "values");
-            if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
-            {
-                throw new ConfigException(file, at + ".values", "must list at least one number");
-            }
-
-            var values = new List<double>();
-            var index = 0;
-            foreach (var item in list.EnumerateArray())
-            {
-                if (item.ValueKind != JsonValueKind.Number || !item.TryGetDouble(out var v) || !double.IsFinite(v))
-                {
-                    throw new ConfigException(file, $"{at}.values[{index}]", $"must be a number, not {JsonFields.Kind(item)}");
-                }
-
-                if (integer && v != Math.Floor(v))
-                {
-                    throw new ConfigException(file, $"{at}.values[{index}]", $"({TuneDimension.Format(v)}) must be a whole number: the option takes whole numbers");
-                }
-
-                if (!values.Contains(v))
-                {
-                    values.Add(v);
-                }
-
-                index++;
-            }
-
-            if (values.Count > MaxValuesPerOption)
-            {
-                throw new ConfigException(file, at + ".values", $"lists {values.Count} values; at most {MaxValuesPerOption}");
-            }
-
-            return new TuneDimension(option.Name, values, values.Min(), values.Max(), integer, asString);
+            return Listed(option, value, list, integer, asString, file, at);
         }
 
         var range = new JsonFields(value, file, at, "from", "to", "step", "log");
@@ -157,30 +124,7 @@ internal static class TuneSpaceReader
 
         if (log)
         {
-            if (range.Has("step"))
-            {
-                throw new ConfigException(file, at + ".step", "a log range has no step: give \"log\": true or \"step\", not both");
-            }
-
-            if (!(from > 0))
-            {
-                throw new ConfigException(file, at + ".from", $"({TuneDimension.Format(from)}) must be > 0 for a log range");
-            }
-
-            if (integer)
-            {
-                // Whole numbers on a log scale: the distinct rounded points, as a grid (a short range is every number in it).
-                var grid = new SortedSet<double>();
-                var count = Math.Min(MaxValuesPerOption, to - from + 1);
-                for (var i = 0; i < count; i++)
-                {
-                    grid.Add(Math.Round(Math.Exp(Math.Log(from) + (Math.Log(to) - Math.Log(from)) * i / Math.Max(1, count - 1))));
-                }
-
-                return new TuneDimension(option.Name, grid.ToList(), from, to, integer, asString);
-            }
-
-            return new TuneDimension(option.Name, null, from, to, integer, asString);
+            return LogRange(option, range, from, to, integer, asString, file, at);
         }
 
         if (!range.Has("step"))
@@ -212,5 +156,73 @@ internal static class TuneSpaceReader
 
         var points = Enumerable.Range(0, (int)Math.Round(steps) + 1).Select(i => Math.Round(from + i * step, 12)).ToList();
         return new TuneDimension(option.Name, points, from, to, integer, asString);
+    }
+
+    /// <summary>A dimension of listed values (<c>{"values": [...]}</c>), each a finite number (whole for an integer option), duplicates dropped.</summary>
+    private static TuneDimension Listed(JsonProperty option, JsonElement value, JsonElement list, bool integer, bool asString, string file, string at)
+    {
+        _ = new JsonFields(value, file, at, "values");
+        if (list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
+        {
+            throw new ConfigException(file, at + ".values", "must list at least one number");
+        }
+
+        var values = new List<double>();
+        var index = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetDouble(out var v) || !double.IsFinite(v))
+            {
+                throw new ConfigException(file, $"{at}.values[{index}]", $"must be a number, not {JsonFields.Kind(item)}");
+            }
+
+            if (integer && v != Math.Floor(v))
+            {
+                throw new ConfigException(file, $"{at}.values[{index}]", $"({TuneDimension.Format(v)}) must be a whole number: the option takes whole numbers");
+            }
+
+            if (!values.Contains(v))
+            {
+                values.Add(v);
+            }
+
+            index++;
+        }
+
+        if (values.Count > MaxValuesPerOption)
+        {
+            throw new ConfigException(file, at + ".values", $"lists {values.Count} values; at most {MaxValuesPerOption}");
+        }
+
+        return new TuneDimension(option.Name, values, values.Min(), values.Max(), integer, asString);
+    }
+
+    /// <summary>A log-scaled range (<c>"log": true</c>): from above zero, no step; an integer option's as the grid of distinct rounded points.</summary>
+    private static TuneDimension LogRange(JsonProperty option, JsonFields range, double from, double to, bool integer, bool asString, string file, string at)
+    {
+        if (range.Has("step"))
+        {
+            throw new ConfigException(file, at + ".step", "a log range has no step: give \"log\": true or \"step\", not both");
+        }
+
+        if (!(from > 0))
+        {
+            throw new ConfigException(file, at + ".from", $"({TuneDimension.Format(from)}) must be > 0 for a log range");
+        }
+
+        if (integer)
+        {
+            // Whole numbers on a log scale: the distinct rounded points, as a grid (a short range is every number in it).
+            var grid = new SortedSet<double>();
+            var count = Math.Min(MaxValuesPerOption, to - from + 1);
+            for (var i = 0; i < count; i++)
+            {
+                grid.Add(Math.Round(Math.Exp(Math.Log(from) + (Math.Log(to) - Math.Log(from)) * i / Math.Max(1, count - 1))));
+            }
+
+            return new TuneDimension(option.Name, grid.ToList(), from, to, integer, asString);
+        }
+
+        return new TuneDimension(option.Name, null, from, to, integer, asString);
     }
 }

@@ -101,6 +101,61 @@ internal sealed class Tuner
         return Evaluate(points, window, window.TrainDayCount, cancellationToken);
     }
 
+    /// <summary>The first batch: the baseline's own values (where the space holds them), then a Latin hypercube.</summary>
+    private void FirstBatch(List<double[]> batch, int size, SplitMix random, Func<double[], bool> taken)
+    {
+        var dimensions = _target.Dimensions;
+        var baseline = _target.BaselineValues;
+        if (baseline.All(v => v is not null))
+        {
+            batch.Add(dimensions.Select((d, i) => d.Unit(baseline[i]!.Value)).ToArray());
+        }
+
+        foreach (var u in Tpe.LatinHypercube(size, dimensions.Count, random))
+        {
+            if (batch.Count < size && !taken(u))
+            {
+                batch.Add(u);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Successive halving of one batch: every point on the first rung's days, the best third of them on the next, ...;
+    /// each point's standing (the highest rung it reached and its score there) kept for the proposals to come.
+    /// </summary>
+    private void Halve(List<double[]> batch, List<(double[] Unit, int Rung, TuneScore Score, int Order)> standing, List<TuneEvaluation> all, TuneWindow window,
+        IReadOnlyList<int> rungs, string? baselineKey, CancellationToken cancellationToken)
+    {
+        // Successive halving: every point on the first rung's days, the best third of them on the next, ...
+        var alive = batch.Select((u, i) => (Unit: u, Order: standing.Count + i)).ToList();
+        for (var r = 0; r < rungs.Count && alive.Count > 0; r++)
+        {
+            var scored = Evaluate(alive.Select(a => Snap(a.Unit)).ToList(), window, rungs[r], cancellationToken);
+            all.AddRange(scored);
+            var ranked = alive.Zip(scored).OrderBy(p => p.Second.Score, Comparer<TuneScore>.Create(TuneScore.Compare)).ThenBy(p => p.First.Order).ToList();
+            var keep = r == rungs.Count - 1 ? 0 : Math.Max(1, (int)Math.Ceiling((double)ranked.Count / Eta));
+
+            // The baseline's own setting always reaches the whole window: the pick is never one that a rung's few
+            // days preferred to it where the whole window would not.
+            var promoted = ranked.Take(keep).Concat(ranked.Skip(keep).Where(p => keep > 0 && Key(Snap(p.First.Unit)) == baselineKey)).ToList();
+            foreach (var (a, e) in ranked.Where(p => !promoted.Contains(p)))
+            {
+                standing.Add((a.Unit, r, e.Score, a.Order));
+            }
+
+            if (r == rungs.Count - 1)
+            {
+                foreach (var (a, e) in ranked.Take(ranked.Count))
+                {
+                    standing.Add((a.Unit, r, e.Score, a.Order));
+                }
+            }
+
+            alive = promoted.Select(p => p.First).ToList();
+        }
+    }
+
     private List<TuneEvaluation> Search(TuneWindow window, SplitMix random, CancellationToken cancellationToken)
     {
         var dimensions = _target.Dimensions;
@@ -127,21 +182,7 @@ internal sealed class Tuner
             bool Taken(double[] unit) => seen.Contains(Key(Snap(unit))) || batch.Any(b => Key(Snap(b)) == Key(Snap(unit)));
             if (first)
             {
-                // The baseline's own values (where the space holds them) and a Latin hypercube.
-                var baseline = _target.BaselineValues;
-                if (baseline.All(v => v is not null))
-                {
-                    batch.Add(dimensions.Select((d, i) => d.Unit(baseline[i]!.Value)).ToArray());
-                }
-
-                foreach (var u in Tpe.LatinHypercube(size, dimensions.Count, random))
-                {
-                    if (batch.Count < size && !Taken(u))
-                    {
-                        batch.Add(u);
-                    }
-                }
-
+                FirstBatch(batch, size, random, Taken);
                 first = false;
             }
 
@@ -170,33 +211,7 @@ internal sealed class Tuner
                 seen.Add(Key(Snap(u)));
             }
 
-            // Successive halving: every point on the first rung's days, the best third of them on the next, ...
-            var alive = batch.Select((u, i) => (Unit: u, Order: standing.Count + i)).ToList();
-            for (var r = 0; r < rungs.Count && alive.Count > 0; r++)
-            {
-                var scored = Evaluate(alive.Select(a => Snap(a.Unit)).ToList(), window, rungs[r], cancellationToken);
-                all.AddRange(scored);
-                var ranked = alive.Zip(scored).OrderBy(p => p.Second.Score, Comparer<TuneScore>.Create(TuneScore.Compare)).ThenBy(p => p.First.Order).ToList();
-                var keep = r == rungs.Count - 1 ? 0 : Math.Max(1, (int)Math.Ceiling((double)ranked.Count / Eta));
-
-                // The baseline's own setting always reaches the whole window: the pick is never one that a rung's few
-                // days preferred to it where the whole window would not.
-                var promoted = ranked.Take(keep).Concat(ranked.Skip(keep).Where(p => keep > 0 && Key(Snap(p.First.Unit)) == baselineKey)).ToList();
-                foreach (var (a, e) in ranked.Where(p => !promoted.Contains(p)))
-                {
-                    standing.Add((a.Unit, r, e.Score, a.Order));
-                }
-
-                if (r == rungs.Count - 1)
-                {
-                    foreach (var (a, e) in ranked.Take(ranked.Count))
-                    {
-                        standing.Add((a.Unit, r, e.Score, a.Order));
-                    }
-                }
-
-                alive = promoted.Select(p => p.First).ToList();
-            }
+            Halve(batch, standing, all, window, rungs, baselineKey, cancellationToken);
         }
 
         return all;

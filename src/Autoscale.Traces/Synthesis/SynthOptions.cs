@@ -124,21 +124,7 @@ public sealed record SynthOptions
             errors.Add($"--mean-rps ({MeanRps}) must be between 0 and {MaxRps:0e0}");
         }
 
-        if (Interval >= ms && Repeat >= 1 && (Base is null || Base.Length > 0))
-        {
-            var rows = Base is { } b ? (decimal)b.Length * Repeat : Length.ToInt64Nanoseconds() / Interval.ToInt64Nanoseconds();
-            var seconds = rows * (decimal)Interval.TotalSeconds;
-            var start = Base is { } baseTrace ? baseTrace.Start + Shift : Start;
-            if (seconds > Traces.TraceLimits.MaxTicks)
-            {
-                errors.Add($"the trace would span {seconds:N0} s; at most {Traces.TraceLimits.Count(Traces.TraceLimits.MaxTicks)} s (68 years), what a replay of 1-second ticks can run");
-            }
-            else if (!Traces.TraceLimits.Contains(start) || start + Duration.FromSeconds((double)seconds) > Traces.TraceLimits.End)
-            {
-                errors.Add($"the trace would run from {Traces.TraceLimits.Format(start)} for {seconds:N0} s: {Traces.TraceLimits.TimestampRule}");
-            }
-        }
-
+        SpanErrors(errors);
         if (!(DailyAmplitude is >= 0 and <= 1))
         {
             errors.Add($"--daily-amplitude ({DailyAmplitude}) must be between 0 and 1");
@@ -177,6 +163,38 @@ public sealed record SynthOptions
             }
         }
 
+        CountErrors(errors);
+        if (Base is not null && Base.Tick != Interval)
+        {
+            errors.Add($"the base trace must be binned to the interval ({Interval.TotalSeconds} s)");
+        }
+
+        return errors;
+    }
+
+    /// <summary>The trace's span: within what a replay of 1-second ticks runs, and its timestamps within the years a trace may hold.</summary>
+    private void SpanErrors(List<string> errors)
+    {
+        var ms = Duration.FromMilliseconds(1);
+        if (Interval >= ms && Repeat >= 1 && (Base is null || Base.Length > 0))
+        {
+            var rows = Base is { } b ? (decimal)b.Length * Repeat : Length.ToInt64Nanoseconds() / Interval.ToInt64Nanoseconds();
+            var seconds = rows * (decimal)Interval.TotalSeconds;
+            var start = Base is { } baseTrace ? baseTrace.Start + Shift : Start;
+            if (seconds > Traces.TraceLimits.MaxTicks)
+            {
+                errors.Add($"the trace would span {seconds:N0} s; at most {Traces.TraceLimits.Count(Traces.TraceLimits.MaxTicks)} s (68 years), what a replay of 1-second ticks can run");
+            }
+            else if (!Traces.TraceLimits.Contains(start) || start + Duration.FromSeconds((double)seconds) > Traces.TraceLimits.End)
+            {
+                errors.Add($"the trace would run from {Traces.TraceLimits.Format(start)} for {seconds:N0} s: {Traces.TraceLimits.TimestampRule}");
+            }
+        }
+    }
+
+    /// <summary>The requests the trace could hold, at its busiest (mean, scale and every spike at once), within what a replay counts.</summary>
+    private void CountErrors(List<string> errors)
+    {
         // The busiest interval must stay countable: mean, scale and every spike at once.
         var peak = MeanRps * Scale * (1 + DailyAmplitude) * 7 / (5 + 2 * Math.Min(1, WeekendFactor)) * Math.Max(1, WeekendFactor)
             * Spikes.Aggregate(1.0, (m, s) => m * Math.Max(1, s.Multiplier)) + Spikes.Sum(s => s.AddedRps);
@@ -194,12 +212,5 @@ public sealed record SynthOptions
         {
             errors.Add($"the trace could hold {peak * Interval.TotalSeconds * Rows:0.###e0} requests, more than a replay can count ({Traces.TraceLimits.MaxRequests:0.###e0}): lower --mean-rps or the spikes");
         }
-
-        if (Base is not null && Base.Tick != Interval)
-        {
-            errors.Add($"the base trace must be binned to the interval ({Interval.TotalSeconds} s)");
-        }
-
-        return errors;
     }
 }

@@ -11,17 +11,24 @@ public sealed class ReplayAllocationTests
     {
         var candidate = TextbookScenario.Candidate("textbook", 2) with { DecisionIntervalTicks = 1, MetricsDelayTicks = 3 };
         var settings = TextbookScenario.Settings with { Slo = TextbookScenario.Settings.Slo with { ClientTimeoutSeconds = 30 } };
-        var run = new CandidateRun(candidate, settings, TextbookScenario.Start);
         var arrivals = new long[200_000];
         for (var i = 0; i < arrivals.Length; i++)
         {
             arrivals[i] = 100 + (i % 97 == 0 ? 400 : i % 7);
         }
 
-        run.Advance(arrivals.AsSpan(0, 10_000));
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        run.Advance(arrivals.AsSpan(10_000));
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The runtime may allocate on this thread while it recompiles hot code (tiering, on-stack replacement), which the
+        // replay does not control: a fresh run is measured again, at most three times, and the least counts. A loop that
+        // allocates per tick fails every attempt.
+        var allocated = long.MaxValue;
+        for (var attempt = 0; attempt < 3 && allocated > 0; attempt++)
+        {
+            var run = new CandidateRun(candidate, settings, TextbookScenario.Start);
+            run.Advance(arrivals.AsSpan(0, 10_000));
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            run.Advance(arrivals.AsSpan(10_000));
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
 
         Assert.Equal(0, allocated);
     }
