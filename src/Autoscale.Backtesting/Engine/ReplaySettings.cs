@@ -27,7 +27,7 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     public bool FluidServing { get; init; }
 
     /// <summary>The cluster replicas run on (nodes, pools, stockouts, reclaims, crashes); null bills replicas and starts loads at once.</summary>
-    internal Cluster.ClusterSpec? Cluster { get; init; }
+    public Cluster.ClusterSpec? Cluster { get; init; }
 
     /// <summary>With a serving profile: seconds the fleet may serve what is left after the trace ends.</summary>
     public double DrainSeconds { get; init; } = 3600;
@@ -54,6 +54,7 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
         .. Replica.Validate().Select(e => e.Under("replica")),
         .. OptionRules.Validate(new EngineOptions { TickSeconds = OptionDuration.FromSeconds(TickSeconds), MaxReplicas = MaxReplicas, Seed = Seed }, typeof(EngineOptions)).Select(e => e.Under("engine")),
         .. OptionRules.Validate(new BillingOptions { GranularitySeconds = OptionDuration.FromSeconds(BillingGranularitySeconds), MinimumSeconds = OptionDuration.FromSeconds(BillingMinimumSeconds) }, typeof(BillingOptions)).Select(e => e.Under("billing")),
+        .. (Cluster?.Validate() ?? []).Select(e => e.Under("cluster")),
     ];
 }
 
@@ -84,13 +85,13 @@ public sealed record CandidateSpec(
     public ReplicaSettings? Replica { get; init; }
 
     /// <summary>The name of the candidate's replica shape (<c>"replica"</c>, or the swept value); null for the config's <c>replica</c>.</summary>
-    internal string? Shape { get; init; }
+    public string? Shape { get; init; }
 
     /// <summary>The serving profile of the candidate's replica shape, in place of the backtest's; null for the backtest's.</summary>
-    internal Serving.ServingProfile? Serving { get; init; }
+    public Serving.ServingProfile? Serving { get; init; }
 
-    /// <summary>The candidate's own cluster, in place of the backtest's; null for the backtest's.</summary>
-    internal Cluster.ClusterSpec? Cluster { get; init; }
+    /// <summary>The candidate's own cluster, in place of the backtest's; null for the backtest's (checked, as the backtest's is, when its run starts).</summary>
+    public Cluster.ClusterSpec? Cluster { get; init; }
 
     /// <summary>On a cluster: the only node pool the candidate's replicas may use (the shape's <c>pool</c>); null for any.</summary>
     public string? Pool { get; init; }

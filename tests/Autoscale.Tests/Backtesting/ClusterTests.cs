@@ -311,3 +311,50 @@ public sealed class ClusterTests
         return [.. results.OrderBy(r => plan.Candidates.Select(c => c.Name).ToList().IndexOf(r.Name))];
     }
 }
+
+/// <summary>A cluster backtest built through the public API alone (issue 35: the cluster was internal), checked as a config's is.</summary>
+public sealed class PublicClusterTests
+{
+    [Fact]
+    public async Task A_cluster_built_in_code_replays_as_the_same_cluster_read_from_a_config()
+    {
+        var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Examples, "fleet.json"));
+        var spec = plan.Candidates.Single(c => c.Name == "reactive, on-demand");
+        await using var reader = await TraceReader.OpenAsync(Path.Combine(TestPaths.Traces, "azure-llm-code-2023.parquet"), plan.Settings.Tick);
+        var trace = await reader.ReadAllAsync();
+
+        // fleet.json's cluster: one on-demand pool of 8-GPU nodes at $24 an hour, 240 s to provision, empty nodes kept 600 s.
+        var pool = new NodePoolSpec("on-demand", GpusPerNode: 8, DollarsPerNodeHour: 24, ProvisionSeconds: 240, MaxNodes: int.MaxValue, WarmNodes: 0,
+            EmptyNodeScaleDownSeconds: 600, Spot: false, PreemptionsPerNodeHour: 0, NoticeSeconds: 120, CommittedNodes: 0, CommittedDollarsPerNodeHour: 24, Stockouts: null);
+        var inCode = new ClusterSpec([pool], PlacementKind.CheapestFirst, [], 0, 0, DropOnPreemption: false, ReplicaFailuresPerHour: 0);
+        var fromConfig = Backtest.RunOne(trace, plan.Settings, spec);
+        var built = Backtest.RunOne(trace, plan.Settings with { Cluster = inCode }, spec);
+
+        Assert.NotNull(built.Cluster);
+        Assert.Equal(JsonSerializer.Serialize(fromConfig), JsonSerializer.Serialize(built));
+    }
+
+    [Fact]
+    public void A_cluster_built_in_code_that_breaks_a_rule_is_refused_at_its_path()
+    {
+        var pool = new NodePoolSpec("a", GpusPerNode: 0, DollarsPerNodeHour: -1, ProvisionSeconds: 60, MaxNodes: 2, WarmNodes: 2, EmptyNodeScaleDownSeconds: 0,
+            Spot: false, PreemptionsPerNodeHour: 0, NoticeSeconds: 0, CommittedNodes: 1, CommittedDollarsPerNodeHour: 1, Stockouts: null);
+        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1))
+        {
+            Cluster = new ClusterSpec([pool, pool with { }], PlacementKind.Priority, [0, 5], 0, 0, false, double.NaN),
+        };
+
+        var messages = settings.Validate().Select(e => e.ToString()).ToList();
+
+        Assert.Contains(messages, m => m.StartsWith("cluster.nodePools[0].gpusPerNode: must be >= 1", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("cluster.nodePools[0].maxNodes:", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("cluster.nodePools[0].dollarsPerNodeHour:", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("cluster.nodePools[1].name: \"a\" is already the name of another pool", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("cluster.placement:", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("cluster.replicaFailuresPerHour:", StringComparison.Ordinal));
+        var trace = new TickTrace(NodaTime.Instant.FromUtc(2026, 1, 5, 0, 0), NodaTime.Duration.FromSeconds(1), new long[60]);
+        var candidate = new CandidateSpec("c", () => new Autoscale.Policies.Fixed.FixedPolicy(new Autoscale.Policies.Fixed.FixedOptions { Replicas = 1 }), new FixedLoadTime(NodaTime.Duration.FromSeconds(1)));
+        Assert.Throws<InvalidOptionsException>(() => Backtest.RunOne(trace, settings, candidate));
+        Assert.Throws<InvalidOptionsException>(() => Backtest.RunOne(trace, settings with { Cluster = null }, candidate with { Cluster = settings.Cluster }));
+    }
+}
