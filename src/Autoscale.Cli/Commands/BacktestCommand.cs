@@ -63,22 +63,8 @@ internal static class BacktestCommand
                     throw new UserInputException("--seeds and --shard cannot be combined");
                 }
 
-                IReadOnlyList<CandidateResult> results;
-                if (settings.Serving is { } profile)
-                {
-                    var readStart = clock.Elapsed;
-                    var workload = await ReadWorkloadAsync(reader, settings, profile, plan.Candidates, tracePath, cancellationToken);
-                    readSeconds += (clock.Elapsed - readStart).TotalSeconds;
-
-                    results = await WithProgressAsync(context, label, _ =>
-                        Task.Run(() => Backtest.RunServing(workload, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, cancellationToken: cancellationToken), cancellationToken));
-                }
-                else
-                {
-                    results = await WithProgressAsync(context, label, progress =>
-                        Backtest.RunAsync(reader, settings, plan.Candidates, timelinePoints: s == 0 ? timeline : 0, progress: progress, cancellationToken: cancellationToken));
-                }
-
+                var (results, read) = await ReplayAsync(context, reader, settings, plan.Candidates, tracePath, label, s == 0 ? timeline : 0, cancellationToken);
+                readSeconds += read;
                 runs.Add(results);
                 info ??= new TraceInfo(tracePath, reader.Start, reader.Start + reader.Tick * reader.Length, reader.Length, reader.Requests,
                     reader.InputTokens is null && reader.OutputTokens is null ? null : (reader.InputTokens ?? 0) + (reader.OutputTokens ?? 0));
@@ -92,12 +78,8 @@ internal static class BacktestCommand
 
             if (shardCount > 0)
             {
-                var partial = new PartialResults { Shard = shardIndex, Of = shardCount, Trace = info!, Settings = plan.Settings, Order = order, Results = runs[0], TimeZone = plan.TimeZone };
-                var dir = parse.GetValue(outDir)!;
-                Directory.CreateDirectory(dir);
-                var file = Path.Combine(dir, $"shard-{shardIndex}-of-{shardCount}.json");
-                await Autoscale.Traces.IO.AtomicFile.WriteTextAsync(file, partial.ToJson(), cancellationToken);
-                await context.Stderr.WriteLineAsync($"wrote {file}: {runs[0].Count} of {order.Count} candidates");
+                await WriteShardAsync(context, new PartialResults { Shard = shardIndex, Of = shardCount, Trace = info!, Settings = plan.Settings, Order = order, Results = runs[0], TimeZone = plan.TimeZone },
+                    parse.GetValue(outDir)!, cancellationToken);
                 return AutoscaleCli.Success;
             }
 
@@ -107,6 +89,34 @@ internal static class BacktestCommand
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>One seed's replay of every candidate (request by request or as a fluid with a serving profile, else the count replay) and the seconds spent reading a serving workload.</summary>
+    private static async Task<(IReadOnlyList<CandidateResult> Results, double ReadSeconds)> ReplayAsync(CliContext context, TraceReader reader, ReplaySettings settings,
+        IReadOnlyList<CandidateSpec> candidates, string tracePath, string label, int timeline, CancellationToken cancellationToken)
+    {
+        if (settings.Serving is { } profile)
+        {
+            var readStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            var workload = await ReadWorkloadAsync(reader, settings, profile, candidates, tracePath, cancellationToken);
+            var read = System.Diagnostics.Stopwatch.GetElapsedTime(readStart).TotalSeconds;
+            var served = await WithProgressAsync(context, label, _ =>
+                Task.Run(() => Backtest.RunServing(workload, settings, candidates, timelinePoints: timeline, cancellationToken: cancellationToken), cancellationToken));
+            return (served, read);
+        }
+
+        var counted = await WithProgressAsync(context, label, progress =>
+            Backtest.RunAsync(reader, settings, candidates, timelinePoints: timeline, progress: progress, cancellationToken: cancellationToken));
+        return (counted, 0);
+    }
+
+    /// <summary>Writes one shard's results as DIR/shard-K-of-N.json, for autoscale merge.</summary>
+    private static async Task WriteShardAsync(CliContext context, PartialResults partial, string dir, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, $"shard-{partial.Shard}-of-{partial.Of}.json");
+        await Autoscale.Traces.IO.AtomicFile.WriteTextAsync(file, partial.ToJson(), cancellationToken);
+        await context.Stderr.WriteLineAsync($"wrote {file}: {partial.Results.Count} of {partial.Order.Count} candidates");
     }
 
     /// <summary>

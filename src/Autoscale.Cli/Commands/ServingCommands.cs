@@ -272,70 +272,81 @@ internal static class ServingCommands
             var heldServers = held.Length == 1 && held[0].EndsWith(".json", StringComparison.OrdinalIgnoreCase) && IsRunsFile(held[0]) ? RunsFile(held[0])
                 : held.Length > 0 ? [new Autoscale.Config.Benchmarks.ServerRuns(configFile ?? throw new UserInputException("--holdout: with --runs, give a RUNS.json of the held-out runs"), ReadRuns(held, "--holdout"))] : [];
             var fit = Autoscale.Config.Benchmarks.ServingFit.Fit(servers, heldServers, cancellationToken);
-            var buffer = new MemoryStream();
-            using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-            {
-                json.WriteStartObject();
-                if (fit.Calibration is { } c)
-                {
-                    json.WriteStartObject("hardware");
-                    json.WriteStartObject("calibration");
-                    json.WriteString("name", c.Name);
-                    json.WriteNumber("prefillCompute", c.PrefillCompute!.Value);
-                    json.WriteNumber("decodeMemory", c.DecodeMemory!.Value);
-                    json.WriteNumber("weightLoad", c.WeightLoad!.Value);
-                    json.WriteNumber("perStepSeconds", c.PerStepSeconds!.Value);
-                    json.WriteNumber("requestOverheadSeconds", c.RequestOverheadSeconds!.Value);
-                    json.WriteNumber("perOutputTokenOverheadSeconds", c.PerOutputTokenOverheadSeconds!.Value);
-                    json.WriteEndObject();
-                    json.WriteEndObject();
-                }
-                else
-                {
-                    var step = fit.StepSeconds!;
-                    json.WriteStartObject("stepSeconds");
-                    json.WriteNumber("base", step.Base!.Value);
-                    json.WriteNumber("perPrefillToken", step.PerPrefillToken);
-                    json.WriteNumber("perPrefillAttentionToken", step.PerPrefillAttentionToken);
-                    json.WriteNumber("perDecodeToken", step.PerDecodeToken);
-                    json.WriteNumber("perDecodeContextToken", step.PerDecodeContextToken);
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndObject();
-            }
-
-            await context.Stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
-            string Rms(IEnumerable<double> errors)
-            {
-                var finite = errors.Where(double.IsFinite).ToList();
-                return finite.Count == 0 ? "-" : Math.Sqrt(finite.Select(e => e * e).Average()).ToString("0.0", Ci) + " %";
-            }
-
-            foreach (var (run, tb, eb, ta, ea) in fit.Fitted)
-            {
-                await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {run}: mean TTFT error {tb:0.0} % -> {ta:0.0} %, mean E2E {eb:0.0} % -> {ea:0.0} %"));
-            }
-
-            await context.Stderr.WriteLineAsync($"fitted {fit.Fitted.Count} run{(fit.Fitted.Count == 1 ? "" : "s")} in {fit.Evaluations} replays of them: RMS error {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftBefore, f.E2eBefore }))} before, {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftAfter, f.E2eAfter }))} after");
-            foreach (var (run, ttft, e2e) in fit.HeldOut)
-            {
-                await context.Stderr.WriteLineAsync(string.Create(Ci, $"held out {run}: mean TTFT error {ttft:0.0} %, mean E2E {e2e:0.0} %"));
-            }
-
-            if (fit.HeldOut.Count > 0)
-            {
-                await context.Stderr.WriteLineAsync($"held out {fit.HeldOut.Count} run{(fit.HeldOut.Count == 1 ? "" : "s")}: RMS error {Rms(fit.HeldOut.SelectMany(f => new[] { f.Ttft, f.E2e }))}");
-            }
-
-            foreach (var reason in fit.LeftOut)
-            {
-                await context.Stderr.WriteLineAsync($"left out {reason}");
-            }
-
+            await context.Stdout.WriteLineAsync(FitJson(fit));
+            await ReportFitAsync(context, fit);
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>The fitted profile as the config's JSON: <c>{"hardware": {"calibration": ...}}</c> for a hardware model, else <c>{"stepSeconds": ...}</c>.</summary>
+    private static string FitJson(Autoscale.Config.Benchmarks.FitResult fit)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            if (fit.Calibration is { } c)
+            {
+                json.WriteStartObject("hardware");
+                json.WriteStartObject("calibration");
+                json.WriteString("name", c.Name);
+                json.WriteNumber("prefillCompute", c.PrefillCompute!.Value);
+                json.WriteNumber("decodeMemory", c.DecodeMemory!.Value);
+                json.WriteNumber("weightLoad", c.WeightLoad!.Value);
+                json.WriteNumber("perStepSeconds", c.PerStepSeconds!.Value);
+                json.WriteNumber("requestOverheadSeconds", c.RequestOverheadSeconds!.Value);
+                json.WriteNumber("perOutputTokenOverheadSeconds", c.PerOutputTokenOverheadSeconds!.Value);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            else
+            {
+                var step = fit.StepSeconds!;
+                json.WriteStartObject("stepSeconds");
+                json.WriteNumber("base", step.Base!.Value);
+                json.WriteNumber("perPrefillToken", step.PerPrefillToken);
+                json.WriteNumber("perPrefillAttentionToken", step.PerPrefillAttentionToken);
+                json.WriteNumber("perDecodeToken", step.PerDecodeToken);
+                json.WriteNumber("perDecodeContextToken", step.PerDecodeContextToken);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>The fit's errors on standard error: each fitted run before and after, the held-out runs, the runs left out.</summary>
+    private static async Task ReportFitAsync(CliContext context, Autoscale.Config.Benchmarks.FitResult fit)
+    {
+        string Rms(IEnumerable<double> errors)
+        {
+            var finite = errors.Where(double.IsFinite).ToList();
+            return finite.Count == 0 ? "-" : Math.Sqrt(finite.Select(e => e * e).Average()).ToString("0.0", Ci) + " %";
+        }
+
+        foreach (var (run, tb, eb, ta, ea) in fit.Fitted)
+        {
+            await context.Stderr.WriteLineAsync(string.Create(Ci, $"fitted {run}: mean TTFT error {tb:0.0} % -> {ta:0.0} %, mean E2E {eb:0.0} % -> {ea:0.0} %"));
+        }
+
+        await context.Stderr.WriteLineAsync($"fitted {fit.Fitted.Count} run{(fit.Fitted.Count == 1 ? "" : "s")} in {fit.Evaluations} replays of them: RMS error {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftBefore, f.E2eBefore }))} before, {Rms(fit.Fitted.SelectMany(f => new[] { f.TtftAfter, f.E2eAfter }))} after");
+        foreach (var (run, ttft, e2e) in fit.HeldOut)
+        {
+            await context.Stderr.WriteLineAsync(string.Create(Ci, $"held out {run}: mean TTFT error {ttft:0.0} %, mean E2E {e2e:0.0} %"));
+        }
+
+        if (fit.HeldOut.Count > 0)
+        {
+            await context.Stderr.WriteLineAsync($"held out {fit.HeldOut.Count} run{(fit.HeldOut.Count == 1 ? "" : "s")}: RMS error {Rms(fit.HeldOut.SelectMany(f => new[] { f.Ttft, f.E2e }))}");
+        }
+
+        foreach (var reason in fit.LeftOut)
+        {
+            await context.Stderr.WriteLineAsync($"left out {reason}");
+        }
     }
 
     private static bool IsRunsFile(string path)
