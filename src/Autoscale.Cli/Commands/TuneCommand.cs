@@ -51,10 +51,7 @@ internal static class TuneCommand
             var (perWindow, sloMargin, threadCount) = Limits(parse.GetValue(budget), parse.GetValue(margin), parse.GetValue(threads));
 
             var dir = parse.GetValue(outDir);
-            if (dir is not null)
-            {
-                ReportFolder.Check(dir);
-            }
+            _ = dir is null ? null : ReportFolder.Check(dir);
 
             var (shardIndex, shardCount) = Shards.Parse(parse.GetValue(shard), dir, "tune");
             var configFile = parse.GetValue(config)!;
@@ -74,48 +71,53 @@ internal static class TuneCommand
             var windows = Windows(data, plan, zone, trainDays, testDays, tracePath);
 
             var runSeed = parse.GetValue(seed) ?? plan.Settings.Seed;
-            var units = new List<(int Candidate, TuneWindow Window)>();
-            for (var c = 0; c < chosen.Count; c++)
-            {
-                units.AddRange(windows.Select(w => (c, w)));
-            }
-
+            var units = Enumerable.Range(0, chosen.Count).SelectMany(c => windows.Select(w => (Candidate: c, Window: w))).ToList();
             var mine = shardCount == 0 ? units : units.Where((_, i) => i % shardCount == shardIndex).ToList();
             var tuners = chosen.Select(t => new Tuner(plan.Settings, data, t, perWindow, runSeed, threadCount, margin: sloMargin)).ToList();
             var done = Tune(context, mine, tuners, chosen, plan, data, (perWindow, runSeed, threadCount, sloMargin), cancellationToken);
-            if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
-            {
-                await context.Stderr.WriteLineAsync($"timing: {clock.Elapsed.TotalSeconds:F3} s for {done.Sum(u => u.Evaluations.Count)} replays of training windows in {done.Count} windows;"
-                    + $" GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), {GC.GetTotalAllocatedBytes() / 1048576} MB allocated, peak working set {Environment.WorkingSet / 1048576} MB");
-            }
+            await TimingAsync(context, clock.Elapsed, done);
 
             var meta = chosen.Select(t => new TuneShard.Candidate(t.Baseline.Name, t.Baseline.PolicyName, t.Dimensions.Select(d => d.Path).ToList(), t.Options)).ToList();
             var info = new TraceInfo(tracePath, data.Start, data.Start + data.Tick * data.Ticks, data.Ticks, data.Requests, null);
             if (shardCount > 0)
             {
-                var part = new TuneShard(shardIndex, shardCount, tracePath, runSeed, plan.Settings.Slo.TargetPercent, plan.TimeZone, units.Count, meta, done)
-                {
-                    Margin = sloMargin,
-                    SloLine = ReportText.SloLine(plan.Settings.Slo),
-                    TraceStart = info.Start,
-                    TraceEnd = info.End,
-                    TraceRequests = info.Requests,
-                };
-                Directory.CreateDirectory(dir!);
-                var file = Path.Combine(dir!, $"tune-shard-{shardIndex}-of-{shardCount}.json");
-                await AtomicFile.WriteTextAsync(file, part.ToJson(), cancellationToken);
-                await context.Stderr.WriteLineAsync($"wrote {file}: {done.Count} of {units.Count} training windows");
+                var part = new TuneShard(shardIndex, shardCount, tracePath, runSeed, plan.Settings.Slo.TargetPercent, plan.TimeZone, units.Count, meta, done);
+                await WriteShardAsync(context, part with { Margin = sloMargin, SloLine = ReportText.SloLine(plan.Settings.Slo) }, info, dir!, cancellationToken);
                 return AutoscaleCli.Success;
             }
 
             var outcomes = TuneShard.Outcomes(meta, done, plan.Settings.Slo.TargetPercent, runSeed);
-            var manifests = kind is null ? [] : chosen.Select((t, i) => (t.Baseline.Name, Autoscale.Config.Manifests.ManifestExporter.Export(
-                t.Build(outcomes[i].Deploy.Pick, t.Baseline.Name), plan.Settings, kind, configFile, plan.Sources.GetValueOrDefault(t.Baseline.Name)))).ToList();
+            var manifests = kind is null ? [] : Manifests(chosen, outcomes, plan, kind, configFile);
             var timelines = dir is null ? null : chosen.Select((t, i) => WorstDay(tuners[i], t, outcomes[i], windows)).ToList();
             await PresentAsync(context, outcomes, info, new TuneReport.Header(ReportText.SloLine(plan.Settings.Slo), plan.Settings.Slo.TargetPercent, plan.Settings.Replica.CapacityRps), zone, parse.GetValue(format)!, dir, manifests, timelines, cancellationToken);
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>Each candidate's deployed pick as a manifest of <paramref name="kind"/>, by candidate name.</summary>
+    private static List<(string Name, string Manifest)> Manifests(IReadOnlyList<TuneTarget> chosen, IReadOnlyList<TuneOutcome> outcomes, BacktestPlan plan, string kind, string configFile) =>
+        chosen.Select((t, i) => (t.Baseline.Name, Autoscale.Config.Manifests.ManifestExporter.Export(
+            t.Build(outcomes[i].Deploy.Pick, t.Baseline.Name), plan.Settings, kind, configFile, plan.Sources.GetValueOrDefault(t.Baseline.Name)))).ToList();
+
+    /// <summary>With AUTOSCALE_TIMING=1: the tune's time, replays and memory on standard error.</summary>
+    private static async Task TimingAsync(CliContext context, TimeSpan elapsed, IReadOnlyList<TuneUnit> done)
+    {
+        if (Environment.GetEnvironmentVariable("AUTOSCALE_TIMING") == "1")
+        {
+            await context.Stderr.WriteLineAsync($"timing: {elapsed.TotalSeconds:F3} s for {done.Sum(u => u.Evaluations.Count)} replays of training windows in {done.Count} windows;"
+                + $" GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen 0/1/2), {GC.GetTotalAllocatedBytes() / 1048576} MB allocated, peak working set {Environment.WorkingSet / 1048576} MB");
+        }
+    }
+
+    /// <summary>Writes one shard's windows, with the trace's span and requests, as DIR/tune-shard-K-of-N.json, for autoscale merge.</summary>
+    private static async Task WriteShardAsync(CliContext context, TuneShard part, TraceInfo info, string dir, CancellationToken cancellationToken)
+    {
+        part = part with { TraceStart = info.Start, TraceEnd = info.End, TraceRequests = info.Requests };
+        Directory.CreateDirectory(dir);
+        var file = Path.Combine(dir, $"tune-shard-{part.Shard}-of-{part.Of}.json");
+        await AtomicFile.WriteTextAsync(file, part.ToJson(), cancellationToken);
+        await context.Stderr.WriteLineAsync($"wrote {file}: {part.Done.Count} of {part.Units} training windows");
     }
 
     /// <summary>The search's limits, each checked: evaluations per window, the SLO margin, threads.</summary>

@@ -76,36 +76,43 @@ internal static class TuneTable
                 output.WriteLine($"No setting of the space met the SLO on the last training window: the pick is the one with the fewest violations (then the cheapest). Widen the space toward more capacity.");
             }
 
-            var folds = new Table().Border(TableBorder.Rounded).Title(Markup.Escape($"{o.Name}, fold by fold"));
-            foreach (var column in new[] { "fold", "training days", "held-out", "pick", "met SLO in training", "train $/day", "held-out $", "gap", "viol %", "baseline $", "baseline viol %" })
-            {
-                folds.AddColumn(new TableColumn(Markup.Escape(column)) { Alignment = column is "fold" or "training days" or "held-out" or "pick" ? Justify.Left : Justify.Right });
-            }
-
-            foreach (var f in o.Folds)
-            {
-                var train = TuneFigure.OfWindow(f.PickTrain, f.PickTrainDays);
-                var test = TuneFigure.OfDays(f.PickTestDays, f.TargetPercent);
-                var baseline = TuneFigure.OfDays(f.BaselineTestDays, f.TargetPercent);
-                folds.AddRow(Escaped(
-                    (f.Window.Index + 1).ToString(Ci),
-                    $"{Date(f.Window.TrainStart, zone)} to {Date(f.Window.TrainEnd - Duration.FromSeconds(1), zone)}",
-                    Dates(f.Window.TestStart!.Value, f.Window.TestEnd!.Value, zone),
-                    TuneJson.Describe(o.Paths, f.Pick),
-                    f.PickMetSlo ? "yes" : "no (fewest violations)",
-                    Money(PerDay(train)),
-                    Money(test.Dollars) + (test.Error is not null ? " (failed)" : test.MeetsSlo ? "" : " (missed)"),
-                    Gap(PerDay(train), PerDay(test)),
-                    test.ViolationPercent.ToString("0.###", Ci),
-                    Money(baseline.Dollars) + (baseline.Error is not null ? " (failed)" : baseline.MeetsSlo ? "" : " (missed)"),
-                    baseline.ViolationPercent.ToString("0.###", Ci)));
-            }
-
+            var folds = Folds(o, zone);
             console.Write(folds);
         }
 
         output.WriteLine();
         output.WriteLine("gap: the pick's dollars per day on the held-out days against its training days. results.json (--out) holds every setting evaluated; --export writes the pick as a manifest.");
+    }
+
+    /// <summary>One candidate's folds: each window's training and held-out days, its pick and their figures beside the baseline's.</summary>
+    private static Table Folds(TuneOutcome o, DateTimeZone zone)
+    {
+        var folds = new Table().Border(TableBorder.Rounded).Title(Markup.Escape($"{o.Name}, fold by fold"));
+        foreach (var column in new[] { "fold", "training days", "held-out", "pick", "met SLO in training", "train $/day", "held-out $", "gap", "viol %", "baseline $", "baseline viol %" })
+        {
+            folds.AddColumn(new TableColumn(Markup.Escape(column)) { Alignment = column is "fold" or "training days" or "held-out" or "pick" ? Justify.Left : Justify.Right });
+        }
+
+        foreach (var f in o.Folds)
+        {
+            var train = TuneFigure.OfWindow(f.PickTrain, f.PickTrainDays);
+            var test = TuneFigure.OfDays(f.PickTestDays, f.TargetPercent);
+            var baseline = TuneFigure.OfDays(f.BaselineTestDays, f.TargetPercent);
+            folds.AddRow(Escaped(
+                (f.Window.Index + 1).ToString(Ci),
+                $"{Date(f.Window.TrainStart, zone)} to {Date(f.Window.TrainEnd - Duration.FromSeconds(1), zone)}",
+                Dates(f.Window.TestStart!.Value, f.Window.TestEnd!.Value, zone),
+                TuneJson.Describe(o.Paths, f.Pick),
+                f.PickMetSlo ? "yes" : "no (fewest violations)",
+                Money(PerDay(train)),
+                Money(test.Dollars) + (test.Error is not null ? " (failed)" : test.MeetsSlo ? "" : " (missed)"),
+                Gap(PerDay(train), PerDay(test)),
+                test.ViolationPercent.ToString("0.###", Ci),
+                Money(baseline.Dollars) + (baseline.Error is not null ? " (failed)" : baseline.MeetsSlo ? "" : " (missed)"),
+                baseline.ViolationPercent.ToString("0.###", Ci)));
+        }
+
+        return folds;
     }
 
     private static string[] Escaped(params string[] cells) => cells.Select(Markup.Escape).ToArray();
