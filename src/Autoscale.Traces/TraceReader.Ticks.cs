@@ -136,16 +136,13 @@ public sealed partial class TraceReader
 
         // Jobs in the one-by-one order (row group, then column), taken in that order; after a failure no new one starts, so
         // every job before a failed one has run.
-        var jobs = groups * columns.Count;
-        var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[jobs];
-        var next = -1;
-        var failed = 0;
-        var workers = Math.Clamp(Environment.ProcessorCount, 1, jobs);
+        var jobs = new ColumnJobs(this, columns, firstRows, cancellationToken);
+        var workers = Math.Clamp(Environment.ProcessorCount, 1, jobs.Count);
         var running = new Task[workers];
         for (var w = 0; w < workers; w++)
         {
             var own = w > 0;
-            running[w] = Task.Run(() => WorkAsync(own), cancellationToken);
+            running[w] = Task.Run(() => jobs.WorkAsync(own), cancellationToken);
         }
 
         await Task.WhenAll(running).ConfigureAwait(false);
@@ -157,7 +154,7 @@ public sealed partial class TraceReader
             // The requests column is read first and totalled last, as the one-by-one read does.
             for (var c = 0; c < columns.Count; c++)
             {
-                errors[(g * columns.Count) + c]?.Throw();
+                jobs.Errors[(g * columns.Count) + c]?.Throw();
                 if (c > 0)
                 {
                     columns[c].Total(columns[c].Into.AsSpan(from, rows));
@@ -166,8 +163,22 @@ public sealed partial class TraceReader
 
             columns[0].Total(arrivals.AsSpan(from, rows));
         }
+    }
 
-        async Task WorkAsync(bool own)
+    /// <summary>The column reads of <see cref="ReadEvenlySpacedAsync"/>, one job per row group and column, taken in order by its workers.</summary>
+    private sealed class ColumnJobs(TraceReader trace, List<(DataField Field, long[] Into, TotalSpan Total)> columns, long[] firstRows, CancellationToken cancellationToken)
+    {
+        private int _next = -1;
+        private int _failed;
+
+        /// <summary>Jobs: row groups times columns.</summary>
+        public int Count { get; } = (firstRows.Length - 1) * columns.Count;
+
+        /// <summary>Each job's failure, by job; null for one that ran well or did not run.</summary>
+        public System.Runtime.ExceptionServices.ExceptionDispatchInfo?[] Errors { get; } = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[(firstRows.Length - 1) * columns.Count];
+
+        /// <summary>Takes jobs in order until none is left or one failed: the first worker through the trace's reader, the others each on a handle of its own.</summary>
+        public async Task WorkAsync(bool own)
         {
             // The first worker reads through this reader; the others each open the file again (one that cannot leaves the
             // jobs to the rest).
@@ -176,7 +187,7 @@ public sealed partial class TraceReader
             {
                 try
                 {
-                    file = await ParquetReader.CreateAsync(_path, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    file = await ParquetReader.CreateAsync(trace._path, cancellationToken: cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -187,20 +198,20 @@ public sealed partial class TraceReader
             try
             {
                 int j;
-                while (Volatile.Read(ref failed) == 0 && (j = Interlocked.Increment(ref next)) < jobs)
+                while (Volatile.Read(ref _failed) == 0 && (j = Interlocked.Increment(ref _next)) < Count)
                 {
                     var (g, c) = (j / columns.Count, j % columns.Count);
                     var (field, into, _) = columns[c];
                     try
                     {
-                        using var group = (file ?? _reader).OpenRowGroupReader(g);
+                        using var group = (file ?? trace._reader).OpenRowGroupReader(g);
                         var from = (int)firstRows[g];
-                        await Guard(ParquetColumns.ReadCountsAsync(group, field, _name, from, into.AsMemory(from, (int)(firstRows[g + 1] - from)), cancellationToken)).ConfigureAwait(false);
+                        await trace.Guard(ParquetColumns.ReadCountsAsync(group, field, trace._name, from, into.AsMemory(from, (int)(firstRows[g + 1] - from)), cancellationToken)).ConfigureAwait(false);
                     }
                     catch (Exception e)
                     {
-                        errors[j] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
-                        Volatile.Write(ref failed, 1);
+                        Errors[j] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                        Volatile.Write(ref _failed, 1);
                     }
                 }
             }

@@ -71,102 +71,118 @@ public static class StepFit
     private static void ReadRows(Autoscale.Shared.BoundedFile.LineReader reader, string name, List<Equation> equations)
     {
         var header = reader.ReadLine() ?? throw new FormatException($"{name}: empty file");
-        var columns = header.Split(',').Select(c => c.Trim().Trim('"').ToLowerInvariant()).ToArray();
-        foreach (var repeated in columns.Where(c => c.Length > 0).GroupBy(c => c).Where(g => g.Count() > 1))
-        {
-            throw new FormatException($"{name}: column {Shown(repeated.Key)} is given {repeated.Count()} times in the header");
-        }
-
-        int Find(params string[] names)
-        {
-            var found = names.Where(columns.Contains).ToList();
-            return found.Count switch
-            {
-                0 => -1,
-                1 => Array.IndexOf(columns, found[0]),
-                _ => throw new FormatException($"{name}: columns {string.Join(" and ", found)} say the same thing; keep one"),
-            };
-        }
-
-        int FindOne(string[] seconds, string[] ms, out bool inMs)
-        {
-            var s = Find(seconds);
-            var m = Find(ms);
-            if (s >= 0 && m >= 0)
-            {
-                throw new FormatException($"{name}: columns {columns[s]} and {columns[m]} say the same thing; keep one");
-            }
-
-            inMs = m >= 0;
-            return inMs ? m : s;
-        }
-
-        var step = FindOne(["step_seconds", "step_time_seconds"], ["step_ms", "step_time_ms"], out var stepMs);
-        var prefill = Find("prefill_tokens");
-        var decode = Find("decode_tokens", "decode_sequences", "running");
-        var concurrency = Find("concurrency", "max_concurrency");
-        var input = Find("input_tokens", "input_len", "prompt_tokens");
-        var output = Find("output_tokens", "output_len");
-        var ttft = FindOne(["ttft_seconds", "mean_ttft_seconds"], ["ttft_ms", "mean_ttft_ms"], out var ttftMs);
-        var itl = FindOne(["itl_seconds", "tpot_seconds", "mean_itl_seconds", "mean_tpot_seconds"], ["itl_ms", "tpot_ms", "mean_itl_ms", "mean_tpot_ms"], out var itlMs);
-        var perStep = step >= 0 && prefill >= 0 && decode >= 0;
-        var perRequest = concurrency >= 0 && input >= 0 && output >= 0 && (ttft >= 0 || itl >= 0);
-        if (!perStep && !perRequest)
-        {
-            throw new FormatException($"{name}: needs per-step columns (prefill_tokens, decode_tokens, step_seconds or step_ms) or per-request ones (concurrency, input_tokens, output_tokens, and ttft_seconds/ttft_ms or itl_seconds/itl_ms); found {Shown(string.Join(", ", columns))}");
-        }
-
+        var layout = Layout.Of(header, name);
         while (reader.ReadLine() is { } line)
         {
-            var row = reader.Line;
-            if (line.Trim().Length == 0)
+            if (line.Trim().Length > 0)
             {
-                continue;
-            }
-
-            var fields = line.Split(',');
-            double Value(int column, string what, double max, bool positive = false, bool ms = false)
-            {
-                var text = column < fields.Length ? fields[column].Trim().Trim('"') : "";
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
-                {
-                    throw new FormatException($"{name}: row {row}, column {columns[column]}: \"{Shown(text)}\" is not a number ({what})");
-                }
-
-                if (ms)
-                {
-                    v /= 1000;
-                }
-
-                if (v < 0 || (positive && v == 0) || v > max)
-                {
-                    var unit = max == MaxSecondsPerRow ? " s" : "";
-                    throw new FormatException($"{name}: row {row}, column {columns[column]}: {Shown(text)} is out of range ({what} must be in {(positive ? "(0" : "[0")}, {max.ToString("G", CultureInfo.InvariantCulture)}]{unit})");
-                }
-
-                return v;
-            }
-
-            if (perStep)
-            {
-                var seconds = Value(step, "the step's time", MaxSecondsPerRow, positive: true, ms: stepMs);
-                equations.Add(new Equation(Value(prefill, "prefill tokens", MaxTokensPerRow), Value(decode, "sequences decoding", MaxTokensPerRow), seconds, $"row {row}"));
-                continue;
-            }
-
-            var c = Value(concurrency, "requests running at once", MaxTokensPerRow, positive: true);
-            var i = Value(input, "input tokens per request", MaxTokensPerRow);
-            var o = Value(output, "output tokens per request", MaxTokensPerRow, positive: true);
-            if (ttft >= 0)
-            {
-                equations.Add(new Equation(i, c - 1, Value(ttft, "time to first token", MaxSecondsPerRow, positive: true, ms: ttftMs), $"row {row} (TTFT)"));
-            }
-
-            if (itl >= 0)
-            {
-                equations.Add(new Equation(c * i / o, c, Value(itl, "inter-token latency", MaxSecondsPerRow, positive: true, ms: itlMs), $"row {row} (ITL)"));
+                layout.Add(line.Split(','), reader.Line, name, equations);
             }
         }
+    }
+
+    /// <summary>Where a measurements CSV keeps each figure (-1: not there), and whether a time column is in milliseconds.</summary>
+    private sealed record Layout(string[] Columns, int Step, bool StepMs, int Prefill, int Decode, int Concurrency, int Input, int Output, int Ttft, bool TtftMs, int Itl, bool ItlMs)
+    {
+        private bool PerStep => Step >= 0 && Prefill >= 0 && Decode >= 0;
+
+        /// <summary>The columns of <paramref name="header"/>: per-step ones or per-request ones, each named once.</summary>
+        /// <exception cref="FormatException">A column repeated or said twice, or neither set of columns complete.</exception>
+        public static Layout Of(string header, string name)
+        {
+            var columns = header.Split(',').Select(c => c.Trim().Trim('"').ToLowerInvariant()).ToArray();
+            foreach (var repeated in columns.Where(c => c.Length > 0).GroupBy(c => c).Where(g => g.Count() > 1))
+            {
+                throw new FormatException($"{name}: column {Shown(repeated.Key)} is given {repeated.Count()} times in the header");
+            }
+
+            int Find(params string[] names)
+            {
+                var found = names.Where(columns.Contains).ToList();
+                return found.Count switch
+                {
+                    0 => -1,
+                    1 => Array.IndexOf(columns, found[0]),
+                    _ => throw new FormatException($"{name}: columns {string.Join(" and ", found)} say the same thing; keep one"),
+                };
+            }
+
+            int FindOne(string[] seconds, string[] ms, out bool inMs)
+            {
+                var s = Find(seconds);
+                var m = Find(ms);
+                if (s >= 0 && m >= 0)
+                {
+                    throw new FormatException($"{name}: columns {columns[s]} and {columns[m]} say the same thing; keep one");
+                }
+
+                inMs = m >= 0;
+                return inMs ? m : s;
+            }
+
+            // Found in this order, so that of two mistakes the same one is named first.
+            var step = FindOne(["step_seconds", "step_time_seconds"], ["step_ms", "step_time_ms"], out var stepMs);
+            var (prefill, decode) = (Find("prefill_tokens"), Find("decode_tokens", "decode_sequences", "running"));
+            var (concurrency, input, output) = (Find("concurrency", "max_concurrency"), Find("input_tokens", "input_len", "prompt_tokens"), Find("output_tokens", "output_len"));
+            var ttft = FindOne(["ttft_seconds", "mean_ttft_seconds"], ["ttft_ms", "mean_ttft_ms"], out var ttftMs);
+            var itl = FindOne(["itl_seconds", "tpot_seconds", "mean_itl_seconds", "mean_tpot_seconds"], ["itl_ms", "tpot_ms", "mean_itl_ms", "mean_tpot_ms"], out var itlMs);
+            var layout = new Layout(columns, step, stepMs, prefill, decode, concurrency, input, output, ttft, ttftMs, itl, itlMs);
+            var perRequest = layout.Concurrency >= 0 && layout.Input >= 0 && layout.Output >= 0 && (ttft >= 0 || itl >= 0);
+            if (!layout.PerStep && !perRequest)
+            {
+                throw new FormatException($"{name}: needs per-step columns (prefill_tokens, decode_tokens, step_seconds or step_ms) or per-request ones (concurrency, input_tokens, output_tokens, and ttft_seconds/ttft_ms or itl_seconds/itl_ms); found {Shown(string.Join(", ", columns))}");
+            }
+
+            return layout;
+        }
+
+        /// <summary>The equations of one row: a step's, or a request's TTFT and inter-token latency at its concurrency.</summary>
+        public void Add(string[] fields, long row, string name, List<Equation> equations)
+        {
+            double Value(int column, string what, double max, bool positive = false, bool ms = false) => Cell(fields, Columns, column, row, name, what, max, positive, ms);
+            if (PerStep)
+            {
+                var seconds = Value(Step, "the step's time", MaxSecondsPerRow, positive: true, ms: StepMs);
+                equations.Add(new Equation(Value(Prefill, "prefill tokens", MaxTokensPerRow), Value(Decode, "sequences decoding", MaxTokensPerRow), seconds, $"row {row}"));
+                return;
+            }
+
+            var c = Value(Concurrency, "requests running at once", MaxTokensPerRow, positive: true);
+            var i = Value(Input, "input tokens per request", MaxTokensPerRow);
+            var o = Value(Output, "output tokens per request", MaxTokensPerRow, positive: true);
+            if (Ttft >= 0)
+            {
+                equations.Add(new Equation(i, c - 1, Value(Ttft, "time to first token", MaxSecondsPerRow, positive: true, ms: TtftMs), $"row {row} (TTFT)"));
+            }
+
+            if (Itl >= 0)
+            {
+                equations.Add(new Equation(c * i / o, c, Value(Itl, "inter-token latency", MaxSecondsPerRow, positive: true, ms: ItlMs), $"row {row} (ITL)"));
+            }
+        }
+    }
+
+    /// <summary>One cell as a number in range (milliseconds made seconds); an error names the file, row and column.</summary>
+    private static double Cell(string[] fields, string[] columns, int column, long row, string name, string what, double max, bool positive, bool ms)
+    {
+        var text = column < fields.Length ? fields[column].Trim().Trim('"') : "";
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+        {
+            throw new FormatException($"{name}: row {row}, column {columns[column]}: \"{Shown(text)}\" is not a number ({what})");
+        }
+
+        if (ms)
+        {
+            v /= 1000;
+        }
+
+        if (v < 0 || (positive && v == 0) || v > max)
+        {
+            var unit = max == MaxSecondsPerRow ? " s" : "";
+            throw new FormatException($"{name}: row {row}, column {columns[column]}: {Shown(text)} is out of range ({what} must be in {(positive ? "(0" : "[0")}, {max.ToString("G", CultureInfo.InvariantCulture)}]{unit})");
+        }
+
+        return v;
     }
 
     /// <summary>A cell or header as an error line shows it: at most 40 characters, control characters escaped.</summary>

@@ -99,38 +99,7 @@ internal static partial class ManifestImporter
 
     private static Imported ImportDocuments(string file, string text, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, string? document)
     {
-        var documents = new List<(string Where, JsonObject Root)>();
-        var read = YamlTree.ReadAll(file, text);
-        for (var i = 0; i < read.Count; i++)
-        {
-            if (read[i] is not JsonObject root)
-            {
-                if (read[i] is not null)
-                {
-                    throw new ConfigException(file, read.Count == 1 ? "" : $"documents[{i}]", "is no manifest (expected a mapping with apiVersion and kind)");
-                }
-
-                continue;
-            }
-
-            if ((root["kind"] as JsonValue)?.ToString() == "List" && root["items"] is JsonArray items)
-            {
-                for (var j = 0; j < items.Count; j++)
-                {
-                    documents.Add((read.Count == 1 ? $"items[{j}]" : $"documents[{i}].items[{j}]", items[j] as JsonObject ?? throw new ConfigException(file, $"items[{j}]", "is no manifest (expected a mapping with apiVersion and kind)")));
-                }
-
-                continue;
-            }
-
-            documents.Add((read.Count == 1 ? "" : $"documents[{i}]", root));
-        }
-
-        if (documents.Count == 0)
-        {
-            throw new ConfigException(file, "", "holds no manifest (expected a mapping with apiVersion and kind)");
-        }
-
+        var documents = Documents(file, text);
         static string NameOf(JsonObject root) => (root["metadata"]?["name"] as JsonValue)?.ToString() ?? "";
         static string Describe(JsonObject root) => $"{(root["kind"] as JsonValue)?.ToString() ?? "a document without kind"}{(NameOf(root) is { Length: > 0 } n ? " " + n : "")}";
         if (documents.Count == 1 && documents[0].Where.Length == 0)
@@ -184,7 +153,58 @@ internal static partial class ManifestImporter
             candidates.AddRange(read1);
         }
 
-        // Names are unique in a config: two documents of one name (an HPA and a ScaledObject for the same Deployment) are told apart by kind.
+        NameApart(candidates);
+        var notes = fieldNotes;
+        notes.AddRange(skipped.Count == 0 ? [] : new List<string> { $"{file}: left out {skipped.Count} document{(skipped.Count == 1 ? "" : "s")} that {(skipped.Count == 1 ? "is" : "are")} not an autoscaler: {string.Join(", ", skipped)}" });
+        if (document is null && candidates.Count > 1)
+        {
+            notes.Add($"{file}: {candidates.Count} autoscalers, one candidate each; --document NAME (\"document\" in a config) picks one");
+        }
+
+        return new Imported(candidates, notes);
+    }
+
+    /// <summary>The manifests of a YAML file, each with where it sits (<c>documents[1]</c>, <c>items[0]</c> of a List; empty for a file of one).</summary>
+    private static List<(string Where, JsonObject Root)> Documents(string file, string text)
+    {
+        var documents = new List<(string Where, JsonObject Root)>();
+        var read = YamlTree.ReadAll(file, text);
+        for (var i = 0; i < read.Count; i++)
+        {
+            if (read[i] is not JsonObject root)
+            {
+                if (read[i] is not null)
+                {
+                    throw new ConfigException(file, read.Count == 1 ? "" : $"documents[{i}]", "is no manifest (expected a mapping with apiVersion and kind)");
+                }
+
+                continue;
+            }
+
+            if ((root["kind"] as JsonValue)?.ToString() == "List" && root["items"] is JsonArray items)
+            {
+                for (var j = 0; j < items.Count; j++)
+                {
+                    documents.Add((read.Count == 1 ? $"items[{j}]" : $"documents[{i}].items[{j}]", items[j] as JsonObject ?? throw new ConfigException(file, $"items[{j}]", "is no manifest (expected a mapping with apiVersion and kind)")));
+                }
+
+                continue;
+            }
+
+            documents.Add((read.Count == 1 ? "" : $"documents[{i}]", root));
+        }
+
+        if (documents.Count == 0)
+        {
+            throw new ConfigException(file, "", "holds no manifest (expected a mapping with apiVersion and kind)");
+        }
+
+        return documents;
+    }
+
+    /// <summary>Candidates of one name (an HPA and a ScaledObject for the same Deployment) told apart by kind: "web (hpa)", "web (keda)", or "web (hpa 2)" for two of one kind.</summary>
+    private static void NameApart(List<JsonObject> candidates)
+    {
         foreach (var group in candidates.GroupBy(c => c["name"]!.ToString()).Where(g => g.Count() > 1))
         {
             var kinds = group.Select(c => c["policy"]!.ToString()).ToList();
@@ -197,15 +217,6 @@ internal static partial class ManifestImporter
                 candidate["name"] = kinds.Count(x => x == kind) == 1 ? $"{group.Key} ({kind})" : $"{group.Key} ({kind} {k})";
             }
         }
-
-        var notes = fieldNotes;
-        notes.AddRange(skipped.Count == 0 ? [] : new List<string> { $"{file}: left out {skipped.Count} document{(skipped.Count == 1 ? "" : "s")} that {(skipped.Count == 1 ? "is" : "are")} not an autoscaler: {string.Join(", ", skipped)}" });
-        if (document is null && candidates.Count > 1)
-        {
-            notes.Add($"{file}: {candidates.Count} autoscalers, one candidate each; --document NAME (\"document\" in a config) picks one");
-        }
-
-        return new Imported(candidates, notes);
     }
 
     /// <summary>The autoscaler document of the manifest file a candidate came from: the one named <paramref name="document"/>, or the only one.</summary>

@@ -63,7 +63,40 @@ internal static partial class ManifestImporter
             }
         }
 
-        // Each setting once, by its kebab-case key where both spellings are given (Knative's kmap.KeyPriority order).
+        var settings = KnativeSettings(annotations, prefix, notes);
+        var cls = settings.TryGetValue("class", out var c) ? c.Text : "kpa.autoscaling.knative.dev";
+        if (cls == "hpa.autoscaling.knative.dev")
+        {
+            return KnativeHpaClass(file, root, settings, metricMap, catalog);
+        }
+
+        if (cls != "kpa.autoscaling.knative.dev")
+        {
+            throw new ConfigException(file, "spec.template.metadata.annotations." + prefix + "class", $"\"{Shown(cls)}\": the classes replayed are kpa.autoscaling.knative.dev and hpa.autoscaling.knative.dev");
+        }
+
+        foreach (var (name, (key, text)) in settings)
+        {
+            if (name != "class" && KnativeOption(file, name, key, text, notes) is var (option, value))
+            {
+                options[option] = value;
+                given[option] = key;
+            }
+        }
+
+        if (root["spec"]?["template"]?["spec"]?["containerConcurrency"] is { } concurrency)
+        {
+            options["containerConcurrency"] = concurrency.DeepClone();
+        }
+
+        var serviceName = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
+        Check(file, catalog, "knative", options, "spec.template", option => given.TryGetValue(option, out var key) ? "metadata.annotations." + key : KnativeName(option));
+        return new JsonObject { ["name"] = serviceName, ["policy"] = "knative", ["options"] = options };
+    }
+
+    /// <summary>Each autoscaling annotation once, by its kebab-case key where both spellings are given (Knative's kmap.KeyPriority order); the other spelling noted.</summary>
+    private static Dictionary<string, (string Key, string Text)> KnativeSettings(JsonObject annotations, string prefix, List<string> notes)
+    {
         var settings = new Dictionary<string, (string Key, string Text)>(StringComparer.Ordinal);
         foreach (var (key, value) in annotations)
         {
@@ -90,69 +123,46 @@ internal static partial class ManifestImporter
             settings[canonical] = (key, text);
         }
 
-        var cls = settings.TryGetValue("class", out var c) ? c.Text : "kpa.autoscaling.knative.dev";
-        if (cls == "hpa.autoscaling.knative.dev")
+        return settings;
+    }
+
+    /// <summary>The option an annotation sets and its value, checked as Knative validates it; null (noted) for one Knative does not read.</summary>
+    private static (string Option, JsonValue Value)? KnativeOption(string file, string name, string key, string text, List<string> notes)
+    {
+        var path = $"spec.template.metadata.annotations.{key}";
+        if (name == "metric-aggregation-algorithm" && text is not ("linear" or "weighted-exponential" or "weightedExponential"))
         {
-            return KnativeHpaClass(file, root, settings, metricMap, catalog);
+            // Knative's validateAlgorithm takes these three spellings, case and all.
+            throw new ConfigException(file, path, $"must be linear, weighted-exponential or weightedExponential (was \"{Shown(text)}\")");
         }
 
-        if (cls != "kpa.autoscaling.knative.dev")
+        if (!KnativeAnnotations.TryGetValue(name, out var option))
         {
-            throw new ConfigException(file, "spec.template.metadata.annotations." + prefix + "class", $"\"{Shown(cls)}\": the classes replayed are kpa.autoscaling.knative.dev and hpa.autoscaling.knative.dev");
-        }
-
-        foreach (var (name, (key, text)) in settings)
-        {
-            var path = $"spec.template.metadata.annotations.{key}";
-            if (name == "class")
+            // Knative validates the annotations it knows and passes over the rest, so the Service runs without it.
+            var hint = name switch
             {
-                continue;
-            }
-
-            if (name == "metric-aggregation-algorithm" && text is not ("linear" or "weighted-exponential" or "weightedExponential"))
-            {
-                // Knative's validateAlgorithm takes these three spellings, case and all.
-                throw new ConfigException(file, path, $"must be linear, weighted-exponential or weightedExponential (was \"{Shown(text)}\")");
-            }
-
-            if (!KnativeAnnotations.TryGetValue(name, out var option))
-            {
-                // Knative validates the annotations it knows and passes over the rest, so the Service runs without it.
-                var hint = name switch
-                {
-                    "stable-window" or "stableWindow" => " (the stable window is autoscaling.knative.dev/window)",
-                    "scale-up-rate" or "scale-down-rate" or "max-scale-up-rate" or "max-scale-down-rate" => " (the rates are config-autoscaler's max-scale-up-rate and max-scale-down-rate, options maxScaleUpRate and maxScaleDownRate here)",
-                    "scale-to-zero-grace-period" or "enable-scale-to-zero" => " (a cluster setting in config-autoscaler; options scaleToZeroGracePeriod and enableScaleToZero here)",
-                    _ => "",
-                };
-                notes.Add($"{path} is not an annotation Knative reads, so Knative ignores it and so does the replay{hint}");
-                continue;
-            }
-
-            var value = option switch
-            {
-                "metric" or "metricAggregationAlgorithm" => JsonValue.Create(text),
-                "stableWindow" or "scaleDownDelay" or "scaleToZeroPodRetentionPeriod" => JsonValue.Create(GoDuration(file, path, text)),
-                _ => JsonValue.Create(FiniteNumber(file, path, text)),
+                "stable-window" or "stableWindow" => " (the stable window is autoscaling.knative.dev/window)",
+                "scale-up-rate" or "scale-down-rate" or "max-scale-up-rate" or "max-scale-down-rate" => " (the rates are config-autoscaler's max-scale-up-rate and max-scale-down-rate, options maxScaleUpRate and maxScaleDownRate here)",
+                "scale-to-zero-grace-period" or "enable-scale-to-zero" => " (a cluster setting in config-autoscaler; options scaleToZeroGracePeriod and enableScaleToZero here)",
+                _ => "",
             };
-            if (option is "stableWindow" or "scaleDownDelay" && value.GetValue<double>() is var seconds && seconds != Math.Round(seconds))
-            {
-                // Knative's validateWindow and validateScaleDownDelay.
-                throw new ConfigException(file, path, $"must be specified with at most second precision (was \"{Shown(text)}\")");
-            }
-
-            options[option] = value;
-            given[option] = key;
+            notes.Add($"{path} is not an annotation Knative reads, so Knative ignores it and so does the replay{hint}");
+            return null;
         }
 
-        if (root["spec"]?["template"]?["spec"]?["containerConcurrency"] is { } concurrency)
+        var value = option switch
         {
-            options["containerConcurrency"] = concurrency.DeepClone();
+            "metric" or "metricAggregationAlgorithm" => JsonValue.Create(text),
+            "stableWindow" or "scaleDownDelay" or "scaleToZeroPodRetentionPeriod" => JsonValue.Create(GoDuration(file, path, text)),
+            _ => JsonValue.Create(FiniteNumber(file, path, text)),
+        };
+        if (option is "stableWindow" or "scaleDownDelay" && value.GetValue<double>() is var seconds && seconds != Math.Round(seconds))
+        {
+            // Knative's validateWindow and validateScaleDownDelay.
+            throw new ConfigException(file, path, $"must be specified with at most second precision (was \"{Shown(text)}\")");
         }
 
-        var serviceName = (root["metadata"]?["name"] as JsonValue)?.ToString() ?? Path.GetFileNameWithoutExtension(file);
-        Check(file, catalog, "knative", options, "spec.template", option => given.TryGetValue(option, out var key) ? "metadata.annotations." + key : KnativeName(option));
-        return new JsonObject { ["name"] = serviceName, ["policy"] = "knative", ["options"] = options };
+        return (option, value);
     }
 
     /// <summary>
