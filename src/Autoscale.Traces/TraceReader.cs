@@ -138,23 +138,7 @@ public sealed partial class TraceReader : IAsyncDisposable
 
     private static async Task<TraceReader> OpenAsync(ParquetReader reader, string path, string name, Duration tick, bool limitTicks, CancellationToken cancellationToken)
     {
-        // A column of structs, lists or maps with a trace column's name is not that column (nor absent).
-        foreach (var field in reader.Schema.Fields)
-        {
-            if (field is not DataField && field.Name is ParquetTrace.TimestampColumn or ParquetTrace.RequestsColumn or ParquetTrace.InputTokensColumn or ParquetTrace.OutputTokensColumn)
-            {
-                throw new TraceFormatException(name, $"must be a column of plain values, not a {field.SchemaType.ToString().ToLowerInvariant()}", field.Name);
-            }
-        }
-
-        var fields = reader.Schema.GetDataFields().Where(f => f.Path.Length == 1).ToArray();
-        var timestamp = fields.FirstOrDefault(f => f.Name == ParquetTrace.TimestampColumn)
-            ?? throw new TraceFormatException(name, $"missing column '{ParquetTrace.TimestampColumn}' (columns: {string.Join(", ", fields.Select(f => f.Name))})");
-        if (!ParquetColumns.IsTimestamp(timestamp))
-        {
-            throw new TraceFormatException(name, $"must be a timestamp type, not {ParquetColumns.TypeName(timestamp.ClrType)}", ParquetTrace.TimestampColumn);
-        }
-
+        var (fields, timestamp) = TraceColumns(reader, name);
         var requests = IntegerColumn(fields, ParquetTrace.RequestsColumn, name);
         var input = IntegerColumn(fields, ParquetTrace.InputTokensColumn, name);
         var output = IntegerColumn(fields, ParquetTrace.OutputTokensColumn, name);
@@ -219,6 +203,29 @@ public sealed partial class TraceReader : IAsyncDisposable
         {
             throw new TraceFormatException(name, $"cannot be read ({e.Message.TrimEnd('.')})", inner: e);
         }
+    }
+
+    /// <summary>The file's top-level columns and its timestamp column, checked: trace columns of plain values, a timestamp of a timestamp type.</summary>
+    private static (DataField[] Fields, DataField Timestamp) TraceColumns(ParquetReader reader, string name)
+    {
+        // A column of structs, lists or maps with a trace column's name is not that column (nor absent).
+        foreach (var field in reader.Schema.Fields)
+        {
+            if (field is not DataField && field.Name is ParquetTrace.TimestampColumn or ParquetTrace.RequestsColumn or ParquetTrace.InputTokensColumn or ParquetTrace.OutputTokensColumn)
+            {
+                throw new TraceFormatException(name, $"must be a column of plain values, not a {field.SchemaType.ToString().ToLowerInvariant()}", field.Name);
+            }
+        }
+
+        var fields = reader.Schema.GetDataFields().Where(f => f.Path.Length == 1).ToArray();
+        var timestamp = fields.FirstOrDefault(f => f.Name == ParquetTrace.TimestampColumn)
+            ?? throw new TraceFormatException(name, $"missing column '{ParquetTrace.TimestampColumn}' (columns: {string.Join(", ", fields.Select(f => f.Name))})");
+        if (!ParquetColumns.IsTimestamp(timestamp))
+        {
+            throw new TraceFormatException(name, $"must be a timestamp type, not {ParquetColumns.TypeName(timestamp.ClrType)}", ParquetTrace.TimestampColumn);
+        }
+
+        return (fields, timestamp);
     }
 
     /// <summary>The arrivals of each tick, in order, in chunks (about one row group each).</summary>

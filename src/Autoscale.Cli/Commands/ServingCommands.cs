@@ -189,34 +189,7 @@ internal static class ServingCommands
                 throw new UserInputException($"{flag}: {e.Problem}");
             }
 
-            var buffer = new MemoryStream();
-            using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-            {
-                json.WriteStartObject();
-                json.WriteStartObject("serving");
-                json.WriteStartObject("hardware");
-                json.WriteString("model", hardware.Model);
-                json.WriteString("gpu", hardware.Gpu);
-                json.WriteNumber("tensorParallel", hardware.TensorParallel);
-                json.WriteString("dtype", hardware.Dtype);
-                json.WriteNumber("gpuMemoryUtilization", hardware.GpuMemoryUtilization);
-                json.WriteEndObject();
-                json.WriteStartObject("stepSeconds");
-                json.WriteNumber("base", Round(derived.BaseSeconds));
-                json.WriteNumber("perPrefillToken", Round(derived.PerPrefillTokenSeconds));
-                json.WriteNumber("perPrefillAttentionToken", Round(derived.PerPrefillAttentionTokenSeconds));
-                json.WriteNumber("perDecodeToken", Round(derived.PerDecodeTokenSeconds));
-                json.WriteNumber("perDecodeContextToken", Round(derived.PerDecodeContextTokenSeconds));
-                json.WriteEndObject();
-                json.WriteNumber("kvCacheTokens", derived.KvCacheTokens);
-                json.WriteNumber("maxModelLen", derived.MaxModelLen);
-                json.WriteNumber("requestOverheadSeconds", Round(derived.RequestOverheadSeconds));
-                json.WriteNumber("perOutputTokenOverheadSeconds", Round(derived.PerOutputTokenOverheadSeconds));
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-
-            await context.Stdout.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+            await context.Stdout.WriteLineAsync(ProfileJson(hardware, derived));
             foreach (var line in derived.Derivation)
             {
                 await context.Stderr.WriteLineAsync(line);
@@ -225,6 +198,39 @@ internal static class ServingCommands
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>The derived profile as replica.serving's JSON: the hardware it came from, the step coefficients, the KV cache and overheads.</summary>
+    private static string ProfileJson(HardwareOptions hardware, Autoscale.Config.Hardware.DerivedProfile derived)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("serving");
+            json.WriteStartObject("hardware");
+            json.WriteString("model", hardware.Model);
+            json.WriteString("gpu", hardware.Gpu);
+            json.WriteNumber("tensorParallel", hardware.TensorParallel);
+            json.WriteString("dtype", hardware.Dtype);
+            json.WriteNumber("gpuMemoryUtilization", hardware.GpuMemoryUtilization);
+            json.WriteEndObject();
+            json.WriteStartObject("stepSeconds");
+            json.WriteNumber("base", Round(derived.BaseSeconds));
+            json.WriteNumber("perPrefillToken", Round(derived.PerPrefillTokenSeconds));
+            json.WriteNumber("perPrefillAttentionToken", Round(derived.PerPrefillAttentionTokenSeconds));
+            json.WriteNumber("perDecodeToken", Round(derived.PerDecodeTokenSeconds));
+            json.WriteNumber("perDecodeContextToken", Round(derived.PerDecodeContextTokenSeconds));
+            json.WriteEndObject();
+            json.WriteNumber("kvCacheTokens", derived.KvCacheTokens);
+            json.WriteNumber("maxModelLen", derived.MaxModelLen);
+            json.WriteNumber("requestOverheadSeconds", Round(derived.RequestOverheadSeconds));
+            json.WriteNumber("perOutputTokenOverheadSeconds", Round(derived.PerOutputTokenOverheadSeconds));
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private static Command Fit(CliContext context)

@@ -221,8 +221,13 @@ internal static partial class ManifestExporter
         Put(advanced, "scalingModifiers", modifiers);
         Put(spec, "advanced", advanced.Count > 0 ? advanced : null);
 
+        EditKedaTriggers(spec, freshSpec["triggers"]!.AsArray());
+    }
+
+    /// <summary>The same triggers as before: their metadata values and metric type move, names, authentication and the rest stay; other triggers replace them.</summary>
+    private static void EditKedaTriggers(JsonObject spec, JsonArray freshTriggers)
+    {
         var triggers = spec["triggers"] as JsonArray;
-        var freshTriggers = freshSpec["triggers"]!.AsArray();
         if (triggers is not null && triggers.Count == freshTriggers.Count)
         {
             // The same triggers: metadata values and the metric type move; names, authentication and the rest stay.

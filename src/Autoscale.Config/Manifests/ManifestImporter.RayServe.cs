@@ -151,39 +151,7 @@ internal static partial class ManifestImporter
 
         if (deployment["autoscaling_config"] is JsonObject config)
         {
-            foreach (var (given, value) in config)
-            {
-                var key = given;
-                if (RayDeprecated.TryGetValue(given, out var renamed))
-                {
-                    if (config.ContainsKey(renamed))
-                    {
-                        notes.Add($"{path}.autoscaling_config.{given} is deprecated and not read: {renamed} is given too");
-                        continue;
-                    }
-
-                    notes.Add($"{path}.autoscaling_config.{given} is deprecated (Ray reads it as {renamed})");
-                    key = renamed;
-                }
-
-                if (key == "policy")
-                {
-                    if (value is JsonObject policy && IsRayDefaultPolicy(policy))
-                    {
-                        continue;
-                    }
-
-                    throw new ConfigException(file, $"{path}.autoscaling_config.policy", "a custom autoscaling policy is the user's own code and cannot be replayed; remove it to replay Ray's default policy");
-                }
-
-                if (key == "aggregation_function")
-                {
-                    options["aggregationFunction"] = (value as JsonValue)?.ToString()?.ToLowerInvariant();
-                    continue;
-                }
-
-                options[CamelCase(key)] = value?.DeepClone();
-            }
+            RayAutoscalingConfig(file, path, config, options, notes);
         }
 
         // max_ongoing_requests sits on the deployment (and, before Ray 2.32, as max_concurrent_queries).
@@ -213,6 +181,44 @@ internal static partial class ManifestImporter
         }
 
         return options;
+    }
+
+    /// <summary>A deployment's autoscaling_config as options: deprecated names read as Ray reads them (noted), Ray's default policy only.</summary>
+    private static void RayAutoscalingConfig(string file, string path, JsonObject config, JsonObject options, List<string> notes)
+    {
+        foreach (var (given, value) in config)
+        {
+            var key = given;
+            if (RayDeprecated.TryGetValue(given, out var renamed))
+            {
+                if (config.ContainsKey(renamed))
+                {
+                    notes.Add($"{path}.autoscaling_config.{given} is deprecated and not read: {renamed} is given too");
+                    continue;
+                }
+
+                notes.Add($"{path}.autoscaling_config.{given} is deprecated (Ray reads it as {renamed})");
+                key = renamed;
+            }
+
+            if (key == "policy")
+            {
+                if (value is JsonObject policy && IsRayDefaultPolicy(policy))
+                {
+                    continue;
+                }
+
+                throw new ConfigException(file, $"{path}.autoscaling_config.policy", "a custom autoscaling policy is the user's own code and cannot be replayed; remove it to replay Ray's default policy");
+            }
+
+            if (key == "aggregation_function")
+            {
+                options["aggregationFunction"] = (value as JsonValue)?.ToString()?.ToLowerInvariant();
+                continue;
+            }
+
+            options[CamelCase(key)] = value?.DeepClone();
+        }
     }
 
     /// <summary><c>lookBackPeriodS</c> as <c>look_back_period_s</c> (Ray's names, for messages).</summary>

@@ -62,11 +62,6 @@ internal static class TunePath
             if (type == typeof(JsonElement) || type == typeof(JsonNode) || type == typeof(JsonObject))
             {
                 type = null;
-                if (segment.Index is not null)
-                {
-                    continue;
-                }
-
                 continue;
             }
 
@@ -79,6 +74,14 @@ internal static class TunePath
             }
         }
 
+        return Kind(type, inMap, path);
+    }
+
+    /// <summary>Whether the option the path ends at is whole and written as a string; anything but a number refused, naming what it is.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Nested options types are classes of the options that declare them, kept as the binder keeps them.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "As above.")]
+    private static (bool Integer, bool AsString) Kind([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type? type, bool inMap, string path)
+    {
         if (type is null)
         {
             return (false, false);

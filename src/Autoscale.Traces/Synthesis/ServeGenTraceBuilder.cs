@@ -125,12 +125,22 @@ internal static class ServeGenTraceBuilder
         var tokenWindows = (int)((seconds + TokenWindowSeconds - 1) / TokenWindowSeconds);
         var own = datasets.Select(d => File.Exists(d) ? ReadDataset(d, tokenWindows) : null).ToArray();
         var pooled = Pool(own, perClient, tokenWindows);
+        var (input, output) = DrawTokens(clients.Select(c => c.Index).ToArray(), perClient, own, pooled, seed, seconds);
+        return new TickTrace(start, Duration.FromSeconds(1), total) { InputTokens = input, OutputTokens = output };
+    }
+
+    /// <summary>
+    /// The input and output tokens of each second's arrivals: each client's requests drawn from its own dataset's
+    /// distribution for the window (or the pooled one where it has none), on a stream of its own, summed over clients.
+    /// </summary>
+    private static (long[] Input, long[] Output) DrawTokens(int[] clientIndex, long[][] perClient, TokenPair?[]?[] own, TokenPair?[] pooled, int seed, long seconds)
+    {
         var input = new long[seconds];
         var output = new long[seconds];
         var gate = new object();
-        Parallel.For(0, clients.Length, () => (In: new long[seconds], Out: new long[seconds]), (i, _, local) =>
+        Parallel.For(0, clientIndex.Length, () => (In: new long[seconds], Out: new long[seconds]), (i, _, local) =>
         {
-            var random = new Xoshiro256StarStar(unchecked((seed * 1_000_003) + clients[i].Index + 500_000_000), threadSafe: false);
+            var random = new Xoshiro256StarStar(unchecked((seed * 1_000_003) + clientIndex[i] + 500_000_000), threadSafe: false);
             var counts = perClient[i];
             for (var t = 0; t < counts.Length; t++)
             {
@@ -161,7 +171,7 @@ internal static class ServeGenTraceBuilder
             }
         });
 
-        return new TickTrace(start, Duration.FromSeconds(1), total) { InputTokens = input, OutputTokens = output };
+        return (input, output);
     }
 
     /// <summary>A window's input and output token distributions.</summary>

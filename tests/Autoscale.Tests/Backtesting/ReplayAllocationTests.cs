@@ -3,6 +3,7 @@ using Autoscale.Config.Scenarios;
 
 namespace Autoscale.Tests.Backtesting;
 
+[Collection(AllocationCollection.Name)]
 public sealed class ReplayAllocationTests
 {
     // Counts bytes, not time: deterministic, so it can live among the unit tests.

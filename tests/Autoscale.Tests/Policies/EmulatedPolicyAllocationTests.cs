@@ -7,6 +7,7 @@ using NodaTime;
 namespace Autoscale.Tests.Policies;
 
 /// <summary>The emulated autoscalers keep bounded state and allocate nothing per decision once warm, as the engine's loop needs.</summary>
+[Collection(AllocationCollection.Name)]
 public sealed class EmulatedPolicyAllocationTests
 {
     public static TheoryData<string> Policies => new() { "hpa", "keda", "ray-serve", "knative" };

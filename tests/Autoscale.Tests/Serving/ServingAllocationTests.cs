@@ -3,6 +3,7 @@ using Xunit;
 
 namespace Autoscale.Tests.Serving;
 
+[Collection(AllocationCollection.Name)]
 public sealed class ServingAllocationTests
 {
     // Counts bytes, not time: deterministic, so it can live among the unit tests.
