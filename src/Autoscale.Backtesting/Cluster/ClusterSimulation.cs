@@ -141,12 +141,6 @@ internal sealed partial class ClusterSimulation : ILoadSimulation
     /// </summary>
     public static ILoadSimulation LoadsFor(CandidateSpec spec, ReplaySettings settings, Instant start, long timelineBucketTicks, bool drainsOnRelease, out ClusterSimulation? cluster)
     {
-        // A candidate's own cluster, built in code, is checked as the backtest's is (ReplaySettings.Validate).
-        if (spec.Cluster is { } candidateCluster)
-        {
-            InvalidOptionsException.ThrowIfAny([.. candidateCluster.Validate().Select(e => e.Under("cluster"))]);
-        }
-
         // Draws keyed by a seed take the run's (a config's model carries engine.seed; --seeds runs seed + 1, + 2, ...).
         var model = spec.LoadTime is ISeededLoadTime seeded ? seeded.WithSeed(settings.Seed) : spec.LoadTime;
         if ((spec.Cluster ?? settings.Cluster) is { } nodes)

@@ -24,7 +24,6 @@ public sealed class CandidateRun
     private readonly long _lateAfterTicks;
     private readonly long _dropAfterTicks;
     private readonly Duration _expectedLoadTime;
-    private readonly int _maxReplicas;
 
     private readonly RequestQueue _queue;
     private readonly DecisionStep _step;
@@ -70,18 +69,9 @@ public sealed class CandidateRun
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
+        settings = spec.On(settings);
         InvalidOptionsException.ThrowIfAny(settings.Validate());
         InvalidOptionsException.ThrowIfAny(spec.CadenceErrors());
-
-        if (spec.Replica is { } shape)
-        {
-            settings = settings with { Replica = shape };
-        }
-
-        if (spec.Cluster is { } own)
-        {
-            settings = settings with { Cluster = own };
-        }
 
         _spec = spec;
         _settings = settings;
@@ -97,7 +87,6 @@ public sealed class CandidateRun
         _cadence = new DecisionCadence(spec.DecisionIntervalTicks, spec.MetricsDelayTicks, settings.Tick, start);
         _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
         _step = new DecisionStep(_cadence.Interval, _capacity, _expectedLoadTime, settings.MaxReplicas);
-        _maxReplicas = settings.MaxReplicas;
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
@@ -296,7 +285,7 @@ public sealed class CandidateRun
 
         // The count replay's signal has no serving signals: built here in one piece, so the 176-byte value is written
         // once and passed by reference (every copy showed in the profile).
-        var signal = new ScalingSignal(now, _cadence.Interval, _ready, _loading, queue, arrivals, _capacity, _expectedLoadTime) { ServedLastInterval = served, MaxReplicas = _maxReplicas };
+        var signal = new ScalingSignal(now, _cadence.Interval, _ready, _loading, queue, arrivals, _capacity, _expectedLoadTime) { ServedLastInterval = served, MaxReplicas = _step.MaxReplicas };
         var desired = DecisionCadence.Ask(_policy, in signal, t, _record, _fleet, out var decision);
         LastDecision = decision;
         Reconcile(t, desired);

@@ -96,6 +96,13 @@ public sealed record CandidateSpec(
     /// <summary>On a cluster: the only node pool the candidate's replicas may use (the shape's <c>pool</c>); null for any.</summary>
     public string? Pool { get; init; }
 
+    /// <summary>
+    /// The settings this candidate replays with: its replica shape and its own cluster laid over the backtest's. Each
+    /// engine validates these, so a shape or a cluster built in code is checked as the config's are.
+    /// </summary>
+    internal ReplaySettings On(ReplaySettings settings) =>
+        settings with { Replica = Replica ?? settings.Replica, Cluster = Cluster ?? settings.Cluster };
+
     /// <summary>The rules of the candidate's decision cadence, which every replay engine checks the same way: decisions at least one tick apart, a metrics delay of no less than 0 ticks.</summary>
     internal IReadOnlyList<string> CadenceErrors() =>
     [

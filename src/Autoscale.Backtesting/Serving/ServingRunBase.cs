@@ -53,20 +53,12 @@ internal abstract class ServingRunBase
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(workload);
-        InvalidOptionsException.ThrowIfAny(settings.Validate());
         _p = spec.Serving ?? settings.Serving ?? throw new ArgumentException("the settings have no serving profile", nameof(settings));
-        if (spec.Serving is { } own)
-        {
-            settings = settings with { Serving = own };
-        }
 
+        // The candidate's shape (its GPUs and price, its serving profile) and its own cluster, checked as the config's are.
+        settings = spec.On(settings) with { Serving = _p };
+        InvalidOptionsException.ThrowIfAny(settings.Validate());
         InvalidOptionsException.ThrowIfAny(spec.CadenceErrors());
-
-        if (spec.Replica is { } shape)
-        {
-            // A shape's GPUs and price; its serving profile is the config's.
-            settings = settings with { Replica = shape };
-        }
 
         _spec = spec;
         _settings = settings;

@@ -51,7 +51,10 @@ internal static class TuneCommand
             var (perWindow, sloMargin, threadCount) = Limits(parse.GetValue(budget), parse.GetValue(margin), parse.GetValue(threads));
 
             var dir = parse.GetValue(outDir);
-            _ = dir is null ? null : ReportFolder.Check(dir);
+            if (dir is not null)
+            {
+                ReportFolder.Check(dir);
+            }
 
             var (shardIndex, shardCount) = Shards.Parse(parse.GetValue(shard), dir, "tune");
             var configFile = parse.GetValue(config)!;
