@@ -42,7 +42,7 @@ internal static class ParquetColumns
     /// <summary>Reads a non-negative integer column (requests, token counts) as longs.</summary>
     public static async Task<long[]> ReadCountsAsync(ParquetRowGroupReader group, DataField field, string name, long firstRow, CancellationToken cancellationToken)
     {
-        var result = new long[checked((int)group.RowCount)];
+        var result = IO.FreshBuffers.Longs(checked((int)group.RowCount));
         await ReadCountsAsync(group, field, name, firstRow, result, cancellationToken).ConfigureAwait(false);
         return result;
     }

@@ -85,9 +85,9 @@ public sealed partial class TraceReader
     /// <summary>Reads the whole trace into memory; with <paramref name="tokens"/>, the tokens of each tick too (where the file has them).</summary>
     public async Task<TickTrace> ReadAllAsync(CancellationToken cancellationToken = default, bool tokens = false)
     {
-        var arrivals = new long[Length];
-        var input = tokens && _inputTokens is not null ? new long[Length] : null;
-        var output = tokens && _outputTokens is not null ? new long[Length] : null;
+        var arrivals = IO.FreshBuffers.Longs(checked((int)Length));
+        var input = tokens && _inputTokens is not null ? IO.FreshBuffers.Longs(checked((int)Length)) : null;
+        var output = tokens && _outputTokens is not null ? IO.FreshBuffers.Longs(checked((int)Length)) : null;
         if (_requests is not null && _evenlySpaced && _intervalNanos == _tickNanos)
         {
             await ReadEvenlySpacedAsync(arrivals, input, output, cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using Autoscale.Backtesting.LoadTime;
+using System.Runtime.CompilerServices;
 using NodaTime;
 
 namespace Autoscale.Backtesting.Engine;
@@ -12,6 +13,7 @@ namespace Autoscale.Backtesting.Engine;
 /// The per-tick path allocates nothing: the queue is a ring of (tick, count) buckets, loads are a
 /// sorted array, the history the signal needs is a small ring. Not thread-safe; one run per thread.
 /// </remarks>
+[System.Runtime.CompilerServices.SkipLocalsInit]
 public sealed class CandidateRun
 {
     private readonly CandidateSpec _spec;
@@ -23,7 +25,6 @@ public sealed class CandidateRun
     private readonly double _capacityPerTick;
     private readonly long _lateAfterTicks;
     private readonly long _dropAfterTicks;
-    private readonly Duration _expectedLoadTime;
 
     private readonly RequestQueue _queue;
     private readonly DecisionStep _step;
@@ -85,8 +86,7 @@ public sealed class CandidateRun
         _dropAfterTicks = settings.Slo.ClientTimeoutSeconds is { } timeout ? WholeTicksWithin(timeout) : long.MaxValue;
         _queue = new RequestQueue(mergeAfterTicks: _lateAfterTicks + 1);
         _cadence = new DecisionCadence(spec.DecisionIntervalTicks, spec.MetricsDelayTicks, settings.Tick, start);
-        _expectedLoadTime = spec.LoadTime.ExpectedLoadTime;
-        _step = new DecisionStep(_cadence.Interval, _capacity, _expectedLoadTime, settings.MaxReplicas);
+        _step = new DecisionStep(_cadence.Interval, _capacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
@@ -185,10 +185,17 @@ public sealed class CandidateRun
         }
 
         _requests += arrivals;
-        _queue.Enqueue(t, arrivals);
 
         // 4. Ready replicas serve from the head; a fractional capacity carries its remainder.
-        Serve(t);
+        if (_queue.Depth == 0)
+        {
+            ServeOnArrival(arrivals, t);
+        }
+        else
+        {
+            _queue.Enqueue(t, arrivals);
+            Serve(t);
+        }
 
         // 5. Requests older than the client timeout leave.
         if (_dropAfterTicks != long.MaxValue)
@@ -253,6 +260,7 @@ public sealed class CandidateRun
         }.Result(_spec, _settings, _slo, _fleet, _record, _timeline);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RecordHistory()
     {
         var slot = _cadence.ObservedSlot();
@@ -269,7 +277,7 @@ public sealed class CandidateRun
     private void Decide(long t)
     {
         // The observed tick's cumulative counts, less those an interval earlier; before tick 0 they were zero.
-        var (now, at, from) = _cadence.Begin(t);
+        var at = _cadence.Begin(t, out var from);
         long queue = 0, arrivals = 0, served = 0;
         if (at >= 0)
         {
@@ -283,19 +291,46 @@ public sealed class CandidateRun
             }
         }
 
-        // The count replay's signal has no serving signals: built here in one piece, so the 176-byte value is written
-        // once and passed by reference (every copy showed in the profile).
-        var signal = new ScalingSignal(now, _cadence.Interval, _ready, _loading, queue, arrivals, _capacity, _expectedLoadTime) { ServedLastInterval = served, MaxReplicas = _step.MaxReplicas };
+        // The count replay's signal has no serving signals. Built in place by its constructor, never an initializer or
+        // through a FleetState: both build a temporary and copy the 176-byte value, and the copy showed in the profile.
+        var signal = new ScalingSignal(_cadence.Now, _cadence.Interval, _ready, _loading, queue, arrivals, _capacity, _step.ExpectedLoadTime);
+        SignalFields.Served(ref signal) = served;
+        SignalFields.MaxReplicas(ref signal) = _step.MaxReplicas;
         var desired = DecisionCadence.Ask(_policy, in signal, t, _record, _fleet, out var decision);
         LastDecision = decision;
-        Reconcile(t, desired);
-        _loading = _loads.Loading;
+        if (desired != _ready + _loading)
+        {
+            Reconcile(t, desired);
+            _loading = _loads.Loading;
+        }
     }
 
     private void Reconcile(long t, int desired)
     {
         var outcome = Reconciliation.Apply(t, desired, _ready, _loading, _loads, _fleet, ref _coldStarts, ref _startOrdinal);
         _ready += outcome.ReadyNow - outcome.Release;
+    }
+
+    /// <summary>
+    /// <see cref="Serve"/> when no request waited before this tick's <paramref name="arrivals"/> (the common tick): what
+    /// queueing them and serving from the head gives, without the queue while they all start at once, with no wait.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ServeOnArrival(long arrivals, long t)
+    {
+        var budget = _ready * _capacityPerTick + _carry;
+        if (Math.Floor(budget) < arrivals)
+        {
+            _queue.Enqueue(t, arrivals);
+            Serve(t);
+            return;
+        }
+
+        _idleSeconds += (budget - arrivals) / _capacity;
+        _carry = 0;
+        _waits.AddNoWait(arrivals);
+        _served += arrivals;
+        _slo.Complete(arrivals, 0);
     }
 
     private void Serve(long t)

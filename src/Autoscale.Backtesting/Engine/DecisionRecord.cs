@@ -14,6 +14,7 @@ internal sealed class DecisionRecord(IScalingPolicy policy, int maxReplicas)
     private long _firstAtEngineMax = -1;
 
     /// <summary>Counts a decision at <paramref name="tick"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Decided(long tick, in ScalingDecision decision)
     {
         _decisions++;

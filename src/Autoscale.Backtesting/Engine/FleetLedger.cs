@@ -68,6 +68,7 @@ internal sealed class FleetLedger
     }
 
     /// <summary>Tracks demand against ready capacity at the end of a tick.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Observe(long tick, long arrivals, int ready)
     {
         _demand += _alpha * (arrivals - _demand);

@@ -43,7 +43,16 @@ internal sealed class SloLedger
     public long Minutes { get; private set; }
 
     /// <summary>Moves the ledger to <paramref name="tick"/>, closing the minutes that ended before it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Advance(long tick)
+    {
+        if (tick >= _nextMinuteTick)
+        {
+            CloseMinutesBefore(tick);
+        }
+    }
+
+    private void CloseMinutesBefore(long tick)
     {
         while (tick >= _nextMinuteTick)
         {
@@ -54,6 +63,7 @@ internal sealed class SloLedger
     }
 
     /// <summary>Records requests served or dropped in the current tick, and how many of them violated the SLO.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Complete(long count, long violations)
     {
         _minuteDone += count;

@@ -19,6 +19,17 @@ internal sealed class WaitHistogram
 
     public long MaxWait { get; private set; }
 
+    /// <summary>As <see cref="Add"/> with a wait of zero ticks.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void AddNoWait(long count)
+    {
+        if (count > 0)
+        {
+            _counts[0] += count;
+            Total += count;
+        }
+    }
+
     public void Add(long waitTicks, long count)
     {
         if (count <= 0)

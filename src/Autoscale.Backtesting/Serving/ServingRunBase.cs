@@ -235,7 +235,8 @@ internal abstract class ServingRunBase
     protected void Decide(long t)
     {
         var ready = ReadyCount;
-        var (now, at, from) = _cadence.Begin(t);
+        var at = _cadence.Begin(t, out var from);
+        var now = _cadence.Now;
 
         // The observed tick's cumulative signals, less the previous observation's (none before the first interval); before
         // tick 0 every count was zero and no first token had come.
