@@ -35,9 +35,27 @@ public static class Backtest
     /// <summary>Replays an in-memory trace for every candidate and returns them ranked.</summary>
     public static IReadOnlyList<CandidateResult> Run(TickTrace trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, int maxParallelism = -1, int timelinePoints = 0)
     {
-        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints));
-        AdvanceAll(runs, trace.Arrivals, maxParallelism);
-        return Finish(runs, settings);
+        ArgumentNullException.ThrowIfNull(trace);
+        var scheduler = CountReplays(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints), maxParallelism);
+        Feed(scheduler, 0, trace.Arrivals);
+        scheduler.AdvanceTo(trace.Length, CountSliceTicks, last: true, CancellationToken.None);
+        return Finish(scheduler, settings);
+    }
+
+    /// <summary>
+    /// Replays ticks <paramref name="from"/> to <paramref name="to"/> of an in-memory trace for one candidate, as a window
+    /// of its own (its tick 0 is <paramref name="from"/>), with the timeline's bucket given in ticks (0: no timeline). A
+    /// policy that throws gives a failed result, as in a backtest.
+    /// </summary>
+    internal static CandidateResult RunWindow(TickTrace trace, long from, long to, ReplaySettings settings, CandidateSpec candidate, long bucket)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        var scheduler = CountReplays([candidate], settings, trace.Start + (trace.Tick * from), bucket, zoom: false, maxParallelism: 1);
+
+        // The window's tick t is the trace's from + t.
+        Feed(scheduler, -from, trace.Arrivals);
+        scheduler.AdvanceTo(to - from, CountSliceTicks, last: true, CancellationToken.None);
+        return Checked(scheduler.Results(), settings).Single();
     }
 
     /// <summary>Streams a trace file through every candidate and returns them ranked.</summary>
@@ -51,7 +69,8 @@ public static class Backtest
     public static async Task<IReadOnlyList<CandidateResult>> RunAsync(TraceReader trace, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,
         int maxParallelism = -1, int timelinePoints = 0, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
-        var runs = Start(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints));
+        ArgumentNullException.ThrowIfNull(trace);
+        var scheduler = CountReplays(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints), maxParallelism);
         long done = 0;
 
         // The next chunk is decoded on another thread while the candidates replay this one.
@@ -64,7 +83,8 @@ public static class Backtest
             next = Task.Run(() => chunks.MoveNextAsync().AsTask(), cancellationToken);
             try
             {
-                AdvanceAll(runs, chunk, maxParallelism);
+                Feed(scheduler, done, chunk);
+                scheduler.AdvanceTo(done + chunk.Length, CountSliceTicks, last: false, cancellationToken);
             }
             catch
             {
@@ -77,7 +97,8 @@ public static class Backtest
             progress?.Report(trace.Length == 0 ? 1 : (double)done / trace.Length);
         }
 
-        return Finish(runs, settings);
+        scheduler.AdvanceTo(done, CountSliceTicks, last: true, cancellationToken);
+        return Finish(scheduler, settings);
     }
 
     /// <summary>
@@ -97,89 +118,14 @@ public static class Backtest
     {
         ArgumentNullException.ThrowIfNull(workload);
         ArgumentNullException.ThrowIfNull(candidates);
-        var results = new CandidateResult[candidates.Count];
-        var runs = new Serving.ServingRunBase?[candidates.Count];
-        var replayed = new long[candidates.Count];
-
-        // Candidates advance a slice of ticks at a time, taken in turn from one queue by every thread that may run: each
-        // thread stays busy until the last slices, however many candidates there are and however their costs differ (a
-        // whole candidate per thread would leave one thread alone with the last). A short trace is cut into 16 slices;
-        // those deciding most often (they take longest) go first. The results keep the candidates' order.
+        // A short trace is cut into 16 slices.
         var slice = Math.Clamp((workload.Ticks + 15) / 16, MinServingSliceTicks, ServingSliceTicks);
-        var queue = new System.Collections.Concurrent.ConcurrentQueue<int>(Enumerable.Range(0, candidates.Count).OrderBy(i => candidates[i].DecisionIntervalTicks));
-        bool Slice(int i)
-        {
-            var spec = candidates[i];
-            try
-            {
-                var run = runs[i] ??= settings.FluidServing
-                    ? new Serving.FluidRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }
-                    : new Serving.ServingRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken };
-                replayed[i] = Math.Min(workload.Ticks, replayed[i] + slice);
-                run.AdvanceTo(replayed[i]);
-                if (replayed[i] < workload.Ticks)
-                {
-                    return true;
-                }
-
-                // The last slice: the drain and the result at once, so a run's memory goes as soon as it is done.
-                results[i] = run.Complete();
-                runs[i] = null;
-                return false;
-            }
-            catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException or OperationCanceledException))
-            {
-                results[i] = Failed(spec, e, runs[i]?.Tick);
-                runs[i] = null;
-                return false;
-            }
-        }
-
-        void Work()
-        {
-            try
-            {
-                while (!cancellationToken.IsCancellationRequested && queue.TryDequeue(out var i))
-                {
-                    if (Slice(i))
-                    {
-                        queue.Enqueue(i);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // Thrown from inside a slice; every thread stops and the cancellation is thrown once below.
-            }
-        }
-
-        var threads = Math.Min(candidates.Count, maxParallelism > 0 ? maxParallelism : Environment.ProcessorCount);
-        if (threads <= 1)
-        {
-            Work();
-        }
-        else
-        {
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, _ => Work());
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        return Ranking.Rank(Checked(results, settings));
+        var scheduler = new ReplayScheduler(candidates, spec => settings.FluidServing
+            ? new Serving.FluidRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }
+            : new Serving.ServingRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }, maxParallelism);
+        scheduler.AdvanceTo(workload.Ticks, slice, last: true, cancellationToken);
+        return Finish(scheduler, settings);
     }
-
-    /// <summary>
-    /// A candidate whose policy threw, in every engine the same way: when it was being created (<paramref name="tick"/> null),
-    /// or at the tick it was replaying; the other candidates finish.
-    /// </summary>
-    internal static CandidateResult Failed(CandidateSpec spec, Exception e, long? tick) => new()
-    {
-        Name = spec.Name,
-        Policy = spec.PolicyName,
-        SweepGroup = spec.SweepGroup,
-        SweepValue = spec.SweepValue,
-        Error = tick is null ? $"policy could not be created: {e.GetType().Name}: {e.Message}" : $"policy threw at tick {tick}: {e.GetType().Name}: {e.Message}",
-        Ticks = tick ?? 0,
-    };
 
     /// <summary>The most ticks a serving candidate replays before the thread takes the next candidate in turn.</summary>
     private const long ServingSliceTicks = 16_384;
@@ -193,33 +139,28 @@ public static class Backtest
     /// <summary>Whether timelines also keep each candidate's worst hour: for traces longer than a day, whose overview hides a spike.</summary>
     public static bool ZoomWorstHour(long ticks, ReplaySettings settings, int points) => points > 0 && ticks * settings.TickSeconds > 86_400;
 
-    private static GuardedRun[] Start(IReadOnlyList<CandidateSpec> candidates, ReplaySettings settings, NodaTime.Instant start, long timelineBucket, bool zoom)
-    {
-        var runs = new GuardedRun[candidates.Count];
-        for (var i = 0; i < runs.Length; i++)
-        {
-            runs[i] = new GuardedRun(candidates[i], settings, start, timelineBucket, zoom);
-        }
+    /// <summary>The ticks a count replay advances before its thread takes the next candidate in turn.</summary>
+    private const long CountSliceTicks = 1 << 18;
 
-        return runs;
+    private static ReplayScheduler CountReplays(IReadOnlyList<CandidateSpec> candidates, ReplaySettings settings, NodaTime.Instant start, long timelineBucket, bool zoom, int maxParallelism)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        var scheduler = new ReplayScheduler(candidates, spec => new CandidateRun(spec, settings, start, timelineBucket, zoom), maxParallelism);
+
+        // Made before the first chunk, to be fed it.
+        scheduler.CreateAll();
+        return scheduler;
     }
 
-    private static void AdvanceAll(GuardedRun[] runs, long[] chunk, int maxParallelism)
+    private static void Feed(ReplayScheduler scheduler, long firstTick, long[] arrivals)
     {
-        if (runs.Length == 1 || maxParallelism == 1)
+        foreach (var replay in scheduler.Replays)
         {
-            foreach (var run in runs)
-            {
-                run.Advance(chunk);
-            }
-
-            return;
+            (replay as CandidateRun)?.Feed(firstTick, arrivals);
         }
-
-        Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism }, i => runs[i].Advance(chunk));
     }
 
-    private static IReadOnlyList<CandidateResult> Finish(GuardedRun[] runs, ReplaySettings settings) => Ranking.Rank(Checked(runs.Select(r => r.Complete()), settings));
+    private static IReadOnlyList<CandidateResult> Finish(ReplayScheduler scheduler, ReplaySettings settings) => Ranking.Rank(Checked(scheduler.Results(), settings));
 
     /// <summary>
     /// The results, each checked against the invariants every result keeps (<see cref="CandidateResult.Inconsistency"/>):
@@ -236,47 +177,5 @@ public static class Backtest
 
             yield return result;
         }
-    }
-
-    /// <summary>One candidate's run that turns an exception from its policy into a failed result.</summary>
-    private sealed class GuardedRun
-    {
-        private readonly CandidateSpec _spec;
-        private readonly CandidateRun? _run;
-        private CandidateResult? _failure;
-
-        public GuardedRun(CandidateSpec spec, ReplaySettings settings, NodaTime.Instant start, long timelineBucket, bool zoom)
-        {
-            _spec = spec;
-            try
-            {
-                _run = new CandidateRun(spec, settings, start, timelineBucket, zoom);
-            }
-            catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException))
-            {
-                _failure = Failed(spec, e, null);
-            }
-        }
-
-        public void Advance(long[] chunk)
-        {
-            if (_failure is not null)
-            {
-                return;
-            }
-
-            try
-            {
-                _run!.Advance(chunk);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                _failure = Failed(_spec, e, _run!.Tick);
-            }
-        }
-
-        public CandidateResult Complete() => _failure is null
-            ? _run!.Complete()
-            : _failure;
     }
 }

@@ -14,7 +14,7 @@ namespace Autoscale.Backtesting.Engine;
 /// sorted array, the history the signal needs is a small ring. Not thread-safe; one run per thread.
 /// </remarks>
 [System.Runtime.CompilerServices.SkipLocalsInit]
-public sealed class CandidateRun
+public sealed class CandidateRun : ICandidateReplay
 {
     private readonly CandidateSpec _spec;
     private readonly ReplaySettings _settings;
@@ -38,6 +38,8 @@ public sealed class CandidateRun
     private readonly long[] _historyQueue;
 
     private DecisionCadence _cadence;
+    private long[]? _fed;
+    private long _fedFirst;
     private long _tick;
     private int _loading;
     private int _ready;
@@ -104,6 +106,9 @@ public sealed class CandidateRun
     /// <summary>Ticks replayed so far.</summary>
     public long Tick => _tick;
 
+    /// <inheritdoc/>
+    long ICandidateReplay.Replayed => _tick;
+
     /// <summary>The decision step the run builds its signals with.</summary>
     internal DecisionStep DecisionStep => _step;
 
@@ -124,6 +129,32 @@ public sealed class CandidateRun
 
     /// <summary>The decision the policy gave at the last decision tick.</summary>
     public ScalingDecision LastDecision { get; private set; }
+
+    /// <summary>
+    /// Hands the run the arrivals of the ticks from <paramref name="firstTick"/> on, one per element of
+    /// <paramref name="arrivals"/>, for the scheduler's <see cref="ICandidateReplay.AdvanceTo"/> to replay.
+    /// </summary>
+    internal void Feed(long firstTick, long[] arrivals)
+    {
+        _fedFirst = firstTick;
+        _fed = arrivals;
+    }
+
+    /// <summary>Replays the fed arrivals of every tick before <paramref name="tick"/> not replayed yet.</summary>
+    void ICandidateReplay.AdvanceTo(long tick)
+    {
+        if (tick <= _tick)
+        {
+            return;
+        }
+
+        if (_fed is null || _tick < _fedFirst || tick > _fedFirst + _fed.Length)
+        {
+            throw new InvalidOperationException($"ticks {_tick} to {tick} were not fed to the run");
+        }
+
+        Advance(_fed.AsSpan((int)(_tick - _fedFirst), (int)(tick - _tick)));
+    }
 
     /// <summary>Replays one tick per element of <paramref name="arrivalsPerTick"/>.</summary>
     public void Advance(ReadOnlySpan<long> arrivalsPerTick)

@@ -67,6 +67,9 @@ internal sealed partial class FluidRun : ServingRunBase
     // The ticks replayed so far (AdvanceTo goes on from here).
     private long _stepped;
 
+    /// <inheritdoc/>
+    public override long Replayed => _stepped;
+
     private int _ready;
     private long _requests;
     private long _arrivedInput, _arrivedOutput;
@@ -101,7 +104,7 @@ internal sealed partial class FluidRun : ServingRunBase
 
     private double KvUsed => _prefillKv + _decodeKvBase + (_clock * _decodeCount);
 
-    internal override void AdvanceTo(long tick)
+    public override void AdvanceTo(long tick)
     {
         var until = Math.Min(tick, _w.Ticks);
         for (var t = _stepped; t < until; t++)
@@ -212,7 +215,7 @@ internal sealed partial class FluidRun : ServingRunBase
         return Running + arrivals <= 0.5 * _ready * _maxRunning && KvUsed + tokens <= 0.5 * _ready * _kvPerReplica;
     }
 
-    internal override CandidateResult Complete()
+    public override CandidateResult Complete()
     {
         Completing();
         var horizon = _w.Ticks;

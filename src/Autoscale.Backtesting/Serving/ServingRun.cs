@@ -186,7 +186,7 @@ internal sealed partial class ServingRun : ServingRunBase
     }
 
     /// <summary>Replays the ticks before <paramref name="tick"/> not replayed yet (tests measure a warm stretch with it).</summary>
-    internal override void AdvanceTo(long tick)
+    public override void AdvanceTo(long tick)
     {
         for (var t = _stepped; t < Math.Min(tick, _w.Ticks); t++)
         {
@@ -197,6 +197,9 @@ internal sealed partial class ServingRun : ServingRunBase
     }
 
     private long _stepped;
+
+    /// <inheritdoc/>
+    public override long Replayed => _stepped;
 
     private void Step(long t)
     {
@@ -256,7 +259,7 @@ internal sealed partial class ServingRun : ServingRunBase
         }
     }
 
-    internal override CandidateResult Complete()
+    public override CandidateResult Complete()
     {
         Completing();
 

@@ -10,7 +10,7 @@ namespace Autoscale.Backtesting.Serving;
 /// them) and the decision with its reconciliation (loads started or cancelled newest first, then ready replicas
 /// released). How replicas become ready, are released and serve is each replay's own.
 /// </summary>
-internal abstract class ServingRunBase
+internal abstract class ServingRunBase : Engine.ICandidateReplay
 {
     protected readonly CandidateSpec _spec;
     protected readonly ReplaySettings _settings;
@@ -118,11 +118,14 @@ internal abstract class ServingRunBase
     }
 
     /// <summary>Replays the ticks before <paramref name="tick"/> not replayed yet (each replay's own loop: its step is not virtual).</summary>
-    internal abstract void AdvanceTo(long tick);
+    public abstract void AdvanceTo(long tick);
+
+    /// <summary>Ticks replayed so far.</summary>
+    public abstract long Replayed { get; }
 
     /// <summary>After the last tick: the drain, then the candidate's result. Once only.</summary>
     /// <exception cref="InvalidOperationException">The run is already complete.</exception>
-    internal abstract CandidateResult Complete();
+    public abstract CandidateResult Complete();
 
     /// <summary>A replica is ready from the start of tick <paramref name="t"/> (the first fleet, or a load that takes no time).</summary>
     protected abstract void AddReady(long t);

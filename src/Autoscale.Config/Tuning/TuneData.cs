@@ -151,17 +151,7 @@ internal abstract class TuneData
         protected override CandidateResult RunBucketed(CandidateSpec spec, ReplaySettings settings, long from, long to, long meansTo, long bucket)
         {
             // A policy that throws fails the setting as a backtest fails a candidate: when created, or at its tick.
-            CandidateRun? run = null;
-            try
-            {
-                run = new CandidateRun(spec, settings, Start + Tick * from, bucket, zoomWorstHour: false);
-                run.Advance(trace.Arrivals.AsSpan((int)from, (int)(to - from)));
-                return run.Complete();
-            }
-            catch (Exception e) when (e is not (OutOfMemoryException or InvalidOptionsException or OperationCanceledException))
-            {
-                return Backtest.Failed(spec, e, run?.Tick);
-            }
+            return Backtest.RunWindow(trace, from, to, settings, spec, bucket);
         }
     }
 
