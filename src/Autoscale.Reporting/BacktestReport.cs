@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Autoscale.Traces.IO;
+using Autoscale.Shared;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.Results;
 using NodaTime.Text;

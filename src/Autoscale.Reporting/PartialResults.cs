@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using Autoscale.Traces.IO;
+using Autoscale.Shared;
 using Autoscale.Backtesting.Engine;
 using NodaTime;
 

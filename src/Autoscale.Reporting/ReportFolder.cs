@@ -1,4 +1,4 @@
-using Autoscale.Traces.IO;
+using Autoscale.Shared;
 
 namespace Autoscale.Reporting;
 

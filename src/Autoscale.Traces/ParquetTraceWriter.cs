@@ -1,4 +1,4 @@
-using Autoscale.Traces.IO;
+using Autoscale.Shared;
 using System.Globalization;
 using Parquet;
 using Parquet.Schema;

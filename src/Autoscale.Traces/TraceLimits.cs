@@ -9,7 +9,7 @@ namespace Autoscale.Traces;
 /// another reads: timestamps from 1678 to 2261 (a replay's clock counts nanoseconds in 64 bits), at most
 /// <see cref="MaxTicks"/> ticks, at most <see cref="MaxRequests"/> requests.
 /// </summary>
-internal static class TraceLimits
+public static class TraceLimits
 {
     /// <summary>The earliest instant a trace may hold: 1678-01-01T00:00:00Z.</summary>
     public static readonly Instant Earliest = Instant.FromUtc(1678, 1, 1, 0, 0);
@@ -24,10 +24,10 @@ internal static class TraceLimits
     public const long MaxRequests = long.MaxValue / 4;
 
     /// <summary>The earliest instant, in nanoseconds since the Unix epoch.</summary>
-    public static long EarliestNanos { get; } = (Earliest - NodaConstants.UnixEpoch).ToInt64Nanoseconds();
+    internal static long EarliestNanos { get; } = (Earliest - NodaConstants.UnixEpoch).ToInt64Nanoseconds();
 
     /// <summary>The end instant, in nanoseconds since the Unix epoch.</summary>
-    public static long EndNanos { get; } = (End - NodaConstants.UnixEpoch).ToInt64Nanoseconds();
+    internal static long EndNanos { get; } = (End - NodaConstants.UnixEpoch).ToInt64Nanoseconds();
 
     /// <summary>Whether an instant may appear in a trace.</summary>
     public static bool Contains(Instant instant) => instant >= Earliest && instant < End;
@@ -36,12 +36,12 @@ internal static class TraceLimits
     public const string TimestampRule = "timestamps must lie between 1678-01-01 and 2261-12-31 (a replay counts nanoseconds in 64 bits)";
 
     /// <summary>An instant as messages show it.</summary>
-    public static string Format(Instant instant) => InstantPattern.ExtendedIso.Format(instant);
+    internal static string Format(Instant instant) => InstantPattern.ExtendedIso.Format(instant);
 
     /// <summary>Ticks as messages show them: 2,147,483,647.</summary>
-    public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    internal static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>The reason a span of <paramref name="ticks"/> ticks of <paramref name="tick"/> cannot be replayed, or null.</summary>
-    public static string? TooManyTicks(decimal ticks, Duration tick, string what = "the trace spans") => ticks <= MaxTicks ? null
+    internal static string? TooManyTicks(decimal ticks, Duration tick, string what = "the trace spans") => ticks <= MaxTicks ? null
         : $"{what} {ticks.ToString("N0", CultureInfo.InvariantCulture)} ticks of {tick.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)} s; a replay runs at most {Count(MaxTicks)} ticks (68 years of 1-second ticks): use a longer engine.tickSeconds or a shorter trace";
 }

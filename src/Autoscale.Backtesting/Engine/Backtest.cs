@@ -43,13 +43,22 @@ public static class Backtest
     }
 
     /// <summary>
-    /// Replays ticks <paramref name="from"/> to <paramref name="to"/> of an in-memory trace for one candidate, as a window
-    /// of its own (its tick 0 is <paramref name="from"/>), with the timeline's bucket given in ticks (0: no timeline). A
-    /// policy that throws gives a failed result, as in a backtest.
+    /// Replays ticks <paramref name="from"/> to <paramref name="to"/> of an in-memory trace for one candidate, as a trace
+    /// of its own that starts at <paramref name="from"/> (what tuning replays each held-out day with). A policy that throws
+    /// gives a failed result, as in a backtest.
     /// </summary>
-    internal static CandidateResult RunWindow(TickTrace trace, long from, long to, ReplaySettings settings, CandidateSpec candidate, long bucket)
+    /// <param name="trace">The trace.</param>
+    /// <param name="from">The window's first tick.</param>
+    /// <param name="to">The tick after its last.</param>
+    /// <param name="settings">The replay's settings.</param>
+    /// <param name="candidate">The candidate.</param>
+    /// <param name="bucket">Ticks per timeline point (0: no timeline).</param>
+    public static CandidateResult RunWindow(TickTrace trace, long from, long to, ReplaySettings settings, CandidateSpec candidate, long bucket = 0)
     {
         ArgumentNullException.ThrowIfNull(trace);
+        ArgumentOutOfRangeException.ThrowIfNegative(from);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(to, trace.Length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(from, to);
         var scheduler = CountReplays([candidate], settings, trace.Start + (trace.Tick * from), bucket, zoom: false, maxParallelism: 1);
 
         // The window's tick t is the trace's from + t.
@@ -111,6 +120,18 @@ public static class Backtest
         ArgumentNullException.ThrowIfNull(workload);
         return RunServing(workload, settings, candidates, maxParallelism, TimelineBucket(workload.Ticks, timelinePoints), ZoomWorstHour(workload.Ticks, settings, timelinePoints), cancellationToken);
     }
+
+    /// <summary>
+    /// Replays a serving workload (a window cut with <see cref="Serving.ServingWorkload.Window"/>, say) for one candidate,
+    /// with the timeline's bucket given in ticks (0: no timeline). A policy that throws gives a failed result.
+    /// </summary>
+    /// <param name="workload">The requests.</param>
+    /// <param name="settings">The replay's settings; needs <see cref="ReplaySettings.Serving"/>.</param>
+    /// <param name="candidate">The candidate.</param>
+    /// <param name="bucket">Ticks per timeline point (0: no timeline).</param>
+    /// <param name="cancellationToken">Stops the replay.</param>
+    public static CandidateResult RunServingOne(Serving.ServingWorkload workload, ReplaySettings settings, CandidateSpec candidate, long bucket = 0, CancellationToken cancellationToken = default) =>
+        RunServing(workload, settings, [candidate], 1, bucket, zoom: false, cancellationToken)[0];
 
     /// <summary>As the public overload, with the timeline's bucket given in ticks (0: no timeline).</summary>
     internal static IReadOnlyList<CandidateResult> RunServing(Serving.ServingWorkload workload, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,

@@ -128,6 +128,9 @@ internal sealed partial class ServingRun : ServingRunBase
         GrowSlots(256);
     }
 
+    /// <summary>Each request's recorded times (with recordRequests).</summary>
+    internal RequestTimes RecordedTimes() => new(_recordedAdmission!, _recordedFirstToken!, _recordedEnd!);
+
     /// <summary>When request <paramref name="r"/> had its first token, in nanoseconds after the start; -1 for never.</summary>
     internal long FirstTokenAt(int r) => _recordedFirstToken![r];
 

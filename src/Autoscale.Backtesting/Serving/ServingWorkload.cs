@@ -230,7 +230,11 @@ public sealed class ServingWorkload
     /// capacity is judged at are <paramref name="means"/> when given (so windows that share a start replay alike),
     /// else the window's own; with drawn tokens, those of this workload (they come from the profile, not the trace).
     /// </summary>
-    internal ServingWorkload Window(long fromTick, long toTick, (double Input, double Output)? means = null)
+    /// <param name="fromTick">The window's first tick.</param>
+    /// <param name="toTick">The tick after its last.</param>
+    /// <param name="means">The mean input and output tokens a policy's capacity is judged at (null: the window's own).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The window is not within the workload's ticks.</exception>
+    public ServingWorkload Window(long fromTick, long toTick, (double Input, double Output)? means = null)
     {
         if (fromTick < 0 || toTick > Ticks || fromTick > toTick)
         {

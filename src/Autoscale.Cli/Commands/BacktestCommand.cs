@@ -1,4 +1,4 @@
-using Autoscale.Traces.IO;
+using Autoscale.Shared;
 using System.CommandLine;
 using Autoscale.Config;
 using Autoscale.Backtesting.Engine;
@@ -115,7 +115,7 @@ internal static class BacktestCommand
     {
         Directory.CreateDirectory(dir);
         var file = Path.Combine(dir, $"shard-{partial.Shard}-of-{partial.Of}.json");
-        await Autoscale.Traces.IO.AtomicFile.WriteTextAsync(file, partial.ToJson(), cancellationToken);
+        await AtomicFile.WriteTextAsync(file, partial.ToJson(), cancellationToken);
         await context.Stderr.WriteLineAsync($"wrote {file}: {partial.Results.Count} of {partial.Order.Count} candidates");
     }
 

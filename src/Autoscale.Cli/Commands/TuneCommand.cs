@@ -7,7 +7,7 @@ using Autoscale.Config;
 using Autoscale.Config.Tuning;
 using Autoscale.Reporting;
 using Autoscale.Traces;
-using Autoscale.Traces.IO;
+using Autoscale.Shared;
 
 namespace Autoscale.Cli.Commands;
 

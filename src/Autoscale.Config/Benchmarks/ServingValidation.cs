@@ -76,14 +76,13 @@ internal static class ServingValidation
             DrainSeconds = 30 * 86_400,
         };
         var candidate = new CandidateSpec("server", () => new Autoscale.Policies.Fixed.FixedPolicy(new Autoscale.Policies.Fixed.FixedOptions { Replicas = 1 }), new FixedLoadTime(Duration.Zero)) { PolicyName = "fixed" };
-        var replay = new ServingRun(candidate, settings, workload, recordRequests: true) { Cancellation = cancellationToken };
-        replay.Run();
+        var replay = RequestTimes.Replay(workload, settings, candidate, cancellationToken);
 
         var (ttft, e2e) = (new List<double>(run.Input.Length), new List<double>(run.Input.Length));
         double gapSeconds = 0, gaps = 0;
         for (var r = 0; r < run.Input.Length; r++)
         {
-            var (first, end) = (replay.FirstTokenAt(r), replay.EndAt(r));
+            var (first, end) = (replay.FirstTokenNanos[r], replay.EndNanos[r]);
             if (first < 0 || end < 0)
             {
                 continue;
@@ -91,7 +90,7 @@ internal static class ServingValidation
 
             // A closed-loop client sends a request when a slot frees: time it from then (its admission, less its time before the queue).
             var sent = run.MaxConcurrency is null ? run.ArrivalNanos[r]
-                : replay.AdmittedAt(r) - (long)Math.Round((capped.RequestOverheadSeconds + (capped.PerInputTokenOverheadSeconds * Math.Max(1, run.Input[r]))) * 1e9);
+                : replay.AdmittedNanos[r] - (long)Math.Round((capped.RequestOverheadSeconds + (capped.PerInputTokenOverheadSeconds * Math.Max(1, run.Input[r]))) * 1e9);
             ttft.Add((first - sent) / 1e9);
             e2e.Add((end - sent) / 1e9);
             var n = Math.Max(1, run.Output[r]);

@@ -72,11 +72,11 @@ public static class TextbookScenario
     /// </summary>
     public static IReadOnlyList<CandidateResult> Reproduce()
     {
-        var random = new PythonRandom(Seed);
+        var runs = TextbookTraffic.Runs(Strategies.Count, Seed);
         var results = new List<CandidateResult>();
-        foreach (var (label, spares) in Strategies)
+        foreach (var ((label, spares), arrivals) in Strategies.Zip(runs))
         {
-            var trace = new TickTrace(Start, Duration.FromSeconds(1), TextbookTraffic.Draw(random));
+            var trace = new TickTrace(Start, Duration.FromSeconds(1), arrivals);
             results.Add(Backtest.RunOne(trace, Settings, Candidate(label, spares)));
         }
 

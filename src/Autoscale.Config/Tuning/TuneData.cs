@@ -176,7 +176,7 @@ internal abstract class TuneData
                 return (w.MeanInputTokens, w.MeanOutputTokens);
             });
             var window = _windows.GetOrAdd((from, to, meansTo), key => new Lazy<ServingWorkload>(() => workload.Window(key.From, key.To, means))).Value;
-            return Backtest.RunServing(window, settings, [spec], 1, bucket, zoom: false, CancellationToken.None)[0];
+            return Backtest.RunServingOne(window, settings, spec, bucket);
         }
 
         /// <summary>Forgets the windows cut so far (a fold is done with them).</summary>

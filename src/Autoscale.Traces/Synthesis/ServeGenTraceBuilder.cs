@@ -22,14 +22,14 @@ internal sealed record ServeGenWindow(long StartSeconds, double RateRps, string 
 /// since the fits disagree with the stated rate in about a fifth of the windows. Clients are summed.
 /// Each client draws from its own seeded stream, so the result does not depend on thread scheduling.
 /// </summary>
-internal static class ServeGenTraceBuilder
+public static class ServeGenTraceBuilder
 {
     /// <summary>Length of a ServeGen window, seconds.</summary>
     public const int WindowSeconds = 600;
 
     /// <summary>Reads one client's CSV (no header: window_start_s, rate_rps, cv, arrival_dist, param1, param2).</summary>
     /// <exception cref="TraceFormatException">A row that does not parse.</exception>
-    public static IReadOnlyList<ServeGenWindow> ReadClient(string path)
+    internal static IReadOnlyList<ServeGenWindow> ReadClient(string path)
     {
         var windows = new List<ServeGenWindow>();
         var row = 0;
@@ -294,7 +294,7 @@ internal static class ServeGenTraceBuilder
     }
 
     /// <summary>Draws one window's arrivals into per-second <paramref name="counts"/>.</summary>
-    public static void DrawWindow(ServeGenWindow window, Random random, long[] counts)
+    internal static void DrawWindow(ServeGenWindow window, Random random, long[] counts)
     {
         if (window.RateRps <= 0 || window.Distribution.Length == 0 || !(window.Shape > 0))
         {

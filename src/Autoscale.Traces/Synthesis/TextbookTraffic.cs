@@ -29,6 +29,23 @@ public static class TextbookTraffic
     public static long[] Arrivals(int seed = Seed, int spikeRps = SpikeRps, int horizon = Horizon) =>
         Draw(new PythonRandom((ulong)seed), horizon, spikeRps);
 
+    /// <summary>
+    /// <paramref name="runs"/> runs' arrivals per second, one after another from one <c>random.seed(<paramref name="seed"/>)</c>:
+    /// the stream continues from one run to the next, as the seed's Output 23.6.1 draws a run for each strategy in turn.
+    /// </summary>
+    public static IReadOnlyList<long[]> Runs(int runs, int seed = Seed, int spikeRps = SpikeRps, int horizon = Horizon)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(runs);
+        var random = new PythonRandom((ulong)seed);
+        var drawn = new List<long[]>(runs);
+        for (var i = 0; i < runs; i++)
+        {
+            drawn.Add(Draw(random, horizon, spikeRps));
+        }
+
+        return drawn;
+    }
+
     /// <summary>Draws one run's arrivals exactly as the seed's <c>arrivals(t)</c> does, continuing <paramref name="random"/>.</summary>
     internal static long[] Draw(PythonRandom random, int horizon = Horizon, int spikeRps = SpikeRps)
     {

@@ -1,4 +1,4 @@
-namespace Autoscale.Traces.IO;
+namespace Autoscale.Shared;
 
 /// <summary>
 /// Writes a file so that it appears only when complete: into a hidden file beside it, then moved

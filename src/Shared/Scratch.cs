@@ -1,4 +1,4 @@
-namespace Autoscale.Traces.IO;
+namespace Autoscale.Shared;
 
 /// <summary>
 /// A hidden file or folder beside an output, where the output is written before it is moved into place, with a
