@@ -108,16 +108,25 @@ public sealed class HpaMetricSpec : IValidatableOptions
     [Option]
     public HpaResourceSource? Resource { get; set; }
 
-    internal bool IsPods => string.Equals(Type, "Pods", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether the metric is of type Pods.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsPods => string.Equals(Type, "Pods", StringComparison.OrdinalIgnoreCase);
 
-    internal bool IsResource => string.Equals(Type, "Resource", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether the metric is of type Resource.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsResource => string.Equals(Type, "Resource", StringComparison.OrdinalIgnoreCase);
 
-    internal bool IsObject => string.Equals(Type, "Object", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether the metric is of type Object.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsObject => string.Equals(Type, "Object", StringComparison.OrdinalIgnoreCase);
 
-    internal HpaMetricSource? Source => IsPods ? Pods : IsObject ? Object : External;
+    /// <summary>The metric's source for its type: <see cref="Pods"/>, <see cref="Object"/> or <see cref="External"/> (null for a Resource metric's, which is <see cref="Resource"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public HpaMetricSource? Source => IsPods ? Pods : IsObject ? Object : External;
 
     /// <summary>The field of the metric's source in the manifest: pods, object or external.</summary>
-    internal string Field => IsPods ? "pods" : IsObject ? "object" : "external";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Field => IsPods ? "pods" : IsObject ? "object" : "external";
 
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HpaMetricSource))]
@@ -285,7 +294,9 @@ public sealed class HpaMetricTarget : IValidatableOptions
     [Option(Unit = "%", Min = 1)]
     public int? AverageUtilization { get; set; }
 
-    internal bool IsAverageValue => string.Equals(Type, "AverageValue", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether the target is of type AverageValue.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsAverageValue => string.Equals(Type, "AverageValue", StringComparison.OrdinalIgnoreCase);
 
     internal bool IsValue => string.Equals(Type, "Value", StringComparison.OrdinalIgnoreCase);
 

@@ -170,10 +170,13 @@ public sealed class KedaTrigger : IValidatableOptions
         "activationTargetMetricValue",
     ];
 
-    internal bool IsCron => string.Equals(Type, "cron", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether the trigger is a cron trigger (a floor for a time window).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsCron => string.Equals(Type, "cron", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A cpu or memory trigger: a Resource metric of the HPA, on utilization.</summary>
-    internal bool IsResource => Type.ToLowerInvariant() is "cpu" or "memory";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsResource => Type.ToLowerInvariant() is "cpu" or "memory";
 
     /// <summary>
     /// The target of each scaler whose target is not <c>threshold</c>: the metadata keys it reads (first given wins) and
