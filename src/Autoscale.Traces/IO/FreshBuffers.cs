@@ -11,6 +11,9 @@ namespace Autoscale.Traces.IO;
 internal static partial class FreshBuffers
 {
     private const int MadviseHugePage = 14;
+
+    /// <summary>Set once madvise could not be found: no array asks again.</summary>
+    private static volatile bool s_noMadvise;
     private const long HugePage = 2 << 20;
 
     /// <summary>Below this length (in elements) a plain array: no huge page would fit inside it.</summary>
@@ -33,10 +36,18 @@ internal static partial class FreshBuffers
             {
                 var from = ((long)p + HugePage - 1) & ~(HugePage - 1);
                 var to = ((long)p + ((long)length * sizeof(long))) & ~(HugePage - 1);
-                if (to > from)
+                if (to > from && !s_noMadvise)
                 {
-                    // Advice only: refused (an older kernel, huge pages off), the array is as good.
-                    _ = Madvise((nint)from, (nuint)(to - from), MadviseHugePage);
+                    // Advice only: refused (an older kernel, huge pages off) or not found (a libc without it), the array
+                    // is as good.
+                    try
+                    {
+                        _ = Madvise((nint)from, (nuint)(to - from), MadviseHugePage);
+                    }
+                    catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+                    {
+                        s_noMadvise = true;
+                    }
                 }
             }
         }
