@@ -130,14 +130,25 @@ public static class Backtest
     /// <param name="candidate">The candidate.</param>
     /// <param name="bucket">Ticks per timeline point (0: no timeline).</param>
     /// <param name="cancellationToken">Stops the replay.</param>
-    public static CandidateResult RunServingOne(Serving.ServingWorkload workload, ReplaySettings settings, CandidateSpec candidate, long bucket = 0, CancellationToken cancellationToken = default) =>
-        RunServing(workload, settings, [candidate], 1, bucket, zoom: false, cancellationToken)[0];
+    public static CandidateResult RunServingOne(Serving.ServingWorkload workload, ReplaySettings settings, CandidateSpec candidate, long bucket = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        var scheduler = ServingReplays(workload, settings, [candidate], 1, bucket, zoom: false, cancellationToken);
+        return Checked(scheduler.Results(), settings).Single();
+    }
 
     /// <summary>As the public overload, with the timeline's bucket given in ticks (0: no timeline).</summary>
     internal static IReadOnlyList<CandidateResult> RunServing(Serving.ServingWorkload workload, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,
         int maxParallelism, long bucket, bool zoom, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(workload);
+        return Finish(ServingReplays(workload, settings, candidates, maxParallelism, bucket, zoom, cancellationToken), settings);
+    }
+
+    /// <summary>Every candidate's serving replay (request by request, or fluid), driven to the workload's end and completed.</summary>
+    private static ReplayScheduler ServingReplays(Serving.ServingWorkload workload, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates,
+        int maxParallelism, long bucket, bool zoom, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(candidates);
         // A short trace is cut into 16 slices.
         var slice = Math.Clamp((workload.Ticks + 15) / 16, MinServingSliceTicks, ServingSliceTicks);
@@ -145,7 +156,7 @@ public static class Backtest
             ? new Serving.FluidRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }
             : new Serving.ServingRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }, maxParallelism);
         scheduler.AdvanceTo(workload.Ticks, slice, last: true, cancellationToken);
-        return Finish(scheduler, settings);
+        return scheduler;
     }
 
     /// <summary>The most ticks a serving candidate replays before the thread takes the next candidate in turn.</summary>

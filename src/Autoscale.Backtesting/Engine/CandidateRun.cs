@@ -218,11 +218,7 @@ public sealed class CandidateRun : ICandidateReplay
         _requests += arrivals;
 
         // 4. Ready replicas serve from the head; a fractional capacity carries its remainder.
-        if (_queue.Depth == 0)
-        {
-            ServeOnArrival(arrivals, t);
-        }
-        else
+        if (_queue.Depth > 0 || !ServedOnArrival(arrivals))
         {
             _queue.Enqueue(t, arrivals);
             Serve(t);
@@ -343,18 +339,17 @@ public sealed class CandidateRun : ICandidateReplay
     }
 
     /// <summary>
-    /// <see cref="Serve"/> when no request waited before this tick's <paramref name="arrivals"/> (the common tick): what
-    /// queueing them and serving from the head gives, without the queue while they all start at once, with no wait.
+    /// With no request waiting before this tick, serves its <paramref name="arrivals"/> when they can all start at once (the
+    /// common tick), as queueing them and serving from the head would, without the queue; false (nothing done) when they
+    /// cannot.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ServeOnArrival(long arrivals, long t)
+    private bool ServedOnArrival(long arrivals)
     {
         var budget = _ready * _capacityPerTick + _carry;
         if (Math.Floor(budget) < arrivals)
         {
-            _queue.Enqueue(t, arrivals);
-            Serve(t);
-            return;
+            return false;
         }
 
         _idleSeconds += (budget - arrivals) / _capacity;
@@ -362,6 +357,7 @@ public sealed class CandidateRun : ICandidateReplay
         _waits.AddNoWait(arrivals);
         _served += arrivals;
         _slo.Complete(arrivals, 0);
+        return true;
     }
 
     private void Serve(long t)

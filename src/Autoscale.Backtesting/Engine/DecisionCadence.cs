@@ -123,10 +123,7 @@ internal struct DecisionCadence
         decision = policy.Decide(in signal);
         record.Decided(t, decision);
         var desired = Math.Clamp(decision.DesiredReplicas, 0, Math.Max(0, signal.MaxReplicas));
-        if (desired != signal.CurrentReplicas)
-        {
-            fleet.Decided(t, signal.CurrentReplicas, desired);
-        }
+        fleet.Decided(t, signal.CurrentReplicas, desired);
         return desired;
     }
 }

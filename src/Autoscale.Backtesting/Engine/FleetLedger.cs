@@ -49,13 +49,19 @@ internal sealed class FleetLedger
     /// <summary>Replica-seconds billed beyond the ticks each replica lived, from rounding up and minimums.</summary>
     public double RoundedExtraSeconds { get; private set; }
 
+    /// <summary>Counts a decision that changes the fleet from <paramref name="before"/> to <paramref name="after"/> as a scale action (and a flap when it turns back soon).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Decided(long tick, int before, int after)
     {
-        if (after == before)
+        // Most decisions hold the fleet: checked inline, the rest out of line.
+        if (after != before)
         {
-            return;
+            ScaleAction(tick, before, after);
         }
+    }
 
+    private void ScaleAction(long tick, int before, int after)
+    {
         ScaleActions++;
         var direction = Math.Sign(after - before);
         if (_lastDirection != 0 && direction != _lastDirection && (tick - _lastActionTick) * _tickSeconds <= FlapWindowSeconds)

@@ -64,12 +64,6 @@ internal sealed partial class FluidRun : ServingRunBase
     private long _totalsFrom;
     private int _totalsCount;
 
-    // The ticks replayed so far (AdvanceTo goes on from here).
-    private long _stepped;
-
-    /// <inheritdoc/>
-    public override long Replayed => _stepped;
-
     private int _ready;
     private long _requests;
     private long _arrivedInput, _arrivedOutput;

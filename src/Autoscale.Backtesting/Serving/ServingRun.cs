@@ -137,8 +137,6 @@ internal sealed partial class ServingRun : ServingRunBase
     /// <summary>When request <paramref name="r"/> finished, in nanoseconds after the start; -1 when it was dropped.</summary>
     internal long EndAt(int r) => _recordedEnd![r];
 
-    /// <summary>When request <paramref name="r"/> (by arrival order) was first admitted to a batch, nanoseconds; -1 if never (with recordRequests).</summary>
-    internal long AdmittedAt(int r) => _recordedAdmission![r];
 
     private enum RequestState : byte
     {
@@ -198,11 +196,6 @@ internal sealed partial class ServingRun : ServingRunBase
 
         _stepped = Math.Max(_stepped, Math.Min(tick, _w.Ticks));
     }
-
-    private long _stepped;
-
-    /// <inheritdoc/>
-    public override long Replayed => _stepped;
 
     private void Step(long t)
     {

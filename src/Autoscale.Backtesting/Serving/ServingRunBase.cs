@@ -41,6 +41,9 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
     private DecisionCadence _cadence;
 
     protected long _tick;
+
+    // The ticks replayed so far (each replay's AdvanceTo goes on from here).
+    protected long _stepped;
     protected int _loading;
     protected int _peak;
     protected long _coldStarts, _startOrdinal;
@@ -121,7 +124,7 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
     public abstract void AdvanceTo(long tick);
 
     /// <summary>Ticks replayed so far.</summary>
-    public abstract long Replayed { get; }
+    public long Replayed => _stepped;
 
     /// <summary>After the last tick: the drain, then the candidate's result. Once only.</summary>
     /// <exception cref="InvalidOperationException">The run is already complete.</exception>

@@ -17,8 +17,6 @@ namespace Autoscale.Tests.Backtesting;
 /// </summary>
 public sealed class CountReplayOracleProperties
 {
-    private static readonly Instant Start = Instant.FromUtc(2026, 1, 5, 0, 0);
-
     [Property(MaxTest = 300)]
     public Property A_fixed_fleet_replays_as_the_plain_model_does() =>
         Prop.ForAll(Scenarios(), s =>
@@ -26,7 +24,7 @@ public sealed class CountReplayOracleProperties
             var (arrivals, capacity, replicas, timeout) = s;
             var settings = new ReplaySettings(new SloSettings(2, 99, timeout), new ReplicaSettings(capacity, 1, 3), Duration.FromSeconds(1), 50);
             var candidate = new CandidateSpec("fixed", () => new FixedPolicy(new FixedOptions { Replicas = replicas }), new FixedLoadTime(Duration.Zero));
-            var r = Backtest.RunOne(new TickTrace(Start, Duration.FromSeconds(1), arrivals), settings, candidate);
+            var r = Backtest.RunOne(new TickTrace(EngineScenario.Start, Duration.FromSeconds(1), arrivals), settings, candidate);
             var m = Model(arrivals, capacity * replicas, capacity, lateAfter: 2, dropAfter: timeout is { } d ? (long)d : long.MaxValue);
             return (r.Requests == m.Requests && r.Served == m.Served && r.Late == m.Late && r.Dropped == m.Dropped && r.QueuedAtEnd == m.Queued
                     && Math.Abs(r.IdleReplicaSeconds - m.IdleSeconds) <= 1e-9 * Math.Max(1, m.IdleSeconds)
