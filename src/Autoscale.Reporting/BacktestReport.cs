@@ -96,6 +96,12 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
         ("nominalCapacityRps", r => Finite(r.Serving?.NominalCapacityRps)),
     ];
 
+    // With prefix caching on a trace with prefix columns, after the serving fields.
+    private static readonly (string Name, Func<CandidateResult, object?> Value)[] PrefixFields =
+    [
+        ("prefixCacheHitRate", r => Finite(r.Serving?.PrefixCacheHitRate)),
+    ];
+
     // On a cluster, after the serving fields (or dollarsPer1000Requests); dollars are then node dollars.
     private static readonly (string Name, Func<CandidateResult, object?> Value)[] ClusterFields =
     [
@@ -129,6 +135,7 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
             (string Name, Func<CandidateResult, object?> Value)[] extra =
             [
                 .. results.Any(r => r.Serving is not null) ? ServingFields : [],
+                .. results.Any(r => r.Serving?.PrefixCacheHitRate is not null) ? PrefixFields : [],
                 .. results.Any(r => r.Cluster is not null) ? ClusterFields : [],
             ];
             return extra.Length == 0

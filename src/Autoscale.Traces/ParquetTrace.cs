@@ -21,6 +21,15 @@ public static class ParquetTrace
     /// <summary>Column of output (generated) tokens: per request, or summed per interval.</summary>
     public const string OutputTokensColumn = "output_tokens";
 
+    /// <summary>Column of a request's prefix group (a string): requests of a group share their first <c>prefix_tokens</c> prompt tokens.</summary>
+    public const string PrefixGroupColumn = "prefix_group";
+
+    /// <summary>Column of how many leading prompt tokens a request shares with the rest of its prefix group.</summary>
+    public const string PrefixTokensColumn = "prefix_tokens";
+
+    /// <summary>Column of a request's prompt block hashes (a list of 64-bit integers, one per <c>hashBlockTokens</c> tokens, as Mooncake's traces carry them).</summary>
+    public const string HashIdsColumn = "hash_ids";
+
     /// <summary>Key of the file metadata that records the interval of interval counts, in nanoseconds.</summary>
     public const string IntervalMetadataKey = "autoscale.interval_ns";
 

@@ -65,4 +65,8 @@ public sealed record TickChunk(long FirstTick, long[] Arrivals, long[]? InputTok
 /// <param name="ArrivalNanos">Each request's arrival, in nanoseconds after the trace's start.</param>
 /// <param name="InputTokens">Each request's input tokens, when the trace has them.</param>
 /// <param name="OutputTokens">Each request's output tokens, when the trace has them.</param>
-public sealed record RequestBatch(long[] ArrivalNanos, long[]? InputTokens, long[]? OutputTokens);
+public sealed record RequestBatch(long[] ArrivalNanos, long[]? InputTokens, long[]? OutputTokens)
+{
+    /// <summary>What the requests share for prefix caching, when the trace has prefix columns (<c>prefix_group</c> and <c>prefix_tokens</c>, or <c>hash_ids</c>).</summary>
+    public RequestPrefixes? Prefixes { get; init; }
+}

@@ -27,6 +27,9 @@ public sealed record TraceFileInfo(TraceShape Shape, long Rows, Duration? Interv
     /// <summary>Whether the file has an output_tokens column.</summary>
     public bool HasOutputTokens { get; init; }
 
+    /// <summary>Whether the file has prefix columns (<c>prefix_group</c> and <c>prefix_tokens</c>, or <c>hash_ids</c>).</summary>
+    public bool HasPrefixes { get; init; }
+
     /// <summary>Input tokens in the whole trace, once read; null without the column.</summary>
     public long? InputTokens { get; init; }
 

@@ -10,7 +10,7 @@ namespace Autoscale.Traces;
 public sealed partial class TraceReader
 {
     /// <summary>Rows as read: a row group (a request log's sorted by time), or a slice of a request log sorted whole.</summary>
-    private sealed record RowBatch(long[] Stamps, long[]? Counts, long[]? Input, long[]? Output);
+    private sealed record RowBatch(long[] Stamps, long[]? Counts, long[]? Input, long[]? Output, RequestPrefixes? Prefixes = null);
 
     /// <summary>A request log whose row groups overlap in time is sorted whole in memory up to this many rows.</summary>
     public const long MaxUnorderedLogRows = 1L << 25;
@@ -41,13 +41,14 @@ public sealed partial class TraceReader
                 [.. all.SelectMany(b => b.Stamps)],
                 null,
                 _inputTokens is null ? null : [.. all.SelectMany(b => b.Input!)],
-                _outputTokens is null ? null : [.. all.SelectMany(b => b.Output!)]));
+                _outputTokens is null ? null : [.. all.SelectMany(b => b.Output!)],
+                _prefixes is null ? null : RequestPrefixes.Concat(all.Select(b => b.Prefixes!).ToArray())));
             all.Clear();
             const int Slice = 1 << 20;
             for (var from = 0; from < whole.Stamps.Length; from += Slice)
             {
                 var to = Math.Min(whole.Stamps.Length, from + Slice);
-                yield return new RowBatch(whole.Stamps[from..to], null, whole.Input?[from..to], whole.Output?[from..to]);
+                yield return new RowBatch(whole.Stamps[from..to], null, whole.Input?[from..to], whole.Output?[from..to], whole.Prefixes?.Slice(from, to));
             }
 
             yield break;
@@ -74,7 +75,8 @@ public sealed partial class TraceReader
         // Evenly spaced rows (checked against the statistics when opened) need no timestamp decoding.
         var stamps = _evenlySpaced && counts is not null ? EvenStamps(row, counts.Length) : await Guard(ParquetColumns.ReadTimestampsAsync(group, _timestamp, _name, row, cancellationToken)).ConfigureAwait(false);
         var (input, output) = await TokensAsync(group, row, cancellationToken).ConfigureAwait(false);
-        return new RowBatch(stamps, counts, input, output);
+        var prefixes = _prefixes is null ? null : await Guard(_prefixes.ReadAsync(group, _name, row, input, cancellationToken)).ConfigureAwait(false);
+        return new RowBatch(stamps, counts, input, output, prefixes);
     }
 
     /// <summary>A request log's rows sorted by time, each row's tokens moving with it (stable, so equal instants keep their order).</summary>
@@ -101,7 +103,7 @@ public sealed partial class TraceReader
         // Ties broken by position keep the sort stable.
         Array.Sort(order, (a, b) => stamps[a] != stamps[b] ? stamps[a].CompareTo(stamps[b]) : a.CompareTo(b));
         long[]? Permute(long[]? values) => values is null ? null : order.Select(i => values[i]).ToArray();
-        return new RowBatch(Permute(stamps)!, null, Permute(batch.Input), Permute(batch.Output));
+        return new RowBatch(Permute(stamps)!, null, Permute(batch.Input), Permute(batch.Output), batch.Prefixes?.Permute(order));
     }
 
     /// <summary>One row group's rows as spans of ticks, in time order, checked.</summary>

@@ -21,6 +21,7 @@ public sealed partial class TraceReader : IAsyncDisposable
     private readonly DataField? _requests;
     private readonly DataField? _inputTokens;
     private readonly DataField? _outputTokens;
+    private readonly PrefixColumns? _prefixes;
     private readonly long _tickNanos;
     private readonly long _startNanos;
     private readonly long _firstNanos;
@@ -31,7 +32,7 @@ public sealed partial class TraceReader : IAsyncDisposable
     /// <summary>A request log's row groups follow each other in time (each one's earliest at or after the previous one's latest).</summary>
     private bool _logGroupsOrdered = true;
 
-    private TraceReader(ParquetReader reader, string path, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens,
+    private TraceReader(ParquetReader reader, string path, string name, DataField timestamp, DataField? requests, DataField? inputTokens, DataField? outputTokens, PrefixColumns? prefixes,
         Duration tick, long rows, long startNanos, long firstNanos, long lastNanos, long intervalNanos, bool evenlySpaced)
     {
         _firstNanos = firstNanos;
@@ -43,6 +44,7 @@ public sealed partial class TraceReader : IAsyncDisposable
         _requests = requests;
         _inputTokens = inputTokens;
         _outputTokens = outputTokens;
+        _prefixes = prefixes;
         _tickNanos = tick.ToInt64Nanoseconds();
         _startNanos = startNanos;
         _lastNanos = lastNanos;
@@ -54,6 +56,7 @@ public sealed partial class TraceReader : IAsyncDisposable
             HasTokens = inputTokens is not null || outputTokens is not null,
             HasInputTokens = inputTokens is not null,
             HasOutputTokens = outputTokens is not null,
+            HasPrefixes = prefixes is not null,
         };
         Length = shape == TraceShape.IntervalCounts
             ? IntervalBinner.CeilDiv(lastNanos + intervalNanos - startNanos, _tickNanos)
@@ -142,6 +145,7 @@ public sealed partial class TraceReader : IAsyncDisposable
         var requests = IntegerColumn(fields, ParquetTrace.RequestsColumn, name);
         var input = IntegerColumn(fields, ParquetTrace.InputTokensColumn, name);
         var output = IntegerColumn(fields, ParquetTrace.OutputTokensColumn, name);
+        var prefixes = PrefixColumns.Find(reader.Schema, name, intervalCounts: requests is not null);
 
         long rows = 0;
         for (var g = 0; g < reader.RowGroupCount; g++)
@@ -193,7 +197,7 @@ public sealed partial class TraceReader : IAsyncDisposable
                 await CheckEvenRowGroupsAsync(reader, timestamp, name, start, interval, cancellationToken).ConfigureAwait(false);
             }
 
-            return new TraceReader(reader, path, name, timestamp, requests, input, output, tick, rows, start, first, last, interval, even)
+            return new TraceReader(reader, path, name, timestamp, requests, input, output, prefixes, tick, rows, start, first, last, interval, even)
             {
                 SpanFromStatistics = fromStatistics,
                 _logGroupsOrdered = ordered,
@@ -349,7 +353,7 @@ public sealed partial class TraceReader : IAsyncDisposable
 
             row += offsets.Length;
             AddRequests(offsets.Length);
-            yield return new RequestBatch(offsets, batch.Input, batch.Output);
+            yield return new RequestBatch(offsets, batch.Input, batch.Output) { Prefixes = batch.Prefixes };
         }
     }
 

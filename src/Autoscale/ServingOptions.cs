@@ -44,9 +44,30 @@ public sealed class ServingOptions : IValidatableOptions
     [Option(Unit = "tokens", Min = 1, Max = 100_000_000)]
     public int MaxModelLen { get; set; } = 131_072;
 
-    /// <summary><c>least-loaded</c> (fewest waiting plus running), <c>round-robin</c> or <c>shared-queue</c> (held at the gateway until a replica admits it).</summary>
+    /// <summary>
+    /// <c>least-loaded</c> (fewest waiting plus running), <c>round-robin</c>, <c>shared-queue</c> (held at the gateway until
+    /// a replica admits it) or <c>prefix-aware</c> (the highest weighted score of cached prefix blocks, queue depth and KV
+    /// use, as llm-d's scheduler and BLIS's weighted routing score replicas; see <see cref="RoutingWeights"/>).
+    /// </summary>
     [Option]
     public string Routing { get; set; } = "least-loaded";
+
+    /// <summary>The weights of <c>prefix-aware</c> routing's three scores (each 0 to 1 per replica; the highest sum wins, ties to the lowest index).</summary>
+    [Option]
+    public RoutingWeightOptions? RoutingWeights { get; set; }
+
+    /// <summary>
+    /// Prefix caching (vLLM V1's automatic prefix caching, on by default): a prompt's full KV blocks that a replica already
+    /// holds (from any earlier request with the same prefix, kept until evicted least recently used) are not prefilled
+    /// again. Needs a trace with prefix columns (<c>hash_ids</c>, or <c>prefix_group</c> with <c>prefix_tokens</c>);
+    /// without them no request shares a block and the replay is as without caching.
+    /// </summary>
+    [Option]
+    public bool PrefixCaching { get; set; } = true;
+
+    /// <summary>Prompt tokens each entry of a trace's <c>hash_ids</c> covers (Mooncake's 512); a multiple of <see cref="BlockTokens"/>.</summary>
+    [Option(Unit = "tokens", Min = 1, Max = 1_048_576)]
+    public int HashBlockTokens { get; set; } = 512;
 
     /// <summary>
     /// What a request preempted for KV space redoes: <c>recompute</c> (its prompt and the tokens it had generated are
@@ -96,6 +117,7 @@ public sealed class ServingOptions : IValidatableOptions
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(StepSecondsOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(TokenOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HardwareOptions))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(RoutingWeightOptions))]
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -106,9 +128,19 @@ public sealed class ServingOptions : IValidatableOptions
                 : "stepSeconds.base is required (or name the model and GPU with hardware, which derives it)");
         }
 
-        if (Routing is not ("least-loaded" or "round-robin" or "shared-queue"))
+        if (Routing is not ("least-loaded" or "round-robin" or "shared-queue" or "prefix-aware"))
         {
-            errors.Add($"routing (\"{Routing}\") must be \"least-loaded\", \"round-robin\" or \"shared-queue\"");
+            errors.Add($"routing (\"{Routing}\") must be \"least-loaded\", \"round-robin\", \"shared-queue\" or \"prefix-aware\"");
+        }
+
+        if (RoutingWeights is { } w && !(w.PrefixCache + w.QueueDepth + w.KvUtilization > 0))
+        {
+            errors.Add("routingWeights: at least one weight must be above 0");
+        }
+
+        if (HashBlockTokens % BlockTokens != 0)
+        {
+            errors.Add($"hashBlockTokens ({HashBlockTokens}) must be a multiple of blockTokens ({BlockTokens}): each hash covers whole KV blocks");
         }
 
         if (Preemption is not ("recompute" or "restart"))
@@ -134,6 +166,22 @@ public sealed class ServingOptions : IValidatableOptions
 
         return errors;
     }
+}
+
+/// <summary>The weights of <c>prefix-aware</c> routing (<c>replica.serving.routingWeights</c>); BLIS's and llm-d's default profile is 2, 1, 1.</summary>
+public sealed class RoutingWeightOptions
+{
+    /// <summary>Weight of the cached prefix score: the replica's leading cached blocks of the prompt, min-max scaled over the ready replicas (all equal: 1).</summary>
+    [Option(Min = 0, Max = 1000)]
+    public double PrefixCache { get; set; } = 2;
+
+    /// <summary>Weight of the queue score: the replica's waiting requests, scaled so the fewest score 1 and the most 0 (all equal: 1).</summary>
+    [Option(Min = 0, Max = 1000)]
+    public double QueueDepth { get; set; } = 1;
+
+    /// <summary>Weight of the free KV score: 1 minus the replica's used share of KV blocks.</summary>
+    [Option(Min = 0, Max = 1000)]
+    public double KvUtilization { get; set; } = 1;
 }
 
 /// <summary>The model and GPU a serving profile is derived from (<c>replica.serving.hardware</c>).</summary>

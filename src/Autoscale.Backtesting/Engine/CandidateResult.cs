@@ -278,7 +278,7 @@ public sealed record CandidateResult
             double[] latencies = [s.TtftP50Seconds, s.TtftP90Seconds, s.TtftP99Seconds, s.TpotP50Seconds, s.TpotP99Seconds, s.E2eP50Seconds, s.E2eP99Seconds, s.TtftMeanSeconds, s.TpotMeanSeconds, s.E2eMeanSeconds];
             double[] rates = [s.GoodputRps, s.InputTokensPerSecond, s.OutputTokensPerSecond, s.NominalCapacityRps, s.MeanInputTokens, s.MeanOutputTokens];
             if (latencies.Any(l => l < 0 || double.IsNegativeInfinity(l)) || rates.Any(f => !double.IsFinite(f) || f < 0) || s.Preemptions < 0
-                || !(s.KvCacheUtilization is >= 0 and <= 1) || s.DollarsPerMillionTokens < 0 || double.IsInfinity(s.DollarsPerMillionTokens))
+                || !(s.KvCacheUtilization is >= 0 and <= 1) || s.PrefixCacheHitRate is < 0 or > 1 or double.NaN || s.DollarsPerMillionTokens < 0 || double.IsInfinity(s.DollarsPerMillionTokens))
             {
                 return "a serving figure is negative, out of its range or not a number";
             }

@@ -49,6 +49,12 @@ public sealed record ServingMetrics
     /// <summary>Used KV blocks over all blocks, mean over ready replica-seconds (0 to 1).</summary>
     public double KvCacheUtilization { get; init; }
 
+    /// <summary>
+    /// Prompt tokens served from the prefix cache over prompt tokens admitted (0 to 1; each admission counts, a preempted
+    /// request's again); null without prefix caching or without prefix columns in the trace.
+    /// </summary>
+    public double? PrefixCacheHitRate { get; init; }
+
     /// <summary>Dollars per million tokens (input plus output) of finished requests.</summary>
     public double DollarsPerMillionTokens { get; init; }
 

@@ -11,6 +11,9 @@ public enum ServingRouting
 
     /// <summary>Held at the gateway until a replica can admit it.</summary>
     SharedQueue,
+
+    /// <summary>To the ready replica of the highest weighted score of cached prefix blocks, queue depth and KV use; ties to the lowest index.</summary>
+    PrefixAware,
 }
 
 /// <summary>
@@ -65,6 +68,15 @@ public sealed record ServingProfile
     /// <summary>How arrivals reach replicas.</summary>
     public ServingRouting Routing { get; init; }
 
+    /// <summary>Whether full prompt blocks a replica holds are reused by later requests with the same prefix (vLLM's automatic prefix caching).</summary>
+    public bool PrefixCaching { get; init; } = true;
+
+    /// <summary>Prompt tokens per entry of a trace's hash_ids.</summary>
+    public int HashBlockTokens { get; init; } = 512;
+
+    /// <summary>Prefix-aware routing's weights: cached prefix, queue depth, KV use.</summary>
+    public (double PrefixCache, double QueueDepth, double KvUtilization) RoutingWeights { get; init; } = (2, 1, 1);
+
     /// <summary>Whether a preempted request generates its output again from the first token (BLIS) rather than going on (vLLM).</summary>
     public bool RestartOnPreemption { get; init; }
 
@@ -112,8 +124,12 @@ public sealed record ServingProfile
             {
                 "round-robin" => ServingRouting.RoundRobin,
                 "shared-queue" => ServingRouting.SharedQueue,
+                "prefix-aware" => ServingRouting.PrefixAware,
                 _ => ServingRouting.LeastLoaded,
             },
+            PrefixCaching = options.PrefixCaching,
+            HashBlockTokens = options.HashBlockTokens,
+            RoutingWeights = options.RoutingWeights is { } w ? (w.PrefixCache, w.QueueDepth, w.KvUtilization) : (2, 1, 1),
             RestartOnPreemption = options.Preemption == "restart",
             OverlapLastStep = options.OverlapLastStep,
             WarmupSeconds = options.WarmupSeconds.TotalSeconds,

@@ -167,7 +167,7 @@ internal sealed partial class ServingRun
 
     private void Free(Replica replica, int r)
     {
-        AddUsed(replica, -_blocks[r]);
+        AddUsed(replica, -ReleaseCached(replica, r));
         _blocks[r] = 0;
     }
 

@@ -60,7 +60,7 @@ internal sealed partial class ServingRun
 
     private void AddReadyAt(long at)
     {
-        var replica = new Replica(_replicas.Count, _p.MaxSequences) { WarmupEnd = at + _warmupNanos, ReadyAt = at, BusyUntil = at };
+        var replica = new Replica(_replicas.Count, _p.MaxSequences) { WarmupEnd = at + _warmupNanos, ReadyAt = at, BusyUntil = at, Cache = _keys is null ? null : new PrefixCache(_blocksPerReplica) };
         _replicas.Add(replica);
         _ready.Add(replica);
         NoteIfIdle(replica);

@@ -24,6 +24,9 @@ internal sealed partial class ServingRun
 
         public int RunCount;
         public long UsedBlocks;
+
+        /// <summary>Its KV blocks by prefix key, with prefix caching (a new replica starts empty); null without.</summary>
+        public PrefixCache? Cache;
         public long StepEnd = Idle;
         public long BusyUntil;
         public long ReadyAt;

@@ -119,6 +119,14 @@ internal sealed partial class ServingRun
 
             _roundRobin = target.Index;
         }
+        else if (_p.Routing == ServingRouting.PrefixAware)
+        {
+            target = BestScored(r);
+            if (target is null)
+            {
+                return false;
+            }
+        }
         else
         {
             // Least loaded, the first among equals. A load is at least the replica's queued and running requests, 0 only
@@ -156,6 +164,53 @@ internal sealed partial class ServingRun
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Prefix-aware routing, as BLIS's weighted router with its precise-prefix-cache, queue-depth and kv-utilization
+    /// scorers (llm-d's scheduler): among the ready replicas with room, the highest of w1 x the request's leading cached
+    /// blocks there (min-max scaled, all equal 1) + w2 x its waiting requests (fewest 1, most 0, all equal 1) + w3 x its
+    /// free KV share; ties to the lowest index. Null when none has room.
+    /// </summary>
+    private Replica? BestScored(int r)
+    {
+        var (wPrefix, wQueue, wKv) = _p.RoutingWeights;
+        int leastHits = int.MaxValue, mostHits = 0, leastQueue = int.MaxValue, mostQueue = 0;
+        _scoreHits.Clear();
+        foreach (var replica in _ready)
+        {
+            var h = replica.Cache is not null && HasRoom(replica) ? FindCached(replica, r).Hits : 0;
+            _scoreHits.Add(h);
+            if (!HasRoom(replica))
+            {
+                continue;
+            }
+
+            (leastHits, mostHits) = (Math.Min(leastHits, h), Math.Max(mostHits, h));
+            (leastQueue, mostQueue) = (Math.Min(leastQueue, replica.Queue.Count), Math.Max(mostQueue, replica.Queue.Count));
+        }
+
+        Replica? best = null;
+        var bestScore = double.NegativeInfinity;
+        for (var i = 0; i < _ready.Count; i++)
+        {
+            var replica = _ready[i];
+            if (!HasRoom(replica))
+            {
+                continue;
+            }
+
+            var prefix = mostHits == leastHits ? 1 : (double)(_scoreHits[i] - leastHits) / (mostHits - leastHits);
+            var queue = mostQueue == leastQueue ? 1 : (double)(mostQueue - replica.Queue.Count) / (mostQueue - leastQueue);
+            var kv = 1 - ((double)replica.UsedBlocks / _blocksPerReplica);
+            var score = (wPrefix * prefix) + (wQueue * queue) + (wKv * kv);
+            if (score > bestScore)
+            {
+                (best, bestScore) = (replica, score);
+            }
+        }
+
+        return best;
     }
 
     /// <summary>Whether <paramref name="replica"/> holds fewer requests (queued and running) than the request limit.</summary>

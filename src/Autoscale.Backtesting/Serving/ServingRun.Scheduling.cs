@@ -130,9 +130,12 @@ internal sealed partial class ServingRun
                 continue;
             }
 
-            var chunk = (int)Math.Min(_target[r] - _progress[r], d.Budget);
-            var need = BlocksFor(_progress[r] + chunk) - _blocks[r];
-            if (need > _blocksPerReplica - replica.UsedBlocks)
+            // With prefix caching, a request holding no blocks starts after the leading prompt blocks the replica has.
+            var (hits, fromFree) = replica.Cache is not null && _blocks[r] == 0 ? FindCached(replica, r) : (0, 0);
+            var start = Math.Max(_progress[r], hits * _p.BlockTokens);
+            var chunk = (int)Math.Min(_target[r] - start, d.Budget);
+            var need = BlocksFor(start + chunk) - _blocks[r] - hits;
+            if (need + fromFree > _blocksPerReplica - replica.UsedBlocks)
             {
                 break;
             }
@@ -140,8 +143,12 @@ internal sealed partial class ServingRun
             queue.PopFront();
             _waiting--;
             _running++;
-            _blocks[r] += (int)need;
-            AddUsed(replica, need);
+            if (replica.Cache is not null && _blocks[r] == 0)
+            {
+                ClaimCached(replica, r, hits);
+            }
+
+            Grow(replica, r, need);
             replica.Running[replica.RunCount++] = r;
             d.Admitted++;
             _state[r] = (byte)RequestState.Running;
@@ -397,8 +404,7 @@ internal sealed partial class ServingRun
             }
         }
 
-        _blocks[r] += (int)need;
-        AddUsed(replica, need);
+        Grow(replica, r, need);
         return true;
     }
 }

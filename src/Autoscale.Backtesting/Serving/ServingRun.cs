@@ -23,6 +23,14 @@ internal sealed partial class ServingRun : ServingRunBase
     private const byte LateStart = 2;
 
     private readonly long _blocksPerReplica;
+
+    // Prefix caching (a trace with prefix columns and the profile's prefixCaching): each request's prompt block keys, and
+    // per request slot the cache entries of its first full prompt blocks (-1 for a block it holds without a key).
+    private readonly PrefixKeys? _keys;
+    private int[][] _held = [];
+    private int[] _found = new int[64];
+    private long _promptTokens, _cachedPromptTokens;
+    private readonly List<int> _scoreHits = [];
     private readonly double _baseNanos, _prefillNanos, _decodeNanos, _attentionNanos, _contextNanos;
     private readonly bool _contextTerms;
 
@@ -93,6 +101,7 @@ internal sealed partial class ServingRun : ServingRunBase
         : base(spec, settings, workload, timelineBucketTicks, zoomWorstHour)
     {
         _blocksPerReplica = _p.KvBlocks;
+        _keys = _p.PrefixCaching ? workload.Prefixes : null;
         _baseNanos = _p.BaseSeconds * 1e9;
         _prefillNanos = _p.PerPrefillTokenSeconds * 1e9;
         _decodeNanos = _p.PerDecodeTokenSeconds * 1e9;
@@ -176,6 +185,11 @@ internal sealed partial class ServingRun : ServingRunBase
         Array.Resize(ref _ordinal, size);
         Array.Resize(ref _state, size);
         Array.Resize(ref _flags, size);
+        if (_keys is not null)
+        {
+            Array.Resize(ref _held, size);
+        }
+
         Array.Resize(ref _free, size);
         for (var r = size - 1; r >= old; r--)
         {
@@ -326,7 +340,10 @@ internal sealed partial class ServingRun : ServingRunBase
         var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
         var span = horizon * _tickSeconds;
         var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _goodRequests, _servedInput, _servedOutput,
-            KvUtilization(), dollars, NominalCapacity, _preemptions, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
+            KvUtilization(), dollars, NominalCapacity, _preemptions, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics() with
+        {
+            PrefixCacheHitRate = _keys is null ? null : _promptTokens > 0 ? (double)_cachedPromptTokens / _promptTokens : 0,
+        };
         return Ledger(horizon, bill, (_requests, _completed, _late, _dropped), _wait.PercentileSeconds, idleSeconds, _ready.Count, ServingWarnings(drainTicks), serving);
     }
 

@@ -78,6 +78,36 @@ public sealed class ServingWorkload
     /// <summary>All output tokens.</summary>
     public long TotalOutputTokens { get; }
 
+    /// <summary>What each request shares with others for prefix caching (a request log with prefix columns); null without.</summary>
+    internal PrefixKeys? Prefixes { get; private init; }
+
+    /// <summary>Whether the requests carry prefix information (a request log with <c>prefix_group</c> or <c>hash_ids</c>).</summary>
+    public bool HasPrefixes => Prefixes is not null;
+
+    /// <summary>
+    /// This request log with what each request shares for prefix caching (one entry per request, in order).
+    /// </summary>
+    /// <exception cref="ServingWorkloadException">A request shares more tokens than its prompt has.</exception>
+    /// <exception cref="InvalidOperationException">The workload is interval counts, which have no single requests.</exception>
+    public ServingWorkload WithPrefixes(RequestPrefixes prefixes, string name = "workload")
+    {
+        ArgumentNullException.ThrowIfNull(prefixes);
+        if (_arrivals is null)
+        {
+            throw new InvalidOperationException("interval counts have no single requests to give prefixes to");
+        }
+
+        if (prefixes.Count != _arrivals.Length)
+        {
+            throw new ArgumentException($"{prefixes.Count} prefixes for {_arrivals.Length} requests", nameof(prefixes));
+        }
+
+        var builder = new PrefixKeys.Builder();
+        builder.Add(prefixes, _input!, name, 0);
+        var totals = new Totals { Count = Count, Input = TotalInputTokens, Output = TotalOutputTokens };
+        return new ServingWorkload(Start, Tick, Ticks, _profile, _seed, _arrivals, _input, _output, null, null, null, totals) { Prefixes = builder.Build() };
+    }
+
     /// <summary>A request log holds at most this many requests in memory (interval counts have no limit).</summary>
     public const int MaxRequests = 200_000_000;
 
@@ -257,7 +287,7 @@ public sealed class ServingWorkload
                 totals.Add(_input![i], _output![i]);
             }
 
-            window = new ServingWorkload(start, Tick, ticks, _profile, _seed, arrivals, _input![first..last], _output![first..last], null, null, null, totals);
+            window = new ServingWorkload(start, Tick, ticks, _profile, _seed, arrivals, _input![first..last], _output![first..last], null, null, null, totals) { Prefixes = Prefixes?.Slice(first, last) };
         }
         else
         {
@@ -527,9 +557,11 @@ public sealed class ServingWorkload
         private int[] _output = new int[1024];
         private int _count;
         private Totals _totals;
+        private readonly PrefixKeys.Builder _prefixes = new();
 
         public void Add(RequestBatch batch)
         {
+            var first = _count;
             for (var i = 0; i < batch.ArrivalNanos.Length; i++)
             {
                 if (_count >= MaxRequests)
@@ -554,10 +586,15 @@ public sealed class ServingWorkload
                 _totals.Add(input, output);
                 _count++;
             }
+
+            if (batch.Prefixes is { } prefixes)
+            {
+                _prefixes.Add(prefixes, _input.AsSpan(first, _count - first), name, first);
+            }
         }
 
         public ServingWorkload Build(Duration tick, long ticks) =>
-            new(start, tick, ticks, profile, seed, _arrivals[.._count], _input[.._count], _output[.._count], null, null, null, _totals);
+            new(start, tick, ticks, profile, seed, _arrivals[.._count], _input[.._count], _output[.._count], null, null, null, _totals) { Prefixes = _prefixes.Build() };
     }
 }
 

@@ -1,0 +1,129 @@
+namespace Autoscale.Backtesting.Serving;
+
+/// <summary>Request-level replay: prefix caching, the KV blocks a request finds, takes and lets go of on its replica.</summary>
+internal sealed partial class ServingRun
+{
+    /// <summary>The key of request <paramref name="r"/>'s full prompt block <paramref name="j"/>.</summary>
+    private long Key(int r, int j) => _keys!.BlockKey((int)_ordinal[r], j, _p.BlockTokens, _p.HashBlockTokens);
+
+    /// <summary>Request <paramref name="r"/>'s full prompt blocks (the only ones with a key).</summary>
+    private int FullPromptBlocks(int r) => _input[r] / _p.BlockTokens;
+
+    /// <summary>
+    /// The leading prompt blocks of request <paramref name="r"/> (holding none yet) that <paramref name="replica"/> has
+    /// cached, into <c>_found</c>, and how many of them are free (taking them costs free blocks). At least the prompt's last
+    /// token is computed, as vLLM does, so a prompt wholly cached still yields its first token from a step.
+    /// </summary>
+    private (int Hits, int FromFree) FindCached(Replica replica, int r)
+    {
+        var cache = replica.Cache!;
+        var most = Math.Max(0, _input[r] - 1) / _p.BlockTokens;
+        if (_found.Length < most)
+        {
+            _found = new int[Math.Max(most, _found.Length * 2)];
+        }
+
+        int hits = 0, fromFree = 0;
+        while (hits < most && cache.TryFind(Key(r, hits), out var block))
+        {
+            _found[hits++] = block;
+            fromFree += cache.IsFree(block) ? 1 : 0;
+        }
+
+        return (hits, fromFree);
+    }
+
+    /// <summary>Request <paramref name="r"/> takes the <paramref name="hits"/> blocks found: its prompt up to them is computed.</summary>
+    private void ClaimCached(Replica replica, int r, int hits)
+    {
+        var cache = replica.Cache!;
+        var held = Held(r);
+        var free = cache.Free;
+        for (var j = 0; j < hits; j++)
+        {
+            cache.Claim(_found[j]);
+            held[j] = _found[j];
+        }
+
+        _blocks[r] = hits;
+        _progress[r] = hits * _p.BlockTokens;
+        _promptTokens += _input[r];
+        _cachedPromptTokens += (long)hits * _p.BlockTokens;
+        AddUsed(replica, free - cache.Free);
+    }
+
+    /// <summary>Request <paramref name="r"/> takes <paramref name="count"/> more blocks (the caller made room): full prompt blocks are registered by key, the rest held without one.</summary>
+    private void Grow(Replica replica, int r, long count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        if (replica.Cache is { } cache)
+        {
+            var full = FullPromptBlocks(r);
+            var anonymous = 0L;
+            var held = Held(r);
+            for (var j = _blocks[r]; j < _blocks[r] + count; j++)
+            {
+                if (j < full)
+                {
+                    held[j] = cache.TakeKeyed(Key(r, j));
+                }
+                else
+                {
+                    anonymous++;
+                }
+            }
+
+            cache.TakeAnonymous(anonymous);
+        }
+
+        _blocks[r] += (int)count;
+        AddUsed(replica, count);
+        System.Diagnostics.Debug.Assert(replica.Cache is null || replica.UsedBlocks == _blocksPerReplica - replica.Cache.Free, "the used blocks are the cache's");
+    }
+
+    /// <summary>Request <paramref name="r"/> lets go of its blocks: how many the replica no longer uses (a block another request holds stays in use).</summary>
+    private long ReleaseCached(Replica replica, int r)
+    {
+        var blocks = _blocks[r];
+        if (replica.Cache is not { } cache)
+        {
+            return blocks;
+        }
+
+        // Last to first: the blocks past the prompt's full ones, then the prompt's from its end.
+        var free = cache.Free;
+        var full = Math.Min(blocks, FullPromptBlocks(r));
+        cache.ReleaseAnonymous(blocks - full);
+        var held = _held[r];
+        for (var j = full - 1; j >= 0; j--)
+        {
+            if (held[j] < 0)
+            {
+                cache.ReleaseAnonymous(1);
+            }
+            else
+            {
+                cache.Release(held[j]);
+            }
+        }
+
+        return cache.Free - free;
+    }
+
+    /// <summary>Request slot <paramref name="r"/>'s table of held prompt blocks, long enough for its prompt.</summary>
+    private int[] Held(int r)
+    {
+        var full = FullPromptBlocks(r);
+        var held = _held[r];
+        if (held is null || held.Length < full)
+        {
+            held = _held[r] = new int[Math.Max(full, (held?.Length ?? 0) * 2)];
+        }
+
+        return held;
+    }
+}
