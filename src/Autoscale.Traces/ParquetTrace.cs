@@ -91,15 +91,29 @@ public static class ParquetTrace
     }
 
     /// <summary>Writes a request log (one row per request), with optional token counts per request.</summary>
-    public static async Task WriteRequestLogAsync(string path, ReadOnlyMemory<long> timestampsNanos, ReadOnlyMemory<long>? inputTokens = null, ReadOnlyMemory<long>? outputTokens = null,
-        int rowGroupSize = DefaultRowGroupSize, CancellationToken cancellationToken = default)
+    public static Task WriteRequestLogAsync(string path, ReadOnlyMemory<long> timestampsNanos, ReadOnlyMemory<long>? inputTokens = null, ReadOnlyMemory<long>? outputTokens = null,
+        int rowGroupSize = DefaultRowGroupSize, CancellationToken cancellationToken = default) =>
+        WriteRequestLogWithPrefixesAsync(path, timestampsNanos, inputTokens, outputTokens, null, rowGroupSize, cancellationToken);
+
+    /// <summary>
+    /// Writes a request log with what each request shares for prefix caching (<c>prefix_group</c> and
+    /// <c>prefix_tokens</c>, or <c>hash_ids</c>, one entry per request in row order).
+    /// </summary>
+    public static async Task WriteRequestLogWithPrefixesAsync(string path, ReadOnlyMemory<long> timestampsNanos, ReadOnlyMemory<long>? inputTokens, ReadOnlyMemory<long>? outputTokens,
+        RequestPrefixes? prefixes, int rowGroupSize = DefaultRowGroupSize, CancellationToken cancellationToken = default)
     {
-        var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.RequestLog, withInputTokens: inputTokens is not null, withOutputTokens: outputTokens is not null, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var kind = prefixes is null ? PrefixKind.None : prefixes.HashIds is not null ? PrefixKind.HashIds : PrefixKind.Groups;
+        if (prefixes is not null && prefixes.Count != timestampsNanos.Length)
+        {
+            throw new ArgumentException($"{prefixes.Count} prefixes for {timestampsNanos.Length} requests", nameof(prefixes));
+        }
+
+        var writer = await ParquetTraceWriter.CreateAsync(path, TraceShape.RequestLog, withInputTokens: inputTokens is not null, withOutputTokens: outputTokens is not null, cancellationToken: cancellationToken, prefixes: kind).ConfigureAwait(false);
         await using var writerScope = writer.ConfigureAwait(false);
         for (var offset = 0; offset < timestampsNanos.Length; offset += rowGroupSize)
         {
             var n = Math.Min(rowGroupSize, timestampsNanos.Length - offset);
-            await writer.WriteRowGroupAsync(timestampsNanos.Slice(offset, n), default, Slice(inputTokens, offset, n), Slice(outputTokens, offset, n), cancellationToken).ConfigureAwait(false);
+            await writer.WriteRowGroupAsync(timestampsNanos.Slice(offset, n), default, Slice(inputTokens, offset, n), Slice(outputTokens, offset, n), cancellationToken, prefixes?.Slice(offset, offset + n)).ConfigureAwait(false);
         }
 
         await writer.CommitAsync().ConfigureAwait(false);

@@ -48,6 +48,12 @@ public sealed record TraceSummary(
     double PeakRps,
     double PeakRpsPerMinute)
 {
+    /// <summary>
+    /// With prefix columns, the share of prompt tokens (0 to 1) a perfect prefix cache could reuse: tokens an earlier
+    /// request's prefix already held (hash_ids of 512 tokens each); null without prefix columns.
+    /// </summary>
+    public double? ReusablePromptShare { get; init; }
+
     /// <summary>Summarizes a trace binned to one-second ticks.</summary>
     public static TraceSummary Of(TickTrace secondly, TraceFileInfo info)
     {

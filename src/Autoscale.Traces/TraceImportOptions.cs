@@ -26,6 +26,13 @@ public enum ImportFormat
 
     /// <summary>One JSON object per line.</summary>
     Jsonl,
+
+    /// <summary>
+    /// Mooncake's traces (kvcache-ai/Mooncake): JSON Lines of <c>timestamp</c> in milliseconds from the trace's start
+    /// (<see cref="TraceImportOptions.Start"/>, else 2026-01-01T00:00:00Z), <c>input_length</c>, <c>output_length</c> and
+    /// <c>hash_ids</c> (one per 512 prompt tokens).
+    /// </summary>
+    Mooncake,
 }
 
 /// <summary>
@@ -58,6 +65,9 @@ public sealed record TraceImportOptions
     public string? OutputTokensField { get; init; }
 
     internal static readonly string[] TimestampNames = ["timestamp", "time", "ts", "arrival_time", "arrived_at", "created_at", "start_time"];
+    internal static readonly string[] HashIdsNames = ["hash_ids"];
+    internal static readonly string[] PrefixGroupNames = ["prefix_group"];
+    internal static readonly string[] PrefixTokensNames = ["prefix_tokens", "prefix_length"];
     internal static readonly string[] RequestsNames = ["requests", "count", "request_count", "num_requests", "rps_count"];
     internal static readonly string[] InputNames = ["input_tokens", "contexttokens", "context_tokens", "prompt_tokens", "input_length", "num_input_tokens"];
     internal static readonly string[] OutputNames = ["output_tokens", "generatedtokens", "generated_tokens", "completion_tokens", "output_length", "num_output_tokens"];

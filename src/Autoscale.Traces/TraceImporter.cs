@@ -38,8 +38,21 @@ public static class TraceImporter
             throw new TraceFormatException(name, Directory.Exists(input) ? "is a folder, not a file" : "no such file");
         }
 
+        if (options.Format == ImportFormat.Mooncake)
+        {
+            options = options with
+            {
+                Format = ImportFormat.Jsonl,
+                TimestampUnit = TimestampUnit.Milliseconds,
+                Start = options.Start ?? Instant.FromUtc(2026, 1, 1, 0, 0),
+            };
+        }
+
         var stamps = new List<long>();
         var requests = new List<long>();
+        var hashIds = new List<long[]>();
+        var groups = new List<string?>();
+        var shared = new List<long>();
         var inputTokens = new List<long>();
         var outputTokens = new List<long>();
         Fields? fields = null;
@@ -66,6 +79,28 @@ public static class TraceImporter
             {
                 outputTokens.Add(ParseCount(record, ot, name));
             }
+
+            if (fields.HashIds is { } h)
+            {
+                hashIds.Add(ParseHashes(record, h, name));
+            }
+
+            if (fields.PrefixGroup is { } g)
+            {
+                groups.Add(record.Fields.TryGetValue(g, out var group) && !string.IsNullOrEmpty(group) ? group : null);
+                var tokens = ParseCount(record, fields.PrefixTokens!, name);
+                if (fields.InputTokens is not null && tokens > inputTokens[^1])
+                {
+                    throw new TraceFormatException(name, $"{tokens} prefix tokens, more than the request's {inputTokens[^1]} input tokens (line {record.Line})", fields.PrefixTokens, record.Row);
+                }
+
+                if (groups[^1] is null && tokens > 0)
+                {
+                    throw new TraceFormatException(name, $"{tokens} shared prefix tokens in no prefix group (line {record.Line})", fields.PrefixTokens, record.Row);
+                }
+
+                shared.Add(tokens);
+            }
         }
 
         if (fields is null)
@@ -86,8 +121,14 @@ public static class TraceImporter
             return new ImportSummary(TraceShape.IntervalCounts, counts.Length, requests.Aggregate(0L, (a, b) => a + b), fields.Timestamp, hasTokens);
         }
 
-        SortByTime(stampArray, input64, output64);
-        await ParquetTrace.WriteRequestLogAsync(output, stampArray, Memory(input64), Memory(output64), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var prefixes = fields.HashIds is not null ? new RequestPrefixes([.. hashIds]) : fields.PrefixGroup is not null ? new RequestPrefixes([.. groups], [.. shared]) : null;
+        var order = SortByTime(stampArray, input64, output64);
+        if (order is not null)
+        {
+            prefixes = prefixes?.Permute(order);
+        }
+
+        await ParquetTrace.WriteRequestLogWithPrefixesAsync(output, stampArray, Memory(input64), Memory(output64), prefixes, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new ImportSummary(TraceShape.RequestLog, stampArray.Length, stampArray.Length, fields.Timestamp, hasTokens);
     }
 
@@ -222,7 +263,8 @@ public static class TraceImporter
     // Spelled out: a bare null would convert through long[] into an empty, non-null memory.
     private static ReadOnlyMemory<long>? Memory(long[]? values) => values is null ? (ReadOnlyMemory<long>?)null : new ReadOnlyMemory<long>(values);
 
-    private static void SortByTime(long[] stamps, long[]? input, long[]? output)
+    /// <summary>Sorts a request log by time (stable); the order taken, or null when it was sorted.</summary>
+    private static int[]? SortByTime(long[] stamps, long[]? input, long[]? output)
     {
         var sorted = true;
         for (var i = 1; i < stamps.Length && sorted; i++)
@@ -232,7 +274,7 @@ public static class TraceImporter
 
         if (sorted)
         {
-            return;
+            return null;
         }
 
         // Stable: requests with equal timestamps keep their order, and their tokens travel with them.
@@ -247,7 +289,39 @@ public static class TraceImporter
         {
             Permute(output, order);
         }
+
+        return order;
     }
+
+    /// <summary>A list of integers: a JSON array, or in CSV the numbers separated by spaces, commas or semicolons (brackets optional).</summary>
+    private static long[] ParseHashes(TextRecord record, string field, string name)
+    {
+        var text = record.Fields.TryGetValue(field, out var value) ? value : null;
+        if (text is null)
+        {
+            throw new TraceFormatException(name, $"missing value (line {record.Line})", field, record.Row);
+        }
+
+        var inner = text.Trim();
+        if (inner.StartsWith('[') && inner.EndsWith(']'))
+        {
+            inner = inner[1..^1];
+        }
+
+        var parts = inner.Split([',', ' ', ';', '\t'], StringSplitOptions.RemoveEmptyEntries);
+        var hashes = new long[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!long.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out hashes[i]))
+            {
+                throw new TraceFormatException(name, $"must be a list of integers; \"{Shown(parts[i])}\" is not one (line {record.Line})", field, record.Row);
+            }
+        }
+
+        return hashes;
+    }
+
+    private static string Shown(string text) => text.Length <= 40 ? text : text[..40] + "...";
 
     private static void Permute(long[] values, int[] order)
     {
@@ -261,6 +335,15 @@ public static class TraceImporter
     /// <summary>The fields a file's records are read from.</summary>
     private sealed record Fields(string Timestamp, string? Requests, string? InputTokens, string? OutputTokens)
     {
+        /// <summary>A request's prompt block hashes.</summary>
+        public string? HashIds { get; init; }
+
+        /// <summary>A request's prefix group.</summary>
+        public string? PrefixGroup { get; init; }
+
+        /// <summary>The prompt tokens a request shares with its group.</summary>
+        public string? PrefixTokens { get; init; }
+
         public static Fields Resolve(TextRecord first, TraceImportOptions options, string name)
         {
             var found = first.Fields.Keys.ToList();
@@ -281,11 +364,33 @@ public static class TraceImporter
                 return detected;
             }
 
-            return new Fields(
+            var fields = new Fields(
                 Pick(options.TimestampField, TraceImportOptions.TimestampNames, "timestamp", required: true)!,
                 Pick(options.RequestsField, TraceImportOptions.RequestsNames, "requests", required: false),
                 Pick(options.InputTokensField, TraceImportOptions.InputNames, "input-tokens", required: false),
-                Pick(options.OutputTokensField, TraceImportOptions.OutputNames, "output-tokens", required: false));
+                Pick(options.OutputTokensField, TraceImportOptions.OutputNames, "output-tokens", required: false))
+            {
+                HashIds = Pick(null, TraceImportOptions.HashIdsNames, "hash_ids", required: false),
+                PrefixGroup = Pick(null, TraceImportOptions.PrefixGroupNames, "prefix_group", required: false),
+                PrefixTokens = Pick(null, TraceImportOptions.PrefixTokensNames, "prefix_tokens", required: false),
+            };
+            var prefix = fields.HashIds ?? fields.PrefixGroup ?? fields.PrefixTokens;
+            if (prefix is not null && fields.Requests is not null)
+            {
+                throw new TraceFormatException(name, "prefix fields describe single requests; interval counts (a requests field) cannot have them", prefix);
+            }
+
+            if (fields.HashIds is not null && (fields.PrefixGroup ?? fields.PrefixTokens) is { } both)
+            {
+                throw new TraceFormatException(name, "a trace gives either hash_ids or prefix_group with prefix_tokens, not both", both);
+            }
+
+            if ((fields.PrefixGroup is null) != (fields.PrefixTokens is null))
+            {
+                throw new TraceFormatException(name, $"comes without a {(fields.PrefixGroup is null ? "prefix_group" : "prefix_tokens")} field: a prefix group and its shared tokens go together", fields.PrefixGroup ?? fields.PrefixTokens);
+            }
+
+            return fields;
         }
     }
 }

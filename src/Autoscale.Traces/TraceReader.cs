@@ -394,7 +394,20 @@ public sealed partial class TraceReader : IAsyncDisposable
 
         var info = Info with { InputTokens = InputTokens, OutputTokens = OutputTokens };
         var end = Start + Tick * Length;
-        return new TraceSummary(info, Start, end, Requests, Requests / Math.Max(1.0, Length), peaks.Second, peaks.Minute / 60.0);
+        var summary = new TraceSummary(info, Start, end, Requests, Requests / Math.Max(1.0, Length), peaks.Second, peaks.Minute / 60.0);
+        if (_prefixes is null)
+        {
+            return summary;
+        }
+
+        // A second pass over the requests in time order for what a perfect prefix cache would reuse.
+        var reuse = new PrefixReuse();
+        await foreach (var batch in ReadRequestsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            reuse.Add(batch.Prefixes!, batch.InputTokens);
+        }
+
+        return summary with { ReusablePromptShare = reuse.Share };
     }
 
     /// <summary>

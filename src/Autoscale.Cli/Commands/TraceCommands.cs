@@ -109,8 +109,8 @@ internal static class TraceCommands
         var to = new Option<string?>("--to") { Description = "With --prometheus: ISO-8601 end of the range." };
         var step = new Option<string>("--step") { Description = "With --prometheus: the step, e.g. 60s.", DefaultValueFactory = _ => "60s" };
         var output = CliOptions.RequiredPath("--out", "The Parquet trace to write.");
-        var format = CliOptions.Format("auto", "csv", "jsonl");
-        format.Description = "Input format: auto (from the extension or the first character), csv or jsonl.";
+        var format = CliOptions.Format("auto", "csv", "jsonl", "mooncake");
+        format.Description = "Input format: auto (from the extension or the first character), csv, jsonl, or mooncake (Mooncake's JSONL: timestamp in ms from --start, default 2026-01-01T00:00:00Z; input_length, output_length, hash_ids). Fields hash_ids, or prefix_group with prefix_tokens, are kept for prefix caching.";
         var timestampField = new Option<string?>("--timestamp-field") { Description = "The timestamp field (default: detected, e.g. timestamp, TIMESTAMP, time)." };
         var unit = new Option<string>("--timestamp-unit") { Description = "Unit of numeric timestamps: s, ms or us.", DefaultValueFactory = _ => "s" };
         unit.AcceptOnlyFromAmong("s", "ms", "us");
@@ -143,7 +143,7 @@ internal static class TraceCommands
 
             var options = new TraceImportOptions
             {
-                Format = parse.GetValue(format) switch { "csv" => ImportFormat.Csv, "jsonl" => ImportFormat.Jsonl, _ => ImportFormat.Auto },
+                Format = parse.GetValue(format) switch { "csv" => ImportFormat.Csv, "jsonl" => ImportFormat.Jsonl, "mooncake" => ImportFormat.Mooncake, _ => ImportFormat.Auto },
                 TimestampField = parse.GetValue(timestampField),
                 TimestampUnit = parse.GetValue(unit) switch { "ms" => TimestampUnit.Milliseconds, "us" => TimestampUnit.Microseconds, _ => TimestampUnit.Seconds },
                 Start = origin,

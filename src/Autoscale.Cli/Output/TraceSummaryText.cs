@@ -34,6 +34,11 @@ internal static class TraceSummaryText
         {
             text.Append(ci, $"tokens out  {output}\n");
         }
+
+        if (s.ReusablePromptShare is { } share)
+        {
+            text.Append(ci, $"reusable    {share.ToString("P1", ci)} of prompt tokens (a perfect prefix cache)\n");
+        }
         return text.ToString();
     }
 
@@ -69,6 +74,11 @@ internal static class TraceSummaryText
             if (s.File.OutputTokens is { } output)
             {
                 json.WriteNumber("outputTokens", output);
+            }
+
+            if (s.ReusablePromptShare is { } share)
+            {
+                json.WriteNumber("reusablePromptShare", Math.Round(share, 6));
             }
             json.WriteEndObject();
         }
