@@ -86,3 +86,49 @@ public class TraceReadBenchmarks
         return total;
     }
 }
+
+/// <summary>
+/// The request-level replay of the Azure conversation trace (19,366 requests) on four replicas, with 40 synthesized
+/// prefix groups of 1,024 tokens (Zipf-weighted), prefix caching on and off: what caching costs a replay.
+/// </summary>
+[MemoryDiagnoser]
+public class PrefixCachingBenchmarks
+{
+    private Autoscale.Backtesting.Serving.ServingWorkload _workload = null!;
+    private ReplaySettings _settings = null!;
+
+    [Params(false, true)]
+    public bool Caching { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var profile = new Autoscale.Backtesting.Serving.ServingProfile
+        {
+            BaseSeconds = 0.005, PerPrefillTokenSeconds = 0.00002, PerDecodeTokenSeconds = 0.0001, MaxSequences = 64, MaxBatchedTokens = 4096,
+            KvCacheTokens = 300_000, PrefixCaching = Caching,
+        };
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Autoscale.sln")))
+        {
+            root = Path.GetDirectoryName(root)!;
+        }
+
+        var reader = TraceReader.OpenAsync(Path.Combine(root, "traces", "azure-llm-conv-2023.parquet"), Duration.FromSeconds(1)).GetAwaiter().GetResult();
+        var workload = Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, 1, "conv").GetAwaiter().GetResult();
+        reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        var inputs = new List<long>();
+        var r2 = TraceReader.OpenAsync(Path.Combine(root, "traces", "azure-llm-conv-2023.parquet"), Duration.FromSeconds(1)).GetAwaiter().GetResult();
+        foreach (var batch in r2.ReadRequestsAsync().ToBlockingEnumerable())
+        {
+            inputs.AddRange(batch.InputTokens!);
+        }
+
+        _workload = workload.WithPrefixes(PrefixGroupSynthesis.Assign(40, 1024, 1, 0, [.. inputs], inputs.Count));
+        _settings = new ReplaySettings(new SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = 2 }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile };
+    }
+
+    [Benchmark(Description = "conversation trace, 4 replicas")]
+    public CandidateResult Replay() => Backtest.RunServingOne(_workload, _settings,
+        new CandidateSpec("four", () => new Autoscale.Policies.Fixed.FixedPolicy(new Autoscale.Policies.Fixed.FixedOptions { Replicas = 4 }), new FixedLoadTime(Duration.Zero)), 0, default);
+}

@@ -14,12 +14,15 @@ internal sealed class PrefixCache
 {
     private const int None = -1;
 
-    private readonly Dictionary<long, int> _byKey = [];
-    private long[] _key = new long[16];
-    private int[] _refs = new int[16];
-    private long[] _run = new long[16]; // blocks of an anonymous run; 0 for a keyed block
-    private int[] _prev = new int[16];
-    private int[] _next = new int[16];
+    // Keys to blocks: open addressing with linear probing over a power-of-two table of block ids (-1 empty), deletion by
+    // shifting the probe chain back (no tombstones); keys are well-mixed 64-bit values, never 0.
+    private int[] _slots;
+    private int _registered;
+    private long[] _key;
+    private int[] _refs;
+    private long[] _run; // blocks of an anonymous run; 0 for a keyed block
+    private int[] _prev;
+    private int[] _next;
     private int _nodes;
     private readonly Stack<int> _spare = new();
     private int _head = None, _tail = None;
@@ -29,16 +32,111 @@ internal sealed class PrefixCache
     {
         _untouched = blocks;
         Free = blocks;
+        var nodes = (int)Math.Clamp(blocks + 1, 16, 1 << 16);
+        _key = new long[nodes];
+        _refs = new int[nodes];
+        _run = new long[nodes];
+        _prev = new int[nodes];
+        _next = new int[nodes];
+        _slots = new int[(int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)nodes * 2)];
+        Array.Fill(_slots, None);
     }
 
     /// <summary>Blocks no request holds (never used, or free with or without a key).</summary>
     public long Free { get; private set; }
 
     /// <summary>Keys registered (held or free).</summary>
-    public int Registered => _byKey.Count;
+    public int Registered => _registered;
 
     /// <summary>The block registered under <paramref name="key"/>, if any.</summary>
-    public bool TryFind(long key, out int block) => _byKey.TryGetValue(key, out block);
+    public bool TryFind(long key, out int block)
+    {
+        var mask = _slots.Length - 1;
+        for (var i = (int)key & mask; ; i = (i + 1) & mask)
+        {
+            block = _slots[i];
+            if (block == None)
+            {
+                return false;
+            }
+
+            if (_key[block] == key)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Registers <paramref name="block"/> under its key, unless the key is taken (false).</summary>
+    private bool TryRegister(int block)
+    {
+        if ((_registered + 1) * 2 > _slots.Length)
+        {
+            Rehash(_slots.Length * 2);
+        }
+
+        var key = _key[block];
+        var mask = _slots.Length - 1;
+        var i = (int)key & mask;
+        for (; _slots[i] != None; i = (i + 1) & mask)
+        {
+            if (_key[_slots[i]] == key)
+            {
+                return false;
+            }
+        }
+
+        _slots[i] = block;
+        _registered++;
+        return true;
+    }
+
+    /// <summary>Removes <paramref name="key"/>'s entry, moving later entries of its probe chain back into the gap.</summary>
+    private void Unregister(long key)
+    {
+        var mask = _slots.Length - 1;
+        var i = (int)key & mask;
+        while (_key[_slots[i]] != key)
+        {
+            i = (i + 1) & mask;
+        }
+
+        _registered--;
+        var gap = i;
+        for (var j = (gap + 1) & mask; _slots[j] != None; j = (j + 1) & mask)
+        {
+            var home = (int)_key[_slots[j]] & mask;
+            // The entry at j may move into the gap when its home is not within (gap, j] going round.
+            if (((j - home) & mask) >= ((j - gap) & mask))
+            {
+                _slots[gap] = _slots[j];
+                gap = j;
+            }
+        }
+
+        _slots[gap] = None;
+    }
+
+    private void Rehash(int size)
+    {
+        var old = _slots;
+        _slots = new int[size];
+        Array.Fill(_slots, None);
+        var mask = size - 1;
+        foreach (var block in old)
+        {
+            if (block != None)
+            {
+                var i = (int)_key[block] & mask;
+                while (_slots[i] != None)
+                {
+                    i = (i + 1) & mask;
+                }
+
+                _slots[i] = block;
+            }
+        }
+    }
 
     /// <summary>Whether <paramref name="block"/> is free (taking it costs a free block).</summary>
     public bool IsFree(int block) => _refs[block] == 0;
@@ -57,14 +155,14 @@ internal sealed class PrefixCache
     public int TakeKeyed(long key)
     {
         PopHead();
-        if (_byKey.ContainsKey(key))
+        var node = NewNode(key, 0);
+        if (!TryRegister(node))
         {
+            _spare.Push(node);
             return None;
         }
 
-        var node = NewNode(key, 0);
         _refs[node] = 1;
-        _byKey[key] = node;
         return node;
     }
 
@@ -130,7 +228,7 @@ internal sealed class PrefixCache
         Unlink(node);
         if (_run[node] == 0)
         {
-            _byKey.Remove(_key[node]);
+            Unregister(_key[node]);
         }
 
         _run[node] = 0;

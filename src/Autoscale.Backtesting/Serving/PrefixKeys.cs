@@ -68,9 +68,12 @@ internal sealed class PrefixKeys
         private readonly Dictionary<string, long> _groupKeys = new(StringComparer.Ordinal);
         private bool? _hashes;
 
-        /// <summary>Adds a batch's prefixes; <paramref name="input"/> gives each request's input tokens, which shared tokens may not pass.</summary>
-        /// <exception cref="ServingWorkloadException">A request shares more tokens than its prompt has.</exception>
-        public void Add(RequestPrefixes prefixes, ReadOnlySpan<int> input, string name, long firstOrdinal)
+        /// <summary>
+        /// Adds a batch's prefixes; <paramref name="input"/> gives each request's input tokens, which shared tokens may not
+        /// pass, unless the tokens were drawn from the profile (<paramref name="drawn"/>): then a shorter prompt shares all it has.
+        /// </summary>
+        /// <exception cref="ServingWorkloadException">A request shares more tokens than the trace gives its prompt.</exception>
+        public void Add(RequestPrefixes prefixes, ReadOnlySpan<int> input, string name, long firstOrdinal, bool drawn = false)
         {
             _hashes ??= prefixes.HashIds is not null;
             for (var i = 0; i < prefixes.Count; i++)
@@ -91,7 +94,7 @@ internal sealed class PrefixKeys
                 }
 
                 var group = prefixes.Groups![i];
-                var tokens = prefixes.Tokens![i];
+                var tokens = drawn ? Math.Min(prefixes.Tokens![i], input[i]) : prefixes.Tokens![i];
                 if (tokens > input[i])
                 {
                     throw new ServingWorkloadException($"{name}: request {firstOrdinal + i + 1} has {tokens} prefix_tokens, more than its {input[i]} input tokens");

@@ -589,7 +589,7 @@ public sealed class ServingWorkload
 
             if (batch.Prefixes is { } prefixes)
             {
-                _prefixes.Add(prefixes, _input.AsSpan(first, _count - first), name, first);
+                _prefixes.Add(prefixes, _input.AsSpan(first, _count - first), name, first, drawn: batch.InputTokens is null);
             }
         }
 

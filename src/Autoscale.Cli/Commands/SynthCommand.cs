@@ -34,9 +34,14 @@ internal static partial class SynthCommand
         var scale = new Option<double>("--scale") { Description = "Multiply the rate.", DefaultValueFactory = _ => 1 };
         var shift = new Option<string?>("--shift") { Description = "Move the --from trace in time, e.g. 7d or -1h." };
         var repeat = new Option<int>("--repeat") { Description = "Play the --from trace this many times back to back.", DefaultValueFactory = _ => 1 };
+        var prefixGroups = new Option<int?>("--prefix-groups")
+        {
+            Description = "Write a request log whose requests each join one of N prefix groups (Zipf-weighted: group k has weight 1/k) for prefix caching; a --from request log keeps its requests.",
+        };
+        var prefixTokens = new Option<long?>("--prefix-tokens") { Description = "With --prefix-groups: the leading prompt tokens a request shares with its group (all of a shorter prompt)." };
         var command = new Command("synth", "Generate seeded traffic (daily and weekly cycles, spikes, noise) or transform a trace (scale, shift, repeat, spikes).")
         {
-            output, start, duration, interval, mean, daily, peak, weekend, zone, spikes, noise, seed, from, fromOffset, scale, shift, repeat,
+            output, start, duration, interval, mean, daily, peak, weekend, zone, spikes, noise, seed, from, fromOffset, scale, shift, repeat, prefixGroups, prefixTokens,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -82,11 +87,79 @@ internal static partial class SynthCommand
             }
 
             var path = parse.GetValue(output)!;
+            if (parse.GetValue(prefixGroups) is { } groups)
+            {
+                var shared = parse.GetValue(prefixTokens) ?? throw new UserInputException("--prefix-groups needs --prefix-tokens (the prompt tokens a request shares with its group)");
+                if (groups is < 1 or > 10_000_000)
+                {
+                    throw new UserInputException($"--prefix-groups ({groups}) must be between 1 and 10000000");
+                }
+
+                if (shared is < 0 or > 100_000_000)
+                {
+                    throw new UserInputException($"--prefix-tokens ({shared}) must be between 0 and 100000000");
+                }
+
+                var written = parse.GetValue(from) is { } source && options is { Scale: 1, Repeat: 1, Spikes.Count: 0 }
+                    ? await PrefixedLogAsync(source, options, parse.GetValue(fromOffset), parse.GetResult(duration) is { Implicit: false } ? parse.GetValue(duration) : null, groups, shared, path, cancellationToken)
+                    : null;
+                written ??= await PrefixGroupSynthesis.WriteAsync(options, groups, shared, path, cancellationToken);
+                await context.Stderr.WriteLineAsync($"wrote {path}: {written} requests (request log) in {groups} prefix groups of {shared} tokens");
+                return AutoscaleCli.Success;
+            }
+
+            if (parse.GetValue(prefixTokens) is not null)
+            {
+                throw new UserInputException("--prefix-tokens needs --prefix-groups");
+            }
+
             var (rows, requests) = await TrafficSynthesizer.WriteAsync(options, path, cancellationToken);
             await context.Stderr.WriteLineAsync($"wrote {path}: {rows} intervals, {requests} requests");
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// A request log given with --from, its requests kept as they are (the window of --from-offset and --duration, moved by
+    /// --shift), with prefix groups added; null when the source is interval counts (spread out as synthesized traffic is).
+    /// </summary>
+    private static async Task<long?> PrefixedLogAsync(string source, SynthOptions options, string? offset, string? keep, int groups, long shared, string path, CancellationToken cancellationToken)
+    {
+        await using var reader = await TraceReader.OpenAsync(source, Duration.FromSeconds(1), source, cancellationToken);
+        if (reader.Info.Shape != TraceShape.RequestLog)
+        {
+            return null;
+        }
+
+        var startNanos = (reader.Start - Instant.FromUnixTimeTicks(0)).ToInt64Nanoseconds();
+        var from = offset is null ? 0 : ParseDuration(offset, "--from-offset").ToInt64Nanoseconds();
+        var to = keep is null ? long.MaxValue : from + ParseDuration(keep, "--duration").ToInt64Nanoseconds();
+        var shift = options.Shift.ToInt64Nanoseconds();
+        var stamps = new List<long>();
+        List<long>? input = reader.Info.HasInputTokens ? [] : null, output = reader.Info.HasOutputTokens ? [] : null;
+        await foreach (var batch in reader.ReadRequestsAsync(cancellationToken))
+        {
+            for (var i = 0; i < batch.ArrivalNanos.Length; i++)
+            {
+                var at = batch.ArrivalNanos[i];
+                if (at >= from && at < to)
+                {
+                    stamps.Add(startNanos + at + shift);
+                    input?.Add(batch.InputTokens![i]);
+                    output?.Add(batch.OutputTokens![i]);
+                }
+            }
+        }
+
+        if (stamps.Count == 0)
+        {
+            throw new UserInputException($"{source}: no request in the window of --from-offset and --duration");
+        }
+
+        var prefixes = PrefixGroupSynthesis.Assign(groups, shared, options.Seed, 0, input?.ToArray(), stamps.Count);
+        await ParquetTrace.WriteRequestLogWithPrefixesAsync(path, stamps.ToArray(), PrefixGroupSynthesis.Column(input), PrefixGroupSynthesis.Column(output), prefixes, cancellationToken: cancellationToken);
+        return stamps.Count;
     }
 
     /// <summary>The ticks of <paramref name="trace"/> from <paramref name="skip"/> on, at most <paramref name="keep"/> of them (all when null).</summary>
