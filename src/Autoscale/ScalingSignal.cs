@@ -56,6 +56,13 @@ public readonly record struct ScalingSignal(
     /// <summary>Used KV cache blocks over all blocks of the ready replicas, a fraction from 0 to 1; with a serving profile, else 0.</summary>
     public double KvCacheUtilization { get; init; }
 
+    /// <summary>
+    /// Prompt tokens served from the prefix cache over the prompt tokens of the requests admitted during the last interval,
+    /// 0 to 1 (vLLM's <c>prefix_cache_hits</c> over <c>prefix_cache_queries</c>); with prefix caching on a trace with prefix
+    /// columns, else 0.
+    /// </summary>
+    public double PrefixCacheHitRate { get; init; }
+
     /// <summary>Input (prompt) tokens of the requests that arrived during the last interval; with a serving profile, else 0.</summary>
     public long InputTokensLastInterval { get; init; }
 

@@ -27,13 +27,19 @@ public static class StandInSignals
     /// <summary>With a serving profile: the 95th percentile time to first token over the last interval, seconds (0 when no first token came).</summary>
     public const string TtftP95Seconds = "ttftP95Seconds";
 
-    /// <summary>The stand-in signals a replay provides (the last four with a serving profile).</summary>
+    /// <summary>
+    /// With a serving profile: the prefix cache hit rate of the last interval's admissions (cached prompt tokens over prompt
+    /// tokens), summed over ready replicas like <see cref="KvCacheUtilization"/> (its average per replica is the rate).
+    /// </summary>
+    public const string PrefixCacheHitRate = "prefixCacheHitRate";
+
+    /// <summary>The stand-in signals a replay provides (the last five with a serving profile).</summary>
     public static IReadOnlyList<string> Names => Known;
 
-    private static readonly string[] Known = [InFlight, ArrivalRps, Queue, Waiting, Running, KvCacheUtilization, TtftP95Seconds];
+    private static readonly string[] Known = [InFlight, ArrivalRps, Queue, Waiting, Running, KvCacheUtilization, TtftP95Seconds, PrefixCacheHitRate];
 
     /// <summary>The signals that need a serving profile (<c>replica.serving</c>) or a live source reading a model server's metrics.</summary>
-    public static IReadOnlyList<string> ServingNames { get; } = [Waiting, Running, KvCacheUtilization, TtftP95Seconds];
+    public static IReadOnlyList<string> ServingNames { get; } = [Waiting, Running, KvCacheUtilization, TtftP95Seconds, PrefixCacheHitRate];
 
     /// <summary>
     /// Requests in flight over the whole fleet: those waiting, plus those in service. With serving signals, waiting plus
@@ -54,6 +60,7 @@ public static class StandInSignals
         Running => Serving(name, signal).RunningRequests,
         KvCacheUtilization => Serving(name, signal).KvCacheUtilization * signal.ReadyReplicas,
         TtftP95Seconds => Serving(name, signal).TtftP95LastInterval?.TotalSeconds ?? 0,
+        PrefixCacheHitRate => Serving(name, signal).PrefixCacheHitRate * signal.ReadyReplicas,
         _ => throw new ArgumentException($"unknown stand-in signal \"{name}\"", nameof(name)),
     };
 

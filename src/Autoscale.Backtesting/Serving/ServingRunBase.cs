@@ -255,6 +255,7 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
             HasServingSignals = true,
             RunningRequests = seen.Running,
             KvCacheUtilization = seen.KvUtilization,
+            PrefixCacheHitRate = seen.PromptTokens > before.PromptTokens ? (double)(seen.CachedPromptTokens - before.CachedPromptTokens) / (seen.PromptTokens - before.PromptTokens) : 0,
             InputTokensLastInterval = seen.Input - before.Input,
             OutputTokensLastInterval = seen.Output - before.Output,
             TtftP50LastInterval = at < 0 || seen.TtftP50Nanos < 0 ? null : Duration.FromNanoseconds(seen.TtftP50Nanos),
@@ -293,6 +294,7 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
     protected struct Snapshot
     {
         public long Arrivals, Admissions, Waiting, Running, Input, Output;
+        public long PromptTokens, CachedPromptTokens;
         public double KvUtilization;
         public long TtftP50Nanos, TtftP95Nanos;
     }

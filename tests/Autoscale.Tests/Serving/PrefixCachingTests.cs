@@ -135,6 +135,22 @@ public sealed class PrefixCachingTests
         Assert.Equal(0, result.Serving!.PrefixCacheHitRate);
     }
 
+    [Fact]
+    public void The_signal_carries_the_last_intervals_hit_rate_and_the_stand_in_reads_it()
+    {
+        // Admissions at 0 s (a miss) and 2 s (1,024 of 1,040 tokens cached): the decisions after them see 0, then 1024/1040.
+        var profile = Profile();
+        var workload = ServingFixtures.Workload(profile, [0, 2_000_000_000, 4_500_000_000], [1040, 1040, 100], [1, 1, 1])
+            .WithPrefixes(new RequestPrefixes(["a", "a", null], [1024, 1024, 0]));
+        var seen = new List<ScalingSignal>();
+        var spec = ServingFixtures.Policy("watch", () => new ScriptedPolicy { Answer = s => { seen.Add(s); return new ScalingDecision(1, "one"); } }, loadSeconds: 0);
+        Assert.Null(new ServingRun(spec, ServingFixtures.Settings(profile), workload).Run().Error);
+        var rates = seen.Select(s => s.PrefixCacheHitRate).ToArray();
+        Assert.Equal([0, 0, 0, 1024.0 / 1040, 0], rates);
+        var signal = seen[3] with { ReadyReplicas = 2 };
+        Assert.Equal(2 * 1024.0 / 1040, Autoscale.Policies.Common.StandInSignals.Total("prefixCacheHitRate", signal), 12);
+    }
+
     /// <summary>Generated scenarios with prefix groups or block hashes over small KV caches.</summary>
     public static Arbitrary<(ServingProperties.Scenario Scenario, RequestPrefixes Prefixes)> WithPrefixes { get; } =
         (from s in ServingProperties.Scenarios.Generator
