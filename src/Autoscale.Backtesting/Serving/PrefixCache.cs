@@ -166,6 +166,23 @@ internal sealed class PrefixCache
         return node;
     }
 
+    /// <summary>
+    /// A block a request already holds without a key is now full of prompt tokens: registered under
+    /// <paramref name="key"/> (the request holds it as before), or, when the key is already taken, still without one (-1).
+    /// </summary>
+    public int RegisterHeld(long key)
+    {
+        var node = NewNode(key, 0);
+        if (!TryRegister(node))
+        {
+            _spare.Push(node);
+            return None;
+        }
+
+        _refs[node] = 1;
+        return node;
+    }
+
     /// <summary>Takes <paramref name="blocks"/> free blocks from the head for content without a key (decode tokens, a prompt's last partial block).</summary>
     public void TakeAnonymous(long blocks)
     {

@@ -169,6 +169,10 @@ internal sealed partial class ServingRun
     {
         AddUsed(replica, -ReleaseCached(replica, r));
         _blocks[r] = 0;
+        if (_keys is not null)
+        {
+            _keyedTo[r] = 0;
+        }
     }
 
     /// <summary>Drops request <paramref name="r"/> at <paramref name="now"/>: one never admitted waited until then, and that wait counts (as in the count replay).</summary>

@@ -46,26 +46,34 @@ internal sealed partial class ServingRun
         }
 
         _blocks[r] = hits;
+        _keyedTo[r] = hits;
         _progress[r] = hits * _p.BlockTokens;
         _promptTokens += _input[r];
         _cachedPromptTokens += (long)hits * _p.BlockTokens;
         AddUsed(replica, free - cache.Free);
     }
 
-    /// <summary>Request <paramref name="r"/> takes <paramref name="count"/> more blocks (the caller made room): full prompt blocks are registered by key, the rest held without one.</summary>
-    private void Grow(Replica replica, int r, long count)
+    /// <summary>
+    /// Request <paramref name="r"/> takes <paramref name="count"/> more blocks (the caller made room) to hold
+    /// <paramref name="tokens"/> tokens. A prompt block is registered by its key once it is full (as BLIS hashes a block
+    /// when its last token is scheduled): a block a prefill chunk ends in is held without a key until a later chunk fills it.
+    /// </summary>
+    private void Grow(Replica replica, int r, long count, long tokens)
     {
-        if (count <= 0)
-        {
-            return;
-        }
-
         if (replica.Cache is { } cache)
         {
-            var full = FullPromptBlocks(r);
-            var anonymous = 0L;
+            var full = (int)Math.Min(FullPromptBlocks(r), tokens / _p.BlockTokens);
             var held = Held(r);
-            for (var j = _blocks[r]; j < _blocks[r] + count; j++)
+            var anonymous = 0L;
+            var end = _blocks[r] + count;
+
+            // Blocks held from before that this chunk fills: registered now (unless their key is taken).
+            for (var j = _keyedTo[r]; j < Math.Min(full, _blocks[r]); j++)
+            {
+                held[j] = held[j] < 0 ? cache.RegisterHeld(Key(r, j)) : held[j];
+            }
+
+            for (var j = _blocks[r]; j < end; j++)
             {
                 if (j < full)
                 {
@@ -73,11 +81,22 @@ internal sealed partial class ServingRun
                 }
                 else
                 {
+                    if (j < FullPromptBlocks(r))
+                    {
+                        held[j] = -1;
+                    }
+
                     anonymous++;
                 }
             }
 
+            _keyedTo[r] = Math.Max(_keyedTo[r], full);
             cache.TakeAnonymous(anonymous);
+        }
+
+        if (count <= 0)
+        {
+            return;
         }
 
         _blocks[r] += (int)count;

@@ -40,6 +40,11 @@ internal sealed partial class ServingRun
             _progress[r] = 0;
             _generated[r] = 0;
             _blocks[r] = 0;
+            if (_keys is not null)
+            {
+                _keyedTo[r] = 0;
+            }
+
             _scheduled[r] = 0;
             _firstToken[r] = -1;
             _flags[r] = 0;

@@ -148,7 +148,7 @@ internal sealed partial class ServingRun
                 ClaimCached(replica, r, hits);
             }
 
-            Grow(replica, r, need);
+            Grow(replica, r, need, start + chunk);
             replica.Running[replica.RunCount++] = r;
             d.Admitted++;
             _state[r] = (byte)RequestState.Running;
@@ -404,7 +404,7 @@ internal sealed partial class ServingRun
             }
         }
 
-        Grow(replica, r, need);
+        Grow(replica, r, need, tokens);
         return true;
     }
 }

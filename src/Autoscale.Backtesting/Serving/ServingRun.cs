@@ -28,6 +28,7 @@ internal sealed partial class ServingRun : ServingRunBase
     // per request slot the cache entries of its first full prompt blocks (-1 for a block it holds without a key).
     private readonly PrefixKeys? _keys;
     private int[][] _held = [];
+    private int[] _keyedTo = []; // per request slot: its prompt blocks below this one have been given their keys (or found taken)
     private int[] _found = new int[64];
     private long _promptTokens, _cachedPromptTokens;
     private readonly List<int> _scoreHits = [];
@@ -188,6 +189,7 @@ internal sealed partial class ServingRun : ServingRunBase
         if (_keys is not null)
         {
             Array.Resize(ref _held, size);
+            Array.Resize(ref _keyedTo, size);
         }
 
         Array.Resize(ref _free, size);

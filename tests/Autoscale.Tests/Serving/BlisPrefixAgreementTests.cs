@@ -1,0 +1,86 @@
+using System.Globalization;
+using Autoscale.Backtesting.Serving;
+using Autoscale.Traces;
+
+namespace Autoscale.Tests.Serving;
+
+/// <summary>
+/// With prefix caching, a fixed fleet's replay of a trace in prefix groups against BLIS b563c440 (which always caches
+/// prefixes: chained block hashes, reference counts, LRU eviction of freed blocks last to first). The cases and how they
+/// were made are in the blis folder (make-prefix-cases.sh).
+/// </summary>
+public sealed class BlisPrefixAgreementTests
+{
+    private static (ServingFixtures.BlisCase Case, RequestPrefixes Prefixes) Load(string name)
+    {
+        var c = ServingFixtures.LoadBlisCase(name);
+        var rows = File.ReadAllLines(Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Serving", "blis", name + ".csv")).Skip(1).Select(l => l.Split(',')).ToArray();
+        return (c, new RequestPrefixes([.. rows.Select(r => r[5])], [.. rows.Select(r => long.Parse(r[6], CultureInfo.InvariantCulture))]));
+    }
+
+    private static (ServingRun Run, Autoscale.Backtesting.Engine.CandidateResult Result) Replay(ServingFixtures.BlisCase c, RequestPrefixes prefixes, ServingProfile profile)
+    {
+        var workload = ServingFixtures.Workload(profile, c.Arrivals, c.Input, c.Output).WithPrefixes(prefixes);
+        var run = new ServingRun(ServingFixtures.Fixed(c.Instances), ServingFixtures.Settings(profile), workload, recordRequests: true);
+        return (run, run.Run());
+    }
+
+    /// <summary>
+    /// Least-loaded on 2 and 4 replicas, and prefix-aware routing on 4 against BLIS's weighted routing (its default
+    /// profile precise-prefix-cache:2, queue-depth:1, kv-utilization:1): every request's TTFT and E2E to the nanosecond.
+    /// </summary>
+    [Theory]
+    [InlineData("prefix2", false)]
+    [InlineData("prefix4", false)]
+    [InlineData("prefix4w", true)]
+    public void With_prefix_caching_every_request_has_blis_latencies(string name, bool prefixAware)
+    {
+        var (c, prefixes) = Load(name);
+        var (run, result) = Replay(c, prefixes, prefixAware ? c.Profile with { Routing = ServingRouting.PrefixAware } : c.Profile);
+        Assert.Equal(c.Arrivals.Length, result.Served);
+        Assert.True(result.Serving!.PrefixCacheHitRate > 0.5, $"hit rate {result.Serving.PrefixCacheHitRate}");
+        var mismatches = new List<string>();
+        for (var r = 0; r < c.Arrivals.Length; r++)
+        {
+            var ttft = run.FirstTokenAt(r) - c.Arrivals[r];
+            var e2e = run.EndAt(r) - c.Arrivals[r];
+            if (ttft != c.TtftNanos[r] || e2e != c.E2eNanos[r])
+            {
+                mismatches.Add($"request {r}: ttft {ttft} vs BLIS {c.TtftNanos[r]}, e2e {e2e} vs BLIS {c.E2eNanos[r]}");
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {c.Arrivals.Length} requests differ from BLIS, first: {string.Join("; ", mismatches.Take(5))}");
+    }
+
+    /// <summary>
+    /// A KV cache of 1,500 blocks, where prefixes are evicted: the first 290 requests agree to the nanosecond, and then
+    /// which prefix blocks survive eviction drifts from BLIS's (a difference not yet found: it is neither preemption, of
+    /// which neither has any, nor when a block is registered). Measured and pinned: 539 of 800 first tokens equal, every
+    /// end within -1.26 ms and +4.86 ms of BLIS's, the mean 16 us earlier.
+    /// </summary>
+    [Fact]
+    public void Under_kv_pressure_first_tokens_mostly_agree_and_ends_stay_within_five_milliseconds()
+    {
+        var (c, prefixes) = Load("prefixkv2");
+        var (run, result) = Replay(c, prefixes, c.Profile);
+        Assert.Equal(0, result.Serving!.Preemptions);
+        var ttftEqual = Enumerable.Range(0, c.Arrivals.Length).Count(r => run.FirstTokenAt(r) - c.Arrivals[r] == c.TtftNanos[r]);
+        var e2e = Enumerable.Range(0, c.Arrivals.Length).Select(r => run.EndAt(r) - c.Arrivals[r] - c.E2eNanos[r]).ToArray();
+        Assert.True(Enumerable.Range(0, 290).All(r => run.FirstTokenAt(r) - c.Arrivals[r] == c.TtftNanos[r] && e2e[r] == 0));
+        Assert.InRange(ttftEqual, 530, 800);
+        Assert.InRange(e2e.Min(), -2_000_000, 0);
+        Assert.InRange(e2e.Max(), 0, 5_000_000);
+        Assert.InRange(e2e.Average(), -50_000, 50_000);
+    }
+
+    [Fact]
+    public void Without_caching_the_same_trace_is_far_from_blis()
+    {
+        // The agreement above is the cache's: replayed without it, the first tokens come much later than BLIS's.
+        var (c, prefixes) = Load("prefix2");
+        var (run, _) = Replay(c, prefixes, c.Profile with { PrefixCaching = false });
+        var later = Enumerable.Range(0, c.Arrivals.Length).Count(r => run.FirstTokenAt(r) - c.Arrivals[r] > c.TtftNanos[r]);
+        Assert.True(later > c.Arrivals.Length / 2, $"only {later} requests later than BLIS");
+    }
+}
