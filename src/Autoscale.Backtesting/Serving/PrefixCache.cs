@@ -202,6 +202,21 @@ internal sealed class PrefixCache
         }
     }
 
+    /// <summary>A request lets go of a block it held without a key, now registered under <paramref name="key"/> (unless taken) as it joins the free queue's tail.</summary>
+    public void ReleaseKeyed(long key)
+    {
+        var node = NewNode(key, 0);
+        if (!TryRegister(node))
+        {
+            _spare.Push(node);
+            ReleaseAnonymous(1);
+            return;
+        }
+
+        Append(node);
+        Free++;
+    }
+
     /// <summary>A request lets go of <paramref name="blocks"/> blocks without a key: they join the free queue's tail.</summary>
     public void ReleaseAnonymous(long blocks)
     {

@@ -45,6 +45,13 @@ internal sealed class PrefixKeys
         return _groups![r] != 0 && (long)(j + 1) * blockTokens <= _shared![r] ? Mix((ulong)_groups[r], (ulong)j) : Own(r, j);
     }
 
+    /// <summary>
+    /// How many of request <paramref name="r"/>'s leading full prompt blocks another request can share: those within its
+    /// group's prefix; with block hashes, all (any hash may be another request's). The rest are its own: found again only
+    /// by itself after a preemption.
+    /// </summary>
+    public int SharedBlocks(int r, int blockTokens) => _chains is not null ? int.MaxValue : _groups![r] == 0 ? 0 : _shared![r] / blockTokens;
+
     /// <summary>Requests [<paramref name="from"/>, <paramref name="to"/>) as a workload of their own.</summary>
     public PrefixKeys Slice(int from, int to) => new(_chains?[from..to], _groups?[from..to], _shared?[from..to]);
 

@@ -165,9 +165,10 @@ internal sealed partial class ServingRun
 
     private bool WaitViolated(int r) => (_flags[r] & LateStart) != 0;
 
-    private void Free(Replica replica, int r)
+    /// <summary>Request <paramref name="r"/> lets go of its KV blocks; a <paramref name="preempted"/> one keeps its own prompt blocks findable for when it is admitted again.</summary>
+    private void Free(Replica replica, int r, bool preempted = false)
     {
-        AddUsed(replica, -ReleaseCached(replica, r));
+        AddUsed(replica, -ReleaseCached(replica, r, preempted));
         _blocks[r] = 0;
         if (_keys is not null)
         {

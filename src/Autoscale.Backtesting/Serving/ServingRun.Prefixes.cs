@@ -60,6 +60,12 @@ internal sealed partial class ServingRun
     /// </summary>
     private void Grow(Replica replica, int r, long count, long tokens)
     {
+        if (count <= 0 && (replica.Cache is null || _keyedTo[r] * _p.BlockTokens > _input[r] - _p.BlockTokens))
+        {
+            // Nothing to take and every full prompt block has its key (a decode step, mostly): nothing to do.
+            return;
+        }
+
         if (replica.Cache is { } cache)
         {
             var full = (int)Math.Min(FullPromptBlocks(r), tokens / _p.BlockTokens);
@@ -68,16 +74,25 @@ internal sealed partial class ServingRun
             var end = _blocks[r] + count;
 
             // Blocks held from before that this chunk fills: registered now (unless their key is taken).
-            for (var j = _keyedTo[r]; j < Math.Min(full, _blocks[r]); j++)
+            var sharedHeld = Math.Min(Math.Min(full, _blocks[r]), _keys!.SharedBlocks((int)_ordinal[r], _p.BlockTokens));
+            for (var j = _keyedTo[r]; j < sharedHeld; j++)
             {
                 held[j] = held[j] < 0 ? cache.RegisterHeld(Key(r, j)) : held[j];
             }
 
+            // A request's own blocks (past its group's prefix) are held without a key: no other request can find them,
+            // and it finds them again only after a preemption, which registers them as it frees them.
+            var shared = Math.Min(full, _keys!.SharedBlocks((int)_ordinal[r], _p.BlockTokens));
             for (var j = _blocks[r]; j < end; j++)
             {
-                if (j < full)
+                if (j < shared)
                 {
                     held[j] = cache.TakeKeyed(Key(r, j));
+                }
+                else if (j < full)
+                {
+                    held[j] = -1;
+                    anonymous++;
                 }
                 else
                 {
@@ -105,7 +120,7 @@ internal sealed partial class ServingRun
     }
 
     /// <summary>Request <paramref name="r"/> lets go of its blocks: how many the replica no longer uses (a block another request holds stays in use).</summary>
-    private long ReleaseCached(Replica replica, int r)
+    private long ReleaseCached(Replica replica, int r, bool preempted)
     {
         var blocks = _blocks[r];
         if (replica.Cache is not { } cache)
@@ -113,14 +128,20 @@ internal sealed partial class ServingRun
             return blocks;
         }
 
-        // Last to first: the blocks past the prompt's full ones, then the prompt's from its end.
+        // Last to first: the blocks past the prompt's full ones, then the prompt's from its end. A preempted request's own
+        // full prompt blocks are freed with their keys, as every full prompt block is in vLLM, for it to find them again.
         var free = cache.Free;
         var full = Math.Min(blocks, FullPromptBlocks(r));
         cache.ReleaseAnonymous(blocks - full);
         var held = _held[r];
+        var filled = _keyedTo[r];
         for (var j = full - 1; j >= 0; j--)
         {
-            if (held[j] < 0)
+            if (held[j] < 0 && preempted && j < filled)
+            {
+                cache.ReleaseKeyed(Key(r, j));
+            }
+            else if (held[j] < 0)
             {
                 cache.ReleaseAnonymous(1);
             }

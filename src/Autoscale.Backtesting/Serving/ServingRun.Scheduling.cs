@@ -384,7 +384,7 @@ internal sealed partial class ServingRun
             var victim = replica.Running[--replica.RunCount];
             _preemptions++;
             _running--;
-            Free(replica, victim);
+            Free(replica, victim, preempted: true);
             _scheduled[victim] = 0;
 
             // Prefilled again from the start: the prompt and every token it had generated (or, restarting, the prompt alone).

@@ -92,6 +92,20 @@ public sealed class PrefixCachingTests
     }
 
     [Fact]
+    public void A_preempted_request_finds_its_own_prompt_blocks_again()
+    {
+        // 100 blocks of 16 tokens. A (800 tokens, 50 blocks) and B (640, 40 blocks, in no group) run together; as A
+        // decodes it needs more blocks and B, the newest, is preempted. B's own prompt blocks are freed with their keys,
+        // and when it is admitted again it finds the ones not taken since: more than none, at most its 39 (one token is
+        // always computed).
+        var profile = Profile(kvTokens: 1600) with { RestartOnPreemption = true };
+        var (_, result) = Replay(profile, [0, 1_000_000], [800, 640], [600, 100], new RequestPrefixes(["a", null], [0, 0]));
+        Assert.True(result.Serving!.Preemptions > 0);
+        var cachedTokens = result.Serving.PrefixCacheHitRate!.Value * (800 + (640 * (1 + result.Serving.Preemptions)));
+        Assert.InRange(cachedTokens, 16, 39 * 16 * result.Serving.Preemptions + 1e-6);
+    }
+
+    [Fact]
     public void Block_hashes_are_shared_as_far_as_they_agree()
     {
         // hash_ids of 512 tokens: the second request shares the first hash block (32 KV blocks) and then departs.
