@@ -50,6 +50,10 @@ internal sealed partial class FluidRun
         /// <summary>Decoding: the decode clock at which it ends.</summary>
         [System.Runtime.InteropServices.FieldOffset(56)]
         public double Finish;
+
+        /// <summary>Waiting and in prefill: the prompt tokens each request computes (its input less what the prefix cache is expected to hold).</summary>
+        [System.Runtime.InteropServices.FieldOffset(56)]
+        public double Compute;
     }
 
     /// <summary>A first-in, first-out ring of cohorts; grows, never shrinks.</summary>

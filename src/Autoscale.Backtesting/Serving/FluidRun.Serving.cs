@@ -20,7 +20,8 @@ internal sealed partial class FluidRun
                 _requests++;
                 _arrivedInput += input;
                 _arrivedOutput += output;
-                _waiting.Push(new Cohort { Count = 1, Input = Math.Max(1, input), Output = Math.Max(1, output), Arrival = log.Arrivals[_next] / 1e9 });
+                var cached = CachedTokens(_next);
+                _waiting.Push(new Cohort { Count = 1, Input = Math.Max(1, input), Output = Math.Max(1, output), Arrival = log.Arrivals[_next] / 1e9, Compute = Math.Max(1, input) - cached });
                 _waitingCount++;
                 _next++;
             }
@@ -51,6 +52,7 @@ internal sealed partial class FluidRun
             {
                 var total = tail.Count + n;
                 tail.Input = ((tail.Input * tail.Count) + Math.Max(_tickInput, n)) / total;
+                tail.Compute = tail.Input;
                 tail.Output = ((tail.Output * tail.Count) + Math.Max(_tickOutput, n)) / total;
                 tail.Arrival = ((tail.Arrival * tail.Count) + (arrival * n)) / total;
                 tail.Count = total;
@@ -75,7 +77,7 @@ internal sealed partial class FluidRun
         var arrival = from + (_tickSeconds / 2);
         // A request's work is at least one prompt token and one output token (see ServingRun.RouteArrivalsAt); a tick's
         // shares differ by one at most, so flooring the mean floors each request's share.
-        return new Cohort { Count = n, Input = Math.Max(1, i / n), Output = Math.Max(1, o / n), Arrival = arrival, Since = arrival };
+        return new Cohort { Count = n, Input = Math.Max(1, i / n), Output = Math.Max(1, o / n), Arrival = arrival, Since = arrival, Compute = Math.Max(1, i / n) };
     }
 
     private void Serve(double from, double to)
@@ -193,10 +195,10 @@ internal sealed partial class FluidRun
 
             // A chunk of this cohort's prompts also attends to the context before it: on average half the prompt past the
             // first chunk ((input + chunk) / 2 tokens at the chunk's end), the whole prompt when it fits one chunk.
-            var own = double.MinNative(c.Input, chunk);
+            var own = double.MinNative(c.Compute, chunk);
             var cohortStep = attention > 0 ? prefillStep + (attention * chunk * 0.5 * (c.Input + own)) : prefillStep;
             var cohortRate = attention > 0 ? effective * chunk / cohortStep : rate;
-            var left = c.Count * c.Input * (1 - c.Done);
+            var left = c.Count * c.Compute * (1 - c.Done);
             var can = (to - start) * cohortRate;
             if (left <= can)
             {
@@ -208,13 +210,13 @@ internal sealed partial class FluidRun
                 cursor = start + (left / cohortRate);
 
                 // One request's prompt runs on one replica, at most a chunk a step, however many replicas the fleet has.
-                var alone = c.Admitted + (c.Input * cohortStep / chunk * serving / effective);
+                var alone = c.Admitted + (c.Compute * cohortStep / chunk * serving / effective);
                 FirstToken(c, double.MaxNative(cursor, alone) + (latency * serving / effective));
                 _prefill.Pop();
             }
             else
             {
-                c.Done += can / (c.Count * c.Input);
+                c.Done += can / (c.Count * c.Compute);
                 prefillTime += to - start;
                 prefillSteps += (to - start) / cohortStep;
                 cursor = to;

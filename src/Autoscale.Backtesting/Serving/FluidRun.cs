@@ -92,6 +92,35 @@ internal sealed partial class FluidRun : ServingRunBase
         _warmingLoss = 1 - (1 / _p.WarmupSlowdown);
         _log = workload.Requests;
         _ttft = new WeightedLatencyHistogram(companion: _intervalTtft);
+        if (_p.PrefixCaching && workload.Prefixes is { } prefixes && _log is { } log)
+        {
+            (_reusable, _earlier) = prefixes.Reuse(log.Input, _p.BlockTokens, _p.HashBlockTokens);
+        }
+    }
+
+    // Prefix caching, approximated: each request's reusable prompt tokens and the earlier requests of its prefix.
+    private readonly int[]? _reusable, _earlier;
+    private double _promptTokens, _cachedPromptTokens;
+
+    /// <summary>
+    /// The prompt tokens request <paramref name="i"/> is expected to find cached (docs/serving.md, "Prefix caching in the
+    /// fluid replay"): what a never-evicting cache would hold, times the chance that its replica has served its prefix:
+    /// 1 with prefix-aware routing (it goes where its prefix is), else 1 - (1 - 1/N)^m over N ready replicas for the m
+    /// earlier requests that began with the same block (each on any replica alike). Counted for the hit rate here.
+    /// </summary>
+    private double CachedTokens(int i)
+    {
+        if (_reusable is null)
+        {
+            return 0;
+        }
+
+        var n = Math.Max(1, _ready);
+        var chance = _p.Routing == ServingRouting.PrefixAware || n == 1 ? 1 : 1 - Math.Pow(1 - (1.0 / n), _earlier![i]);
+        var cached = _reusable[i] * chance;
+        _promptTokens += _log!.Value.Input[i];
+        _cachedPromptTokens += cached;
+        return cached;
     }
 
     private double Running => _prefillCount + _decodeCount;
@@ -281,7 +310,10 @@ internal sealed partial class FluidRun : ServingRunBase
         var late = Math.Min((long)Math.Round(_late), _requests - dropped);
         FoldAdmittedAtOnce();
         var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _good, _servedInput, _servedOutput,
-            _readySeconds > 0 ? Math.Clamp(_kvTokenSeconds / (_kvPerReplica * _readySeconds), 0, 1) : 0, dollars, NominalCapacity, 0, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics();
+            _readySeconds > 0 ? Math.Clamp(_kvTokenSeconds / (_kvPerReplica * _readySeconds), 0, 1) : 0, dollars, NominalCapacity, 0, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics() with
+        {
+            PrefixCacheHitRate = _reusable is null ? null : _promptTokens > 0 ? _cachedPromptTokens / _promptTokens : 0,
+        };
         return Ledger(horizon, bill, (_requests, _requests - dropped, late, dropped), _wait.PercentileSeconds, Math.Max(0, _readySeconds - _busySeconds), _ready, Warnings(drainTicks), serving);
     }
 

@@ -52,6 +52,61 @@ internal sealed class PrefixKeys
     /// </summary>
     public int SharedBlocks(int r, int blockTokens) => _chains is not null ? int.MaxValue : _groups![r] == 0 ? 0 : _shared![r] / blockTokens;
 
+    /// <summary>
+    /// For the fluid replay: each request's prompt tokens a fleet-wide cache that never evicts would hold when it arrives
+    /// (whole blocks, at most all but the last token), and how many earlier requests began with its first block.
+    /// </summary>
+    public (int[] Reusable, int[] Earlier) Reuse(int[] input, int blockTokens, int hashBlockTokens)
+    {
+        var reusable = new int[Count];
+        var earlier = new int[Count];
+        var seen = new HashSet<long>();
+        var starts = new Dictionary<long, int>();
+        var longest = new Dictionary<long, int>();
+        for (var r = 0; r < Count; r++)
+        {
+            var most = Math.Max(0, input[r] - 1) / blockTokens * blockTokens;
+            long first;
+            int tokens;
+            if (_chains is not null)
+            {
+                var chain = _chains[r];
+                var k = 0;
+                while (k < chain.Length && seen.Contains(chain[k]))
+                {
+                    k++;
+                }
+
+                foreach (var key in chain)
+                {
+                    seen.Add(key);
+                }
+
+                tokens = (int)Math.Min((long)k * hashBlockTokens, int.MaxValue);
+                first = chain.Length > 0 ? chain[0] : 0;
+            }
+            else
+            {
+                first = _groups![r];
+                var shared = _shared![r] / blockTokens * blockTokens;
+                tokens = first == 0 ? 0 : Math.Min(shared, longest.GetValueOrDefault(first));
+                if (first != 0)
+                {
+                    longest[first] = Math.Max(longest.GetValueOrDefault(first), shared);
+                }
+            }
+
+            reusable[r] = Math.Min(tokens / blockTokens * blockTokens, most);
+            if (first != 0)
+            {
+                earlier[r] = starts.GetValueOrDefault(first);
+                starts[first] = earlier[r] + 1;
+            }
+        }
+
+        return (reusable, earlier);
+    }
+
     /// <summary>Requests [<paramref name="from"/>, <paramref name="to"/>) as a workload of their own.</summary>
     public PrefixKeys Slice(int from, int to) => new(_chains?[from..to], _groups?[from..to], _shared?[from..to]);
 
