@@ -184,6 +184,7 @@ internal sealed class AutoscalerLoop : BackgroundService, IAutoscaler
             HasServingSignals = observation.RunningRequests is not null,
             RunningRequests = observation.RunningRequests ?? 0,
             KvCacheUtilization = observation.KvCacheUtilization ?? 0,
+            PrefixCacheHitRate = observation.PrefixCacheHitRate ?? 0,
             TtftP50LastInterval = observation.TtftP50LastInterval,
             TtftP95LastInterval = observation.TtftP95LastInterval,
             InputTokensLastInterval = observation.InputTokensLastInterval ?? 0,

@@ -23,6 +23,9 @@ public readonly record struct FleetObservation(
     /// <summary>The model servers' KV cache use, a fraction from 0 to 1; null when not read.</summary>
     public double? KvCacheUtilization { get; init; }
 
+    /// <summary>The model servers' prefix cache hit rate over the last interval (cached prompt tokens over prompt tokens), 0 to 1; null when not read.</summary>
+    public double? PrefixCacheHitRate { get; init; }
+
     /// <summary>The median time to first token over the last interval; null when not read or when no first token came.</summary>
     public Duration? TtftP50LastInterval { get; init; }
 
@@ -44,6 +47,7 @@ public readonly record struct FleetObservation(
         {
             RunningRequests = signal.HasServingSignals ? signal.RunningRequests : null,
             KvCacheUtilization = signal.HasServingSignals ? signal.KvCacheUtilization : null,
+            PrefixCacheHitRate = signal.HasServingSignals ? signal.PrefixCacheHitRate : null,
             TtftP50LastInterval = signal.TtftP50LastInterval,
             TtftP95LastInterval = signal.TtftP95LastInterval,
             InputTokensLastInterval = signal.HasServingSignals ? signal.InputTokensLastInterval : null,

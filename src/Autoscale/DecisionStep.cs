@@ -22,6 +22,9 @@ public readonly record struct FleetState(int ReadyReplicas, int LoadingReplicas,
     /// <summary>Used KV cache blocks over all blocks of the ready replicas, from 0 to 1.</summary>
     public double KvCacheUtilization { get; init; }
 
+    /// <summary>Prompt tokens served from the prefix cache over the prompt tokens of the last interval's admissions, from 0 to 1.</summary>
+    public double PrefixCacheHitRate { get; init; }
+
     /// <summary>Input tokens of the last interval's arrivals.</summary>
     public long InputTokensLastInterval { get; init; }
 

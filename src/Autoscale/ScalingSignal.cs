@@ -35,6 +35,7 @@ public readonly record struct ScalingSignal(
         HasServingSignals = fleet.HasServingSignals;
         RunningRequests = fleet.RunningRequests;
         KvCacheUtilization = fleet.KvCacheUtilization;
+        PrefixCacheHitRate = fleet.PrefixCacheHitRate;
         InputTokensLastInterval = fleet.InputTokensLastInterval;
         OutputTokensLastInterval = fleet.OutputTokensLastInterval;
         TtftP50LastInterval = fleet.TtftP50LastInterval;

@@ -48,6 +48,13 @@ public sealed class PrometheusSignalOptions : IValidatableOptions
     [Option]
     public string KvCacheUtilizationQuery { get; set; } = "avg(vllm:kv_cache_usage_perc) or avg(vllm:gpu_cache_usage_perc)";
 
+    /// <summary>
+    /// The prefix cache hit rate over the last minute, cached prompt tokens over prompt tokens (vLLM V1's
+    /// <c>vllm:prefix_cache_hits</c> over <c>vllm:prefix_cache_queries</c>); no queries (NaN, or no series) reads as 0.
+    /// </summary>
+    [Option]
+    public string PrefixCacheHitRateQuery { get; set; } = "sum(rate(vllm:prefix_cache_hits_total[1m])) / sum(rate(vllm:prefix_cache_queries_total[1m]))";
+
     /// <summary>The median time to first token over the last minute, in seconds, from vLLM's histogram (NaN, no first token, reads as none).</summary>
     [Option]
     public string TtftP50Query { get; set; } = "histogram_quantile(0.5, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[1m])))";

@@ -58,14 +58,30 @@ public sealed class PrometheusSignalSource : IScalingSignalSource
         var kv = Plausible(await QueryAsync(_options.KvCacheUtilizationQuery, cancellationToken).ConfigureAwait(false), _options.KvCacheUtilizationQuery, "KV cache use (a fraction)", 1);
         var p50 = await QuantileAsync(_options.TtftP50Query, cancellationToken).ConfigureAwait(false);
         var p95 = await QuantileAsync(_options.TtftP95Query, cancellationToken).ConfigureAwait(false);
+        var hits = await HitRateAsync(_options.PrefixCacheHitRateQuery, cancellationToken).ConfigureAwait(false);
         return observation with
         {
+            PrefixCacheHitRate = hits,
             ObservedAt = new[] { oldest, running.At, kv.At }.Min(),
             RunningRequests = (long)Math.Round(running.Value),
             KvCacheUtilization = kv.Value,
             TtftP50LastInterval = p50,
             TtftP95LastInterval = p95,
         };
+    }
+
+    /// <summary>A hit rate from 0 to 1; 0 when nothing was looked up (0 / 0 is NaN, or there is no series yet).</summary>
+    private async Task<double> HitRateAsync(string query, CancellationToken cancellationToken)
+    {
+        var (value, _) = await QueryAsync(query, cancellationToken, allowNaN: true).ConfigureAwait(false);
+        if (double.IsNaN(value))
+        {
+            return 0;
+        }
+
+        return value is >= 0 and <= 1
+            ? value
+            : throw new PrometheusQueryException(query, $"returned {value.ToString("R", CultureInfo.InvariantCulture)}, outside the plausible range of a hit rate, 0 to 1");
     }
 
     /// <summary>A latency quantile in seconds; null when no first token came (the histogram's rate is empty: NaN, or no series).</summary>

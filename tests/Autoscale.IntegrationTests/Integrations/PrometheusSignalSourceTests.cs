@@ -56,10 +56,12 @@ public sealed class PrometheusSignalSourceTests(PrometheusServer prometheus) : I
         // Proportional buckets make histogram_quantile exact: p50 at the 0.1 s edge, p95 at 0.5 + 0.05 / 0.09 * 0.5 s.
         Assert.Equal(0.1, observation.TtftP50LastInterval!.Value.TotalSeconds, 2);
         Assert.Equal(0.5 + (0.05 / 0.09 * 0.5), observation.TtftP95LastInterval!.Value.TotalSeconds, 2);
+        Assert.Equal(0.6, observation.PrefixCacheHitRate!.Value, 2);
 
         var without = (await Source(o => o.ReadServingSignals = false).ReadAsync(CancellationToken.None))!.Value;
         Assert.Null(without.RunningRequests);
         Assert.Null(without.TtftP95LastInterval);
+        Assert.Null(without.PrefixCacheHitRate);
     }
 
     [PrometheusFact]

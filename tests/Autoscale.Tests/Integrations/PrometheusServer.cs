@@ -168,6 +168,11 @@ public sealed class PrometheusServer : IAsyncLifetime
                 vllm:time_to_first_token_seconds_bucket{"{"}le="1"{"}"} {seconds * 99}
                 vllm:time_to_first_token_seconds_bucket{"{"}le="+Inf"{"}"} {seconds * 100}
                 vllm:time_to_first_token_seconds_count {seconds * 100}
+                # Prefix cache: 1,000 prompt tokens looked up a second, 600 of them found.
+                # TYPE vllm:prefix_cache_queries_total counter
+                vllm:prefix_cache_queries_total {seconds * 1000}
+                # TYPE vllm:prefix_cache_hits_total counter
+                vllm:prefix_cache_hits_total {seconds * 600}
 
                 """;
             var bytes = Encoding.UTF8.GetBytes(text);
