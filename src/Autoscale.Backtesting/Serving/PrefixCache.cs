@@ -155,15 +155,7 @@ internal sealed class PrefixCache
     public int TakeKeyed(long key)
     {
         PopHead();
-        var node = NewNode(key, 0);
-        if (!TryRegister(node))
-        {
-            _spare.Push(node);
-            return None;
-        }
-
-        _refs[node] = 1;
-        return node;
+        return RegisterHeld(key);
     }
 
     /// <summary>

@@ -23,18 +23,7 @@ public sealed class BlisAgreementTests
 
         Assert.Equal(c.Arrivals.Length, result.Requests);
         Assert.Equal(0, result.Dropped);
-        var mismatches = new List<string>();
-        for (var r = 0; r < c.Arrivals.Length; r++)
-        {
-            var ttft = run.FirstTokenAt(r) - c.Arrivals[r];
-            var e2e = run.EndAt(r) - c.Arrivals[r];
-            if (ttft != c.TtftNanos[r] || e2e != c.E2eNanos[r])
-            {
-                mismatches.Add($"request {r}: ttft {ttft} vs BLIS {c.TtftNanos[r]}, e2e {e2e} vs BLIS {c.E2eNanos[r]}");
-            }
-        }
-
-        Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {c.Arrivals.Length} requests differ from BLIS, first: {string.Join("; ", mismatches.Take(5))}");
+        ServingFixtures.AgreesWithBlis(c, run);
     }
 
     /// <summary>

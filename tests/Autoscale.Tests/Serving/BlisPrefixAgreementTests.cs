@@ -7,7 +7,7 @@ namespace Autoscale.Tests.Serving;
 /// <summary>
 /// With prefix caching, a fixed fleet's replay of a trace in prefix groups against BLIS b563c440 (which always caches
 /// prefixes: chained block hashes, reference counts, LRU eviction of freed blocks last to first). The cases and how they
-/// were made are in the blis folder (make-prefix-cases.sh).
+/// were made are in the blis folder (make-cases.sh).
 /// </summary>
 public sealed class BlisPrefixAgreementTests
 {
@@ -39,18 +39,7 @@ public sealed class BlisPrefixAgreementTests
         var (run, result) = Replay(c, prefixes, prefixAware ? c.Profile with { Routing = ServingRouting.PrefixAware } : c.Profile);
         Assert.Equal(c.Arrivals.Length, result.Served);
         Assert.True(result.Serving!.PrefixCacheHitRate > 0.5, $"hit rate {result.Serving.PrefixCacheHitRate}");
-        var mismatches = new List<string>();
-        for (var r = 0; r < c.Arrivals.Length; r++)
-        {
-            var ttft = run.FirstTokenAt(r) - c.Arrivals[r];
-            var e2e = run.EndAt(r) - c.Arrivals[r];
-            if (ttft != c.TtftNanos[r] || e2e != c.E2eNanos[r])
-            {
-                mismatches.Add($"request {r}: ttft {ttft} vs BLIS {c.TtftNanos[r]}, e2e {e2e} vs BLIS {c.E2eNanos[r]}");
-            }
-        }
-
-        Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {c.Arrivals.Length} requests differ from BLIS, first: {string.Join("; ", mismatches.Take(5))}");
+        ServingFixtures.AgreesWithBlis(c, run);
     }
 
     /// <summary>

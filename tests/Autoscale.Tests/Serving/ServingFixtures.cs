@@ -63,6 +63,23 @@ internal static class ServingFixtures
         return ServingWorkload.FromRequests(Start, Duration.FromNanoseconds(tick), ticks, arrivals, input, output, profile);
     }
 
+    /// <summary>Asserts every request of <paramref name="c"/> has BLIS's TTFT and E2E to the nanosecond in <paramref name="run"/> (recorded).</summary>
+    public static void AgreesWithBlis(BlisCase c, ServingRun run)
+    {
+        var mismatches = new List<string>();
+        for (var r = 0; r < c.Arrivals.Length; r++)
+        {
+            var ttft = run.FirstTokenAt(r) - c.Arrivals[r];
+            var e2e = run.EndAt(r) - c.Arrivals[r];
+            if (ttft != c.TtftNanos[r] || e2e != c.E2eNanos[r])
+            {
+                mismatches.Add($"request {r}: ttft {ttft} vs BLIS {c.TtftNanos[r]}, e2e {e2e} vs BLIS {c.E2eNanos[r]}");
+            }
+        }
+
+        Xunit.Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {c.Arrivals.Length} requests differ from BLIS, first: {string.Join("; ", mismatches.Take(5))}");
+    }
+
     /// <summary>One BLIS reference case (tests/Autoscale.Tests/Serving/blis, made by make-cases.sh).</summary>
     public sealed record BlisCase(string Name, int Instances, ServingProfile Profile, long[] Arrivals, int[] Input, int[] Output, long[] TtftNanos, long[] E2eNanos);
 
