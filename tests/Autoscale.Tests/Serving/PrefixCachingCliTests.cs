@@ -121,4 +121,19 @@ public sealed class PrefixCachingCliTests
         Assert.Contains("prefix_tokens", stderr, StringComparison.Ordinal);
         Assert.Contains("more than the request's 100 input tokens", stderr, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("\"hashBlockTokens\": 500", "replica.serving: hashBlockTokens (500) must be a multiple of blockTokens (16): each hash covers whole KV blocks")]
+    [InlineData("\"routing\": \"prefix-awar\"", "replica.serving: routing (\"prefix-awar\") must be \"least-loaded\", \"round-robin\", \"shared-queue\" or \"prefix-aware\"")]
+    [InlineData("\"routingWeights\": { \"prefixCache\": 0, \"queueDepth\": 0, \"kvUtilization\": 0 }", "replica.serving: routingWeights: at least one weight must be above 0")]
+    [InlineData("\"routingWeights\": { \"prefixCache\": -1 }", "replica.serving.routingWeights.prefixCache: must be in [0, 1000] (was -1)")]
+    public async Task Wrong_prefix_settings_are_one_error_line(string setting, string expected)
+    {
+        using var dir = new TempFolder();
+        var config = Path.Combine(dir.Path, "c.json");
+        await File.WriteAllTextAsync(config, Config.Replace("\"routing\": \"ROUTING\", \"prefixCaching\": CACHING", setting, StringComparison.Ordinal));
+        var (exit, _, stderr) = await CliRunner.RunAsync("backtest", "--trace", Path.Combine(TestPaths.Traces, "azure-llm-conv-2023.parquet"), "--config", config);
+        Assert.Equal(2, exit);
+        Assert.Equal($"error: {config}: {expected}\n", stderr);
+    }
 }

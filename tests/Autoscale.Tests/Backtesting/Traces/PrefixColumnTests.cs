@@ -98,4 +98,27 @@ public sealed class PrefixColumnTests
         Assert.Contains("row 2", message, StringComparison.Ordinal);
         Assert.Contains("more than the request's 100 input tokens", message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Interval_counts_with_prefix_columns_are_refused()
+    {
+        using var dir = new TempFolder();
+        var path = Path.Combine(dir.Path, "counts.parquet");
+        var timestamp = new DateTimeDataField("timestamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
+        var requests = new DataField<long>("requests");
+        var group = new DataField<string>("prefix_group", true);
+        var tokens = new DataField<long>("prefix_tokens");
+        await using (var file = File.Create(path))
+        {
+            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(timestamp, requests, group, tokens), file);
+            using var g = writer.CreateRowGroup();
+            await g.WriteAsync<DateTime>(timestamp, new[] { DateTime.UnixEpoch.AddYears(56) });
+            await g.WriteAsync<long>(requests, new long[] { 3 });
+            await g.WriteAsync(group, (IReadOnlyCollection<string?>)new string?[] { "a" });
+            await g.WriteAsync<long>(tokens, new long[] { 10 });
+        }
+
+        var e = await Assert.ThrowsAsync<TraceFormatException>(async () => await TraceReader.OpenAsync(path, Duration.FromSeconds(1)));
+        Assert.Contains("prefix columns describe single requests; interval counts (a requests column) cannot have them", e.Message, StringComparison.Ordinal);
+    }
 }
