@@ -208,7 +208,10 @@ internal static class ReportHtml
     private static void Serving(StringBuilder html, IReadOnlyList<CandidateResult> results)
     {
         static string S(double v) => double.IsNaN(v) ? "-" : double.IsFinite(v) ? v.ToString("0.###", Ci) : "dropped";
-        html.Append("<h3>Tokens and latencies</h3>\n<table><tr><th class=\"name\">candidate</th><th>TTFT p50 s</th><th>p90</th><th>p99</th><th>TPOT p50 s</th><th>p99</th><th>E2E p50 s</th><th>p99</th><th>goodput req/s</th><th>input tok/s</th><th>output tok/s</th><th>KV use</th><th>preemptions</th><th>$/M tokens</th></tr>\n");
+        // The prefix cache's hit rate, when a candidate cached prefixes of a trace that has them.
+        var hits = results.Any(r => r.Serving?.PrefixCacheHitRate is not null);
+        html.Append("<h3>Tokens and latencies</h3>\n<table><tr><th class=\"name\">candidate</th><th>TTFT p50 s</th><th>p90</th><th>p99</th><th>TPOT p50 s</th><th>p99</th><th>E2E p50 s</th><th>p99</th><th>goodput req/s</th><th>input tok/s</th><th>output tok/s</th><th>KV use</th>");
+        html.Append(hits ? "<th>prefix cache hits</th>" : "").Append("<th>preemptions</th><th>$/M tokens</th></tr>\n");
         foreach (var r in results)
         {
             if (r.Serving is not { } s)
@@ -216,7 +219,7 @@ internal static class ReportHtml
                 continue;
             }
 
-            html.Append(Ci, $"<tr><td class=\"name\">{E(r.Name)}</td><td>{S(s.TtftP50Seconds)}</td><td>{S(s.TtftP90Seconds)}</td><td>{S(s.TtftP99Seconds)}</td><td>{S(s.TpotP50Seconds)}</td><td>{S(s.TpotP99Seconds)}</td><td>{S(s.E2eP50Seconds)}</td><td>{S(s.E2eP99Seconds)}</td><td>{s.GoodputRps.ToString("0.###", Ci)}</td><td>{s.InputTokensPerSecond.ToString("N0", Ci)}</td><td>{s.OutputTokensPerSecond.ToString("N0", Ci)}</td><td>{s.KvCacheUtilization.ToString("P1", Ci)}</td><td>{s.Preemptions:N0}</td><td>{S(s.DollarsPerMillionTokens)}</td></tr>\n");
+            html.Append(Ci, $"<tr><td class=\"name\">{E(r.Name)}</td><td>{S(s.TtftP50Seconds)}</td><td>{S(s.TtftP90Seconds)}</td><td>{S(s.TtftP99Seconds)}</td><td>{S(s.TpotP50Seconds)}</td><td>{S(s.TpotP99Seconds)}</td><td>{S(s.E2eP50Seconds)}</td><td>{S(s.E2eP99Seconds)}</td><td>{s.GoodputRps.ToString("0.###", Ci)}</td><td>{s.InputTokensPerSecond.ToString("N0", Ci)}</td><td>{s.OutputTokensPerSecond.ToString("N0", Ci)}</td><td>{s.KvCacheUtilization.ToString("P1", Ci)}</td>{(hits ? $"<td>{(s.PrefixCacheHitRate is { } h ? h.ToString("P1", Ci) : "-")}</td>" : "")}<td>{s.Preemptions:N0}</td><td>{S(s.DollarsPerMillionTokens)}</td></tr>\n");
         }
 
         var first = results.First(r => r.Serving is not null).Serving!;

@@ -20,6 +20,7 @@ public static class ReportText
         ("p99 TTFT s", "With a serving profile: the 99th percentile time to first token, arrival to the end of the step that completes the prompt (nearest rank, buckets of 1 ms or 1 %, the bucket's upper edge; a dropped request counts as infinite, shown as dropped). Late and dropped then count requests that miss slo.maxTtftSeconds, maxTpotSeconds or maxE2eSeconds, or leave."),
         ("p99 TPOT s", "With a serving profile: the 99th percentile time per output token after the first, (end - first token) / (output tokens - 1), over requests with more than one output token."),
         ("p99 E2E s", "With a serving profile: the 99th percentile time from arrival to the last token."),
+        ("prefix cache hits", "With prefix caching on a trace with prefix columns (hash_ids, or prefix_group with prefix_tokens): prompt tokens served from a replica's prefix cache over prompt tokens admitted (a preempted request's again). docs/serving.md, \"Prefix caching\"."),
         ("$/M tokens", "With a serving profile: dollars per million tokens (input plus output) of the requests served."),
         ("$ total", "Dollars billed over the whole trace: every replica from the start of its load until its release, gpus x dollarsPerGpuHour, plus billing rounding and cache hold."),
         ("$/hour, $/day", "$ total divided by the trace's length in hours (or days): what the candidate costs per hour of traffic like this."),
