@@ -80,7 +80,9 @@ public sealed class ServingOptions : IValidatableOptions
     /// <summary>
     /// Reproduce BLIS b563c440 where it departs from a real server: a replica whose batch empties (every request in it
     /// finishes in this step) with nothing queued takes a new request at once, during that last step, so two steps
-    /// overlap. Off, a replica is busy until its step ends. For comparisons with BLIS only.
+    /// overlap; and with prefix caching a finishing request takes a KV slot for its last token too (a block from the free
+    /// queue's head when that token starts one, which can evict a cached block), freed with the rest. Off, a replica is
+    /// busy until its step ends and the last token takes no slot, as in vLLM. For comparisons with BLIS only.
     /// </summary>
     [Option]
     public bool OverlapLastStep { get; set; }

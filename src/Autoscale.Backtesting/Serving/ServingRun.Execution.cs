@@ -121,6 +121,18 @@ internal sealed partial class ServingRun
 
     private void Done(Replica replica, int r, long end)
     {
+        if (_p.OverlapLastStep && replica.Cache is not null)
+        {
+            // BLIS b563c440 gives a finishing request a KV slot for its last token too (a block when that token starts
+            // one, taken from the free queue's head when one is free), then frees it with the rest: with prefix caching
+            // that can evict a cached block, and it moves the block to the tail.
+            var need = BlocksFor((long)_input[r] + Math.Max(1, _output[r])) - _blocks[r];
+            if (need > 0 && need <= _blocksPerReplica - replica.UsedBlocks)
+            {
+                Grow(replica, r, need, _input[r] + Math.Max(1, _output[r]));
+            }
+        }
+
         Free(replica, r);
         _running--;
         // As the client sees them: the first token one output overhead later, the last one per output token later.
