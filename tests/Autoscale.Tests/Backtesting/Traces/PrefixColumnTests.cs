@@ -48,6 +48,18 @@ public sealed class PrefixColumnTests
         Assert.True(workload.HasPrefixes);
     }
 
+    private static readonly DateTimeDataField Timestamp = new("timestamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
+
+    /// <summary>Writes one row group of <paramref name="fields"/> (the timestamp first, at 2026-01-01), its other columns by <paramref name="columns"/>.</summary>
+    private static async Task WriteOneRow(string path, Func<ParquetRowGroupWriter, Task> columns, params Field[] fields)
+    {
+        await using var file = File.Create(path);
+        await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema([Timestamp, .. fields]), file);
+        using var group = writer.CreateRowGroup();
+        await group.WriteAsync<DateTime>(Timestamp, new[] { DateTime.UnixEpoch.AddYears(56) });
+        await columns(group);
+    }
+
     private static async Task<string> Refused(string path)
     {
         var e = await Assert.ThrowsAsync<TraceFormatException>(async () => await ReadAll(path));
@@ -59,15 +71,8 @@ public sealed class PrefixColumnTests
     {
         using var dir = new TempFolder();
         var path = Path.Combine(dir.Path, "strings.parquet");
-        var timestamp = new DateTimeDataField("timestamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
         var list = new ListField("hash_ids", new DataField<string>("element"));
-        await using (var file = File.Create(path))
-        {
-            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(timestamp, list), file);
-            using var group = writer.CreateRowGroup();
-            await group.WriteAsync<DateTime>(timestamp, new[] { DateTime.UnixEpoch.AddYears(56) });
-            await group.WriteAllPartsAsync<ReadOnlyMemory<char>>((DataField)list.Item, new ReadOnlyMemory<char>[] { "x".AsMemory() }, new[] { 2 }, new[] { 0 }, default);
-        }
+        await WriteOneRow(path, g => g.WriteAllPartsAsync<ReadOnlyMemory<char>>((DataField)list.Item, new ReadOnlyMemory<char>[] { "x".AsMemory() }, new[] { 2 }, new[] { 0 }, default), list);
 
         var message = await Refused(path);
         Assert.Contains("hash_ids", message, StringComparison.Ordinal);
@@ -79,15 +84,8 @@ public sealed class PrefixColumnTests
     {
         using var dir = new TempFolder();
         var lone = Path.Combine(dir.Path, "lone.parquet");
-        var timestamp = new DateTimeDataField("timestamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
         var group = new DataField<string>("prefix_group", true);
-        await using (var file = File.Create(lone))
-        {
-            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(timestamp, group), file);
-            using var g = writer.CreateRowGroup();
-            await g.WriteAsync<DateTime>(timestamp, new[] { DateTime.UnixEpoch.AddYears(56) });
-            await g.WriteAsync(group, (IReadOnlyCollection<string?>)new string?[] { "a" });
-        }
+        await WriteOneRow(lone, g => g.WriteAsync(group, (IReadOnlyCollection<string?>)new string?[] { "a" }), group);
 
         Assert.Contains("without a prefix_tokens column", await Refused(lone), StringComparison.Ordinal);
 
@@ -104,19 +102,15 @@ public sealed class PrefixColumnTests
     {
         using var dir = new TempFolder();
         var path = Path.Combine(dir.Path, "counts.parquet");
-        var timestamp = new DateTimeDataField("timestamp", DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Millis);
         var requests = new DataField<long>("requests");
         var group = new DataField<string>("prefix_group", true);
         var tokens = new DataField<long>("prefix_tokens");
-        await using (var file = File.Create(path))
+        await WriteOneRow(path, async g =>
         {
-            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(timestamp, requests, group, tokens), file);
-            using var g = writer.CreateRowGroup();
-            await g.WriteAsync<DateTime>(timestamp, new[] { DateTime.UnixEpoch.AddYears(56) });
             await g.WriteAsync<long>(requests, new long[] { 3 });
             await g.WriteAsync(group, (IReadOnlyCollection<string?>)new string?[] { "a" });
             await g.WriteAsync<long>(tokens, new long[] { 10 });
-        }
+        }, requests, group, tokens);
 
         var e = await Assert.ThrowsAsync<TraceFormatException>(async () => await TraceReader.OpenAsync(path, Duration.FromSeconds(1)));
         Assert.Contains("prefix columns describe single requests; interval counts (a requests column) cannot have them", e.Message, StringComparison.Ordinal);
