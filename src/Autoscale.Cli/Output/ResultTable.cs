@@ -53,7 +53,7 @@ internal static class ResultTable
 
         foreach (var r in document.Results)
         {
-            table.AddRow(Row(r, columns.Count, perDay));
+            table.AddRow(Row(r, columns.Count, perDay, PrefixHits(document)));
         }
 
         console.Write(table);
@@ -78,12 +78,20 @@ internal static class ResultTable
         }
     }
 
+    /// <summary>Whether a candidate cached prefixes of a trace that has them (the table then shows its hit rate).</summary>
+    private static bool PrefixHits(BacktestReport document) => document.Results.Any(r => r.Serving?.PrefixCacheHitRate is not null);
+
     /// <summary>The table's columns: serving latencies or the wait, per-day dollars for a day or more, cluster figures on a cluster.</summary>
     private static List<string> Columns(BacktestReport document, bool perDay, bool cluster)
     {
         var serving = document.Results.Any(r => r.Serving is not null);
         var columns = new List<string> { "rank", "candidate", "requests", "late", "dropped", "viol %", "SLO" };
         columns.AddRange(serving ? ["p99 TTFT s", "p99 TPOT s", "p99 E2E s", "$/M tokens"] : ["p99 wait s"]);
+        if (PrefixHits(document))
+        {
+            columns.Add("prefix hits");
+        }
+
         columns.AddRange(["$ total", "$/hour"]);
         if (perDay)
         {
@@ -96,7 +104,7 @@ internal static class ResultTable
     }
 
     /// <summary>One candidate's cells, as <see cref="Columns"/> orders them (a failed one: its error, the rest empty).</summary>
-    private static string[] Row(Autoscale.Backtesting.Engine.CandidateResult r, int columnCount, bool perDay)
+    private static string[] Row(Autoscale.Backtesting.Engine.CandidateResult r, int columnCount, bool perDay, bool hits)
     {
         var mark = r.Rank == 1 && !r.Failed && r.MeetsSlo ? " [green](winner)[/]" : "";
         var name = Markup.Escape(r.Name) + mark + (r.OnParetoFront ? " *" : "");
@@ -115,6 +123,10 @@ internal static class ResultTable
         if (r.Serving is { } s)
         {
             cells.AddRange([Seconds(s.TtftP99Seconds), Seconds(s.TpotP99Seconds), Seconds(s.E2eP99Seconds), double.IsNaN(s.DollarsPerMillionTokens) ? "-" : s.DollarsPerMillionTokens.ToString("F2", Ci)]);
+            if (hits)
+            {
+                cells.Add(s.PrefixCacheHitRate is { } h ? h.ToString("P1", Ci) : "-");
+            }
         }
         else
         {

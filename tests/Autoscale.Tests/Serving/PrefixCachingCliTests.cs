@@ -85,6 +85,12 @@ public sealed class PrefixCachingCliTests
         Assert.InRange(awareRate, 0.01, perfect + 1e-6);
         Assert.True(awareRate >= leastRate, $"prefix-aware {awareRate} below least-loaded {leastRate}");
         Assert.True(least.GetProperty("ttftMeanSeconds").GetDouble() < off.GetProperty("ttftMeanSeconds").GetDouble());
+
+        // The terminal table shows the hit rate too, as a percentage.
+        var table = await Cli("backtest", "--trace", trace, "--config", Path.Combine(dir.Path, "prefix-aware-True.json"));
+        Assert.True(table.Exit == 0, table.Err);
+        Assert.Contains("prefix hits", table.Out, StringComparison.Ordinal);
+        Assert.Contains((awareRate * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %", table.Out, StringComparison.Ordinal);
     }
 
     [Theory]
