@@ -60,7 +60,7 @@ internal sealed partial class ServingRun
     /// </summary>
     private void Grow(Replica replica, int r, long count, long tokens)
     {
-        if (count <= 0 && (replica.Cache is null || _keyedTo[r] * _p.BlockTokens > _input[r] - _p.BlockTokens))
+        if (count <= 0 && (replica.Cache is null || _keyedTo[r] >= FullPromptBlocks(r)))
         {
             // Nothing to take and every full prompt block has its key (a decode step, mostly): nothing to do.
             return;
@@ -68,41 +68,36 @@ internal sealed partial class ServingRun
 
         if (replica.Cache is { } cache)
         {
-            var full = (int)Math.Min(FullPromptBlocks(r), tokens / _p.BlockTokens);
+            var prompt = FullPromptBlocks(r);
+            var full = (int)Math.Min(prompt, tokens / _p.BlockTokens);
+            var shared = Math.Min(full, _keys!.SharedBlocks((int)_ordinal[r], _p.BlockTokens));
             var held = Held(r);
             var anonymous = 0L;
             var end = _blocks[r] + count;
 
             // Blocks held from before that this chunk fills: registered now (unless their key is taken).
-            var sharedHeld = Math.Min(Math.Min(full, _blocks[r]), _keys!.SharedBlocks((int)_ordinal[r], _p.BlockTokens));
-            for (var j = _keyedTo[r]; j < sharedHeld; j++)
+            for (var j = _keyedTo[r]; j < Math.Min(shared, _blocks[r]); j++)
             {
                 held[j] = held[j] < 0 ? cache.RegisterHeld(Key(r, j)) : held[j];
             }
 
             // A request's own blocks (past its group's prefix) are held without a key: no other request can find them,
-            // and it finds them again only after a preemption, which registers them as it frees them.
-            var shared = Math.Min(full, _keys!.SharedBlocks((int)_ordinal[r], _p.BlockTokens));
+            // and it finds them again only after a preemption, which registers them as it frees them. So are a prompt's
+            // blocks not yet full, and every block past the prompt.
             for (var j = _blocks[r]; j < end; j++)
             {
                 if (j < shared)
                 {
                     held[j] = cache.TakeKeyed(Key(r, j));
+                    continue;
                 }
-                else if (j < full)
+
+                if (j < prompt)
                 {
                     held[j] = -1;
-                    anonymous++;
                 }
-                else
-                {
-                    if (j < FullPromptBlocks(r))
-                    {
-                        held[j] = -1;
-                    }
 
-                    anonymous++;
-                }
+                anonymous++;
             }
 
             _keyedTo[r] = Math.Max(_keyedTo[r], full);
