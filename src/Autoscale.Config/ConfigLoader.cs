@@ -92,6 +92,10 @@ public sealed partial class ConfigLoader
             }
 
             var settings = Settings(config);
+            if (DisaggregationConfig.Read(config, document.RootElement, file) is { } pools)
+            {
+                settings = settings with { Serving = settings.Serving! with { Disaggregation = pools } };
+            }
             if (config.Cluster is { } cluster)
             {
                 var spec = cluster.ToSpec(file, config.Replica!, "cluster");
@@ -186,6 +190,23 @@ public sealed partial class ConfigLoader
         {
             var path = $"candidates[{index}]";
             var candidate = config.Candidates[index];
+            if (candidate.Policies is { } policies)
+            {
+                var pooled = ReadPools(candidate, policies, file, path, settings, measurements);
+                if (!names.TryAdd(pooled.Name, path))
+                {
+                    throw new ConfigException(file, path + ".name", $"\"{pooled.Name}\" is already the name of {names[pooled.Name]}");
+                }
+
+                result.Add(pooled);
+                continue;
+            }
+
+            if (candidate.Policy is { } single && PoolOnly(single))
+            {
+                throw new ConfigException(file, path + ".policy", $"\"{single}\" scales one pool of a disaggregated fleet: name it in policies ({(single.Equals("pd-ratio", StringComparison.OrdinalIgnoreCase) ? "as policies.decode" : "policies.prefill or policies.decode")}), with replica.serving.disaggregation");
+            }
+
             var (shape, pool, named, own) = Placement(candidate, config, file, path, settings, shapes);
             foreach (var (read, swept, tune) in ReadCandidate(candidate, file, path, settings, SweepExpansion.MaxCandidates - result.Count, measurements, shapes.Count > 0, swept => (swept is null ? named : shapes.GetValueOrDefault(swept)) is { LoadTime.ValueKind: not JsonValueKind.Undefined } s ? (s.LoadTime, $"replicas.{swept ?? candidate.Replica}.loadTime") : null))
             {
@@ -424,6 +445,60 @@ public sealed partial class ConfigLoader
 
             yield return (built, swept, tune);
         }
+    }
+
+    private static bool PoolOnly(string policy) =>
+        policy.Equals("pd-ratio", StringComparison.OrdinalIgnoreCase) || policy.Equals("dynamo-sla", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A candidate of a disaggregated fleet: each pool's policy read as a candidate of its own (its loadTime and cadence,
+    /// else the candidate's), the two joined under the candidate's name.
+    /// </summary>
+    private CandidateSpec ReadPools(CandidateConfig candidate, PoolPoliciesConfig policies, string file, string path, ReplaySettings settings, Measurements measurements)
+    {
+        if (settings.Serving?.Disaggregation is null)
+        {
+            throw new ConfigException(file, path + ".policies", "scales a disaggregated fleet's pools, and the config has none: give replica.serving.disaggregation (or a single policy)");
+        }
+
+        if (candidate.Replica is not null || candidate.Cluster is not null)
+        {
+            throw new ConfigException(file, path + (candidate.Replica is not null ? ".replica" : ".cluster"), "a candidate with policies runs on replica.serving.disaggregation's pools: leave replica and cluster out");
+        }
+
+        CandidateSpec Pool(PoolPolicyConfig pool, string name)
+        {
+            var one = new CandidateConfig
+            {
+                Name = candidate.Name,
+                Policy = pool.Policy,
+                Options = pool.Options,
+                LoadTime = pool.LoadTime.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null ? candidate.LoadTime : pool.LoadTime,
+                DecisionIntervalSeconds = pool.DecisionIntervalSeconds ?? candidate.DecisionIntervalSeconds,
+                MetricsDelaySeconds = pool.MetricsDelaySeconds ?? candidate.MetricsDelaySeconds,
+            };
+            var at = $"{path}.policies.{name}";
+            if (one.LoadTime.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+            {
+                throw new ConfigException(file, at + ".loadTime", "is required (or give the candidate a loadTime both pools take)");
+            }
+
+            return ReadCandidate(one, file, at, settings, 1, measurements, false, _ => null).Single().Spec;
+        }
+
+        if (policies.Prefill!.Policy is { } first && first.Equals("pd-ratio", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigException(file, path + ".policies.prefill.policy", "\"pd-ratio\" scales the decode pool from the prefill pool: the prefill pool needs a policy of its own");
+        }
+
+        var prefill = Pool(policies.Prefill!, "prefill");
+        var decode = Pool(policies.Decode!, "decode");
+        return prefill with
+        {
+            PolicyName = $"prefill: {prefill.PolicyName}; decode: {decode.PolicyName}",
+            Options = null,
+            Pools = new Autoscale.Backtesting.Serving.PoolCandidates(prefill, decode),
+        };
     }
 
     /// <summary>

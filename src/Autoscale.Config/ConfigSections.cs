@@ -80,11 +80,19 @@ internal sealed class CandidateConfig : IValidatableOptions
     [Option]
     public ClusterConfig? Cluster { get; set; }
 
+    /// <summary>On a disaggregated fleet (<c>replica.serving.disaggregation</c>): a policy per pool, <c>{"prefill": {"policy", "options", "loadTime"}, "decode": {...}}</c>, in place of <c>policy</c>; a pool without <c>loadTime</c>, <c>decisionIntervalSeconds</c> or <c>metricsDelaySeconds</c> takes the candidate's.</summary>
+    [Option]
+    public PoolPoliciesConfig? Policies { get; set; }
+
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ClusterConfig))]
     public IReadOnlyList<string> Validate() =>
         (Policy, PolicyFrom) switch
         {
+            _ when Policies is not null && (Policy ?? PolicyFrom) is not null => ["policies (one per pool) replaces policy and policyFrom: give one or the other"],
+            _ when Policies is not null && Sweep.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) => ["a candidate with policies cannot sweep yet: write one candidate per setting"],
+            _ when Policies is not null && Tune.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null) => ["a candidate with policies cannot be tuned yet"],
+            _ when Policies is not null => [],
             (null, null) => ["policy is required (a policy's name, or policyFrom: the manifest of an autoscaler you run)"],
 
             (not null, null) when MetricMap is not null => ["metricMap goes with policyFrom"],
@@ -92,6 +100,49 @@ internal sealed class CandidateConfig : IValidatableOptions
             (not null, null) when Deployment is not null => ["deployment goes with policyFrom"],
             _ => [],
         };
+}
+
+/// <summary>A candidate's policies on a disaggregated fleet, one per pool.</summary>
+internal sealed class PoolPoliciesConfig : IValidatableOptions
+{
+    /// <summary>The prefill pool's policy.</summary>
+    [Option(Required = true)]
+    public PoolPolicyConfig? Prefill { get; set; }
+
+    /// <summary>The decode pool's policy (<c>pd-ratio</c> scales it from the prefill pool).</summary>
+    [Option(Required = true)]
+    public PoolPolicyConfig? Decode { get; set; }
+
+    /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(PoolPolicyConfig))]
+    public IReadOnlyList<string> Validate() => [];
+}
+
+/// <summary>One pool's policy, options, load path and cadence.</summary>
+internal sealed class PoolPolicyConfig : IValidatableOptions
+{
+    /// <summary>The pool's policy, as a candidate's <c>policy</c>.</summary>
+    [Option(Required = true)]
+    public string? Policy { get; set; }
+
+    /// <summary>The policy's options.</summary>
+    [Option]
+    public JsonElement Options { get; set; }
+
+    /// <summary>The load-time model of the pool's replicas; default: the candidate's.</summary>
+    [Option]
+    public JsonElement LoadTime { get; set; }
+
+    /// <summary>The policy is asked every this many seconds; default: the candidate's.</summary>
+    [Option(Unit = "s", Min = 0, MinExclusive = true, Max = 86400)]
+    public Duration? DecisionIntervalSeconds { get; set; }
+
+    /// <summary>The signal's lag; default: the candidate's.</summary>
+    [Option(Unit = "s", Min = 0, Max = 3600)]
+    public Duration? MetricsDelaySeconds { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() => [];
 }
 
 /// <summary>The shorthand load-time model <c>{"fixedSeconds": 25}</c>: every load takes the same time.</summary>

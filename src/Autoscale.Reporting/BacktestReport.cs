@@ -212,6 +212,24 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
                     WriteJson(json, name, value(r));
                 }
 
+                if (r.Pools is { } pools)
+                {
+                    // A disaggregated fleet: each pool's own result beside the totals, with the same fields.
+                    json.WriteStartObject("pools");
+                    foreach (var (pool, result) in new[] { ("prefill", pools.Prefill), ("decode", pools.Decode) })
+                    {
+                        json.WriteStartObject(pool);
+                        foreach (var (name, value) in ActiveFields)
+                        {
+                            WriteJson(json, name, value(result));
+                        }
+
+                        json.WriteEndObject();
+                    }
+
+                    json.WriteEndObject();
+                }
+
                 json.WriteEndObject();
             }
 
@@ -236,6 +254,13 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
     {
         var text = new StringBuilder();
         var fields = ActiveFields;
+
+        // With a disaggregated fleet, each pool's fields follow the totals (empty for a candidate of one fleet).
+        var pooled = results.Any(r => r.Pools is not null)
+            ? fields.Select(f => ($"pools.prefill.{f.Name}", (Func<CandidateResult, object?>)(r => r.Pools is { } p ? f.Value(p.Prefill) : null)))
+                .Concat(fields.Select(f => ($"pools.decode.{f.Name}", (Func<CandidateResult, object?>)(r => r.Pools is { } p ? f.Value(p.Decode) : null)))).ToArray()
+            : [];
+        fields = [.. fields, .. pooled];
         text.AppendJoin(',', fields.Select(f => f.Name)).Append('\n');
         foreach (var r in results)
         {

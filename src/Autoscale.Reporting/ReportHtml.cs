@@ -73,6 +73,11 @@ internal static class ReportHtml
             Serving(html, report.Results);
         }
 
+        if (report.Results.Any(r => r.Pools is not null))
+        {
+            Pools(html, report.Results);
+        }
+
         html.Append("<h2>Dollars</h2>\n");
         Dollars(html, report);
 
@@ -224,6 +229,29 @@ internal static class ReportHtml
 
         var first = results.First(r => r.Serving is not null).Serving!;
         html.Append(Ci, $"</table>\n<p class=\"note\">A replica's nominal rate at the trace's mean {first.MeanInputTokens:0} input and {first.MeanOutputTokens:0} output tokens is {first.NominalCapacityRps:0.###} requests per second: the capacity per replica the policies see. docs/serving.md states how requests are replayed.</p>\n");
+    }
+
+    /// <summary>Each pool of a disaggregated candidate: its policy, replicas, dollars and latencies (the prefill pool's TTFT ends with its prefill, the decode pool's is the client's).</summary>
+    private static void Pools(StringBuilder html, IReadOnlyList<CandidateResult> results)
+    {
+        static string S(double v) => double.IsNaN(v) ? "-" : double.IsFinite(v) ? v.ToString("0.###", Ci) : "dropped";
+        html.Append("<h3>Prefill and decode pools</h3>\n<p class=\"note\">A disaggregated candidate's two pools, each scaled by its own policy. The prefill pool's requests end when prefilled: its TTFT is the prefill's, from the client's request; its KV cache then moves to the decode pool, whose TTFT (its first decode step) and TPOT are the client's. The ranking's figures are the clients' and both pools' dollars.</p>\n");
+        html.Append("<table><tr><th class=\"name\">candidate</th><th class=\"name\">pool</th><th class=\"name\">policy</th><th>p99 wait s</th><th>TTFT p50 s</th><th>p99</th><th>TPOT p99 s</th><th>KV use</th><th>preemptions</th><th>$ total</th><th>idle $</th><th>cold starts</th><th>peak replicas</th><th>end replicas</th></tr>\n");
+        foreach (var r in results)
+        {
+            if (r.Pools is not { } pools)
+            {
+                continue;
+            }
+
+            foreach (var (pool, p) in new[] { ("prefill", pools.Prefill), ("decode", pools.Decode) })
+            {
+                var s = p.Serving;
+                html.Append(Ci, $"<tr><td class=\"name\">{E(r.Name)}</td><td class=\"name\">{pool}</td><td class=\"name\">{E(p.Policy)}</td><td>{p.WaitP99Seconds.ToString("0.###", Ci)}</td><td>{(s is null ? "-" : S(s.TtftP50Seconds))}</td><td>{(s is null ? "-" : S(s.TtftP99Seconds))}</td><td>{(s is null || pool == "prefill" ? "-" : S(s.TpotP99Seconds))}</td><td>{(s is null ? "-" : s.KvCacheUtilization.ToString("P1", Ci))}</td><td>{s?.Preemptions ?? 0:N0}</td><td>{p.Dollars.ToString("N2", Ci)}</td><td>{p.IdleDollars.ToString("N2", Ci)}</td><td>{p.ColdStarts:N0}</td><td>{p.PeakReplicas}</td><td>{p.EndReplicas}</td></tr>\n");
+            }
+        }
+
+        html.Append("</table>\n");
     }
 
     private static void Risk(StringBuilder html, IReadOnlyList<CandidateResult> results)

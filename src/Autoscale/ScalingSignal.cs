@@ -76,6 +76,21 @@ public readonly record struct ScalingSignal(
     /// <summary>The 95th percentile time to first token over the requests whose first token came in the last interval; null when none did.</summary>
     public Duration? TtftP95LastInterval { get; init; }
 
+    /// <summary>The mean time to first token over the requests whose first token came in the last interval; null when none did.</summary>
+    public Duration? TtftMeanLastInterval { get; init; }
+
+    /// <summary>The mean time between output tokens (a decode step's time, per token it gave) over the last interval; null when no token was decoded.</summary>
+    public Duration? ItlMeanLastInterval { get; init; }
+
+    /// <summary>Which pool the policy scales: the whole fleet, or with disaggregated serving its prefill or its decode pool.</summary>
+    public ServingPool Pool { get; init; }
+
+    /// <summary>For the decode pool of a disaggregated fleet: the prefill pool's replicas, ready and loading, after its decision at this instant; else 0.</summary>
+    public int PrefillReplicas { get; init; }
+
+    /// <summary>The step-time model of the replicas scaled (what a planner's pre-deployment profiling measures); null when unknown (live, unless configured).</summary>
+    public ServingPerformance? Performance { get; init; }
+
     /// <summary>Ready plus loading replicas: the count a decision is compared with.</summary>
     public int CurrentReplicas => ReadyReplicas + LoadingReplicas;
 

@@ -115,8 +115,17 @@ public sealed class ServingOptions : IValidatableOptions
     [Option(Unit = "s", Min = 0, Max = 1)]
     public double PerOutputTokenOverheadSeconds { get; set; }
 
+    /// <summary>
+    /// Prefill and decode on separate pools (NVIDIA Dynamo, llm-d): a request is prefilled on a prefill replica, its KV
+    /// cache moves to a decode replica, which generates its output. Each pool lays its own fields over this profile. A
+    /// candidate then names a policy per pool (<c>"policies": {"prefill": {...}, "decode": {...}}</c>).
+    /// </summary>
+    [Option]
+    public DisaggregationOptions? Disaggregation { get; set; }
+
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(StepSecondsOptions))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(DisaggregationOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(TokenOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(HardwareOptions))]
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(RoutingWeightOptions))]
@@ -377,4 +386,49 @@ public sealed class TokenDistributionOptions : IValidatableOptions
 
         return [];
     }
+}
+
+/// <summary>Prefill and decode pools of a disaggregated fleet, and the KV cache transfer between them.</summary>
+public sealed class DisaggregationOptions : IValidatableOptions
+{
+    /// <summary>The prefill pool: any of <c>replica.serving</c>'s fields it changes (<c>hardware</c>, <c>stepSeconds</c>, <c>maxBatchedTokens</c>, ...), and <c>gpus</c> and <c>dollarsPerGpuHour</c> of its replicas (default: the replica section's).</summary>
+    [Option(Required = true)]
+    public System.Text.Json.JsonElement Prefill { get; set; }
+
+    /// <summary>The decode pool, as <c>prefill</c>.</summary>
+    [Option(Required = true)]
+    public System.Text.Json.JsonElement Decode { get; set; }
+
+    /// <summary>How a request's KV cache moves from its prefill replica to its decode replica.</summary>
+    [Option(Required = true)]
+    public KvTransferOptions? KvTransfer { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() =>
+    [
+        .. Prefill.ValueKind == System.Text.Json.JsonValueKind.Object ? Array.Empty<string>() : [$"prefill must be an object of the pool's serving fields, not {Prefill.ValueKind.ToString().ToLowerInvariant()}"],
+        .. Decode.ValueKind == System.Text.Json.JsonValueKind.Object ? Array.Empty<string>() : [$"decode must be an object of the pool's serving fields, not {Decode.ValueKind.ToString().ToLowerInvariant()}"],
+    ];
+}
+
+/// <summary>
+/// The KV cache transfer of a disaggregated fleet (NIXL over RDMA in Dynamo and llm-d): a request's prompt blocks, whole,
+/// cross one link per GPU of its prefill replica in parallel, after a fixed latency.
+/// </summary>
+public sealed class KvTransferOptions : IValidatableOptions
+{
+    /// <summary>Bandwidth of one GPU's link, in GB/s (10^9 bytes a second).</summary>
+    [Option(Unit = "GB/s", Min = 0, MinExclusive = true, Max = 1e6, Required = true)]
+    public double BandwidthGBps { get; set; }
+
+    /// <summary>Fixed time of every transfer before its bytes move.</summary>
+    [Option(Unit = "s", Min = 0, Max = 60)]
+    public double BaseLatencySeconds { get; set; } = 0.00005;
+
+    /// <summary>KV cache bytes of one token over the whole model; default: from the prefill pool's hardware (layers x 2 x KV heads x head dimension x 2 bytes). Required without hardware.</summary>
+    [Option(Unit = "bytes", Min = 0, MinExclusive = true, Max = 1e9)]
+    public double? KvBytesPerToken { get; set; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Validate() => [];
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Autoscale.Policies.Combinators;
+using Autoscale.Policies.Disaggregated;
 using Autoscale.Policies.Fixed;
 using Autoscale.Policies.Hpa;
 using Autoscale.Policies.Keda;
@@ -45,6 +46,8 @@ public sealed class PolicyCatalog
             .Add<KedaOptions>("keda", o => new KedaPolicy(o), "KEDA (v2.16) over the HPA it creates: activation, cooldown to zero, triggers as External metrics")
             .Add<RayServeOptions>("ray-serve", o => new RayServePolicy(o), "Ray Serve's default autoscaling policy (Ray 2.49): ongoing requests per replica, upscale and downscale delays")
             .Add<KnativeOptions>("knative", o => new KnativePolicy(o), "the Knative Pod Autoscaler (Serving v1.16): stable and panic windows, rate limits, scale to zero after the grace period")
+            .Add<PdRatioOptions>("pd-ratio", o => new PdRatioPolicy(o), "a disaggregated fleet's decode pool at a ratio to its prefill pool, within bounds")
+            .Add<DynamoSlaOptions>("dynamo-sla", o => new DynamoSlaPolicy(o), "NVIDIA Dynamo's SLA planner for one pool of a disaggregated fleet: TTFT and ITL targets, load predicted, the profile for throughput")
             .Add<MaxOptions>("max", o => MaxPolicy.Create(o, catalog), "the largest answer of several policies");
     }
 

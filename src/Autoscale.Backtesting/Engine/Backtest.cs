@@ -152,7 +152,9 @@ public static class Backtest
         ArgumentNullException.ThrowIfNull(candidates);
         // A short trace is cut into 16 slices.
         var slice = Math.Clamp((workload.Ticks + 15) / 16, MinServingSliceTicks, ServingSliceTicks);
-        var scheduler = new ReplayScheduler(candidates, spec => settings.FluidServing
+        var scheduler = new ReplayScheduler(candidates, spec => spec.Pools is not null
+            ? new Serving.DisaggregatedRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }
+            : settings.FluidServing
             ? new Serving.FluidRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }
             : new Serving.ServingRun(spec, settings, workload, bucket, zoom) { Cancellation = cancellationToken }, maxParallelism);
         scheduler.AdvanceTo(workload.Ticks, slice, last: true, cancellationToken);

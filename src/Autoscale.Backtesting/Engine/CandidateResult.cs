@@ -179,6 +179,9 @@ public sealed record CandidateResult
     /// <summary>On a cluster (the config's <c>cluster</c> section): nodes, pools, stockouts, reclaims, crashes; null otherwise.</summary>
     public Cluster.ClusterMetrics? Cluster { get; init; }
 
+    /// <summary>On a disaggregated fleet: each pool's own result (its replicas, dollars, decisions; the prefill pool's requests end with their first token, the decode pool's are the clients'); null for one fleet.</summary>
+    public PoolResults? Pools { get; init; }
+
     /// <summary>
     /// What is inconsistent in this result, or null (checked where results are made and where part files are read): every
     /// count within the requests and adding up (served, dropped and still queued make the requests; late within served and queued), every
@@ -323,3 +326,8 @@ public sealed record CandidateResult
         return timeline.Zoom is { } zoom ? TimelineProblem(zoom) : null;
     }
 }
+
+/// <summary>The results of a disaggregated fleet's two pools.</summary>
+/// <param name="Prefill">The prefill pool's: its requests end when prefilled (their TTFT is the prefill's).</param>
+/// <param name="Decode">The decode pool's: the clients' requests, first token and end included.</param>
+public sealed record PoolResults(CandidateResult Prefill, CandidateResult Decode);

@@ -110,6 +110,9 @@ public sealed record CandidateSpec(
         .. MetricsDelayTicks < 0 ? [$"metricsDelaySeconds ({MetricsDelayTicks} ticks) must be >= 0"] : Array.Empty<string>(),
     ];
 
+    /// <summary>For a fleet of disaggregated prefill and decode pools: each pool's candidate (its policy, load-time model and cadence); null for one fleet.</summary>
+    public Serving.PoolCandidates? Pools { get; init; }
+
     /// <summary>The policy's bound options as the config gave them (after sweeps and <c>policyFrom</c>), for tools that write them back out; null when built in code.</summary>
     public object? Options { get; init; }
 }

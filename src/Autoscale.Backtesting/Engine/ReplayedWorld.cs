@@ -41,6 +41,11 @@ public sealed class ReplayedWorld
     private ReplayedWorld(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, Func<ScalingSignal, ScalingDecision> decide)
         : this(spec, decide)
     {
+        if (spec.Pools is not null)
+        {
+            throw new InvalidOptionsException([new OptionError("policies", $"candidate \"{spec.Name}\" scales disaggregated pools, which the live loop does not run yet: backtest it")]);
+        }
+
         var seated = spec with { PolicyFactory = () => new Seat(this) };
         _serving = settings.FluidServing ? new FluidRun(seated, settings, workload, 0, false) : new ServingRun(seated, settings, workload, 0, false);
         Step = _serving.DecisionStep;

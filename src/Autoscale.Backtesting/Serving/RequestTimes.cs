@@ -20,6 +20,16 @@ public sealed record RequestTimes(long[] AdmittedNanos, long[] FirstTokenNanos, 
     /// <param name="cancellationToken">Stops the replay.</param>
     public static RequestTimes Replay(ServingWorkload workload, Engine.ReplaySettings settings, Engine.CandidateSpec candidate, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(candidate);
+        if (candidate.Pools is not null)
+        {
+            // A disaggregated fleet: the times its clients saw, which the decode pool records (admission: to a decode replica).
+            var pools = new DisaggregatedRun(candidate, settings, workload, recordRequests: true) { Cancellation = cancellationToken };
+            pools.AdvanceTo(workload.Ticks);
+            pools.Complete();
+            return pools.DecodePool.RecordedTimes();
+        }
+
         var run = new ServingRun(candidate, settings, workload, recordRequests: true) { Cancellation = cancellationToken };
         run.Run();
         return run.RecordedTimes();

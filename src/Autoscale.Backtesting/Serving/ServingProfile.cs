@@ -98,6 +98,38 @@ public sealed record ServingProfile
     /// <summary>Output tokens for traces without them; null to require them in the trace.</summary>
     public TokenDistribution? OutputTokens { get; init; }
 
+    /// <summary>Prefill and decode on separate pools; null for a fleet whose replicas do both.</summary>
+    public Disaggregation? Disaggregation { get; init; }
+
+    /// <summary>The step-time model a policy sees (<see cref="ScalingSignal.Performance"/>), for replicas of <paramref name="gpus"/> GPUs.</summary>
+    public ServingPerformance Performance(int gpus) =>
+        new(BaseSeconds, PerPrefillTokenSeconds, PerPrefillAttentionTokenSeconds, PerDecodeTokenSeconds, PerDecodeContextTokenSeconds, MaxSequences, MaxBatchedTokens, KvCacheTokens, gpus);
+
+    /// <summary>
+    /// A replica's nominal request rate in a pool: the whole request colocated (<see cref="NominalRate(double, double)"/>), its prompt alone
+    /// in the prefill pool, its output alone (with the prompt as context) in the decode pool.
+    /// </summary>
+    public double NominalRate(double input, double output, ServingPool pool)
+    {
+        if (pool == ServingPool.Colocated)
+        {
+            return NominalRate(input, output);
+        }
+
+        var i = Math.Max(1, input);
+        if (pool == ServingPool.Prefill)
+        {
+            // Prompts back to back in full steps of maxBatchedTokens prompt tokens.
+            var step = BaseSeconds + (MaxBatchedTokens * PerPrefillTokenSeconds) + (MaxBatchedTokens * Math.Min(i, MaxBatchedTokens) * PerPrefillAttentionTokenSeconds);
+            return MaxBatchedTokens / step / i;
+        }
+
+        var o = Math.Max(1, output);
+        var perRequestBlocks = Math.Max(1, Math.Ceiling((i + o) / BlockTokens));
+        var b = Math.Max(1, Math.Min(MaxSequences, Math.Floor(KvBlocks / perRequestBlocks)));
+        return b / (o * (BaseSeconds + (b * (PerDecodeTokenSeconds + ((i + (o / 2)) * PerDecodeContextTokenSeconds)))));
+    }
+
     /// <summary>KV blocks per replica.</summary>
     public long KvBlocks => KvCacheTokens / BlockTokens;
 

@@ -87,17 +87,18 @@ internal sealed partial class ServingRun
                         _generated[r]++;
                         if (_firstToken[r] < 0)
                         {
-                            _firstToken[r] = end;
-                            var ttft = end - _arrival[r] + _outputNanos;
-                            _ttft.Add(ttft);
-                            _intervalTtft.Add(ttft);
+                            FirstToken(r, end);
                         }
                     }
                 }
                 else
                 {
                     _progress[r]++;
-                    _generated[r]++;
+                    if (_generated[r]++ == 0 && _firstToken[r] < 0)
+                    {
+                        // A decode pool's request: its first token comes from its first decode step.
+                        FirstToken(r, end);
+                    }
                 }
 
                 if (_generated[r] >= Math.Max(1, _output[r]))
@@ -119,6 +120,16 @@ internal sealed partial class ServingRun
         NoteIfIdle(replica);
     }
 
+    private void FirstToken(int r, long end)
+    {
+        _firstToken[r] = end;
+        var ttft = end - _origin[r] + _outputNanos;
+        _ttft.Add(ttft);
+        _intervalTtft.Add(ttft);
+        _firstTokens++;
+        _ttftNanosSum += ttft;
+    }
+
     private void Done(Replica replica, int r, long end)
     {
         if (_p.OverlapLastStep && replica.Cache is not null)
@@ -135,6 +146,18 @@ internal sealed partial class ServingRun
 
         Free(replica, r);
         _running--;
+        if (_role == ServingPool.Prefill)
+        {
+            // The KV cache moves to the decode pool once the prefill's step ends (BLIS b563c440 starts the transfer when
+            // that step starts, which overlapLastStep reproduces).
+            _handoffs!.Send(_p.OverlapLastStep ? _stepStart : end, _ordinal[r], _input[r], _carried[r], _origin[r], WaitViolated(r));
+        }
+        else if (_role == ServingPool.Decode && _p.OverlapLastStep)
+        {
+            // BLIS b563c440 marks a disaggregated request complete when its last decode step starts.
+            end = _stepStart;
+        }
+
         // As the client sees them: the first token one output overhead later, the last one per output token later.
         var n = _output[r];
         var clientFirst = _firstToken[r] + _outputNanos;
@@ -147,7 +170,7 @@ internal sealed partial class ServingRun
 
         _completed++;
         _tickCompleted++;
-        var arrival = _arrival[r];
+        var arrival = _origin[r];
         var e2e = clientEnd - arrival;
         _e2e.Add(e2e);
         var ttft = clientFirst - arrival;
@@ -194,6 +217,11 @@ internal sealed partial class ServingRun
         if (!Admitted(r))
         {
             _wait.Add(Math.Max(0, now - _arrival[r]));
+        }
+
+        if (_role == ServingPool.Prefill)
+        {
+            _handoffs!.Dropped(now, _ordinal[r], _input[r], _carried[r], _origin[r]);
         }
 
         var wasLate = WaitViolated(r);

@@ -143,6 +143,7 @@ internal sealed partial class ServingRun
         (at.Arrivals, at.Admissions, at.Waiting, at.Running, at.Input, at.Output) = (_requests, _admissions, _waiting, _running, _arrivedInput, _arrivedOutput);
         at.KvUtilization = _ready.Count == 0 ? 0 : (double)used / (_ready.Count * _blocksPerReplica);
         (at.PromptTokens, at.CachedPromptTokens) = (_promptTokens, _cachedPromptTokens);
+        (at.FirstTokens, at.TtftNanos, at.DecodedTokens, at.ItlNanos) = (_firstTokens, _ttftNanosSum, _decodedTokens, _itlNanosSum);
         at.TtftP50Nanos = hasTtft ? Duration.FromNanoseconds(_intervalTtft.PercentileSeconds(50) * 1e9).ToInt64Nanoseconds() : -1;
         at.TtftP95Nanos = hasTtft ? Duration.FromNanoseconds(_intervalTtft.PercentileSeconds(95) * 1e9).ToInt64Nanoseconds() : -1;
         _intervalTtft.Clear();

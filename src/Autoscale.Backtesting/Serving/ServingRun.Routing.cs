@@ -29,14 +29,28 @@ internal sealed partial class ServingRun
 
     private void RouteArrivalsAt(long at)
     {
+        if (_role == ServingPool.Decode)
+        {
+            TakeHandoffsAt(at);
+            return;
+        }
+
         while (_cursor.Next == at)
         {
             var r = TakeSlot();
             _arrival[r] = at;
+            _origin[r] = at;
             _ordinal[r] = _requests;
             _cursor.Take(out var input, out var output);
             _input[r] = input;
             _output[r] = output;
+            if (_role == ServingPool.Prefill)
+            {
+                // Prefilled here, its first token the last: the decode pool generates the output.
+                _carried[r] = output;
+                _output[r] = 1;
+            }
+
             _progress[r] = 0;
             _generated[r] = 0;
             _blocks[r] = 0;
@@ -75,6 +89,67 @@ internal sealed partial class ServingRun
 
             _waiting++;
             Route(r, at);
+        }
+    }
+
+    /// <summary>A decode pool's arrivals at <paramref name="at"/>: the KV caches whose transfer ends then, each held ready to decode; and the requests the prefill pool dropped then, counted.</summary>
+    private void TakeHandoffsAt(long at)
+    {
+        while (_handoffs!.Next == at)
+        {
+            var h = _handoffs.Take();
+            if (h.Dropped)
+            {
+                DropHandedOn(h, at);
+                continue;
+            }
+
+            var r = TakeSlot();
+            _arrival[r] = at;
+            _origin[r] = h.Arrival;
+            _ordinal[r] = h.Ordinal;
+            _input[r] = h.Input;
+
+            // The first token comes from the decode replica's first step, as in vLLM's disaggregated serving (BLIS
+            // b563c440 counts the prefill's token as the first and decodes one fewer, which overlapLastStep reproduces).
+            _output[r] = _p.OverlapLastStep ? Math.Max(1, h.Output - 1) : Math.Max(1, h.Output);
+            _target[r] = Math.Max(1, h.Input);
+            _progress[r] = _target[r];
+            _generated[r] = 0;
+            _blocks[r] = 0;
+            _scheduled[r] = 0;
+            _firstToken[r] = -1;
+            _flags[r] = 0;
+            _requests++;
+            _arrivedInput += h.Input;
+            _arrivedOutput += h.Output;
+            _state[r] = (byte)RequestState.Waiting;
+            if (h.Late)
+            {
+                // It waited beyond maxWait in the prefill pool's queue: late whatever follows.
+                _flags[r] |= LateStart;
+                _late++;
+                _tickViolations++;
+            }
+
+            _waiting++;
+            Route(r, at);
+        }
+    }
+
+    /// <summary>A request that never reached a decode replica (dropped by the prefill pool, or its KV cache still in flight when the drain ended), counted dropped at <paramref name="at"/>.</summary>
+    private void DropHandedOn(KvHandoffs.Handoff h, long at)
+    {
+        _requests++;
+        _dropped++;
+        _tickViolations++;
+        _tickCompleted++;
+        _ttft.AddInfinite();
+        _e2e.AddInfinite();
+        if (_recordedEnd is not null)
+        {
+            _recordedFirstToken![h.Ordinal] = -1;
+            _recordedEnd[h.Ordinal] = -1;
         }
     }
 

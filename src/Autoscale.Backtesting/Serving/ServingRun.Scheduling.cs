@@ -122,11 +122,30 @@ internal sealed partial class ServingRun
 
             var queue = fromGateway ? _gateway : replica.Queue;
             var r = queue.PeekFront();
-            if (!Admitted(r) && now - _arrival[r] > _timeout)
+            if (!Admitted(r) && now - _origin[r] > _timeout)
             {
                 queue.PopFront();
                 _waiting--;
                 Drop(r, now);
+                continue;
+            }
+
+            if (_progress[r] >= _target[r] && _role == ServingPool.Decode)
+            {
+                // A decode pool's request came with its KV cache: the blocks for it and its first token, which this step decodes.
+                var blocks = BlocksFor(_progress[r] + 1) - _blocks[r];
+                if (blocks > _blocksPerReplica - replica.UsedBlocks)
+                {
+                    break;
+                }
+
+                queue.PopFront();
+                Grow(replica, r, blocks, _progress[r] + 1);
+                AdmitRunning(replica, r, now, ref d);
+                _scheduled[r] = 1;
+                d.Budget--;
+                d.Decode++;
+                d.Context += _progress[r];
                 continue;
             }
 
@@ -141,40 +160,45 @@ internal sealed partial class ServingRun
             }
 
             queue.PopFront();
-            _waiting--;
-            _running++;
             if (replica.Cache is not null && _blocks[r] == 0)
             {
                 ClaimCached(replica, r, hits);
             }
 
             Grow(replica, r, need, start + chunk);
-            replica.Running[replica.RunCount++] = r;
-            d.Admitted++;
-            _state[r] = (byte)RequestState.Running;
-            if (!Admitted(r))
-            {
-                _flags[r] |= AdmittedOnce;
-                _admissions++;
-                if (_recordedAdmission is not null)
-                {
-                    _recordedAdmission[_ordinal[r]] = now;
-                }
-
-                var wait = now - _arrival[r];
-                _wait.Add(wait);
-                if (wait > _maxWait)
-                {
-                    _flags[r] |= LateStart;
-                    _late++;
-                    _tickViolations++;
-                }
-            }
-
+            AdmitRunning(replica, r, now, ref d);
             _scheduled[r] = chunk;
             d.Budget -= chunk;
             d.Prefill += chunk;
             d.Attention += (double)chunk * (_progress[r] + chunk);
+        }
+    }
+
+    /// <summary>Request <paramref name="r"/>, taken from its queue with its blocks, joins the replica's running requests; its first admission ends its wait.</summary>
+    private void AdmitRunning(Replica replica, int r, long now, ref StepDraft d)
+    {
+        _waiting--;
+        _running++;
+        replica.Running[replica.RunCount++] = r;
+        d.Admitted++;
+        _state[r] = (byte)RequestState.Running;
+        if (!Admitted(r))
+        {
+            _flags[r] |= AdmittedOnce;
+            _admissions++;
+            if (_recordedAdmission is not null)
+            {
+                _recordedAdmission[_ordinal[r]] = now;
+            }
+
+            var wait = now - _arrival[r];
+            _wait.Add(wait);
+            if (wait > _maxWait && !WaitViolated(r))
+            {
+                _flags[r] |= LateStart;
+                _late++;
+                _tickViolations++;
+            }
         }
     }
 
@@ -224,6 +248,9 @@ internal sealed partial class ServingRun
 
         var end = now + duration;
         _busyNanos += duration;
+        _stepStart = now;
+        _decodedTokens += d.Decode;
+        _itlNanosSum += (double)duration * d.Decode;
         NoteKv(replica, now, duration);
         replica.BusyUntil = end;
         Execute(replica, end);
@@ -270,6 +297,8 @@ internal sealed partial class ServingRun
 
         var nanos = BatchSpan(replica, steps);
         _busyNanos += nanos;
+        _decodedTokens += steps * replica.RunCount;
+        _itlNanosSum += (double)nanos * replica.RunCount;
         NoteKv(replica, replica.BatchStart, nanos);
         replica.BatchSteps = 0;
     }

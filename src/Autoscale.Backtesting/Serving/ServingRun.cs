@@ -24,6 +24,19 @@ internal sealed partial class ServingRun : ServingRunBase
 
     private readonly long _blocksPerReplica;
 
+    // A pool of a disaggregated fleet: the prefill pool sends each request it prefilled (or dropped) on; the decode pool
+    // takes them as its arrivals. Per request slot: when the client sent it (a decode pool's arrival is the transfer's
+    // end), and in the prefill pool its output tokens, which the decode pool generates.
+    private readonly ServingPool _role;
+    private readonly KvHandoffs? _handoffs;
+    private long[] _origin = [];
+    private int[] _carried = [];
+    private long _stepStart;
+
+    // Cumulative, for the signal: first tokens and their TTFT; decoded tokens and their step time.
+    private long _firstTokens, _decodedTokens;
+    private double _ttftNanosSum, _itlNanosSum;
+
     // Prefix caching (a trace with prefix columns and the profile's prefixCaching): each request's prompt block keys, and
     // per request slot the cache entries of its first full prompt blocks (-1 for a block it holds without a key).
     private readonly PrefixKeys? _keys;
@@ -99,22 +112,36 @@ internal sealed partial class ServingRun : ServingRunBase
     private long _preemptions, _servedInput, _servedOutput, _goodRequests;
 
     public ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks = 0, bool zoomWorstHour = false, bool recordRequests = false)
-        : base(spec, settings, workload, timelineBucketTicks, zoomWorstHour)
+        : this(spec, settings, workload, ServingPool.Colocated, null, timelineBucketTicks, zoomWorstHour, recordRequests)
     {
+    }
+
+    /// <summary>One pool of a disaggregated fleet: the prefill pool sends what it prefilled to <paramref name="handoffs"/>, the decode pool takes its arrivals from them.</summary>
+    internal ServingRun(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, ServingPool role, KvHandoffs? handoffs, long timelineBucketTicks = 0, bool zoomWorstHour = false, bool recordRequests = false)
+        : base(spec, settings, workload, timelineBucketTicks, zoomWorstHour, role)
+    {
+        _role = role;
+        _handoffs = handoffs;
+        if ((role != ServingPool.Colocated) != (handoffs is not null))
+        {
+            throw new ArgumentException("a pool of a disaggregated fleet, and only one, hands its requests on", nameof(handoffs));
+        }
+
         _blocksPerReplica = _p.KvBlocks;
-        _keys = _p.PrefixCaching ? workload.Prefixes : null;
+        _keys = _p.PrefixCaching && role != ServingPool.Decode ? workload.Prefixes : null;
         _baseNanos = _p.BaseSeconds * 1e9;
         _prefillNanos = _p.PerPrefillTokenSeconds * 1e9;
         _decodeNanos = _p.PerDecodeTokenSeconds * 1e9;
         _attentionNanos = _p.PerPrefillAttentionTokenSeconds * 1e9;
         _contextNanos = _p.PerDecodeContextTokenSeconds * 1e9;
         _contextTerms = _attentionNanos > 0 || _contextNanos > 0;
-        _ingestNanos = _p.RequestOverheadSeconds * 1e9;
-        _ingestPerInputNanos = _p.PerInputTokenOverheadSeconds * 1e9;
+        // A decode pool's requests were ingested by the prefill pool; a prefill pool's first token goes no further than its KV cache.
+        _ingestNanos = role == ServingPool.Decode ? 0 : _p.RequestOverheadSeconds * 1e9;
+        _ingestPerInputNanos = role == ServingPool.Decode ? 0 : _p.PerInputTokenOverheadSeconds * 1e9;
         _ingest = _ingestPerInputNanos > 0 ? new PriorityQueue<int, (long, long)>() : null;
         _ingestFixedNanos = (long)Math.Round(_ingestNanos);
         _ingestFifo = _ingest is null && _ingestFixedNanos > 0 ? new IntDeque() : null;
-        _outputNanos = (long)Math.Round(_p.PerOutputTokenOverheadSeconds * 1e9);
+        _outputNanos = role == ServingPool.Prefill ? 0 : (long)Math.Round(_p.PerOutputTokenOverheadSeconds * 1e9);
         _warmupNanos = Nanos(_p.WarmupSeconds);
         _drainTimeoutNanos = Nanos(_p.DrainTimeoutSeconds);
         var slo = settings.Slo;
@@ -175,6 +202,12 @@ internal sealed partial class ServingRun : ServingRunBase
     {
         var old = _slots;
         Array.Resize(ref _arrival, size);
+        Array.Resize(ref _origin, size);
+        if (_role == ServingPool.Prefill)
+        {
+            Array.Resize(ref _carried, size);
+        }
+
         Array.Resize(ref _input, size);
         Array.Resize(ref _output, size);
         Array.Resize(ref _progress, size);
@@ -248,7 +281,7 @@ internal sealed partial class ServingRun : ServingRunBase
         while (true)
         {
             var step = _heap.Count > 0 ? _heap.PeekTime : Idle;
-            var arrival = _cursor.Next;
+            var arrival = _role == ServingPool.Decode ? _handoffs!.Next : _cursor.Next;
             var at = Math.Min(step, arrival);
             if (_ingest is { Count: > 0 } && _ingest.TryPeek(out _, out var entry) && entry.At < at)
             {
@@ -273,39 +306,75 @@ internal sealed partial class ServingRun : ServingRunBase
 
     public override CandidateResult Complete()
     {
+        BeginDrain();
+        var t = _w.Ticks;
+        while (DrainTick(t))
+        {
+            t++;
+        }
+
+        return EndDrain(t);
+    }
+
+    private long _drainTicks, _drainLimit;
+    private bool _drainStuck;
+
+    /// <summary>After the last tick of the trace: no more decisions; the drain begins.</summary>
+    internal void BeginDrain()
+    {
         Completing();
 
         // The last tick's completions went to the ledger with it: the drain's count afresh.
         _tickCompleted = 0;
         _tickViolations = 0;
+        _drainLimit = (_w.Ticks * _tickNanos) + Nanos(_settings.DrainSeconds);
+    }
+
+    /// <summary>
+    /// Drain tick <paramref name="t"/>: loads in progress complete; the fleet serves what is left up to the drain's
+    /// limit. False, having done nothing, when nothing is left to serve (or nothing can serve it) or the limit is reached.
+    /// </summary>
+    internal bool DrainTick(long t)
+    {
+        var ts = t * _tickNanos;
+        var handoffs = _role == ServingPool.Decode && _handoffs!.Count > 0;
+        if (_drainStuck || ts >= _drainLimit || !(_loading > 0 || _waiting > 0 || _running > 0 || _heap.Count > 0 || _ingesting > 0 || handoffs))
+        {
+            return false;
+        }
+
+        CheckCancelled();
+        _tick = t;
+        FinishStepsAt(ts);
+
+        // A load that completes after the trace is billed from the trace's end until it is ready.
+        _drainBilledSeconds += ReadyLoads(t, ts) * (ts - (_w.Ticks * _tickNanos)) / 1e9;
+
+        if (_ready.Count == 0 && _loading == 0 && _gateway.Count > 0)
+        {
+            _drainStuck = true;
+            return false;
+        }
+
+        if (_role == ServingPool.Decode)
+        {
+            RouteArrivalsAt(ts);
+            EnterAt(ts);
+        }
+
+        FormPending(ts);
+        RunUntil(Math.Min(ts + _tickNanos, _drainLimit));
+        _cluster?.Bill(t);
+        _drainTicks++;
+        return true;
+    }
+
+    /// <summary>The drain stopped at tick <paramref name="t"/>: replicas billed until they had nothing left, what remains dropped, the result.</summary>
+    internal CandidateResult EndDrain(long t)
+    {
         var horizon = _w.Ticks;
         var endNanos = horizon * _tickNanos;
-        var limit = endNanos + Nanos(_settings.DrainSeconds);
-
-        // After the trace: no decisions; loads in progress complete; the fleet serves what is left up to the limit.
-        var drainTicks = 0L;
-        var t = horizon;
-        while (t * _tickNanos < limit && (_loading > 0 || _waiting > 0 || _running > 0 || _heap.Count > 0 || _ingesting > 0))
-        {
-            CheckCancelled();
-            _tick = t;
-            var ts = t * _tickNanos;
-            FinishStepsAt(ts);
-
-            // A load that completes after the trace is billed from the trace's end until it is ready.
-            _drainBilledSeconds += ReadyLoads(t, ts) * (ts - endNanos) / 1e9;
-
-            if (_ready.Count == 0 && _loading == 0 && _gateway.Count > 0)
-            {
-                break;
-            }
-
-            FormPending(ts);
-            RunUntil(Math.Min(ts + _tickNanos, limit));
-            _cluster?.Bill(t);
-            t++;
-            drainTicks++;
-        }
+        var limit = _drainLimit;
 
         // Each replica is billed until it had nothing left (or the limit).
         foreach (var replica in _ready)
@@ -321,7 +390,7 @@ internal sealed partial class ServingRun : ServingRunBase
             replica.ReleasedAt = busy;
         }
 
-        // Whatever remains is dropped, when the drain stopped.
+        // Whatever remains is dropped, when the drain stopped (in a decode pool, with the KV caches still in flight).
         var dropAt = Math.Min(t * _tickNanos, limit);
         for (var r = 0; r < _slots; r++)
         {
@@ -329,6 +398,11 @@ internal sealed partial class ServingRun : ServingRunBase
             {
                 Drop(r, dropAt);
             }
+        }
+
+        while (_role == ServingPool.Decode && _handoffs!.Count > 0)
+        {
+            DropHandedOn(_handoffs.Take(), dropAt);
         }
 
         _slo.Complete(_tickCompleted, _tickViolations);
@@ -346,8 +420,11 @@ internal sealed partial class ServingRun : ServingRunBase
         {
             PrefixCacheHitRate = _keys is null ? null : _promptTokens > 0 ? (double)_cachedPromptTokens / _promptTokens : 0,
         };
-        return Ledger(horizon, bill, (_requests, _completed, _late, _dropped), _wait.PercentileSeconds, idleSeconds, _ready.Count, ServingWarnings(drainTicks), serving);
+        return Ledger(horizon, bill, (_requests, _completed, _late, _dropped), _wait.PercentileSeconds, idleSeconds, _ready.Count, ServingWarnings(_drainTicks), serving);
     }
+
+    /// <summary>The queue waits of this run, at a percentile (0-100), in seconds.</summary>
+    internal double WaitPercentileSeconds(double percentile) => _wait.PercentileSeconds(percentile);
 
     /// <summary>Used KV blocks over all blocks, mean over the replica-seconds that held them (ready in the trace, released or draining after it).</summary>
     private double KvUtilization()

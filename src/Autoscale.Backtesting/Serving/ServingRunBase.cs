@@ -51,7 +51,7 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
     private long _observedTick;
     private bool _completed;
 
-    protected ServingRunBase(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks, bool zoomWorstHour)
+    protected ServingRunBase(CandidateSpec spec, ReplaySettings settings, ServingWorkload workload, long timelineBucketTicks, bool zoomWorstHour, ServingPool pool = ServingPool.Colocated)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(settings);
@@ -73,7 +73,9 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
         _tickNanos = settings.Tick.ToInt64Nanoseconds();
         _tickSeconds = settings.TickSeconds;
         _cadence = new DecisionCadence(spec.DecisionIntervalTicks, spec.MetricsDelayTicks, settings.Tick, workload.Start);
-        NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens);
+        Pool = pool;
+        NominalCapacity = _p.NominalRate(workload.MeanInputTokens, workload.MeanOutputTokens, pool);
+        _performance = _p.Performance(settings.Replica.Gpus);
         _step = new DecisionStep(_cadence.Interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
@@ -89,6 +91,17 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
 
     /// <summary>The tick being replayed.</summary>
     public long Tick => _tick;
+
+    /// <summary>The pool this run replays: the whole fleet, or one pool of a disaggregated fleet.</summary>
+    public ServingPool Pool { get; }
+
+    /// <summary>For a decode pool: the prefill pool's replicas (ready and loading) after its decision at this tick, which the signal shows.</summary>
+    internal int PeerReplicas { get; set; }
+
+    /// <summary>Replicas ready and loading now.</summary>
+    internal int Replicas => ReadyCount + _loading;
+
+    private readonly ServingPerformance _performance;
 
     /// <summary>The decision step the run builds its signals with (its capacity is <see cref="NominalCapacity"/>).</summary>
     internal DecisionStep DecisionStep => _step;
@@ -260,6 +273,11 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
             OutputTokensLastInterval = seen.Output - before.Output,
             TtftP50LastInterval = at < 0 || seen.TtftP50Nanos < 0 ? null : Duration.FromNanoseconds(seen.TtftP50Nanos),
             TtftP95LastInterval = at < 0 || seen.TtftP95Nanos < 0 ? null : Duration.FromNanoseconds(seen.TtftP95Nanos),
+            TtftMeanLastInterval = seen.FirstTokens > before.FirstTokens ? Duration.FromNanoseconds((long)Math.Round((seen.TtftNanos - before.TtftNanos) / (seen.FirstTokens - before.FirstTokens))) : null,
+            ItlMeanLastInterval = seen.DecodedTokens > before.DecodedTokens ? Duration.FromNanoseconds((long)Math.Round((seen.ItlNanos - before.ItlNanos) / (seen.DecodedTokens - before.DecodedTokens))) : null,
+            Pool = Pool,
+            PrefillReplicas = PeerReplicas,
+            Performance = _performance,
         };
         var desired = DecisionCadence.Ask(_policy, in signal, t, _record, _fleet, out _);
         Reconcile(t, desired);
@@ -297,5 +315,9 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
         public long PromptTokens, CachedPromptTokens;
         public double KvUtilization;
         public long TtftP50Nanos, TtftP95Nanos;
+
+        // Cumulative: first tokens and their TTFT, decoded tokens and their step time (each token's inter-token latency).
+        public long FirstTokens, DecodedTokens;
+        public double TtftNanos, ItlNanos;
     }
 }

@@ -63,6 +63,15 @@ internal static class ResultTable
             output.WriteLine($"No candidate meets the SLO; the best ranked is {best.Name} ({best.ViolationPercent.ToString("0.###", Ci)}% violations).");
         }
 
+        foreach (var r in document.Results)
+        {
+            if (r.Pools is { } pools)
+            {
+                // A disaggregated candidate: each pool's own figures (the prefill pool's TTFT ends with its prefill).
+                output.WriteLine($"{r.Name}: prefill pool {Pool(pools.Prefill)}; decode pool {Pool(pools.Decode)}.");
+            }
+        }
+
         foreach (var sweep in document.Sweeps)
         {
             var knee = sweep.Knee is { } k
@@ -151,6 +160,9 @@ internal static class ResultTable
         cells.AddRange([r.ColdStarts.ToString(Ci), r.PeakReplicas.ToString(Ci), r.EndReplicas.ToString(Ci)]);
         return [.. cells];
     }
+
+    private static string Pool(Autoscale.Backtesting.Engine.CandidateResult p) =>
+        $"({p.Policy}) ${p.Dollars.ToString("F2", Ci)}, peak {p.PeakReplicas.ToString(Ci)} replicas, {p.ColdStarts.ToString(Ci)} cold starts, p99 TTFT {(p.Serving is { } s ? Seconds(s.TtftP99Seconds) : "-")} s";
 
     /// <summary>A latency for the table: up to three significant decimals, "dropped" for the infinite one a dropped request gives, "-" where nothing was measured.</summary>
     private static string Seconds(double seconds) =>
