@@ -86,6 +86,7 @@ internal sealed class CandidateConfig : IValidatableOptions
 
     /// <inheritdoc />
     [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(ClusterConfig))]
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(PoolPoliciesConfig))]
     public IReadOnlyList<string> Validate() =>
         (Policy, PolicyFrom) switch
         {

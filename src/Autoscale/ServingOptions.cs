@@ -404,6 +404,7 @@ public sealed class DisaggregationOptions : IValidatableOptions
     public KvTransferOptions? KvTransfer { get; set; }
 
     /// <inheritdoc />
+    [System.Diagnostics.CodeAnalysis.DynamicDependency(OptionRules.Members, typeof(KvTransferOptions))]
     public IReadOnlyList<string> Validate() =>
     [
         .. Prefill.ValueKind == System.Text.Json.JsonValueKind.Object ? Array.Empty<string>() : [$"prefill must be an object of the pool's serving fields, not {Prefill.ValueKind.ToString().ToLowerInvariant()}"],
@@ -423,7 +424,7 @@ public sealed class KvTransferOptions : IValidatableOptions
 
     /// <summary>Fixed time of every transfer before its bytes move.</summary>
     [Option(Unit = "s", Min = 0, Max = 60)]
-    public double BaseLatencySeconds { get; set; } = 0.00005;
+    public Duration BaseLatencySeconds { get; set; } = Duration.FromNanoseconds(50_000);
 
     /// <summary>KV cache bytes of one token over the whole model; default: from the prefill pool's hardware (layers x 2 x KV heads x head dimension x 2 bytes). Required without hardware.</summary>
     [Option(Unit = "bytes", Min = 0, MinExclusive = true, Max = 1e9)]

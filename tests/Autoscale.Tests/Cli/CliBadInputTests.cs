@@ -12,7 +12,7 @@ public sealed class CliBadInputTests
     public static TheoryData<string, string> BadConfigs => new()
     {
         { Candidates("""{ "name": "x", "policy": "nope", "loadTime": { "fixedSeconds": 25 } }"""),
-          "error: {config}: candidates[0].policy: unknown policy \"nope\" (known: fixed, hpa, keda, knative, max, predictive, ray-serve, reactive, scheduled-floor, textbook, warm-floor)" },
+          "error: {config}: candidates[0].policy: unknown policy \"nope\" (known: dynamo-sla, fixed, hpa, keda, knative, max, pd-ratio, predictive, ray-serve, reactive, scheduled-floor, textbook, warm-floor)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "options": { "spares": -1 }, "loadTime": { "fixedSeconds": 25 } }"""),
           "error: {config}: candidates[0].options.spares: must be >= 0 (was -1)" },
         { Candidates("""{ "name": "x", "policy": "textbook", "options": { "baseReplicas": -3 }, "loadTime": { "fixedSeconds": 25 } }"""),

@@ -86,7 +86,7 @@ public sealed class UserPolicyTests
         { """{ "name": "x", "policy": "SurgePolicy", "options": { "spares": "many" }, "loadTime": { "fixedSeconds": 25 } }""",
           "candidates[0].options.spares: must be an integer, not the string \"many\"" },
         { """{ "name": "x", "policy": "Contoso.Scaling.Nope", "loadTime": { "fixedSeconds": 25 } }""",
-          "candidates[0].policy: unknown policy \"Contoso.Scaling.Nope\" (known: SurgePolicy, fixed, hpa, keda, knative, max, predictive, ray-serve, reactive, scheduled-floor, textbook, warm-floor) (for your own policy, pass --assembly DLL, --project CSPROJ or --policy-file FILE.cs)" },
+          "candidates[0].policy: unknown policy \"Contoso.Scaling.Nope\" (known: SurgePolicy, dynamo-sla, fixed, hpa, keda, knative, max, pd-ratio, predictive, ray-serve, reactive, scheduled-floor, textbook, warm-floor) (for your own policy, pass --assembly DLL, --project CSPROJ or --policy-file FILE.cs)" },
     };
 
     [Theory]
