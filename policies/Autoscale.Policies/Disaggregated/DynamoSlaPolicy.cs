@@ -46,7 +46,7 @@ public sealed class DynamoSlaPolicy : IScalingPolicy, IPolicyDiagnostics
         }
 
         var profile = signal.Performance ?? throw new InvalidOperationException("dynamo-sla needs a serving profile (replica.serving): it stands for Dynamo's pre-deployment profiling");
-        var hold = Math.Max(_o.MinEndpoint, signal.CurrentReplicas);
+        var hold = Math.Min(Math.Max(_o.MinEndpoint, signal.CurrentReplicas), signal.MaxReplicas);
         var seconds = signal.Interval.TotalSeconds;
         if (signal.ArrivalsLastInterval <= 0 || seconds <= 0)
         {
@@ -83,7 +83,7 @@ public sealed class DynamoSlaPolicy : IScalingPolicy, IPolicyDiagnostics
             var perGpu = nextInput / profile.PrefillSeconds(nextInput) / gpus;
             wanted = Replicas(load / perGpu / gpus);
             var cap = _o.MaxGpuBudget > 0 ? Math.Max(_o.MinEndpoint, (_o.MaxGpuBudget - (_o.MinEndpoint * _o.DecodeEngineNumGpu)) / gpus) : int.MaxValue;
-            var desired = Math.Min(Math.Max(_o.MinEndpoint, wanted), cap);
+            var desired = Math.Min(Math.Min(Math.Max(_o.MinEndpoint, wanted), cap), signal.MaxReplicas);
             reason = string.Create(CultureInfo.InvariantCulture, $"prefill: {nextRequests:0.#} requests of {nextInput:0} tokens, TTFT correction {correction:0.###}, {perGpu:0} tokens/s a GPU: {desired}");
             return new(desired, reason);
         }
@@ -102,7 +102,7 @@ public sealed class DynamoSlaPolicy : IScalingPolicy, IPolicyDiagnostics
         var throughput = BestThroughputPerGpu(profile, target, nextContext, gpus);
         wanted = Replicas(nextRequests * nextOutput / seconds / throughput / gpus);
         var left = _o.MaxGpuBudget > 0 ? Math.Max(_o.MinEndpoint, (_o.MaxGpuBudget - (signal.PrefillReplicas * _o.PrefillEngineNumGpu)) / gpus) : int.MaxValue;
-        var decode = Math.Min(Math.Max(_o.MinEndpoint, wanted), left);
+        var decode = Math.Min(Math.Min(Math.Max(_o.MinEndpoint, wanted), left), signal.MaxReplicas);
         reason = string.Create(CultureInfo.InvariantCulture, $"decode: {nextRequests:0.#} requests of {nextOutput:0} tokens, ITL correction {d:0.###}, {throughput:0} tokens/s a GPU at ITL {target * 1e3:0.#} ms: {decode}");
         return new(decode, reason);
     }

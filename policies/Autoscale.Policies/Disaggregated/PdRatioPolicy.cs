@@ -31,7 +31,7 @@ public sealed class PdRatioPolicy : IScalingPolicy
         }
 
         var wanted = (int)Math.Min(int.MaxValue, Math.Ceiling((_o.Ratio * signal.PrefillReplicas) - 1e-9));
-        var desired = Math.Clamp(wanted, _o.MinReplicas, _o.MaxReplicas);
+        var desired = Math.Min(Math.Clamp(wanted, _o.MinReplicas, _o.MaxReplicas), signal.MaxReplicas);
         return new(desired, string.Create(CultureInfo.InvariantCulture, $"decode = {_o.Ratio:0.###} x {signal.PrefillReplicas} prefill replicas{(desired != wanted ? $" ({wanted}, held within {_o.MinReplicas}-{_o.MaxReplicas})" : "")}"));
     }
 }
