@@ -45,7 +45,7 @@ internal sealed class DisaggregatedRun : ICandidateReplay
         _handoffs = new KvHandoffs(fleet.Transfer, fleet.Prefill.BlockTokens);
         var prefill = pools.Prefill with { Name = spec.Name, Serving = fleet.Prefill, Replica = fleet.PrefillReplica, Cluster = null };
         var decode = pools.Decode with { Name = spec.Name, Serving = fleet.Decode, Replica = fleet.DecodeReplica, Cluster = null };
-        _prefill = new ServingRun(prefill, settings, workload, ServingPool.Prefill, _handoffs, timelineBucketTicks, zoomWorstHour);
+        _prefill = new ServingRun(prefill, settings, workload, ServingPool.Prefill, _handoffs, timelineBucketTicks, zoomWorstHour, recordRequests);
         _decode = new ServingRun(decode, settings, workload, ServingPool.Decode, _handoffs, timelineBucketTicks, zoomWorstHour, recordRequests);
     }
 
@@ -59,8 +59,14 @@ internal sealed class DisaggregatedRun : ICandidateReplay
         }
     }
 
-    /// <summary>The decode pool's run (tests read each request's times from it).</summary>
+    /// <summary>The decode pool's run (tests read each request's times from it: the clients').</summary>
     internal ServingRun DecodePool => _decode;
+
+    /// <summary>The prefill pool's run (with recordRequests, each request's prefill: its first token is the prefill's end).</summary>
+    internal ServingRun PrefillPool => _prefill;
+
+    /// <summary>Nanoseconds a prompt of <paramref name="input"/> tokens takes to move.</summary>
+    internal long TransferNanos(int input) => _handoffs.TransferNanos(input);
 
     public long Replayed => _stepped;
 

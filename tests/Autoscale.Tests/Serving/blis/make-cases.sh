@@ -40,6 +40,36 @@ prefix_case_() { # name seed n rate medIn medOut groups prefix instances routing
   python3 "$here/gen.py" "$2" "$3" "$4" "$5" "$6" "$work/$1" "$7" "$8"
   run_blis "$1" "${@:9}"
 }
+# Prefill/decode pools: `blis replay` does not disaggregate, so `blis run` draws the requests (its distribution
+# workload) and replays them, with PD_FLAGS (2 prefill + 2 decode instances, every request disaggregated) or on 4
+# co-located instances; NAME.csv holds each request and BLIS's ttft_us, e2e_us (from --metrics-path, in microseconds).
+# PD needs a model's config.json for the KV bytes a token moves: Llama-2-7B's 524,288 (32 layers x 2 x 4,096 x 2 bytes);
+# at 8.192 GB/s a 16-token block moves in exactly 1,024 us.
+pd_case_() { # name seed n rate meanIn meanOut instances pd(yes|no)
+  local name=$1 seed=$2 n=$3 rate=$4 in=$5 out=$6 inst=$7 pd=$8
+  local flags="--num-instances $inst"
+  [ "$pd" = yes ] && flags="$flags --prefill-instances $((inst / 2)) --decode-instances $((inst / 2)) --pd-decider always --pd-transfer-bandwidth 8.192 --pd-transfer-base-latency 0.05"
+  (cd "$work" && git --git-dir="${MIRROR:?set MIRROR to the inference-sim git folder}" archive b563c440 defaults.yaml hardware_config.json model_configs | tar -x \
+    && "$BLIS" run --model meta-llama/llama-2-7b-hf --tp 1 --latency-model blackbox --alpha-coeffs 0,0,0 --beta-coeffs 5000,20,100 \
+      --max-num-running-reqs 64 --max-num-scheduled-tokens 4096 --total-kv-blocks 62500 --block-size-in-tokens 16 --routing-policy least-loaded \
+      --scheduler fcfs --workload distribution --rate "$rate" --num-requests "$n" --prompt-tokens "$in" --prompt-tokens-stdev $((in * 2 / 5)) \
+      --prompt-tokens-min 10 --prompt-tokens-max $((in * 4)) --output-tokens "$out" --output-tokens-stdev $((out / 2)) --output-tokens-min 2 \
+      --output-tokens-max $((out * 4)) --seed "$seed" $flags --trace-output "$name" --metrics-path "$name.metrics.json" > "$name.out" 2>&1)
+  python3 - "$work/$name" "$here/$name.csv" <<'PY'
+import csv, json, sys
+base, out = sys.argv[1], sys.argv[2]
+res = {int(r['requestID'].split('_')[1]): r for r in json.load(open(base + '.metrics.json'))['requests']}
+with open(out, 'w') as f:
+    f.write('arrival_us,input,output,ttft_us,e2e_us\n')
+    for row in csv.DictReader(open(base + '.csv')):
+        r = res.get(int(row['request_id']))
+        us = lambda ms: round(ms * 1000)
+        f.write(f"{row['arrival_time_us']},{row['input_tokens']},{row['output_tokens']},{us(r['ttft_ms']) if r else -1},{us(r['e2e_ms']) if r else -1}\n")
+PY
+  echo "{\"instances\": $inst, \"routing\": \"least-loaded\", \"betaMicros\": [5000, 20, 100], \"maxSequences\": 64, \"maxBatchedTokens\": 4096, \"kvBlocks\": 62500, \"blockTokens\": 16$([ "$pd" = yes ] && echo ", \"prefillInstances\": $((inst / 2)), \"bandwidthGBps\": 8.192, \"baseLatencyMicros\": 50, \"kvBytesPerToken\": 524288")}" > "$here/$name.json"
+}
+pd_case_ pd22 7 1000 20 500 100 4 yes
+pd_case_ co4 7 1000 20 500 100 4 no
 case_ rr2 7 2000 8 500 150 2 round-robin 5000,20,100 64 4096 62500 16
 case_ ll3 11 1500 12 800 120 3 least-loaded 6000,15,120 32 2048 62500 16
 case_ chunked1 5 400 2 3000 80 1 round-robin 4000,10,80 16 512 62500 16
