@@ -32,8 +32,8 @@ public sealed class DisaggregationCliTests
 
         using var doc = JsonDocument.Parse(run.Out);
         var candidates = doc.RootElement.GetProperty("candidates").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
-        Assert.False(candidates["co-located fixed 4"].TryGetProperty("pools", out _));
-        foreach (var name in new[] { "P/D fixed 2+2", "P/D TTFT + ratio 1", "P/D dynamo-sla" })
+        Assert.False(candidates["co-located fixed 3"].TryGetProperty("pools", out _));
+        foreach (var name in new[] { "P/D fixed 1+2", "P/D fixed 1+3", "P/D HPA on TTFT, both pools", "P/D HPA on TTFT + ratio 3", "P/D dynamo-sla" })
         {
             var c = candidates[name];
             var pools = c.GetProperty("pools");
@@ -48,9 +48,14 @@ public sealed class DisaggregationCliTests
             Assert.True(prefill.GetProperty("ttftP50Seconds").GetDouble() < decode.GetProperty("ttftP50Seconds").GetDouble());
         }
 
-        // 2 + 2 replicas at the same price as 4 co-located ones: the same dollars within a cent.
-        Assert.Equal(candidates["co-located fixed 4"].GetProperty("dollars").GetDouble(), candidates["P/D fixed 2+2"].GetProperty("dollars").GetDouble(), 1);
-        Assert.Equal(2, candidates["P/D fixed 2+2"].GetProperty("pools").GetProperty("prefill").GetProperty("peakReplicas").GetInt32());
+        // For the dollars of 3 co-located replicas, 1 prefill + 2 decode replicas run out of KV cache for the conversations'
+        // long prompts; a third decode replica holds the SLO, and the ratio policy keeps it.
+        Assert.Equal(candidates["co-located fixed 3"].GetProperty("dollars").GetDouble(), candidates["P/D fixed 1+2"].GetProperty("dollars").GetDouble(), 1);
+        Assert.True(candidates["co-located fixed 3"].GetProperty("meetsSlo").GetBoolean());
+        Assert.False(candidates["P/D fixed 1+2"].GetProperty("meetsSlo").GetBoolean());
+        Assert.True(candidates["P/D fixed 1+3"].GetProperty("meetsSlo").GetBoolean());
+        Assert.True(candidates["P/D HPA on TTFT + ratio 3"].GetProperty("meetsSlo").GetBoolean());
+        Assert.Equal(3, candidates["P/D HPA on TTFT + ratio 3"].GetProperty("pools").GetProperty("decode").GetProperty("peakReplicas").GetInt32());
 
         var html = await File.ReadAllTextAsync(Path.Combine(outDir, "report.html"));
         Assert.Contains("<h3>Prefill and decode pools</h3>", html, StringComparison.Ordinal);
@@ -62,7 +67,7 @@ public sealed class DisaggregationCliTests
         // The terminal table names each pool's figures under the ranking.
         var table = await Cli("backtest", "--trace", trace, "--config", Path.Combine(TestPaths.Root, "examples", "disaggregated.json"));
         Assert.True(table.Exit == 0, table.Err);
-        Assert.Contains("P/D fixed 2+2: prefill pool (fixed) $", table.Out, StringComparison.Ordinal);
+        Assert.Contains("P/D fixed 1+3: prefill pool (fixed) $", table.Out, StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string, string> BadConfigs => new()
