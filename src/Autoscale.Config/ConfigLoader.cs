@@ -495,7 +495,7 @@ public sealed partial class ConfigLoader
         var decode = Pool(policies.Decode!, "decode");
         return prefill with
         {
-            PolicyName = $"prefill: {prefill.PolicyName}; decode: {decode.PolicyName}",
+            PolicyName = $"{prefill.PolicyName} (prefill) + {decode.PolicyName} (decode)",
             Options = null,
             Pools = new Autoscale.Backtesting.Serving.PoolCandidates(prefill, decode),
         };

@@ -133,6 +133,31 @@ internal static class ReportPlots
     }
 
     /// <summary>
+    /// The capacity ready, and ready or loading, at each point of <paramref name="timeline"/>: replicas times a replica's
+    /// nominal rate; for a disaggregated fleet the smaller of its pools' (a request needs both), from their own timelines.
+    /// </summary>
+    private static (double[] Ready, double[] All) Capacities(CandidateResult r, Timeline timeline, double capacity)
+    {
+        var points = timeline.Points;
+        if (r.Pools is { } pools && Matching(pools.Prefill.Timeline, timeline) is { } prefill && Matching(pools.Decode.Timeline, timeline) is { } decode)
+        {
+            var p = pools.Prefill.Serving?.NominalCapacityRps ?? capacity;
+            var d = pools.Decode.Serving?.NominalCapacityRps ?? capacity;
+            return (
+                [.. prefill.Points.Zip(decode.Points, (a, b) => Math.Min(a.ReadyReplicas * p, b.ReadyReplicas * d))],
+                [.. prefill.Points.Zip(decode.Points, (a, b) => Math.Min((a.ReadyReplicas + a.LoadingReplicas) * p, (b.ReadyReplicas + b.LoadingReplicas) * d))]);
+        }
+
+        return ([.. points.Select(q => q.ReadyReplicas * capacity)], [.. points.Select(q => (q.ReadyReplicas + q.LoadingReplicas) * capacity)]);
+
+        // A pool's timeline at the points of the fleet's (its overview, or its zoom when it zooms on the same hour).
+        Timeline? Matching(Timeline pool, Timeline fleet) =>
+            pool.Points.Count == fleet.Points.Count && pool.BucketSeconds == fleet.BucketSeconds && (pool.Points.Count == 0 || pool.Points[0].StartSeconds == fleet.Points[0].StartSeconds) ? pool
+            : pool.Zoom is { } zoom && zoom.Points.Count == fleet.Points.Count && zoom.BucketSeconds == fleet.BucketSeconds && (zoom.Points.Count == 0 || zoom.Points[0].StartSeconds == fleet.Points[0].StartSeconds) ? zoom
+            : null;
+    }
+
+    /// <summary>
     /// Three panels on the trace's clock: demand against ready and ready + loading capacity (requests per second);
     /// replicas ready and loading; requests waiting and requests that broke the SLO in each step.
     /// </summary>
@@ -148,11 +173,12 @@ internal static class ReportPlots
         var rates = NewPlot();
         rates.Title(title ?? $"Rank {r.Rank}, {r.Name} ({why})");
         Line(rates, xs, points.Select(p => p.DemandRps), "demand (requests/s)", Demand, 2);
-        Line(rates, xs, points.Select(p => p.ReadyReplicas * capacity), r.Serving is null ? "ready capacity (requests/s)" : "ready capacity (nominal, at mean tokens)", Ready, 2);
-        var loading = Line(rates, xs, points.Select(p => (p.ReadyReplicas + p.LoadingReplicas) * capacity), "ready + loading capacity", Loading, 2);
+        var (readyCapacity, allCapacity) = Capacities(r, timeline, capacity);
+        Line(rates, xs, readyCapacity, r.Serving is null ? "ready capacity (requests/s)" : r.Pools is null ? "ready capacity (nominal, at mean tokens)" : "ready capacity (the smaller pool's, nominal)", Ready, 2);
+        var loading = Line(rates, xs, allCapacity, "ready + loading capacity", Loading, 2);
         loading.LinePattern = LinePattern.Dashed;
         rates.Axes.Left.Label.Text = "requests per second";
-        Finish(rates, xMin, xMax, points.Max(p => Math.Max(p.DemandRps, (p.ReadyReplicas + p.LoadingReplicas) * capacity)));
+        Finish(rates, xMin, xMax, Math.Max(points.Max(p => p.DemandRps), allCapacity.Max()));
 
         var replicas = NewPlot();
         Line(replicas, xs, points.Select(p => p.ReadyReplicas), "ready replicas (mean over the step)", Ready, 2);

@@ -135,7 +135,7 @@ internal sealed class DisaggregatedRun : ICandidateReplay
             : null;
         return decode with
         {
-            Policy = $"prefill: {prefill.Policy}; decode: {decode.Policy}",
+            Policy = $"{prefill.Policy} (prefill) + {decode.Policy} (decode)",
             WaitP50Seconds = prefill.WaitP50Seconds,
             WaitP95Seconds = prefill.WaitP95Seconds,
             WaitP99Seconds = prefill.WaitP99Seconds,

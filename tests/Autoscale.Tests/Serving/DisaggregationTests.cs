@@ -89,7 +89,7 @@ public sealed class DisaggregationTests
 
         // Over the trace's 4 s, 2 prefill replicas at $7.20 an hour cost four times as much a second as 2 decode ones at $1.80.
         Assert.True(pools.Prefill.Dollars > pools.Decode.Dollars, $"{pools.Prefill.Dollars} vs {pools.Decode.Dollars}");
-        Assert.Equal("prefill: fixed; decode: fixed", result.Policy);
+        Assert.Equal("fixed (prefill) + fixed (decode)", result.Policy);
     }
 
     [Fact]
