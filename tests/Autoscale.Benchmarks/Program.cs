@@ -132,3 +132,46 @@ public class PrefixCachingBenchmarks
     public CandidateResult Replay() => Backtest.RunServingOne(_workload, _settings,
         new CandidateSpec("four", () => new Autoscale.Policies.Fixed.FixedPolicy(new Autoscale.Policies.Fixed.FixedOptions { Replicas = 4 }), new FixedLoadTime(Duration.Zero)), 0, default);
 }
+
+/// <summary>
+/// The request-level replay of the Azure conversation trace (19,366 requests) on four replicas co-located, and on two
+/// prefill and two decode replicas with the KV cache moving between them: what disaggregation costs a replay.
+/// </summary>
+[MemoryDiagnoser]
+public class DisaggregationBenchmarks
+{
+    private Autoscale.Backtesting.Serving.ServingWorkload _workload = null!;
+    private ReplaySettings _settings = null!;
+
+    [Params(false, true)]
+    public bool Disaggregated { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var profile = new Autoscale.Backtesting.Serving.ServingProfile
+        {
+            BaseSeconds = 0.005, PerPrefillTokenSeconds = 0.00002, PerDecodeTokenSeconds = 0.0001, MaxSequences = 64, MaxBatchedTokens = 4096,
+            KvCacheTokens = 300_000,
+        };
+        var pools = new Autoscale.Backtesting.Serving.Disaggregation(profile, new ReplicaSettings(1, 1, 3), profile, new ReplicaSettings(1, 1, 3),
+            new Autoscale.Backtesting.Serving.KvTransfer(25, 0.00005, 131_072, 1));
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Autoscale.sln")))
+        {
+            root = Path.GetDirectoryName(root)!;
+        }
+
+        var reader = TraceReader.OpenAsync(Path.Combine(root, "traces", "azure-llm-conv-2023.parquet"), Duration.FromSeconds(1)).GetAwaiter().GetResult();
+        _workload = Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, 1, "conv").GetAwaiter().GetResult();
+        reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _settings = new ReplaySettings(new SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = 2 }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile with { Disaggregation = pools } };
+    }
+
+    private static CandidateSpec Fixed(int replicas) =>
+        new($"fixed {replicas}", () => new Autoscale.Policies.Fixed.FixedPolicy(new Autoscale.Policies.Fixed.FixedOptions { Replicas = replicas }), new FixedLoadTime(Duration.Zero));
+
+    [Benchmark(Description = "conversation trace, 4 replicas or 2 + 2")]
+    public CandidateResult Replay() => Backtest.RunServingOne(_workload, _settings,
+        Disaggregated ? Fixed(2) with { Pools = new Autoscale.Backtesting.Serving.PoolCandidates(Fixed(2), Fixed(2)) } : Fixed(4), 0, default);
+}

@@ -109,6 +109,15 @@ public sealed class DisaggregationCliTests
         Assert.Equal($"error: {config}: candidates[0].policy: \"dynamo-sla\" scales one pool of a disaggregated fleet: name it in policies (policies.prefill or policies.decode), with replica.serving.disaggregation\n", run.Err.ReplaceLineEndings("\n"));
     }
 
+    [Fact]
+    public async Task The_live_loop_refuses_a_disaggregated_candidate_in_one_line()
+    {
+        var run = await Cli("live", "--replay", Path.Combine(TestPaths.Root, "traces", "azure-llm-conv-2023.parquet"),
+            "--config", Path.Combine(TestPaths.Root, "examples", "disaggregated.json"), "--candidate", "P/D fixed 1+3");
+        Assert.Equal(2, run.Exit);
+        Assert.Equal("error: policies: candidate \"P/D fixed 1+3\" scales disaggregated pools, which the live loop does not run yet: backtest it\n", run.Err.ReplaceLineEndings("\n"));
+    }
+
     /// <summary><paramref name="json"/> with the value at a dotted path (<c>[i]</c> into lists) set to <paramref name="value"/>; <c>null</c> removes it.</summary>
     private static string Set(string json, string path, string value)
     {
