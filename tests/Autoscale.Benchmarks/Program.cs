@@ -108,17 +108,9 @@ public class PrefixCachingBenchmarks
             BaseSeconds = 0.005, PerPrefillTokenSeconds = 0.00002, PerDecodeTokenSeconds = 0.0001, MaxSequences = 64, MaxBatchedTokens = 4096,
             KvCacheTokens = 300_000, PrefixCaching = Caching,
         };
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Autoscale.sln")))
-        {
-            root = Path.GetDirectoryName(root)!;
-        }
-
-        var reader = TraceReader.OpenAsync(Path.Combine(root, "traces", "azure-llm-conv-2023.parquet"), Duration.FromSeconds(1)).GetAwaiter().GetResult();
-        var workload = Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, 1, "conv").GetAwaiter().GetResult();
-        reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        var workload = Conversation.Workload(profile);
         var inputs = new List<long>();
-        var r2 = TraceReader.OpenAsync(Path.Combine(root, "traces", "azure-llm-conv-2023.parquet"), Duration.FromSeconds(1)).GetAwaiter().GetResult();
+        var r2 = TraceReader.OpenAsync(Conversation.Path, Duration.FromSeconds(1)).GetAwaiter().GetResult();
         foreach (var batch in r2.ReadRequestsAsync().ToBlockingEnumerable())
         {
             inputs.AddRange(batch.InputTokens!);
@@ -156,15 +148,7 @@ public class DisaggregationBenchmarks
         };
         var pools = new Autoscale.Backtesting.Serving.Disaggregation(profile, new ReplicaSettings(1, 1, 3), profile, new ReplicaSettings(1, 1, 3),
             new Autoscale.Backtesting.Serving.KvTransfer(25, 0.00005, 131_072, 1));
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Autoscale.sln")))
-        {
-            root = Path.GetDirectoryName(root)!;
-        }
-
-        var reader = TraceReader.OpenAsync(Path.Combine(root, "traces", "azure-llm-conv-2023.parquet"), Duration.FromSeconds(1)).GetAwaiter().GetResult();
-        _workload = Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, 1, "conv").GetAwaiter().GetResult();
-        reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _workload = Conversation.Workload(profile);
         _settings = new ReplaySettings(new SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = 2 }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile with { Disaggregation = pools } };
     }
 
@@ -174,4 +158,37 @@ public class DisaggregationBenchmarks
     [Benchmark(Description = "conversation trace, 4 replicas or 2 + 2")]
     public CandidateResult Replay() => Backtest.RunServingOne(_workload, _settings,
         Disaggregated ? Fixed(2) with { Pools = new Autoscale.Backtesting.Serving.PoolCandidates(Fixed(2), Fixed(2)) } : Fixed(4), 0, default);
+}
+
+/// <summary>The bundled Azure conversation trace (19,366 requests), which the serving benchmarks replay.</summary>
+internal static class Conversation
+{
+    /// <summary>The trace's path, found from the benchmark's folder up to the repository's root.</summary>
+    public static string Path
+    {
+        get
+        {
+            var root = AppContext.BaseDirectory;
+            while (!File.Exists(System.IO.Path.Combine(root, "Autoscale.sln")))
+            {
+                root = System.IO.Path.GetDirectoryName(root)!;
+            }
+
+            return System.IO.Path.Combine(root, "traces", "azure-llm-conv-2023.parquet");
+        }
+    }
+
+    /// <summary>The trace's requests as a serving workload of <paramref name="profile"/>.</summary>
+    public static Autoscale.Backtesting.Serving.ServingWorkload Workload(Autoscale.Backtesting.Serving.ServingProfile profile)
+    {
+        var reader = TraceReader.OpenAsync(Path, Duration.FromSeconds(1)).GetAwaiter().GetResult();
+        try
+        {
+            return Autoscale.Backtesting.Serving.ServingWorkload.ReadAsync(reader, profile, 1, "conv").GetAwaiter().GetResult();
+        }
+        finally
+        {
+            reader.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
 }
