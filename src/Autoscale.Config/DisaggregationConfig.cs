@@ -74,7 +74,8 @@ internal static class DisaggregationConfig
                 throw new ConfigException(file, path + ".gpus", $"({gpus}) must equal the pool's hardware.tensorParallel ({hardware.TensorParallel}) (or leave it out)");
             }
 
-            kvBytes = Hardware.HardwareProfiles.Model(hardware.Model!, file, path + ".hardware.model").KvBytesPerToken;
+            // Keys and values of every layer and KV head, at the dtype's bytes (BLIS's rule: fp8 moves half of bf16).
+            kvBytes = Hardware.HardwareProfiles.Model(hardware.Model!, file, path + ".hardware.model").KvBytesPerToken / 2 * Hardware.HardwareModel.WeightBytes(hardware.Dtype);
         }
 
         var settings = new ReplicaSettings(replica.CapacityRps ?? 1, gpus, shape.DollarsPerGpuHour ?? replica.DollarsPerGpuHour);

@@ -426,7 +426,7 @@ public sealed class KvTransferOptions : IValidatableOptions
     [Option(Unit = "s", Min = 0, Max = 60)]
     public Duration BaseLatencySeconds { get; set; } = Duration.FromNanoseconds(50_000);
 
-    /// <summary>KV cache bytes of one token over the whole model; default: from the prefill pool's hardware (layers x 2 x KV heads x head dimension x 2 bytes). Required without hardware.</summary>
+    /// <summary>KV cache bytes of one token over the whole model; default: from the prefill pool's hardware (layers x 2 x KV heads x head dimension x the dtype's bytes: 2, or 1 for fp8). Required without hardware.</summary>
     [Option(Unit = "bytes", Min = 0, MinExclusive = true, Max = 1e9)]
     public double? KvBytesPerToken { get; set; }
 
