@@ -35,7 +35,7 @@ internal static class ConfigGen
         select bytes;
 
     private static Gen<string> Candidate =>
-        from policy in Gen.Frequency((60, Gen.Elements(OptionsTable.Policies.ToArray())), (1, Gen.Constant("no-such-policy")))
+        from policy in Gen.Frequency((60, Gen.Elements(SinglePolicies)), (1, Gen.Constant("no-such-policy")))
         from name in Gen.Elements(Names)
         from options in Gen.Frequency((1, Gen.Constant<string?>(null)), (6, PolicyOptions(policy).Select(o => (string?)o)))
         from sweep in Gen.Frequency((10, Gen.Constant<string?>(null)), (1, Sweep(policy).Select(s => (string?)s)))
@@ -54,7 +54,7 @@ internal static class ConfigGen
         policy == "max"
             ? from count in Gen.Frequency((1, Gen.Constant(0)), (20, Gen.Choose(1, 3)))
               from inner in Gen.ListOf(
-                  from p in Gen.Elements(OptionsTable.Policies.Where(p => p != "max").ToArray())
+                  from p in Gen.Elements(SinglePolicies.Where(p => p != "max").ToArray())
                   from o in Object(p)
                   select $"{{ \"policy\": {Quote(p)}, \"options\": {o} }}", count)
               select $"{{ \"policies\": [ {string.Join(", ", inner)} ] }}"
@@ -82,7 +82,7 @@ internal static class ConfigGen
     private static Gen<List<(string Key, string Value)>> Members(IEnumerable<OptionRow> rows, string section = "", bool nested = false) =>
         Gen.CollectToList(rows.Select(row =>
                 Gen.Frequency(
-                    (Required(row) ? 1 : Rare(row) && !nested ? 400 : 3, Gen.Constant<(string, string)?>(null)),
+                    (Required(row) ? 1 : (Rare(row) && !nested) || Pooled(row) ? 400 : 3, Gen.Constant<(string, string)?>(null)),
                     (Required(row) ? 150 : 2, (nested ? NestedValue(row, section) : Value(row, section)).Select(v => ((string, string)?)(row.Name, v))))))
             .Select(members => members.Where(m => m is not null).Select(m => m!.Value).ToList());
 
@@ -116,6 +116,15 @@ internal static class ConfigGen
     private static bool Rare(OptionRow row) =>
         row.Name is "serving" or "maxTtftSeconds" or "maxTpotSeconds" or "maxE2eSeconds" or "hardware"
         || (row.Type == "list of objects" && row.Name is not ("schedule" or "policies"));
+
+    /// <summary>
+    /// Disaggregated pools (a serving profile's <c>disaggregation</c>, a candidate's <c>policies</c>) are seldom given, in
+    /// nested sections too: they change what a config must hold, and are fuzzed by the tests of their own bad input.
+    /// </summary>
+    private static bool Pooled(OptionRow row) => row.Name is "disaggregation" || (row.Name is "policies" && row.Type == "object");
+
+    /// <summary>The built-in policies a candidate names alone: all but those that scale one pool of a disaggregated fleet.</summary>
+    private static string[] SinglePolicies => [.. OptionsTable.Policies.Where(p => p is not ("pd-ratio" or "dynamo-sla"))];
 
     private static Gen<string> Value(OptionRow row, string section) => row.Type switch
     {
