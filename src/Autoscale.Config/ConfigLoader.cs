@@ -461,6 +461,16 @@ public sealed partial class ConfigLoader
             throw new ConfigException(file, path + ".policies", "scales a disaggregated fleet's pools, and the config has none: give replica.serving.disaggregation (or a single policy)");
         }
 
+        if (settings.FluidServing)
+        {
+            throw new ConfigException(file, "engine.serving", $"candidate \"{candidate.Name}\" scales disaggregated pools, which are replayed request by request: engine.serving must be \"request\"");
+        }
+
+        if (settings.Cluster is not null)
+        {
+            throw new ConfigException(file, "cluster", $"candidate \"{candidate.Name}\" scales disaggregated pools, which are not replayed on a cluster yet: leave cluster out");
+        }
+
         if (candidate.Replica is not null || candidate.Cluster is not null)
         {
             throw new ConfigException(file, path + (candidate.Replica is not null ? ".replica" : ".cluster"), "a candidate with policies runs on replica.serving.disaggregation's pools: leave replica and cluster out");
