@@ -24,6 +24,23 @@ public static class Backtest
         }
     }
 
+    /// <summary>
+    /// Checks that every request of <paramref name="workload"/> fits both pools of a disaggregated fleet (each pool's
+    /// maxModelLen and KV cache), when a candidate scales them.
+    /// </summary>
+    /// <exception cref="Serving.ServingWorkloadException">A request does not fit a pool; the message names both.</exception>
+    public static void CheckPools(Serving.ServingWorkload workload, ReplaySettings settings, IReadOnlyList<CandidateSpec> candidates, string name = "trace")
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(candidates);
+        if (settings.Serving?.Disaggregation is { } pools && candidates.Any(c => c.Pools is not null))
+        {
+            workload.CheckFits(pools.Prefill, "replica.serving.disaggregation.prefill", name);
+            workload.CheckFits(pools.Decode, "replica.serving.disaggregation.decode", name);
+        }
+    }
+
     /// <summary>Replays an in-memory trace for one candidate (exceptions propagate).</summary>
     public static CandidateResult RunOne(TickTrace trace, ReplaySettings settings, CandidateSpec candidate)
     {

@@ -141,6 +141,7 @@ internal static class BacktestCommand
             }
 
             Backtest.CheckShapes(workload, candidates, tracePath);
+            Backtest.CheckPools(workload, settings, candidates, tracePath);
             return workload;
         }
         catch (Autoscale.Backtesting.Serving.ServingWorkloadException e)

@@ -112,6 +112,17 @@ public sealed class DisaggregationCliTests
     }
 
     [Fact]
+    public async Task A_request_that_does_not_fit_a_pool_is_named_before_the_replay()
+    {
+        using var dir = new TempFolder();
+        var config = dir.Write("pd.json", Set(Config, "replica.serving.disaggregation.decode.kvCacheTokens", "1000"));
+        var trace = Path.Combine(TestPaths.Root, "traces", "azure-llm-conv-2023.parquet");
+        var run = await Cli("backtest", "--trace", trace, "--config", config);
+        Assert.Equal(2, run.Exit);
+        Assert.Equal($"error: {trace}: request 7 (at 2023-11-16T18:15:54.426Z) needs 91 KV blocks of 16 tokens (1313 input + 142 output), more than replica.serving.disaggregation.decode.kvCacheTokens holds (62 blocks)\n", run.Err.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public async Task The_live_loop_refuses_a_disaggregated_candidate_in_one_line()
     {
         var run = await Cli("live", "--replay", Path.Combine(TestPaths.Root, "traces", "azure-llm-conv-2023.parquet"),
