@@ -49,7 +49,13 @@ internal static partial class SynthCommand
             var step = ParseDuration(parse.GetValue(interval)!, "--interval");
             var origin = parse.GetValue(start) is { } s ? CliInstant.Parse(s, "--start") : Instant.FromUtc(2026, 1, 5, 0, 0);
             TickTrace? baseTrace = null;
-            if (parse.GetValue(from) is { } basePath)
+
+            // A request log given with --from and prefix groups keeps its requests (PrefixedLogAsync reads them): not read
+            // as ticks here too.
+            var keptLog = parse.GetValue(prefixGroups) is not null && parse.GetValue(from) is { } logPath
+                && parse.GetValue(scale) == 1 && parse.GetValue(repeat) == 1 && (parse.GetValue(spikes) ?? []).Length == 0
+                && await IsRequestLogAsync(logPath, cancellationToken);
+            if (!keptLog && parse.GetValue(from) is { } basePath)
             {
                 baseTrace = await ParquetTrace.ReadWithTokensAsync(basePath, step, cancellationToken: cancellationToken);
                 var skip = parse.GetValue(fromOffset) is { } o ? ParseDuration(o, "--from-offset") : Duration.Zero;
@@ -100,8 +106,8 @@ internal static partial class SynthCommand
                     throw new UserInputException($"--prefix-tokens ({shared}) must be between 0 and 100000000");
                 }
 
-                var written = parse.GetValue(from) is { } source && options is { Scale: 1, Repeat: 1, Spikes.Count: 0 }
-                    ? await PrefixedLogAsync(source, options, parse.GetValue(fromOffset), parse.GetResult(duration) is { Implicit: false } ? parse.GetValue(duration) : null, groups, shared, path, cancellationToken)
+                var written = keptLog
+                    ? await PrefixedLogAsync(parse.GetValue(from)!, options, parse.GetValue(fromOffset), parse.GetResult(duration) is { Implicit: false } ? parse.GetValue(duration) : null, groups, shared, path, cancellationToken)
                     : null;
                 written ??= await PrefixGroupSynthesis.WriteAsync(options, groups, shared, path, cancellationToken);
                 await context.Stderr.WriteLineAsync($"wrote {path}: {written} requests (request log) in {groups} prefix groups of {shared} tokens");
@@ -118,6 +124,13 @@ internal static partial class SynthCommand
             return AutoscaleCli.Success;
         });
         return command;
+    }
+
+    /// <summary>Whether <paramref name="path"/> is a request log (its metadata read, not its rows).</summary>
+    private static async Task<bool> IsRequestLogAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var reader = await TraceReader.OpenAsync(path, Duration.FromSeconds(1), path, cancellationToken);
+        return reader.Info.Shape == TraceShape.RequestLog;
     }
 
     /// <summary>
