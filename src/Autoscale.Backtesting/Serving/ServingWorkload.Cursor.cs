@@ -47,7 +47,7 @@ public sealed partial class ServingWorkload
         }
 
         private long? Share(long[]? totals, long k) =>
-            totals is null ? null : (totals[k] / _tickCount) + (_inTick < totals[k] % _tickCount ? 1 : 0);
+            totals is null ? null : Autoscale.Shared.IntervalRequests.Share(totals[k], _tickCount, _inTick);
 
         private void Advance()
         {
@@ -70,7 +70,7 @@ public sealed partial class ServingWorkload
                 _tickCount = counts[_tick];
             }
 
-            Next = (_tick * _w._tickNanos) + (long)((Int128)_inTick * _w._tickNanos / _tickCount);
+            Next = (_tick * _w._tickNanos) + Autoscale.Shared.IntervalRequests.ArrivalOffset(_inTick, _tickCount, _w._tickNanos);
         }
     }
 }

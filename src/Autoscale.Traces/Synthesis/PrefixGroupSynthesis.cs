@@ -79,9 +79,9 @@ public static class PrefixGroupSynthesis
 
                 for (var i = 0L; i < n; i++)
                 {
-                    stamps.Add(startNanos + (row * step) + (long)((Int128)i * step / n));
-                    input?.Add(Share(inTokens![k], n, i));
-                    output?.Add(Share(outTokens![k], n, i));
+                    stamps.Add(startNanos + (row * step) + Autoscale.Shared.IntervalRequests.ArrivalOffset(i, n, step));
+                    input?.Add(Autoscale.Shared.IntervalRequests.Share(inTokens![k], n, i));
+                    output?.Add(Autoscale.Shared.IntervalRequests.Share(outTokens![k], n, i));
                 }
             }
         }
@@ -93,9 +93,6 @@ public static class PrefixGroupSynthesis
 
     /// <summary>A token column to write, or none (spelled out: a null array would convert into an empty, present column).</summary>
     public static ReadOnlyMemory<long>? Column(List<long>? values) => values is null ? (ReadOnlyMemory<long>?)null : new ReadOnlyMemory<long>(values.ToArray());
-
-    /// <summary>Request <paramref name="i"/> of <paramref name="n"/>'s share of an interval's <paramref name="total"/> (the remainder to the earliest).</summary>
-    private static long Share(long total, long n, long i) => (total / n) + (i < total % n ? 1 : 0);
 
     private static double Uniform(long seed, long ordinal)
     {
