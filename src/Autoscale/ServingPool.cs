@@ -1,7 +1,7 @@
 namespace Autoscale;
 
 /// <summary>The pool a policy scales.</summary>
-public enum ServingPool
+public enum ServingPool : byte
 {
     /// <summary>The whole fleet: every replica prefills and decodes.</summary>
     Colocated,
