@@ -43,8 +43,15 @@ internal static class DisaggregationConfig
         var path = $"{Path}.{name}";
         var fields = JsonNode.Parse(given.GetRawText())!.AsObject();
         var price = new JsonObject();
+        var known = OptionRules.Settable(typeof(ServingOptions)).Select(OptionRules.JsonName)
+            .Where(n => n is not ("disaggregation" or "tokens")).Append("gpus").Append("dollarsPerGpuHour").Order(StringComparer.Ordinal).ToList();
         foreach (var key in fields.Select(p => p.Key).ToList())
         {
+            if (!known.Contains(key, StringComparer.OrdinalIgnoreCase) && !key.Equals("tokens", StringComparison.OrdinalIgnoreCase) && !key.Equals("disaggregation", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ConfigException(file, $"{path}.{key}", $"unknown field (known: {string.Join(", ", known)})");
+            }
+
             if (key.Equals("gpus", StringComparison.OrdinalIgnoreCase) || key.Equals("dollarsPerGpuHour", StringComparison.OrdinalIgnoreCase))
             {
                 price[key] = fields[key]?.DeepClone();

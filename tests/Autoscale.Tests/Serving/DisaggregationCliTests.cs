@@ -82,6 +82,7 @@ public sealed class DisaggregationCliTests
         { "replica.serving.disaggregation.kvTransfer.kvBytesPerToken", "null", "replica.serving.disaggregation.kvTransfer.kvBytesPerToken: is required: the prefill pool names no hardware (model) to derive a token's KV cache bytes from" },
         { "replica.serving.disaggregation.prefill.maxSequences", "0", "replica.serving.disaggregation.prefill.maxSequences: must be in [1, 1000000] (was 0)" },
         { "replica.serving.disaggregation.decode.gpus", "0", "replica.serving.disaggregation.decode.gpus: must be in [1, 4096] (was 0)" },
+        { "replica.serving.disaggregation.decode.maxSeqs", "8", "replica.serving.disaggregation.decode.maxSeqs: unknown field (known: blockTokens, dollarsPerGpuHour, drainTimeoutSeconds, gpus, hardware, hashBlockTokens, kvCacheTokens, maxBatchedTokens, maxModelLen, maxSequences, overlapLastStep, perInputTokenOverheadSeconds, perOutputTokenOverheadSeconds, preemption, prefixCaching, requestOverheadSeconds, routing, routingWeights, stepSeconds, warmupSeconds, warmupSlowdown)" },
         { "engine.serving", "\"fluid\"", "engine.serving: candidate \"pd\" scales disaggregated pools, which are replayed request by request: engine.serving must be \"request\"" },
         { "cluster", """{ "nodePools": [ { "name": "p", "gpusPerNode": 8, "dollarsPerNodeHour": 20, "provisionSeconds": 60 } ] }""", "cluster: candidate \"pd\" scales disaggregated pools, which are not replayed on a cluster yet: leave cluster out" },
     };
