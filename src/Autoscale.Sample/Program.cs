@@ -1,6 +1,5 @@
 using Autoscale;
 using Autoscale.Hosting;
-using Autoscale.Policies.Catalog;
 using Autoscale.Sample;
 
 // A service that autoscales a model server, its policy named in appsettings.json in the shape of a backtest

@@ -1,5 +1,4 @@
 using Autoscale.Traces;
-using Autoscale.Policies.Catalog;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 

@@ -7,23 +7,10 @@ using Autoscale.Policies.ScheduledFloor;
 namespace Autoscale.Policies.Catalog;
 
 /// <summary>
-/// Serialization metadata, made at compile time, for every type a built-in policy's options use, so
-/// options bind without run-time code generation (the native build of the command line has none).
+/// Serialization metadata, made at compile time, for the types the built-in policies' options use beyond the core's
+/// (numbers, text, durations), so they bind without run-time code generation (the native build of the command line has
+/// none). Added to <see cref="OptionsBinder"/> when this assembly loads.
 /// </summary>
-[JsonSerializable(typeof(int))]
-[JsonSerializable(typeof(int?))]
-[JsonSerializable(typeof(long))]
-[JsonSerializable(typeof(long?))]
-[JsonSerializable(typeof(double))]
-[JsonSerializable(typeof(double?))]
-[JsonSerializable(typeof(bool))]
-[JsonSerializable(typeof(bool?))]
-[JsonSerializable(typeof(string))]
-[JsonSerializable(typeof(JsonElement))]
-[JsonSerializable(typeof(Dictionary<string, string>))]
-[JsonSerializable(typeof(NodaTime.Duration))]
-[JsonSerializable(typeof(NodaTime.Duration?))]
-[JsonSerializable(typeof(Uri))]
 [JsonSerializable(typeof(List<List<double>>))]
 [JsonSerializable(typeof(ReactiveMetric))]
 [JsonSerializable(typeof(List<PolicyReference>))]
@@ -49,4 +36,9 @@ internal sealed partial class BuiltInOptionsJson : JsonSerializerContext
     /// enum of the built-in options has one.
     /// </summary>
     internal static readonly JsonConverter[] EnumConverters = [new JsonStringEnumConverter<ReactiveMetric>(JsonNamingPolicy.CamelCase)];
+
+    /// <summary>Adds this metadata to the binder before any type of this assembly is used.</summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "The binder lives in the core, which cannot know this assembly's types; it must have them before any options of this assembly bind, however that assembly is reached.")]
+    internal static void Register() => OptionsBinder.AddMetadata(Default, EnumConverters);
 }

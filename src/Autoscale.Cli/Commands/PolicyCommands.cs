@@ -193,7 +193,7 @@ internal static class PolicyCommands
                 throw new UserInputException($"--policy: unknown policy \"{policyName}\" (known: {string.Join(", ", context.Catalog.Names)})");
             }
 
-            var bound = Autoscale.Policies.Catalog.OptionsBinder.Bind(descriptor.OptionsType, json, "--options");
+            var bound = OptionsBinder.Bind(descriptor.OptionsType, json, "--options");
             descriptor.Create(bound);
             var checks = PolicyConformance.Run(() => descriptor.Create(bound));
             if (parse.GetValue(format) == "json")

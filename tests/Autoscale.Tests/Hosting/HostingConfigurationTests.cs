@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using Autoscale.Hosting;
 using Autoscale.Integrations.Prometheus;
-using Autoscale.Policies.Catalog;
 using Autoscale.Policies.WarmFloor;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -7,8 +7,9 @@ namespace Autoscale.Tests.Policies;
 public sealed class BuiltInOptionsJsonTests
 {
     /// <summary>
-    /// The native build reads options only through the compile-time metadata: a built-in options type
-    /// whose member type is missing there, or an enum without a converter, would bind only under the JIT.
+    /// The native build reads options only through the compile-time metadata (the core's, and the policies' that their
+    /// assembly adds): a built-in options type whose member type is missing there, or an enum without a converter, would
+    /// bind only under the JIT.
     /// </summary>
     [Fact]
     public void Every_member_type_of_the_built_in_options_has_compile_time_metadata()
@@ -27,7 +28,7 @@ public sealed class BuiltInOptionsJsonTests
             foreach (var property in options.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.SetMethod is { IsPublic: true }))
             {
                 var type = property.PropertyType;
-                if (BuiltInOptionsJson.Default.GetTypeInfo(type) is null)
+                if (CoreOptionsJson.Default.GetTypeInfo(type) is null && BuiltInOptionsJson.Default.GetTypeInfo(type) is null)
                 {
                     missing.Add($"{options.Name}.{property.Name}: {type}");
                 }

@@ -45,7 +45,7 @@ public sealed class ExportTests
     {
         Assert.True(Autoscale.Policies.Catalog.PolicyCatalog.CreateBuiltIn().TryGet(kind, out var descriptor));
         using var json = JsonDocument.Parse(options.ToJsonString());
-        var bound = Autoscale.Policies.Catalog.OptionsBinder.Bind(descriptor.OptionsType, json.RootElement, "options");
+        var bound = Autoscale.OptionsBinder.Bind(descriptor.OptionsType, json.RootElement, "options");
         return JsonSerializer.Serialize(bound, descriptor.OptionsType, new JsonSerializerOptions { WriteIndented = true });
     }
 

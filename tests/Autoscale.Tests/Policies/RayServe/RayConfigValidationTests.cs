@@ -72,7 +72,7 @@ public sealed class RayConfigValidationTests
     {
         var options = Import("autoscaling_config: " + config)["options"]!;
         using var document = System.Text.Json.JsonDocument.Parse(options.ToJsonString());
-        var bound = (RayServeOptions)Autoscale.Policies.Catalog.OptionsBinder.Bind(typeof(RayServeOptions), document.RootElement, "options");
+        var bound = (RayServeOptions)Autoscale.OptionsBinder.Bind(typeof(RayServeOptions), document.RootElement, "options");
 
         Assert.Equal((up, down), (bound.UpFactor, bound.DownFactor));
         Assert.Equal(2, bound.TargetOngoingRequests); // get_target_ongoing_requests() == 2 by default

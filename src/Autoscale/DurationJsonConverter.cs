@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using NodaTime;
 using NodaTime.Text;
 
-namespace Autoscale.Policies.Catalog;
+namespace Autoscale;
 
 /// <summary>
 /// Reads a duration option the ways users write one: a number of seconds (<c>15</c>, <c>0.5</c>), a number with a

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace Autoscale.Policies.Catalog;
+namespace Autoscale;
 
 /// <summary>
 /// Binds a JSON object onto an options class: each member names a public settable (or init)
@@ -21,7 +21,50 @@ public static class OptionsBinder
     /// <summary>What an options class must keep when trimmed: its parameterless constructor and public properties.</summary>
     public const DynamicallyAccessedMemberTypes OptionsMembers = DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties;
 
-    private static readonly JsonSerializerOptions ValueOptions = CreateValueOptions();
+    private static readonly Lock Gate = new();
+    private static (IJsonTypeInfoResolver Resolver, JsonConverter[] Converters)[] _metadata = [(CoreOptionsJson.Default, [])];
+    private static JsonSerializerOptions? _valueOptions;
+
+    /// <summary>
+    /// Adds compile-time JSON metadata (a source-generated <see cref="JsonSerializerContext"/>) for the value types an
+    /// assembly's options use, with converters for its enums, so those options bind where no code can be generated at
+    /// run time (a native build). Elsewhere any type binds by reflection and metadata only spares that work.
+    /// </summary>
+    /// <param name="resolver">The metadata, usually a context's <c>Default</c>.</param>
+    /// <param name="converters">Converters the metadata does not carry (a <see cref="JsonStringEnumConverter{TEnum}"/> per enum).</param>
+    /// <remarks>Thread-safe. The built-in policies add theirs when their assembly loads.</remarks>
+    public static void AddMetadata(IJsonTypeInfoResolver resolver, params JsonConverter[] converters)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        ArgumentNullException.ThrowIfNull(converters);
+        lock (Gate)
+        {
+            if (_metadata.Any(m => ReferenceEquals(m.Resolver, resolver)))
+            {
+                return;
+            }
+
+            _metadata = [.. _metadata, (resolver, converters)];
+            _valueOptions = null;
+        }
+    }
+
+    private static JsonSerializerOptions ValueOptions
+    {
+        get
+        {
+            var options = Volatile.Read(ref _valueOptions);
+            if (options is not null)
+            {
+                return options;
+            }
+
+            lock (Gate)
+            {
+                return _valueOptions ??= CreateValueOptions(_metadata);
+            }
+        }
+    }
 
     /// <summary>
     /// Creates an options object of <paramref name="optionsType"/> with defaults, then sets each member
@@ -244,7 +287,7 @@ public static class OptionsBinder
 
     internal const string Unpaired = "holds an unpaired surrogate escape such as \\ud800, which is no character";
 
-    private static JsonSerializerOptions CreateValueOptions()
+    private static JsonSerializerOptions CreateValueOptions((IJsonTypeInfoResolver Resolver, JsonConverter[] Converters)[] metadata)
     {
         var options = new JsonSerializerOptions
         {
@@ -252,9 +295,9 @@ public static class OptionsBinder
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
             NumberHandling = JsonNumberHandling.Strict,
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-            TypeInfoResolver = Resolver(),
+            TypeInfoResolver = Resolver([.. metadata.Select(m => m.Resolver)]),
         };
-        foreach (var converter in EnumConverters())
+        foreach (var converter in EnumConverters(metadata))
         {
             options.Converters.Add(converter);
         }
@@ -267,14 +310,14 @@ public static class OptionsBinder
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reflection serves only types the compile-time metadata lacks (users' options) and only where code can be generated.")]
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported.")]
-    private static IJsonTypeInfoResolver Resolver() => RuntimeFeature.IsDynamicCodeSupported
-        ? JsonTypeInfoResolver.Combine(BuiltInOptionsJson.Default, new DefaultJsonTypeInfoResolver())
-        : BuiltInOptionsJson.Default;
+    private static IJsonTypeInfoResolver Resolver(IJsonTypeInfoResolver[] metadata) => RuntimeFeature.IsDynamicCodeSupported
+        ? JsonTypeInfoResolver.Combine([.. metadata, new DefaultJsonTypeInfoResolver()])
+        : JsonTypeInfoResolver.Combine(metadata);
 
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported; the native build reads the built-in enums.")]
-    private static JsonConverter[] EnumConverters() => RuntimeFeature.IsDynamicCodeSupported
+    private static JsonConverter[] EnumConverters((IJsonTypeInfoResolver Resolver, JsonConverter[] Converters)[] metadata) => RuntimeFeature.IsDynamicCodeSupported
         ? [new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)]
-        : BuiltInOptionsJson.EnumConverters;
+        : [.. metadata.SelectMany(m => m.Converters)];
 
     private static Dictionary<string, PropertyInfo> Settable([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
     {
@@ -320,22 +363,4 @@ public static class OptionsBinder
             : t.IsArray || (t.IsGenericType && typeof(System.Collections.IEnumerable).IsAssignableFrom(t)) ? "a list"
             : $"a {t.Name} object";
     }
-}
-
-/// <summary>An options object could not be bound: <see cref="Path"/> says where, the message says what.</summary>
-public sealed class OptionsBindingException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public OptionsBindingException(string path, string problem)
-        : base($"{path}: {problem}")
-    {
-        Path = path;
-        Problem = problem;
-    }
-
-    /// <summary>The JSON path of the offending value.</summary>
-    public string Path { get; }
-
-    /// <summary>What is wrong with it.</summary>
-    public string Problem { get; }
 }
