@@ -11,10 +11,10 @@ public sealed record BacktestPlan(ReplaySettings Settings, IReadOnlyList<Candida
     public string TimeZone { get; init; } = "UTC";
 
     /// <summary>The manifest each candidate with <c>policyFrom</c> came from, by candidate name (sweeps included).</summary>
-    internal IReadOnlyDictionary<string, Manifests.ManifestSource> Sources { get; init; } = new Dictionary<string, Manifests.ManifestSource>();
+    public IReadOnlyDictionary<string, Manifests.ManifestSource> Sources { get; init; } = new Dictionary<string, Manifests.ManifestSource>();
 
     /// <summary>The tune space of each candidate with <c>tune</c>, by candidate name.</summary>
-    internal IReadOnlyDictionary<string, Tuning.TuneTarget> Tunes { get; init; } = new Dictionary<string, Tuning.TuneTarget>();
+    public IReadOnlyDictionary<string, Tuning.TuneTarget> Tunes { get; init; } = new Dictionary<string, Tuning.TuneTarget>();
 
     /// <summary>What <paramref name="candidate"/> replays that the live loop's replayed fleet does not (a serving profile), as a phrase naming the config's section; null when it can be replayed live.</summary>
     internal static string? BeyondCountModel(ReplaySettings settings, CandidateSpec candidate) =>

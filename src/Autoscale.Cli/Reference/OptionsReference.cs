@@ -41,18 +41,18 @@ internal static class OptionsReference
 
 
             """);
-        Section(text, "The top level", typeof(BacktestConfig), docs, null, expandNested: false);
+        Section(text, "The top level", ConfigSchema.File, docs, null, expandNested: false);
         Section(text, "`slo`", typeof(SloOptions), docs, null);
         Section(text, "`replica`", typeof(ReplicaOptions), docs, null);
         Section(text, "`engine`", typeof(EngineOptions), docs, null);
         Section(text, "`billing`", typeof(BillingOptions), docs, null);
-        Section(text, "`report`", typeof(ReportConfig), docs, null);
-        Section(text, "`candidates[]`", typeof(CandidateConfig), docs, null);
+        Section(text, "`report`", ConfigSchema.Report, docs, null);
+        Section(text, "`candidates[]`", ConfigSchema.Candidate, docs, null);
         text.Append("## Load-time models (`candidates[].loadTime`)\n\n");
-        Section(text, "`{\"fixedSeconds\": ...}`", typeof(FixedSecondsLoadTimeConfig), docs, null);
-        Section(text, "`{\"model\": \"fixed\", ...}`", typeof(FixedLoadTimeConfig), docs, null);
+        Section(text, "`{\"fixedSeconds\": ...}`", ConfigSchema.FixedSecondsLoadTime, docs, null);
+        Section(text, "`{\"model\": \"fixed\", ...}`", ConfigSchema.FixedLoadTime, docs, null);
         Section(text, "`{\"model\": \"phased\", ...}`", typeof(PhasedLoadTimeOptions), docs, null);
-        Section(text, "`{\"model\": \"empirical\", ...}`", typeof(EmpiricalLoadTimeConfig), docs, null);
+        Section(text, "`{\"model\": \"empirical\", ...}`", ConfigSchema.EmpiricalLoadTime, docs, null);
         text.Append("## Policies (`candidates[].options`)\n\n");
         foreach (var name in BuiltInNames(catalog))
         {

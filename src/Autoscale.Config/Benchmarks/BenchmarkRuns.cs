@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Autoscale.Config.Benchmarks;
 
 /// <summary>Latency figures of a run (seconds); null where the source has none.</summary>
-internal sealed record LatencyFigures(
+public sealed record LatencyFigures(
     double? TtftMean, double? TtftP50, double? TtftP90, double? TtftP99,
     double? E2eMean, double? E2eP50, double? E2eP90, double? E2eP99,
     double? ItlMean)
@@ -45,7 +45,7 @@ internal sealed record LatencyFigures(
 /// <param name="Measured">What the run measured.</param>
 /// <param name="MaxConcurrency">The client's cap on requests in flight (closed loop), if any.</param>
 /// <param name="Overloaded">Why the run cannot be compared (requests failed, the requested rate was not achieved); null when it can.</param>
-internal sealed record BenchmarkRun(string Name, long[] ArrivalNanos, int[] Input, int[] Output, LatencyFigures Measured, int? MaxConcurrency, string? Overloaded);
+public sealed record BenchmarkRun(string Name, long[] ArrivalNanos, int[] Input, int[] Output, LatencyFigures Measured, int? MaxConcurrency, string? Overloaded);
 
 /// <summary>
 /// Reads benchmark results: vLLM's <c>benchmark_serving.py --save-result</c> JSON (per-request <c>ttfts</c>, <c>itls</c>,
@@ -53,7 +53,7 @@ internal sealed record BenchmarkRun(string Name, long[] ArrivalNanos, int[] Inpu
 /// report folders (<c>config.yaml</c> with its load stages, <c>stage_N_lifecycle_metrics.json</c> each; or
 /// <c>summary_lifecycle_metrics.json</c> for one stage). A file that is neither is a <see cref="FormatException"/> saying what was expected.
 /// </summary>
-internal static class BenchmarkRuns
+public static class BenchmarkRuns
 {
     private const string Expected = "expected vLLM's benchmark_serving --save-result JSON (ttfts or mean_ttft_ms) or an inference-perf report folder (config.yaml and stage_N_lifecycle_metrics.json)";
 

@@ -9,10 +9,10 @@ namespace Autoscale.Config.Benchmarks;
 /// <summary>The runs of one server and the config that describes it.</summary>
 /// <param name="ConfigFile">The config (its <c>replica.serving</c>).</param>
 /// <param name="Runs">The server's benchmark runs (overloaded ones included: they are named and left out).</param>
-internal sealed record ServerRuns(string ConfigFile, IReadOnlyList<BenchmarkRun> Runs);
+public sealed record ServerRuns(string ConfigFile, IReadOnlyList<BenchmarkRun> Runs);
 
 /// <summary>What a fit found: the calibration (or step coefficients), and the error before and after on the runs fitted and held out.</summary>
-internal sealed record FitResult(
+public sealed record FitResult(
     HardwareCalibrationOptions? Calibration,
     StepSecondsOptions? StepSeconds,
     IReadOnlyList<(string Run, double TtftBefore, double E2eBefore, double TtftAfter, double E2eAfter)> Fitted,
@@ -28,7 +28,7 @@ internal sealed record FitResult(
 /// <c>hardware</c> in the configs it fits the hardware model's shared factors and overheads, so a fit on some models
 /// predicts another; without, the step coefficients of the one server.
 /// </summary>
-internal static class ServingFit
+public static class ServingFit
 {
     /// <summary>The calibration fields fitted, as multiples of the starting set's (searched on a log scale, so they stay positive).</summary>
     private static readonly string[] Fields = ["prefillCompute", "decodeMemory", "weightLoad", "perStepSeconds", "requestOverheadSeconds", "perOutputTokenOverheadSeconds"];

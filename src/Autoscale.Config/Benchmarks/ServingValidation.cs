@@ -7,7 +7,7 @@ using NodaTime;
 namespace Autoscale.Config.Benchmarks;
 
 /// <summary>A benchmark run replayed with a serving profile: what it measured, what the replay predicts.</summary>
-internal sealed record ValidatedRun(BenchmarkRun Run, LatencyFigures Predicted)
+public sealed record ValidatedRun(BenchmarkRun Run, LatencyFigures Predicted)
 {
     /// <summary>(predicted - measured) / measured x 100 for each figure both have.</summary>
     public IEnumerable<(string Name, double? Measured, double? Predicted, double? ErrorPercent)> Compared() =>
@@ -20,7 +20,7 @@ internal sealed record ValidatedRun(BenchmarkRun Run, LatencyFigures Predicted)
 /// lengths, and with a closed-loop client (<c>max_concurrency</c>) at most that many requests in the server, each timed
 /// from when it could be sent (admitted, less its time before the queue) rather than from the run's start.
 /// </summary>
-internal static class ServingValidation
+public static class ServingValidation
 {
     private static readonly Instant Start = Instant.FromUtc(2026, 1, 1, 0, 0);
 

@@ -15,7 +15,7 @@ namespace Autoscale.Config.Hardware;
 internal sealed record StepBasis(double ComputePerToken, double AttentionPerContextToken, double KvPerToken, double WeightSeconds, double CommPerToken, int Layers);
 
 /// <summary>A serving profile derived from a model and a GPU, with how each number came about.</summary>
-internal sealed record DerivedProfile(
+public sealed record DerivedProfile(
     double BaseSeconds,
     double PerPrefillTokenSeconds,
     double PerPrefillAttentionTokenSeconds,

@@ -6,10 +6,10 @@ namespace Autoscale.Config.Hardware;
 /// Fills a serving profile's fields from its <c>hardware</c>: every step coefficient, <c>kvCacheTokens</c>,
 /// <c>maxModelLen</c> and the time outside the GPU, except those the config gives itself.
 /// </summary>
-internal static class HardwareProfiles
+public static class HardwareProfiles
 {
     /// <summary>Applies <c>hardware</c> to <c>replica.serving</c> of a bound config (<paramref name="root"/> is its JSON, read for the fields given explicitly); shapes apply theirs as they are read.</summary>
-    public static void ApplyAll(BacktestConfig config, JsonElement root, string file)
+    internal static void ApplyAll(BacktestConfig config, JsonElement root, string file)
     {
         if (config.Replica?.Serving is { Hardware: not null } serving)
         {
@@ -30,7 +30,7 @@ internal static class HardwareProfiles
     /// Fills <paramref name="serving"/> from its hardware where <paramref name="given"/> (its JSON) has no field of its own;
     /// returns the hardware and the derivation, one line each step.
     /// </summary>
-    public static (HardwareOptions Hardware, DerivedProfile Profile) Apply(ServingOptions serving, JsonElement given, string file, string path)
+    internal static (HardwareOptions Hardware, DerivedProfile Profile) Apply(ServingOptions serving, JsonElement given, string file, string path)
     {
         var hardware = serving.Hardware!;
         var derived = Derive(hardware, file, path + ".hardware");
@@ -107,7 +107,7 @@ internal static class HardwareProfiles
     }
 
     /// <summary>A model of the catalogue, or the shape a <c>config.json</c> at that path gives.</summary>
-    public static ModelSpec Model(string name, string file, string path)
+    internal static ModelSpec Model(string name, string file, string path)
     {
         if (ModelCatalog.Find(name) is { } known)
         {

@@ -9,10 +9,10 @@ namespace Autoscale.Config.Manifests;
 /// <param name="Document">The document picked by <c>metadata.name</c>, if any.</param>
 /// <param name="Deployment">The Ray Serve deployment picked (<c>APP/DEPLOYMENT</c>), if any.</param>
 /// <param name="MetricMap">The manifest's metric names and the stand-in signals they were read as.</param>
-internal sealed record ManifestSource(string Path, string? Document, string? Deployment, IReadOnlyDictionary<string, string> MetricMap);
+public sealed record ManifestSource(string Path, string? Document, string? Deployment, IReadOnlyDictionary<string, string> MetricMap);
 
 /// <summary>Export by editing the manifest a candidate came from, so that a cluster gets back its own object with new settings.</summary>
-internal static partial class ManifestExporter
+public static partial class ManifestExporter
 {
     /// <summary>KEDA's defaults: a field the manifest left out stays out while the candidate keeps its default.</summary>
     private static readonly Dictionary<string, int> KedaDefaults = new(StringComparer.Ordinal)

@@ -6,7 +6,7 @@ using Autoscale.Policies.RayServe;
 namespace Autoscale.Config.Manifests;
 
 /// <summary>Knative Services and Ray Serve configs written from a candidate's options.</summary>
-internal static partial class ManifestExporter
+public static partial class ManifestExporter
 {
     private static JsonObject KnativeManifest(string name, KnativeOptions o, List<string>? notes = null, bool all = false)
     {

@@ -20,7 +20,7 @@ namespace Autoscale.Config.Manifests;
 /// then export gives the same settings), and for the project's own policies the closest faithful form, with a comment
 /// saying what it cannot carry. Stand-in signals are written as metric names; map them back to your metrics.
 /// </summary>
-internal static partial class ManifestExporter
+public static partial class ManifestExporter
 {
     /// <summary>The kinds a candidate can be written as.</summary>
     public static IReadOnlyList<string> Kinds { get; } = ["hpa", "keda", "knative", "ray-serve"];

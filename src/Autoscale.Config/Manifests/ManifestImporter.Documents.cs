@@ -7,7 +7,7 @@ using Autoscale.Policies.Common;
 namespace Autoscale.Config.Manifests;
 
 /// <summary>Manifest files as repositories hold them: several YAML documents, or a <c>kind: List</c>, and the one a caller picks.</summary>
-internal static partial class ManifestImporter
+public static partial class ManifestImporter
 {
     /// <summary>What a manifest file imports to: a candidate per autoscaler it holds, and notes on the documents it skipped.</summary>
     /// <param name="Candidates">The candidates (<c>name</c>, <c>policy</c>, <c>options</c>), in the file's order.</param>

@@ -7,7 +7,7 @@ using Autoscale.Policies.Common;
 namespace Autoscale.Config.Manifests;
 
 /// <summary>KEDA ScaledObjects: the HPA KEDA creates, its triggers (metrics, cpu and memory, cron) and KEDA's own fields.</summary>
-internal static partial class ManifestImporter
+public static partial class ManifestImporter
 {
     private static JsonObject Keda(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, List<string> notes)
     {

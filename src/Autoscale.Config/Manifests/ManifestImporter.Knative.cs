@@ -7,7 +7,7 @@ using Autoscale.Policies.Common;
 namespace Autoscale.Config.Manifests;
 
 /// <summary>Knative Services: the KPA class with its annotations (both spellings Knative reads), and the HPA class.</summary>
-internal static partial class ManifestImporter
+public static partial class ManifestImporter
 {
     private static readonly Dictionary<string, string> KnativeAnnotations = new(StringComparer.Ordinal)
     {

@@ -7,7 +7,7 @@ using Autoscale.Policies.Common;
 namespace Autoscale.Config.Manifests;
 
 /// <summary>Ray Serve configs (and KubeRay RayServices): one candidate per autoscaled deployment.</summary>
-internal static partial class ManifestImporter
+public static partial class ManifestImporter
 {
     /// <summary>Ray's <c>num_replicas: auto</c> (Ray 2.49, serve/config.py): these autoscaling defaults, under what autoscaling_config gives.</summary>
     private static readonly (string Key, double Value)[] RayAutoDefaults = [("min_replicas", 1), ("max_replicas", 100), ("target_ongoing_requests", 2)];

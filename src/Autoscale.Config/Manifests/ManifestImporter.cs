@@ -12,7 +12,7 @@ namespace Autoscale.Config.Manifests;
 /// autoscaled deployment into <c>ray-serve</c>. Metric names that are not stand-in signals need a mapping
 /// (<c>--metric-map NAME=SIGNAL</c>). Every problem is a <see cref="ConfigException"/> naming the manifest's field.
 /// </summary>
-internal static partial class ManifestImporter
+public static partial class ManifestImporter
 {
     /// <summary>The candidates of one document: one, or for a Ray Serve config (or a RayService) one per autoscaled deployment.</summary>
     private static List<JsonObject> ImportDocument(string file, JsonObject root, IReadOnlyDictionary<string, string> metricMap, PolicyCatalog catalog, List<string> notes)

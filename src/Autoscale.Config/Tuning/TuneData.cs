@@ -10,7 +10,7 @@ namespace Autoscale.Config.Tuning;
 /// The trace a tune replays, read once and shared by every evaluation: any window of ticks replays as a backtest of that
 /// window alone. Safe to use from several threads.
 /// </summary>
-internal abstract class TuneData
+public abstract class TuneData
 {
     protected TuneData(Instant start, Duration tick, long ticks)
     {

@@ -12,7 +12,7 @@ namespace Autoscale.Config.Tuning;
 /// <param name="To">The largest value.</param>
 /// <param name="Integer">Whether the option takes whole numbers (a log range is then rounded, and its values made distinct).</param>
 /// <param name="AsString">Whether the value is written as a JSON string (a KEDA trigger's metadata).</param>
-internal sealed record TuneDimension(string Path, IReadOnlyList<double>? Grid, double From, double To, bool Integer, bool AsString)
+public sealed record TuneDimension(string Path, IReadOnlyList<double>? Grid, double From, double To, bool Integer, bool AsString)
 {
     /// <summary>How many values the option may take; null for a continuous range.</summary>
     public int? Count => Grid?.Count;

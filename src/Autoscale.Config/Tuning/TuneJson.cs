@@ -11,7 +11,7 @@ namespace Autoscale.Config.Tuning;
 /// A tune's result as JSON (the shape the design fixes, results.json adding every evaluated point) and CSV, and
 /// the windows of a shard written and read back exactly for <c>autoscale merge</c>.
 /// </summary>
-internal static class TuneJson
+public static class TuneJson
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 

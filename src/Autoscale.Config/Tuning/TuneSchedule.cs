@@ -44,7 +44,7 @@ public sealed record TuneWindow(int Index, bool Deploy, IReadOnlyList<long> Trai
 /// days [k x test, k x test + train) and is judged on the test days that follow; the last window trains on the trace's
 /// last <c>train</c> whole days.
 /// </summary>
-internal static class TuneSchedule
+public static class TuneSchedule
 {
     /// <summary>The folds, then the deploy window.</summary>
     /// <exception cref="ArgumentException">The trace holds fewer whole days than one fold needs; the message says how many it has.</exception>

@@ -79,7 +79,7 @@ public sealed record TuneFigure(double Dollars, double CostDollars, double Viola
     /// <summary>Why a day of the figure could not be replayed; null when every day was.</summary>
     public string? Error { get; init; }
 
-    internal static TuneFigure OfDays(IReadOnlyList<TuneDay> days, double targetPercent)
+    public static TuneFigure OfDays(IReadOnlyList<TuneDay> days, double targetPercent)
     {
         var requests = days.Sum(d => d.Requests);
         var violations = days.Sum(d => d.Violations);
@@ -88,7 +88,7 @@ public sealed record TuneFigure(double Dollars, double CostDollars, double Viola
             error is null && TuneScore.Meets(requests, violations, targetPercent), days.Count, days.Count(d => d.MeetsSlo)) { Error = error };
     }
 
-    internal static TuneFigure OfWindow(TuneScore window, IReadOnlyList<TuneDay> days) =>
+    public static TuneFigure OfWindow(TuneScore window, IReadOnlyList<TuneDay> days) =>
         new(window.Dollars, window.CostDollars, window.ViolationPercent, window.MeetsSlo, days.Count, days.Count(d => d.MeetsSlo)) { Error = window.Error };
 }
 

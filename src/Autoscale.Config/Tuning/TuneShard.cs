@@ -8,7 +8,7 @@ namespace Autoscale.Config.Tuning;
 /// The part of a tune one shard ran (<c>tune --shard K/N</c>): the training windows it searched, written exactly, with what
 /// <c>autoscale merge</c> needs to put the parts together into the result one machine gives.
 /// </summary>
-internal sealed record TuneShard(int Shard, int Of, string Trace, long Seed, double TargetPercent, string TimeZone, int Units, IReadOnlyList<TuneShard.Candidate> Candidates, IReadOnlyList<TuneUnit> Done)
+public sealed record TuneShard(int Shard, int Of, string Trace, long Seed, double TargetPercent, string TimeZone, int Units, IReadOnlyList<TuneShard.Candidate> Candidates, IReadOnlyList<TuneUnit> Done)
 {
     /// <summary>A tuned candidate: what its outcome shows besides its windows.</summary>
     public sealed record Candidate(string Name, string Policy, IReadOnlyList<string> Paths, JsonObject BaselineOptions);

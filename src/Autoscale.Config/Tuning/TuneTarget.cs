@@ -8,7 +8,7 @@ namespace Autoscale.Config.Tuning;
 /// A candidate with a <c>tune</c> space: the candidate as written (the baseline), the options it was written with,
 /// and a way to build the candidate at any point of the space.
 /// </summary>
-internal sealed class TuneTarget
+public sealed class TuneTarget
 {
     private readonly Func<JsonElement, string, CandidateSpec> _build;
 

@@ -9,7 +9,7 @@ namespace Autoscale.Config.Tuning;
 /// far) and cut by successive halving over the window's last days. Deterministic for a seed, whatever the number of threads:
 /// batches are drawn in order on one thread, and only their replays run in parallel.
 /// </summary>
-internal sealed class Tuner
+public sealed class Tuner
 {
     /// <summary>Each rung keeps the best third of its points.</summary>
     private const int Eta = 3;

@@ -58,6 +58,30 @@ public sealed class ArchitectureTests
         }
     }
 
+    /// <summary>Product assemblies meet only through public API: each one shows its internals to the two test projects at most.</summary>
+    [Fact]
+    public void No_product_assembly_sees_another_ones_internals()
+    {
+        var products = Actual().Keys.Select(p => p[(p.IndexOf('/') + 1)..]).ToHashSet(StringComparer.Ordinal);
+        var shown = new List<string>();
+        foreach (var folder in new[] { "src", "policies" })
+        {
+            foreach (var csproj in Directory.GetFiles(Path.Combine(TestPaths.Root, folder), "*.csproj", SearchOption.AllDirectories))
+            {
+                var friends = XDocument.Load(csproj).Descendants("InternalsVisibleTo").Select(e => (string?)e.Attribute("Include") ?? "").ToList();
+                Assert.All(friends, f => Assert.True(f is "Autoscale.Tests" or "Autoscale.IntegrationTests" or "Autoscale.Benchmarks", $"{Path.GetFileName(csproj)} shows its internals to {f}"));
+                shown.AddRange(friends.Where(products.Contains));
+            }
+
+            foreach (var file in Directory.GetFiles(Path.Combine(TestPaths.Root, folder), "*.cs", SearchOption.AllDirectories).Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+            {
+                Assert.DoesNotContain("InternalsVisibleTo", File.ReadAllText(file), StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Empty(shown);
+    }
+
     [Fact]
     public void Doc_comments_point_only_to_files_in_the_repository()
     {
