@@ -99,8 +99,9 @@ public static class Backtest
         var scheduler = CountReplays(candidates, settings, trace.Start, TimelineBucket(trace.Length, timelinePoints), ZoomWorstHour(trace.Length, settings, timelinePoints), maxParallelism);
         long done = 0;
 
-        // The next chunk is decoded on another thread while the candidates replay this one.
-        var chunks = trace.ReadTicksAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+        // The next chunk is decoded on another thread while the candidates replay this one. Its array is the one of the chunk
+        // before this (recycled): every candidate has replayed that one by the time the next read starts.
+        var chunks = trace.ReadTicksRecycledAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using var chunksScope = chunks.ConfigureAwait(false);
         var next = Task.Run(() => chunks.MoveNextAsync().AsTask(), cancellationToken);
         while (await next.ConfigureAwait(false))

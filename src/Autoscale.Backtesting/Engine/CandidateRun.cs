@@ -62,6 +62,10 @@ public sealed class CandidateRun : ICandidateReplay
     private readonly Instant _start;
     private readonly DecisionRecord _record;
 
+    // The signal the policy is handed, kept between decisions: what holds for the run (interval, capacity, expected load
+    // time, the cap) is set once, and each decision writes only the six figures that move.
+    private ScalingSignal _signal;
+
     /// <summary>Starts a run of <paramref name="spec"/> on a trace that begins at <paramref name="start"/>.</summary>
     /// <param name="spec">The candidate.</param>
     /// <param name="settings">Settings shared by the backtest.</param>
@@ -89,6 +93,7 @@ public sealed class CandidateRun : ICandidateReplay
         _queue = new RequestQueue(mergeAfterTicks: _lateAfterTicks + 1);
         _cadence = new DecisionCadence(spec.DecisionIntervalTicks, spec.MetricsDelayTicks, settings.Tick, start);
         _step = new DecisionStep(_cadence.Interval, _capacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
+        _signal = new ScalingSignal(start, _step.Interval, 0, 0, 0, 0, _capacity, _step.ExpectedLoadTime) { MaxReplicas = _step.MaxReplicas };
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
         _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
@@ -318,11 +323,15 @@ public sealed class CandidateRun : ICandidateReplay
             }
         }
 
-        // The count replay's signal has no serving signals. Built in place by its constructor, never an initializer or
-        // through a FleetState: both build a temporary and copy the 176-byte value, and the copy showed in the profile.
-        var signal = new ScalingSignal(_cadence.Now, _cadence.Interval, _ready, _loading, queue, arrivals, _capacity, _step.ExpectedLoadTime);
+        // The count replay's signal has no serving signals. Written in place: building a fresh one (by a constructor, an
+        // initializer or a FleetState) stores and copies the whole value, and that showed in the profile.
+        ref var signal = ref _signal;
+        SignalFields.Now(ref signal) = _cadence.Now;
+        SignalFields.Ready(ref signal) = _ready;
+        SignalFields.Loading(ref signal) = _loading;
+        SignalFields.Queue(ref signal) = queue;
+        SignalFields.Arrivals(ref signal) = arrivals;
         SignalFields.Served(ref signal) = served;
-        SignalFields.MaxReplicas(ref signal) = _step.MaxReplicas;
         var desired = DecisionCadence.Ask(_policy, in signal, t, _record, _fleet, out var decision);
         LastDecision = decision;
         if (desired != _ready + _loading)

@@ -64,13 +64,21 @@ public class ReplayHotPathTests
     }
 
     [Property(MaxTest = 200)]
-    public Property SignalFieldsSetWhatTheInitializerSets(int ready, int loading, long queue, long arrivals, long served, int maxReplicas)
+    public Property SignalFieldsSetWhatTheInitializerSets(int ready, int loading, long queue, long arrivals, long served, int maxReplicas, int seconds)
     {
-        var now = Instant.FromUnixTimeSeconds(1_767_571_200);
+        var now = Instant.FromUnixTimeSeconds(1_767_571_200 + seconds);
         var expected = new ScalingSignal(now, Duration.FromSeconds(1), ready, loading, queue, arrivals, 30, Duration.FromSeconds(25)) { ServedLastInterval = served, MaxReplicas = maxReplicas };
-        var signal = new ScalingSignal(now, Duration.FromSeconds(1), ready, loading, queue, arrivals, 30, Duration.FromSeconds(25));
+
+        // The count replay's way: one signal kept, its moving figures written over those of an earlier decision.
+        var signal = new ScalingSignal(Instant.FromUnixTimeSeconds(7), Duration.FromSeconds(1), 3, 4, 5, 6, 30, Duration.FromSeconds(25)) { ServedLastInterval = 8 };
+        SignalFields.Now(ref signal) = now;
+        SignalFields.Ready(ref signal) = ready;
+        SignalFields.Loading(ref signal) = loading;
+        SignalFields.Queue(ref signal) = queue;
+        SignalFields.Arrivals(ref signal) = arrivals;
         SignalFields.Served(ref signal) = served;
         SignalFields.MaxReplicas(ref signal) = maxReplicas;
-        return (signal == expected && signal.ServedLastInterval == served && signal.MaxReplicas == maxReplicas).ToProperty();
+        return (signal == expected && signal.Now == now && signal.ReadyReplicas == ready && signal.LoadingReplicas == loading && signal.QueueDepth == queue
+            && signal.ArrivalsLastInterval == arrivals && signal.ServedLastInterval == served && signal.MaxReplicas == maxReplicas).ToProperty();
     }
 }

@@ -26,6 +26,47 @@ public sealed class ParquetTraceTests
         Assert.Equal(Start, trace.Start);
     }
 
+    /// <summary>
+    /// The recycled read hands out the same counts as the plain one, chunk by chunk; an array comes back two chunks later
+    /// when the row group fits it (the last, shorter one gets its own).
+    /// </summary>
+    [Fact]
+    public async Task Recycled_ticks_are_the_plain_ones_in_two_arrays_taken_in_turn()
+    {
+        using var dir = new TempFolder();
+        var counts = Enumerable.Range(0, 23).Select(i => (long)((i * 7919) % 13)).ToArray();
+        await ParquetTrace.WriteIntervalCountsAsync(dir.File("t.parquet"), Start, Duration.FromSeconds(1), counts, rowGroupSize: 5);
+
+        var plain = new List<long[]>();
+        await using (var reader = await TraceReader.OpenAsync(dir.File("t.parquet"), Duration.FromSeconds(1)))
+        {
+            await foreach (var chunk in reader.ReadTicksAsync())
+            {
+                plain.Add(chunk);
+            }
+        }
+
+        var copies = new List<long[]>();
+        var arrays = new List<long[]>();
+        await using (var reader = await TraceReader.OpenAsync(dir.File("t.parquet"), Duration.FromSeconds(1)))
+        {
+            await foreach (var chunk in reader.ReadTicksRecycledAsync())
+            {
+                copies.Add([.. chunk]);
+                arrays.Add(chunk);
+            }
+        }
+
+        Assert.Equal(5, plain.Count);
+        Assert.Equal(plain, copies);
+        Assert.Equal(counts, copies.SelectMany(c => c));
+        Assert.Same(arrays[0], arrays[2]);
+        Assert.Same(arrays[1], arrays[3]);
+        Assert.NotSame(arrays[0], arrays[1]);
+        Assert.NotSame(arrays[2], arrays[4]);
+        Assert.Equal(3, arrays[4].Length);
+    }
+
     [Fact]
     public async Task Duckdb_reads_the_bundled_textbook_trace_as_utc_timestamps()
     {
