@@ -22,7 +22,7 @@ public static class OptionsBinder
     public const DynamicallyAccessedMemberTypes OptionsMembers = DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties;
 
     private static readonly Lock Gate = new();
-    private static (IJsonTypeInfoResolver Resolver, JsonConverter[] Converters)[] _metadata = [(CoreOptionsJson.Default, [])];
+    private static (Func<IJsonTypeInfoResolver> Resolver, Func<IEnumerable<JsonConverter>>? Converters)[] _metadata = [(static () => CoreOptionsJson.Default, null)];
     private static JsonSerializerOptions? _valueOptions;
 
     /// <summary>
@@ -30,16 +30,18 @@ public static class OptionsBinder
     /// assembly's options use, with converters for its enums, so those options bind where no code can be generated at
     /// run time (a native build). Elsewhere any type binds by reflection and metadata only spares that work.
     /// </summary>
-    /// <param name="resolver">The metadata, usually a context's <c>Default</c>.</param>
-    /// <param name="converters">Converters the metadata does not carry (a <see cref="JsonStringEnumConverter{TEnum}"/> per enum).</param>
-    /// <remarks>Thread-safe. The built-in policies add theirs when their assembly loads.</remarks>
-    public static void AddMetadata(IJsonTypeInfoResolver resolver, params JsonConverter[] converters)
+    /// <param name="resolver">Gives the metadata, usually a context's <c>Default</c>; called when options are first bound, not before.</param>
+    /// <param name="converters">Gives converters the metadata does not carry (a <see cref="JsonStringEnumConverter{TEnum}"/> per enum).</param>
+    /// <remarks>
+    /// Thread-safe. The built-in policies add theirs when their assembly loads; both functions wait for the first
+    /// binding, so a program that binds no options never builds the metadata.
+    /// </remarks>
+    public static void AddMetadata(Func<IJsonTypeInfoResolver> resolver, Func<IEnumerable<JsonConverter>>? converters = null)
     {
         ArgumentNullException.ThrowIfNull(resolver);
-        ArgumentNullException.ThrowIfNull(converters);
         lock (Gate)
         {
-            if (_metadata.Any(m => ReferenceEquals(m.Resolver, resolver)))
+            if (_metadata.Any(m => m.Resolver == resolver))
             {
                 return;
             }
@@ -287,7 +289,7 @@ public static class OptionsBinder
 
     internal const string Unpaired = "holds an unpaired surrogate escape such as \\ud800, which is no character";
 
-    private static JsonSerializerOptions CreateValueOptions((IJsonTypeInfoResolver Resolver, JsonConverter[] Converters)[] metadata)
+    private static JsonSerializerOptions CreateValueOptions((Func<IJsonTypeInfoResolver> Resolver, Func<IEnumerable<JsonConverter>>? Converters)[] metadata)
     {
         var options = new JsonSerializerOptions
         {
@@ -295,7 +297,7 @@ public static class OptionsBinder
             PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
             NumberHandling = JsonNumberHandling.Strict,
             UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-            TypeInfoResolver = Resolver([.. metadata.Select(m => m.Resolver)]),
+            TypeInfoResolver = Resolver([.. metadata.Select(m => m.Resolver())]),
         };
         foreach (var converter in EnumConverters(metadata))
         {
@@ -315,9 +317,9 @@ public static class OptionsBinder
         : JsonTypeInfoResolver.Combine(metadata);
 
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Guarded by RuntimeFeature.IsDynamicCodeSupported; the native build reads the built-in enums.")]
-    private static JsonConverter[] EnumConverters((IJsonTypeInfoResolver Resolver, JsonConverter[] Converters)[] metadata) => RuntimeFeature.IsDynamicCodeSupported
+    private static JsonConverter[] EnumConverters((Func<IJsonTypeInfoResolver> Resolver, Func<IEnumerable<JsonConverter>>? Converters)[] metadata) => RuntimeFeature.IsDynamicCodeSupported
         ? [new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)]
-        : [.. metadata.SelectMany(m => m.Converters)];
+        : [.. metadata.SelectMany(m => m.Converters?.Invoke() ?? [])];
 
     private static Dictionary<string, PropertyInfo> Settable([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
     {
