@@ -43,7 +43,7 @@ public static class PolicyConformance
 
     /// <summary>The settings the checks replay with: 30 req/s per replica, 2 s SLO, 60 s loads, max 60 replicas.</summary>
     public static ReplaySettings Settings { get; } = new(
-        new SloSettings(2, 99),
+        new SloSettings(Duration.FromSeconds(2), 99),
         new ReplicaSettings(30, 1, 3),
         Duration.FromSeconds(1),
         MaxReplicas);

@@ -148,21 +148,21 @@ public sealed partial class ConfigLoader
         var engine = config.Engine ?? new EngineOptions();
         var billing = config.Billing ?? new BillingOptions();
         var serving = replica.Serving is { } profile ? Autoscale.Backtesting.Serving.ServingProfile.From(profile) : null;
-        var sloSettings = new SloSettings(OptionDuration.Seconds(slo.MaxWaitSeconds) ?? double.PositiveInfinity, slo.TargetPercent, OptionDuration.Seconds(slo.ClientTimeoutSeconds), slo.DollarsPerViolation)
+        var sloSettings = new SloSettings(slo.MaxWaitSeconds, slo.TargetPercent, slo.ClientTimeoutSeconds, slo.DollarsPerViolation)
         {
-            MaxTtftSeconds = OptionDuration.Seconds(slo.MaxTtftSeconds),
-            MaxTpotSeconds = OptionDuration.Seconds(slo.MaxTpotSeconds),
-            MaxE2eSeconds = OptionDuration.Seconds(slo.MaxE2eSeconds),
+            MaxTtft = slo.MaxTtftSeconds,
+            MaxTpot = slo.MaxTpotSeconds,
+            MaxE2e = slo.MaxE2eSeconds,
         };
 
         // With a serving profile the capacity per replica comes from the profile and the trace's tokens.
         var replicaSettings = new ReplicaSettings(replica.CapacityRps ?? 1, replica.Gpus, replica.DollarsPerGpuHour);
         return new ReplaySettings(sloSettings, replicaSettings, engine.TickSeconds, engine.MaxReplicas, engine.Seed)
         {
-            BillingGranularitySeconds = billing.GranularitySeconds.TotalSeconds,
-            BillingMinimumSeconds = billing.MinimumSeconds.TotalSeconds,
+            BillingGranularity = billing.GranularitySeconds,
+            BillingMinimum = billing.MinimumSeconds,
             Serving = serving,
-            DrainSeconds = engine.DrainSeconds.TotalSeconds,
+            Drain = engine.DrainSeconds,
             MaxRequests = engine.MaxRequests,
             FluidServing = serving is not null && engine.Serving == "fluid",
         };

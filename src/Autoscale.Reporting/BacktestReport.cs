@@ -193,14 +193,10 @@ public sealed class BacktestReport(TraceInfo trace, ReplaySettings settings, IRe
 
             json.WriteEndObject();
             json.WriteStartObject("slo");
-            if (settings.Slo.HasMaxWait)
-            {
-                json.WriteNumber("maxWaitSeconds", settings.Slo.MaxWaitSeconds);
-            }
-
-            WriteOptional(json, "maxTtftSeconds", settings.Slo.MaxTtftSeconds);
-            WriteOptional(json, "maxTpotSeconds", settings.Slo.MaxTpotSeconds);
-            WriteOptional(json, "maxE2eSeconds", settings.Slo.MaxE2eSeconds);
+            WriteOptional(json, "maxWaitSeconds", settings.Slo.MaxWait?.TotalSeconds);
+            WriteOptional(json, "maxTtftSeconds", settings.Slo.MaxTtft?.TotalSeconds);
+            WriteOptional(json, "maxTpotSeconds", settings.Slo.MaxTpot?.TotalSeconds);
+            WriteOptional(json, "maxE2eSeconds", settings.Slo.MaxE2e?.TotalSeconds);
             json.WriteNumber("targetPercent", settings.Slo.TargetPercent);
             json.WriteEndObject();
             json.WriteStartArray("candidates");

@@ -76,26 +76,26 @@ public static class ReportText
     /// <summary>The SLO as one sentence.</summary>
     public static string SloLine(SloSettings slo)
     {
-        var timeout = slo.ClientTimeoutSeconds is { } t ? $"; requests that wait {t.ToString(Ci)} s leave (dropped)" : "";
+        var timeout = slo.ClientTimeout is { } t ? $"; requests that wait {t.TotalSeconds.ToString(Ci)} s leave (dropped)" : "";
         var parts = new List<string>();
-        if (slo.HasMaxWait)
+        if (slo.MaxWait is { } wait)
         {
-            parts.Add($"start within {slo.MaxWaitSeconds.ToString(Ci)} s");
+            parts.Add($"start within {wait.TotalSeconds.ToString(Ci)} s");
         }
 
-        if (slo.MaxTtftSeconds is { } ttft)
+        if (slo.MaxTtft is { } ttft)
         {
-            parts.Add($"have their first token within {ttft.ToString(Ci)} s");
+            parts.Add($"have their first token within {ttft.TotalSeconds.ToString(Ci)} s");
         }
 
-        if (slo.MaxTpotSeconds is { } tpot)
+        if (slo.MaxTpot is { } tpot)
         {
-            parts.Add($"take at most {tpot.ToString(Ci)} s per later token");
+            parts.Add($"take at most {tpot.TotalSeconds.ToString(Ci)} s per later token");
         }
 
-        if (slo.MaxE2eSeconds is { } e2e)
+        if (slo.MaxE2e is { } e2e)
         {
-            parts.Add($"finish within {e2e.ToString(Ci)} s");
+            parts.Add($"finish within {e2e.TotalSeconds.ToString(Ci)} s");
         }
 
         var what = parts.Count switch

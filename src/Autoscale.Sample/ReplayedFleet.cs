@@ -60,7 +60,7 @@ internal sealed class ReplayedFleet : IScalingSignalSource, IReplicaController
         _loop = replay.Loop;
         _ended = ended;
         _target = replay.Replicas;
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(autoscaler.CapacityPerReplica, 1, 0), trace.Tick, MaxReplicas: 1_000_000);
+        var settings = new ReplaySettings(new SloSettings(Duration.FromSeconds(2), 99), new ReplicaSettings(autoscaler.CapacityPerReplica, 1, 0), trace.Tick, MaxReplicas: 1_000_000);
         var spec = new CandidateSpec("replayed fleet", () => new Held(), new FixedLoadTime(autoscaler.ExpectedLoadTime));
         _world = ReplayedWorld.ForTrace(spec, settings, trace.Start, signal =>
         {

@@ -1,28 +1,33 @@
+using NodaTime;
+
 namespace Autoscale;
 
 /// <summary>The latency objective a candidate is judged by.</summary>
-/// <param name="MaxWaitSeconds">A request is late when it waits strictly longer than this before service starts.</param>
-/// <param name="TargetPercent">The share of requests (percent) that must start within <paramref name="MaxWaitSeconds"/>.</param>
-/// <param name="ClientTimeoutSeconds">Requests that wait longer than this leave the queue (dropped); null for never.</param>
+/// <param name="MaxWait">A request is late when it waits strictly longer than this before service starts; null for no bound on the wait (a serving SLO judged by its latencies alone).</param>
+/// <param name="TargetPercent">The share of requests (percent) that must meet the objective.</param>
+/// <param name="ClientTimeout">Requests that wait longer than this leave the queue (dropped); null for never.</param>
 /// <param name="DollarsPerViolation">Optional price of one violated request, folding risk into dollars.</param>
-/// <remarks>Immutable; safe to share between threads.</remarks>
+/// <remarks>
+/// Immutable; safe to share between threads. Times are <see cref="Duration"/>s, as in the options; each replay converts
+/// them once, when it starts, to its own clock (ticks, nanoseconds or seconds).
+/// </remarks>
 public sealed record SloSettings(
-    double MaxWaitSeconds,
+    Duration? MaxWait,
     double TargetPercent,
-    double? ClientTimeoutSeconds = null,
+    Duration? ClientTimeout = null,
     double DollarsPerViolation = 0)
 {
     /// <summary>With a serving profile: the longest time to first token that meets the SLO; null for none.</summary>
-    public double? MaxTtftSeconds { get; init; }
+    public Duration? MaxTtft { get; init; }
 
     /// <summary>With a serving profile: the longest mean time per output token after the first; null for none.</summary>
-    public double? MaxTpotSeconds { get; init; }
+    public Duration? MaxTpot { get; init; }
 
     /// <summary>With a serving profile: the longest time from arrival to the last token; null for none.</summary>
-    public double? MaxE2eSeconds { get; init; }
+    public Duration? MaxE2e { get; init; }
 
-    /// <summary>Whether <see cref="MaxWaitSeconds"/> is an objective (infinite: a serving SLO without a queue-wait bound).</summary>
-    public bool HasMaxWait => double.IsFinite(MaxWaitSeconds);
+    /// <summary>Whether <see cref="MaxWait"/> is an objective.</summary>
+    public bool HasMaxWait => MaxWait is not null;
 
     /// <summary>Every rule the settings break, by the rules of <see cref="SloOptions"/> (the config's <c>slo</c> section); empty when valid.</summary>
     public IReadOnlyList<OptionError> Validate() => OptionRules.Validate(ToOptions(), typeof(SloOptions));
@@ -30,12 +35,12 @@ public sealed record SloSettings(
     /// <summary>The settings as the options class that declares their rules.</summary>
     public SloOptions ToOptions() => new()
     {
-        MaxWaitSeconds = HasMaxWait ? OptionDuration.FromSeconds(MaxWaitSeconds) : null,
-        MaxTtftSeconds = OptionDuration.FromSeconds(MaxTtftSeconds),
-        MaxTpotSeconds = OptionDuration.FromSeconds(MaxTpotSeconds),
-        MaxE2eSeconds = OptionDuration.FromSeconds(MaxE2eSeconds),
+        MaxWaitSeconds = MaxWait,
+        MaxTtftSeconds = MaxTtft,
+        MaxTpotSeconds = MaxTpot,
+        MaxE2eSeconds = MaxE2e,
         TargetPercent = TargetPercent,
-        ClientTimeoutSeconds = OptionDuration.FromSeconds(ClientTimeoutSeconds),
+        ClientTimeoutSeconds = ClientTimeout,
         DollarsPerViolation = DollarsPerViolation,
     };
 }

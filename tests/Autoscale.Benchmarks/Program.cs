@@ -24,7 +24,7 @@ public class ReplayBenchmarks
     [Params("textbook", "fixed", "reactive", "warm-floor", "scheduled-floor", "predictive", "hpa", "keda", "knative", "ray-serve")]
     public string Policy { get; set; } = "textbook";
 
-    private static readonly ReplaySettings Settings = new(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 500);
+    private static readonly ReplaySettings Settings = new(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 500);
 
     [GlobalSetup]
     public void Setup()
@@ -117,7 +117,7 @@ public class PrefixCachingBenchmarks
         }
 
         _workload = workload.WithPrefixes(PrefixGroupSynthesis.Assign(40, 1024, 1, 0, [.. inputs], inputs.Count));
-        _settings = new ReplaySettings(new SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = 2 }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile };
+        _settings = new ReplaySettings(new SloSettings(null, 99) { MaxTtft = NodaTime.Duration.FromSeconds(2) }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile };
     }
 
     [Benchmark(Description = "conversation trace, 4 replicas")]
@@ -149,7 +149,7 @@ public class DisaggregationBenchmarks
         var pools = new Autoscale.Backtesting.Serving.Disaggregation(profile, new ReplicaSettings(1, 1, 3), profile, new ReplicaSettings(1, 1, 3),
             new Autoscale.Backtesting.Serving.KvTransfer(25, 0.00005, 131_072, 1));
         _workload = Conversation.Workload(profile);
-        _settings = new ReplaySettings(new SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = 2 }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile with { Disaggregation = pools } };
+        _settings = new ReplaySettings(new SloSettings(null, 99) { MaxTtft = NodaTime.Duration.FromSeconds(2) }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile with { Disaggregation = pools } };
     }
 
     private static CandidateSpec Fixed(int replicas) =>

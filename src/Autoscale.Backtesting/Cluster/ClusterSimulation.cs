@@ -149,8 +149,8 @@ internal sealed partial class ClusterSimulation : ILoadSimulation
                 spec.Pool is { } pool ? nodes.IndexOf(pool) : -1, start, timelineBucketTicks)
             {
                 DrainsOnRelease = drainsOnRelease,
-                BillingGranularitySeconds = settings.BillingGranularitySeconds,
-                BillingMinimumSeconds = settings.BillingMinimumSeconds,
+                BillingGranularitySeconds = settings.BillingGranularity.TotalSeconds,
+                BillingMinimumSeconds = settings.BillingMinimum.TotalSeconds,
             };
             return cluster;
         }

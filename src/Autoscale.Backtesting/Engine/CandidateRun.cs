@@ -88,14 +88,14 @@ public sealed class CandidateRun : ICandidateReplay
         _tickSeconds = settings.TickSeconds;
         _capacity = settings.Replica.CapacityRps;
         _capacityPerTick = _capacity * _tickSeconds;
-        _lateAfterTicks = WholeTicksWithin(settings.Slo.MaxWaitSeconds);
-        _dropAfterTicks = settings.Slo.ClientTimeoutSeconds is { } timeout ? WholeTicksWithin(timeout) : long.MaxValue;
+        _lateAfterTicks = WholeTicksWithin(settings.Slo.MaxWait);
+        _dropAfterTicks = WholeTicksWithin(settings.Slo.ClientTimeout);
         _queue = new RequestQueue(mergeAfterTicks: _lateAfterTicks + 1);
         _cadence = new DecisionCadence(spec.DecisionIntervalTicks, spec.MetricsDelayTicks, settings.Tick, start);
         _step = new DecisionStep(_cadence.Interval, _capacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
         _signal = new ScalingSignal(start, _step.Interval, 0, 0, 0, 0, _capacity, _step.ExpectedLoadTime) { MaxReplicas = _step.MaxReplicas };
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
-        _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
+        _fleet = new FleetLedger(_tickSeconds, _capacityPerTick, settings.BillingGranularity.TotalSeconds, settings.BillingMinimum.TotalSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
         _loads = Cluster.ClusterSimulation.LoadsFor(spec, settings, start, timelineBucketTicks, drainsOnRelease: false, out _cluster);
 
@@ -418,6 +418,6 @@ public sealed class CandidateRun : ICandidateReplay
         }
     }
 
-    private long WholeTicksWithin(double seconds) =>
-        (long)Math.Floor(seconds * 1e9 / _tickNanos + 1e-9);
+    /// <summary>The count replay's one conversion of a time to its clock: the whole ticks within it (none: never).</summary>
+    private long WholeTicksWithin(Duration? time) => time is { } t ? t.ToInt64Nanoseconds() / _tickNanos : long.MaxValue;
 }

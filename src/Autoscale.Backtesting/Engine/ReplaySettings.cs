@@ -11,11 +11,11 @@ namespace Autoscale.Backtesting.Engine;
 /// <remarks>Immutable; safe to share between threads.</remarks>
 public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Duration Tick, int MaxReplicas = 10_000, long Seed = 1)
 {
-    /// <summary>Each replica's billed lifetime is rounded up to a multiple of this (0: billed per tick, exactly).</summary>
-    public double BillingGranularitySeconds { get; init; }
+    /// <summary>Each replica's billed lifetime is rounded up to a multiple of this (zero: billed per tick, exactly).</summary>
+    public Duration BillingGranularity { get; init; }
 
-    /// <summary>Each replica is billed for at least this long (0: no minimum).</summary>
-    public double BillingMinimumSeconds { get; init; }
+    /// <summary>Each replica is billed for at least this long (zero: no minimum).</summary>
+    public Duration BillingMinimum { get; init; }
 
     /// <summary>The tick in seconds.</summary>
     public double TickSeconds => Tick.TotalSeconds;
@@ -29,8 +29,8 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     /// <summary>The cluster replicas run on (nodes, pools, stockouts, reclaims, crashes); null bills replicas and starts loads at once.</summary>
     public Cluster.ClusterSpec? Cluster { get; init; }
 
-    /// <summary>With a serving profile: seconds the fleet may serve what is left after the trace ends.</summary>
-    public double DrainSeconds { get; init; } = 3600;
+    /// <summary>With a serving profile: how long the fleet may serve what is left after the trace ends.</summary>
+    public Duration Drain { get; init; } = Duration.FromHours(1);
 
     /// <summary>The most requests a request-level serving replay takes (<c>engine.maxRequests</c>); a longer trace is refused before it starts.</summary>
     public long MaxRequests { get; init; } = EngineOptions.DefaultMaxRequests;
@@ -52,8 +52,8 @@ public sealed record ReplaySettings(SloSettings Slo, ReplicaSettings Replica, Du
     [
         .. Slo.Validate().Select(e => e.Under("slo")),
         .. Replica.Validate().Select(e => e.Under("replica")),
-        .. OptionRules.Validate(new EngineOptions { TickSeconds = OptionDuration.FromSeconds(TickSeconds), MaxReplicas = MaxReplicas, Seed = Seed }, typeof(EngineOptions)).Select(e => e.Under("engine")),
-        .. OptionRules.Validate(new BillingOptions { GranularitySeconds = OptionDuration.FromSeconds(BillingGranularitySeconds), MinimumSeconds = OptionDuration.FromSeconds(BillingMinimumSeconds) }, typeof(BillingOptions)).Select(e => e.Under("billing")),
+        .. OptionRules.Validate(new EngineOptions { TickSeconds = Tick, MaxReplicas = MaxReplicas, Seed = Seed }, typeof(EngineOptions)).Select(e => e.Under("engine")),
+        .. OptionRules.Validate(new BillingOptions { GranularitySeconds = BillingGranularity, MinimumSeconds = BillingMinimum }, typeof(BillingOptions)).Select(e => e.Under("billing")),
         .. (Cluster?.Validate() ?? []).Select(e => e.Under("cluster")),
     ];
 }

@@ -30,7 +30,10 @@ internal sealed partial class FluidRun : ServingRunBase
 
     private readonly int _subSteps;
     private readonly double _h;
-    private readonly double _maxTtft, _maxTpot, _maxE2e, _maxWait, _timeout;
+    /// <summary>A bound on this replay's clock, in seconds (none: never).</summary>
+    private static double Seconds(Duration? bound) => bound is { } b ? b.TotalSeconds : double.PositiveInfinity;
+
+    private readonly double _maxTtft, _maxTpot, _maxE2e, _maxWait, _timeout, _drain;
     private readonly double _kvPerReplica;
 
     /// <summary>The share of a replica's steps a warming replica loses: 1 - 1 / warmupSlowdown.</summary>
@@ -83,11 +86,13 @@ internal sealed partial class FluidRun : ServingRunBase
         _subSteps = Math.Max(1, (int)Math.Ceiling((_tickSeconds / SubStepSeconds) - 1e-9));
         _h = _tickSeconds / _subSteps;
         var slo = settings.Slo;
-        _maxWait = slo.HasMaxWait ? slo.MaxWaitSeconds : double.PositiveInfinity;
-        _maxTtft = slo.MaxTtftSeconds ?? double.PositiveInfinity;
-        _maxTpot = slo.MaxTpotSeconds ?? double.PositiveInfinity;
-        _maxE2e = slo.MaxE2eSeconds ?? double.PositiveInfinity;
-        _timeout = slo.ClientTimeoutSeconds ?? double.PositiveInfinity;
+        // The fluid's clock is seconds: each time converted once, here (none: never).
+        _maxWait = Seconds(slo.MaxWait);
+        _maxTtft = Seconds(slo.MaxTtft);
+        _maxTpot = Seconds(slo.MaxTpot);
+        _maxE2e = Seconds(slo.MaxE2e);
+        _timeout = Seconds(slo.ClientTimeout);
+        _drain = _settings.Drain.TotalSeconds;
         _kvPerReplica = (double)_p.KvBlocks * _p.BlockTokens;
         _warmingLoss = 1 - (1 / _p.WarmupSlowdown);
         _log = workload.Requests;
@@ -243,7 +248,7 @@ internal sealed partial class FluidRun : ServingRunBase
         Completing();
         var horizon = _w.Ticks;
         var end = horizon * _tickSeconds;
-        var limit = end + _settings.DrainSeconds;
+        var limit = end + _drain;
 
         // After the trace: no decisions; loads in progress complete; the fleet serves what is left up to the limit, each
         // replica billed while it has work.
@@ -344,9 +349,9 @@ internal sealed partial class FluidRun : ServingRunBase
     private IEnumerable<string> Warnings(long drainTicks)
     {
         var ci = System.Globalization.CultureInfo.InvariantCulture;
-        if (_dropped >= 0.5 && drainTicks * _tickSeconds >= _settings.DrainSeconds)
+        if (_dropped >= 0.5 && drainTicks * _tickSeconds >= _drain)
         {
-            yield return $"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds.ToString("0.###", ci)} s) after the trace ended and were dropped";
+            yield return $"requests were still waiting or running engine.drainSeconds ({_drain.ToString("0.###", ci)} s) after the trace ended and were dropped";
         }
     }
 }

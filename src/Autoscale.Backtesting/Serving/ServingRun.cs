@@ -145,11 +145,12 @@ internal sealed partial class ServingRun : ServingRunBase
         _warmupNanos = Nanos(_p.WarmupSeconds);
         _drainTimeoutNanos = Nanos(_p.DrainTimeoutSeconds);
         var slo = settings.Slo;
-        _maxWait = slo.HasMaxWait ? Nanos(slo.MaxWaitSeconds) : long.MaxValue;
-        _maxTtft = slo.MaxTtftSeconds is { } ttft ? Nanos(ttft) : long.MaxValue;
-        _maxE2e = slo.MaxE2eSeconds is { } e2e ? Nanos(e2e) : long.MaxValue;
-        _maxTpot = slo.MaxTpotSeconds is { } tpot ? tpot * 1e9 : double.PositiveInfinity;
-        _timeout = slo.ClientTimeoutSeconds is { } timeout ? Nanos(timeout) : long.MaxValue;
+        // The request-level clock is nanoseconds: each time converted once, here (none: never).
+        _maxWait = Nanos(slo.MaxWait);
+        _maxTtft = Nanos(slo.MaxTtft);
+        _maxE2e = Nanos(slo.MaxE2e);
+        _maxTpot = slo.MaxTpot is { } tpot ? tpot.ToInt64Nanoseconds() : double.PositiveInfinity;
+        _timeout = Nanos(slo.ClientTimeout);
 
         if (recordRequests)
         {
@@ -327,7 +328,7 @@ internal sealed partial class ServingRun : ServingRunBase
         // The last tick's completions went to the ledger with it: the drain's count afresh.
         _tickCompleted = 0;
         _tickViolations = 0;
-        _drainLimit = (_w.Ticks * _tickNanos) + Nanos(_settings.DrainSeconds);
+        _drainLimit = (_w.Ticks * _tickNanos) + _settings.Drain.ToInt64Nanoseconds();
     }
 
     /// <summary>
@@ -442,11 +443,14 @@ internal sealed partial class ServingRun : ServingRunBase
             yield return $"{_preemptions.ToString("N0", ci)} preemptions: the KV cache ran full (kvCacheTokens {_p.KvCacheTokens.ToString("N0", ci)}); preempted requests were prefilled again";
         }
 
-        if (drainTicks * _tickSeconds >= _settings.DrainSeconds && _dropped > 0)
+        if (drainTicks * _tickSeconds >= _settings.Drain.TotalSeconds && _dropped > 0)
         {
-            yield return $"requests were still waiting or running engine.drainSeconds ({_settings.DrainSeconds.ToString("0.###", ci)} s) after the trace ended and were dropped";
+            yield return $"requests were still waiting or running engine.drainSeconds ({_settings.Drain.TotalSeconds.ToString("0.###", ci)} s) after the trace ended and were dropped";
         }
     }
 
     private static long Nanos(double seconds) => seconds >= 9.2e9 ? long.MaxValue : (long)Math.Round(seconds * 1e9);
+
+    /// <summary>A bound on this replay's clock, in nanoseconds (none: never).</summary>
+    private static long Nanos(Duration? bound) => bound is { } b ? b.ToInt64Nanoseconds() : long.MaxValue;
 }

@@ -78,7 +78,7 @@ internal abstract class ServingRunBase : Engine.ICandidateReplay
         _performance = _p.Performance(settings.Replica.Gpus);
         _step = new DecisionStep(_cadence.Interval, NominalCapacity, spec.LoadTime.ExpectedLoadTime, settings.MaxReplicas);
         _slo = new SloLedger(_tickNanos, settings.Slo.TargetPercent);
-        _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularitySeconds, settings.BillingMinimumSeconds);
+        _fleet = new FleetLedger(_tickSeconds, NominalCapacity * _tickSeconds, settings.BillingGranularity.TotalSeconds, settings.BillingMinimum.TotalSeconds);
         _timeline = timelineBucketTicks > 0 ? new TimelineRecorder(timelineBucketTicks, _tickSeconds, zoomWorstHour, _tickNanos) : null;
         _loads = Cluster.ClusterSimulation.LoadsFor(spec, settings, workload.Start, timelineBucketTicks, drainsOnRelease: true, out _cluster);
 

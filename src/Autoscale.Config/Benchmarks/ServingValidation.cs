@@ -70,10 +70,10 @@ public static class ServingValidation
         capped = capped with { MaxModelLen = Math.Max(capped.MaxModelLen, run.Input.Zip(run.Output).Select(p => p.First + p.Second + 1).DefaultIfEmpty(1).Max()) };
         var ticks = (run.ArrivalNanos.Length == 0 ? 0 : run.ArrivalNanos[^1] / 1_000_000_000) + 1;
         var workload = ServingWorkload.FromRequests(Start, Duration.FromSeconds(1), ticks, run.ArrivalNanos, run.Input, run.Output, capped, run.Name);
-        var settings = new ReplaySettings(new Autoscale.SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = 3600 }, new ReplicaSettings(1, 1, 0), Duration.FromSeconds(1))
+        var settings = new ReplaySettings(new Autoscale.SloSettings(null, 99) { MaxTtft = Duration.FromHours(1) }, new ReplicaSettings(1, 1, 0), Duration.FromSeconds(1))
         {
             Serving = capped,
-            DrainSeconds = 30 * 86_400,
+            Drain = Duration.FromDays(30),
         };
         var candidate = new CandidateSpec("server", () => new Autoscale.Policies.Fixed.FixedPolicy(new Autoscale.Policies.Fixed.FixedOptions { Replicas = 1 }), new FixedLoadTime(Duration.Zero)) { PolicyName = "fixed" };
         var replay = RequestTimes.Replay(workload, settings, candidate, cancellationToken);

@@ -55,7 +55,7 @@ public static class TextbookScenario
 
     /// <summary>The settings of the seed: 1 s tick, 2 s max wait, 30 req/s per replica.</summary>
     public static ReplaySettings Settings { get; } = new(
-        new SloSettings(MaxWaitSeconds, 99.0),
+        new SloSettings(Duration.FromSeconds(MaxWaitSeconds), 99.0),
         new ReplicaSettings(CapacityPerReplica, 1, 3.0),
         Duration.FromSeconds(1));
 

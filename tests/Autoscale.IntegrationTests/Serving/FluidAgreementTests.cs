@@ -130,7 +130,7 @@ public sealed class FluidAgreementTests(ITestOutputHelper output)
     internal static async Task<(ServingWorkload, ReplaySettings)> Case(string name)
     {
         var plan = await new ConfigLoader(PolicyCatalog.CreateBuiltIn()).LoadFileAsync(Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Serving", "golden-serving.json"));
-        var settings = plan.Settings with { Slo = new SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = MaxTtft } };
+        var settings = plan.Settings with { Slo = new SloSettings(null, 99) { MaxTtft = OptionDuration.FromSeconds(MaxTtft) } };
         var profile = settings.Serving!;
         switch (name)
         {

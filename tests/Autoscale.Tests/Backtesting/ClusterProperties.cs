@@ -60,7 +60,7 @@ public sealed class ClusterProperties
         {
             var (cluster, arrivals, gpus, reactive) = x;
             var fits = cluster.Pools.Max(p => p.GpusPerNode);
-            var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, Math.Min(gpus, fits), 3), Duration.FromSeconds(1), 100) { Cluster = cluster };
+            var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, Math.Min(gpus, fits), 3), Duration.FromSeconds(1), 100) { Cluster = cluster };
             var candidate = reactive
                 ? new CandidateSpec("reactive", () => new ReactivePolicy(new ReactiveOptions { MinReplicas = 1, MaxReplicas = 100 }), new FixedLoadTime(Duration.FromSeconds(30)), 15)
                 : new CandidateSpec("fixed", () => new FixedPolicy(new FixedOptions { Replicas = 12 }), new FixedLoadTime(Duration.FromSeconds(30)));

@@ -141,7 +141,7 @@ public sealed class ClusterTests
                 var candidate = new CandidateSpec("schedule", () => new ScriptedPolicy { Answer = x => new ScalingDecision(x.Now < trace.Start + NodaTime.Duration.FromMinutes(20) ? 2 : 12, "clock") },
                     new FixedLoadTime(NodaTime.Duration.FromSeconds(25)));
                 var cluster = new ClusterSpec([new NodePoolSpec("od", gpus, 8, provision, int.MaxValue, 0, 600, false, 0, 120, 0, 8, null)], PlacementKind.CheapestFirst, [], 0, 0, false, 0);
-                var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1)) { Cluster = cluster };
+                var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1)) { Cluster = cluster };
                 return Autoscale.Backtesting.Engine.Backtest.RunOne(trace, settings, candidate).ViolationPercent;
             }
 
@@ -153,7 +153,7 @@ public sealed class ClusterTests
         var busy = new TickTrace(ConstantTrace(TimeSpan.Zero, 0).Start, NodaTime.Duration.FromSeconds(1), [.. Enumerable.Range(0, 3600).Select(t => t >= 1200 && t < 2400 ? 300L : 50L)]);
         var cluster = (int provision) => new ClusterSpec([new NodePoolSpec("od", 1, 8, provision, int.MaxValue, 0, 600, false, 0, 120, 0, 8, null)], PlacementKind.CheapestFirst, [], 0, 0, false, 0);
         double Run(int provision) => Autoscale.Backtesting.Engine.Backtest.RunOne(busy,
-            new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1)) { Cluster = cluster(provision) },
+            new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1)) { Cluster = cluster(provision) },
             new CandidateSpec("schedule", () => new ScriptedPolicy { Answer = x => new ScalingDecision(x.Now < busy.Start + NodaTime.Duration.FromMinutes(20) ? 2 : 12, "clock") },
                 new FixedLoadTime(NodaTime.Duration.FromSeconds(25)))).ViolationPercent;
         Assert.True(Run(900) > Run(0) + 1, $"{Run(900)}% with 15-minute nodes, {Run(0)}% with instant ones");
@@ -339,7 +339,7 @@ public sealed class PublicClusterTests
     {
         var pool = new NodePoolSpec("a", GpusPerNode: 0, DollarsPerNodeHour: -1, ProvisionSeconds: 60, MaxNodes: 2, WarmNodes: 2, EmptyNodeScaleDownSeconds: 0,
             Spot: false, PreemptionsPerNodeHour: 0, NoticeSeconds: 0, CommittedNodes: 1, CommittedDollarsPerNodeHour: 1, Stockouts: null);
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1))
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1))
         {
             Cluster = new ClusterSpec([pool, pool with { }], PlacementKind.Priority, [0, 5], 0, 0, false, double.NaN),
         };

@@ -22,7 +22,7 @@ public sealed class CountReplayOracleProperties
         Prop.ForAll(Scenarios(), s =>
         {
             var (arrivals, capacity, replicas, timeout) = s;
-            var settings = new ReplaySettings(new SloSettings(2, 99, timeout), new ReplicaSettings(capacity, 1, 3), Duration.FromSeconds(1), 50);
+            var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99, OptionDuration.FromSeconds(timeout)), new ReplicaSettings(capacity, 1, 3), Duration.FromSeconds(1), 50);
             var candidate = new CandidateSpec("fixed", () => new FixedPolicy(new FixedOptions { Replicas = replicas }), new FixedLoadTime(Duration.Zero));
             var r = Backtest.RunOne(new TickTrace(EngineScenario.Start, Duration.FromSeconds(1), arrivals), settings, candidate);
             var m = Model(arrivals, capacity * replicas, capacity, lateAfter: 2, dropAfter: timeout is { } d ? (long)d : long.MaxValue);

@@ -14,7 +14,7 @@ internal sealed record EngineScenario(long[] Arrivals, double Capacity, int Load
     public TickTrace Trace => new(Start, Duration.FromSeconds(1), Arrivals);
 
     public ReplaySettings Settings(double? capacity = null) => new(
-        new SloSettings(2, 99, TimeoutSeconds),
+        new SloSettings(NodaTime.Duration.FromSeconds(2), 99, OptionDuration.FromSeconds(TimeoutSeconds)),
         new ReplicaSettings(capacity ?? Capacity, 1, 3),
         Duration.FromSeconds(1),
         MaxReplicas);

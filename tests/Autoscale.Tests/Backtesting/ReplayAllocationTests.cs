@@ -11,7 +11,7 @@ public sealed class ReplayAllocationTests
     public void The_per_tick_loop_allocates_nothing_once_warm()
     {
         var candidate = TextbookScenario.Candidate("textbook", 2) with { DecisionIntervalTicks = 1, MetricsDelayTicks = 3 };
-        var settings = TextbookScenario.Settings with { Slo = TextbookScenario.Settings.Slo with { ClientTimeoutSeconds = 30 } };
+        var settings = TextbookScenario.Settings with { Slo = TextbookScenario.Settings.Slo with { ClientTimeout = NodaTime.Duration.FromSeconds(30) } };
         var arrivals = new long[200_000];
         for (var i = 0; i < arrivals.Length; i++)
         {

@@ -9,7 +9,7 @@ public sealed class ReplayEngineTests
     private static readonly Instant Start = Instant.FromUtc(2026, 1, 5, 0, 0);
 
     private static ReplaySettings Settings(double capacity = 10, double? timeout = null, double maxWait = 2) =>
-        new(new SloSettings(maxWait, 99, timeout), new ReplicaSettings(capacity, 2, 3.6), Duration.FromSeconds(1));
+        new(new SloSettings(OptionDuration.FromSeconds(maxWait), 99, OptionDuration.FromSeconds(timeout)), new ReplicaSettings(capacity, 2, 3.6), Duration.FromSeconds(1));
 
     private static CandidateSpec Scripted(int[] script, int loadSeconds = 3, int every = 1, int delay = 0, ScriptedPolicy? policy = null) =>
         new("s", () => policy ?? new ScriptedPolicy(script), new FixedLoadTime(Duration.FromSeconds(loadSeconds)), every, delay);

@@ -103,7 +103,7 @@ public sealed class ReportScaleTests
         }
 
         var trace = new TickTrace(Instant.FromUtc(2026, 1, 5, 0, 0), Duration.FromSeconds(1), arrivals);
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1));
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1));
         var spec = new CandidateSpec("five", () => new Autoscale.Policies.Fixed.FixedPolicy(new() { Replicas = 5 }), new FixedLoadTime(Duration.Zero));
 
         var result = Backtest.Run(trace, settings, [spec], timelinePoints: 1500).Single();

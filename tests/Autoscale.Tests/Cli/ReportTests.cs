@@ -126,10 +126,10 @@ public sealed class ReportTests
     public void Billing_per_minute_with_a_minimum_rounds_each_lifetime_up()
     {
         var trace = new TickTrace(Instant.FromUtc(2026, 1, 5, 0, 0), Duration.FromSeconds(1), new long[90]);
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3.6), Duration.FromSeconds(1))
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3.6), Duration.FromSeconds(1))
         {
-            BillingGranularitySeconds = 60,
-            BillingMinimumSeconds = 60,
+            BillingGranularity = NodaTime.Duration.FromSeconds(60),
+            BillingMinimum = NodaTime.Duration.FromSeconds(60),
         };
         var fixedFleet = new CandidateSpec("f", () => new Autoscale.Policies.Fixed.FixedPolicy(new() { Replicas = 3 }), new FixedLoadTime(Duration.Zero));
 

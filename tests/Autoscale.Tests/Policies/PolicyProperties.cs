@@ -135,7 +135,7 @@ public sealed class PolicyProperties
         }
 
         var trace = Enumerable.Repeat(day, 3).SelectMany(d => d).ToArray();
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 200);
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 200);
         var policy = new PredictivePolicy(new PredictiveOptions { MinReplicas = 1, MaxReplicas = 200, TargetUtilization = 0.8 });
         var spec = new CandidateSpec("p", () => policy, new FixedLoadTime(Duration.FromSeconds(120)), DecisionIntervalTicks: 15);
         var run = new CandidateRun(spec, settings, Start);
@@ -168,7 +168,7 @@ public sealed class PolicyProperties
             trace[t] = 600;
         }
 
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 200);
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 200);
         var predictive = Backtest.RunOne(new TickTrace(Start, Duration.FromSeconds(1), trace), settings,
             new CandidateSpec("p", () => new PredictivePolicy(new PredictiveOptions()), new FixedLoadTime(Duration.FromSeconds(60))));
         var reactive = Backtest.RunOne(new TickTrace(Start, Duration.FromSeconds(1), trace), settings,

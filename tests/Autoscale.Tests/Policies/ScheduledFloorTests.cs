@@ -118,7 +118,7 @@ public sealed class ScheduledFloorTests
         // The trace starts an hour before a 07:00 Berlin window (06:00 UTC); no traffic at all.
         var policy = Policy("Mon-Fri", "07:00", "09:00", min: 6);
         var start = Instant.FromUtc(2026, 1, 5, 5, 0);
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 50);
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 50);
         var spec = new CandidateSpec("s", () => policy, new FixedLoadTime(Duration.FromSeconds(loadSeconds)), decisionSeconds);
         var run = new CandidateRun(spec, settings, start);
         var open = 3600; // 06:00 UTC

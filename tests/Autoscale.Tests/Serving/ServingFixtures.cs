@@ -26,11 +26,11 @@ internal static class ServingFixtures
         };
 
     public static ReplaySettings Settings(ServingProfile profile, double? maxTtft = 2, double? maxTpot = null, double tickSeconds = 1, double drainSeconds = 3600) =>
-        new(new SloSettings(double.PositiveInfinity, 99) { MaxTtftSeconds = maxTtft, MaxTpotSeconds = maxTpot }, new ReplicaSettings(1, 1, 3.6),
+        new(new SloSettings(null, 99) { MaxTtft = OptionDuration.FromSeconds(maxTtft), MaxTpot = OptionDuration.FromSeconds(maxTpot) }, new ReplicaSettings(1, 1, 3.6),
             Duration.FromNanoseconds((long)Math.Round(tickSeconds * 1e9)))
         {
             Serving = profile,
-            DrainSeconds = drainSeconds,
+            Drain = OptionDuration.FromSeconds(drainSeconds),
         };
 
     public static CandidateSpec Fixed(int replicas, double loadSeconds = 0) =>

@@ -20,7 +20,7 @@ public sealed class ServingProperties
 
         public ReplaySettings Settings(double? timeout = null) => ServingFixtures.Settings(Profile, maxTtft: 0.5, maxTpot: 0.05, drainSeconds: 600) with
         {
-            Slo = new SloSettings(double.PositiveInfinity, 99, timeout) { MaxTtftSeconds = 0.5, MaxTpotSeconds = 0.05 },
+            Slo = new SloSettings(null, 99, OptionDuration.FromSeconds(timeout)) { MaxTtft = NodaTime.Duration.FromSeconds(0.5), MaxTpot = NodaTime.Duration.FromSeconds(0.05) },
         };
 
         public override string ToString() =>

@@ -63,7 +63,7 @@ public sealed class LoadTimeConfigTests
         // Before, the model kept the config's seed, so --seeds N replayed the same load times N times.
         var arrivals = Enumerable.Range(0, 4 * 3600).Select(t => t % 1200 < 300 ? 300L : 20L).ToArray();
         var trace = new TickTrace(NodaTime.Instant.FromUtc(2026, 1, 5, 0, 0), NodaTime.Duration.FromSeconds(1), arrivals);
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1), 100);
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), NodaTime.Duration.FromSeconds(1), 100);
         var model = new EmpiricalLoadTime([10, 20, 40, 80, 160, 320], seed: 1);
         var reactive = new Autoscale.Policies.Reactive.ReactiveOptions { MinReplicas = 1, MaxReplicas = 100, ScaleDownStabilizationSeconds = OptionDuration.FromSeconds(30) };
         var spec = new CandidateSpec("c", () => new Autoscale.Policies.Reactive.ReactivePolicy(reactive), model, DecisionIntervalTicks: 5) { PolicyName = "reactive" };

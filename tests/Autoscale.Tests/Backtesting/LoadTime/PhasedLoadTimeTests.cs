@@ -187,7 +187,7 @@ public sealed class PhasedLoadTimeTests
         }
 
         var trace = new TickTrace(Instant.FromUtc(2026, 1, 5, 0, 0), Duration.FromSeconds(1), arrivals);
-        var settings = new ReplaySettings(new SloSettings(2, 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 100);
+        var settings = new ReplaySettings(new SloSettings(NodaTime.Duration.FromSeconds(2), 99), new ReplicaSettings(30, 1, 3), Duration.FromSeconds(1), 100);
         var store = new PhasedLoadTime { ModelSizeGb = 68, NodeBandwidthGbps = 0.4, StoreBandwidthGbps = 4, ShardSeconds = 10, WarmSeconds = 30 };
         var cached = store with { Cache = new NodeCache(RetentionSeconds: 3 * 3600, BandwidthGbps: 3.5, HoldDollarsPerHour: 1.0) };
         var reactive = new ReactiveOptions { MinReplicas = 1, MaxReplicas = 100, ScaleDownStabilizationSeconds = OptionDuration.FromSeconds(120) };
