@@ -40,7 +40,7 @@ public static class ParquetTrace
     public const string EvenlySpacedMetadataKey = "autoscale.evenly_spaced";
 
     /// <summary>Rows per row group when writing.</summary>
-    public const int DefaultRowGroupSize = 1 << 20;
+    public const int DefaultRowGroupSize = 1 << 16;
 
     /// <summary>Writes evenly spaced interval counts starting at <paramref name="start"/>, one row per <paramref name="interval"/>.</summary>
     public static Task WriteIntervalCountsAsync(string path, Instant start, Duration interval, ReadOnlyMemory<long> counts, int rowGroupSize = DefaultRowGroupSize, CancellationToken cancellationToken = default)
