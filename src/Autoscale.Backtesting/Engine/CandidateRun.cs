@@ -164,20 +164,32 @@ public sealed class CandidateRun : ICandidateReplay
     /// <summary>Replays one tick per element of <paramref name="arrivalsPerTick"/>.</summary>
     public void Advance(ReadOnlySpan<long> arrivalsPerTick)
     {
+        ThrowIfCompleted();
         for (var i = 0; i < arrivalsPerTick.Length; i++)
         {
-            Step(arrivalsPerTick[i]);
+            ReplayTick(arrivalsPerTick[i]);
         }
     }
 
     /// <summary>Replays one tick in which <paramref name="arrivals"/> requests arrive.</summary>
     public void Step(long arrivals)
     {
+        ThrowIfCompleted();
+        ReplayTick(arrivals);
+    }
+
+    private void ThrowIfCompleted()
+    {
         if (_completed)
         {
             throw new InvalidOperationException("the run is complete");
         }
+    }
 
+    /// <summary>One tick, inlined into the loop over a chunk (a call per tick and its register saves showed in the profile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ReplayTick(long arrivals)
+    {
         var t = _tick;
 
         _slo.Advance(t);
