@@ -34,7 +34,7 @@ internal static class DisaggregationConfig
         var transfer = options.KvTransfer!;
         var bytes = transfer.KvBytesPerToken ?? prefillModel
             ?? throw new ConfigException(file, Path + ".kvTransfer.kvBytesPerToken", "is required: the prefill pool names no hardware (model) to derive a token's KV cache bytes from");
-        return new Disaggregation(prefill, prefillReplica, decode, decodeReplica, new KvTransfer(transfer.BandwidthGBps, transfer.BaseLatencySeconds.TotalSeconds, bytes, prefillReplica.Gpus));
+        return new Disaggregation(prefill, prefillReplica, decode, decodeReplica, new KvTransfer(transfer.BandwidthGBps, transfer.BaseLatencySeconds, bytes, prefillReplica.Gpus));
     }
 
     /// <summary>One pool: its profile, its replicas' GPUs and price, and (with hardware) its model's KV cache bytes per token.</summary>

@@ -147,7 +147,7 @@ public class DisaggregationBenchmarks
             KvCacheTokens = 300_000,
         };
         var pools = new Autoscale.Backtesting.Serving.Disaggregation(profile, new ReplicaSettings(1, 1, 3), profile, new ReplicaSettings(1, 1, 3),
-            new Autoscale.Backtesting.Serving.KvTransfer(25, 0.00005, 131_072, 1));
+            new Autoscale.Backtesting.Serving.KvTransfer(25, Duration.FromNanoseconds(50_000), 131_072, 1));
         _workload = Conversation.Workload(profile);
         _settings = new ReplaySettings(new SloSettings(null, 99) { MaxTtft = NodaTime.Duration.FromSeconds(2) }, new ReplicaSettings(1, 1, 3), Duration.FromSeconds(1)) { Serving = profile with { Disaggregation = pools } };
     }

@@ -97,11 +97,11 @@ internal sealed partial class FluidRun
     private void AddReady(int count, double now)
     {
         _ready += count;
-        if (_p.WarmupSeconds > 0 && _p.WarmupSlowdown > 1)
+        if (_p.Warmup > Duration.Zero && _p.WarmupSlowdown > 1)
         {
             for (var i = 0; i < count; i++)
             {
-                _warmingUntil.Enqueue(now + _p.WarmupSeconds);
+                _warmingUntil.Enqueue(now + _p.Warmup.TotalSeconds);
             }
         }
     }
@@ -150,7 +150,7 @@ internal sealed partial class FluidRun
         var decodePerReplica = _decodeCount / Math.Max(1, _ready + count);
         var step = _p.BaseSeconds + (_p.PerDecodeTokenSeconds * decodePerReplica);
         var remaining = _decode.Count > 0 ? Math.Max(0, _decode.MaxFinish - _clock) * step : 0;
-        var drain = Math.Min(Math.Min(_p.DrainTimeoutSeconds, remaining), maxDrain);
+        var drain = Math.Min(Math.Min(_p.DrainTimeout.TotalSeconds, remaining), maxDrain);
         if (drain > 0)
         {
             // A reclaimed replica's node is billed to its deadline by the cluster; it is not released there.

@@ -1,3 +1,5 @@
+using NodaTime;
+
 namespace Autoscale.Backtesting.Serving;
 
 /// <summary>
@@ -19,7 +21,7 @@ internal sealed class KvHandoffs
     public KvHandoffs(KvTransfer transfer, int blockTokens)
     {
         ArgumentNullException.ThrowIfNull(transfer);
-        _baseNanos = transfer.BaseLatencySeconds * 1e9;
+        _baseNanos = transfer.BaseLatency.ToInt64Nanoseconds();
         _blockTokens = blockTokens;
         _nanosPerBlock = blockTokens * transfer.KvBytesPerToken / (transfer.BandwidthGBps * transfer.Links);
     }
@@ -60,7 +62,7 @@ internal sealed class KvHandoffs
 
 /// <summary>A disaggregated fleet's KV cache transfer.</summary>
 /// <param name="BandwidthGBps">One link's bandwidth, 10^9 bytes a second.</param>
-/// <param name="BaseLatencySeconds">Fixed time of every transfer.</param>
+/// <param name="BaseLatency">Fixed time of every transfer.</param>
 /// <param name="KvBytesPerToken">KV cache bytes of one token over the whole model.</param>
 /// <param name="Links">Links the transfer crosses in parallel: the prefill replica's GPUs.</param>
-public sealed record KvTransfer(double BandwidthGBps, double BaseLatencySeconds, double KvBytesPerToken, int Links);
+public sealed record KvTransfer(double BandwidthGBps, Duration BaseLatency, double KvBytesPerToken, int Links);

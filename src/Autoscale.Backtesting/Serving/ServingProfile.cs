@@ -1,3 +1,5 @@
+using NodaTime;
+
 namespace Autoscale.Backtesting.Serving;
 
 /// <summary>How requests are routed to a serving fleet's replicas.</summary>
@@ -83,14 +85,14 @@ public sealed record ServingProfile
     /// <summary>Whether a replica whose batch empties takes new requests during its last step (BLIS's behaviour; off, it is busy until the step ends).</summary>
     public bool OverlapLastStep { get; init; }
 
-    /// <summary>Seconds of slower steps after a replica becomes ready.</summary>
-    public double WarmupSeconds { get; init; }
+    /// <summary>How long steps are slower after a replica becomes ready.</summary>
+    public Duration Warmup { get; init; }
 
     /// <summary>How much slower steps are during warm-up.</summary>
     public double WarmupSlowdown { get; init; } = 1;
 
-    /// <summary>Seconds a released replica may finish its running requests.</summary>
-    public double DrainTimeoutSeconds { get; init; } = 600;
+    /// <summary>How long a released replica may finish its running requests.</summary>
+    public Duration DrainTimeout { get; init; } = Duration.FromSeconds(600);
 
     /// <summary>Input tokens for traces without them; null to require them in the trace.</summary>
     public TokenDistribution? InputTokens { get; init; }
@@ -164,9 +166,9 @@ public sealed record ServingProfile
             RoutingWeights = options.RoutingWeights is { } w ? (w.PrefixCache, w.QueueDepth, w.KvUtilization) : (2, 1, 1),
             RestartOnPreemption = options.Preemption == "restart",
             OverlapLastStep = options.OverlapLastStep,
-            WarmupSeconds = options.WarmupSeconds.TotalSeconds,
+            Warmup = options.WarmupSeconds,
             WarmupSlowdown = options.WarmupSlowdown,
-            DrainTimeoutSeconds = options.DrainTimeoutSeconds.TotalSeconds,
+            DrainTimeout = options.DrainTimeoutSeconds,
             InputTokens = TokenDistribution.From(options.Tokens?.Input),
             OutputTokens = TokenDistribution.From(options.Tokens?.Output),
         };

@@ -142,8 +142,8 @@ internal sealed partial class ServingRun : ServingRunBase
         _ingestFixedNanos = (long)Math.Round(_ingestNanos);
         _ingestFifo = _ingest is null && _ingestFixedNanos > 0 ? new IntDeque() : null;
         _outputNanos = role == ServingPool.Prefill ? 0 : (long)Math.Round(_p.PerOutputTokenOverheadSeconds * 1e9);
-        _warmupNanos = Nanos(_p.WarmupSeconds);
-        _drainTimeoutNanos = Nanos(_p.DrainTimeoutSeconds);
+        _warmupNanos = _p.Warmup.ToInt64Nanoseconds();
+        _drainTimeoutNanos = _p.DrainTimeout.ToInt64Nanoseconds();
         var slo = settings.Slo;
         // The request-level clock is nanoseconds: each time converted once, here (none: never).
         _maxWait = Nanos(slo.MaxWait);

@@ -28,7 +28,7 @@ public sealed class BlisDisaggregationTests
         using var meta = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.Root, "tests", "Autoscale.Tests", "Serving", "blis", "pd22.json")));
         var m = meta.RootElement;
         var pools = new Disaggregation(c.Profile, new ReplicaSettings(1, 1, 3.6), c.Profile, new ReplicaSettings(1, 1, 3.6),
-            new KvTransfer(m.GetProperty("bandwidthGBps").GetDouble(), m.GetProperty("baseLatencyMicros").GetDouble() / 1e6, m.GetProperty("kvBytesPerToken").GetDouble(), 1));
+            new KvTransfer(m.GetProperty("bandwidthGBps").GetDouble(), NodaTime.Duration.FromNanoseconds(Math.Round(m.GetProperty("baseLatencyMicros").GetDouble() * 1e3)), m.GetProperty("kvBytesPerToken").GetDouble(), 1));
         var settings = ServingFixtures.Settings(c.Profile with { Disaggregation = pools });
         var half = m.GetProperty("prefillInstances").GetInt32();
         var candidate = ServingFixtures.Fixed(half) with { Pools = new PoolCandidates(ServingFixtures.Fixed(half), ServingFixtures.Fixed(c.Instances - half)) };

@@ -42,7 +42,7 @@ public sealed class DisaggregationConfigTests
         Assert.Equal(32 * 2 * 8 * 128 * 2, pools.Transfer.KvBytesPerToken);
         Assert.Equal(2, pools.Transfer.Links);
         Assert.Equal(50, pools.Transfer.BandwidthGBps);
-        Assert.Equal(0.00005, pools.Transfer.BaseLatencySeconds, 12);
+        Assert.Equal(NodaTime.Duration.FromNanoseconds(50_000), pools.Transfer.BaseLatency);
 
         // Each pool's policy has its own load time and cadence (the decode pool's given, the prefill pool's the candidate's).
         var candidate = Assert.Single(plan.Candidates);
@@ -59,7 +59,7 @@ public sealed class DisaggregationConfigTests
         Assert.Equal(32 * 2 * 8 * 128, fp8.Transfer.KvBytesPerToken);
         var given = (await Load(Config("bf16", """{ "bandwidthGBps": 50, "kvBytesPerToken": 1000, "baseLatencySeconds": 0.001 }"""))).Settings.Serving!.Disaggregation!;
         Assert.Equal(1000, given.Transfer.KvBytesPerToken);
-        Assert.Equal(0.001, given.Transfer.BaseLatencySeconds, 12);
+        Assert.Equal(NodaTime.Duration.FromMilliseconds(1), given.Transfer.BaseLatency);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ public sealed class DisaggregationTests
     {
         var profile = Profile();
         var pools = new Disaggregation(profile, new ReplicaSettings(1, prefillGpus, prefillPrice), profile, new ReplicaSettings(1, 1, decodePrice),
-            new KvTransfer(bandwidthGBps, baseLatency, bytesPerToken, prefillGpus));
+            new KvTransfer(bandwidthGBps, OptionDuration.FromSeconds(baseLatency), bytesPerToken, prefillGpus));
         return ServingFixtures.Settings(profile with { Disaggregation = pools }, maxTtft: maxTtft, drainSeconds: drainSeconds);
     }
 
@@ -173,7 +173,7 @@ public sealed class DisaggregationTests
 
             var input = c.input.Select(i => (int)Math.Min(i, c.kv - 300)).ToArray();
             var profile = Profile(maxSequences: 8, kvTokens: c.kv);
-            var pools = new Disaggregation(profile, new ReplicaSettings(1, 1, 3), profile, new ReplicaSettings(1, 1, 2), new KvTransfer(10, 0.0001, 2e5, 1));
+            var pools = new Disaggregation(profile, new ReplicaSettings(1, 1, 3), profile, new ReplicaSettings(1, 1, 2), new KvTransfer(10, NodaTime.Duration.FromNanoseconds(100_000), 2e5, 1));
             var settings = ServingFixtures.Settings(profile with { Disaggregation = pools }, drainSeconds: 3600);
             var workload = ServingFixtures.Workload(profile, arrivals, input, c.output);
             var a = Backtest.RunServingOne(workload, settings, FixedPools(c.p, c.d));
