@@ -26,11 +26,18 @@ internal readonly struct InstantStep
     private readonly Duration _step;
     private readonly long _stepNanos;
 
+    // The range's ends copied in: read from the statics, every step checked that their class was initialized (the
+    // native build cannot initialize a class whose initializer runs code ahead of time), and that showed in the profile.
+    private readonly int _minDays;
+    private readonly int _maxDays;
+
     /// <summary>A step of <paramref name="step"/>.</summary>
     public InstantStep(Duration step)
     {
         _step = step;
         _stepNanos = LayoutHolds && step >= Duration.Zero && step < Duration.FromDays(1) ? step.ToInt64Nanoseconds() : -1;
+        _minDays = MinDays;
+        _maxDays = MaxDays;
     }
 
     /// <summary>Moves <paramref name="instant"/> one step forward, as <c>instant += step</c> does.</summary>
@@ -39,7 +46,7 @@ internal readonly struct InstantStep
     public void Advance(ref Instant instant)
     {
         ref var bits = ref Unsafe.As<Instant, Bits>(ref instant);
-        if (_stepNanos < 0 || bits.Days >= MaxDays || bits.Days < MinDays)
+        if (_stepNanos < 0 || bits.Days >= _maxDays || bits.Days < _minDays)
         {
             instant += _step;
             return;
