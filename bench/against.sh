@@ -19,12 +19,7 @@ dotnet publish src/Autoscale.Cli -c Release -r "$rid" -p:Native=true -o "$work/h
 git worktree add --detach "$work/base-src" "$base" >/dev/null 2>&1
 (cd "$work/base-src" && dotnet publish src/Autoscale.Cli -c Release -r "$rid" -p:Native=true -o "$work/base" --nologo -v quiet >/dev/null)
 "$work/head/Autoscale.Cli" trace import "$work/counts.csv" --out "$work/trace.parquet" >/dev/null
-cat > "$work/config.json" <<'JSON'
-{ "slo": { "maxWaitSeconds": 2, "targetPercent": 99.0 },
-  "replica": { "capacityRps": 30, "gpus": 1, "dollarsPerGpuHour": 3.0 },
-  "candidates": [ { "name": "cold-start autoscaling", "policy": "textbook",
-                    "options": { "baseReplicas": 2, "spares": 0 }, "loadTime": { "fixedSeconds": 25 } } ] }
-JSON
+cp bench/seed-config.json "$work/config.json"
 
 # The figures both must agree on, by column name (a later build may print more columns).
 figures() {

@@ -14,12 +14,7 @@ python3 bench/make_trace.py "$days" "$rps" "$work/counts.txt" "$work/counts.csv"
 dotnet publish src/Autoscale.Cli -c Release -r "$rid" -p:Native=true -o "$work/native" --nologo -v quiet >/dev/null
 cli="$work/native/Autoscale.Cli"
 "$cli" trace import "$work/counts.csv" --out "$work/trace.parquet"
-cat > "$work/config.json" <<'JSON'
-{ "slo": { "maxWaitSeconds": 2, "targetPercent": 99.0 },
-  "replica": { "capacityRps": 30, "gpus": 1, "dollarsPerGpuHour": 3.0 },
-  "candidates": [ { "name": "cold-start autoscaling", "policy": "textbook",
-                    "options": { "baseReplicas": 2, "spares": 0 }, "loadTime": { "fixedSeconds": 25 } } ] }
-JSON
+cp bench/seed-config.json "$work/config.json"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 # The rounds interleave (one seed run, then three of ours) so that both see the same load on a shared machine.

@@ -449,8 +449,6 @@ internal sealed partial class ServingRun : ServingRunBase
         }
     }
 
-    private static long Nanos(double seconds) => seconds >= 9.2e9 ? long.MaxValue : (long)Math.Round(seconds * 1e9);
-
     /// <summary>A bound on this replay's clock, in nanoseconds (none: never).</summary>
     private static long Nanos(Duration? bound) => bound is { } b ? b.ToInt64Nanoseconds() : long.MaxValue;
 }
