@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Histograms;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
 using NodaTime;
@@ -42,7 +43,7 @@ internal sealed partial class ClusterSimulation : ILoadSimulation
     private readonly List<Replica> _homeless = [];
     private readonly Stack<Node> _freeNodes = new();
     private readonly Stack<Replica> _freeReplicas = new();
-    private readonly WaitHistogram _provisionWaits = new();
+    private readonly LatencyHistogram<TickLayout> _provisionWaits = new();
     private readonly double _crashRatePerTick;
 
     private long _nextEvent;
@@ -457,9 +458,9 @@ internal sealed partial class ClusterSimulation : ILoadSimulation
             SpotDollars = spot,
             CommittedDollars = committed,
             WarmNodeDollars = warm,
-            ProvisionWaitP50Seconds = _provisionWaits.Percentile(50) * _tickSeconds,
-            ProvisionWaitP99Seconds = _provisionWaits.Percentile(99) * _tickSeconds,
-            ProvisionWaitMaxSeconds = _provisionWaits.MaxWait * _tickSeconds,
+            ProvisionWaitP50Seconds = _provisionWaits.WaitTicks(50) * _tickSeconds,
+            ProvisionWaitP99Seconds = _provisionWaits.WaitTicks(99) * _tickSeconds,
+            ProvisionWaitMaxSeconds = _provisionWaits.Max * _tickSeconds,
             PendingSeconds = _pendingSeconds,
             LoadsStarted = _firstLoads,
             PeakPlacedReplicas = _peakPlaced,

@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Histograms;
 using Autoscale.Backtesting.LoadTime;
 using System.Runtime.CompilerServices;
 using NodaTime;
@@ -28,7 +29,7 @@ public sealed class CandidateRun : ICandidateReplay
 
     private readonly RequestQueue _queue;
     private readonly DecisionStep _step;
-    private readonly WaitHistogram _waits = new();
+    private readonly LatencyHistogram<TickLayout> _waits = new();
     private readonly ILoadSimulation _loads;
     private readonly Cluster.ClusterSimulation? _cluster;
 
@@ -286,10 +287,10 @@ public sealed class CandidateRun : ICandidateReplay
             Late = _late,
             Dropped = _dropped,
             QueuedAtEnd = state.Left,
-            WaitP50Seconds = _waits.Percentile(50) * _tickSeconds,
-            WaitP95Seconds = _waits.Percentile(95) * _tickSeconds,
-            WaitP99Seconds = _waits.Percentile(99) * _tickSeconds,
-            WaitMaxSeconds = _waits.MaxWait * _tickSeconds,
+            WaitP50Seconds = _waits.WaitTicks(50) * _tickSeconds,
+            WaitP95Seconds = _waits.WaitTicks(95) * _tickSeconds,
+            WaitP99Seconds = _waits.WaitTicks(99) * _tickSeconds,
+            WaitMaxSeconds = _waits.Max * _tickSeconds,
             BilledSeconds = _replicaSeconds,
             IdleSeconds = _idleSeconds,
             LoadingSeconds = _loadingSeconds,
@@ -375,7 +376,7 @@ public sealed class CandidateRun : ICandidateReplay
 
         _idleSeconds += (budget - arrivals) / _capacity;
         _carry = 0;
-        _waits.AddNoWait(arrivals);
+        _waits.AddZero(arrivals);
         _served += arrivals;
         _slo.Complete(arrivals, 0);
         return true;

@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Histograms;
 namespace Autoscale.Backtesting.Engine;
 
 /// <summary>
@@ -28,9 +29,9 @@ internal sealed class RequestQueue
     /// <summary>Buckets held before old ones are merged.</summary>
     public const int CompactAbove = 1 << 16;
 
-    public RequestQueue(int initialBuckets = 256, long mergeAfterTicks = WaitHistogram.DenseTicks)
+    public RequestQueue(int initialBuckets = 256, long mergeAfterTicks = TickLayout.DenseTicks)
     {
-        _mergeAfterTicks = Math.Max(WaitHistogram.DenseTicks, mergeAfterTicks);
+        _mergeAfterTicks = Math.Max(TickLayout.DenseTicks, mergeAfterTicks);
         var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(2, initialBuckets));
         _ticks = new long[size];
         _counts = new long[size];

@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Histograms;
 using System.Runtime.CompilerServices;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
@@ -119,8 +120,8 @@ internal sealed partial class FluidRun
             // The nearest-rank percentiles of the interval's first tokens, as the request-level replay reports them: the
             // upper edges of their latency buckets, in whole nanoseconds.
             var (p50, p95) = _intervalTtft.PercentileBuckets(50, 95);
-            at.TtftP50Nanos = LatencyHistogram.UpperEdgeWholeNanos(p50 < 0 ? _intervalTtft.HighestBucket : p50);
-            at.TtftP95Nanos = LatencyHistogram.UpperEdgeWholeNanos(p95 < 0 ? _intervalTtft.HighestBucket : p95);
+            at.TtftP50Nanos = ServingLayout.UpperEdgeWholeNanos(p50 < 0 ? _intervalTtft.HighestBucket : p50);
+            at.TtftP95Nanos = ServingLayout.UpperEdgeWholeNanos(p95 < 0 ? _intervalTtft.HighestBucket : p95);
         }
 
         _intervalTtft.Clear();

@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Histograms;
 using System.Runtime.CompilerServices;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;

@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Histograms;
 using Autoscale.Backtesting.Engine;
 using Autoscale.Backtesting.LoadTime;
 using NodaTime;
@@ -92,11 +93,14 @@ internal sealed partial class ServingRun : ServingRunBase
     private readonly List<Replica> _toForm = [];
     private readonly IntDeque _gateway = new();
 
-    private readonly LatencyHistogram _ttft = new();
-    private readonly LatencyHistogram _tpot = new();
-    private readonly LatencyHistogram _e2e = new();
-    private readonly LatencyHistogram _wait = new();
-    private readonly LatencyHistogram _intervalTtft = new();
+    /// <summary>The latency histograms' unit: a nanosecond.</summary>
+    private const double NanosPerSecond = 1e9;
+
+    private readonly LatencyHistogram<ServingLayout> _ttft = new();
+    private readonly LatencyHistogram<ServingLayout> _tpot = new();
+    private readonly LatencyHistogram<ServingLayout> _e2e = new();
+    private readonly LatencyHistogram<ServingLayout> _wait = new();
+    private readonly LatencyHistogram<ServingLayout> _intervalTtft = new();
 
     private int _roundRobin = -1;
     private long _waiting;
@@ -416,16 +420,16 @@ internal sealed partial class ServingRun : ServingRunBase
         var dollars = bill.Dollars;
         var idleSeconds = Math.Max(0, _readySeconds - (_busyNanos / 1e9));
         var span = horizon * _tickSeconds;
-        var serving = new ServingTotals(_ttft, _tpot, _e2e, span, _goodRequests, _servedInput, _servedOutput,
+        var serving = new ServingTotals(_ttft.InSeconds(NanosPerSecond), _tpot.InSeconds(NanosPerSecond), _e2e.InSeconds(NanosPerSecond), span, _goodRequests, _servedInput, _servedOutput,
             KvUtilization(), dollars, NominalCapacity, _preemptions, _w.MeanInputTokens, _w.MeanOutputTokens).Metrics() with
         {
             PrefixCacheHitRate = _keys is null ? null : _promptTokens > 0 ? (double)_cachedPromptTokens / _promptTokens : 0,
         };
-        return Ledger(horizon, bill, (_requests, _completed, _late, _dropped), _wait.PercentileSeconds, idleSeconds, _ready.Count, ServingWarnings(_drainTicks), serving);
+        return Ledger(horizon, bill, (_requests, _completed, _late, _dropped), WaitPercentileSeconds, idleSeconds, _ready.Count, ServingWarnings(_drainTicks), serving);
     }
 
     /// <summary>The queue waits of this run, at a percentile (0-100), in seconds.</summary>
-    internal double WaitPercentileSeconds(double percentile) => _wait.PercentileSeconds(percentile);
+    internal double WaitPercentileSeconds(double percentile) => _wait.Percentile(percentile) / NanosPerSecond;
 
     /// <summary>Used KV blocks over all blocks, mean over the replica-seconds that held them (ready in the trace, released or draining after it).</summary>
     private double KvUtilization()

@@ -1,16 +1,6 @@
+using Autoscale.Backtesting.Histograms;
+
 namespace Autoscale.Backtesting.Serving;
-
-/// <summary>A latency distribution's nearest-rank percentiles in seconds (request by request, or weighted by cohort).</summary>
-internal interface ILatencyPercentiles
-{
-    /// <summary>Whether nothing was noted (no percentile exists).</summary>
-    bool IsEmpty { get; }
-
-    double PercentileSeconds(double percent);
-
-    /// <summary>The mean of the finite latencies noted (dropped requests left out), seconds; NaN when there is none.</summary>
-    double MeanSeconds { get; }
-}
 
 /// <summary>What both serving replays total for a result, turned into its <see cref="ServingMetrics"/> one way.</summary>
 internal readonly record struct ServingTotals(

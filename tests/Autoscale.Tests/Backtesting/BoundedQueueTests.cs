@@ -1,3 +1,4 @@
+using Autoscale.Backtesting.Histograms;
 using Autoscale.Backtesting.Engine;
 using FsCheck;
 using FsCheck.Fluent;
@@ -18,7 +19,7 @@ public sealed class BoundedQueueTests
         }
 
         // 65,536 young buckets, then at most about 1024 per doubling of the wait (and a ring a quarter free).
-        Assert.True(queue.Buckets <= 2 * (WaitHistogram.DenseTicks + (1024 * 6)), $"{queue.Buckets} buckets");
+        Assert.True(queue.Buckets <= 2 * (TickLayout.DenseTicks + (1024 * 6)), $"{queue.Buckets} buckets");
         Assert.Equal(Enumerable.Range(0, (int)Ticks).Sum(t => 1L + (t % 3)), queue.Depth);
         Assert.Equal(0, queue.OldestTick);
     }
@@ -43,7 +44,7 @@ public sealed class BoundedQueueTests
                 var truth = s.Expected++;
                 Assert.True(arrival <= truth);
                 s.Worst = Math.Max(s.Worst, (truth - arrival) / (double)(s.Now - truth));
-                s.YoungExact &= s.Now - truth > WaitHistogram.DenseTicks || arrival == truth;
+                s.YoungExact &= s.Now - truth > TickLayout.DenseTicks || arrival == truth;
             }
         });
 
@@ -59,7 +60,7 @@ public sealed class BoundedQueueTests
             Gen.ListOf(Gen.Choose(0, 60_000_000).Select(w => (long)w)).ToArbitrary(),
             waits =>
             {
-                var histogram = new WaitHistogram();
+                var histogram = new LatencyHistogram<TickLayout>();
                 foreach (var wait in waits)
                 {
                     histogram.Add(wait, 1);
@@ -74,9 +75,9 @@ public sealed class BoundedQueueTests
                     }
 
                     var exact = sorted[Math.Max(0, (int)Math.Ceiling(percent / 100 * sorted.Length) - 1)];
-                    var measured = histogram.Percentile(percent);
-                    Assert.True(measured >= exact && measured <= Math.Max(exact, histogram.MaxWait), $"p{percent}: {measured} vs {exact}");
-                    Assert.True(exact < WaitHistogram.DenseTicks ? measured == exact : measured - exact < exact / 1024.0 + 1, $"p{percent}: {measured} vs {exact}");
+                    var measured = histogram.WaitTicks(percent);
+                    Assert.True(measured >= exact && measured <= Math.Max(exact, histogram.Max), $"p{percent}: {measured} vs {exact}");
+                    Assert.True(exact < TickLayout.DenseTicks ? measured == exact : measured - exact < exact / 1024.0 + 1, $"p{percent}: {measured} vs {exact}");
                 }
             }).QuickCheckThrowOnFailure();
     }

@@ -1,9 +1,9 @@
 using System.Runtime.CompilerServices;
 
-namespace Autoscale.Backtesting.Serving;
+namespace Autoscale.Backtesting.Histograms;
 
 /// <summary>
-/// <see cref="LatencyHistogram"/>'s buckets (1 ms or 1 %, whichever is coarser) with fractional counts, for the fluid
+/// <see cref="LatencyHistogram{TLayout}"/> on the <see cref="ServingLayout"/> buckets (1 ms or 1 %, whichever is coarser) with fractional counts, for the fluid
 /// replay's cohorts (a share of a tick's requests has one latency). A percentile is the nearest rank's bucket's upper edge.
 /// </summary>
 /// <remarks>
@@ -19,7 +19,7 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     /// <summary>Latencies noted before they are bucketed together.</summary>
     private const int Batch = 128;
 
-    private readonly double[] _counts = new double[2_400];
+    private readonly double[] _counts = new double[ServingLayout.Buckets];
     private int _lowest = int.MaxValue;
     private int _highest = -1;
     private double _count;
@@ -91,7 +91,7 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     /// <summary>Adds <paramref name="count"/> (positive) requests to bucket <paramref name="b"/>, after what was noted before.</summary>
     public void AddToBucket(int b, double count)
     {
-        _sum += LatencyHistogram.UpperEdgeNanos(b) / 1e9 * count;
+        _sum += ServingLayout.UpperEdgeNanos(b) / 1e9 * count;
         _finite += count;
         Flush();
         Put(b, count);
@@ -123,7 +123,7 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
         var (total, lowest, highest) = (_count, _lowest, _highest);
         for (var i = 0; i + 1 < noted.Length; i += 2)
         {
-            var (b, count) = (LatencyHistogram.BucketOfSeconds(noted[i]), noted[i + 1]);
+            var (b, count) = (ServingLayout.BucketOfSeconds(noted[i]), noted[i + 1]);
             counts[b] += count;
             total += count;
             lowest = Math.Min(lowest, b);
@@ -181,7 +181,7 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
         }
 
         var b = PercentileBucket(percent);
-        return b < 0 ? double.PositiveInfinity : LatencyHistogram.UpperEdgeNanos(b) / 1e9;
+        return b < 0 ? double.PositiveInfinity : ServingLayout.UpperEdgeNanos(b) / 1e9;
     }
 
     /// <summary>The bucket of the nearest-rank percentile; -1 when it falls on a dropped request or nothing was added.</summary>

@@ -1,10 +1,11 @@
+using Autoscale.Backtesting.Histograms;
 using Autoscale.Backtesting.Serving;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Xunit;
 
-namespace Autoscale.Tests.Serving;
+namespace Autoscale.Tests.Histograms;
 
 /// <summary>
 /// The fluid replay's histograms note latencies and bucket them in batches: every read gives, to the bit, what bucketing
@@ -76,7 +77,7 @@ public sealed class WeightedHistogramTests
         ttft.Add(3.0, 1);
 
         Assert.Equal(3, interval.Count);
-        Assert.Equal(0.25, LatencyHistogram.UpperEdgeNanos(interval.PercentileBucket(50)) / 1e9, 2);
+        Assert.Equal(0.25, ServingLayout.UpperEdgeNanos(interval.PercentileBucket(50)) / 1e9, 2);
         Assert.Equal(3, ttft.Count);
         interval.Clear();
         Assert.Equal(0, interval.Count);

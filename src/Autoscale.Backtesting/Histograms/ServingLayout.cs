@@ -1,97 +1,27 @@
 using System.Runtime.CompilerServices;
 using NodaTime;
 
-namespace Autoscale.Backtesting.Serving;
+namespace Autoscale.Backtesting.Histograms;
 
 /// <summary>
-/// Latencies in buckets of 1 ms or 1 %, whichever is coarser (1 ms up to 100 ms, then each bucket 1 % wider than the
-/// last); a percentile is the nearest rank's bucket's upper edge. Infinite latencies (dropped requests) count above all.
+/// The serving replays' layout, in nanoseconds: buckets of 1 ms or 1 %, whichever is coarser (1 ms up to 100 ms, then
+/// each bucket 1 % wider than the last, about 2,400 buckets up to 10^7 s); a percentile is its bucket's upper edge, so a
+/// latency of 0 reads 1 ms.
 /// </summary>
-/// <remarks>Memory is fixed (about 2,300 buckets up to 10^7 s); adding allocates nothing. Not thread-safe.</remarks>
-internal sealed class LatencyHistogram : ILatencyPercentiles
+internal readonly struct ServingLayout : IBucketLayout
 {
     private const long LinearBucketNanos = 1_000_000;
     private const int LinearBuckets = 100;
     private static readonly double LogRatio = Math.Log(1.01);
-    private const int Buckets = 2_400;
 
-    private readonly long[] _counts = new long[Buckets];
-    private int _lowest = Buckets;
-    private int _highest = -1;
-
-    public long Count { get; private set; }
+    /// <summary>Buckets in all: the last holds every latency past its lower edge.</summary>
+    public const int Buckets = 2_400;
 
     /// <inheritdoc/>
-    public bool IsEmpty => Count == 0;
-
-    public long Infinite { get; private set; }
-
-    private double _sumNanos;
-    private long _finite;
+    public static int InitialBuckets => Buckets;
 
     /// <inheritdoc/>
-    public double MeanSeconds => _finite == 0 ? double.NaN : _sumNanos / _finite / 1e9;
-
-    public void Add(long nanos)
-    {
-        _sumNanos += nanos;
-        _finite++;
-        var b = Bucket(nanos);
-        _counts[b]++;
-        Count++;
-        if (b < _lowest)
-        {
-            _lowest = b;
-        }
-
-        if (b > _highest)
-        {
-            _highest = b;
-        }
-    }
-
-    public void AddInfinite()
-    {
-        Infinite++;
-        Count++;
-    }
-
-    public void Clear()
-    {
-        if (_highest >= 0)
-        {
-            Array.Clear(_counts, _lowest, _highest - _lowest + 1);
-        }
-
-        _lowest = Buckets;
-        _highest = -1;
-        Count = 0;
-        _sumNanos = 0;
-        _finite = 0;
-        Infinite = 0;
-    }
-
-    /// <summary>The nearest-rank <paramref name="percent"/> percentile in seconds (its bucket's upper edge); infinity when it falls on a dropped request; 0 when empty.</summary>
-    public double PercentileSeconds(double percent)
-    {
-        if (Count == 0)
-        {
-            return 0;
-        }
-
-        var rank = Math.Max(1, (long)Math.Ceiling(percent / 100.0 * Count - 1e-9));
-        long seen = 0;
-        for (var b = Math.Max(0, _lowest); b <= _highest; b++)
-        {
-            seen += _counts[b];
-            if (seen >= rank)
-            {
-                return UpperEdgeNanos(b) / 1e9;
-            }
-        }
-
-        return double.PositiveInfinity;
-    }
+    public static double UpperEdge(int bucket) => UpperEdgeNanos(bucket);
 
     /// <summary>
     /// The bucket of a latency: 1 ms buckets up to 100 ms, then buckets 1 % wide. Exactly <see cref="BucketByLog"/>, without
@@ -100,7 +30,7 @@ internal sealed class LatencyHistogram : ILatencyPercentiles
     /// and the next bucket's lowest latency (built from <see cref="BucketByLog"/> itself); one comparison picks.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Bucket(long nanos)
+    public static int Bucket(long nanos)
     {
         if (nanos <= LinearBucketNanos * LinearBuckets)
         {
