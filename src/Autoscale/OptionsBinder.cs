@@ -51,6 +51,24 @@ public static class OptionsBinder
         }
     }
 
+    /// <summary>
+    /// Whether values of <paramref name="type"/> bind from the compile-time metadata alone, as they must in a native build
+    /// (where no reflection fallback exists); for the test that walks every option.
+    /// </summary>
+    internal static bool HasCompileTimeMetadata(Type type)
+    {
+        var resolver = JsonTypeInfoResolver.Combine([.. Volatile.Read(ref _metadata).Select(m => m.Resolver())]);
+        var options = new JsonSerializerOptions { TypeInfoResolver = resolver };
+        try
+        {
+            return resolver.GetTypeInfo(type, options) is not null;
+        }
+        catch (NotSupportedException)
+        {
+            return false;
+        }
+    }
+
     private static JsonSerializerOptions ValueOptions
     {
         get

@@ -180,7 +180,7 @@ public sealed class ServingOptions : IValidatableOptions
 }
 
 /// <summary>The weights of <c>prefix-aware</c> routing (<c>replica.serving.routingWeights</c>); BLIS's and llm-d's default profile is 2, 1, 1.</summary>
-public sealed class RoutingWeightOptions
+public sealed class RoutingWeightOptions : IValidatableOptions
 {
     /// <summary>Weight of the cached prefix score: the replica's leading cached blocks of the prompt, min-max scaled over the ready replicas (all equal: 1).</summary>
     [Option(Min = 0, Max = 1000)]
@@ -193,6 +193,10 @@ public sealed class RoutingWeightOptions
     /// <summary>Weight of the free KV score: 1 minus the replica's used share of KV blocks.</summary>
     [Option(Min = 0, Max = 1000)]
     public double KvUtilization { get; set; } = 1;
+
+    /// <inheritdoc />
+    /// <remarks>The weights' one rule between them (one above 0) is <see cref="ServingOptions.Validate"/>'s, which names them with the routing.</remarks>
+    public IReadOnlyList<string> Validate() => [];
 }
 
 /// <summary>The model and GPU a serving profile is derived from (<c>replica.serving.hardware</c>).</summary>
