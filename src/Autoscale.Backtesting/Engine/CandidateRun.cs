@@ -34,9 +34,7 @@ public sealed class CandidateRun : ICandidateReplay
     private readonly Cluster.ClusterSimulation? _cluster;
 
     // History for the signal: cumulative arrivals/served before tick t and the queue at the start of t.
-    private readonly long[] _historyArrivals;
-    private readonly long[] _historyServed;
-    private readonly long[] _historyQueue;
+    private readonly Observed[] _history;
 
     private DecisionCadence _cadence;
     private long[]? _fed;
@@ -104,9 +102,7 @@ public sealed class CandidateRun : ICandidateReplay
         // with delay / interval, never the interval.
         var historyLength = _cadence.HistoryLength;
         _start = start;
-        _historyArrivals = new long[historyLength];
-        _historyServed = new long[historyLength];
-        _historyQueue = new long[historyLength];
+        _history = new Observed[historyLength];
     }
 
     /// <summary>Ticks replayed so far.</summary>
@@ -314,11 +310,10 @@ public sealed class CandidateRun : ICandidateReplay
             return;
         }
 
-        _historyArrivals[slot] = _requests;
-        _historyServed[slot] = _served;
-        _historyQueue[slot] = _queue.Depth;
+        _history[slot] = new Observed(_requests, _served, _queue.Depth);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Decide(long t)
     {
         // The observed tick's cumulative counts, less those an interval earlier; before tick 0 they were zero.
@@ -326,13 +321,13 @@ public sealed class CandidateRun : ICandidateReplay
         long queue = 0, arrivals = 0, served = 0;
         if (at >= 0)
         {
-            queue = _historyQueue[at];
-            arrivals = _historyArrivals[at];
-            served = _historyServed[at];
+            ref readonly var observed = ref _history[at];
+            (queue, arrivals, served) = (observed.Queue, observed.Arrivals, observed.Served);
             if (from >= 0)
             {
-                arrivals -= _historyArrivals[from];
-                served -= _historyServed[from];
+                ref readonly var before = ref _history[from];
+                arrivals -= before.Arrivals;
+                served -= before.Served;
             }
         }
 
@@ -430,6 +425,9 @@ public sealed class CandidateRun : ICandidateReplay
             _slo.Complete(n, n);
         }
     }
+
+    /// <summary>What a decision observes of a tick: the cumulative arrivals and requests served before it, and the queue at its start.</summary>
+    private readonly record struct Observed(long Arrivals, long Served, long Queue);
 
     /// <summary>The count replay's one conversion of a time to its clock: the whole ticks within it (none: never).</summary>
     private long WholeTicksWithin(Duration? time) => time is { } t ? t.ToInt64Nanoseconds() / _tickNanos : long.MaxValue;
