@@ -131,19 +131,37 @@ public static class OptionRules
         type.IsClass && !type.IsAbstract && type != typeof(string) && !typeof(IEnumerable).IsAssignableFrom(type)
         && type.Namespace?.StartsWith("System", StringComparison.Ordinal) != true;
 
+    /// <summary>Each options class's settable properties with their rules and JSON names, read once per class.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, (PropertyInfo Property, OptionAttribute? Rule, string Name)[]> RulesByType = new();
+
+    /// <summary>
+    /// The settable properties of <paramref name="type"/>, each with its <see cref="OptionAttribute"/> and JSON name. Read
+    /// by reflection once per class (attributes are slow to read in a native build) and kept: a backtest checks the same
+    /// sections for the config and again for every candidate's settings.
+    /// </summary>
+    private static (PropertyInfo Property, OptionAttribute? Rule, string Name)[] Rules([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type type)
+    {
+        if (!RulesByType.TryGetValue(type, out var rules))
+        {
+            rules = [.. Settable(type).Select(p => (p, p.GetCustomAttribute<OptionAttribute>(), JsonName(p)))];
+            RulesByType.TryAdd(type, rules);
+        }
+
+        return rules;
+    }
+
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Nested options types are classes of the options that declare them; their members are kept by the compile-time JSON metadata of the built-in options and by the annotated options types of users' policies.")]
     [UnconditionalSuppressMessage("Trimming", "IL2062", Justification = "As above.")]
     private static void Check(object options, [DynamicallyAccessedMembers(Members)] Type type, string path, List<OptionError> errors)
     {
-        foreach (var property in Settable(type))
+        foreach (var (property, rule, json) in Rules(type))
         {
             if (!property.CanRead)
             {
                 continue;
             }
 
-            var name = Join(path, JsonName(property));
-            var rule = property.GetCustomAttribute<OptionAttribute>();
+            var name = Join(path, json);
             var value = property.GetValue(options);
             if (value is null)
             {
