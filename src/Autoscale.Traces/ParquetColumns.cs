@@ -99,12 +99,10 @@ internal static class ParquetColumns
         }
 
         var counts = into.Span;
-        for (var i = 0; i < n; i++)
+        var negative = counts.IndexOfAnyInRange(long.MinValue, -1L);
+        if (negative >= 0)
         {
-            if (counts[i] < 0)
-            {
-                throw new TraceFormatException(name, $"negative count ({counts[i]})", field.Name, firstRow + i + 1);
-            }
+            throw new TraceFormatException(name, $"negative count ({counts[negative]})", field.Name, firstRow + negative + 1);
         }
     }
 

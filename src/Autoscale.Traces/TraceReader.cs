@@ -504,22 +504,85 @@ public sealed partial class TraceReader : IAsyncDisposable
     /// <summary>Totals a column's values of one row group.</summary>
     private delegate void TotalSpan(ReadOnlySpan<long> values);
 
-    private long Sum(ReadOnlySpan<long> values, string column)
+    private long Sum(ReadOnlySpan<long> values, string column) => Total(values) ?? throw TooMany(column);
+
+    /// <summary>
+    /// The sum of <paramref name="values"/>, or null when a running total of them passes <see cref="TraceLimits.MaxRequests"/>:
+    /// what adding them one by one against the limit gives.
+    /// </summary>
+    /// <remarks>
+    /// In blocks of 4,096: a block whose values are all below 2^49 cannot wrap a long and its values are not negative, so
+    /// the running total only grows and passes the limit after the block exactly when it does within it; its sum is
+    /// checked once. A block with a larger or a negative value is added value by value.
+    /// </remarks>
+    internal static long? Total(ReadOnlySpan<long> values)
     {
+        const int Block = 4096;
         long sum = 0;
-        foreach (var value in values)
+        for (var start = 0; start < values.Length; start += Block)
         {
-            sum = Add(sum, value, column);
+            var block = values.Slice(start, Math.Min(Block, values.Length - start));
+            var (blockSum, bits) = SumAndBits(block);
+            if ((ulong)bits < 1UL << 49)
+            {
+                if (blockSum > TraceLimits.MaxRequests - sum)
+                {
+                    return null;
+                }
+
+                sum += blockSum;
+                continue;
+            }
+
+            foreach (var value in block)
+            {
+                if (value > TraceLimits.MaxRequests - sum)
+                {
+                    return null;
+                }
+
+                sum += value;
+            }
         }
 
         return sum;
     }
 
+    /// <summary>The sum of <paramref name="values"/> (wrapping) and every value's bits or'ed together, a vector at a time.</summary>
+    private static (long Sum, long Bits) SumAndBits(ReadOnlySpan<long> values)
+    {
+        var (sums, bits) = (System.Numerics.Vector<long>.Zero, System.Numerics.Vector<long>.Zero);
+        var i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            for (; i <= values.Length - System.Numerics.Vector<long>.Count; i += System.Numerics.Vector<long>.Count)
+            {
+                var v = new System.Numerics.Vector<long>(values[i..]);
+                sums += v;
+                bits |= v;
+            }
+        }
+
+        var (sum, or) = (System.Numerics.Vector.Sum(sums), 0L);
+        for (var lane = 0; lane < System.Numerics.Vector<long>.Count; lane++)
+        {
+            or |= bits[lane];
+        }
+
+        for (; i < values.Length; i++)
+        {
+            sum += values[i];
+            or |= values[i];
+        }
+
+        return (sum, or);
+    }
+
     private void AddRequests(long count) => Requests = Add(Requests, count, ParquetTrace.RequestsColumn);
 
     /// <summary>A running total that may not pass <see cref="TraceLimits.MaxRequests"/> (a sum that wrapped would be a wrong number).</summary>
-    private long Add(long total, long value, string column) =>
-        value <= TraceLimits.MaxRequests - total
-            ? total + value
-            : throw new TraceFormatException(_name, $"the values sum past {TraceLimits.Count(TraceLimits.MaxRequests)}, more than a replay can count", column);
+    private long Add(long total, long value, string column) => value <= TraceLimits.MaxRequests - total ? total + value : throw TooMany(column);
+
+    private TraceFormatException TooMany(string column) =>
+        new(_name, $"the values sum past {TraceLimits.Count(TraceLimits.MaxRequests)}, more than a replay can count", column);
 }
