@@ -37,6 +37,8 @@ public sealed class CandidateRun : ICandidateReplay
     private readonly Observed[] _history;
 
     private DecisionCadence _cadence;
+    private int _lastDesired;
+    private string? _lastReason;
     private long[]? _fed;
     private long _fedFirst;
     private long _tick;
@@ -130,7 +132,7 @@ public sealed class CandidateRun : ICandidateReplay
     public long Served => _served;
 
     /// <summary>The decision the policy gave at the last decision tick.</summary>
-    public ScalingDecision LastDecision { get; private set; }
+    public ScalingDecision LastDecision => new(_lastDesired, _lastReason);
 
     /// <summary>
     /// Hands the run the arrivals of the ticks from <paramref name="firstTick"/> on, one per element of
@@ -341,7 +343,13 @@ public sealed class CandidateRun : ICandidateReplay
         SignalFields.Arrivals(ref signal) = arrivals;
         SignalFields.Served(ref signal) = served;
         var desired = DecisionCadence.Ask(_policy, in signal, t, _record, _fleet, out var decision);
-        LastDecision = decision;
+        // Kept as its two parts, the reason written only when it changes: a reference stored in the run every tick went
+        // through the collector's write barrier every tick.
+        _lastDesired = decision.DesiredReplicas;
+        if (!ReferenceEquals(_lastReason, decision.Reason))
+        {
+            _lastReason = decision.Reason;
+        }
         if (desired != _ready + _loading)
         {
             Reconcile(t, desired);

@@ -39,7 +39,10 @@ internal sealed class LatencyHistogram<TLayout>
     /// <summary>The sum of the finite values added, in the layout's unit.</summary>
     public double Sum => _sum;
 
-    /// <summary>Adds <paramref name="count"/> values of 0 (the wait of a request served as it arrives); nothing when the count is not positive.</summary>
+    /// <summary>
+    /// Adds <paramref name="count"/> values of 0 (the wait of a request served as it arrives); nothing when the count is
+    /// not positive. Bucket 0 is not tracked in the range of buckets used: reading and clearing look at it on their own.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddZero(long count)
     {
@@ -47,11 +50,6 @@ internal sealed class LatencyHistogram<TLayout>
         {
             _counts[0] += count;
             Count += count;
-            _lowest = 0;
-            if (_highest < 0)
-            {
-                _highest = 0;
-            }
         }
     }
 
@@ -106,6 +104,7 @@ internal sealed class LatencyHistogram<TLayout>
             Array.Clear(_counts, _lowest, _highest - _lowest + 1);
         }
 
+        _counts[0] = 0;
         _lowest = int.MaxValue;
         _highest = -1;
         _sum = 0;
@@ -124,8 +123,13 @@ internal sealed class LatencyHistogram<TLayout>
 
         // The rank less a nanounit, so that a product such as 0.95 * 100 a hair above its integer keeps its rank.
         var rank = Math.Max(1, (long)Math.Ceiling((percent / 100.0 * Count) - 1e-9));
-        long seen = 0;
-        for (var b = Math.Max(0, _lowest); b <= _highest; b++)
+        var seen = _counts[0];
+        if (seen >= rank)
+        {
+            return 0;
+        }
+
+        for (var b = Math.Max(1, _lowest); b <= _highest; b++)
         {
             seen += _counts[b];
             if (seen >= rank)
