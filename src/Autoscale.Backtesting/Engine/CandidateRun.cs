@@ -350,6 +350,7 @@ public sealed class CandidateRun : ICandidateReplay
         {
             _lastReason = decision.Reason;
         }
+
         if (desired != _ready + _loading)
         {
             Reconcile(t, desired);

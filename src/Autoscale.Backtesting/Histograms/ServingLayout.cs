@@ -20,9 +20,6 @@ internal readonly struct ServingLayout : IBucketLayout
     /// <inheritdoc/>
     public static int InitialBuckets => Buckets;
 
-    /// <inheritdoc/>
-    public static double UpperEdge(int bucket) => UpperEdgeNanos(bucket);
-
     /// <summary>
     /// The bucket of a latency: 1 ms buckets up to 100 ms, then buckets 1 % wide. Exactly <see cref="BucketByLog"/>, without
     /// a logarithm below 2^53 ns (104 days): the latency as a double, its exponent and top 8 mantissa bits (a 256th of a
@@ -159,9 +156,10 @@ internal readonly struct ServingLayout : IBucketLayout
 
     private static class UpperEdges
     {
-        public static readonly long[] Nanos = Enumerable.Range(0, Buckets).Select(b => Duration.FromNanoseconds(Math.Round(UpperEdgeNanos(b))).ToInt64Nanoseconds()).ToArray();
+        public static readonly long[] Nanos = Enumerable.Range(0, Buckets).Select(b => Duration.FromNanoseconds(Math.Round(UpperEdge(b))).ToInt64Nanoseconds()).ToArray();
     }
 
-    internal static double UpperEdgeNanos(int bucket) =>
+    /// <inheritdoc/>
+    public static double UpperEdge(int bucket) =>
         bucket < LinearBuckets ? (bucket + 1) * (double)LinearBucketNanos : LinearBucketNanos * LinearBuckets * Math.Exp((bucket - (LinearBuckets - 1)) * LogRatio);
 }

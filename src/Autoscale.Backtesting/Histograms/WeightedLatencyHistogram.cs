@@ -91,7 +91,7 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
     /// <summary>Adds <paramref name="count"/> (positive) requests to bucket <paramref name="b"/>, after what was noted before.</summary>
     public void AddToBucket(int b, double count)
     {
-        _sum += ServingLayout.UpperEdgeNanos(b) / 1e9 * count;
+        _sum += ServingLayout.UpperEdge(b) / 1e9 * count;
         _finite += count;
         Flush();
         Put(b, count);
@@ -181,7 +181,7 @@ internal sealed class WeightedLatencyHistogram : ILatencyPercentiles
         }
 
         var b = PercentileBucket(percent);
-        return b < 0 ? double.PositiveInfinity : ServingLayout.UpperEdgeNanos(b) / 1e9;
+        return b < 0 ? double.PositiveInfinity : ServingLayout.UpperEdge(b) / 1e9;
     }
 
     /// <summary>The bucket of the nearest-rank percentile; -1 when it falls on a dropped request or nothing was added.</summary>

@@ -17,7 +17,7 @@ public sealed class ServingLayoutTests
         var checkedValues = 0;
         for (var b = 0; b < 2_400; b++)
         {
-            var edge = (long)Math.Round(ServingLayout.UpperEdgeNanos(b));
+            var edge = (long)Math.Round(ServingLayout.UpperEdge(b));
             foreach (var n in new[] { edge - 1, edge, edge + 1, edge - (edge / 200) })
             {
                 Assert.Equal(ServingLayout.BucketByLog(n), ServingLayout.Bucket(n));
@@ -55,7 +55,7 @@ public sealed class ServingLayoutTests
         static int Reference(double s) => ServingLayout.Bucket((long)Math.Ceiling(double.MaxNative(0, s) * 1e9));
         for (var b = 0; b < 2_400; b++)
         {
-            var edge = ServingLayout.UpperEdgeNanos(b) / 1e9;
+            var edge = ServingLayout.UpperEdge(b) / 1e9;
             foreach (var s in new[] { edge, Math.BitDecrement(edge), Math.BitIncrement(edge), (Math.Round(edge * 1e9) + 1) / 1e9, (Math.Round(edge * 1e9) - 1) / 1e9 })
             {
                 Assert.Equal(Reference(s), ServingLayout.BucketOfSeconds(s));

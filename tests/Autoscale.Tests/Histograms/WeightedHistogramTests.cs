@@ -77,7 +77,7 @@ public sealed class WeightedHistogramTests
         ttft.Add(3.0, 1);
 
         Assert.Equal(3, interval.Count);
-        Assert.Equal(0.25, ServingLayout.UpperEdgeNanos(interval.PercentileBucket(50)) / 1e9, 2);
+        Assert.Equal(0.25, ServingLayout.UpperEdge(interval.PercentileBucket(50)) / 1e9, 2);
         Assert.Equal(3, ttft.Count);
         interval.Clear();
         Assert.Equal(0, interval.Count);
